@@ -1,0 +1,5 @@
+"""Pulumi entry point: `pulumi up` runs this file."""
+
+import program
+
+program.main()

@@ -1,0 +1,153 @@
+"""Cluster: the EKS control plane and the Kubernetes provider everything in-cluster uses.
+
+Creates (`airflow:index:Cluster`):
+- a KMS key (yearly rotation) and alias that envelope-encrypt Kubernetes secrets;
+- a `pulumi_eks.Cluster` with no default node group and no pulumi-eks security groups:
+  private API endpoint always on, the public one off or limited to configured CIDRs, API
+  authentication mode with an access entry per admin role, control-plane logs (api, audit,
+  authenticator) and an IAM OIDC provider for IAM roles for service accounts;
+- the `nodes` security group: attached to every node, it is what the database and the file
+  system admit. It depends only on the VPC, so the data tier never waits for the cluster;
+- a Kubernetes provider built from the cluster's kubeconfig (a secret).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_eks as eks
+import pulumi_kubernetes as k8s
+
+from config.settings import ClusterSettings
+from lib.naming import child_name, with_name
+
+CLUSTER_LOG_TYPES = ("api", "audit", "authenticator")
+CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+
+
+@dataclass(frozen=True)
+class ClusterArgs:
+    settings: ClusterSettings
+    cluster_name: str
+    vpc_id: pulumi.Input[str]
+    subnet_ids: pulumi.Input[list[str]]
+    """Private subnets for the control-plane network interfaces."""
+    protect: bool = True
+    """Protect the secrets KMS key from deletion."""
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.cluster_name:
+            raise ValueError("ClusterArgs.cluster_name is empty")
+
+
+class Cluster(pulumi.ComponentResource):
+    cluster_name: str
+    """Name of the EKS cluster (known before it exists)."""
+    eks_cluster: eks.Cluster
+    """The pulumi-eks cluster (pass it to `eks.ManagedNodeGroup`)."""
+    endpoint: pulumi.Output[str]
+    """URL of the Kubernetes API server."""
+    oidc_provider_arn: pulumi.Output[str]
+    """ARN of the IAM OIDC provider (IRSA trust policies)."""
+    oidc_issuer: pulumi.Output[str]
+    """OIDC issuer host and path, without https:// (IRSA condition keys)."""
+    cluster_security_group_id: pulumi.Output[str]
+    """The security group EKS creates for the control plane and nodes."""
+    node_security_group_id: pulumi.Output[str]
+    """The `nodes` security group that data-tier security groups admit."""
+    secrets_key_arn: pulumi.Output[str]
+    """KMS key encrypting Kubernetes secrets."""
+    kubeconfig: pulumi.Output[str]
+    """Kubeconfig JSON (secret)."""
+    provider: k8s.Provider
+    """Kubernetes provider for this cluster."""
+
+    def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("airflow:index:Cluster", name, None, opts)
+        s, tags = args.settings, args.tags
+        child = pulumi.ResourceOptions(parent=self)
+        self.cluster_name = args.cluster_name
+
+        key = aws.kms.Key(
+            child_name(name, "secrets-key"),
+            description=f"Envelope encryption of Kubernetes secrets in EKS cluster {args.cluster_name}",
+            enable_key_rotation=True,
+            deletion_window_in_days=30,
+            tags=with_name(tags, child_name(name, "secrets-key")),
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+        )
+        aws.kms.Alias(
+            child_name(name, "secrets-key-alias"),
+            name=f"alias/{args.cluster_name}-eks-secrets",
+            target_key_id=key.key_id,
+            opts=child,
+        )
+
+        nodes_sg = aws.ec2.SecurityGroup(
+            child_name(name, "nodes-sg"),
+            description=f"Nodes of EKS cluster {args.cluster_name}; the database and file system admit this group",
+            vpc_id=args.vpc_id,
+            tags=with_name(tags, child_name(name, "nodes-sg")),
+            opts=child,
+        )
+
+        self.eks_cluster = eks.Cluster(
+            child_name(name, "eks"),
+            name=args.cluster_name,
+            version=s.kubernetes_version,
+            vpc_id=args.vpc_id,
+            private_subnet_ids=args.subnet_ids,
+            node_associate_public_ip_address=False,
+            skip_default_node_group=True,
+            skip_default_security_groups=True,
+            endpoint_private_access=True,
+            endpoint_public_access=s.endpoint_public_access,
+            public_access_cidrs=list(s.public_access_cidrs) if s.endpoint_public_access else None,
+            authentication_mode=eks.AuthenticationMode.API,
+            access_entries={
+                f"admin-{i}": eks.AccessEntryArgs(
+                    principal_arn=arn,
+                    access_policies={
+                        "cluster-admin": eks.AccessPolicyAssociationArgs(
+                            policy_arn=CLUSTER_ADMIN_POLICY,
+                            access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
+                        )
+                    },
+                )
+                for i, arn in enumerate(s.admin_role_arns)
+            },
+            encryption_config_key_arn=key.arn,
+            enabled_cluster_log_types=list(CLUSTER_LOG_TYPES),
+            create_oidc_provider=True,
+            tags=with_name(tags, args.cluster_name),
+            opts=child,
+        )
+
+        self.kubeconfig = pulumi.Output.secret(self.eks_cluster.kubeconfig_json)
+        self.provider = k8s.Provider(
+            child_name(name, "k8s"),
+            kubeconfig=self.kubeconfig,
+            enable_server_side_apply=True,
+            opts=child,
+        )
+
+        self.endpoint = self.eks_cluster.eks_cluster.endpoint
+        self.oidc_provider_arn = self.eks_cluster.oidc_provider_arn
+        self.oidc_issuer = self.eks_cluster.oidc_issuer
+        self.cluster_security_group_id = self.eks_cluster.cluster_security_group_id
+        self.node_security_group_id = nodes_sg.id
+        self.secrets_key_arn = key.arn
+        self.register_outputs(
+            {
+                "clusterName": self.cluster_name,
+                "endpoint": self.endpoint,
+                "oidcProviderArn": self.oidc_provider_arn,
+                "clusterSecurityGroupId": self.cluster_security_group_id,
+                "nodeSecurityGroupId": self.node_security_group_id,
+                "kubeconfig": self.kubeconfig,
+            }
+        )

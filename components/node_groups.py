@@ -1,0 +1,151 @@
+"""NodeGroups: the managed node groups Airflow and the cluster add-ons run on.
+
+Creates (`airflow:index:NodeGroups`):
+- one node IAM role shared by every group, with only the AWS managed policies a node needs
+  (EKS worker, VPC CNI, ECR pull-only);
+- per group in the `nodeGroups` config map:
+  - a launch template: IMDSv2 required with a hop limit of 1 (pods cannot borrow the node's
+    role; add-ons get their own through IRSA), an encrypted gp3 root volume, the EKS
+    cluster security group and the `nodes` security group;
+  - an `eks.ManagedNodeGroup` (Amazon Linux 2023) in the private node subnets of every AZ,
+    with its labels (plus `airflow-eks/node-group: <name>`) and taints; its desired size is
+    left to the cluster autoscaler after creation;
+  - Auto Scaling group tags that tell the cluster autoscaler the labels and taints of a
+    group that has no node yet, so that it can scale a tainted group up from zero.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_eks as eks
+
+from config.settings import NodeGroupSettings
+from lib.naming import child_name, with_name
+from lib.scheduling import autoscaler_node_template_tags, node_labels
+
+NODE_POLICIES = {
+    "worker": "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
+    "cni": "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
+    "ecr": "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPullOnly",
+}
+
+
+@dataclass(frozen=True)
+class NodeGroupsArgs:
+    groups: tuple[NodeGroupSettings, ...]
+    cluster: eks.Cluster
+    subnet_ids: pulumi.Input[list[str]]
+    security_group_ids: pulumi.Input[list[str]]
+    """Security groups of every node: the EKS cluster group and the `nodes` group."""
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.groups:
+            raise ValueError("NodeGroupsArgs.groups is empty")
+
+
+class NodeGroups(pulumi.ComponentResource):
+    node_role_arn: pulumi.Output[str]
+    """ARN of the IAM role of every node."""
+    node_group_names: dict[str, pulumi.Output[str]]
+    """Physical EKS node group name per configured group name."""
+    groups: dict[str, eks.ManagedNodeGroup]
+    """The managed node groups, by configured name (depend on these to wait for nodes)."""
+
+    def __init__(self, name: str, args: NodeGroupsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("airflow:index:NodeGroups", name, None, opts)
+        tags = args.tags
+        child = pulumi.ResourceOptions(parent=self)
+
+        role = aws.iam.Role(
+            child_name(name, "node-role"),
+            assume_role_policy=pulumi.Output.json_dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}
+                    ],
+                }
+            ),
+            tags=with_name(tags, child_name(name, "node-role")),
+            opts=child,
+        )
+        attachments = [
+            aws.iam.RolePolicyAttachment(child_name(name, "node-role", short), role=role.name, policy_arn=arn, opts=child)
+            for short, arn in NODE_POLICIES.items()
+        ]
+
+        self.groups = {}
+        self.node_group_names = {}
+        for group in args.groups:
+            gname = child_name(name, group.name)
+            template = aws.ec2.LaunchTemplate(
+                child_name(gname, "lt"),
+                description=f"Nodes of the {group.name} node group",
+                update_default_version=True,
+                vpc_security_group_ids=args.security_group_ids,
+                metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(
+                    http_endpoint="enabled",
+                    http_tokens="required",
+                    http_put_response_hop_limit=1,
+                ),
+                block_device_mappings=[
+                    aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
+                        device_name="/dev/xvda",
+                        ebs=aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
+                            volume_size=group.disk_size_gib,
+                            volume_type="gp3",
+                            encrypted="true",
+                            delete_on_termination="true",
+                        ),
+                    )
+                ],
+                tag_specifications=[
+                    aws.ec2.LaunchTemplateTagSpecificationArgs(resource_type=kind, tags=with_name(tags, gname))
+                    for kind in ("instance", "volume")
+                ],
+                tags=with_name(tags, child_name(gname, "lt")),
+                opts=child,
+            )
+            mng = eks.ManagedNodeGroup(
+                gname,
+                cluster=args.cluster,
+                node_role=role,
+                subnet_ids=args.subnet_ids,
+                ami_type=group.ami_type,
+                instance_types=list(group.instance_types),
+                capacity_type=group.capacity_type.value,
+                scaling_config=aws.eks.NodeGroupScalingConfigArgs(
+                    min_size=group.min_size, desired_size=group.desired_size, max_size=group.max_size
+                ),
+                # The cluster autoscaler owns the desired size once the group exists.
+                ignore_scaling_changes=True,
+                labels=node_labels(group),
+                taints=[
+                    aws.eks.NodeGroupTaintArgs(key=t.key, value=t.value, effect=t.effect.value) for t in group.taints
+                ],
+                launch_template=aws.eks.NodeGroupLaunchTemplateArgs(
+                    id=template.id, version=template.latest_version.apply(str)
+                ),
+                tags=with_name(tags, gname, **autoscaler_node_template_tags(group)),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=attachments),
+            )
+            self.groups[group.name] = mng
+            self.node_group_names[group.name] = mng.node_group.node_group_name
+
+            # Managed node group tags stay on the EKS resource; the autoscaler reads the ASG's.
+            asg_name = mng.node_group.apply(lambda ng: ng.resources).apply(lambda rs: rs[0].autoscaling_groups[0].name)
+            for i, (key, value) in enumerate(sorted(autoscaler_node_template_tags(group).items())):
+                aws.autoscaling.Tag(
+                    child_name(gname, "asg-tag", str(i)),
+                    autoscaling_group_name=asg_name,
+                    tag=aws.autoscaling.TagTagArgs(key=key, value=value, propagate_at_launch=False),
+                    opts=child,
+                )
+
+        self.node_role_arn = role.arn
+        self.register_outputs({"nodeRoleArn": self.node_role_arn, "nodeGroupNames": self.node_group_names})

@@ -1,0 +1,43 @@
+"""CIDR math for the VPC: three subnet tiers per availability zone.
+
+The VPC is cut in four quarters. The first three hold the node subnets, one per AZ (pods take
+their IPs from these with the VPC CNI, so they get the most room). The last quarter is cut in
+eight: the first three are the public subnets, the next three the data subnets (database and
+file system). With a /16 that is /18 node subnets (16,384 addresses) and /21 public and data
+subnets (2,048 addresses).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+
+MAX_AZS = 3
+
+
+@dataclass(frozen=True)
+class SubnetPlan:
+    """CIDRs of one AZ's subnets."""
+
+    availability_zone: str
+    public: str
+    node: str
+    data: str
+
+
+def plan_subnets(vpc_cidr: str, availability_zones: tuple[str, ...]) -> tuple[SubnetPlan, ...]:
+    """Subnet CIDRs for each AZ, in order. Raises ValueError when they cannot fit."""
+    if len(availability_zones) > MAX_AZS:
+        raise ValueError(f"at most {MAX_AZS} availability zones fit this layout, got {len(availability_zones)}")
+    vpc = ipaddress.IPv4Network(vpc_cidr, strict=True)
+    quarters = list(vpc.subnets(prefixlen_diff=2))
+    eighths = list(quarters[3].subnets(prefixlen_diff=3))
+    return tuple(
+        SubnetPlan(
+            availability_zone=az,
+            node=str(quarters[i]),
+            public=str(eighths[i]),
+            data=str(eighths[MAX_AZS + i]),
+        )
+        for i, az in enumerate(availability_zones)
+    )
