@@ -59,7 +59,7 @@ def build(settings: Settings) -> dict[str, Any]:
         ),
     )
 
-    return {
+    exports: dict[str, Any] = {
         "vpc_id": network.vpc_id,
         "vpc_availability_zones": network.availability_zones,
         "vpc_public_subnet_ids": network.public_subnet_ids,
@@ -77,6 +77,14 @@ def build(settings: Settings) -> dict[str, Any]:
         "node_group_names": node_groups.node_group_names,
         "node_group_role_arn": node_groups.node_role_arn,
     }
+
+    # --- data tier (issue 3) ---
+    # --- end data tier ---
+
+    # --- airflow tier (issue 4) ---
+    # --- end airflow tier ---
+
+    return exports
 
 
 def main() -> dict[str, Any]:
