@@ -127,16 +127,24 @@ class Network(pulumi.ComponentResource):
             tags=with_name(tags, child_name(name, "public-rt")),
             opts=child,
         )
-        for subnet, az in zip(public, s.availability_zones):
+        for subnet, az in zip(public, s.availability_zones, strict=True):
             aws.ec2.RouteTableAssociation(
-                child_name(name, "public-rta", az_suffix(az)), subnet_id=subnet.id, route_table_id=public_rt.id, opts=child
+                child_name(name, "public-rta", az_suffix(az)),
+                subnet_id=subnet.id,
+                route_table_id=public_rt.id,
+                opts=child,
             )
 
         nat_azs = s.availability_zones if s.nat_gateways is NatGatewayMode.PER_AZ else s.availability_zones[:1]
         nats = []
         for i, az in enumerate(nat_azs):
             z = az_suffix(az)
-            eip = aws.ec2.Eip(child_name(name, "nat-eip", z), domain="vpc", tags=with_name(tags, child_name(name, "nat-eip", z)), opts=child)
+            eip = aws.ec2.Eip(
+                child_name(name, "nat-eip", z),
+                domain="vpc",
+                tags=with_name(tags, child_name(name, "nat-eip", z)),
+                opts=child,
+            )
             nats.append(
                 aws.ec2.NatGateway(
                     child_name(name, "nat", z),
@@ -168,7 +176,7 @@ class Network(pulumi.ComponentResource):
         data_rt = aws.ec2.RouteTable(
             child_name(name, "data-rt"), vpc_id=vpc.id, tags=with_name(tags, child_name(name, "data-rt")), opts=child
         )
-        for subnet, az in zip(data, s.availability_zones):
+        for subnet, az in zip(data, s.availability_zones, strict=True):
             aws.ec2.RouteTableAssociation(
                 child_name(name, "data-rta", az_suffix(az)), subnet_id=subnet.id, route_table_id=data_rt.id, opts=child
             )

@@ -24,7 +24,7 @@ import pulumi_aws as aws
 import pulumi_eks as eks
 
 from config.settings import NodeGroupSettings
-from lib.naming import child_name, with_name
+from lib.naming import child_name, slug, with_name
 from lib.scheduling import autoscaler_node_template_tags, node_labels
 
 NODE_POLICIES = {
@@ -75,7 +75,9 @@ class NodeGroups(pulumi.ComponentResource):
             opts=child,
         )
         attachments = [
-            aws.iam.RolePolicyAttachment(child_name(name, "node-role", short), role=role.name, policy_arn=arn, opts=child)
+            aws.iam.RolePolicyAttachment(
+                child_name(name, "node-role", short), role=role.name, policy_arn=arn, opts=child
+            )
             for short, arn in NODE_POLICIES.items()
         ]
 
@@ -139,9 +141,9 @@ class NodeGroups(pulumi.ComponentResource):
 
             # Managed node group tags stay on the EKS resource; the autoscaler reads the ASG's.
             asg_name = mng.node_group.apply(lambda ng: ng.resources).apply(lambda rs: rs[0].autoscaling_groups[0].name)
-            for i, (key, value) in enumerate(sorted(autoscaler_node_template_tags(group).items())):
+            for key, value in sorted(autoscaler_node_template_tags(group).items()):
                 aws.autoscaling.Tag(
-                    child_name(gname, "asg-tag", str(i)),
+                    child_name(gname, "asg-tag", slug(key.removeprefix("k8s.io/cluster-autoscaler/node-template/"))),
                     autoscaling_group_name=asg_name,
                     tag=aws.autoscaling.TagTagArgs(key=key, value=value, propagate_at_launch=False),
                     opts=child,

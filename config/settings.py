@@ -14,7 +14,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import Enum, StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -39,17 +39,17 @@ class ConfigError(ValueError):
         self.key = key
 
 
-class NatGatewayMode(str, Enum):
+class NatGatewayMode(StrEnum):
     SINGLE = "single"
     PER_AZ = "perAz"
 
 
-class CapacityType(str, Enum):
+class CapacityType(StrEnum):
     ON_DEMAND = "ON_DEMAND"
     SPOT = "SPOT"
 
 
-class TaintEffect(str, Enum):
+class TaintEffect(StrEnum):
     NO_SCHEDULE = "NO_SCHEDULE"
     NO_EXECUTE = "NO_EXECUTE"
     PREFER_NO_SCHEDULE = "PREFER_NO_SCHEDULE"
@@ -60,7 +60,7 @@ class TaintEffect(str, Enum):
         return "".join(part.capitalize() for part in self.value.split("_"))
 
 
-class ResourceProfile(str, Enum):
+class ResourceProfile(StrEnum):
     SMALL = "small"
     MEDIUM = "medium"
     LARGE = "large"
@@ -175,11 +175,14 @@ class NetworkSettings:
                 ("existingDataSubnetIds", self.existing.data_subnet_ids),
             ):
                 if len(ids) != len(azs):
-                    raise ConfigError(key, f"lists {len(ids)} subnets; accepted: one per availability zone ({len(azs)})")
+                    raise ConfigError(
+                        key, f"lists {len(ids)} subnets; accepted: one per availability zone ({len(azs)})"
+                    )
             public = self.existing.public_subnet_ids
             if public and len(public) != len(azs):
                 raise ConfigError(
-                    "existingPublicSubnetIds", f"lists {len(public)} subnets; accepted: none or one per zone ({len(azs)})"
+                    "existingPublicSubnetIds",
+                    f"lists {len(public)} subnets; accepted: none or one per zone ({len(azs)})",
                 )
 
 
@@ -210,7 +213,9 @@ class ClusterSettings:
         _source_cidrs("clusterPublicAccessCidrs", self.public_access_cidrs)
         for arn in self.admin_role_arns:
             if not _ROLE_ARN.match(arn):
-                raise ConfigError("clusterAdminRoleArns", f"'{arn}' is not an IAM role ARN (arn:aws:iam::123456789012:role/name)")
+                raise ConfigError(
+                    "clusterAdminRoleArns", f"'{arn}' is not an IAM role ARN (arn:aws:iam::123456789012:role/name)"
+                )
 
 
 @dataclass(frozen=True)
@@ -258,7 +263,8 @@ class NodeGroupSettings:
             raise ConfigError(f"{key}.minSize", f"{self.min_size} is greater than maxSize {self.max_size}")
         if not self.min_size <= self.desired_size <= self.max_size:
             raise ConfigError(
-                f"{key}.desiredSize", f"{self.desired_size} is outside minSize..maxSize ({self.min_size}..{self.max_size})"
+                f"{key}.desiredSize",
+                f"{self.desired_size} is outside minSize..maxSize ({self.min_size}..{self.max_size})",
             )
         _range(f"{key}.diskSizeGib", self.disk_size_gib, 20, 16384)
         for lkey, lvalue in self.labels.items():
@@ -445,7 +451,9 @@ class Settings:
             raise ConfigError("aws:region", f"'{self.region}' is not an AWS region such as us-east-1")
         for az in self.network.availability_zones:
             if not re.match(rf"^{re.escape(self.region)}[a-z]$", az):
-                raise ConfigError("availabilityZones", f"'{az}' is not a zone of region {self.region} ({self.region}a, ...)")
+                raise ConfigError(
+                    "availabilityZones", f"'{az}' is not a zone of region {self.region} ({self.region}a, ...)"
+                )
         names = [g.name for g in self.node_groups]
         missing = [n for n in REQUIRED_NODE_GROUPS if n not in names]
         if missing:
@@ -566,9 +574,7 @@ def _node_group(name: str, spec: Any) -> NodeGroupSettings:
     )
 
 
-def load_settings(
-    config: Mapping[str, Any], stack: str, region: str, project_file: Path = PROJECT_FILE
-) -> Settings:
+def load_settings(config: Mapping[str, Any], stack: str, region: str, project_file: Path = PROJECT_FILE) -> Settings:
     """Validate a stack's resolved config (keys without the project prefix) into `Settings`.
 
     Values given by the stack that differ from a default but apply only to a mode that is
@@ -598,7 +604,9 @@ def load_settings(
     if values["existingVpcId"]:
         set_create_only = changed("vpcCidr", "natGateways")
         if set_create_only:
-            raise ConfigError(set_create_only[0], "applies only when the program creates the VPC (existingVpcId is set)")
+            raise ConfigError(
+                set_create_only[0], "applies only when the program creates the VPC (existingVpcId is set)"
+            )
         existing_vpc = ExistingVpc(
             vpc_id=values["existingVpcId"],
             node_subnet_ids=tuple(values["existingNodeSubnetIds"]),
@@ -606,19 +614,30 @@ def load_settings(
             public_subnet_ids=tuple(values["existingPublicSubnetIds"]),
         )
     else:
-        only_with("existingVpcId", False, changed("existingNodeSubnetIds", "existingDataSubnetIds", "existingPublicSubnetIds"))
+        only_with(
+            "existingVpcId", False, changed("existingNodeSubnetIds", "existingDataSubnetIds", "existingPublicSubnetIds")
+        )
 
     existing_db: ExistingDatabase | None = None
     if values["existingDbHost"]:
         set_create_only = changed(
-            "dbInstanceClass", "dbEngineVersion", "dbAllocatedStorageGib", "dbMaxAllocatedStorageGib", "dbMultiAz",
-            "dbBackupRetentionDays", "dbBackupWindow", "dbMaintenanceWindow", "dbPerformanceInsights",
+            "dbInstanceClass",
+            "dbEngineVersion",
+            "dbAllocatedStorageGib",
+            "dbMaxAllocatedStorageGib",
+            "dbMultiAz",
+            "dbBackupRetentionDays",
+            "dbBackupWindow",
+            "dbMaintenanceWindow",
+            "dbPerformanceInsights",
             "dbSlowStatementMs",
         )
-        if set_create_only:
-            raise ConfigError(set_create_only[0], "applies only when the program creates the database (existingDbHost is set)")
         if not values["existingDbPassword"]:
             raise ConfigError("existingDbPassword", "is required with existingDbHost; set it with --secret")
+        if set_create_only:
+            raise ConfigError(
+                set_create_only[0], "applies only when the program creates the database (existingDbHost is set)"
+            )
         existing_db = ExistingDatabase(
             host=values["existingDbHost"],
             port=values["existingDbPort"],
@@ -722,11 +741,15 @@ def resolve_stack_config(stack: str, config_dir: Path | None = None) -> tuple[di
         elif namespace == project:
             config[key] = value if isinstance(value, str) else json.dumps(value)
         elif namespace != "aws":
-            raise ConfigError(full_key, f"has namespace '{namespace}'; this program reads '{project}:' and 'aws:region'")
+            raise ConfigError(
+                full_key, f"has namespace '{namespace}'; this program reads '{project}:' and 'aws:region'"
+            )
     if not region:
         raise ConfigError("aws:region", "is required in the stack's config file")
     return config, region
 
 
 def available_stacks() -> list[str]:
-    return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in (PROJECT_FILE.parent / "config").glob("Pulumi.*.yaml"))
+    return sorted(
+        p.name[len("Pulumi.") : -len(".yaml")] for p in (PROJECT_FILE.parent / "config").glob("Pulumi.*.yaml")
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 
@@ -23,3 +24,8 @@ def base_tags(project: str, stack: str, extra: Mapping[str, str]) -> dict[str, s
 def with_name(tags: Mapping[str, str], name: str, **more: str) -> dict[str, str]:
     """`tags` plus the `Name` tag the AWS console shows, plus any extra tags."""
     return {**tags, "Name": name, **more}
+
+
+def slug(text: str) -> str:
+    """`text` with every run of characters other than letters and digits made one `-`."""
+    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower()

@@ -22,9 +22,7 @@ def node_selector(group: NodeGroupSettings) -> dict[str, str]:
 
 def tolerations(group: NodeGroupSettings) -> list[dict[str, Any]]:
     """Tolerations matching every taint of `group` exactly."""
-    return [
-        {"key": t.key, "operator": "Equal", "value": t.value, "effect": t.effect.kubernetes} for t in group.taints
-    ]
+    return [{"key": t.key, "operator": "Equal", "value": t.value, "effect": t.effect.kubernetes} for t in group.taints]
 
 
 def autoscaler_node_template_tags(group: NodeGroupSettings) -> dict[str, str]:

@@ -22,7 +22,7 @@ from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc, settings
 from pulumi.runtime.proto import resource_pb2
 
-from config.settings import load_settings, resolve_stack_config
+from config.settings import read_declarations, resolve_stack_config
 
 ACCOUNT_ID = "123456789012"
 SECRET = "[secret]"
@@ -51,7 +51,7 @@ _ID_PREFIX = {
 }
 
 
-def _fake_id(type_: str, name: str) -> str:
+def fake_id(type_: str, name: str) -> str:
     digest = hashlib.sha256(f"{type_}/{name}".encode()).hexdigest()[:17]
     return f"{_ID_PREFIX.get(type_, 'id')}-{digest}"
 
@@ -133,7 +133,7 @@ class PlanMonitor(pulumi_mocks.MockMonitor):
                     name=request.name,
                     custom=bool(request.custom),
                     parent=request.parent,
-                    dependencies=tuple(request.dependencies),
+                    dependencies=tuple(sorted(request.dependencies)),
                     inputs=_clean(json_format.MessageToDict(request.object)),
                     protect=bool(request.protect),
                     aliases=tuple(str(a) for a in request.aliases),
@@ -150,17 +150,18 @@ class FakeCloud(pulumi_mocks.Mocks):
         self.monitor: PlanMonitor | None = None
         self.calls: list[str] = []
 
-    def _register_ref(self, type_: str, name: str, state: dict[str, Any]) -> dict[str, Any]:
-        """A resource reference output, whose state the SDK reads back through getResource."""
+    def _register_ref(self, owner: str, type_: str, name: str, state: dict[str, Any]) -> dict[str, Any]:
+        """A resource reference output, whose state the SDK reads back through getResource.
+        Its URN names it as a child of `owner`, the remote component that creates it."""
         assert self.monitor is not None
-        urn = f"urn:pulumi:{pulumi.get_stack()}::{pulumi.get_project()}::{type_}::{name}"
-        rid = _fake_id(type_, name)
+        urn = f"urn:pulumi:{pulumi.get_stack()}::{pulumi.get_project()}::{owner}${type_}::{name}"
+        rid = fake_id(type_, name)
         self.monitor.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(urn, rid, state)
         return {_SIG_KEY: _RESOURCE_REF_SIG, "urn": urn, "id": rid}
 
     def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         t, name, inputs = args.typ, args.name, dict(args.inputs)
-        rid = _fake_id(t, name)
+        rid = fake_id(t, name)
         out: dict[str, Any] = dict(inputs)
         arn_prefix = f"arn:aws:{{}}:{self.region}:{ACCOUNT_ID}"
         if t == "eks:index:Cluster":
@@ -170,12 +171,13 @@ class FakeCloud(pulumi_mocks.Mocks):
             out.update(
                 kubeconfig=kubeconfig,
                 kubeconfigJson=json.dumps(kubeconfig),
-                clusterSecurityGroupId=_fake_id("aws:ec2/securityGroup:SecurityGroup", f"{name}-eks-cluster-sg"),
-                nodeSecurityGroupId=_fake_id("aws:ec2/securityGroup:SecurityGroup", f"{name}-eks-cluster-sg"),
+                clusterSecurityGroupId=fake_id("aws:ec2/securityGroup:SecurityGroup", f"{name}-eks-cluster-sg"),
+                nodeSecurityGroupId=fake_id("aws:ec2/securityGroup:SecurityGroup", f"{name}-eks-cluster-sg"),
                 oidcProviderArn=f"arn:aws:iam::{ACCOUNT_ID}:oidc-provider/{issuer}",
                 oidcProviderUrl=f"https://{issuer}",
                 oidcIssuer=issuer,
                 eksCluster=self._register_ref(
+                    t,
                     "aws:eks/cluster:Cluster",
                     f"{name}-eksCluster",
                     {
@@ -191,11 +193,13 @@ class FakeCloud(pulumi_mocks.Mocks):
                 "nodeGroupName": name,
                 "resources": [{"autoscalingGroups": [{"name": asg}], "remoteAccessSecurityGroupId": ""}],
             }
-            out["nodeGroup"] = self._register_ref("aws:eks/nodeGroup:NodeGroup", f"{name}-nodegroup", node_group_state)
+            out["nodeGroup"] = self._register_ref(t, "aws:eks/nodeGroup:NodeGroup", f"{name}-nodegroup", node_group_state)
         elif t.startswith("random:index/random"):
             out["result"] = fake_secret(name)
             out["base64"] = fake_secret(name)
             out["hex"] = fake_secret(name)
+        elif t == "aws:ec2/launchTemplate:LaunchTemplate":
+            out.update(latestVersion=1, defaultVersion=1)
         elif t == "aws:iam/role:Role":
             out.update(arn=f"arn:aws:iam::{ACCOUNT_ID}:role/{name}", name=name)
         elif t == "aws:iam/policy:Policy":
@@ -220,6 +224,16 @@ class FakeCloud(pulumi_mocks.Mocks):
         # The program is meant to make no invokes: each one would be a live cloud call at plan time.
         self.calls.append(args.token)
         return {}, None
+
+
+class ProgramError(Exception):
+    """The program failed under mocks: `cause` is what it raised, `registrations` what it had
+    registered by then (the tests check that bad config registers nothing)."""
+
+    def __init__(self, cause: Exception, registrations: list[Registration]) -> None:
+        super().__init__(f"{type(cause).__name__}: {cause}")
+        self.cause = cause
+        self.registrations = registrations
 
 
 @dataclass
@@ -291,7 +305,7 @@ def run_program(
     config, region = resolve_stack_config(stack)
     for key, value in (config_overrides or {}).items():
         config[key] = value if isinstance(value, str) else json.dumps(value)
-    project = load_settings(config, stack, region).project  # fail fast, before any mock is set
+    project, _ = read_declarations()
 
     cloud = FakeCloud(region)
     monitor = PlanMonitor(cloud)
@@ -318,11 +332,14 @@ def run_program(
 
         return pulumi.Output.from_input(asyncio.ensure_future(resolve()))
 
-    _run()
+    try:
+        _run()
+    except Exception as err:
+        raise ProgramError(err, list(monitor.registrations)) from err
     return Plan(
         project=project,
         stack=stack,
-        resources=list(monitor.registrations),
+        resources=sorted(monitor.registrations, key=lambda r: r.urn),  # registration order is not stable
         outputs=result["outputs"],
         secret_outputs=frozenset(result["secret"]),
         invokes=list(cloud.calls),

@@ -1,0 +1,86 @@
+"""Offline plan: what `pulumi up` would create for a stack, without credentials or a cloud.
+
+Runs the program under mocks with the stack's real config, prints the resource tree (type,
+name, parent) and the count per type, and writes `build/plan-<stack>.json`:
+`{"project", "stack", "resources": [{"urn", "type", "name", "custom", "parent",
+"dependencies", "inputs", "protect"}], "outputs": {...}}`, with secrets shown as "[secret]".
+
+    python scripts/plan.py [--stack dev] [--out build] [--quiet]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from config.settings import ConfigError, available_stacks  # noqa: E402
+from offline.mocks import Plan, ProgramError, run_program  # noqa: E402
+
+
+def render_tree(plan: Plan) -> str:
+    """The resources as an indented tree under their parents, then counts per type."""
+    children: dict[str, list[int]] = {}
+    urns = {r.urn for r in plan.resources}
+    for i, reg in sorted(enumerate(plan.resources), key=lambda item: (item[1].type, item[1].name)):
+        children.setdefault(reg.parent if reg.parent in urns else "", []).append(i)
+
+    lines = [f"Stack {plan.project}/{plan.stack}: {len(plan.resources)} resources would be created"]
+
+    def walk(parent: str, depth: int) -> None:
+        for i in children.get(parent, []):
+            reg = plan.resources[i]
+            marks = " [protected]" if reg.protect else ""
+            lines.append(f"{'  ' * (depth + 1)}+ {reg.type}  {reg.name}{marks}")
+            walk(reg.urn, depth + 1)
+
+    walk("", 0)
+    lines.append("")
+    lines.append("Count per type:")
+    for type_, count in sorted(plan.counts().items()):
+        lines.append(f"  {count:4d}  {type_}")
+    lines.append("")
+    lines.append("Outputs:")
+    shown = plan.as_json()["outputs"]
+    for key in sorted(shown):
+        lines.append(f"  {key}: {json.dumps(shown[key])}")
+    return "\n".join(lines)
+
+
+def write_plan(plan: Plan, out_dir: Path) -> Path:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"plan-{plan.stack}.json"
+    path.write_text(json.dumps(plan.as_json(), indent=2, sort_keys=False) + "\n")
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--stack", default="dev", help=f"stack to plan: {', '.join(available_stacks())}")
+    parser.add_argument("--out", default=str(ROOT / "build"), help="folder for plan-<stack>.json")
+    parser.add_argument("--quiet", action="store_true", help="print only the summary line")
+    args = parser.parse_args(argv)
+    try:
+        plan = run_program(args.stack)
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except ProgramError as err:
+        print(f"error: {err.cause}", file=sys.stderr)
+        return 2 if isinstance(err.cause, ConfigError) else 1
+    if plan.invokes:
+        print(f"error: the program made live cloud calls at plan time: {plan.invokes}", file=sys.stderr)
+        return 1
+    path = write_plan(plan, Path(args.out))
+    if not args.quiet:
+        print(render_tree(plan))
+    print(f"\nWrote {path} ({len(plan.resources)} resources, {len(plan.outputs)} outputs)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,89 @@
+"""Cluster component: endpoint access, encryption, logs, access entries, OIDC, provider."""
+
+from __future__ import annotations
+
+import pytest
+
+from components.cluster import CLUSTER_ADMIN_POLICY
+from offline.mocks import SECRET, Plan, fake_id, run_program
+
+EKS = "eks:index:Cluster"
+KEY = "aws:kms/key:Key"
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_cluster_inputs(plans: dict[str, Plan], stack: str) -> None:
+    plan = plans[stack]
+    assert len(plan.of_type(EKS)) == 1
+    cluster = plan.one(EKS, f"airflow-{stack}-eks")
+    i = cluster.inputs
+    assert cluster.custom is False  # a pulumi-eks component
+    assert i["name"] == f"airflow-{stack}" == plan.outputs["cluster_name"]
+    assert i["version"] == "1.33" == plan.outputs["cluster_kubernetes_version"]
+    assert i["endpointPrivateAccess"] is True
+    assert i["endpointPublicAccess"] is False
+    assert "publicAccessCidrs" not in i
+    assert i["enabledClusterLogTypes"] == ["api", "audit", "authenticator"]
+    assert i["authenticationMode"] == "API"
+    assert i["skipDefaultNodeGroup"] is True and i["skipDefaultSecurityGroups"] is True
+    assert i["createOidcProvider"] is True
+    assert i["nodeAssociatePublicIpAddress"] is False
+    assert i["privateSubnetIds"] == plan.outputs["vpc_node_subnet_ids"]
+    assert "publicSubnetIds" not in i
+    assert i["vpcId"] == plan.outputs["vpc_id"]
+    assert i["accessEntries"] == {}
+
+
+@pytest.mark.parametrize(("stack", "protected"), [("dev", False), ("prod", True)])
+def test_secrets_are_envelope_encrypted_with_a_rotating_key(plans: dict[str, Plan], stack: str, protected: bool) -> None:
+    plan = plans[stack]
+    key = plan.one(KEY, f"airflow-{stack}-secrets-key")
+    assert key.inputs["enableKeyRotation"] is True
+    assert key.inputs["deletionWindowInDays"] == 30
+    assert key.protect is protected
+    assert plan.one(EKS).inputs["encryptionConfigKeyArn"] == plan.outputs["cluster_secrets_kms_key_arn"]
+    assert plan.outputs["cluster_secrets_kms_key_arn"].endswith(f":key/{fake_id(KEY, key.name)}")
+    alias = plan.one("aws:kms/alias:Alias", f"airflow-{stack}-secrets-key-alias")
+    assert alias.inputs["name"] == f"alias/airflow-{stack}-eks-secrets"
+    assert key.urn in alias.dependencies
+
+
+def test_public_endpoint_limited_to_configured_cidrs_and_admin_access_entries() -> None:
+    admin = "arn:aws:iam::123456789012:role/platform-admin"
+    plan = run_program(
+        "dev",
+        config_overrides={
+            "clusterEndpointPublicAccess": True,
+            "clusterPublicAccessCidrs": ["203.0.113.0/24", "198.51.100.7/32"],
+            "clusterAdminRoleArns": [admin],
+        },
+    )
+    i = plan.one(EKS).inputs
+    assert i["endpointPublicAccess"] is True and i["endpointPrivateAccess"] is True
+    assert i["publicAccessCidrs"] == ["203.0.113.0/24", "198.51.100.7/32"]
+    assert i["accessEntries"] == {
+        "admin-0": {
+            "principalArn": admin,
+            "accessPolicies": {"cluster-admin": {"policyArn": CLUSTER_ADMIN_POLICY, "accessScope": {"type": "cluster"}}},
+        }
+    }
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_kubeconfig_is_secret_in_the_provider_and_the_outputs(plans: dict[str, Plan], stack: str) -> None:
+    plan = plans[stack]
+    provider = plan.one("pulumi:providers:kubernetes")
+    assert provider.inputs["kubeconfig"] == SECRET
+    assert provider.inputs["enableServerSideApply"] == "true"
+    assert "cluster_kubeconfig" in plan.secret_outputs
+    assert plan.as_json()["outputs"]["cluster_kubeconfig"] == SECRET
+    assert plan.outputs["cluster_oidc_provider_arn"].startswith("arn:aws:iam::")
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_nodes_security_group_waits_only_for_the_vpc(plans: dict[str, Plan], stack: str) -> None:
+    plan = plans[stack]
+    sg = plan.one("aws:ec2/securityGroup:SecurityGroup", f"airflow-{stack}-nodes-sg")
+    assert sg.inputs["vpcId"] == plan.outputs["vpc_id"]
+    assert not any(plan.by_urn(u).type == EKS for u in plan.waits_for(sg.urn) if u in {r.urn for r in plan.resources})
+    assert sg.inputs.get("ingress", []) == [] and sg.inputs.get("egress", []) == []

@@ -1,0 +1,105 @@
+"""Network component, for both stacks' real config and for a VPC brought by the user."""
+
+from __future__ import annotations
+
+import pytest
+
+from config.settings import load_settings, resolve_stack_config
+from lib.network_plan import plan_subnets
+from offline.mocks import Plan, run_program
+
+SUBNET = "aws:ec2/subnet:Subnet"
+NAT = "aws:ec2/natGateway:NatGateway"
+RT = "aws:ec2/routeTable:RouteTable"
+
+
+def subnets(plan: Plan, tier: str) -> list:
+    return sorted((r for r in plan.of_type(SUBNET) if r.inputs["tags"]["tier"] == tier), key=lambda r: r.name)
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_subnets_per_az_and_tier(plans: dict[str, Plan], stack: str) -> None:
+    plan = plans[stack]
+    settings = load_settings(*resolve_stack_config(stack)[:1], stack, "us-east-1")
+    expected = plan_subnets(settings.network.vpc_cidr, settings.network.availability_zones)
+    assert len(plan.of_type("aws:ec2/vpc:Vpc")) == 1
+    vpc = plan.one("aws:ec2/vpc:Vpc")
+    assert vpc.inputs["cidrBlock"] == settings.network.vpc_cidr
+    assert vpc.inputs["enableDnsHostnames"] is True and vpc.inputs["enableDnsSupport"] is True
+    assert len(plan.of_type(SUBNET)) == 9
+    for tier, attr in (("public", "public"), ("nodes", "node"), ("data", "data")):
+        found = subnets(plan, tier)
+        assert [s.inputs["availabilityZone"] for s in found] == ["us-east-1a", "us-east-1b", "us-east-1c"]
+        assert [s.inputs["cidrBlock"] for s in found] == [getattr(p, attr) for p in expected]
+        assert all(s.inputs["mapPublicIpOnLaunch"] is False for s in found)
+    assert all(s.inputs["tags"]["kubernetes.io/role/elb"] == "1" for s in subnets(plan, "public"))
+    for s in subnets(plan, "nodes"):
+        assert s.inputs["tags"]["kubernetes.io/role/internal-elb"] == "1"
+        assert s.inputs["tags"][f"kubernetes.io/cluster/airflow-{stack}"] == "shared"
+    assert not any("kubernetes.io/role/elb" in s.inputs["tags"] for s in subnets(plan, "data"))
+    assert plan.outputs["vpc_availability_zones"] == ["us-east-1a", "us-east-1b", "us-east-1c"]
+
+
+def test_prod_has_a_nat_gateway_per_az_routed_in_its_own_az(prod: Plan) -> None:
+    nats = prod.of_type(NAT)
+    assert len(nats) == 3 and len(prod.of_type("aws:ec2/eip:Eip")) == 3
+    public_by_id = {prod.outputs["vpc_public_subnet_ids"][i]: z for i, z in enumerate("abc")}
+    nat_zone = {n.name: public_by_id[n.inputs["subnetId"]] for n in nats}
+    assert sorted(nat_zone.values()) == ["a", "b", "c"]
+    nat_ids = {n.name: i for n, i in zip(sorted(nats, key=lambda n: n.name), prod.outputs["vpc_nat_gateway_ids"], strict=True)}
+    for zone in "abc":
+        rt = prod.one(RT, f"airflow-prod-nodes-rt-{zone}")
+        (route,) = rt.inputs["routes"]
+        assert route["cidrBlock"] == "0.0.0.0/0"
+        assert route["natGatewayId"] == nat_ids[f"airflow-prod-nat-{zone}"]
+
+
+def test_dev_shares_one_nat_gateway(dev: Plan) -> None:
+    (nat,) = dev.of_type(NAT)
+    assert len(dev.of_type("aws:ec2/eip:Eip")) == 1
+    assert nat.inputs["subnetId"] == dev.outputs["vpc_public_subnet_ids"][0]
+    (nat_id,) = dev.outputs["vpc_nat_gateway_ids"]
+    routes = [dev.one(RT, f"airflow-dev-nodes-rt-{z}").inputs["routes"] for z in "abc"]
+    assert routes == [[{"cidrBlock": "0.0.0.0/0", "natGatewayId": nat_id}]] * 3
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_route_tables_and_endpoint(plans: dict[str, Plan], stack: str) -> None:
+    plan = plans[stack]
+    assert len(plan.of_type(RT)) == 5  # public, one per AZ for nodes, data
+    assert len(plan.of_type("aws:ec2/routeTableAssociation:RouteTableAssociation")) == 9
+    public_rt = plan.one(RT, f"airflow-{stack}-public-rt")
+    assert [r["cidrBlock"] for r in public_rt.inputs["routes"]] == ["0.0.0.0/0"]
+    assert "gatewayId" in public_rt.inputs["routes"][0]
+    assert "routes" not in plan.one(RT, f"airflow-{stack}-data-rt").inputs  # no way out of the VPC
+    endpoint = plan.one("aws:ec2/vpcEndpoint:VpcEndpoint")
+    assert endpoint.inputs["serviceName"] == "com.amazonaws.us-east-1.s3"
+    assert endpoint.inputs["vpcEndpointType"] == "Gateway"
+    assert len(endpoint.inputs["routeTableIds"]) == 3
+    default_sg = plan.one("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup")
+    assert "ingress" not in default_sg.inputs and "egress" not in default_sg.inputs
+
+
+BYO = {
+    "vpcCidr": "10.0.0.0/16",
+    "natGateways": "perAz",
+    "existingVpcId": "vpc-0123456789abcdef0",
+    "existingNodeSubnetIds": ["subnet-0000000000000000a", "subnet-0000000000000000b", "subnet-0000000000000000c"],
+    "existingDataSubnetIds": ["subnet-0000000000000001a", "subnet-0000000000000001b", "subnet-0000000000000001c"],
+    "nlbAllowedCidrs": ["10.0.0.0/16"],
+}
+
+
+def test_bring_your_own_vpc_creates_no_network() -> None:
+    plan = run_program("prod", config_overrides=BYO)
+    created = {r.type for r in plan.resources if r.type.startswith("aws:ec2/") and r.parent.endswith("Network::airflow-prod")}
+    assert created == set()
+    for type_ in ("aws:ec2/vpc:Vpc", SUBNET, NAT, RT, "aws:ec2/internetGateway:InternetGateway"):
+        assert plan.of_type(type_) == [], type_
+    assert plan.outputs["vpc_id"] == BYO["existingVpcId"]
+    assert plan.outputs["vpc_node_subnet_ids"] == BYO["existingNodeSubnetIds"]
+    assert plan.outputs["vpc_data_subnet_ids"] == BYO["existingDataSubnetIds"]
+    assert plan.outputs["vpc_nat_gateway_ids"] == []
+    cluster = plan.one("eks:index:Cluster")
+    assert cluster.inputs["vpcId"] == BYO["existingVpcId"]
+    assert cluster.inputs["privateSubnetIds"] == BYO["existingNodeSubnetIds"]

@@ -1,0 +1,71 @@
+"""The offline plan: the main job's format, determinism and printout."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from offline.mocks import SECRET, Plan, run_program
+from scripts.plan import main as plan_main
+from scripts.plan import render_tree
+
+REMOTE = ("eks:index:Cluster$", "eks:index:ManagedNodeGroup$")
+FIELDS = ["urn", "type", "name", "custom", "parent", "dependencies", "inputs", "protect"]
+
+
+def test_plan_command_writes_the_documented_format(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert plan_main(["--stack", "dev", "--out", str(tmp_path)]) == 0
+    printed = capsys.readouterr().out
+    doc = json.loads((tmp_path / "plan-dev.json").read_text())
+    assert list(doc) == ["project", "stack", "resources", "outputs"]
+    assert (doc["project"], doc["stack"]) == ("airflow-eks", "dev")
+    urns = {r["urn"] for r in doc["resources"]}
+    assert len(urns) == len(doc["resources"]) > 40
+    for r in doc["resources"]:
+        assert list(r) == FIELDS
+        assert r["urn"].startswith("urn:pulumi:dev::airflow-eks::") and r["urn"].endswith("::" + r["name"])
+        assert isinstance(r["custom"], bool) and isinstance(r["inputs"], dict)
+        assert r["parent"] in urns or r["parent"] == "urn:pulumi:dev::airflow-eks::pulumi:pulumi:Stack::airflow-eks-dev"
+        # A dependency is in the plan, or a child of a remote component (pulumi-eks), whose
+        # children the engine never shows a program.
+        assert all(d in urns or d.split("::")[2].startswith(REMOTE) for d in r["dependencies"]), r["name"]
+    assert doc["outputs"]["cluster_kubeconfig"] == SECRET
+    assert doc["outputs"]["vpc_nat_gateway_ids"] and doc["outputs"]["cluster_name"] == "airflow-dev"
+    # The printout: a tree under the components, counts per type, outputs without secrets.
+    assert f"Stack airflow-eks/dev: {len(doc['resources'])} resources would be created" in printed
+    assert "  + airflow:index:Network  airflow-dev" in printed
+    assert "    + aws:ec2/vpc:Vpc  airflow-dev-vpc" in printed
+    assert "     1  aws:ec2/natGateway:NatGateway" in printed
+    assert f'cluster_kubeconfig: "{SECRET}"' in printed
+
+
+def test_plan_is_deterministic(dev: Plan) -> None:
+    again = run_program("dev")
+    assert json.dumps(again.as_json(), sort_keys=True) == json.dumps(dev.as_json(), sort_keys=True)
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_program_makes_no_live_calls(plans: dict[str, Plan], stack: str) -> None:
+    assert plans[stack].invokes == []
+
+
+def test_prod_plan_headline(prod: Plan) -> None:
+    counts = prod.counts()
+    assert counts["aws:ec2/vpc:Vpc"] == 1
+    assert counts["aws:ec2/natGateway:NatGateway"] == 3
+    assert counts["eks:index:Cluster"] == 1
+    assert counts["eks:index:ManagedNodeGroup"] >= 3
+    assert {r.inputs["availabilityZone"] for r in prod.of_type("aws:ec2/subnet:Subnet")} == {
+        "us-east-1a",
+        "us-east-1b",
+        "us-east-1c",
+    }
+    tree = render_tree(prod)
+    assert "[protected]" in tree
+
+
+def test_bad_stack_name_is_reported(capsys: pytest.CaptureFixture[str]) -> None:
+    assert plan_main(["--stack", "staging", "--out", "/nonexistent"]) == 2
+    assert "Pulumi.staging.yaml" in capsys.readouterr().err
