@@ -1,0 +1,42 @@
+# The two commands of the README, each installing what it needs into .venv (the virtualenv
+# Pulumi.yaml names, so `pulumi up` uses the same one):
+#   make plan [STACK=prod]   offline plan of a stack: build/plan-<stack>.json, no credentials
+#   make test                ruff, mypy and pytest
+PYTHON ?= python3
+VENV ?= .venv
+STACK ?= dev
+BIN := $(VENV)/bin
+
+.PHONY: plan test lint typecheck pytest bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.runtime: requirements.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+plan: $(VENV)/.runtime
+	$(BIN)/python scripts/plan.py --stack $(STACK)
+
+lint: $(VENV)/.dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(VENV)/.dev
+	$(BIN)/mypy
+
+pytest: $(VENV)/.dev
+	$(BIN)/python -m pytest
+
+test: lint typecheck pytest
+
+bench: $(VENV)/.dev
+	$(BIN)/python scripts/benchmark.py
+
+clean:
+	rm -rf build .mypy_cache .ruff_cache .pytest_cache
