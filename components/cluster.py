@@ -6,6 +6,8 @@ Creates (`airflow:index:Cluster`):
   private API endpoint always on, the public one off or limited to configured CIDRs, API
   authentication mode with an access entry per admin role, control-plane logs (api, audit,
   authenticator) and an IAM OIDC provider for IAM roles for service accounts;
+- an ingress rule on 443 of the EKS cluster security group per `clusterPrivateAccessCidrs`
+  entry, so that a VPN or bastion can reach the private endpoint;
 - the `nodes` security group: attached to every node, it is what the database and the file
   system admit. It depends only on the VPC, so the data tier never waits for the cluster;
 - a Kubernetes provider built from the cluster's kubeconfig (a secret).
@@ -22,7 +24,7 @@ import pulumi_eks as eks
 import pulumi_kubernetes as k8s
 
 from config.settings import ClusterSettings
-from lib.naming import child_name, with_name
+from lib.naming import child_name, slug, with_name
 
 CLUSTER_LOG_TYPES = ("api", "audit", "authenticator")
 CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
@@ -126,6 +128,20 @@ class Cluster(pulumi.ComponentResource):
             tags=with_name(tags, args.cluster_name),
             opts=child,
         )
+
+        # EKS's cluster security group admits only its members: open the private endpoint
+        # to the configured networks (a VPN, a bastion, CI runners) that run `pulumi up`.
+        for cidr in s.private_access_cidrs:
+            aws.vpc.SecurityGroupIngressRule(
+                child_name(name, "api-from", slug(cidr)),
+                security_group_id=self.eks_cluster.cluster_security_group_id,
+                description="Kubernetes API (private endpoint)",
+                ip_protocol="tcp",
+                from_port=443,
+                to_port=443,
+                cidr_ipv4=cidr,
+                opts=child,
+            )
 
         self.kubeconfig = pulumi.Output.secret(self.eks_cluster.kubeconfig_json)
         self.provider = k8s.Provider(

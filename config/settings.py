@@ -194,6 +194,7 @@ class ClusterSettings:
     kubernetes_version: str = "1.33"
     endpoint_public_access: bool = False
     public_access_cidrs: tuple[str, ...] = ()
+    private_access_cidrs: tuple[str, ...] = ()
     admin_role_arns: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
@@ -211,6 +212,10 @@ class ClusterSettings:
                 "clusterPublicAccessCidrs", "is set while clusterEndpointPublicAccess is false; it would be ignored"
             )
         _source_cidrs("clusterPublicAccessCidrs", self.public_access_cidrs)
+        _source_cidrs("clusterPrivateAccessCidrs", self.private_access_cidrs)
+        for cidr in self.private_access_cidrs:
+            if not ipaddress.ip_network(cidr).is_private:
+                raise ConfigError("clusterPrivateAccessCidrs", f"'{cidr}' is not a private range; use clusterPublicAccessCidrs")
         for arn in self.admin_role_arns:
             if not _ROLE_ARN.match(arn):
                 raise ConfigError(
@@ -677,6 +682,7 @@ def load_settings(config: Mapping[str, Any], stack: str, region: str, project_fi
             kubernetes_version=values["kubernetesVersion"],
             endpoint_public_access=values["clusterEndpointPublicAccess"],
             public_access_cidrs=tuple(values["clusterPublicAccessCidrs"]),
+            private_access_cidrs=tuple(values["clusterPrivateAccessCidrs"]),
             admin_role_arns=tuple(values["clusterAdminRoleArns"]),
         ),
         node_groups=tuple(_node_group(name, spec) for name, spec in node_groups_raw.items()),

@@ -67,6 +67,7 @@ BAD_CONFIG: list[tuple[str, str, dict[str, Any], str]] = [
         "clusterPublicAccessCidrs",
     ),
     ("CIDRs for an endpoint that is off", "dev", {"clusterPublicAccessCidrs": ["203.0.113.0/24"]}, "clusterPublicAccessCidrs"),
+    ("private API access from a public range", "dev", {"clusterPrivateAccessCidrs": ["8.8.8.0/24"]}, "clusterPrivateAccessCidrs"),
     ("admin ARN of a user, not a role", "dev", {"clusterAdminRoleArns": ["arn:aws:iam::123456789012:user/ops"]}, "clusterAdminRoleArns"),
     ("node group min > max", "dev", {"nodeGroups": groups_with(workers__minSize=6)}, "nodeGroups.workers.minSize"),
     ("node group desired outside min..max", "dev", {"nodeGroups": groups_with(system__desiredSize=9)}, "nodeGroups.system.desiredSize"),

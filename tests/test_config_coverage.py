@@ -1,0 +1,113 @@
+"""Nothing a user configures is silently ignored.
+
+For every key declared in Pulumi.yaml, changing it to another valid value must change the
+plan (resources, inputs or outputs, secrets included). A new key without an entry here fails
+`test_every_declared_key_is_covered`.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from typing import Any
+
+import pytest
+
+from config.settings import read_declarations
+from offline.mocks import Plan, run_program
+from tests.test_settings import groups_with
+
+SUBNETS = {
+    "existingNodeSubnetIds": ["subnet-0000000000000000a", "subnet-0000000000000000b", "subnet-0000000000000000c"],
+    "existingDataSubnetIds": ["subnet-0000000000000001a", "subnet-0000000000000001b", "subnet-0000000000000001c"],
+}
+OWN_VPC = {"vpcCidr": "10.0.0.0/16", "existingVpcId": "vpc-0123456789abcdef0", "nlbAllowedCidrs": ["10.0.0.0/16"], **SUBNETS}
+OWN_DB = {"existingDbHost": "db.example.internal", "existingDbPassword": "first-password-value"}
+PUBLIC = {"clusterEndpointPublicAccess": True, "clusterPublicAccessCidrs": ["203.0.113.0/24"]}
+GIT = {"gitSyncRepo": "https://git.example.com/data/dags.git"}
+
+# key -> (stack, baseline overrides, overrides that change the key)
+CHANGES: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
+    "availabilityZones": ("dev", {}, {"availabilityZones": ["us-east-1a", "us-east-1b"]}),
+    "vpcCidr": ("dev", {}, {"vpcCidr": "10.21.0.0/16"}),
+    "natGateways": ("dev", {}, {"natGateways": "perAz"}),
+    "existingVpcId": ("prod", OWN_VPC, {**OWN_VPC, "existingVpcId": "vpc-0fedcba9876543210"}),
+    "existingPublicSubnetIds": (
+        "prod",
+        OWN_VPC,
+        {**OWN_VPC, "existingPublicSubnetIds": ["subnet-000000000000000fa", "subnet-000000000000000fb", "subnet-000000000000000fc"]},
+    ),
+    "existingNodeSubnetIds": ("prod", OWN_VPC, {**OWN_VPC, "existingNodeSubnetIds": [s[:-1] + "e" for s in SUBNETS["existingNodeSubnetIds"]]}),
+    "existingDataSubnetIds": ("prod", OWN_VPC, {**OWN_VPC, "existingDataSubnetIds": [s[:-1] + "e" for s in SUBNETS["existingDataSubnetIds"]]}),
+    "kubernetesVersion": ("dev", {}, {"kubernetesVersion": "1.32"}),
+    "clusterEndpointPublicAccess": ("dev", {}, PUBLIC),
+    "clusterPublicAccessCidrs": ("dev", PUBLIC, {**PUBLIC, "clusterPublicAccessCidrs": ["198.51.100.0/24"]}),
+    "clusterPrivateAccessCidrs": ("dev", {}, {"clusterPrivateAccessCidrs": ["10.99.0.0/24"]}),
+    "clusterAdminRoleArns": ("dev", {}, {"clusterAdminRoleArns": ["arn:aws:iam::123456789012:role/admin"]}),
+    "protectStatefulResources": ("dev", {"dbBackupRetentionDays": 7}, {"dbBackupRetentionDays": 7, "protectStatefulResources": True}),
+    "dbInstanceClass": ("dev", {}, {"dbInstanceClass": "db.t4g.large"}),
+    "dbEngineVersion": ("dev", {}, {"dbEngineVersion": "17"}),
+    "dbAllocatedStorageGib": ("dev", {}, {"dbAllocatedStorageGib": 30}),
+    "dbMaxAllocatedStorageGib": ("dev", {}, {"dbMaxAllocatedStorageGib": 200}),
+    "dbMultiAz": ("dev", {}, {"dbMultiAz": True}),
+    "dbBackupRetentionDays": ("dev", {}, {"dbBackupRetentionDays": 3}),
+    "dbBackupWindow": ("dev", {}, {"dbBackupWindow": "05:00-06:00"}),
+    "dbMaintenanceWindow": ("dev", {}, {"dbMaintenanceWindow": "sat:04:00-sat:05:00"}),
+    "dbPerformanceInsights": ("dev", {}, {"dbPerformanceInsights": False}),
+    "dbSlowStatementMs": ("dev", {}, {"dbSlowStatementMs": 250}),
+    "dbName": ("dev", {}, {"dbName": "airflow_meta"}),
+    "dbUsername": ("dev", {}, {"dbUsername": "airflow_owner"}),
+    "existingDbHost": ("prod", OWN_DB, {**OWN_DB, "existingDbHost": "db2.example.internal"}),
+    "existingDbPort": ("prod", OWN_DB, {**OWN_DB, "existingDbPort": 6432}),
+    "existingDbSecurityGroupId": ("prod", OWN_DB, {**OWN_DB, "existingDbSecurityGroupId": "sg-0123456789abcdef0"}),
+    "existingDbPassword": ("prod", OWN_DB, {**OWN_DB, "existingDbPassword": "second-password-value"}),
+    "efsTransitionToIaDays": ("dev", {}, {"efsTransitionToIaDays": 60}),
+    "efsBackups": ("dev", {}, {"efsBackups": True}),
+    "nlbAllowedCidrs": ("dev", {}, {"nlbAllowedCidrs": ["10.20.0.0/24"]}),
+    "nlbCertificateArn": (
+        "dev",
+        {},
+        {"nlbCertificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-4e5f-6789-abcd-ef0123456789"},
+    ),
+    "airflowChartVersion": ("dev", {}, {"airflowChartVersion": "1.18.1"}),
+    "airflowVersion": ("dev", {}, {"airflowVersion": "3.0.3"}),
+    "airflowSchedulerReplicas": ("dev", {}, {"airflowSchedulerReplicas": 2}),
+    "airflowApiServerReplicas": ("dev", {}, {"airflowApiServerReplicas": 2}),
+    "airflowTriggererReplicas": ("dev", {}, {"airflowTriggererReplicas": 2}),
+    "airflowDagProcessorReplicas": ("dev", {}, {"airflowDagProcessorReplicas": 2}),
+    "airflowPgbouncerReplicas": ("dev", {}, {"airflowPgbouncerReplicas": 2}),
+    "airflowResourceProfile": ("dev", {}, {"airflowResourceProfile": "medium"}),
+    "airflowCreateAdminUser": ("dev", {}, {"airflowCreateAdminUser": False}),
+    "gitSyncRepo": ("dev", {}, GIT),
+    "gitSyncBranch": ("dev", GIT, {**GIT, "gitSyncBranch": "release"}),
+    "gitSyncSubPath": ("dev", GIT, {**GIT, "gitSyncSubPath": "airflow/dags"}),
+    "gitSyncCredentialsSecret": ("dev", GIT, {**GIT, "gitSyncCredentialsSecret": "git-credentials"}),
+    "tags": ("dev", {}, {"tags": {"environment": "dev", "team": "data"}}),
+    "nodeGroups": ("dev", {}, {"nodeGroups": groups_with(system__maxSize=3)}),
+    "airflowValues": ("dev", {}, {"airflowValues": {"images": {"airflow": {"pullPolicy": "Always"}}}}),
+    "loadBalancerControllerValues": ("dev", {}, {"loadBalancerControllerValues": {"replicaCount": 3}}),
+    "clusterAutoscalerValues": ("dev", {}, {"clusterAutoscalerValues": {"extraArgs": {"scale-down-delay-after-add": "5m"}}}),
+}
+
+
+def fingerprint(plan: Plan) -> str:
+    """Everything the plan shows, plus the raw outputs (a changed secret shows only there)."""
+    return json.dumps([plan.as_json(), plan.outputs], sort_keys=True, default=str)
+
+
+@functools.lru_cache(maxsize=None)
+def baseline(stack: str, overrides: str) -> str:
+    return fingerprint(run_program(stack, config_overrides=json.loads(overrides)))
+
+
+def test_every_declared_key_is_covered() -> None:
+    _, decls = read_declarations()
+    assert set(CHANGES) == set(decls)
+
+
+@pytest.mark.parametrize("key", sorted(CHANGES))
+def test_changing_a_key_changes_the_plan(key: str) -> None:
+    stack, base, changed = CHANGES[key]
+    before = baseline(stack, json.dumps(base, sort_keys=True))
+    after = fingerprint(run_program(stack, config_overrides=changed))
+    assert after != before, f"changing {key} left the {stack} plan unchanged"
