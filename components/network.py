@@ -99,7 +99,9 @@ class Network(pulumi.ComponentResource):
             child_name(name, "igw"), vpc_id=vpc.id, tags=with_name(tags, child_name(name, "igw")), opts=child
         )
 
-        public, nodes, data = [], [], []
+        public: list[aws.ec2.Subnet] = []
+        nodes: list[aws.ec2.Subnet] = []
+        data: list[aws.ec2.Subnet] = []
         for plan in plan_subnets(s.vpc_cidr, s.availability_zones):
             z = az_suffix(plan.availability_zone)
             for tier, cidr, bucket, extra in (

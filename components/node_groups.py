@@ -34,6 +34,11 @@ NODE_POLICIES = {
 }
 
 
+def _first_asg_name(node_group: aws.eks.NodeGroup) -> pulumi.Output[str]:
+    # A managed node group has one Auto Scaling group, known once the group exists.
+    return node_group.resources.apply(lambda rs: (rs[0].autoscaling_groups or [])[0].name or "")
+
+
 @dataclass(frozen=True)
 class NodeGroupsArgs:
     groups: tuple[NodeGroupSettings, ...]
@@ -140,7 +145,7 @@ class NodeGroups(pulumi.ComponentResource):
             self.node_group_names[group.name] = mng.node_group.node_group_name
 
             # Managed node group tags stay on the EKS resource; the autoscaler reads the ASG's.
-            asg_name = mng.node_group.apply(lambda ng: ng.resources).apply(lambda rs: rs[0].autoscaling_groups[0].name)
+            asg_name: pulumi.Output[str] = mng.node_group.apply(_first_asg_name)
             for key, value in sorted(autoscaler_node_template_tags(group).items()):
                 aws.autoscaling.Tag(
                     child_name(gname, "asg-tag", slug(key.removeprefix("k8s.io/cluster-autoscaler/node-template/"))),

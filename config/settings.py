@@ -67,7 +67,7 @@ class ResourceProfile(StrEnum):
 
 
 def _choices(enum: type[Enum]) -> str:
-    return ", ".join(str(m.value) for m in enum)  # type: ignore[attr-defined]
+    return ", ".join(str(m.value) for m in enum)
 
 
 def _enum(key: str, enum: type[Enum], value: Any) -> Any:
