@@ -79,9 +79,158 @@ def build(settings: Settings) -> dict[str, Any]:
     }
 
     # --- data tier (issue 3) ---
+    # Imported here so that the data tier's lines stay inside its markers.
+    from components.database import Database, DatabaseArgs
+    from components.shared_storage import SharedStorage, SharedStorageArgs
+
+    database = Database(
+        name,
+        DatabaseArgs(
+            settings=settings.database,
+            vpc_id=network.vpc_id,
+            subnet_ids=network.data_subnet_ids,
+            node_security_group_id=cluster.node_security_group_id,
+            protect=settings.protect,
+            # A secret config key, read only when the stack brings its own database.
+            existing_password=(
+                pulumi.Config().require_secret("existingDbPassword") if settings.database.existing else None
+            ),
+            tags=tags,
+        ),
+    )
+    storage = SharedStorage(
+        name,
+        SharedStorageArgs(
+            settings=settings.storage,
+            vpc_id=network.vpc_id,
+            availability_zones=tuple(network.availability_zones),
+            subnet_ids=network.data_subnet_ids,
+            node_security_group_id=cluster.node_security_group_id,
+            cluster_name=cluster.cluster_name,
+            oidc_provider_arn=cluster.oidc_provider_arn,
+            oidc_issuer=cluster.oidc_issuer,
+            provider=cluster.provider,
+            addon_depends_on=list(node_groups.groups.values()),
+            protect=settings.protect,
+            tags=tags,
+        ),
+    )
+    exports.update(
+        {
+            "db_address": database.address,
+            "db_port": database.port,
+            "db_name": database.db_name,
+            "db_security_group_id": database.security_group_id,
+            "db_connection_uri": database.connection_uri,
+            "efs_file_system_id": storage.file_system_id,
+            "efs_dags_access_point_id": storage.dags_access_point_id,
+            "efs_logs_access_point_id": storage.logs_access_point_id,
+            "efs_dags_claim_name": storage.dags_claim_name,
+            "efs_logs_claim_name": storage.logs_claim_name,
+            "airflow_namespace": storage.namespace,
+        }
+    )
+    if database.kms_key_arn is not None:
+        exports["db_kms_key_arn"] = database.kms_key_arn
     # --- end data tier ---
 
     # --- airflow tier (issue 4) ---
+    # Imported here so that the airflow tier's lines stay inside its markers.
+    from components.airflow import Airflow, AirflowArgs
+    from components.cluster_addon import ClusterAddon, ClusterAddonArgs
+    from components.load_balancer import LoadBalancer, LoadBalancerArgs
+    from lib import addons
+    from lib.airflow_values import API_SERVER_HEALTH_PATH, API_SERVER_PORT, api_server_service_name
+    from lib.naming import child_name
+
+    system_group = settings.node_group("system")
+    nodes = list(node_groups.groups.values())  # add-on pods need nodes before their releases settle
+    lb_controller = ClusterAddon(
+        child_name(name, addons.LOAD_BALANCER_CONTROLLER.key),
+        ClusterAddonArgs(
+            chart=addons.LOAD_BALANCER_CONTROLLER,
+            values=network.vpc_id.apply(
+                lambda vpc_id: addons.load_balancer_controller_values(
+                    cluster.cluster_name, settings.region, vpc_id, system_group
+                )
+            ),
+            overrides=settings.addons.load_balancer_controller_values,
+            policy=addons.load_balancer_controller_policy(settings.region, cluster.cluster_name),
+            oidc_provider_arn=cluster.oidc_provider_arn,
+            oidc_issuer=cluster.oidc_issuer,
+            provider=cluster.provider,
+            depends_on=nodes,
+            tags=tags,
+        ),
+    )
+    autoscaler = ClusterAddon(
+        child_name(name, addons.CLUSTER_AUTOSCALER.key),
+        ClusterAddonArgs(
+            chart=addons.CLUSTER_AUTOSCALER,
+            values=addons.cluster_autoscaler_values(
+                cluster.cluster_name, settings.region, settings.cluster.kubernetes_version, system_group
+            ),
+            overrides=settings.addons.cluster_autoscaler_values,
+            policy=addons.cluster_autoscaler_policy(settings.region, cluster.cluster_name),
+            oidc_provider_arn=cluster.oidc_provider_arn,
+            oidc_issuer=cluster.oidc_issuer,
+            provider=cluster.provider,
+            depends_on=nodes,
+            tags=tags,
+        ),
+    )
+    airflow = Airflow(
+        name,
+        AirflowArgs(
+            settings=settings.airflow,
+            control_plane=settings.node_group("airflow"),
+            workers=settings.node_group("workers"),
+            namespace=storage.namespace,
+            connection_uri=database.connection_uri,
+            max_connections=database.max_connections,
+            dags_claim_name=storage.dags_claim_name,
+            logs_claim_name=storage.logs_claim_name,
+            provider=cluster.provider,
+            # Exactly what the release needs: its namespace and volumes (claims, CSI driver), nodes
+            # for its pods, and the controller's webhook answering before any pod is admitted.
+            depends_on=[storage.namespace_resource, *storage.claims, storage.csi_driver, *nodes, lb_controller.release],
+        ),
+    )
+    nlb = LoadBalancer(
+        name,
+        LoadBalancerArgs(
+            settings=settings.load_balancer,
+            vpc_cidr=settings.network.vpc_cidr,
+            cluster_name=cluster.cluster_name,
+            vpc_id=network.vpc_id,
+            subnet_ids=network.node_subnet_ids,
+            node_security_group_id=cluster.node_security_group_id,
+            namespace=storage.namespace,
+            namespace_resource=storage.namespace_resource,
+            service_name=api_server_service_name(airflow.release_name),
+            service_port=API_SERVER_PORT,
+            health_check_path=API_SERVER_HEALTH_PATH,
+            controller=lb_controller.release,
+            provider=cluster.provider,
+            tags=tags,
+        ),
+    )
+    exports.update(
+        {
+            "airflow_url": nlb.url,
+            "airflow_release_name": airflow.release_name,
+            "airflow_chart_version": airflow.chart_version,
+            "nlb_dns_name": nlb.dns_name,
+            "nlb_arn": nlb.arn,
+            "nlb_security_group_id": nlb.security_group_id,
+            "addon_load_balancer_controller_role_arn": lb_controller.role_arn,
+            "addon_cluster_autoscaler_role_arn": autoscaler.role_arn,
+        }
+    )
+    # Always exported, always a secret (a stable contract): "" when airflowCreateAdminUser is false.
+    exports["airflow_admin_password"] = (
+        airflow.admin_password if airflow.admin_password is not None else pulumi.Output.secret("")
+    )
     # --- end airflow tier ---
 
     return exports

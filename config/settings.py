@@ -20,6 +20,8 @@ from typing import Any
 
 import yaml
 
+from lib.postgres import instance_memory_gib
+
 PROJECT_FILE = Path(__file__).resolve().parent.parent / "Pulumi.yaml"
 
 SUPPORTED_KUBERNETES_VERSIONS = ("1.31", "1.32", "1.33", "1.34")
@@ -322,16 +324,23 @@ class DatabaseSettings:
     def __post_init__(self) -> None:
         if not _DB_INSTANCE_CLASS.match(self.instance_class):
             raise ConfigError("dbInstanceClass", f"'{self.instance_class}' is not an RDS class such as db.r6g.large")
+        if self.existing is None:
+            try:  # PgBouncer pools are sized from the class's memory: it must be a known one
+                instance_memory_gib(self.instance_class)
+            except ValueError as err:
+                raise ConfigError("dbInstanceClass", str(err).split(": ", 1)[1]) from None
         if not re.match(r"^\d+(\.\d+)?$", self.engine_version) or self.engine_major not in SUPPORTED_POSTGRES_MAJORS:
             raise ConfigError(
                 "dbEngineVersion",
                 f"'{self.engine_version}' is not a PostgreSQL version with major {SUPPORTED_POSTGRES_MAJORS}",
             )
         _range("dbAllocatedStorageGib", self.allocated_storage_gib, 20, 65536)
-        if self.max_allocated_storage_gib < self.allocated_storage_gib:
+        # RDS storage autoscaling wants the ceiling at least 10% above the allocated storage.
+        if self.max_allocated_storage_gib * 10 < self.allocated_storage_gib * 11:
             raise ConfigError(
                 "dbMaxAllocatedStorageGib",
-                f"{self.max_allocated_storage_gib} is below dbAllocatedStorageGib {self.allocated_storage_gib}",
+                f"{self.max_allocated_storage_gib} is not at least 10% above dbAllocatedStorageGib "
+                f"{self.allocated_storage_gib}",
             )
         _range("dbMaxAllocatedStorageGib", self.max_allocated_storage_gib, 20, 65536)
         _range("dbBackupRetentionDays", self.backup_retention_days, 1, 35)
@@ -467,6 +476,11 @@ class Settings:
             raise ConfigError(
                 "nodeGroups.workers.taints",
                 "needs a NO_SCHEDULE or NO_EXECUTE taint so that only task pods land on the workers group",
+            )
+        if self.network.existing is not None and not self.load_balancer.allowed_cidrs:
+            # The default source is the VPC's CIDR, which the program knows only for a VPC it creates.
+            raise ConfigError(
+                "nlbAllowedCidrs", "is required with existingVpcId; list the CIDRs allowed to reach the Airflow UI"
             )
         if self.protect and self.database.existing is None and self.database.backup_retention_days < 7:
             raise ConfigError(

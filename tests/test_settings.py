@@ -91,6 +91,8 @@ BAD_CONFIG: list[tuple[str, str, dict[str, Any], str]] = [
     ("required node group missing", "dev", {"nodeGroups": {k: v for k, v in STACK_GROUPS.items() if k != "airflow"}}, "nodeGroups"),
     ("disk too small", "dev", {"nodeGroups": groups_with(system__diskSizeGib=8)}, "nodeGroups.system.diskSizeGib"),
     ("storage ceiling below the initial size", "dev", {"dbMaxAllocatedStorageGib": 10}, "dbMaxAllocatedStorageGib"),
+    ("storage ceiling equal to the initial size", "dev", {"dbMaxAllocatedStorageGib": 20}, "dbMaxAllocatedStorageGib"),
+    ("database class of unknown memory", "dev", {"dbInstanceClass": "db.x2g.large"}, "dbInstanceClass"),
     ("short backups on a protected stack", "prod", {"dbBackupRetentionDays": 3}, "dbBackupRetentionDays"),
     ("unsupported PostgreSQL major", "dev", {"dbEngineVersion": "11.22"}, "dbEngineVersion"),
     ("malformed maintenance window", "dev", {"dbMaintenanceWindow": "sunday 4am"}, "dbMaintenanceWindow"),

@@ -1,0 +1,418 @@
+"""The Airflow chart's values (lib/airflow_values.py), without Pulumi: plain settings in, values out.
+
+The values are validated against the official chart's own values.schema.json (chart 1.18.0,
+stored beside the repository in ../shared/airflow-chart/), plus a check the schema lacks: every
+top-level key is one of the chart's.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import replace
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema  # type: ignore[import-untyped]  # no stubs in requirements-dev.txt
+import pytest
+
+from config.settings import (
+    AirflowSettings,
+    GitSync,
+    NodeGroupSettings,
+    ResourceProfile,
+    Settings,
+    load_settings,
+    resolve_stack_config,
+)
+from lib.airflow_values import (
+    API_SERVER_PORT,
+    COMPONENT_LABELS,
+    DB_HEADROOM_PERCENT,
+    PDB_SECTIONS,
+    PGBOUNCER_PORT,
+    RESOURCE_PROFILES,
+    SecretNames,
+    airflow_values,
+    api_server_service_name,
+    parse_database_uri,
+    pgbouncer_client_uri,
+    pgbouncer_ini,
+    pgbouncer_pools,
+    pgbouncer_stats_uri,
+    pgbouncer_users,
+)
+from lib.merge import deep_merge
+from lib.scheduling import HOST_KEY, NODE_GROUP_LABEL, ZONE_KEY
+
+ROOT = Path(__file__).resolve().parent.parent
+CHART_DIR = ROOT.parent / "shared" / "airflow-chart" / "1.18.0"
+CONTROL_PLANE = ("scheduler", "apiServer", "triggerer", "dagProcessor", "pgbouncer")
+JOBS = ("migrateDatabaseJob", "createUserJob")
+SECRETS = SecretNames(
+    metadata="meta",
+    fernet_key="fernet",
+    api_secret_key="api",
+    jwt_secret="jwt",
+    webserver_secret_key="web",
+    pgbouncer_config="pgb-config",
+    pgbouncer_stats="pgb-stats",
+    admin_password="admin",
+)
+
+
+@cache
+def chart_schema() -> dict[str, Any]:
+    """The chart's values.schema.json; CI clones the repository with `shared/` beside it."""
+    path = CHART_DIR / "values.schema.json"
+    if not path.is_file():
+        pytest.fail(
+            f"the Airflow chart schema is missing: {path} (clone the repository next to shared/, which holds "
+            "airflow-chart/1.18.0/values.schema.json)"
+        )
+    schema: dict[str, Any] = json.loads(path.read_text())
+    return schema
+
+
+def schema_errors(values: dict[str, Any]) -> list[str]:
+    """Everything the chart would refuse, plus top-level keys it would silently ignore."""
+    schema = chart_schema()
+    errors = [
+        f"{'.'.join(map(str, e.absolute_path))}: {e.message}"
+        for e in jsonschema.Draft7Validator(schema).iter_errors(values)
+    ]
+    errors += [f"{key}: not a top-level value of the chart" for key in sorted(set(values) - set(schema["properties"]))]
+    return errors
+
+
+def settings_of(stack: str, **overrides: Any) -> Settings:
+    config, region = resolve_stack_config(stack)
+    config.update({k: v if isinstance(v, str) else json.dumps(v) for k, v in overrides.items()})
+    return load_settings(config, stack, region)
+
+
+def values_for(settings: Settings, airflow: AirflowSettings | None = None, **kwargs: Any) -> dict[str, Any]:
+    args: dict[str, Any] = {
+        "control_plane": settings.node_group("airflow"),
+        "workers": settings.node_group("workers"),
+        "secrets": SECRETS,
+        "dags_claim": "claim-dags",
+        "logs_claim": "claim-logs",
+        "max_connections": 450,
+        "namespace": "airflow",
+    }
+    args.update(kwargs)
+    return airflow_values(airflow or settings.airflow, **args)
+
+
+def cpu(quantity: str) -> float:
+    return float(quantity[:-1]) / 1000 if quantity.endswith("m") else float(quantity)
+
+
+def memory(quantity: str) -> int:
+    units = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30}
+    number, unit = re.fullmatch(r"(\d+)([KMG]i)", quantity).groups()  # type: ignore[union-attr]
+    return int(number) * units[unit]
+
+
+# --------------------------------------------------------------------------- schema
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_values_of_both_stacks_meet_the_chart_schema(stack: str) -> None:
+    assert schema_errors(values_for(settings_of(stack))) == []
+
+
+def test_values_of_every_option_meet_the_chart_schema() -> None:
+    settings = settings_of("dev")
+    for airflow in (
+        replace(settings.airflow, create_admin_user=False),
+        replace(settings.airflow, git_sync=GitSync(repo="https://git.example.com/dags.git", credentials_secret="git")),
+        replace(settings.airflow, git_sync=GitSync(repo="git@git.example.com:team/dags.git", credentials_secret="key")),
+        *(replace(settings.airflow, resource_profile=p) for p in ResourceProfile),
+    ):
+        assert schema_errors(values_for(settings, airflow)) == [], airflow
+
+
+def test_the_schema_check_catches_a_misspelt_top_level_key_and_a_bad_nested_value() -> None:
+    values = values_for(settings_of("dev"))
+    assert schema_errors(values) == []
+    misspelt = {**values, "pgbouncr": values["pgbouncer"]}
+    assert schema_errors(misspelt) == ["pgbouncr: not a top-level value of the chart"]
+    bad_nested = deep_merge(values, {"scheduler": {"replicas": "two"}})
+    assert [e for e in schema_errors(bad_nested) if e.startswith("scheduler.replicas")], schema_errors(bad_nested)
+    bad_executor = {**values, "executor": "KubernetesExecuter"}
+    assert [e for e in schema_errors(bad_executor) if e.startswith("executor")]
+
+
+# --------------------------------------------------------------------------- what the values give
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_executor_database_and_keys_come_from_named_secrets(stack: str) -> None:
+    v = values_for(settings_of(stack))
+    assert v["executor"] == "KubernetesExecutor"
+    assert v["postgresql"] == {"enabled": False}
+    assert v["redis"] == {"enabled": False}
+    assert v["data"] == {"metadataSecretName": SECRETS.metadata}
+    assert (v["fernetKeySecretName"], v["apiSecretKeySecretName"], v["jwtSecretName"]) == ("fernet", "api", "jwt")
+    assert v["webserverSecretKeySecretName"] == "web"
+    assert v["pgbouncer"]["configSecretName"] == SECRETS.pgbouncer_config
+    assert v["pgbouncer"]["metricsExporterSidecar"]["statsSecretName"] == SECRETS.pgbouncer_stats
+    # The values name secrets; they never hold a key, a password or a connection string.
+    text = json.dumps(v)
+    for key in ("fernetKey", "apiSecretKey", "jwtSecret", "webserverSecretKey"):
+        assert key not in v
+    assert "postgresql://" not in text and "metadataConnection" not in v["data"]
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_replicas_follow_settings(stack: str) -> None:
+    settings = settings_of(stack)
+    v = values_for(settings)
+    s = settings.airflow
+    assert v["scheduler"]["replicas"] == s.scheduler_replicas
+    assert v["apiServer"]["replicas"] == s.api_server_replicas
+    assert v["triggerer"]["replicas"] == s.triggerer_replicas
+    assert v["dagProcessor"]["replicas"] == s.dag_processor_replicas
+    assert v["pgbouncer"]["replicas"] == s.pgbouncer_replicas
+    assert v["dagProcessor"]["enabled"] is True
+    assert v["pgbouncer"]["enabled"] is True
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_disruption_budgets_and_spread_on_the_control_plane(stack: str) -> None:
+    v = values_for(settings_of(stack))
+    schema = chart_schema()["properties"]
+    offered = {s for s in CONTROL_PLANE if "podDisruptionBudget" in schema[s]["properties"]}
+    assert offered == set(PDB_SECTIONS)  # every section of chart 1.18 that has one
+    for section in PDB_SECTIONS:
+        assert v[section]["podDisruptionBudget"] == {"enabled": True, "config": {"maxUnavailable": 1}}
+    for section in CONTROL_PLANE:
+        constraints = v[section]["topologySpreadConstraints"]
+        assert {c["topologyKey"]: c["whenUnsatisfiable"] for c in constraints} == {
+            ZONE_KEY: "ScheduleAnyway",
+            HOST_KEY: "DoNotSchedule",
+        }, section
+        for c in constraints:
+            assert c["maxSkew"] == 1
+            assert c["labelSelector"]["matchLabels"]["component"] == COMPONENT_LABELS[section]
+            assert c["labelSelector"]["matchLabels"]["release"] == "airflow"
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_control_plane_on_the_airflow_group_and_task_pods_on_the_tainted_workers(stack: str) -> None:
+    settings = settings_of(stack)
+    v = values_for(settings)
+    airflow_group = {NODE_GROUP_LABEL: "airflow"}
+    for section in (*CONTROL_PLANE, "statsd", *JOBS):
+        assert v[section]["nodeSelector"] == airflow_group, section
+    assert v["nodeSelector"] == airflow_group  # anything else the chart adds
+    workers = settings.node_group("workers")
+    assert v["workers"]["nodeSelector"] == {NODE_GROUP_LABEL: "workers"}
+    tolerated = {(t["key"], t["operator"], t["value"], t["effect"]) for t in v["workers"]["tolerations"]}
+    assert tolerated == {(t.key, "Equal", t.value, t.effect.kubernetes) for t in workers.taints}
+    assert tolerated and all(effect == "NoSchedule" for *_, effect in tolerated)
+
+
+def test_placement_follows_the_node_groups_given() -> None:
+    settings = settings_of("dev")
+    other = NodeGroupSettings(name="batch", instance_types=("m6i.large",), min_size=0, desired_size=0, max_size=3)
+    v = values_for(settings, control_plane=other)
+    assert v["scheduler"]["nodeSelector"] == {NODE_GROUP_LABEL: "batch"}
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_jobs_run_without_helm_hooks_or_custom_env(stack: str) -> None:
+    v = values_for(settings_of(stack))
+    for job in JOBS:
+        assert v[job]["useHelmHooks"] is False and v[job]["applyCustomEnv"] is False, job
+
+
+def test_admin_user_password_comes_from_a_secret_through_the_environment() -> None:
+    v = values_for(settings_of("dev"))
+    assert v["webserver"]["defaultUser"]["enabled"] is True
+    assert v["webserver"]["defaultUser"]["password"] == ""
+    (env,) = v["createUserJob"]["env"]
+    assert env["valueFrom"] == {"secretKeyRef": {"name": SECRETS.admin_password, "key": "password"}}
+    assert "value" not in env
+    script = v["createUserJob"]["args"][2]
+    assert f'--password "${env["name"]}"' in script and "users create" in script
+    assert "defaultUser.password" not in json.dumps(v["createUserJob"]["args"])
+    assert v["config"]["core"]["auth_manager"].endswith("FabAuthManager")  # `airflow users create`
+
+
+def test_no_admin_user_when_turned_off() -> None:
+    settings = settings_of("dev", airflowCreateAdminUser=False)
+    v = values_for(settings, secrets=replace(SECRETS, admin_password=None))
+    assert v["webserver"]["defaultUser"] == {"enabled": False}
+    assert "env" not in v["createUserJob"] and "args" not in v["createUserJob"]
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_dags_and_logs_on_the_claims_without_git_sync_by_default(stack: str) -> None:
+    v = values_for(settings_of(stack))
+    assert v["dags"]["persistence"] == {"enabled": True, "existingClaim": "claim-dags"}
+    assert v["logs"]["persistence"] == {"enabled": True, "existingClaim": "claim-logs"}
+    assert v["dags"]["gitSync"] == {"enabled": False}
+    assert v["config"]["logging"]["remote_logging"] == "False"
+    assert v["config"]["kubernetes_executor"]["delete_worker_pods"] == "True"
+
+
+def test_git_sync_into_the_dags_volume() -> None:
+    settings = settings_of(
+        "dev",
+        gitSyncRepo="https://git.example.com/dags.git",
+        gitSyncBranch="release",
+        gitSyncSubPath="airflow/dags",
+        gitSyncCredentialsSecret="git-creds",
+    )
+    v = values_for(settings)
+    git = v["dags"]["gitSync"]
+    assert git["enabled"] is True
+    assert (git["repo"], git["branch"], git["subPath"]) == (
+        "https://git.example.com/dags.git",
+        "release",
+        "airflow/dags",
+    )
+    assert git["credentialsSecret"] == "git-creds" and "sshKeySecret" not in git
+    assert v["dags"]["persistence"]["enabled"] is True  # git-sync writes into the shared volume
+    ssh = values_for(settings_of("dev", gitSyncRepo="git@git.example.com:t/d.git", gitSyncCredentialsSecret="k"))
+    assert ssh["dags"]["gitSync"]["sshKeySecret"] == "k" and "credentialsSecret" not in ssh["dags"]["gitSync"]
+
+
+def test_api_server_is_a_cluster_ip_service_the_nlb_binds_to() -> None:
+    v = values_for(settings_of("prod"))
+    assert v["apiServer"]["service"] == {"type": "ClusterIP"}
+    assert api_server_service_name() == "airflow-api-server"
+    assert api_server_service_name("prod") == "prod-airflow-api-server"  # the chart's fullname rule
+    url = v["config"]["core"]["execution_api_server_url"]
+    assert url == f"http://airflow-api-server.airflow:{API_SERVER_PORT}/execution/"
+
+
+# --------------------------------------------------------------------------- resources
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_every_component_has_requests_and_limits_from_the_profile(stack: str) -> None:
+    settings = settings_of(stack)
+    v = values_for(settings, airflow=replace(settings.airflow, git_sync=GitSync(repo="https://g.example.com/d.git")))
+    profile = RESOURCE_PROFILES[settings.airflow.resource_profile]
+    sections = {
+        **{s: v[s] for s in (*CONTROL_PLANE, "statsd", "workers", *JOBS)},
+        "pgbouncerExporter": v["pgbouncer"]["metricsExporterSidecar"],
+        "gitSync": v["dags"]["gitSync"],
+    }
+    for section, values in sections.items():
+        resources = values["resources"]
+        assert set(resources) == {"requests", "limits"}, section
+        for kind in ("cpu", "memory"):
+            assert resources["requests"][kind] and resources["limits"][kind], section
+        assert cpu(resources["requests"]["cpu"]) <= cpu(resources["limits"]["cpu"]), section
+        assert memory(resources["requests"]["memory"]) <= memory(resources["limits"]["memory"]), section
+        key = "jobs" if section in JOBS else section
+        assert resources == profile[key].values(), section
+
+
+def test_profiles_grow_from_small_to_large() -> None:
+    small, medium, large = (RESOURCE_PROFILES[p] for p in ResourceProfile)
+    assert set(small) == set(medium) == set(large)
+    for component in small:
+        for lower, upper in ((small, medium), (medium, large)):
+            assert cpu(lower[component].cpu_request) < cpu(upper[component].cpu_request), component
+            assert memory(lower[component].memory_request) < memory(upper[component].memory_request), component
+
+
+# --------------------------------------------------------------------------- PgBouncer
+
+
+@pytest.mark.parametrize("max_connections", [100, 181, 450, 901, 1802, 5000])
+@pytest.mark.parametrize("replicas", [1, 2, 3, 10])
+def test_pgbouncer_pools_stay_within_the_database_budget(max_connections: int, replicas: int) -> None:
+    pools = pgbouncer_pools(max_connections, replicas)
+    budget = max_connections * (100 - DB_HEADROOM_PERCENT) / 100
+    used = replicas * (pools.metadata_pool_size + pools.result_backend_pool_size)
+    assert used <= budget
+    assert used > budget - 2 * replicas  # the budget is used, up to rounding
+    assert pools.metadata_pool_size > pools.result_backend_pool_size >= 1
+    assert pools.max_client_conn >= max(100, pools.metadata_pool_size)
+
+
+def test_pgbouncer_pools_refuse_a_database_too_small() -> None:
+    with pytest.raises(ValueError, match="no metadata pool"):
+        pgbouncer_pools(2, 2)
+    with pytest.raises(ValueError):
+        pgbouncer_pools(100, 0)
+
+
+def test_values_carry_the_pools_for_the_database() -> None:
+    settings = settings_of("prod")
+    v = values_for(settings, max_connections=1802)
+    pools = pgbouncer_pools(1802, settings.airflow.pgbouncer_replicas)
+    assert v["pgbouncer"]["metadataPoolSize"] == pools.metadata_pool_size
+    assert v["pgbouncer"]["resultBackendPoolSize"] == pools.result_backend_pool_size
+    assert v["pgbouncer"]["maxClientConn"] == pools.max_client_conn
+    smaller = values_for(settings, max_connections=450)
+    assert smaller["pgbouncer"]["metadataPoolSize"] < v["pgbouncer"]["metadataPoolSize"]
+
+
+def test_database_uri_is_parsed_and_decoded() -> None:
+    db = parse_database_uri("postgresql://air%40flow:p%40ss%22w%2Frd@db.example.com:5433/meta?sslmode=require")
+    assert (db.username, db.password, db.host, db.port, db.dbname) == (
+        "air@flow",
+        'p@ss"w/rd',
+        "db.example.com",
+        5433,
+        "meta",
+    )
+    assert db.userinfo == "air%40flow:p%40ss%22w%2Frd"
+    with pytest.raises(ValueError):
+        parse_database_uri("mysql://u:p@h/db")
+
+
+def test_pgbouncer_files_and_uris() -> None:
+    db = parse_database_uri("postgresql://airflow:s%3Ecret%22@db.example.com:5432/airflow?sslmode=require")
+    pools = pgbouncer_pools(450, 1)
+    ini = pgbouncer_ini(db, pools)
+    lines = ini.splitlines()
+    meta = f"airflow-metadata = host=db.example.com port=5432 dbname=airflow pool_size={pools.metadata_pool_size}"
+    assert meta in lines
+    assert f"max_client_conn = {pools.max_client_conn}" in lines
+    assert f"listen_port = {PGBOUNCER_PORT}" in lines
+    assert "server_tls_sslmode = require" in lines  # TLS to the database, as the URI requires
+    assert "stats_users = airflow" in lines
+    assert "s>cret" not in ini  # the password lives in users.txt only
+    assert pgbouncer_users(db) == '"airflow" "s>cret"""\n'
+    client = pgbouncer_client_uri(db, "airflow")
+    assert client == f"postgresql://airflow:s%3Ecret%22@airflow-pgbouncer.airflow:{PGBOUNCER_PORT}/airflow-metadata"
+    assert pgbouncer_stats_uri(db).startswith("postgresql://airflow:s%3Ecret%22@127.0.0.1:6543/pgbouncer?")
+
+
+# --------------------------------------------------------------------------- overrides
+
+
+def test_user_values_are_merged_last() -> None:
+    settings = settings_of(
+        "dev",
+        airflowValues={
+            "scheduler": {"replicas": 3, "nodeSelector": None},
+            "config": {"core": {"load_examples": "True"}},
+            "extraEnv": "- name: A\n  value: b\n",
+        },
+    )
+    v = values_for(settings)
+    assert v["scheduler"]["replicas"] == 3  # a computed value, overridden
+    assert "nodeSelector" not in v["scheduler"]  # null removes, as in Helm
+    assert v["scheduler"]["resources"]  # siblings kept
+    assert v["config"]["core"]["load_examples"] == "True"
+    assert v["config"]["core"]["auth_manager"].endswith("FabAuthManager")
+    assert v["extraEnv"].startswith("- name: A")
+
+
+def test_deep_merge_follows_helm() -> None:
+    base = {"a": {"b": 1, "c": [1, 2]}, "d": 1}
+    assert deep_merge(base, {"a": {"c": [3]}, "e": {"f": None}}) == {"a": {"b": 1, "c": [3]}, "d": 1, "e": {}}
+    assert deep_merge(base, {"a": None}) == {"d": 1}
+    assert deep_merge(base, {"a": 5}) == {"a": 5, "d": 1}
+    assert base == {"a": {"b": 1, "c": [1, 2]}, "d": 1}  # not modified
