@@ -217,7 +217,9 @@ class ClusterSettings:
         _source_cidrs("clusterPrivateAccessCidrs", self.private_access_cidrs)
         for cidr in self.private_access_cidrs:
             if not ipaddress.ip_network(cidr).is_private:
-                raise ConfigError("clusterPrivateAccessCidrs", f"'{cidr}' is not a private range; use clusterPublicAccessCidrs")
+                raise ConfigError(
+                    "clusterPrivateAccessCidrs", f"'{cidr}' is not a private range; use clusterPublicAccessCidrs"
+                )
         for arn in self.admin_role_arns:
             if not _ROLE_ARN.match(arn):
                 raise ConfigError(

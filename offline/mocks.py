@@ -118,9 +118,7 @@ class PlanMonitor(pulumi_mocks.MockMonitor):
 
     def GetDeploymentInfo(self, request: Any) -> Any:
         info = super().GetDeploymentInfo(request)
-        features = [
-            f for f in info.supportedFeatures if f != resource_pb2.RESOURCE_MONITOR_FEATURE_RESOURCE_REFERENCES
-        ]
+        features = [f for f in info.supportedFeatures if f != resource_pb2.RESOURCE_MONITOR_FEATURE_RESOURCE_REFERENCES]
         return resource_pb2.DeploymentInfo(supportedFeatures=features)
 
     def RegisterResource(self, request: Any) -> Any:
@@ -193,7 +191,9 @@ class FakeCloud(pulumi_mocks.Mocks):
                 "nodeGroupName": name,
                 "resources": [{"autoscalingGroups": [{"name": asg}], "remoteAccessSecurityGroupId": ""}],
             }
-            out["nodeGroup"] = self._register_ref(t, "aws:eks/nodeGroup:NodeGroup", f"{name}-nodegroup", node_group_state)
+            out["nodeGroup"] = self._register_ref(
+                t, "aws:eks/nodeGroup:NodeGroup", f"{name}-nodegroup", node_group_state
+            )
         elif t.startswith("random:index/random"):
             out["result"] = fake_secret(name)
             out["base64"] = fake_secret(name)
@@ -210,9 +210,14 @@ class FakeCloud(pulumi_mocks.Mocks):
             host = f"{inputs.get('identifier', name)}.abcdefghijkl.{self.region}.rds.amazonaws.com"
             out.update(address=host, endpoint=f"{host}:5432", port=5432, arn=f"{arn_prefix.format('rds')}:db:{name}")
         elif t == "aws:efs/fileSystem:FileSystem":
-            out.update(arn=f"{arn_prefix.format('elasticfilesystem')}:file-system/{rid}", dnsName=f"{rid}.efs.{self.region}.amazonaws.com")
+            out.update(
+                arn=f"{arn_prefix.format('elasticfilesystem')}:file-system/{rid}",
+                dnsName=f"{rid}.efs.{self.region}.amazonaws.com",
+            )
         elif t in ("aws:lb/loadBalancer:LoadBalancer", "aws:lb/targetGroup:TargetGroup", "aws:lb/listener:Listener"):
-            kind = {"LoadBalancer": "loadbalancer/net", "TargetGroup": "targetgroup", "Listener": "listener/net"}[t.split(":")[-1]]
+            kind = {"LoadBalancer": "loadbalancer/net", "TargetGroup": "targetgroup", "Listener": "listener/net"}[
+                t.split(":")[-1]
+            ]
             out["arn"] = f"{arn_prefix.format('elasticloadbalancing')}:{kind}/{name}/{rid[-16:]}"
             if t.endswith("LoadBalancer"):
                 out["dnsName"] = f"{name}-{rid[-10:]}.elb.{self.region}.amazonaws.com"

@@ -63,7 +63,8 @@ def main() -> int:
     seconds, mem = median_of([py, "-m", "pytest", "-q", "-p", "no:cacheprovider"], args.test_runs)
     rows.append(("test suite (pytest)", seconds, mem, seconds / floor))
 
-    print(f"Medians over {args.runs} runs ({args.test_runs} for the tests), python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
+    version = sys.version.split()[0]
+    print(f"Medians over {args.runs} runs ({args.test_runs} for the tests), python {version}, {os.cpu_count()} CPUs")
     print(f"{'figure':<24}{'seconds':>10}{'peak MiB':>11}{'x floor':>9}")
     for label, seconds, mem, ratio in rows:
         print(f"{label:<24}{seconds:>10.2f}{mem:>11.0f}{ratio:>9.2f}")

@@ -35,7 +35,9 @@ def test_cluster_inputs(plans: dict[str, Plan], stack: str) -> None:
 
 
 @pytest.mark.parametrize(("stack", "protected"), [("dev", False), ("prod", True)])
-def test_secrets_are_envelope_encrypted_with_a_rotating_key(plans: dict[str, Plan], stack: str, protected: bool) -> None:
+def test_secrets_are_envelope_encrypted_with_a_rotating_key(
+    plans: dict[str, Plan], stack: str, protected: bool
+) -> None:
     plan = plans[stack]
     key = plan.one(KEY, f"airflow-{stack}-secrets-key")
     assert key.inputs["enableKeyRotation"] is True
@@ -64,7 +66,9 @@ def test_public_endpoint_limited_to_configured_cidrs_and_admin_access_entries() 
     assert i["accessEntries"] == {
         "admin-0": {
             "principalArn": admin,
-            "accessPolicies": {"cluster-admin": {"policyArn": CLUSTER_ADMIN_POLICY, "accessScope": {"type": "cluster"}}},
+            "accessPolicies": {
+                "cluster-admin": {"policyArn": CLUSTER_ADMIN_POLICY, "accessScope": {"type": "cluster"}}
+            },
         }
     }
 
@@ -91,10 +95,15 @@ def test_nodes_security_group_waits_only_for_the_vpc(plans: dict[str, Plan], sta
 
 def test_private_endpoint_opened_to_configured_networks_only(dev: Plan) -> None:
     assert dev.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule") == [] or all(
-        r.inputs.get("fromPort") != 443 for r in dev.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+        r.inputs.get("fromPort") != 443
+        for r in dev.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
     )
     plan = run_program("dev", config_overrides={"clusterPrivateAccessCidrs": ["10.99.0.0/24", "172.16.8.0/22"]})
-    rules = [r for r in plan.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule") if r.name.startswith("airflow-dev-api-from-")]
+    rules = [
+        r
+        for r in plan.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+        if r.name.startswith("airflow-dev-api-from-")
+    ]
     assert sorted(r.inputs["cidrIpv4"] for r in rules) == ["10.99.0.0/24", "172.16.8.0/22"]
     for r in rules:
         assert (r.inputs["fromPort"], r.inputs["toPort"], r.inputs["ipProtocol"]) == (443, 443, "tcp")

@@ -21,7 +21,12 @@ SUBNETS = {
     "existingNodeSubnetIds": ["subnet-0000000000000000a", "subnet-0000000000000000b", "subnet-0000000000000000c"],
     "existingDataSubnetIds": ["subnet-0000000000000001a", "subnet-0000000000000001b", "subnet-0000000000000001c"],
 }
-OWN_VPC = {"vpcCidr": "10.0.0.0/16", "existingVpcId": "vpc-0123456789abcdef0", "nlbAllowedCidrs": ["10.0.0.0/16"], **SUBNETS}
+OWN_VPC = {
+    "vpcCidr": "10.0.0.0/16",
+    "existingVpcId": "vpc-0123456789abcdef0",
+    "nlbAllowedCidrs": ["10.0.0.0/16"],
+    **SUBNETS,
+}
 OWN_DB = {"existingDbHost": "db.example.internal", "existingDbPassword": "first-password-value"}
 PUBLIC = {"clusterEndpointPublicAccess": True, "clusterPublicAccessCidrs": ["203.0.113.0/24"]}
 GIT = {"gitSyncRepo": "https://git.example.com/data/dags.git"}
@@ -35,16 +40,35 @@ CHANGES: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
     "existingPublicSubnetIds": (
         "prod",
         OWN_VPC,
-        {**OWN_VPC, "existingPublicSubnetIds": ["subnet-000000000000000fa", "subnet-000000000000000fb", "subnet-000000000000000fc"]},
+        {
+            **OWN_VPC,
+            "existingPublicSubnetIds": [
+                "subnet-000000000000000fa",
+                "subnet-000000000000000fb",
+                "subnet-000000000000000fc",
+            ],
+        },
     ),
-    "existingNodeSubnetIds": ("prod", OWN_VPC, {**OWN_VPC, "existingNodeSubnetIds": [s[:-1] + "e" for s in SUBNETS["existingNodeSubnetIds"]]}),
-    "existingDataSubnetIds": ("prod", OWN_VPC, {**OWN_VPC, "existingDataSubnetIds": [s[:-1] + "e" for s in SUBNETS["existingDataSubnetIds"]]}),
+    "existingNodeSubnetIds": (
+        "prod",
+        OWN_VPC,
+        {**OWN_VPC, "existingNodeSubnetIds": [s[:-1] + "e" for s in SUBNETS["existingNodeSubnetIds"]]},
+    ),
+    "existingDataSubnetIds": (
+        "prod",
+        OWN_VPC,
+        {**OWN_VPC, "existingDataSubnetIds": [s[:-1] + "e" for s in SUBNETS["existingDataSubnetIds"]]},
+    ),
     "kubernetesVersion": ("dev", {}, {"kubernetesVersion": "1.32"}),
     "clusterEndpointPublicAccess": ("dev", {}, PUBLIC),
     "clusterPublicAccessCidrs": ("dev", PUBLIC, {**PUBLIC, "clusterPublicAccessCidrs": ["198.51.100.0/24"]}),
     "clusterPrivateAccessCidrs": ("dev", {}, {"clusterPrivateAccessCidrs": ["10.99.0.0/24"]}),
     "clusterAdminRoleArns": ("dev", {}, {"clusterAdminRoleArns": ["arn:aws:iam::123456789012:role/admin"]}),
-    "protectStatefulResources": ("dev", {"dbBackupRetentionDays": 7}, {"dbBackupRetentionDays": 7, "protectStatefulResources": True}),
+    "protectStatefulResources": (
+        "dev",
+        {"dbBackupRetentionDays": 7},
+        {"dbBackupRetentionDays": 7, "protectStatefulResources": True},
+    ),
     "dbInstanceClass": ("dev", {}, {"dbInstanceClass": "db.t4g.large"}),
     "dbEngineVersion": ("dev", {}, {"dbEngineVersion": "17"}),
     "dbAllocatedStorageGib": ("dev", {}, {"dbAllocatedStorageGib": 30}),
@@ -86,7 +110,11 @@ CHANGES: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
     "nodeGroups": ("dev", {}, {"nodeGroups": groups_with(system__maxSize=3)}),
     "airflowValues": ("dev", {}, {"airflowValues": {"images": {"airflow": {"pullPolicy": "Always"}}}}),
     "loadBalancerControllerValues": ("dev", {}, {"loadBalancerControllerValues": {"replicaCount": 3}}),
-    "clusterAutoscalerValues": ("dev", {}, {"clusterAutoscalerValues": {"extraArgs": {"scale-down-delay-after-add": "5m"}}}),
+    "clusterAutoscalerValues": (
+        "dev",
+        {},
+        {"clusterAutoscalerValues": {"extraArgs": {"scale-down-delay-after-add": "5m"}}},
+    ),
 }
 
 
@@ -95,7 +123,7 @@ def fingerprint(plan: Plan) -> str:
     return json.dumps([plan.as_json(), plan.outputs], sort_keys=True, default=str)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def baseline(stack: str, overrides: str) -> str:
     return fingerprint(run_program(stack, config_overrides=json.loads(overrides)))
 

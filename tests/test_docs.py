@@ -32,7 +32,13 @@ def test_every_config_key_is_documented() -> None:
     assert set(rows) == set(decls)
     for key, decl in decls.items():
         documented_type = rows[key][1]
-        expected = {"string": "string", "integer": "integer", "boolean": "boolean", "array": "list of strings", None: "object"}
+        expected = {
+            "string": "string",
+            "integer": "integer",
+            "boolean": "boolean",
+            "array": "list of strings",
+            None: "object",
+        }
         assert documented_type.startswith(expected[decl.type]), key
 
 

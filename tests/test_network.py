@@ -46,7 +46,9 @@ def test_prod_has_a_nat_gateway_per_az_routed_in_its_own_az(prod: Plan) -> None:
     public_by_id = {prod.outputs["vpc_public_subnet_ids"][i]: z for i, z in enumerate("abc")}
     nat_zone = {n.name: public_by_id[n.inputs["subnetId"]] for n in nats}
     assert sorted(nat_zone.values()) == ["a", "b", "c"]
-    nat_ids = {n.name: i for n, i in zip(sorted(nats, key=lambda n: n.name), prod.outputs["vpc_nat_gateway_ids"], strict=True)}
+    nat_ids = {
+        n.name: i for n, i in zip(sorted(nats, key=lambda n: n.name), prod.outputs["vpc_nat_gateway_ids"], strict=True)
+    }
     for zone in "abc":
         rt = prod.one(RT, f"airflow-prod-nodes-rt-{zone}")
         (route,) = rt.inputs["routes"]
@@ -92,7 +94,9 @@ BYO = {
 
 def test_bring_your_own_vpc_creates_no_network() -> None:
     plan = run_program("prod", config_overrides=BYO)
-    created = {r.type for r in plan.resources if r.type.startswith("aws:ec2/") and r.parent.endswith("Network::airflow-prod")}
+    created = {
+        r.type for r in plan.resources if r.type.startswith("aws:ec2/") and r.parent.endswith("Network::airflow-prod")
+    }
     assert created == set()
     for type_ in ("aws:ec2/vpc:Vpc", SUBNET, NAT, RT, "aws:ec2/internetGateway:InternetGateway"):
         assert plan.of_type(type_) == [], type_

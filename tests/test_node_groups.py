@@ -24,14 +24,20 @@ def settings_of(stack: str):
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_one_managed_node_group_per_configured_group(plans: dict[str, Plan], stack: str) -> None:
     plan, settings = plans[stack], settings_of(stack)
-    assert sorted(r.name for r in plan.of_type(MNG)) == sorted(f"airflow-{stack}-{g}" for g in ("system", "airflow", "workers"))
+    assert sorted(r.name for r in plan.of_type(MNG)) == sorted(
+        f"airflow-{stack}-{g}" for g in ("system", "airflow", "workers")
+    )
     lts = {r.urn: r for r in plan.of_type(LT)}
     for group in settings.node_groups:
         mng = plan.one(MNG, f"airflow-{stack}-{group.name}")
         i = mng.inputs
         assert i["instanceTypes"] == list(group.instance_types)
         assert i["capacityType"] == group.capacity_type.value
-        assert i["scalingConfig"] == {"minSize": group.min_size, "desiredSize": group.desired_size, "maxSize": group.max_size}
+        assert i["scalingConfig"] == {
+            "minSize": group.min_size,
+            "desiredSize": group.desired_size,
+            "maxSize": group.max_size,
+        }
         assert i["ignoreScalingChanges"] is True
         assert i["amiType"] == "AL2023_x86_64_STANDARD"
         assert i["subnetIds"] == plan.outputs["vpc_node_subnet_ids"]  # private subnets in every AZ
@@ -42,10 +48,19 @@ def test_one_managed_node_group_per_configured_group(plans: dict[str, Plan], sta
         lt = lts[lt_urn]
         assert i["launchTemplate"] == {"id": fake_id(LT, lt.name), "version": "1"}
         assert lt.name == f"airflow-{stack}-{group.name}-lt"
-        assert lt.inputs["metadataOptions"] == {"httpEndpoint": "enabled", "httpTokens": "required", "httpPutResponseHopLimit": 1}
+        assert lt.inputs["metadataOptions"] == {
+            "httpEndpoint": "enabled",
+            "httpTokens": "required",
+            "httpPutResponseHopLimit": 1,
+        }
         (bdm,) = lt.inputs["blockDeviceMappings"]
         assert bdm["deviceName"] == "/dev/xvda"
-        assert bdm["ebs"] == {"volumeSize": group.disk_size_gib, "volumeType": "gp3", "encrypted": "true", "deleteOnTermination": "true"}
+        assert bdm["ebs"] == {
+            "volumeSize": group.disk_size_gib,
+            "volumeType": "gp3",
+            "encrypted": "true",
+            "deleteOnTermination": "true",
+        }
         assert lt.inputs["vpcSecurityGroupIds"] == [
             plan.outputs["cluster_security_group_id"],
             plan.outputs["cluster_node_security_group_id"],
@@ -92,11 +107,18 @@ def test_node_role_has_only_node_policies(plans: dict[str, Plan], stack: str) ->
     plan = plans[stack]
     role = plan.one("aws:iam/role:Role", f"airflow-{stack}-node-role")
     trust = json.loads(role.inputs["assumeRolePolicy"])
-    assert trust["Statement"] == [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]
-    attached = sorted(a.inputs["policyArn"] for a in plan.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment") if a.name.startswith(f"airflow-{stack}-node-role"))
+    assert trust["Statement"] == [
+        {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}
+    ]
+    attached = sorted(
+        a.inputs["policyArn"]
+        for a in plan.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+        if a.name.startswith(f"airflow-{stack}-node-role")
+    )
     assert attached == sorted(NODE_POLICIES.values())
     assert sorted(NODE_POLICIES.values()) == sorted(
-        f"arn:aws:iam::aws:policy/{p}" for p in ("AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryPullOnly")
+        f"arn:aws:iam::aws:policy/{p}"
+        for p in ("AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryPullOnly")
     )
 
 

@@ -48,7 +48,12 @@ BAD_CONFIG: list[tuple[str, str, dict[str, Any], str]] = [
     ("unknown key (typo)", "dev", {"natGateway": "single"}, "natGateway"),
     ("nat mode not an enum value", "dev", {"natGateways": "everywhere"}, "natGateways"),
     ("one availability zone", "dev", {"availabilityZones": ["us-east-1a"]}, "availabilityZones"),
-    ("four availability zones", "dev", {"availabilityZones": ["us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d"]}, "availabilityZones"),
+    (
+        "four availability zones",
+        "dev",
+        {"availabilityZones": ["us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d"]},
+        "availabilityZones",
+    ),
     ("zone of another region", "dev", {"availabilityZones": ["eu-west-1a", "eu-west-1b"]}, "availabilityZones"),
     ("repeated zone", "dev", {"availabilityZones": ["us-east-1a", "us-east-1a"]}, "availabilityZones"),
     ("VPC too large to fit the layout", "dev", {"vpcCidr": "10.0.0.0/8"}, "vpcCidr"),
@@ -66,29 +71,74 @@ BAD_CONFIG: list[tuple[str, str, dict[str, Any], str]] = [
         {"clusterEndpointPublicAccess": True, "clusterPublicAccessCidrs": ["0.0.0.0/0"]},
         "clusterPublicAccessCidrs",
     ),
-    ("CIDRs for an endpoint that is off", "dev", {"clusterPublicAccessCidrs": ["203.0.113.0/24"]}, "clusterPublicAccessCidrs"),
-    ("private API access from a public range", "dev", {"clusterPrivateAccessCidrs": ["8.8.8.0/24"]}, "clusterPrivateAccessCidrs"),
-    ("admin ARN of a user, not a role", "dev", {"clusterAdminRoleArns": ["arn:aws:iam::123456789012:user/ops"]}, "clusterAdminRoleArns"),
+    (
+        "CIDRs for an endpoint that is off",
+        "dev",
+        {"clusterPublicAccessCidrs": ["203.0.113.0/24"]},
+        "clusterPublicAccessCidrs",
+    ),
+    (
+        "private API access from a public range",
+        "dev",
+        {"clusterPrivateAccessCidrs": ["8.8.8.0/24"]},
+        "clusterPrivateAccessCidrs",
+    ),
+    (
+        "admin ARN of a user, not a role",
+        "dev",
+        {"clusterAdminRoleArns": ["arn:aws:iam::123456789012:user/ops"]},
+        "clusterAdminRoleArns",
+    ),
     ("node group min > max", "dev", {"nodeGroups": groups_with(workers__minSize=6)}, "nodeGroups.workers.minSize"),
-    ("node group desired outside min..max", "dev", {"nodeGroups": groups_with(system__desiredSize=9)}, "nodeGroups.system.desiredSize"),
-    ("empty instance type list", "dev", {"nodeGroups": groups_with(system__instanceTypes=[])}, "nodeGroups.system.instanceTypes"),
-    ("malformed instance type", "dev", {"nodeGroups": groups_with(system__instanceTypes=["large"])}, "nodeGroups.system.instanceTypes"),
+    (
+        "node group desired outside min..max",
+        "dev",
+        {"nodeGroups": groups_with(system__desiredSize=9)},
+        "nodeGroups.system.desiredSize",
+    ),
+    (
+        "empty instance type list",
+        "dev",
+        {"nodeGroups": groups_with(system__instanceTypes=[])},
+        "nodeGroups.system.instanceTypes",
+    ),
+    (
+        "malformed instance type",
+        "dev",
+        {"nodeGroups": groups_with(system__instanceTypes=["large"])},
+        "nodeGroups.system.instanceTypes",
+    ),
     (
         "arm and x86 types in one group",
         "dev",
         {"nodeGroups": groups_with(workers__instanceTypes=["m6i.large", "m6g.large"])},
         "nodeGroups.workers.instanceTypes",
     ),
-    ("capacity type not an enum value", "dev", {"nodeGroups": groups_with(workers__capacityType="spot")}, "nodeGroups.workers.capacityType"),
+    (
+        "capacity type not an enum value",
+        "dev",
+        {"nodeGroups": groups_with(workers__capacityType="spot")},
+        "nodeGroups.workers.capacityType",
+    ),
     (
         "taint with a bad effect",
         "dev",
         {"nodeGroups": groups_with(workers__taints=[{"key": "dedicated", "value": "workers", "effect": "NoSchedule"}])},
         "nodeGroups.workers.taints[0].effect",
     ),
-    ("workers group without a taint", "dev", {"nodeGroups": groups_with(workers__taints=None)}, "nodeGroups.workers.taints"),
+    (
+        "workers group without a taint",
+        "dev",
+        {"nodeGroups": groups_with(workers__taints=None)},
+        "nodeGroups.workers.taints",
+    ),
     ("unknown node group field", "dev", {"nodeGroups": groups_with(system__minsize=1)}, "nodeGroups.system.minsize"),
-    ("required node group missing", "dev", {"nodeGroups": {k: v for k, v in STACK_GROUPS.items() if k != "airflow"}}, "nodeGroups"),
+    (
+        "required node group missing",
+        "dev",
+        {"nodeGroups": {k: v for k, v in STACK_GROUPS.items() if k != "airflow"}},
+        "nodeGroups",
+    ),
     ("disk too small", "dev", {"nodeGroups": groups_with(system__diskSizeGib=8)}, "nodeGroups.system.diskSizeGib"),
     ("storage ceiling below the initial size", "dev", {"dbMaxAllocatedStorageGib": 10}, "dbMaxAllocatedStorageGib"),
     ("storage ceiling equal to the initial size", "dev", {"dbMaxAllocatedStorageGib": 20}, "dbMaxAllocatedStorageGib"),
@@ -97,18 +147,45 @@ BAD_CONFIG: list[tuple[str, str, dict[str, Any], str]] = [
     ("unsupported PostgreSQL major", "dev", {"dbEngineVersion": "11.22"}, "dbEngineVersion"),
     ("malformed maintenance window", "dev", {"dbMaintenanceWindow": "sunday 4am"}, "dbMaintenanceWindow"),
     ("EFS transition not an allowed value", "dev", {"efsTransitionToIaDays": 45}, "efsTransitionToIaDays"),
-    ("create-only key with an existing VPC", "dev", {
-        "existingVpcId": "vpc-0123456789abcdef0",
-        "existingNodeSubnetIds": ["subnet-0000000000000000a", "subnet-0000000000000000b", "subnet-0000000000000000c"],
-        "existingDataSubnetIds": ["subnet-0000000000000001a", "subnet-0000000000000001b", "subnet-0000000000000001c"],
-    }, "vpcCidr"),
-    ("existing subnets without an existing VPC", "dev", {"existingNodeSubnetIds": ["subnet-0000000000000000a"]}, "existingNodeSubnetIds"),
-    ("existing VPC with a subnet missing", "prod", {
-        "vpcCidr": "10.0.0.0/16",
-        "existingVpcId": "vpc-0123456789abcdef0",
-        "existingNodeSubnetIds": ["subnet-0000000000000000a", "subnet-0000000000000000b"],
-        "existingDataSubnetIds": ["subnet-0000000000000001a", "subnet-0000000000000001b", "subnet-0000000000000001c"],
-    }, "existingNodeSubnetIds"),
+    (
+        "create-only key with an existing VPC",
+        "dev",
+        {
+            "existingVpcId": "vpc-0123456789abcdef0",
+            "existingNodeSubnetIds": [
+                "subnet-0000000000000000a",
+                "subnet-0000000000000000b",
+                "subnet-0000000000000000c",
+            ],
+            "existingDataSubnetIds": [
+                "subnet-0000000000000001a",
+                "subnet-0000000000000001b",
+                "subnet-0000000000000001c",
+            ],
+        },
+        "vpcCidr",
+    ),
+    (
+        "existing subnets without an existing VPC",
+        "dev",
+        {"existingNodeSubnetIds": ["subnet-0000000000000000a"]},
+        "existingNodeSubnetIds",
+    ),
+    (
+        "existing VPC with a subnet missing",
+        "prod",
+        {
+            "vpcCidr": "10.0.0.0/16",
+            "existingVpcId": "vpc-0123456789abcdef0",
+            "existingNodeSubnetIds": ["subnet-0000000000000000a", "subnet-0000000000000000b"],
+            "existingDataSubnetIds": [
+                "subnet-0000000000000001a",
+                "subnet-0000000000000001b",
+                "subnet-0000000000000001c",
+            ],
+        },
+        "existingNodeSubnetIds",
+    ),
     ("existing database without its password", "dev", {"existingDbHost": "db.example.internal"}, "existingDbPassword"),
     ("resource profile not an enum value", "dev", {"airflowResourceProfile": "huge"}, "airflowResourceProfile"),
     ("no scheduler", "dev", {"airflowSchedulerReplicas": 0}, "airflowSchedulerReplicas"),
@@ -213,7 +290,7 @@ def test_every_declaration_is_typed_documented_and_defaulted() -> None:
 
 
 def test_stack_files_only_set_declared_keys() -> None:
-    project, decls = read_declarations()
+    _, decls = read_declarations()
     for stack in ("dev", "prod"):
         config, region = resolve_stack_config(stack)
         assert region == "us-east-1"
