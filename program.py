@@ -12,11 +12,18 @@ from typing import Any
 import pulumi
 from pulumi.runtime import config as runtime_config
 
+from components.airflow import Airflow, AirflowArgs
 from components.cluster import Cluster, ClusterArgs
+from components.cluster_addon import ClusterAddon, ClusterAddonArgs
+from components.database import Database, DatabaseArgs
+from components.load_balancer import LoadBalancer, LoadBalancerArgs
 from components.network import Network, NetworkArgs
 from components.node_groups import NodeGroups, NodeGroupsArgs
+from components.shared_storage import SharedStorage, SharedStorageArgs
 from config.settings import Settings, load_settings
-from lib.naming import base_tags
+from lib import addons
+from lib.airflow_values import API_SERVER_HEALTH_PATH, API_SERVER_PORT, api_server_service_name
+from lib.naming import base_tags, child_name
 
 
 def settings_from_pulumi() -> Settings:
@@ -59,30 +66,6 @@ def build(settings: Settings) -> dict[str, Any]:
         ),
     )
 
-    exports: dict[str, Any] = {
-        "vpc_id": network.vpc_id,
-        "vpc_availability_zones": network.availability_zones,
-        "vpc_public_subnet_ids": network.public_subnet_ids,
-        "vpc_node_subnet_ids": network.node_subnet_ids,
-        "vpc_data_subnet_ids": network.data_subnet_ids,
-        "vpc_nat_gateway_ids": network.nat_gateway_ids,
-        "cluster_name": cluster.cluster_name,
-        "cluster_endpoint": cluster.endpoint,
-        "cluster_kubernetes_version": settings.cluster.kubernetes_version,
-        "cluster_oidc_provider_arn": cluster.oidc_provider_arn,
-        "cluster_security_group_id": cluster.cluster_security_group_id,
-        "cluster_node_security_group_id": cluster.node_security_group_id,
-        "cluster_secrets_kms_key_arn": cluster.secrets_key_arn,
-        "cluster_kubeconfig": cluster.kubeconfig,
-        "node_group_names": node_groups.node_group_names,
-        "node_group_role_arn": node_groups.node_role_arn,
-    }
-
-    # --- data tier (issue 3) ---
-    # Imported here so that the data tier's lines stay inside its markers.
-    from components.database import Database, DatabaseArgs
-    from components.shared_storage import SharedStorage, SharedStorageArgs
-
     database = Database(
         name,
         DatabaseArgs(
@@ -115,33 +98,6 @@ def build(settings: Settings) -> dict[str, Any]:
             tags=tags,
         ),
     )
-    exports.update(
-        {
-            "db_address": database.address,
-            "db_port": database.port,
-            "db_name": database.db_name,
-            "db_security_group_id": database.security_group_id,
-            "db_connection_uri": database.connection_uri,
-            "efs_file_system_id": storage.file_system_id,
-            "efs_dags_access_point_id": storage.dags_access_point_id,
-            "efs_logs_access_point_id": storage.logs_access_point_id,
-            "efs_dags_claim_name": storage.dags_claim_name,
-            "efs_logs_claim_name": storage.logs_claim_name,
-            "airflow_namespace": storage.namespace,
-        }
-    )
-    if database.kms_key_arn is not None:
-        exports["db_kms_key_arn"] = database.kms_key_arn
-    # --- end data tier ---
-
-    # --- airflow tier (issue 4) ---
-    # Imported here so that the airflow tier's lines stay inside its markers.
-    from components.airflow import Airflow, AirflowArgs
-    from components.cluster_addon import ClusterAddon, ClusterAddonArgs
-    from components.load_balancer import LoadBalancer, LoadBalancerArgs
-    from lib import addons
-    from lib.airflow_values import API_SERVER_HEALTH_PATH, API_SERVER_PORT, api_server_service_name
-    from lib.naming import child_name
 
     system_group = settings.node_group("system")
     nodes = list(node_groups.groups.values())  # add-on pods need nodes before their releases settle
@@ -215,25 +171,48 @@ def build(settings: Settings) -> dict[str, Any]:
             tags=tags,
         ),
     )
-    exports.update(
-        {
-            "airflow_url": nlb.url,
-            "airflow_release_name": airflow.release_name,
-            "airflow_chart_version": airflow.chart_version,
-            "nlb_dns_name": nlb.dns_name,
-            "nlb_arn": nlb.arn,
-            "nlb_security_group_id": nlb.security_group_id,
-            "addon_load_balancer_controller_role_arn": lb_controller.role_arn,
-            "addon_cluster_autoscaler_role_arn": autoscaler.role_arn,
-        }
-    )
-    # Always exported, always a secret (a stable contract): "" when airflowCreateAdminUser is false.
-    exports["airflow_admin_password"] = (
-        airflow.admin_password if airflow.admin_password is not None else pulumi.Output.secret("")
-    )
-    # --- end airflow tier ---
-
-    return exports
+    return {
+        "vpc_id": network.vpc_id,
+        "vpc_availability_zones": network.availability_zones,
+        "vpc_public_subnet_ids": network.public_subnet_ids,
+        "vpc_node_subnet_ids": network.node_subnet_ids,
+        "vpc_data_subnet_ids": network.data_subnet_ids,
+        "vpc_nat_gateway_ids": network.nat_gateway_ids,
+        "cluster_name": cluster.cluster_name,
+        "cluster_endpoint": cluster.endpoint,
+        "cluster_kubernetes_version": settings.cluster.kubernetes_version,
+        "cluster_oidc_provider_arn": cluster.oidc_provider_arn,
+        "cluster_security_group_id": cluster.cluster_security_group_id,
+        "cluster_node_security_group_id": cluster.node_security_group_id,
+        "cluster_secrets_kms_key_arn": cluster.secrets_key_arn,
+        "cluster_kubeconfig": cluster.kubeconfig,
+        "node_group_names": node_groups.node_group_names,
+        "node_group_role_arn": node_groups.node_role_arn,
+        "db_address": database.address,
+        "db_port": database.port,
+        "db_name": database.db_name,
+        "db_security_group_id": database.security_group_id,
+        "db_connection_uri": database.connection_uri,
+        "efs_file_system_id": storage.file_system_id,
+        "efs_dags_access_point_id": storage.dags_access_point_id,
+        "efs_logs_access_point_id": storage.logs_access_point_id,
+        "efs_dags_claim_name": storage.dags_claim_name,
+        "efs_logs_claim_name": storage.logs_claim_name,
+        "airflow_namespace": storage.namespace,
+        "airflow_url": nlb.url,
+        "airflow_release_name": airflow.release_name,
+        "airflow_chart_version": airflow.chart_version,
+        "nlb_dns_name": nlb.dns_name,
+        "nlb_arn": nlb.arn,
+        "nlb_security_group_id": nlb.security_group_id,
+        "addon_load_balancer_controller_role_arn": lb_controller.role_arn,
+        "addon_cluster_autoscaler_role_arn": autoscaler.role_arn,
+        # Exported whatever the config ("" when not applicable): readers see the same outputs.
+        "db_kms_key_arn": database.kms_key_arn if database.kms_key_arn is not None else "",
+        "airflow_admin_password": (
+            airflow.admin_password if airflow.admin_password is not None else pulumi.Output.secret("")
+        ),
+    }
 
 
 def main() -> dict[str, Any]:

@@ -75,8 +75,6 @@ class DatabaseArgs:
             raise ValueError("DatabaseArgs.existing_password is required with an existing database")
         if self.settings.existing is None and self.existing_password is not None:
             raise ValueError("DatabaseArgs.existing_password is set but the program creates the database")
-        if self.settings.existing is None:
-            max_connections(self.settings.instance_class)  # unknown class: fail before any resource
 
 
 class Database(pulumi.ComponentResource):

@@ -617,8 +617,8 @@ def load_settings(config: Mapping[str, Any], stack: str, region: str, project_fi
     def changed(*keys: str) -> list[str]:
         return [k for k in keys if values[k] != _parse(k, decls[k], decls[k].default)]
 
-    def only_with(switch: str, on: bool, keys: list[str]) -> None:
-        if not on and keys:
+    def refuse_ignored(switch: str, keys: list[str]) -> None:
+        if keys:
             raise ConfigError(keys[0], f"applies only when {switch} is set; it would be ignored")
 
     existing_vpc: ExistingVpc | None = None
@@ -635,8 +635,8 @@ def load_settings(config: Mapping[str, Any], stack: str, region: str, project_fi
             public_subnet_ids=tuple(values["existingPublicSubnetIds"]),
         )
     else:
-        only_with(
-            "existingVpcId", False, changed("existingNodeSubnetIds", "existingDataSubnetIds", "existingPublicSubnetIds")
+        refuse_ignored(
+            "existingVpcId", changed("existingNodeSubnetIds", "existingDataSubnetIds", "existingPublicSubnetIds")
         )
 
     existing_db: ExistingDatabase | None = None
@@ -665,7 +665,7 @@ def load_settings(config: Mapping[str, Any], stack: str, region: str, project_fi
             security_group_id=values["existingDbSecurityGroupId"],
         )
     else:
-        only_with("existingDbHost", False, changed("existingDbPort", "existingDbSecurityGroupId", "existingDbPassword"))
+        refuse_ignored("existingDbHost", changed("existingDbPort", "existingDbSecurityGroupId", "existingDbPassword"))
 
     git_sync: GitSync | None = None
     if values["gitSyncRepo"]:
@@ -676,7 +676,7 @@ def load_settings(config: Mapping[str, Any], stack: str, region: str, project_fi
             credentials_secret=values["gitSyncCredentialsSecret"],
         )
     else:
-        only_with("gitSyncRepo", False, changed("gitSyncBranch", "gitSyncSubPath", "gitSyncCredentialsSecret"))
+        refuse_ignored("gitSyncRepo", changed("gitSyncBranch", "gitSyncSubPath", "gitSyncCredentialsSecret"))
 
     node_groups_raw = values["nodeGroups"]
     if not node_groups_raw:
