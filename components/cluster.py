@@ -23,6 +23,7 @@ import pulumi_aws as aws
 import pulumi_eks as eks
 import pulumi_kubernetes as k8s
 
+from components.kms import encryption_key
 from config.settings import ClusterSettings
 from lib.naming import child_name, slug, with_name
 
@@ -74,19 +75,13 @@ class Cluster(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         self.cluster_name = args.cluster_name
 
-        key = aws.kms.Key(
+        key = encryption_key(
+            self,
             child_name(name, "secrets-key"),
+            alias=f"{args.cluster_name}-eks-secrets",
             description=f"Envelope encryption of Kubernetes secrets in EKS cluster {args.cluster_name}",
-            enable_key_rotation=True,
-            deletion_window_in_days=30,
-            tags=with_name(tags, child_name(name, "secrets-key")),
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
-        )
-        aws.kms.Alias(
-            child_name(name, "secrets-key-alias"),
-            name=f"alias/{args.cluster_name}-eks-secrets",
-            target_key_id=key.key_id,
-            opts=child,
+            protect=args.protect,
+            tags=tags,
         )
 
         nodes_sg = aws.ec2.SecurityGroup(

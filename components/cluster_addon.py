@@ -22,7 +22,8 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from lib.addons import AddonChart, irsa_trust_policy, irsa_values
+from lib.addons import AddonChart, irsa_values
+from lib.iam import irsa_trust_policy
 from lib.merge import deep_merge
 from lib.naming import child_name, with_name
 
@@ -73,7 +74,7 @@ class ClusterAddon(pulumi.ComponentResource):
             child_name(name, "role"),
             description=f"IRSA role of {args.chart.namespace}/{args.chart.service_account} ({chart.chart})",
             assume_role_policy=pulumi.Output.all(args.oidc_provider_arn, args.oidc_issuer).apply(
-                lambda v: json.dumps(irsa_trust_policy(v[0], v[1], chart.namespace, chart.service_account))
+                lambda v: json.dumps(irsa_trust_policy(v[0], v[1], chart.namespace, [chart.service_account]))
             ),
             tags=with_name(tags, child_name(name, "role")),
             opts=child,

@@ -30,6 +30,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
+from components.kms import encryption_key
 from config.settings import DatabaseSettings
 from lib.naming import child_name, with_name
 from lib.postgres import EXISTING_DATABASE_MAX_CONNECTIONS, max_connections
@@ -152,15 +153,14 @@ class Database(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         identifier = child_name(name, "db")
 
-        key = aws.kms.Key(
+        key = encryption_key(
+            self,
             child_name(name, "db-key"),
+            alias=f"{name}-rds",
             description=f"Storage, snapshots and Performance Insights of RDS instance {identifier}",
-            enable_key_rotation=True,
-            deletion_window_in_days=30,
-            tags=with_name(tags, child_name(name, "db-key")),
-            opts=pulumi.ResourceOptions(parent=self, protect=protect),
+            protect=protect,
+            tags=tags,
         )
-        aws.kms.Alias(child_name(name, "db-key-alias"), name=f"alias/{name}-rds", target_key_id=key.key_id, opts=child)
 
         subnet_group = aws.rds.SubnetGroup(
             child_name(name, "db-subnets"),

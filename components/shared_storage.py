@@ -27,7 +27,9 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
+from components.kms import encryption_key
 from config.settings import StorageSettings
+from lib.iam import irsa_trust_policy
 from lib.naming import az_suffix, child_name, with_name
 
 NFS_PORT = 2049
@@ -50,22 +52,7 @@ def transition_to_ia(days: int) -> str:
 
 def csi_trust_policy(oidc_provider_arn: str, oidc_issuer: str) -> str:
     """Trust policy letting only the EFS CSI driver's service accounts assume the role."""
-    subjects = [f"system:serviceaccount:kube-system:{sa}" for sa in CSI_SERVICE_ACCOUNTS]
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"Federated": oidc_provider_arn},
-                    "Action": "sts:AssumeRoleWithWebIdentity",
-                    "Condition": {
-                        "StringEquals": {f"{oidc_issuer}:sub": subjects, f"{oidc_issuer}:aud": "sts.amazonaws.com"}
-                    },
-                }
-            ],
-        }
-    )
+    return json.dumps(irsa_trust_policy(oidc_provider_arn, oidc_issuer, "kube-system", CSI_SERVICE_ACCOUNTS))
 
 
 def tls_only_policy(file_system_arn: str) -> str:
@@ -162,15 +149,14 @@ class SharedStorage(pulumi.ComponentResource):
         kube = pulumi.ResourceOptions(parent=self, provider=args.provider)
         fs_name = child_name(name, "efs")
 
-        key = aws.kms.Key(
+        key = encryption_key(
+            self,
             child_name(name, "efs-key"),
+            alias=f"{name}-efs",
             description=f"Encryption of EFS file system {fs_name} (Airflow DAGs and logs)",
-            enable_key_rotation=True,
-            deletion_window_in_days=30,
-            tags=with_name(tags, child_name(name, "efs-key")),
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+            protect=args.protect,
+            tags=tags,
         )
-        aws.kms.Alias(child_name(name, "efs-key-alias"), name=f"alias/{name}-efs", target_key_id=key.key_id, opts=child)
 
         fs = aws.efs.FileSystem(
             fs_name,

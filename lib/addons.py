@@ -95,27 +95,6 @@ def partition(region: str) -> str:
     return "aws"
 
 
-def irsa_trust_policy(oidc_provider_arn: str, oidc_issuer: str, namespace: str, service_account: str) -> dict[str, Any]:
-    """Trust policy letting only `namespace/service_account`, through the cluster's OIDC
-    provider and for the STS audience, assume the role."""
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"Federated": oidc_provider_arn},
-                "Action": "sts:AssumeRoleWithWebIdentity",
-                "Condition": {
-                    "StringEquals": {
-                        f"{oidc_issuer}:sub": f"system:serviceaccount:{namespace}:{service_account}",
-                        f"{oidc_issuer}:aud": "sts.amazonaws.com",
-                    }
-                },
-            }
-        ],
-    }
-
-
 def irsa_values(chart: AddonChart, role_arn: str) -> dict[str, Any]:
     """The values that annotate `chart`'s service account with its IAM role."""
     values: dict[str, Any] = {IRSA_ANNOTATION: role_arn}

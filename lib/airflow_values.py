@@ -316,7 +316,7 @@ def _git_sync(settings: AirflowSettings, resources: Resources) -> dict[str, Any]
     return values
 
 
-def computed_values(
+def airflow_values(
     settings: AirflowSettings,
     *,
     control_plane: NodeGroupSettings,
@@ -327,7 +327,7 @@ def computed_values(
     max_connections: int,
     namespace: str,
 ) -> dict[str, Any]:
-    """The program's values, before the user's overrides."""
+    """The release's values: the program's, then the user's `airflowValues` merged last."""
     profile = RESOURCE_PROFILES[settings.resource_profile]
     pools = pgbouncer_pools(max_connections, settings.pgbouncer_replicas)
     place = {"nodeSelector": node_selector(control_plane), "tolerations": tolerations(control_plane)}
@@ -373,7 +373,7 @@ def computed_values(
             "Admin",
         ]
 
-    return {
+    computed: dict[str, Any] = {
         "defaultAirflowRepository": AIRFLOW_IMAGE_REPOSITORY,
         "defaultAirflowTag": settings.airflow_version,
         "airflowVersion": settings.airflow_version,
@@ -458,28 +458,4 @@ def computed_values(
             "logging": {"remote_logging": "False"},  # logs are on the shared EFS volume
         },
     }
-
-
-def airflow_values(
-    settings: AirflowSettings,
-    *,
-    control_plane: NodeGroupSettings,
-    workers: NodeGroupSettings,
-    secrets: SecretNames,
-    dags_claim: str,
-    logs_claim: str,
-    max_connections: int,
-    namespace: str,
-) -> dict[str, Any]:
-    """The release's values: `computed_values`, then the user's `airflowValues` merged last."""
-    computed = computed_values(
-        settings,
-        control_plane=control_plane,
-        workers=workers,
-        secrets=secrets,
-        dags_claim=dags_claim,
-        logs_claim=logs_claim,
-        max_connections=max_connections,
-        namespace=namespace,
-    )
     return deep_merge(computed, settings.values)

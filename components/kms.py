@@ -1,0 +1,31 @@
+"""KMS keys of the components: one helper, so every key is made the same way."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pulumi
+import pulumi_aws as aws
+
+from lib.naming import with_name
+
+DELETION_WINDOW_DAYS = 30  # the longest: a key deleted by mistake can be restored for a month
+
+
+def encryption_key(
+    parent: pulumi.Resource, name: str, alias: str, description: str, protect: bool, tags: Mapping[str, str]
+) -> aws.kms.Key:
+    """A customer-managed key with yearly rotation, and its `alias/<alias>`, children of `parent`.
+    With `protect`, Pulumi refuses to delete the key."""
+    key = aws.kms.Key(
+        name,
+        description=description,
+        enable_key_rotation=True,
+        deletion_window_in_days=DELETION_WINDOW_DAYS,
+        tags=with_name(tags, name),
+        opts=pulumi.ResourceOptions(parent=parent, protect=protect),
+    )
+    aws.kms.Alias(
+        f"{name}-alias", name=f"alias/{alias}", target_key_id=key.key_id, opts=pulumi.ResourceOptions(parent=parent)
+    )
+    return key
