@@ -89,21 +89,15 @@ def test_nodes_security_group_waits_only_for_the_vpc(plans: dict[str, Plan], sta
     plan = plans[stack]
     sg = plan.one("aws:ec2/securityGroup:SecurityGroup", f"airflow-{stack}-nodes-sg")
     assert sg.inputs["vpcId"] == plan.outputs["vpc_id"]
-    assert not any(plan.by_urn(u).type == EKS for u in plan.waits_for(sg.urn) if u in {r.urn for r in plan.resources})
+    assert plan.one(EKS).urn not in plan.waits_for(sg.urn)
     assert sg.inputs.get("ingress", []) == [] and sg.inputs.get("egress", []) == []
 
 
 def test_private_endpoint_opened_to_configured_networks_only(dev: Plan) -> None:
-    assert dev.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule") == [] or all(
-        r.inputs.get("fromPort") != 443
-        for r in dev.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
-    )
+    rule = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+    assert [r for r in dev.of_type(rule) if r.inputs.get("fromPort") == 443] == []
     plan = run_program("dev", config_overrides={"clusterPrivateAccessCidrs": ["10.99.0.0/24", "172.16.8.0/22"]})
-    rules = [
-        r
-        for r in plan.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
-        if r.name.startswith("airflow-dev-api-from-")
-    ]
+    rules = [r for r in plan.of_type(rule) if r.name.startswith("airflow-dev-api-from-")]
     assert sorted(r.inputs["cidrIpv4"] for r in rules) == ["10.99.0.0/24", "172.16.8.0/22"]
     for r in rules:
         assert (r.inputs["fromPort"], r.inputs["toPort"], r.inputs["ipProtocol"]) == (443, 443, "tcp")
