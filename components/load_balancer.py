@@ -19,7 +19,6 @@ so that its DNS name, listener and certificate are ordinary, reviewable infrastr
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -29,7 +28,7 @@ import pulumi_kubernetes as k8s
 
 from config.settings import LoadBalancerSettings
 from lib.addons import TARGET_GROUP_BINDING_TAG
-from lib.naming import child_name, with_name
+from lib.naming import child_name, slug, with_name
 
 TLS_PORT = 443
 TCP_PORT = 80
@@ -45,10 +44,6 @@ def allowed_cidrs(settings: LoadBalancerSettings, vpc_cidr: str) -> tuple[str, .
 
 def listener_port(settings: LoadBalancerSettings) -> int:
     return TLS_PORT if settings.certificate_arn else TCP_PORT
-
-
-def _cidr_suffix(cidr: str) -> str:
-    return re.sub(r"[^0-9a-f]+", "-", cidr.lower()).strip("-")
 
 
 @dataclass(frozen=True)
@@ -114,7 +109,7 @@ class LoadBalancer(pulumi.ComponentResource):
         )
         for cidr in allowed_cidrs(s, args.vpc_cidr):
             family = {"cidr_ipv6": cidr} if ":" in cidr else {"cidr_ipv4": cidr}
-            rule_name = child_name(name, "nlb-ingress", _cidr_suffix(cidr))
+            rule_name = child_name(name, "nlb-ingress", slug(cidr))
             aws.vpc.SecurityGroupIngressRule(
                 rule_name,
                 security_group_id=security_group.id,
