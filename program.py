@@ -7,23 +7,28 @@ under mocks. The exported names are a public contract (other stacks read them th
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pulumi
+import pulumi_aws as aws
 from pulumi.runtime import config as runtime_config
 
 from components.airflow import Airflow, AirflowArgs
 from components.cluster import Cluster, ClusterArgs
 from components.cluster_addon import ClusterAddon, ClusterAddonArgs
 from components.database import Database, DatabaseArgs
+from components.eks_addon import EksAddon, EksAddonArgs
 from components.load_balancer import LoadBalancer, LoadBalancerArgs
 from components.network import Network, NetworkArgs
 from components.node_groups import NodeGroups, NodeGroupsArgs
 from components.shared_storage import SharedStorage, SharedStorageArgs
-from config.settings import Settings, load_settings
+from config.settings import ConfigError, Settings, load_settings
 from lib import addons
 from lib.airflow_values import API_SERVER_HEALTH_PATH, API_SERVER_PORT, api_server_service_name
+from lib.eks_addons import COREDNS, EFS_CSI_DRIVER, addon_versions
 from lib.naming import base_tags, child_name
+from lib.zones import MAX_ZONES, choose_zone_ids
 
 
 def settings_from_pulumi() -> Settings:
@@ -35,10 +40,32 @@ def settings_from_pulumi() -> Settings:
     return load_settings(ours, stack, str(everything.get("aws:region", "")))
 
 
+def with_zones(settings: Settings) -> Settings:
+    """`settings` with zone IDs: the configured ones, or the first three available zones of the
+    region that EKS supports (a read of the account, made only when none are configured)."""
+    if settings.network.availability_zone_ids:
+        return settings
+    found = aws.get_availability_zones(
+        state="available",
+        filters=[aws.GetAvailabilityZonesFilterArgs(name="opt-in-status", values=["opt-in-not-required"])],
+    )
+    chosen = choose_zone_ids(settings.region, found.zone_ids, MAX_ZONES)
+    if len(chosen) < 2:
+        raise ConfigError(
+            "availabilityZoneIds",
+            f"is empty and {settings.region} offers {list(chosen)}, fewer than 2 zones EKS supports; list 2 or 3",
+        )
+    return replace(settings, network=replace(settings.network, availability_zone_ids=chosen))
+
+
 def build(settings: Settings) -> dict[str, Any]:
     """Create every component; return the stack outputs."""
+    settings = with_zones(settings)
+    for warning in settings.warnings():
+        pulumi.log.warn(warning)
     name = settings.name
     tags = base_tags(settings.project, settings.stack, settings.tags)
+    versions = addon_versions(settings.cluster.kubernetes_version, settings.addons.eks_addon_versions)
 
     network = Network(
         name,
@@ -51,6 +78,7 @@ def build(settings: Settings) -> dict[str, Any]:
             cluster_name=name,
             vpc_id=network.vpc_id,
             subnet_ids=network.node_subnet_ids,
+            addon_versions=versions,
             protect=settings.protect,
             tags=tags,
         ),
@@ -62,6 +90,8 @@ def build(settings: Settings) -> dict[str, Any]:
             cluster=cluster.eks_cluster,
             subnet_ids=network.node_subnet_ids,
             security_group_ids=pulumi.Output.all(cluster.cluster_security_group_id, cluster.node_security_group_id),
+            kubernetes_version=settings.cluster.kubernetes_version,
+            ami_release_version=settings.cluster.node_ami_release_version,
             tags=tags,
         ),
     )
@@ -86,13 +116,14 @@ def build(settings: Settings) -> dict[str, Any]:
         SharedStorageArgs(
             settings=settings.storage,
             vpc_id=network.vpc_id,
-            availability_zones=tuple(network.availability_zones),
+            zone_count=len(network.availability_zone_ids),
             subnet_ids=network.data_subnet_ids,
             node_security_group_id=cluster.node_security_group_id,
             cluster_name=cluster.cluster_name,
             oidc_provider_arn=cluster.oidc_provider_arn,
             oidc_issuer=cluster.oidc_issuer,
             provider=cluster.provider,
+            csi_driver_version=versions[EFS_CSI_DRIVER],
             addon_depends_on=list(node_groups.groups.values()),
             protect=settings.protect,
             tags=tags,
@@ -101,6 +132,18 @@ def build(settings: Settings) -> dict[str, Any]:
 
     system_group = settings.node_group("system")
     nodes = list(node_groups.groups.values())  # add-on pods need nodes before their releases settle
+    # pulumi-eks leaves CoreDNS self-managed without a default node group (v4.3 cluster.ts
+    # L1175-1184): managed here, once there are nodes for its pods.
+    EksAddon(
+        child_name(name, COREDNS),
+        EksAddonArgs(
+            cluster_name=cluster.cluster_name,
+            addon_name=COREDNS,
+            version=versions[COREDNS],
+            depends_on=nodes,
+            tags=tags,
+        ),
+    )
     lb_controller = ClusterAddon(
         child_name(name, addons.LOAD_BALANCER_CONTROLLER.key),
         ClusterAddonArgs(
@@ -174,6 +217,7 @@ def build(settings: Settings) -> dict[str, Any]:
     return {
         "vpc_id": network.vpc_id,
         "vpc_availability_zones": network.availability_zones,
+        "vpc_availability_zone_ids": network.availability_zone_ids,
         "vpc_public_subnet_ids": network.public_subnet_ids,
         "vpc_node_subnet_ids": network.node_subnet_ids,
         "vpc_data_subnet_ids": network.data_subnet_ids,

@@ -9,12 +9,19 @@ Creates (`airflow:index:Airflow`), in the Airflow namespace with the cluster's p
   PgBouncer), PgBouncer's configuration Secret (`pgbouncer.ini` and `users.txt`, pools sized
   from the database's `max_connections`) and its metrics exporter's connection Secret, all
   built from the database URI inside Pulumi secrets;
+- with git-sync configured, the git-sync Deployment that writes the repository into the DAGs
+  claim (`lib/git_sync.py` says why the chart's own git-sync cannot);
 - a Helm v3 release of the chart (`lib/airflow_values.py` builds its values: plain data naming
-  these Secrets, with the user's `airflowValues` merged last). Migrations and user creation run
-  as plain Jobs, so the release waits for them (`wait_for_jobs`), atomically, with a timeout
-  long enough for a first migration. It waits for its Secrets and for what `depends_on` lists
-  (the namespace and claims, the EFS CSI driver, the node groups, the load balancer
-  controller's webhook), nothing else.
+  these Secrets, with the user's `airflowValues` merged last), atomic, with a timeout long
+  enough for image pulls, node scale-up and a first migration. Helm waits for the
+  Deployments, never for the Jobs: the Jobs delete themselves 300 s after they finish
+  (`ttlSecondsAfterFinished`, chart default), and Helm's wait re-reads every Job until all
+  resources are ready, so a Job gone before the last Deployment is ready failed the wait (a
+  404, not retried, helm v3.20 pkg/kube/wait.go) and `atomic` rolled the release back. The
+  Deployments wait for the migrations in their init containers, so a failed migration still
+  fails the release; the TTL lets the next upgrade create the Jobs anew. The release waits for
+  its Secrets and for what `depends_on` lists (the namespace and claims, the EFS CSI driver,
+  the node groups, the load balancer controller's webhook), nothing else.
 """
 
 from __future__ import annotations
@@ -32,9 +39,14 @@ from lib.airflow_values import (
     CHART_NAME,
     CHART_REPOSITORY,
     RELEASE_NAME,
+    RESOURCE_PROFILES,
     SECRET_KEYS,
     SecretNames,
     airflow_values,
+)
+from lib.git_sync import git_sync_deployment
+from lib.naming import child_name
+from lib.pgbouncer import (
     parse_database_uri,
     pgbouncer_client_uri,
     pgbouncer_ini,
@@ -42,7 +54,7 @@ from lib.airflow_values import (
     pgbouncer_stats_uri,
     pgbouncer_users,
 )
-from lib.naming import child_name
+from lib.scheduling import node_selector, tolerations
 
 RELEASE_TIMEOUT_SECONDS = 1800  # image pulls, a first migration, then every replica ready
 FERNET_KEY_BYTES = 32
@@ -77,7 +89,8 @@ class AirflowArgs:
     namespace: str
     connection_uri: pulumi.Input[str]
     """The metadata database URI (a secret)."""
-    max_connections: int
+    max_connections: pulumi.Input[int]
+    """The database's `max_connections`: PgBouncer's pools fit below it."""
     dags_claim_name: str
     logs_claim_name: str
     provider: k8s.Provider
@@ -86,12 +99,8 @@ class AirflowArgs:
     def __post_init__(self) -> None:
         if not self.namespace or not self.dags_claim_name or not self.logs_claim_name:
             raise ValueError("AirflowArgs: namespace and both claim names are required")
-        if self.max_connections < 1:
-            raise ValueError(f"AirflowArgs.max_connections {self.max_connections} is not positive")
         if not self.workers.taints:
             raise ValueError(f"AirflowArgs: node group '{self.workers.name}' of the task pods has no taint")
-        # Pools that cannot fit the database fail here, before any resource.
-        pgbouncer_pools(self.max_connections, self.settings.pgbouncer_replicas)
 
 
 class Airflow(pulumi.ComponentResource):
@@ -154,17 +163,24 @@ class Airflow(pulumi.ComponentResource):
         ]
 
         db = pulumi.Output.secret(args.connection_uri).apply(parse_database_uri)
-        pools = pgbouncer_pools(args.max_connections, s.pgbouncer_replicas)
+        pools = pulumi.Output.from_input(args.max_connections).apply(
+            lambda ceiling: pgbouncer_pools(ceiling, s.pgbouncer_replicas)
+        )
         secrets += [
             secret(
                 "metadata-secret",
                 SECRET_NAMES.metadata,
-                {SECRET_KEYS["metadata"]: db.apply(lambda d: pgbouncer_client_uri(d, args.namespace))},
+                {SECRET_KEYS["metadata"]: db.apply(lambda d: pgbouncer_client_uri(d, args.namespace, RELEASE_NAME))},
             ),
             secret(
                 "pgbouncer-config-secret",
                 SECRET_NAMES.pgbouncer_config,
-                {"pgbouncer.ini": db.apply(lambda d: pgbouncer_ini(d, pools)), "users.txt": db.apply(pgbouncer_users)},
+                {
+                    "pgbouncer.ini": pulumi.Output.all(db, pools).apply(
+                        lambda v: pgbouncer_ini(v[0], v[1], RELEASE_NAME)
+                    ),
+                    "users.txt": db.apply(pgbouncer_users),
+                },
             ),
             secret(
                 "pgbouncer-stats-secret",
@@ -193,9 +209,26 @@ class Airflow(pulumi.ComponentResource):
             secrets=names,
             dags_claim=args.dags_claim_name,
             logs_claim=args.logs_claim_name,
-            max_connections=args.max_connections,
             namespace=args.namespace,
         )
+        if s.git_sync is not None:
+            manifest = git_sync_deployment(
+                name=f"{RELEASE_NAME}-git-sync",
+                namespace=args.namespace,
+                repo=s.git_sync.repo,
+                ref=s.git_sync.branch,
+                credentials_secret=s.git_sync.credentials_secret,
+                dags_claim=args.dags_claim_name,
+                node_selector=node_selector(args.control_plane),
+                tolerations=tolerations(args.control_plane),
+                resources=RESOURCE_PROFILES[s.resource_profile]["gitSync"].values(),
+            )
+            k8s.apps.v1.Deployment(
+                child_name(name, "git-sync"),
+                metadata=manifest["metadata"],
+                spec=manifest["spec"],
+                opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=list(args.depends_on)),
+            )
         self.release = k8s.helm.v3.Release(
             child_name(name, "release"),
             name=RELEASE_NAME,
@@ -208,7 +241,7 @@ class Airflow(pulumi.ComponentResource):
             atomic=True,
             cleanup_on_fail=True,
             skip_await=False,
-            wait_for_jobs=True,
+            wait_for_jobs=False,  # see the module docstring
             timeout=RELEASE_TIMEOUT_SECONDS,
             max_history=10,
             opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[*secrets, *args.depends_on]),

@@ -4,13 +4,15 @@ Creates (`airflow:index:Cluster`):
 - a KMS key (yearly rotation) and alias that envelope-encrypt Kubernetes secrets;
 - a `pulumi_eks.Cluster` with no default node group and no pulumi-eks security groups:
   private API endpoint always on, the public one off or limited to configured CIDRs, API
-  authentication mode with an access entry per admin role, control-plane logs (api, audit,
-  authenticator) and an IAM OIDC provider for IAM roles for service accounts;
+  authentication mode with an access entry per admin role (keyed by the role), control-plane
+  logs (api, audit, authenticator), an IAM OIDC provider for IAM roles for service accounts,
+  and the vpc-cni and kube-proxy EKS add-ons at pinned versions;
 - an ingress rule on 443 of the EKS cluster security group per `clusterPrivateAccessCidrs`
   entry, so that a VPN or bastion can reach the private endpoint;
 - the `nodes` security group: attached to every node, it is what the database and the file
   system admit. It depends only on the VPC, so the data tier never waits for the cluster;
-- a Kubernetes provider built from the cluster's kubeconfig (a secret).
+- a Kubernetes provider built from the cluster's kubeconfig (a secret), which waits for the
+  rules that admit the deployer.
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ import pulumi_kubernetes as k8s
 
 from components.kms import encryption_key
 from config.settings import ClusterSettings
-from lib.naming import child_name, slug, with_name
+from lib.eks_addons import KUBE_PROXY, VPC_CNI
+from lib.naming import access_entry_key, child_name, slug, with_name
 
 CLUSTER_LOG_TYPES = ("api", "audit", "authenticator")
 CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
@@ -38,6 +41,9 @@ class ClusterArgs:
     vpc_id: pulumi.Input[str]
     subnet_ids: pulumi.Input[list[str]]
     """Private subnets for the control-plane network interfaces."""
+    addon_versions: Mapping[str, str] = field(default_factory=dict)
+    """EKS add-on versions; this component pins `vpc-cni` and `kube-proxy`, which pulumi-eks
+    creates with the cluster."""
     protect: bool = True
     """Protect the secrets KMS key from deletion."""
     tags: Mapping[str, str] = field(default_factory=dict)
@@ -45,6 +51,9 @@ class ClusterArgs:
     def __post_init__(self) -> None:
         if not self.cluster_name:
             raise ValueError("ClusterArgs.cluster_name is empty")
+        missing = [a for a in (VPC_CNI, KUBE_PROXY) if a not in self.addon_versions]
+        if missing:
+            raise ValueError(f"ClusterArgs.addon_versions lacks {missing}")
 
 
 class Cluster(pulumi.ComponentResource):
@@ -105,8 +114,13 @@ class Cluster(pulumi.ComponentResource):
             endpoint_public_access=s.endpoint_public_access,
             public_access_cidrs=list(s.public_access_cidrs) if s.endpoint_public_access else None,
             authentication_mode=eks.AuthenticationMode.API,
+            # pulumi-eks always makes the identity that creates the cluster its admin
+            # (bootstrapClusterCreatorAdminPermissions, hard-coded true in v4.3 cluster.ts
+            # L733-741); an entry for that identity too would fail with ResourceInUseException.
+            # Keyed by principal: the entries are named `<name>-<key>` (authenticationMode.ts
+            # L178-215), so reordering the list changes nothing.
             access_entries={
-                f"admin-{i}": eks.AccessEntryArgs(
+                access_entry_key(arn): eks.AccessEntryArgs(
                     principal_arn=arn,
                     access_policies={
                         "cluster-admin": eks.AccessPolicyAssociationArgs(
@@ -115,8 +129,14 @@ class Cluster(pulumi.ComponentResource):
                         )
                     },
                 )
-                for i, arn in enumerate(s.admin_role_arns)
+                for arn in s.admin_role_arns
             },
+            # pulumi-eks manages these two as EKS add-ons even without a default node group
+            # (v4.3 cluster.ts L764-797, L1091-1112), at the newest build when no version is
+            # given: pinned here, they move with kubernetesVersion only. Nodes join with the
+            # self-managed copies EKS installs at creation, so nothing waits for these.
+            vpc_cni_options=eks.VpcCniOptionsArgs(addon_version=args.addon_versions[VPC_CNI]),
+            kube_proxy_addon_options=eks.KubeProxyAddonOptionsArgs(version=args.addon_versions[KUBE_PROXY]),
             encryption_config_key_arn=key.arn,
             enabled_cluster_log_types=list(CLUSTER_LOG_TYPES),
             create_oidc_provider=True,
@@ -126,7 +146,7 @@ class Cluster(pulumi.ComponentResource):
 
         # EKS's cluster security group admits only its members: open the private endpoint
         # to the configured networks (a VPN, a bastion, CI runners) that run `pulumi up`.
-        for cidr in s.private_access_cidrs:
+        api_rules = [
             aws.vpc.SecurityGroupIngressRule(
                 child_name(name, "api-from", slug(cidr)),
                 security_group_id=self.eks_cluster.cluster_security_group_id,
@@ -137,13 +157,16 @@ class Cluster(pulumi.ComponentResource):
                 cidr_ipv4=cidr,
                 opts=child,
             )
+            for cidr in s.private_access_cidrs
+        ]
 
         self.kubeconfig = pulumi.Output.secret(self.eks_cluster.kubeconfig_json)
         self.provider = k8s.Provider(
             child_name(name, "k8s"),
             kubeconfig=self.kubeconfig,
             enable_server_side_apply=True,
-            opts=child,
+            # Through the private endpoint, nothing answers before the rules that admit the deployer.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=api_rules),
         )
 
         self.endpoint = self.eks_cluster.eks_cluster.endpoint

@@ -12,8 +12,11 @@ Creates, when no existing database is given (`airflow:index:Database`):
 - a generated master password (alphanumeric, so the connection URI needs no escaping);
 - the RDS instance: gp3 with storage autoscaling, Multi-AZ from settings, private, automated
   backups, minor upgrades in the maintenance window and never an immediate or major change.
-  With `protect`: deletion protection, a final snapshot and Pulumi `protect` on the instance
-  and its key.
+  With `protect`: deletion protection and Pulumi `protect` on the instance and its key.
+  Independently, from settings: a final snapshot on deletion, named with a suffix generated
+  once per instance (`<identifier>-final-<hex>`: a second stack's destroy never collides),
+  and automated backups kept after deletion; with either, a destroy keeps the key as well
+  (a snapshot is useless without it).
 With an existing database it creates at most one ingress rule (5432 from the nodes) in the
 database's security group, when that group is given.
 
@@ -33,7 +36,9 @@ import pulumi_random as random
 from components.kms import encryption_key
 from config.settings import DatabaseSettings
 from lib.naming import child_name, with_name
-from lib.postgres import EXISTING_DATABASE_MAX_CONNECTIONS, max_connections
+from lib.postgres import EXISTING_DATABASE_MAX_CONNECTIONS, running_max_connections
+
+SNAPSHOT_SUFFIX_BYTES = 4
 
 POSTGRES_PORT = 5432
 EXPORTED_LOGS = ("postgresql", "upgrade")
@@ -93,9 +98,11 @@ class Database(pulumi.ComponentResource):
     """RDS identifier of the created instance (None for an existing database)."""
     kms_key_arn: pulumi.Output[str] | None
     """KMS key encrypting the created instance (None for an existing database)."""
-    max_connections: int
+    max_connections: pulumi.Output[int]
     """The server's `max_connections` (RDS's default for the class, or a conservative
-    assumption for an existing database): the ceiling for connection pools."""
+    assumption for an existing database): the ceiling for connection pools. While a class
+    change waits for the maintenance window, the smaller of the running and the configured
+    class, so pools fit whichever runs."""
 
     def __init__(self, name: str, args: DatabaseArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("airflow:index:Database", name, None, opts)
@@ -146,7 +153,7 @@ class Database(pulumi.ComponentResource):
         )
         self.instance_identifier = None
         self.kms_key_arn = None
-        self.max_connections = EXISTING_DATABASE_MAX_CONNECTIONS
+        self.max_connections = pulumi.Output.from_input(EXISTING_DATABASE_MAX_CONNECTIONS)
 
     def _create(self, name: str, args: DatabaseArgs) -> None:
         s, tags, protect = args.settings, args.tags, args.protect
@@ -160,6 +167,7 @@ class Database(pulumi.ComponentResource):
             description=f"Storage, snapshots and Performance Insights of RDS instance {identifier}",
             protect=protect,
             tags=tags,
+            retain_on_delete=s.final_snapshot or s.retain_automated_backups,
         )
 
         subnet_group = aws.rds.SubnetGroup(
@@ -224,6 +232,14 @@ class Database(pulumi.ComponentResource):
             opts=child,
         )
 
+        final_snapshot: pulumi.Output[str] | None = None
+        if s.final_snapshot:
+            # Generated once (no keepers): stable across updates, new for a new instance.
+            suffix = random.RandomId(
+                child_name(name, "db-final-snapshot-suffix"), byte_length=SNAPSHOT_SUFFIX_BYTES, opts=child
+            )
+            final_snapshot = pulumi.Output.concat(identifier, "-final-", suffix.hex)
+
         insights = s.performance_insights
         instance = aws.rds.Instance(
             identifier,
@@ -259,10 +275,9 @@ class Database(pulumi.ComponentResource):
             performance_insights_kms_key_id=key.arn if insights else None,
             performance_insights_retention_period=PERFORMANCE_INSIGHTS_RETENTION_DAYS if insights else None,
             deletion_protection=protect,
-            skip_final_snapshot=not protect,
-            # Stable (no timestamp): the same program always names the same snapshot.
-            final_snapshot_identifier=child_name(identifier, "final") if protect else None,
-            delete_automated_backups=not protect,
+            skip_final_snapshot=not s.final_snapshot,
+            final_snapshot_identifier=final_snapshot,
+            delete_automated_backups=not s.retain_automated_backups,
             tags=with_name(tags, identifier),
             opts=pulumi.ResourceOptions(parent=self, protect=protect, depends_on=log_groups),
         )
@@ -273,4 +288,7 @@ class Database(pulumi.ComponentResource):
         self.connection_uri = connection_uri(s.username, password.result, instance.address, instance.port, s.db_name)
         self.instance_identifier = identifier
         self.kms_key_arn = key.arn
-        self.max_connections = max_connections(s.instance_class)
+        # RDS reports the running class until a deferred change applies (apply_immediately is off).
+        self.max_connections = instance.instance_class.apply(
+            lambda running: running_max_connections(s.instance_class, running)
+        )

@@ -13,17 +13,24 @@ DELETION_WINDOW_DAYS = 30  # the longest: a key deleted by mistake can be restor
 
 
 def encryption_key(
-    parent: pulumi.Resource, name: str, alias: str, description: str, protect: bool, tags: Mapping[str, str]
+    parent: pulumi.Resource,
+    name: str,
+    alias: str,
+    description: str,
+    protect: bool,
+    tags: Mapping[str, str],
+    retain_on_delete: bool = False,
 ) -> aws.kms.Key:
     """A customer-managed key with yearly rotation, and its `alias/<alias>`, children of `parent`.
-    With `protect`, Pulumi refuses to delete the key."""
+    With `protect`, Pulumi refuses to delete the key; with `retain_on_delete`, a destroy leaves it
+    in the account (what it encrypted outlives the stack: a final snapshot, backups)."""
     key = aws.kms.Key(
         name,
         description=description,
         enable_key_rotation=True,
         deletion_window_in_days=DELETION_WINDOW_DAYS,
         tags=with_name(tags, name),
-        opts=pulumi.ResourceOptions(parent=parent, protect=protect),
+        opts=pulumi.ResourceOptions(parent=parent, protect=protect, retain_on_delete=retain_on_delete),
     )
     aws.kms.Alias(
         f"{name}-alias", name=f"alias/{alias}", target_key_id=key.key_id, opts=pulumi.ResourceOptions(parent=parent)

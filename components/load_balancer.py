@@ -13,8 +13,8 @@ so that its DNS name, listener and certificate are ordinary, reviewable infrastr
   otherwise TCP on 80;
 - with the cluster's Kubernetes provider, a `TargetGroupBinding` (elbv2.k8s.aws/v1beta1) in the
   Airflow namespace that has the AWS Load Balancer Controller keep the API server Service's pod
-  IPs registered in the target group. It waits for the controller (its CRD and webhook) and for
-  the namespace.
+  IPs registered in the target group. It waits for the controller (its CRD and webhook), the
+  namespace and the listener.
 """
 
 from __future__ import annotations
@@ -33,7 +33,9 @@ from lib.naming import child_name, slug, with_name
 TLS_PORT = 443
 TCP_PORT = 80
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"  # TLS 1.3, and 1.2 with forward secrecy only
-DEREGISTRATION_DELAY_SECONDS = 30  # API requests are short; a rolled pod drains within this
+DEREGISTRATION_DELAY_SECONDS = 15
+"""API requests are short; a terminating API server pod keeps serving for longer than this
+(its preStop delay, lib/airflow_values.py), so no request reaches a stopped pod."""
 TARGET_GROUP_BINDING_API = "elbv2.k8s.aws/v1beta1"
 
 
@@ -184,7 +186,7 @@ class LoadBalancer(pulumi.ComponentResource):
         )
         tls = bool(s.certificate_arn)
         listener_name = child_name(name, "nlb-listener")
-        aws.lb.Listener(
+        listener = aws.lb.Listener(
             listener_name,
             load_balancer_arn=nlb.arn,
             port=self.port,
@@ -206,8 +208,10 @@ class LoadBalancer(pulumi.ComponentResource):
                 "targetGroupARN": target_group.arn,
                 "targetType": "ip",
             },
+            # After the listener: a pod's readiness gate turns true only once its target is
+            # healthy, and a target group no listener uses keeps its targets `unused`.
             opts=pulumi.ResourceOptions(
-                parent=self, provider=args.provider, depends_on=[args.controller, args.namespace_resource]
+                parent=self, provider=args.provider, depends_on=[args.controller, args.namespace_resource, listener]
             ),
         )
 

@@ -2,14 +2,16 @@
 
 Creates, when no existing VPC is given (`airflow:index:Network`):
 - a VPC with DNS support, and its default security group stripped of every rule;
-- per availability zone: a public subnet, a private node subnet (nodes, pods, internal NLB)
-  and a private data subnet (database, file system);
+- per availability zone, placed by zone ID (the same physical zone in every account) and
+  named by position (`-a`, `-b`, `-c`): a public subnet, a private node subnet (nodes, pods,
+  internal NLB) and a private data subnet (database, file system);
 - an internet gateway, and NAT gateways with Elastic IPs: one per AZ or a single one;
 - route tables: one public, one private per AZ (default route to that AZ's NAT, or the
   single NAT), and one for the data subnets with no route out of the VPC;
 - an S3 gateway endpoint on the private route tables (image layers from ECR, logs);
 - the subnet tags that load balancers and cluster discovery read.
-With an existing VPC it creates nothing and passes the given IDs through.
+With an existing VPC it creates nothing, passes the given IDs through and reads the names of the
+given zones (a data source).
 """
 
 from __future__ import annotations
@@ -21,8 +23,9 @@ import pulumi
 import pulumi_aws as aws
 
 from config.settings import NatGatewayMode, NetworkSettings
-from lib.naming import az_suffix, child_name, with_name
+from lib.naming import child_name, with_name
 from lib.network_plan import plan_subnets
+from lib.zones import zone_key
 
 
 @dataclass(frozen=True)
@@ -35,10 +38,23 @@ class NetworkArgs:
     def __post_init__(self) -> None:
         if not self.cluster_name:
             raise ValueError("NetworkArgs.cluster_name is empty")
+        if not self.settings.availability_zone_ids:
+            raise ValueError("NetworkArgs.settings.availability_zone_ids is empty; resolve the zones first")
+
+
+def zone_names(zone_ids: list[str]) -> pulumi.Output[list[str]]:
+    """The names of `zone_ids` in this account, in the same order."""
+    found = aws.get_availability_zones_output(
+        all_availability_zones=True,
+        filters=[aws.GetAvailabilityZonesFilterArgs(name="zone-id", values=zone_ids)],
+    )
+    return pulumi.Output.all(found.zone_ids, found.names).apply(
+        lambda v: [dict(zip(v[0], v[1], strict=True))[z] for z in zone_ids]
+    )
 
 
 class Network(pulumi.ComponentResource):
-    """Outputs (one list entry per AZ, in `availabilityZones` order)."""
+    """Outputs (one list entry per AZ, in `availabilityZoneIds` order)."""
 
     vpc_id: pulumi.Output[str]
     """ID of the VPC."""
@@ -50,19 +66,22 @@ class Network(pulumi.ComponentResource):
     """Private subnets of the database and the file system."""
     nat_gateway_ids: pulumi.Output[list[str]]
     """NAT gateways the program created (empty for an existing VPC)."""
-    availability_zones: list[str]
-    """The zones, in order."""
+    availability_zone_ids: list[str]
+    """The zone IDs, in order."""
+    availability_zones: pulumi.Output[list[str]]
+    """The zones' names in this account, in order."""
 
     def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("airflow:index:Network", name, None, opts)
         s = args.settings
-        self.availability_zones = list(s.availability_zones)
+        self.availability_zone_ids = list(s.availability_zone_ids)
         if s.existing is not None:
             self.vpc_id = pulumi.Output.from_input(s.existing.vpc_id)
             self.public_subnet_ids = pulumi.Output.from_input(list(s.existing.public_subnet_ids))
             self.node_subnet_ids = pulumi.Output.from_input(list(s.existing.node_subnet_ids))
             self.data_subnet_ids = pulumi.Output.from_input(list(s.existing.data_subnet_ids))
             self.nat_gateway_ids = pulumi.Output.from_input([])
+            self.availability_zones = zone_names(self.availability_zone_ids)
         else:
             self._create(name, args)
         self.register_outputs(
@@ -102,8 +121,8 @@ class Network(pulumi.ComponentResource):
         public: list[aws.ec2.Subnet] = []
         nodes: list[aws.ec2.Subnet] = []
         data: list[aws.ec2.Subnet] = []
-        for plan in plan_subnets(s.vpc_cidr, s.availability_zones):
-            z = az_suffix(plan.availability_zone)
+        for i, plan in enumerate(plan_subnets(s.vpc_cidr, s.availability_zone_ids)):
+            z = zone_key(i)
             for tier, cidr, bucket, extra in (
                 ("public", plan.public, public, {"kubernetes.io/role/elb": "1"}),
                 ("nodes", plan.node, nodes, {"kubernetes.io/role/internal-elb": "1", **cluster_tag}),
@@ -115,7 +134,7 @@ class Network(pulumi.ComponentResource):
                         sname,
                         vpc_id=vpc.id,
                         cidr_block=cidr,
-                        availability_zone=plan.availability_zone,
+                        availability_zone_id=plan.availability_zone,
                         map_public_ip_on_launch=False,
                         tags=with_name(tags, sname, tier=tier, **extra),
                         opts=child,
@@ -129,18 +148,18 @@ class Network(pulumi.ComponentResource):
             tags=with_name(tags, child_name(name, "public-rt")),
             opts=child,
         )
-        for subnet, az in zip(public, s.availability_zones, strict=True):
+        for i, subnet in enumerate(public):
             aws.ec2.RouteTableAssociation(
-                child_name(name, "public-rta", az_suffix(az)),
+                child_name(name, "public-rta", zone_key(i)),
                 subnet_id=subnet.id,
                 route_table_id=public_rt.id,
                 opts=child,
             )
 
-        nat_azs = s.availability_zones if s.nat_gateways is NatGatewayMode.PER_AZ else s.availability_zones[:1]
+        nat_count = len(public) if s.nat_gateways is NatGatewayMode.PER_AZ else 1
         nats = []
-        for i, az in enumerate(nat_azs):
-            z = az_suffix(az)
+        for i in range(nat_count):
+            z = zone_key(i)
             eip = aws.ec2.Eip(
                 child_name(name, "nat-eip", z),
                 domain="vpc",
@@ -159,8 +178,8 @@ class Network(pulumi.ComponentResource):
             )
 
         private_rts = []
-        for i, az in enumerate(s.availability_zones):
-            z = az_suffix(az)
+        for i in range(len(nodes)):
+            z = zone_key(i)
             nat = nats[i] if s.nat_gateways is NatGatewayMode.PER_AZ else nats[0]
             rt = aws.ec2.RouteTable(
                 child_name(name, "nodes-rt", z),
@@ -178,9 +197,9 @@ class Network(pulumi.ComponentResource):
         data_rt = aws.ec2.RouteTable(
             child_name(name, "data-rt"), vpc_id=vpc.id, tags=with_name(tags, child_name(name, "data-rt")), opts=child
         )
-        for subnet, az in zip(data, s.availability_zones, strict=True):
+        for i, subnet in enumerate(data):
             aws.ec2.RouteTableAssociation(
-                child_name(name, "data-rta", az_suffix(az)), subnet_id=subnet.id, route_table_id=data_rt.id, opts=child
+                child_name(name, "data-rta", zone_key(i)), subnet_id=subnet.id, route_table_id=data_rt.id, opts=child
             )
 
         aws.ec2.VpcEndpoint(
@@ -198,3 +217,4 @@ class Network(pulumi.ComponentResource):
         self.node_subnet_ids = pulumi.Output.all(*[sn.id for sn in nodes])
         self.data_subnet_ids = pulumi.Output.all(*[sn.id for sn in data])
         self.nat_gateway_ids = pulumi.Output.all(*[n.id for n in nats])
+        self.availability_zones = pulumi.Output.all(*[sn.availability_zone for sn in nodes])

@@ -7,9 +7,11 @@ Creates (`airflow:index:NodeGroups`):
   - a launch template: IMDSv2 required with a hop limit of 1 (pods cannot borrow the node's
     role; add-ons get their own through IRSA), an encrypted gp3 root volume, the EKS
     cluster security group and the `nodes` security group;
-  - an `eks.ManagedNodeGroup` (Amazon Linux 2023) in the private node subnets of every AZ,
-    with its labels (plus `airflow-eks/node-group: <name>`) and taints; its desired size is
-    left to the cluster autoscaler after creation;
+  - an `eks.ManagedNodeGroup` (Amazon Linux 2023) in the private node subnets of every AZ, at
+    the cluster's Kubernetes version and, when one is pinned, AMI release (EKS rolls an
+    update one node at a time, its default, within the PodDisruptionBudgets), with its labels
+    (plus `airflow-eks/node-group: <name>`) and taints; its desired size is left to the
+    cluster autoscaler after creation;
   - Auto Scaling group tags that tell the cluster autoscaler the labels and taints of a
     group that has no node yet, so that it can scale a tainted group up from zero.
 """
@@ -46,6 +48,11 @@ class NodeGroupsArgs:
     subnet_ids: pulumi.Input[list[str]]
     security_group_ids: pulumi.Input[list[str]]
     """Security groups of every node: the EKS cluster group and the `nodes` group."""
+    kubernetes_version: str
+    """The cluster's version: every group follows it (pulumi-eks defaults it only without a
+    launch template), so raising it rolls the nodes after the control plane."""
+    ami_release_version: str = ""
+    """EKS AMI release of every group; empty takes the newest when a group is created."""
     tags: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -126,6 +133,8 @@ class NodeGroups(pulumi.ComponentResource):
                 ami_type=group.ami_type,
                 instance_types=list(group.instance_types),
                 capacity_type=group.capacity_type.value,
+                version=args.kubernetes_version,
+                release_version=args.ami_release_version or None,
                 scaling_config=aws.eks.NodeGroupScalingConfigArgs(
                     min_size=group.min_size, desired_size=group.desired_size, max_size=group.max_size
                 ),

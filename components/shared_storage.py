@@ -9,9 +9,10 @@ Creates (`airflow:index:SharedStorage`):
   `nodes` security group; a mount target in the data subnet of every AZ;
 - two access points, `dags` and `logs`, that act as uid 50000 gid 0 (the Airflow image's
   user) in their own root directory, so a full logs tree cannot touch the DAGs;
-- the EFS CSI driver as an EKS managed add-on, with an IAM role for its service accounts (IRSA)
+- the EFS CSI driver as an EKS managed add-on at a pinned version, with an IAM role for its service accounts (IRSA)
   holding the AWS managed EFS CSI policy; it waits for the node groups given;
-- with the cluster's Kubernetes provider: the `airflow` namespace and, for each of dags and
+- with the cluster's Kubernetes provider: the `airflow` namespace (labelled for the load
+  balancer controller's pod readiness gates) and, for each of dags and
   logs, a static PersistentVolume (TLS mount through the access point) and the
   PersistentVolumeClaim bound to it.
 With `protect`, Pulumi `protect` on the file system and its key.
@@ -30,7 +31,8 @@ import pulumi_kubernetes as k8s
 from components.kms import encryption_key
 from config.settings import StorageSettings
 from lib.iam import irsa_trust_policy
-from lib.naming import az_suffix, child_name, with_name
+from lib.naming import child_name, with_name
+from lib.zones import zone_key
 
 NFS_PORT = 2049
 AIRFLOW_NAMESPACE = "airflow"
@@ -43,6 +45,7 @@ CSI_DRIVER = "efs.csi.aws.com"
 CSI_ADDON = "aws-efs-csi-driver"
 CSI_POLICY_ARN = "arn:aws:iam::aws:policy/service-role/AmazonEFSCSIDriverPolicy"
 CSI_SERVICE_ACCOUNTS = ("efs-csi-controller-sa", "efs-csi-node-sa")  # in kube-system
+READINESS_GATE_LABEL = "elbv2.k8s.aws/pod-readiness-gate-inject"
 
 
 def transition_to_ia(days: int) -> str:
@@ -93,9 +96,10 @@ def tls_only_policy(file_system_arn: str) -> str:
 class SharedStorageArgs:
     settings: StorageSettings
     vpc_id: pulumi.Input[str]
-    availability_zones: tuple[str, ...]
+    zone_count: int
+    """Number of availability zones, and of data subnets."""
     subnet_ids: pulumi.Input[list[str]]
-    """Data subnets, one per AZ in `availability_zones` order: one mount target in each."""
+    """Data subnets, one per AZ: one mount target in each."""
     node_security_group_id: pulumi.Input[str]
     """The cluster's `nodes` security group: the only source admitted on NFS."""
     cluster_name: str
@@ -104,6 +108,8 @@ class SharedStorageArgs:
     """OIDC issuer host and path, without https://."""
     provider: k8s.Provider
     """Kubernetes provider of the cluster (namespace, volumes and claims)."""
+    csi_driver_version: str
+    """Version of the EFS CSI driver EKS add-on (pinned per Kubernetes version)."""
     addon_depends_on: Sequence[pulumi.Resource] = ()
     """What the CSI add-on waits for: the node groups (its pods need nodes to become active)."""
     protect: bool = True
@@ -111,8 +117,8 @@ class SharedStorageArgs:
     tags: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if not self.availability_zones:
-            raise ValueError("SharedStorageArgs.availability_zones is empty")
+        if self.zone_count < 1:
+            raise ValueError(f"SharedStorageArgs.zone_count {self.zone_count} is not positive")
         if not self.cluster_name:
             raise ValueError("SharedStorageArgs.cluster_name is empty")
         if not self.addon_depends_on:
@@ -204,13 +210,13 @@ class SharedStorage(pulumi.ComponentResource):
         subnet_ids = pulumi.Output.from_input(args.subnet_ids)
         mount_targets = [
             aws.efs.MountTarget(
-                child_name(name, "efs-mt", az_suffix(az)),
+                child_name(name, "efs-mt", zone_key(i)),
                 file_system_id=fs.id,
                 subnet_id=subnet_ids[i],
                 security_groups=[security_group.id],
                 opts=child,
             )
-            for i, az in enumerate(args.availability_zones)
+            for i in range(args.zone_count)
         ]
 
         access_points = {
@@ -250,6 +256,7 @@ class SharedStorage(pulumi.ComponentResource):
             child_name(name, "efs-csi"),
             cluster_name=args.cluster_name,
             addon_name=CSI_ADDON,
+            addon_version=args.csi_driver_version,
             service_account_role_arn=role.arn,
             resolve_conflicts_on_create="OVERWRITE",
             resolve_conflicts_on_update="OVERWRITE",
@@ -268,6 +275,9 @@ class SharedStorage(pulumi.ComponentResource):
                     # Airflow needs nothing privileged; warn about what the strictest level would refuse.
                     "pod-security.kubernetes.io/enforce": "baseline",
                     "pod-security.kubernetes.io/warn": "restricted",
+                    # The load balancer controller's pod webhook gates a new API server pod's
+                    # readiness on its target being healthy in the NLB (only in labelled namespaces).
+                    READINESS_GATE_LABEL: "enabled",
                 },
             ),
             opts=kube,

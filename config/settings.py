@@ -20,7 +20,12 @@ from typing import Any
 
 import yaml
 
+from lib.eks_addons import ADDON_NAMES as EKS_ADDON_NAMES
+from lib.eks_addons import VERSION_PATTERN as EKS_ADDON_VERSION
+from lib.git_sync import SSH_SECRET_KEYS, is_ssh
+from lib.naming import access_entry_key
 from lib.postgres import instance_memory_gib
+from lib.zones import EKS_UNSUPPORTED_ZONE_IDS, MAX_ZONES, is_zone_id_of, zone_id_prefix
 
 PROJECT_FILE = Path(__file__).resolve().parent.parent / "Pulumi.yaml"
 
@@ -28,6 +33,9 @@ SUPPORTED_KUBERNETES_VERSIONS = ("1.31", "1.32", "1.33", "1.34")
 SUPPORTED_POSTGRES_MAJORS = (13, 14, 15, 16, 17)
 EFS_TRANSITION_DAYS = (1, 7, 14, 30, 60, 90, 180, 270, 365)
 REQUIRED_NODE_GROUPS = ("system", "airflow", "workers")
+REPLACED_KEYS = {
+    "availabilityZones": "availabilityZoneIds: zone IDs such as use1-az1, the same physical zones in every account",
+}
 NODE_GROUP_FIELDS = frozenset(
     {"instanceTypes", "capacityType", "minSize", "desiredSize", "maxSize", "diskSizeGib", "labels", "taints"}
 )
@@ -117,6 +125,11 @@ _MAINTENANCE_WINDOW = re.compile(
     r"^(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d-(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d$"
 )
 _SEMVER = re.compile(r"^\d+\.\d+\.\d+$")
+_K8S_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
+DOCUMENTATION_RANGES = tuple(
+    ipaddress.ip_network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32")
+)
+"""RFC 5737 and 3849 ranges: examples that no machine's traffic comes from."""
 
 
 def _is_arm(instance_type: str) -> bool:
@@ -157,21 +170,33 @@ class ExistingVpc:
 
 @dataclass(frozen=True)
 class NetworkSettings:
-    availability_zones: tuple[str, ...]
+    availability_zone_ids: tuple[str, ...] = ()
+    """Zone IDs (`use1-az1`), in order; empty: three available zones that EKS supports."""
     vpc_cidr: str = "10.0.0.0/16"
     nat_gateways: NatGatewayMode = NatGatewayMode.PER_AZ
     existing: ExistingVpc | None = None
 
     def __post_init__(self) -> None:
-        azs = self.availability_zones
-        if not 2 <= len(azs) <= 3:
-            raise ConfigError("availabilityZones", f"lists {len(azs)} zones; accepted: 2 or 3 (3 for HA)")
+        azs = self.availability_zone_ids
+        if azs and not 2 <= len(azs) <= MAX_ZONES:
+            raise ConfigError("availabilityZoneIds", f"lists {len(azs)} zones; accepted: 2 or 3 (3 for HA)")
         if len(set(azs)) != len(azs):
-            raise ConfigError("availabilityZones", f"{list(azs)} repeats a zone")
+            raise ConfigError("availabilityZoneIds", f"{list(azs)} repeats a zone")
+        unsupported = sorted(set(azs) & EKS_UNSUPPORTED_ZONE_IDS)
+        if unsupported:
+            raise ConfigError(
+                "availabilityZoneIds",
+                f"{unsupported} cannot hold EKS cluster subnets; "
+                f"EKS refuses {', '.join(sorted(EKS_UNSUPPORTED_ZONE_IDS))}",
+            )
         net = _private_cidr("vpcCidr", self.vpc_cidr)
         if not 16 <= net.prefixlen <= 20:
             raise ConfigError("vpcCidr", f"'{self.vpc_cidr}' must have a prefix from /16 to /20 to fit 3 subnet tiers")
         if self.existing is not None:
+            if not azs:
+                raise ConfigError(
+                    "availabilityZoneIds", "is required with existingVpcId: list the zone IDs of the given subnets"
+                )
             for key, ids in (
                 ("existingNodeSubnetIds", self.existing.node_subnet_ids),
                 ("existingDataSubnetIds", self.existing.data_subnet_ids),
@@ -198,6 +223,8 @@ class ClusterSettings:
     public_access_cidrs: tuple[str, ...] = ()
     private_access_cidrs: tuple[str, ...] = ()
     admin_role_arns: tuple[str, ...] = ()
+    node_ami_release_version: str = ""
+    """EKS AMI release of every node group (`1.33.0-20250610`); empty: the newest at creation."""
 
     def __post_init__(self) -> None:
         if self.kubernetes_version not in SUPPORTED_KUBERNETES_VERSIONS:
@@ -220,11 +247,30 @@ class ClusterSettings:
                 raise ConfigError(
                     "clusterPrivateAccessCidrs", f"'{cidr}' is not a private range; use clusterPublicAccessCidrs"
                 )
+        if not self.endpoint_public_access and not self.private_access_cidrs:
+            # The machine running `pulumi up` creates Kubernetes objects right after the cluster:
+            # with a private endpoint and nothing admitted to it, it could never reach the API.
+            raise ConfigError(
+                "clusterPrivateAccessCidrs",
+                "is empty while clusterEndpointPublicAccess is false, so nothing could reach the Kubernetes API, "
+                "not even `pulumi up`; list the network it runs from (VPN, bastion, CI runners routed to the VPC), "
+                "or set clusterEndpointPublicAccess to true with clusterPublicAccessCidrs set to its egress CIDR",
+            )
         for arn in self.admin_role_arns:
             if not _ROLE_ARN.match(arn):
                 raise ConfigError(
                     "clusterAdminRoleArns", f"'{arn}' is not an IAM role ARN (arn:aws:iam::123456789012:role/name)"
                 )
+        keys = [access_entry_key(arn) for arn in self.admin_role_arns]
+        if len(set(keys)) != len(keys):
+            raise ConfigError("clusterAdminRoleArns", f"{list(self.admin_role_arns)} lists a role twice")
+        release = self.node_ami_release_version
+        if release and not re.match(rf"^{re.escape(self.kubernetes_version)}\.\d+-\d{{8}}$", release):
+            raise ConfigError(
+                "nodeAmiReleaseVersion",
+                f"'{release}' is not an EKS AMI release of Kubernetes {self.kubernetes_version} "
+                f"({self.kubernetes_version}.0-20250610, say); empty takes the newest when a node group is created",
+            )
 
 
 @dataclass(frozen=True)
@@ -314,6 +360,8 @@ class DatabaseSettings:
     backup_window: str = "02:00-03:00"
     maintenance_window: str = "sun:04:00-sun:05:00"
     performance_insights: bool = True
+    final_snapshot: bool = True
+    retain_automated_backups: bool = True
     slow_statement_ms: int = 1000
     db_name: str = "airflow"
     username: str = "airflow"
@@ -388,6 +436,16 @@ class LoadBalancerSettings:
 class AddonSettings:
     load_balancer_controller_values: Mapping[str, Any] = field(default_factory=dict)
     cluster_autoscaler_values: Mapping[str, Any] = field(default_factory=dict)
+    eks_addon_versions: Mapping[str, str] = field(default_factory=dict)
+    """EKS add-on name -> version, over the versions pinned for the Kubernetes version."""
+
+    def __post_init__(self) -> None:
+        for name, version in self.eks_addon_versions.items():
+            key = f"eksAddonVersions.{name}"
+            if name not in EKS_ADDON_NAMES:
+                raise ConfigError(key, f"is not an add-on this program manages; accepted: {', '.join(EKS_ADDON_NAMES)}")
+            if not EKS_ADDON_VERSION.match(version):
+                raise ConfigError(key, f"'{version}' is not an EKS add-on version such as v1.21.1-eksbuild.7")
 
 
 @dataclass(frozen=True)
@@ -402,6 +460,17 @@ class GitSync:
             raise ConfigError("gitSyncRepo", f"'{self.repo}' is not an https://, ssh:// or git@ repository URL")
         if not self.branch:
             raise ConfigError("gitSyncBranch", "is empty")
+        if any(part in ("", ".", "..") for part in self.sub_path.split("/")) and self.sub_path:
+            raise ConfigError("gitSyncSubPath", f"'{self.sub_path}' is not a folder of the repository such as dags")
+        if self.credentials_secret and not _K8S_NAME.match(self.credentials_secret):
+            raise ConfigError(
+                "gitSyncCredentialsSecret", f"'{self.credentials_secret}' is not a Kubernetes Secret name"
+            )
+        if is_ssh(self.repo) and not self.credentials_secret:
+            raise ConfigError(
+                "gitSyncCredentialsSecret",
+                f"is required for the ssh URL {self.repo}: a Secret holding {' and '.join(SSH_SECRET_KEYS)}",
+            )
 
 
 @dataclass(frozen=True)
@@ -463,12 +532,15 @@ class Settings:
     def __post_init__(self) -> None:
         if not re.match(r"^[a-z][a-z0-9-]{0,19}$", self.stack):
             raise ConfigError("stack", f"'{self.stack}' must be 1 to 20 lowercase letters, digits or '-'")
-        if not re.match(r"^[a-z]{2}(-gov)?-[a-z]+-\d$", self.region):
-            raise ConfigError("aws:region", f"'{self.region}' is not an AWS region such as us-east-1")
-        for az in self.network.availability_zones:
-            if not re.match(rf"^{re.escape(self.region)}[a-z]$", az):
+        try:
+            zone_id_prefix(self.region)
+        except ValueError as err:
+            raise ConfigError("aws:region", str(err)) from None
+        for zone_id in self.network.availability_zone_ids:
+            if not is_zone_id_of(self.region, zone_id):
                 raise ConfigError(
-                    "availabilityZones", f"'{az}' is not a zone of region {self.region} ({self.region}a, ...)"
+                    "availabilityZoneIds",
+                    f"'{zone_id}' is not a zone ID of region {self.region} ({zone_id_prefix(self.region)}-az1, ...)",
                 )
         names = [g.name for g in self.node_groups]
         missing = [n for n in REQUIRED_NODE_GROUPS if n not in names]
@@ -492,6 +564,19 @@ class Settings:
         for key, value in self.tags.items():
             if not key or len(key) > 128 or len(value) > 256 or key.lower().startswith("aws:"):
                 raise ConfigError("tags", f"'{key}: {value}' is not a valid AWS tag (key 1-128 chars, not 'aws:')")
+
+    def warnings(self) -> list[str]:
+        """What is accepted but would not work as it stands (shown by `pulumi preview` and the plan)."""
+        found = []
+        for cidr in self.cluster.public_access_cidrs:
+            net = ipaddress.ip_network(cidr)
+            if any(net.version == doc.version and net.subnet_of(doc) for doc in DOCUMENTATION_RANGES):  # type: ignore[arg-type]
+                found.append(
+                    f"clusterPublicAccessCidrs: {cidr} is a documentation range that no machine connects from; "
+                    "set the egress CIDR of the machine that runs `pulumi up`, or it cannot reach the Kubernetes API "
+                    "(README, Deploying for real)"
+                )
+        return found
 
 
 # --------------------------------------------------------------------------- loading
@@ -603,6 +688,9 @@ def load_settings(config: Mapping[str, Any], stack: str, region: str, project_fi
     """
     project, decls = read_declarations(project_file)
     unknown = sorted(set(config) - set(decls))
+    for key in unknown:
+        if key in REPLACED_KEYS:
+            raise ConfigError(key, f"was replaced by {REPLACED_KEYS[key]}; see UPGRADING.md")
     if unknown:
         raise ConfigError(unknown[0], f"is not a config key of this project; known keys: {', '.join(sorted(decls))}")
     values: dict[str, Any] = {}
@@ -651,6 +739,8 @@ def load_settings(config: Mapping[str, Any], stack: str, region: str, project_fi
             "dbBackupWindow",
             "dbMaintenanceWindow",
             "dbPerformanceInsights",
+            "dbFinalSnapshot",
+            "dbRetainAutomatedBackups",
             "dbSlowStatementMs",
         )
         if not values["existingDbPassword"]:
@@ -689,7 +779,7 @@ def load_settings(config: Mapping[str, Any], stack: str, region: str, project_fi
         protect=values["protectStatefulResources"],
         tags=_str_map("tags", values["tags"]),
         network=NetworkSettings(
-            availability_zones=tuple(values["availabilityZones"]),
+            availability_zone_ids=tuple(values["availabilityZoneIds"]),
             vpc_cidr=values["vpcCidr"],
             nat_gateways=_enum("natGateways", NatGatewayMode, values["natGateways"]),
             existing=existing_vpc,
@@ -700,6 +790,7 @@ def load_settings(config: Mapping[str, Any], stack: str, region: str, project_fi
             public_access_cidrs=tuple(values["clusterPublicAccessCidrs"]),
             private_access_cidrs=tuple(values["clusterPrivateAccessCidrs"]),
             admin_role_arns=tuple(values["clusterAdminRoleArns"]),
+            node_ami_release_version=values["nodeAmiReleaseVersion"],
         ),
         node_groups=tuple(_node_group(name, spec) for name, spec in node_groups_raw.items()),
         database=DatabaseSettings(
@@ -712,6 +803,8 @@ def load_settings(config: Mapping[str, Any], stack: str, region: str, project_fi
             backup_window=values["dbBackupWindow"],
             maintenance_window=values["dbMaintenanceWindow"],
             performance_insights=values["dbPerformanceInsights"],
+            final_snapshot=values["dbFinalSnapshot"],
+            retain_automated_backups=values["dbRetainAutomatedBackups"],
             slow_statement_ms=values["dbSlowStatementMs"],
             db_name=values["dbName"],
             username=values["dbUsername"],
@@ -728,6 +821,7 @@ def load_settings(config: Mapping[str, Any], stack: str, region: str, project_fi
         addons=AddonSettings(
             load_balancer_controller_values=values["loadBalancerControllerValues"],
             cluster_autoscaler_values=values["clusterAutoscalerValues"],
+            eks_addon_versions=_str_map("eksAddonVersions", values["eksAddonVersions"]),
         ),
         airflow=AirflowSettings(
             chart_version=values["airflowChartVersion"],

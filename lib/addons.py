@@ -8,7 +8,12 @@ Everything here is plain Python (no Pulumi), so that it is unit-tested directly;
   that registers the Airflow API server pods in a target group Pulumi owns. Its IAM policy
   allows the describe calls that reconciling needs and registering targets only in target
   groups tagged for this cluster; it creates no load balancer and writes no security group (the
-  program adds the NLB -> nodes rule itself), so it gets no permission to.
+  program adds the NLB -> nodes rule itself), so it gets no permission to. It does read
+  security groups: read in controller v3.4.3, a binding without `spec.networking` still runs
+  the networking reconcile, and so does the finalizer's cleanup, whose first call is
+  `ec2:DescribeSecurityGroups` (pkg/networking/networking_manager.go: reconcile l.100-110, gc
+  l.243-246 and l.615-634; cleanup l.124-126). Without it, every reconcile fails and the
+  binding's finalizer is never removed: `pulumi destroy` hangs on the namespace.
 - Cluster Autoscaler: discovers the managed node groups' Auto Scaling groups by the tags EKS puts
   on them, and may change only the groups tagged as owned by this cluster.
 """
@@ -113,8 +118,9 @@ def load_balancer_controller_policy(region: str, cluster_name: str) -> dict[str,
         "Version": "2012-10-17",
         "Statement": [
             {
-                # Read-only calls of reconciling (target group, its health and tags) and of
-                # start-up and IP target checks (the VPC's CIDRs, subnets and zones).
+                # Read-only calls of reconciling (target group, its health and tags; the
+                # webhook's DescribeTargetGroups), of IP target checks (the VPC's CIDRs, subnets
+                # and zones) and of the networking reconcile and cleanup (security groups).
                 "Sid": "Describe",
                 "Effect": "Allow",
                 "Action": [
@@ -125,6 +131,7 @@ def load_balancer_controller_policy(region: str, cluster_name: str) -> dict[str,
                     "elasticloadbalancing:DescribeTargetGroupAttributes",
                     "elasticloadbalancing:DescribeTargetHealth",
                     "ec2:DescribeAvailabilityZones",
+                    "ec2:DescribeSecurityGroups",
                     "ec2:DescribeSubnets",
                     "ec2:DescribeVpcs",
                 ],

@@ -19,9 +19,15 @@ What the values give (chart 1.18, Airflow 3):
 - Control-plane pods on the `airflow` node group; task pods (the KubernetesExecutor pod
   template reads `workers.*`) on the `workers` group, tolerating its taints.
 - Migrations and the admin user as plain Jobs (no Helm hooks, as the chart advises for tools
-  that are not the Helm CLI); the admin password reaches the job from a Secret through an
-  environment variable, never through the values.
-- DAGs and logs on the EFS claims; optional git-sync into the DAGs volume.
+  that are not the Helm CLI). The Deployments wait for migrations in their init containers and
+  the admin-user Job waits in its own command (chart 1.18 gives it no wait). The admin password
+  reaches that Job from a Secret through an environment variable, never through the values.
+- DAGs and logs on the EFS claims, mounted by the DAG processor, the triggerer and every task
+  pod. The chart's own git-sync is off: with persistence on, chart 1.18 renders it nowhere once
+  the DAG processor is standalone. The program's git-sync Deployment (`lib/git_sync.py`)
+  writes the repository into the DAGs claim instead, and `dags_folder` points at its link.
+- The API server holds a terminating pod for longer than the NLB's deregistration delay
+  (`preStop`), so a rollout drops no request.
 - Requests and limits of every component from a resource profile (small, medium, large).
 """
 
@@ -29,9 +35,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, NamedTuple
-from urllib.parse import unquote, urlsplit
 
 from config.settings import AirflowSettings, NodeGroupSettings, ResourceProfile
+from lib.git_sync import dags_folder
 from lib.merge import deep_merge
 from lib.scheduling import HOST_KEY, ZONE_KEY, node_selector, tolerations
 
@@ -39,13 +45,16 @@ RELEASE_NAME = "airflow"
 CHART_NAME = "airflow"
 CHART_REPOSITORY = "https://airflow.apache.org"
 API_SERVER_PORT = 8080  # the chart's `ports.apiServer`
-PGBOUNCER_PORT = 6543  # the chart's `ports.pgbouncer`
 API_SERVER_HEALTH_PATH = "/api/v2/monitor/health"  # Airflow 3 (was /health in Airflow 2)
 FAB_AUTH_MANAGER = "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager"
 ADMIN_USERNAME = "admin"
 ADMIN_PASSWORD_ENV = "AIRFLOW_ADMIN_PASSWORD"
 ADMIN_PASSWORD_KEY = "password"
 MIGRATIONS_WAIT_SECONDS = 600  # migrations run as a plain Job alongside the pods that wait for them
+API_SERVER_PRE_STOP_SECONDS = 25
+"""A terminating API server keeps serving this long: more than the NLB's deregistration delay
+(components/load_balancer.py), less than the pod's 30 s grace period (chart 1.18 offers no
+`terminationGracePeriodSeconds` for the API server), leaving uvicorn 5 s to finish."""
 
 # The keys the chart reads in each Secret it is given.
 SECRET_KEYS = {
@@ -63,7 +72,6 @@ SIDECAR_IMAGES = {
     "pgbouncer": {"repository": "apache/airflow", "tag": "airflow-pgbouncer-2025.03.05-1.23.1"},
     "pgbouncerExporter": {"repository": "apache/airflow", "tag": "airflow-pgbouncer-exporter-2025.03.05-0.18.0"},
     "statsd": {"repository": "quay.io/prometheus/statsd-exporter", "tag": "v0.28.0"},
-    "gitSync": {"repository": "registry.k8s.io/git-sync/git-sync", "tag": "v4.3.0"},
 }
 AIRFLOW_IMAGE_REPOSITORY = "apache/airflow"
 
@@ -78,20 +86,12 @@ COMPONENT_LABELS = {
 PDB_SECTIONS = ("scheduler", "apiServer", "pgbouncer")
 """Sections of chart 1.18 that offer `podDisruptionBudget`."""
 
-DB_HEADROOM_PERCENT = 20
-"""Share of the server's max_connections PgBouncer never uses: superuser slots, migrations,
-an operator's psql, and a PgBouncer pod surging during a rolling update."""
-
 
 def api_server_service_name(release: str = RELEASE_NAME) -> str:
     """The chart's API server Service: `<fullname>-api-server`, where the fullname of a release
     whose name contains the chart's name is the release name."""
     fullname = release if CHART_NAME in release else f"{release}-{CHART_NAME}"
     return f"{fullname}-api-server"
-
-
-def pgbouncer_service_host(namespace: str, release: str = RELEASE_NAME) -> str:
-    return f"{release}-pgbouncer.{namespace}"
 
 
 # --------------------------------------------------------------------------- resources
@@ -151,119 +151,6 @@ RESOURCE_PROFILES: dict[ResourceProfile, dict[str, Resources]] = {
 }
 
 
-# --------------------------------------------------------------------------- PgBouncer
-
-
-@dataclass(frozen=True)
-class PgBouncerPools:
-    """Per PgBouncer replica."""
-
-    max_client_conn: int
-    metadata_pool_size: int
-    result_backend_pool_size: int
-
-
-def pgbouncer_pools(max_connections: int, replicas: int) -> PgBouncerPools:
-    """Pool sizes that keep every PgBouncer replica together within the database's budget.
-
-    budget      = max_connections * (100 - DB_HEADROOM_PERCENT) / 100      (rounded down)
-    per replica = budget // replicas
-    result backend pool = max(1, per replica // 10)   (Celery only: barely used here)
-    metadata pool       = per replica - result backend pool
-    max_client_conn     = max(100, 2 * per replica)   (clients queue in PgBouncer; the
-                          transaction pool multiplexes them onto the server connections)
-    So replicas * (metadata + result backend) <= budget < max_connections.
-    """
-    if replicas < 1:
-        raise ValueError(f"pgbouncer replicas {replicas} is not positive")
-    budget = max_connections * (100 - DB_HEADROOM_PERCENT) // 100
-    per_replica = budget // replicas
-    result_backend = max(1, per_replica // 10)
-    metadata = per_replica - result_backend
-    if metadata < 1:
-        raise ValueError(f"max_connections {max_connections} leaves no metadata pool for {replicas} PgBouncer replicas")
-    return PgBouncerPools(
-        max_client_conn=max(100, 2 * per_replica),
-        metadata_pool_size=metadata,
-        result_backend_pool_size=result_backend,
-    )
-
-
-@dataclass(frozen=True)
-class DatabaseUri:
-    """The parts of `postgresql://user:password@host:port/db?...` (user and password decoded)."""
-
-    username: str
-    password: str
-    host: str
-    port: int
-    dbname: str
-    userinfo: str
-    """`user:password` exactly as written in the URI (percent-encoded)."""
-
-
-def parse_database_uri(uri: str) -> DatabaseUri:
-    parts = urlsplit(uri)
-    if parts.scheme not in ("postgresql", "postgres") or not parts.hostname or parts.username is None:
-        raise ValueError("the metadata connection is not a postgresql://user:password@host/db URI")
-    return DatabaseUri(
-        username=unquote(parts.username),
-        password=unquote(parts.password or ""),
-        host=parts.hostname,
-        port=parts.port or 5432,
-        dbname=unquote(parts.path.lstrip("/")),
-        userinfo=parts.netloc.rsplit("@", 1)[0],
-    )
-
-
-def pgbouncer_client_uri(db: DatabaseUri, namespace: str, release: str = RELEASE_NAME) -> str:
-    """What Airflow connects to: PgBouncer's metadata pool, inside the cluster."""
-    return (
-        f"postgresql://{db.userinfo}@{pgbouncer_service_host(namespace, release)}:{PGBOUNCER_PORT}/{release}-metadata"
-    )
-
-
-def pgbouncer_stats_uri(db: DatabaseUri) -> str:
-    """What the metrics exporter sidecar connects to: PgBouncer's admin console, same pod."""
-    return f"postgresql://{db.userinfo}@127.0.0.1:{PGBOUNCER_PORT}/pgbouncer?sslmode=disable"
-
-
-def pgbouncer_ini(db: DatabaseUri, pools: PgBouncerPools, release: str = RELEASE_NAME) -> str:
-    """`pgbouncer.ini`, as the chart would render it, with TLS required towards the database."""
-    target = f"host={db.host} port={db.port} dbname={db.dbname}"
-    return "\n".join(
-        [
-            "[databases]",
-            f"{release}-metadata = {target} pool_size={pools.metadata_pool_size}",
-            f"{release}-result-backend = {target} pool_size={pools.result_backend_pool_size}",
-            "",
-            "[pgbouncer]",
-            "pool_mode = transaction",
-            f"listen_port = {PGBOUNCER_PORT}",
-            "listen_addr = *",
-            "auth_type = scram-sha-256",
-            "auth_file = /etc/pgbouncer/users.txt",
-            f"stats_users = {db.username}",
-            "ignore_startup_parameters = extra_float_digits",
-            f"max_client_conn = {pools.max_client_conn}",
-            "verbose = 0",
-            "log_disconnections = 0",
-            "log_connections = 0",
-            "server_tls_sslmode = require",
-            "",
-        ]
-    )
-
-
-def pgbouncer_users(db: DatabaseUri) -> str:
-    """`users.txt`: the database user and password, quoted as PgBouncer's auth file wants."""
-
-    def quote(text: str) -> str:
-        return '"' + text.replace('"', '""') + '"'
-
-    return f"{quote(db.username)} {quote(db.password)}\n"
-
-
 # --------------------------------------------------------------------------- values
 
 
@@ -295,25 +182,36 @@ def _pdb() -> dict[str, Any]:
     return {"enabled": True, "config": {"maxUnavailable": 1}}
 
 
-def _git_sync(settings: AirflowSettings, resources: Resources) -> dict[str, Any]:
-    gs = settings.git_sync
-    if gs is None:
-        return {"enabled": False}
-    values: dict[str, Any] = {
-        "enabled": True,
-        "repo": gs.repo,
-        "branch": gs.branch,
-        "ref": gs.branch,
-        "rev": "HEAD",
-        "depth": 1,
-        "subPath": gs.sub_path,
-        "resources": resources.values(),
-    }
-    if gs.credentials_secret:
-        # An ssh URL authenticates with a key (`gitSshKey`), an https URL with user and password.
-        ssh = not gs.repo.startswith("https://")
-        values["sshKeySecret" if ssh else "credentialsSecret"] = gs.credentials_secret
-    return values
+def _create_user_job(place: dict[str, Any], resources: Resources, admin_password_secret: str | None) -> dict[str, Any]:
+    job = {"useHelmHooks": False, "applyCustomEnv": False, **place, "resources": resources.values()}
+    if admin_password_secret is None:
+        return job
+    job["env"] = [
+        {
+            "name": ADMIN_PASSWORD_ENV,
+            "valueFrom": {"secretKeyRef": {"name": admin_password_secret, "key": ADMIN_PASSWORD_KEY}},
+        }
+    ]
+    # The chart's default args put `webserver.defaultUser.password` on the command line, and its
+    # Job has no wait for migrations (the Deployments have one): wait here, then create the user.
+    job["args"] = [
+        "bash",
+        "-c",
+        f"airflow db check-migrations --migration-wait-timeout={MIGRATIONS_WAIT_SECONDS} && "
+        f'exec airflow users create "$@" --password "${ADMIN_PASSWORD_ENV}"',
+        "--",
+        "--role",
+        "Admin",
+        "--username",
+        ADMIN_USERNAME,
+        "--email",
+        f"{ADMIN_USERNAME}@example.com",
+        "--firstname",
+        "Airflow",
+        "--lastname",
+        "Admin",
+    ]
+    return job
 
 
 def airflow_values(
@@ -324,12 +222,10 @@ def airflow_values(
     secrets: SecretNames,
     dags_claim: str,
     logs_claim: str,
-    max_connections: int,
     namespace: str,
 ) -> dict[str, Any]:
     """The release's values: the program's, then the user's `airflowValues` merged last."""
     profile = RESOURCE_PROFILES[settings.resource_profile]
-    pools = pgbouncer_pools(max_connections, settings.pgbouncer_replicas)
     place = {"nodeSelector": node_selector(control_plane), "tolerations": tolerations(control_plane)}
 
     def control(section: str, replicas: int) -> dict[str, Any]:
@@ -343,36 +239,7 @@ def airflow_values(
             values["podDisruptionBudget"] = _pdb()
         return values
 
-    def job() -> dict[str, Any]:
-        return {"useHelmHooks": False, "applyCustomEnv": False, **place, "resources": profile["jobs"].values()}
-
-    create_user = job()
-    admin = secrets.admin_password is not None and settings.create_admin_user
-    if admin:
-        create_user["env"] = [
-            {
-                "name": ADMIN_PASSWORD_ENV,
-                "valueFrom": {"secretKeyRef": {"name": secrets.admin_password, "key": ADMIN_PASSWORD_KEY}},
-            }
-        ]
-        # The chart's default args put `webserver.defaultUser.password` on the command line.
-        create_user["args"] = [
-            "bash",
-            "-c",
-            f'exec airflow users create "$@" --password "${ADMIN_PASSWORD_ENV}"',
-            "--",
-            "--role",
-            "Admin",
-            "--username",
-            ADMIN_USERNAME,
-            "--email",
-            f"{ADMIN_USERNAME}@example.com",
-            "--firstname",
-            "Airflow",
-            "--lastname",
-            "Admin",
-        ]
-
+    admin = secrets.admin_password if settings.create_admin_user else None
     computed: dict[str, Any] = {
         "defaultAirflowRepository": AIRFLOW_IMAGE_REPOSITORY,
         "defaultAirflowTag": settings.airflow_version,
@@ -393,6 +260,7 @@ def airflow_values(
             **control("apiServer", settings.api_server_replicas),
             # The Pulumi-owned NLB reaches the pods through a TargetGroupBinding.
             "service": {"type": "ClusterIP"},
+            "containerLifecycleHooks": {"preStop": {"exec": {"command": ["sleep", str(API_SERVER_PRE_STOP_SECONDS)]}}},
         },
         "triggerer": {
             **control("triggerer", settings.triggerer_replicas),
@@ -402,10 +270,7 @@ def airflow_values(
         "pgbouncer": {
             "enabled": True,
             **control("pgbouncer", settings.pgbouncer_replicas),
-            "maxClientConn": pools.max_client_conn,
-            "metadataPoolSize": pools.metadata_pool_size,
-            "resultBackendPoolSize": pools.result_backend_pool_size,
-            "sslmode": "require",
+            # pgbouncer.ini (pools, TLS to the database) comes whole from this Secret.
             "configSecretName": secrets.pgbouncer_config,
             "metricsExporterSidecar": {
                 "statsSecretName": secrets.pgbouncer_stats,
@@ -418,8 +283,13 @@ def airflow_values(
             "tolerations": tolerations(workers),
             "resources": profile["workers"].values(),
         },
-        "migrateDatabaseJob": job(),
-        "createUserJob": create_user,
+        "migrateDatabaseJob": {
+            "useHelmHooks": False,
+            "applyCustomEnv": False,
+            **place,
+            "resources": profile["jobs"].values(),
+        },
+        "createUserJob": _create_user_job(place, profile["jobs"], admin),
         "webserver": {
             "defaultUser": (
                 {
@@ -437,11 +307,12 @@ def airflow_values(
         },
         "dags": {
             "persistence": {"enabled": True, "existingClaim": dags_claim},
-            "gitSync": _git_sync(settings, profile["gitSync"]),
+            "gitSync": {"enabled": False},  # see the module docstring: the program runs its own
         },
         "logs": {"persistence": {"enabled": True, "existingClaim": logs_claim}},
         "config": {
             "core": {
+                "dags_folder": dags_folder(settings.git_sync.sub_path if settings.git_sync else None),
                 "auth_manager": FAB_AUTH_MANAGER,  # users and passwords (`airflow users create`)
                 "load_examples": "False",
                 # Task pods report to the API server's execution API inside the cluster.

@@ -11,11 +11,6 @@ def child_name(component: str, *parts: str) -> str:
     return "-".join((component, *parts))
 
 
-def az_suffix(availability_zone: str) -> str:
-    """The zone letter of an AZ name (`us-east-1a` -> `a`), to name per-AZ children."""
-    return availability_zone[-1]
-
-
 def base_tags(project: str, stack: str, extra: Mapping[str, str]) -> dict[str, str]:
     """Tags on every AWS resource: who manages it, then the user's tags (which win)."""
     return {"project": project, "stack": stack, "managed-by": "pulumi", **extra}
@@ -24,6 +19,14 @@ def base_tags(project: str, stack: str, extra: Mapping[str, str]) -> dict[str, s
 def with_name(tags: Mapping[str, str], name: str, **more: str) -> dict[str, str]:
     """`tags` plus the `Name` tag the AWS console shows, plus any extra tags."""
     return {**tags, "Name": name, **more}
+
+
+def access_entry_key(principal_arn: str) -> str:
+    """Key of a principal's EKS access entry: its account and name (`123456789012-platform-admin`
+    for `arn:aws:iam::123456789012:role/ops/platform-admin`), so that reordering or shortening a
+    list of principals never moves an entry to another principal."""
+    account, resource = principal_arn.split(":", 5)[4:]
+    return slug(f"{account}-{resource.split('/')[-1]}")
 
 
 def slug(text: str) -> str:

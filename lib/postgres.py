@@ -73,3 +73,14 @@ def instance_memory_gib(instance_class: str) -> int:
 def max_connections(instance_class: str) -> int:
     """RDS's default `max_connections` for PostgreSQL on `instance_class` (see module docstring)."""
     return min(instance_memory_gib(instance_class) * GIB // BYTES_PER_CONNECTION, MAX_CONNECTIONS_CAP)
+
+
+def running_max_connections(configured_class: str, running_class: str) -> int:
+    """`max_connections` that holds whichever of two classes runs: while a class change waits for
+    the maintenance window, RDS runs `running_class` and will run `configured_class`. A running
+    class outside the table (changed by hand) counts as the configured one."""
+    try:
+        running = max_connections(running_class)
+    except ValueError:
+        running = max_connections(configured_class)
+    return min(max_connections(configured_class), running)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import logging
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from pulumi.runtime import rpc, settings
 from pulumi.runtime.proto import resource_pb2
 
 from config.settings import read_declarations, resolve_stack_config
+from lib.zones import zone_id_prefix
 
 ACCOUNT_ID = "123456789012"
 SECRET = "[secret]"
@@ -49,6 +51,13 @@ _ID_PREFIX = {
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": "sgr",
     "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": "sgr",
 }
+
+
+def fake_zones(region: str) -> dict[str, str]:
+    """Zone ID -> zone name of a fake account, in name order as AWS lists them: six zones whose
+    names are shifted from their IDs, as each real account maps them its own way."""
+    zones = {f"{zone_id_prefix(region)}-az{i}": f"{region}{'abcdef'[(i - 2) % 6]}" for i in range(1, 7)}
+    return dict(sorted(zones.items(), key=lambda item: item[1]))
 
 
 def fake_id(type_: str, name: str) -> str:
@@ -89,6 +98,7 @@ class Registration:
     inputs: dict[str, Any]
     protect: bool = False
     aliases: tuple[str, ...] = ()
+    retain_on_delete: bool = False
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -135,6 +145,7 @@ class PlanMonitor(pulumi_mocks.MockMonitor):
                     inputs=_clean(json_format.MessageToDict(request.object)),
                     protect=bool(request.protect),
                     aliases=tuple(str(a) for a in request.aliases),
+                    retain_on_delete=bool(request.retainOnDelete),
                 )
             )
         return response
@@ -194,10 +205,14 @@ class FakeCloud(pulumi_mocks.Mocks):
             out["nodeGroup"] = self._register_ref(
                 t, "aws:eks/nodeGroup:NodeGroup", f"{name}-nodegroup", node_group_state
             )
+        elif t == "random:index/randomId:RandomId":
+            out["hex"] = hashlib.sha256(name.encode()).hexdigest()[: 2 * int(inputs["byteLength"])]
         elif t.startswith("random:index/random"):
             out["result"] = fake_secret(name)
             out["base64"] = fake_secret(name)
             out["hex"] = fake_secret(name)
+        elif t == "aws:ec2/subnet:Subnet":
+            out["availabilityZone"] = fake_zones(self.region)[inputs["availabilityZoneId"]]
         elif t == "aws:ec2/launchTemplate:LaunchTemplate":
             out.update(latestVersion=1, defaultVersion=1)
         elif t == "aws:iam/role:Role":
@@ -225,10 +240,16 @@ class FakeCloud(pulumi_mocks.Mocks):
             out["arn"] = f"{arn_prefix.format(t.split(':')[1].split('/')[0])}:{name}"
         return rid, out
 
-    def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
-        # The program is meant to make no invokes: each one would be a live cloud call at plan time.
+    def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        # Each invoke is a read of the account at deploy time; the plan records them.
         self.calls.append(args.token)
-        return {}, None
+        if args.token == "aws:index/getAvailabilityZones:getAvailabilityZones":
+            zones = fake_zones(self.region)
+            for f in args.args.get("filters") or []:
+                if f["name"] == "zone-id":
+                    zones = {z: n for z, n in zones.items() if z in f["values"]}
+            return {"id": self.region, "zoneIds": list(zones), "names": list(zones.values())}, []
+        return {}, []
 
 
 class ProgramError(Exception):
@@ -249,6 +270,7 @@ class Plan:
     outputs: dict[str, Any]
     secret_outputs: frozenset[str] = field(default_factory=frozenset)
     invokes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     def of_type(self, type_: str) -> list[Registration]:
         return [r for r in self.resources if r.type == type_]
@@ -300,6 +322,19 @@ async def _resolve_outputs(exports: Mapping[str, Any]) -> tuple[dict[str, Any], 
     return values, secret
 
 
+class _WarningLog(logging.Handler):
+    """Collects what the program logs as warnings (`pulumi.log.warn`), as the CLI would show them."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+        self.logger = logging.Logger("offline-plan")
+        self.logger.addHandler(self)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
 def run_program(
     stack: str,
     config_overrides: Mapping[str, Any] | None = None,
@@ -314,8 +349,11 @@ def run_program(
 
     cloud = FakeCloud(region)
     monitor = PlanMonitor(cloud)
+    warnings = _WarningLog()
     settings.ROOT.set(None)
-    pulumi.runtime.set_mocks(cloud, project=project, stack=stack, preview=False, monitor=monitor)
+    pulumi.runtime.set_mocks(
+        cloud, project=project, stack=stack, preview=False, monitor=monitor, logger=warnings.logger
+    )
     all_config = {f"{project}:{k}": v for k, v in config.items()}
     all_config["aws:region"] = region
     secret_keys = [f"{project}:existingDbPassword"] if "existingDbPassword" in config else []
@@ -348,4 +386,5 @@ def run_program(
         outputs=result["outputs"],
         secret_outputs=frozenset(result["secret"]),
         invokes=list(cloud.calls),
+        warnings=warnings.messages,
     )

@@ -34,7 +34,7 @@ def render_tree(plan: Plan) -> str:
     def walk(parent: str, depth: int) -> None:
         for i in children.get(parent, []):
             reg = plan.resources[i]
-            marks = " [protected]" if reg.protect else ""
+            marks = (" [protected]" if reg.protect else "") + (" [kept on destroy]" if reg.retain_on_delete else "")
             lines.append(f"{'  ' * (depth + 1)}+ {reg.type}  {reg.name}{marks}")
             walk(reg.urn, depth + 1)
 
@@ -72,12 +72,13 @@ def main(argv: list[str] | None = None) -> int:
     except ProgramError as err:
         print(f"error: {err.cause}", file=sys.stderr)
         return 2 if isinstance(err.cause, ConfigError) else 1
-    if plan.invokes:
-        print(f"error: the program made live cloud calls at plan time: {plan.invokes}", file=sys.stderr)
-        return 1
     path = write_plan(plan, Path(args.out))
     if not args.quiet:
         print(render_tree(plan))
+    for token in sorted(set(plan.invokes)):
+        print(f"note: `pulumi up` reads the account here ({token}); the plan shows fake answers", file=sys.stderr)
+    for warning in plan.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     print(f"\nWrote {path} ({len(plan.resources)} resources, {len(plan.outputs)} outputs)")
     return 0
 

@@ -11,7 +11,7 @@ from pulumi.runtime import mocks as pulumi_mocks
 
 from components.airflow import FERNET_KEY_BYTES, SECRET_NAMES, fernet_key
 from config.settings import Settings, load_settings, resolve_stack_config
-from lib.airflow_values import parse_database_uri
+from lib.pgbouncer import parse_database_uri, pgbouncer_pools
 from lib.postgres import instance_memory_gib, max_connections
 from lib.scheduling import HOST_KEY, ZONE_KEY
 from offline.mocks import SECRET, FakeCloud, Plan, Registration, fake_secret, run_program
@@ -82,7 +82,9 @@ def test_one_airflow_release_of_the_official_chart(plans: dict[str, Plan], stack
     assert i["namespace"] == plan.outputs["airflow_namespace"] == "airflow"
     assert i["createNamespace"] is False
     assert i["atomic"] is True and i["cleanupOnFail"] is True
-    assert i["skipAwait"] is False and i["waitForJobs"] is True
+    # Helm waits for the Deployments (which wait for migrations), never for the Jobs, which
+    # delete themselves after 300 s: a Job gone mid-wait failed it, and `atomic` rolled back.
+    assert i["skipAwait"] is False and i["waitForJobs"] is False
     assert i["timeout"] >= 1200  # a first migration and every replica ready
     assert release.parent == plan.one("airflow:index:Airflow").urn
     assert plan.invokes == []  # no live cloud call while building the plan
@@ -133,18 +135,37 @@ def unwrap(value: Any) -> Any:
     return value
 
 
-def test_secrets_hold_what_the_chart_reads(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Secret contents are redacted in the plan: read them as the cloud receives them."""
+def run_recording_secrets(stack: str, running_class: str | None = None) -> tuple[Plan, dict[str, dict[str, str]]]:
+    """The plan, and each Secret's data as the cloud receives it (the plan shows it redacted).
+    With `running_class`, the database reports that class running (a change still pending)."""
     seen: dict[str, dict[str, str]] = {}
     original = FakeCloud.new_resource
 
     def spy(self: FakeCloud, args: pulumi_mocks.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         if args.typ == SECRET_TYPE:
             seen[args.inputs["metadata"]["name"]] = unwrap(args.inputs["stringData"])
-        return original(self, args)
+        rid, out = original(self, args)
+        if args.typ == "aws:rds/instance:Instance" and running_class:
+            out["instanceClass"] = running_class
+        return rid, out
 
-    monkeypatch.setattr(FakeCloud, "new_resource", spy)
-    plan = run_program("dev")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(FakeCloud, "new_resource", spy)
+        plan = run_program(stack)
+    return plan, seen
+
+
+@pytest.fixture(scope="module")
+def written() -> dict[str, tuple[Plan, dict[str, dict[str, str]]]]:
+    return {stack: run_recording_secrets(stack) for stack in ("dev", "prod")}
+
+
+def ini_settings(ini: str) -> dict[str, str]:
+    return dict(line.split(" = ", 1) for line in ini.splitlines() if " = " in line)
+
+
+def test_secrets_hold_what_the_chart_reads(written: dict[str, tuple[Plan, dict[str, dict[str, str]]]]) -> None:
+    plan, seen = written["dev"]
     assert {name: sorted(data) for name, data in seen.items()} == {
         SECRET_NAMES.metadata: ["connection"],
         SECRET_NAMES.fernet_key: ["fernet-key"],
@@ -164,25 +185,36 @@ def test_secrets_hold_what_the_chart_reads(monkeypatch: pytest.MonkeyPatch) -> N
     assert (client.host, client.port, client.dbname) == ("airflow-pgbouncer.airflow", 6543, "airflow-metadata")
     assert (client.username, client.password) == (database.username, database.password)
     ini = seen[SECRET_NAMES.pgbouncer_config]["pgbouncer.ini"]
-    pgb = values(plan)["pgbouncer"]
     target = f"host={database.host} port={database.port} dbname={database.dbname}"
-    assert f"airflow-metadata = {target} pool_size={pgb['metadataPoolSize']}" in ini.splitlines()
-    assert f"max_client_conn = {pgb['maxClientConn']}" in ini.splitlines()
+    assert ini_settings(ini)["airflow-metadata"].startswith(f"{target} pool_size=")
+    assert ini_settings(ini)["server_tls_sslmode"] == "require"
     assert database.password in seen[SECRET_NAMES.pgbouncer_config]["users.txt"]
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
-def test_pgbouncer_pools_fit_the_database(plans: dict[str, Plan], stack: str) -> None:
-    plan = plans[stack]
-    pgb = values(plan)["pgbouncer"]
-    assert pgb["enabled"] is True
-    instance_class = plan.one("aws:rds/instance:Instance").inputs["instanceClass"]
-    budget = max_connections(instance_class) * 0.8
-    used = pgb["replicas"] * (pgb["metadataPoolSize"] + pgb["resultBackendPoolSize"])
-    assert budget - 2 * pgb["replicas"] < used <= budget
-    assert pgb["metadataPoolSize"] > pgb["resultBackendPoolSize"] >= 1
-    assert pgb["maxClientConn"] >= pgb["metadataPoolSize"]
-    assert pgb["sslmode"] == "require"
+def test_pgbouncer_pools_fit_the_database(
+    written: dict[str, tuple[Plan, dict[str, dict[str, str]]]], stack: str
+) -> None:
+    plan, seen = written[stack]
+    replicas = values(plan)["pgbouncer"]["replicas"]
+    ini = ini_settings(seen[SECRET_NAMES.pgbouncer_config]["pgbouncer.ini"])
+    metadata = int(ini["airflow-metadata"].rsplit("pool_size=", 1)[1])
+    result_backend = int(ini["airflow-result-backend"].rsplit("pool_size=", 1)[1])
+    budget = max_connections(plan.one("aws:rds/instance:Instance").inputs["instanceClass"]) * 0.8
+    assert budget - 2 * replicas < replicas * (metadata + result_backend) <= budget
+    assert metadata > result_backend >= 1
+    assert int(ini["max_client_conn"]) >= metadata
+
+
+def test_pools_fit_the_running_class_while_a_larger_one_waits_for_the_window() -> None:
+    """dbInstanceClass changes apply in the maintenance window; until then RDS reports the running
+    class, and pools sized for the configured (larger) one would oversubscribe it."""
+    plan, seen = run_recording_secrets("prod", running_class="db.t4g.medium")
+    assert plan.one("aws:rds/instance:Instance").inputs["instanceClass"] == "db.r6g.large"
+    ini = ini_settings(seen[SECRET_NAMES.pgbouncer_config]["pgbouncer.ini"])
+    expected = pgbouncer_pools(max_connections("db.t4g.medium"), 2)
+    assert ini["airflow-metadata"].endswith(f"pool_size={expected.metadata_pool_size}")
+    assert max_connections("db.t4g.medium") < max_connections("db.r6g.large")
 
 
 def test_replicas_exactly_as_configured_in_dev_and_two_or_more_in_prod(dev: Plan, prod: Plan) -> None:
@@ -301,7 +333,7 @@ def test_release_waits_for_exactly_what_it_needs(plans: dict[str, Plan], stack: 
         *(s.urn for s in plan.of_type(SECRET_TYPE)),
         plan.one(NAMESPACE).urn,
         *(c.urn for c in plan.of_type(PVC)),
-        plan.one(CSI).urn,
+        plan.one(CSI, f"airflow-{stack}-efs-csi").urn,
         *(g.urn for g in plan.of_type(MNG)),
         lb_controller.urn,
     }

@@ -1,8 +1,8 @@
 """The Airflow chart's values (lib/airflow_values.py), without Pulumi: plain settings in, values out.
 
-The values are validated against the official chart's own values.schema.json (chart 1.18.0,
-stored beside the repository in ../shared/airflow-chart/), plus a check the schema lacks: every
-top-level key is one of the chart's.
+The values are validated against the official chart's own values.schema.json, read from the
+chart at the pinned version (offline/chart.py says where it comes from), plus a check the schema
+lacks: every top-level key is one of the chart's. tests/test_chart_render.py renders the chart.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ import json
 import re
 from dataclasses import replace
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import jsonschema  # type: ignore[import-untyped]  # no stubs in requirements-dev.txt
@@ -28,14 +27,20 @@ from config.settings import (
 )
 from lib.airflow_values import (
     API_SERVER_PORT,
+    API_SERVER_PRE_STOP_SECONDS,
     COMPONENT_LABELS,
-    DB_HEADROOM_PERCENT,
+    MIGRATIONS_WAIT_SECONDS,
     PDB_SECTIONS,
-    PGBOUNCER_PORT,
     RESOURCE_PROFILES,
     SecretNames,
     airflow_values,
     api_server_service_name,
+)
+from lib.git_sync import DAGS_MOUNT_PATH
+from lib.merge import deep_merge
+from lib.pgbouncer import (
+    DB_HEADROOM_PERCENT,
+    PGBOUNCER_PORT,
     parse_database_uri,
     pgbouncer_client_uri,
     pgbouncer_ini,
@@ -43,11 +48,10 @@ from lib.airflow_values import (
     pgbouncer_stats_uri,
     pgbouncer_users,
 )
-from lib.merge import deep_merge
 from lib.scheduling import HOST_KEY, NODE_GROUP_LABEL, ZONE_KEY
+from offline.chart import values_schema
 
-ROOT = Path(__file__).resolve().parent.parent
-CHART_DIR = ROOT.parent / "shared" / "airflow-chart" / "1.18.0"
+CHART_VERSION = "1.18.0"
 CONTROL_PLANE = ("scheduler", "apiServer", "triggerer", "dagProcessor", "pgbouncer")
 JOBS = ("migrateDatabaseJob", "createUserJob")
 SECRETS = SecretNames(
@@ -64,15 +68,8 @@ SECRETS = SecretNames(
 
 @cache
 def chart_schema() -> dict[str, Any]:
-    """The chart's values.schema.json; CI clones the repository with `shared/` beside it."""
-    path = CHART_DIR / "values.schema.json"
-    if not path.is_file():
-        pytest.fail(
-            f"the Airflow chart schema is missing: {path} (clone the repository next to shared/, which holds "
-            "airflow-chart/1.18.0/values.schema.json)"
-        )
-    schema: dict[str, Any] = json.loads(path.read_text())
-    return schema
+    """The chart's own values.schema.json (a missing chart fails with what to provide)."""
+    return values_schema(CHART_VERSION)
 
 
 def schema_errors(values: dict[str, Any]) -> list[str]:
@@ -99,7 +96,6 @@ def values_for(settings: Settings, airflow: AirflowSettings | None = None, **kwa
         "secrets": SECRETS,
         "dags_claim": "claim-dags",
         "logs_claim": "claim-logs",
-        "max_connections": 450,
         "namespace": "airflow",
     }
     args.update(kwargs)
@@ -239,6 +235,8 @@ def test_admin_user_password_comes_from_a_secret_through_the_environment() -> No
     assert "value" not in env
     script = v["createUserJob"]["args"][2]
     assert f'--password "${env["name"]}"' in script and "users create" in script
+    # Chart 1.18 gives this Job no wait for migrations: it waits itself, before anything else.
+    assert script.startswith(f"airflow db check-migrations --migration-wait-timeout={MIGRATIONS_WAIT_SECONDS} && ")
     assert "defaultUser.password" not in json.dumps(v["createUserJob"]["args"])
     assert v["config"]["core"]["auth_manager"].endswith("FabAuthManager")  # `airflow users create`
 
@@ -256,11 +254,12 @@ def test_dags_and_logs_on_the_claims_without_git_sync_by_default(stack: str) -> 
     assert v["dags"]["persistence"] == {"enabled": True, "existingClaim": "claim-dags"}
     assert v["logs"]["persistence"] == {"enabled": True, "existingClaim": "claim-logs"}
     assert v["dags"]["gitSync"] == {"enabled": False}
+    assert v["config"]["core"]["dags_folder"] == DAGS_MOUNT_PATH == "/opt/airflow/dags"
     assert v["config"]["logging"]["remote_logging"] == "False"
     assert v["config"]["kubernetes_executor"]["delete_worker_pods"] == "True"
 
 
-def test_git_sync_into_the_dags_volume() -> None:
+def test_git_sync_leaves_the_chart_git_sync_off_and_points_dags_folder_at_its_link() -> None:
     settings = settings_of(
         "dev",
         gitSyncRepo="https://git.example.com/dags.git",
@@ -269,17 +268,19 @@ def test_git_sync_into_the_dags_volume() -> None:
         gitSyncCredentialsSecret="git-creds",
     )
     v = values_for(settings)
-    git = v["dags"]["gitSync"]
-    assert git["enabled"] is True
-    assert (git["repo"], git["branch"], git["subPath"]) == (
-        "https://git.example.com/dags.git",
-        "release",
-        "airflow/dags",
-    )
-    assert git["credentialsSecret"] == "git-creds" and "sshKeySecret" not in git
-    assert v["dags"]["persistence"]["enabled"] is True  # git-sync writes into the shared volume
-    ssh = values_for(settings_of("dev", gitSyncRepo="git@git.example.com:t/d.git", gitSyncCredentialsSecret="k"))
-    assert ssh["dags"]["gitSync"]["sshKeySecret"] == "k" and "credentialsSecret" not in ssh["dags"]["gitSync"]
+    # Chart 1.18 renders its git-sync nowhere with persistence on and a standalone DAG processor.
+    assert v["dags"]["gitSync"] == {"enabled": False}
+    assert v["dags"]["persistence"] == {"enabled": True, "existingClaim": "claim-dags"}
+    assert v["config"]["core"]["dags_folder"] == "/opt/airflow/dags/repo/airflow/dags"
+    top = values_for(settings_of("dev", gitSyncRepo="https://git.example.com/dags.git", gitSyncSubPath=""))
+    assert top["config"]["core"]["dags_folder"] == "/opt/airflow/dags/repo"
+
+
+def test_api_server_drains_before_it_stops() -> None:
+    v = values_for(settings_of("prod"))
+    hook = v["apiServer"]["containerLifecycleHooks"]["preStop"]
+    assert hook == {"exec": {"command": ["sleep", str(API_SERVER_PRE_STOP_SECONDS)]}}
+    assert 0 < API_SERVER_PRE_STOP_SECONDS < 30  # within the pod's default grace period
 
 
 def test_api_server_is_a_cluster_ip_service_the_nlb_binds_to() -> None:
@@ -297,12 +298,11 @@ def test_api_server_is_a_cluster_ip_service_the_nlb_binds_to() -> None:
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_every_component_has_requests_and_limits_from_the_profile(stack: str) -> None:
     settings = settings_of(stack)
-    v = values_for(settings, airflow=replace(settings.airflow, git_sync=GitSync(repo="https://g.example.com/d.git")))
+    v = values_for(settings)
     profile = RESOURCE_PROFILES[settings.airflow.resource_profile]
     sections = {
         **{s: v[s] for s in (*CONTROL_PLANE, "statsd", "workers", *JOBS)},
         "pgbouncerExporter": v["pgbouncer"]["metricsExporterSidecar"],
-        "gitSync": v["dags"]["gitSync"],
     }
     for section, values in sections.items():
         resources = values["resources"]
@@ -346,15 +346,12 @@ def test_pgbouncer_pools_refuse_a_database_too_small() -> None:
         pgbouncer_pools(100, 0)
 
 
-def test_values_carry_the_pools_for_the_database() -> None:
-    settings = settings_of("prod")
-    v = values_for(settings, max_connections=1802)
-    pools = pgbouncer_pools(1802, settings.airflow.pgbouncer_replicas)
-    assert v["pgbouncer"]["metadataPoolSize"] == pools.metadata_pool_size
-    assert v["pgbouncer"]["resultBackendPoolSize"] == pools.result_backend_pool_size
-    assert v["pgbouncer"]["maxClientConn"] == pools.max_client_conn
-    smaller = values_for(settings, max_connections=450)
-    assert smaller["pgbouncer"]["metadataPoolSize"] < v["pgbouncer"]["metadataPoolSize"]
+def test_values_leave_the_pools_to_the_program_written_ini() -> None:
+    """With `configSecretName`, the chart renders no pgbouncer.ini of its own: pool values would
+    be ignored, so the values carry none (the Secret the program writes holds them)."""
+    v = values_for(settings_of("prod"))["pgbouncer"]
+    assert v["configSecretName"] == SECRETS.pgbouncer_config
+    assert not {"maxClientConn", "metadataPoolSize", "resultBackendPoolSize", "sslmode"} & set(v)
 
 
 def test_database_uri_is_parsed_and_decoded() -> None:
@@ -374,7 +371,7 @@ def test_database_uri_is_parsed_and_decoded() -> None:
 def test_pgbouncer_files_and_uris() -> None:
     db = parse_database_uri("postgresql://airflow:s%3Ecret%22@db.example.com:5432/airflow?sslmode=require")
     pools = pgbouncer_pools(450, 1)
-    ini = pgbouncer_ini(db, pools)
+    ini = pgbouncer_ini(db, pools, "airflow")
     lines = ini.splitlines()
     meta = f"airflow-metadata = host=db.example.com port=5432 dbname=airflow pool_size={pools.metadata_pool_size}"
     assert meta in lines
@@ -384,7 +381,7 @@ def test_pgbouncer_files_and_uris() -> None:
     assert "stats_users = airflow" in lines
     assert "s>cret" not in ini  # the password lives in users.txt only
     assert pgbouncer_users(db) == '"airflow" "s>cret"""\n'
-    client = pgbouncer_client_uri(db, "airflow")
+    client = pgbouncer_client_uri(db, "airflow", "airflow")
     assert client == f"postgresql://airflow:s%3Ecret%22@airflow-pgbouncer.airflow:{PGBOUNCER_PORT}/airflow-metadata"
     assert pgbouncer_stats_uri(db).startswith("postgresql://airflow:s%3Ecret%22@127.0.0.1:6543/pgbouncer?")
 

@@ -1,10 +1,14 @@
-"""Cluster component: endpoint access, encryption, logs, access entries, OIDC, provider."""
+"""Cluster component: endpoint access, encryption, logs, access entries, OIDC, add-ons, provider."""
 
 from __future__ import annotations
+
+import json
 
 import pytest
 
 from components.cluster import CLUSTER_ADMIN_POLICY
+from config.settings import load_settings, resolve_stack_config
+from lib.eks_addons import PINNED_VERSIONS
 from offline.mocks import SECRET, Plan, fake_id, run_program
 
 EKS = "eks:index:Cluster"
@@ -20,9 +24,10 @@ def test_cluster_inputs(plans: dict[str, Plan], stack: str) -> None:
     assert cluster.custom is False  # a pulumi-eks component
     assert i["name"] == f"airflow-{stack}" == plan.outputs["cluster_name"]
     assert i["version"] == "1.33" == plan.outputs["cluster_kubernetes_version"]
+    # `pulumi up` runs from the internet: the public endpoint, open to the deployer's CIDR only.
     assert i["endpointPrivateAccess"] is True
-    assert i["endpointPublicAccess"] is False
-    assert "publicAccessCidrs" not in i
+    assert i["endpointPublicAccess"] is True
+    assert i["publicAccessCidrs"] == ["203.0.113.10/32"]
     assert i["enabledClusterLogTypes"] == ["api", "audit", "authenticator"]
     assert i["authenticationMode"] == "API"
     assert i["skipDefaultNodeGroup"] is True and i["skipDefaultSecurityGroups"] is True
@@ -32,6 +37,10 @@ def test_cluster_inputs(plans: dict[str, Plan], stack: str) -> None:
     assert "publicSubnetIds" not in i
     assert i["vpcId"] == plan.outputs["vpc_id"]
     assert i["accessEntries"] == {}
+    # pulumi-eks's vpc-cni and kube-proxy add-ons, pinned for the cluster's version.
+    overwrite = {"resolveConflictsOnCreate": "OVERWRITE", "resolveConflictsOnUpdate": "OVERWRITE"}
+    assert i["vpcCniOptions"] == {"addonVersion": PINNED_VERSIONS["1.33"]["vpc-cni"], **overwrite}
+    assert i["kubeProxyAddonOptions"] == {"version": PINNED_VERSIONS["1.33"]["kube-proxy"], **overwrite}
 
 
 @pytest.mark.parametrize(("stack", "protected"), [("dev", False), ("prod", True)])
@@ -55,7 +64,6 @@ def test_public_endpoint_limited_to_configured_cidrs_and_admin_access_entries() 
     plan = run_program(
         "dev",
         config_overrides={
-            "clusterEndpointPublicAccess": True,
             "clusterPublicAccessCidrs": ["203.0.113.0/24", "198.51.100.7/32"],
             "clusterAdminRoleArns": [admin],
         },
@@ -64,7 +72,7 @@ def test_public_endpoint_limited_to_configured_cidrs_and_admin_access_entries() 
     assert i["endpointPublicAccess"] is True and i["endpointPrivateAccess"] is True
     assert i["publicAccessCidrs"] == ["203.0.113.0/24", "198.51.100.7/32"]
     assert i["accessEntries"] == {
-        "admin-0": {
+        "123456789012-platform-admin": {
             "principalArn": admin,
             "accessPolicies": {
                 "cluster-admin": {"policyArn": CLUSTER_ADMIN_POLICY, "accessScope": {"type": "cluster"}}
@@ -102,3 +110,47 @@ def test_private_endpoint_opened_to_configured_networks_only(dev: Plan) -> None:
     for r in rules:
         assert (r.inputs["fromPort"], r.inputs["toPort"], r.inputs["ipProtocol"]) == (443, 443, "tcp")
         assert r.inputs["securityGroupId"] == plan.outputs["cluster_security_group_id"]
+    # Through the private endpoint the API answers only once the deployer is admitted: the
+    # provider, which every Kubernetes object uses, waits for these rules.
+    provider = plan.one("pulumi:providers:kubernetes")
+    assert {r.urn for r in rules} <= set(provider.dependencies)
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_committed_stacks_are_reachable_by_the_deployer(stack: str) -> None:
+    """Either the public endpoint, limited to the deployer, or private access from its network."""
+    config, region = resolve_stack_config(stack)
+    cluster = load_settings(config, stack, region).cluster
+    assert (cluster.endpoint_public_access and cluster.public_access_cidrs) or cluster.private_access_cidrs
+
+
+def test_the_placeholder_deployer_cidr_is_a_warning(dev: Plan, prod: Plan) -> None:
+    for plan in (dev, prod):
+        (warning,) = plan.warnings
+        assert warning.startswith("clusterPublicAccessCidrs: 203.0.113.10/32 is a documentation range")
+    real = run_program("dev", config_overrides={"clusterPublicAccessCidrs": ["100.25.14.7/32"]})
+    assert real.warnings == []
+
+
+def test_reordering_or_shortening_the_admin_roles_moves_no_entry() -> None:
+    roles = [f"arn:aws:iam::123456789012:role/{name}" for name in ("platform", "data-eng", "sre")]
+
+    def entries(arns: list[str]) -> dict[str, str]:
+        inputs = run_program("dev", config_overrides={"clusterAdminRoleArns": arns}).one(EKS).inputs
+        return {key: entry["principalArn"] for key, entry in inputs["accessEntries"].items()}
+
+    full = entries(roles)
+    assert full == {"123456789012-platform": roles[0], "123456789012-data-eng": roles[1], "123456789012-sre": roles[2]}
+    assert json.dumps(entries(list(reversed(roles))), sort_keys=True) == json.dumps(full, sort_keys=True)
+    # Dropping the first role leaves every other entry under its key (by index, all would move).
+    assert entries(roles[1:]) == {k: v for k, v in full.items() if v != roles[0]}
+
+
+def test_addon_versions_follow_the_kubernetes_version_and_the_overrides() -> None:
+    plan = run_program("dev", config_overrides={"kubernetesVersion": "1.34"})
+    i = plan.one(EKS).inputs
+    assert i["vpcCniOptions"]["addonVersion"] == PINNED_VERSIONS["1.34"]["vpc-cni"]
+    assert i["kubeProxyAddonOptions"]["version"] == PINNED_VERSIONS["1.34"]["kube-proxy"]
+    assert PINNED_VERSIONS["1.34"]["kube-proxy"].startswith("v1.34.")
+    pinned = run_program("dev", config_overrides={"eksAddonVersions": {"kube-proxy": "v1.33.3-eksbuild.6"}})
+    assert pinned.one(EKS).inputs["kubeProxyAddonOptions"]["version"] == "v1.33.3-eksbuild.6"

@@ -23,17 +23,18 @@ SUBNETS = {
 }
 OWN_VPC = {
     "vpcCidr": "10.0.0.0/16",
+    "availabilityZoneIds": ["use1-az1", "use1-az2", "use1-az4"],
     "existingVpcId": "vpc-0123456789abcdef0",
     "nlbAllowedCidrs": ["10.0.0.0/16"],
     **SUBNETS,
 }
 OWN_DB = {"existingDbHost": "db.example.internal", "existingDbPassword": "first-password-value"}
-PUBLIC = {"clusterEndpointPublicAccess": True, "clusterPublicAccessCidrs": ["203.0.113.0/24"]}
+PRIVATE = {"clusterPrivateAccessCidrs": ["10.99.0.0/24"]}
 GIT = {"gitSyncRepo": "https://git.example.com/data/dags.git"}
 
 # key -> (stack, baseline overrides, overrides that change the key)
 CHANGES: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
-    "availabilityZones": ("dev", {}, {"availabilityZones": ["us-east-1a", "us-east-1b"]}),
+    "availabilityZoneIds": ("dev", {}, {"availabilityZoneIds": ["use1-az2", "use1-az5"]}),
     "vpcCidr": ("dev", {}, {"vpcCidr": "10.21.0.0/16"}),
     "natGateways": ("dev", {}, {"natGateways": "perAz"}),
     "existingVpcId": ("prod", OWN_VPC, {**OWN_VPC, "existingVpcId": "vpc-0fedcba9876543210"}),
@@ -60,10 +61,15 @@ CHANGES: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
         {**OWN_VPC, "existingDataSubnetIds": [s[:-1] + "e" for s in SUBNETS["existingDataSubnetIds"]]},
     ),
     "kubernetesVersion": ("dev", {}, {"kubernetesVersion": "1.32"}),
-    "clusterEndpointPublicAccess": ("dev", {}, PUBLIC),
-    "clusterPublicAccessCidrs": ("dev", PUBLIC, {**PUBLIC, "clusterPublicAccessCidrs": ["198.51.100.0/24"]}),
-    "clusterPrivateAccessCidrs": ("dev", {}, {"clusterPrivateAccessCidrs": ["10.99.0.0/24"]}),
+    "clusterEndpointPublicAccess": (
+        "dev",
+        PRIVATE,
+        {**PRIVATE, "clusterEndpointPublicAccess": False, "clusterPublicAccessCidrs": []},
+    ),
+    "clusterPublicAccessCidrs": ("dev", {}, {"clusterPublicAccessCidrs": ["192.0.2.10/32", "198.51.100.7/32"]}),
+    "clusterPrivateAccessCidrs": ("dev", {}, PRIVATE),
     "clusterAdminRoleArns": ("dev", {}, {"clusterAdminRoleArns": ["arn:aws:iam::123456789012:role/admin"]}),
+    "nodeAmiReleaseVersion": ("dev", {}, {"nodeAmiReleaseVersion": "1.33.0-20250610"}),
     "protectStatefulResources": (
         "dev",
         {"dbBackupRetentionDays": 7},
@@ -78,6 +84,8 @@ CHANGES: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
     "dbBackupWindow": ("dev", {}, {"dbBackupWindow": "05:00-06:00"}),
     "dbMaintenanceWindow": ("dev", {}, {"dbMaintenanceWindow": "sat:04:00-sat:05:00"}),
     "dbPerformanceInsights": ("dev", {}, {"dbPerformanceInsights": False}),
+    "dbFinalSnapshot": ("dev", {}, {"dbFinalSnapshot": False}),
+    "dbRetainAutomatedBackups": ("dev", {}, {"dbRetainAutomatedBackups": False}),
     "dbSlowStatementMs": ("dev", {}, {"dbSlowStatementMs": 250}),
     "dbName": ("dev", {}, {"dbName": "airflow_meta"}),
     "dbUsername": ("dev", {}, {"dbUsername": "airflow_owner"}),
@@ -110,6 +118,7 @@ CHANGES: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
     "nodeGroups": ("dev", {}, {"nodeGroups": groups_with(system__maxSize=3)}),
     "airflowValues": ("dev", {}, {"airflowValues": {"images": {"airflow": {"pullPolicy": "Always"}}}}),
     "loadBalancerControllerValues": ("dev", {}, {"loadBalancerControllerValues": {"replicaCount": 3}}),
+    "eksAddonVersions": ("dev", {}, {"eksAddonVersions": {"coredns": "v1.12.1-eksbuild.2"}}),
     "clusterAutoscalerValues": (
         "dev",
         {},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from typing import Any
@@ -133,8 +134,10 @@ def test_subnet_group_is_exactly_the_data_subnets(stack: tuple[Plan, Settings]) 
     group = only(db_children(plan, "aws:rds/subnetGroup:SubnetGroup"))
     data_ids = plan.outputs["vpc_data_subnet_ids"]
     data_subnets = [r for r in plan.of_type("aws:ec2/subnet:Subnet") if r.inputs["tags"].get("tier") == "data"]
-    assert len(data_ids) == len(data_subnets) == len(settings.network.availability_zones) == 3
-    assert sorted(s.inputs["availabilityZone"] for s in data_subnets) == sorted(settings.network.availability_zones)
+    assert len(data_ids) == len(data_subnets) == len(settings.network.availability_zone_ids) == 3
+    assert sorted(s.inputs["availabilityZoneId"] for s in data_subnets) == sorted(
+        settings.network.availability_zone_ids
+    )
     assert group.inputs["subnetIds"] == data_ids
     assert not set(data_ids) & set(plan.outputs["vpc_node_subnet_ids"])
     assert not set(data_ids) & set(plan.outputs["vpc_public_subnet_ids"])
@@ -172,7 +175,7 @@ def test_database_never_waits_for_the_eks_cluster(stack: tuple[Plan, Settings]) 
     for reg in [plan.one(INSTANCE), *db_children(plan, INGRESS), *db_children(plan, SECURITY_GROUP)]:
         assert eks not in plan.waits_for(reg.urn), reg.name
     # The check can fail: the CSI add-on does wait for the cluster (through its node groups).
-    assert eks in plan.waits_for(plan.one("aws:eks/addon:Addon").urn)
+    assert eks in plan.waits_for(plan.one("aws:eks/addon:Addon", f"airflow-{plan.stack}-efs-csi").urn)
 
 
 def test_no_secret_in_plain_text(stack: tuple[Plan, Settings]) -> None:
@@ -213,33 +216,59 @@ def test_no_invokes(stack: tuple[Plan, Settings]) -> None:
 # ------------------------------------------------------------------ protection per stack
 
 
+def final_snapshot_suffix(plan: Plan) -> Registration:
+    return only(db_children(plan, "random:index/randomId:RandomId"))
+
+
 def test_prod_is_protected(prod: Plan) -> None:
     instance = prod.one(INSTANCE)
     inputs = instance.inputs
     assert inputs["multiAz"] is True
     assert inputs["deletionProtection"] is True
-    assert inputs["skipFinalSnapshot"] is False
     assert inputs["backupRetentionPeriod"] >= 7
-    assert inputs["deleteAutomatedBackups"] is False
     assert instance.protect is True
     assert instance_key(prod).protect is True
-    # A stable final snapshot name: derived from the identifier, with no timestamp in it.
-    snapshot = inputs["finalSnapshotIdentifier"]
-    assert snapshot.startswith(inputs["identifier"] + "-")
-    assert not re.search(r"\d{6,}", snapshot)
-    assert run_program("prod").one(INSTANCE).inputs["finalSnapshotIdentifier"] == snapshot
+
+
+@pytest.mark.parametrize("stack_name", ["dev", "prod"])
+def test_every_stack_keeps_a_final_snapshot_and_its_key(stack_name: str, request: pytest.FixtureRequest) -> None:
+    """A destroy leaves a snapshot and the backups, whatever protectStatefulResources says, and the
+    key that decrypts them (a snapshot whose key is deleted 30 days later cannot be restored)."""
+    plan: Plan = request.getfixturevalue(stack_name)
+    inputs = plan.one(INSTANCE).inputs
+    assert inputs["skipFinalSnapshot"] is False
+    assert inputs["deleteAutomatedBackups"] is False
+    suffix = final_snapshot_suffix(plan)
+    assert suffix.inputs == {"byteLength": 4}  # no keepers: generated once, kept by every update
+    hex_suffix = hashlib.sha256(suffix.name.encode()).hexdigest()[:8]  # what the fake cloud returns
+    assert inputs["finalSnapshotIdentifier"] == f"{inputs['identifier']}-final-{hex_suffix}"
+    assert re.fullmatch(r"[a-z][a-z0-9-]{0,254}", inputs["finalSnapshotIdentifier"])
+    assert "--" not in inputs["finalSnapshotIdentifier"]
+    assert instance_key(plan).retain_on_delete is True
 
 
 def test_dev_is_cheap_and_disposable(dev: Plan) -> None:
     instance = dev.one(INSTANCE)
     inputs = instance.inputs
     assert inputs["multiAz"] is False
-    assert inputs["skipFinalSnapshot"] is True
-    assert "finalSnapshotIdentifier" not in inputs
     assert inputs["deletionProtection"] is False
     assert inputs["backupRetentionPeriod"] == 1
     assert instance.protect is False
     assert instance_key(dev).protect is False
+
+
+def test_snapshot_and_backups_are_their_own_decision() -> None:
+    plan = run_program("prod", config_overrides={"dbFinalSnapshot": False, "dbRetainAutomatedBackups": False})
+    inputs = plan.one(INSTANCE).inputs
+    assert inputs["skipFinalSnapshot"] is True and "finalSnapshotIdentifier" not in inputs
+    assert inputs["deleteAutomatedBackups"] is True
+    assert db_children(plan, "random:index/randomId:RandomId") == []
+    assert instance_key(plan).retain_on_delete is False
+    # ... and protection stays as configured: they are separate decisions.
+    assert inputs["deletionProtection"] is True and plan.one(INSTANCE).protect is True
+    only_backups = run_program("dev", config_overrides={"dbFinalSnapshot": False})
+    assert only_backups.one(INSTANCE).inputs["deleteAutomatedBackups"] is False
+    assert instance_key(only_backups).retain_on_delete is True
 
 
 # ------------------------------------------------------------------ bring your own database

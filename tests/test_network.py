@@ -6,7 +6,9 @@ import pytest
 
 from config.settings import load_settings, resolve_stack_config
 from lib.network_plan import plan_subnets
-from offline.mocks import Plan, run_program
+from offline.mocks import Plan, fake_zones, run_program
+
+GET_ZONES = "aws:index/getAvailabilityZones:getAvailabilityZones"
 
 SUBNET = "aws:ec2/subnet:Subnet"
 NAT = "aws:ec2/natGateway:NatGateway"
@@ -21,7 +23,7 @@ def subnets(plan: Plan, tier: str) -> list:
 def test_subnets_per_az_and_tier(plans: dict[str, Plan], stack: str) -> None:
     plan = plans[stack]
     settings = load_settings(*resolve_stack_config(stack)[:1], stack, "us-east-1")
-    expected = plan_subnets(settings.network.vpc_cidr, settings.network.availability_zones)
+    expected = plan_subnets(settings.network.vpc_cidr, settings.network.availability_zone_ids)
     assert len(plan.of_type("aws:ec2/vpc:Vpc")) == 1
     vpc = plan.one("aws:ec2/vpc:Vpc")
     assert vpc.inputs["cidrBlock"] == settings.network.vpc_cidr
@@ -29,7 +31,10 @@ def test_subnets_per_az_and_tier(plans: dict[str, Plan], stack: str) -> None:
     assert len(plan.of_type(SUBNET)) == 9
     for tier, attr in (("public", "public"), ("nodes", "node"), ("data", "data")):
         found = subnets(plan, tier)
-        assert [s.inputs["availabilityZone"] for s in found] == ["us-east-1a", "us-east-1b", "us-east-1c"]
+        # Placed by zone ID (the same physical zone in every account), named by position.
+        assert [s.inputs["availabilityZoneId"] for s in found] == ["use1-az1", "use1-az2", "use1-az4"]
+        assert [s.name for s in found] == [f"airflow-{stack}-{tier}-{z}" for z in "abc"]
+        assert all("availabilityZone" not in s.inputs for s in found)
         assert [s.inputs["cidrBlock"] for s in found] == [getattr(p, attr) for p in expected]
         assert all(s.inputs["mapPublicIpOnLaunch"] is False for s in found)
     assert all(s.inputs["tags"]["kubernetes.io/role/elb"] == "1" for s in subnets(plan, "public"))
@@ -37,7 +42,11 @@ def test_subnets_per_az_and_tier(plans: dict[str, Plan], stack: str) -> None:
         assert s.inputs["tags"]["kubernetes.io/role/internal-elb"] == "1"
         assert s.inputs["tags"][f"kubernetes.io/cluster/airflow-{stack}"] == "shared"
     assert not any("kubernetes.io/role/elb" in s.inputs["tags"] for s in subnets(plan, "data"))
-    assert plan.outputs["vpc_availability_zones"] == ["us-east-1a", "us-east-1b", "us-east-1c"]
+    assert plan.outputs["vpc_availability_zone_ids"] == ["use1-az1", "use1-az2", "use1-az4"]
+    # The names are this (fake) account's names of those zones, read back from the subnets.
+    names = fake_zones("us-east-1")
+    assert plan.outputs["vpc_availability_zones"] == [names[z] for z in ("use1-az1", "use1-az2", "use1-az4")]
+    assert plan.invokes == []  # zones given: no read of the account
 
 
 def test_prod_has_a_nat_gateway_per_az_routed_in_its_own_az(prod: Plan) -> None:
@@ -82,6 +91,18 @@ def test_route_tables_and_endpoint(plans: dict[str, Plan], stack: str) -> None:
     assert "ingress" not in default_sg.inputs and "egress" not in default_sg.inputs
 
 
+def test_without_zone_ids_three_available_zones_eks_supports_are_picked() -> None:
+    plan = run_program("dev", config_overrides={"availabilityZoneIds": []})
+    assert plan.invokes == [GET_ZONES]  # one read, before any resource
+    # The fake account lists use1-az1 .. az6 (in name order); use1-az3 cannot hold EKS subnets.
+    listed = list(fake_zones("us-east-1"))
+    expected = [z for z in listed if z != "use1-az3"][:3]
+    assert "use1-az3" in listed[:3]  # the check can fail: az3 is among the first three listed
+    assert plan.outputs["vpc_availability_zone_ids"] == expected
+    nodes = sorted((r for r in plan.of_type(SUBNET) if r.inputs["tags"]["tier"] == "nodes"), key=lambda r: r.name)
+    assert [s.inputs["availabilityZoneId"] for s in nodes] == expected
+
+
 BYO = {
     "vpcCidr": "10.0.0.0/16",
     "natGateways": "perAz",
@@ -104,6 +125,10 @@ def test_bring_your_own_vpc_creates_no_network() -> None:
     assert plan.outputs["vpc_node_subnet_ids"] == BYO["existingNodeSubnetIds"]
     assert plan.outputs["vpc_data_subnet_ids"] == BYO["existingDataSubnetIds"]
     assert plan.outputs["vpc_nat_gateway_ids"] == []
+    # Zone names of the given zone IDs are read from the account (one read).
+    assert plan.invokes == [GET_ZONES]
+    names = fake_zones("us-east-1")
+    assert plan.outputs["vpc_availability_zones"] == [names[z] for z in plan.outputs["vpc_availability_zone_ids"]]
     cluster = plan.one("eks:index:Cluster")
     assert cluster.inputs["vpcId"] == BYO["existingVpcId"]
     assert cluster.inputs["privateSubnetIds"] == BYO["existingNodeSubnetIds"]

@@ -39,6 +39,10 @@ def test_one_managed_node_group_per_configured_group(plans: dict[str, Plan], sta
             "maxSize": group.max_size,
         }
         assert i["ignoreScalingChanges"] is True
+        # pulumi-eks leaves the version unset when a launch template is given: set it, so that
+        # raising kubernetesVersion rolls the nodes after the control plane.
+        assert i["version"] == settings.cluster.kubernetes_version == "1.33"
+        assert "releaseVersion" not in i  # the newest AMI release at creation
         assert i["amiType"] == "AL2023_x86_64_STANDARD"
         assert i["subnetIds"] == plan.outputs["vpc_node_subnet_ids"]  # private subnets in every AZ
         assert i["labels"] == {**group.labels, NODE_GROUP_LABEL: group.name}
@@ -143,3 +147,13 @@ def test_extra_and_arm_node_groups_from_config() -> None:
     lt = plan.one(LT, "airflow-dev-batch-lt")
     assert lt.inputs["blockDeviceMappings"][0]["ebs"]["volumeSize"] == 200
     assert plan.outputs["node_group_names"]["batch"] == "airflow-dev-batch"
+
+
+def test_node_groups_follow_the_cluster_version_and_the_pinned_ami_release() -> None:
+    plan = run_program(
+        "dev", config_overrides={"kubernetesVersion": "1.34", "nodeAmiReleaseVersion": "1.34.1-20251015"}
+    )
+    groups = plan.of_type(MNG)
+    assert len(groups) == 3
+    assert {(g.inputs["version"], g.inputs["releaseVersion"]) for g in groups} == {("1.34", "1.34.1-20251015")}
+    assert plan.one("eks:index:Cluster").inputs["version"] == "1.34"

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from lib.postgres import EXISTING_DATABASE_MAX_CONNECTIONS, instance_memory_gib, max_connections
+from lib.postgres import (
+    EXISTING_DATABASE_MAX_CONNECTIONS,
+    instance_memory_gib,
+    max_connections,
+    running_max_connections,
+)
 
 GIB = 2**30
 
@@ -77,3 +82,13 @@ def test_unknown_class_raises_naming_the_config_key(instance_class: str) -> None
 def test_existing_database_default_is_postgres_default() -> None:
     # PostgreSQL's own default max_connections: a server we did not size accepts at least this.
     assert EXISTING_DATABASE_MAX_CONNECTIONS == 100
+
+
+def test_pools_hold_whichever_class_runs() -> None:
+    small, large = max_connections("db.t4g.medium"), max_connections("db.r6g.large")
+    assert small < large
+    # Upsize pending: the small class still runs. Downsize pending: the small class will run.
+    assert running_max_connections("db.r6g.large", "db.t4g.medium") == small
+    assert running_max_connections("db.t4g.medium", "db.r6g.large") == small
+    assert running_max_connections("db.r6g.large", "db.r6g.large") == large
+    assert running_max_connections("db.r6g.large", "db.x2iedn.large") == large  # a class changed by hand

@@ -47,15 +47,18 @@ def groups_with(**changes: Any) -> dict[str, Any]:
 BAD_CONFIG: list[tuple[str, str, dict[str, Any], str]] = [
     ("unknown key (typo)", "dev", {"natGateway": "single"}, "natGateway"),
     ("nat mode not an enum value", "dev", {"natGateways": "everywhere"}, "natGateways"),
-    ("one availability zone", "dev", {"availabilityZones": ["us-east-1a"]}, "availabilityZones"),
+    ("one availability zone", "dev", {"availabilityZoneIds": ["use1-az1"]}, "availabilityZoneIds"),
     (
         "four availability zones",
         "dev",
-        {"availabilityZones": ["us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d"]},
-        "availabilityZones",
+        {"availabilityZoneIds": ["use1-az1", "use1-az2", "use1-az4", "use1-az5"]},
+        "availabilityZoneIds",
     ),
-    ("zone of another region", "dev", {"availabilityZones": ["eu-west-1a", "eu-west-1b"]}, "availabilityZones"),
-    ("repeated zone", "dev", {"availabilityZones": ["us-east-1a", "us-east-1a"]}, "availabilityZones"),
+    ("zone of another region", "dev", {"availabilityZoneIds": ["euw1-az1", "euw1-az2"]}, "availabilityZoneIds"),
+    ("zone name, not a zone ID", "dev", {"availabilityZoneIds": ["us-east-1a", "us-east-1b"]}, "availabilityZoneIds"),
+    ("repeated zone", "dev", {"availabilityZoneIds": ["use1-az1", "use1-az1"]}, "availabilityZoneIds"),
+    ("zone EKS refuses", "dev", {"availabilityZoneIds": ["use1-az1", "use1-az3"]}, "availabilityZoneIds"),
+    ("replaced key: zone names", "dev", {"availabilityZones": ["us-east-1a", "us-east-1b"]}, "availabilityZones"),
     ("VPC too large to fit the layout", "dev", {"vpcCidr": "10.0.0.0/8"}, "vpcCidr"),
     ("VPC too small for three tiers", "dev", {"vpcCidr": "10.0.0.0/24"}, "vpcCidr"),
     ("public VPC range", "dev", {"vpcCidr": "8.8.0.0/16"}, "vpcCidr"),
@@ -64,7 +67,13 @@ BAD_CONFIG: list[tuple[str, str, dict[str, Any], str]] = [
     ("wrong type: string for a boolean", "dev", {"dbMultiAz": "yes"}, "dbMultiAz"),
     ("wrong type: string for an integer", "dev", {"dbAllocatedStorageGib": "lots"}, "dbAllocatedStorageGib"),
     ("unsupported Kubernetes version", "dev", {"kubernetesVersion": "1.20"}, "kubernetesVersion"),
-    ("public endpoint without CIDRs", "dev", {"clusterEndpointPublicAccess": True}, "clusterPublicAccessCidrs"),
+    ("public endpoint without CIDRs", "dev", {"clusterPublicAccessCidrs": []}, "clusterPublicAccessCidrs"),
+    (
+        "private endpoint that nothing may reach",
+        "dev",
+        {"clusterEndpointPublicAccess": False, "clusterPublicAccessCidrs": []},
+        "clusterPrivateAccessCidrs",
+    ),
     (
         "public endpoint open to the world",
         "dev",
@@ -74,7 +83,7 @@ BAD_CONFIG: list[tuple[str, str, dict[str, Any], str]] = [
     (
         "CIDRs for an endpoint that is off",
         "dev",
-        {"clusterPublicAccessCidrs": ["203.0.113.0/24"]},
+        {"clusterEndpointPublicAccess": False, "clusterPrivateAccessCidrs": ["10.99.0.0/24"]},
         "clusterPublicAccessCidrs",
     ),
     (
@@ -89,6 +98,21 @@ BAD_CONFIG: list[tuple[str, str, dict[str, Any], str]] = [
         {"clusterAdminRoleArns": ["arn:aws:iam::123456789012:user/ops"]},
         "clusterAdminRoleArns",
     ),
+    (
+        "admin role listed twice (another path, same role)",
+        "dev",
+        {"clusterAdminRoleArns": ["arn:aws:iam::123456789012:role/ops", "arn:aws:iam::123456789012:role/x/ops"]},
+        "clusterAdminRoleArns",
+    ),
+    ("AMI release of another minor", "dev", {"nodeAmiReleaseVersion": "1.32.3-20250610"}, "nodeAmiReleaseVersion"),
+    ("malformed AMI release", "dev", {"nodeAmiReleaseVersion": "v20250610"}, "nodeAmiReleaseVersion"),
+    (
+        "add-on version of an unknown add-on",
+        "dev",
+        {"eksAddonVersions": {"metrics-server": "v0.8.1-eksbuild.1"}},
+        "eksAddonVersions.metrics-server",
+    ),
+    ("malformed add-on version", "dev", {"eksAddonVersions": {"coredns": "1.13.2"}}, "eksAddonVersions.coredns"),
     ("node group min > max", "dev", {"nodeGroups": groups_with(workers__minSize=6)}, "nodeGroups.workers.minSize"),
     (
         "node group desired outside min..max",
@@ -191,6 +215,24 @@ BAD_CONFIG: list[tuple[str, str, dict[str, Any], str]] = [
     ("no scheduler", "dev", {"airflowSchedulerReplicas": 0}, "airflowSchedulerReplicas"),
     ("Airflow 2", "dev", {"airflowVersion": "2.10.5"}, "airflowVersion"),
     ("git-sync branch without a repository", "dev", {"gitSyncBranch": "release"}, "gitSyncBranch"),
+    (
+        "git-sync over ssh without a key",
+        "dev",
+        {"gitSyncRepo": "git@github.com:org/dags.git"},
+        "gitSyncCredentialsSecret",
+    ),
+    (
+        "git-sync folder outside the repository",
+        "dev",
+        {"gitSyncRepo": "https://github.com/org/dags.git", "gitSyncSubPath": "../etc"},
+        "gitSyncSubPath",
+    ),
+    (
+        "create-only database key with an existing database",
+        "prod",
+        {"existingDbHost": "db.example.internal", "existingDbPassword": "x", "dbFinalSnapshot": False},
+        "dbFinalSnapshot",
+    ),
     ("certificate that is not an ACM ARN", "dev", {"nlbCertificateArn": "my-cert"}, "nlbCertificateArn"),
     ("reserved tag prefix", "dev", {"tags": {"aws:owner": "me"}}, "tags"),
 ]
@@ -220,12 +262,22 @@ def test_unknown_key_error_lists_the_known_keys() -> None:
     assert "vpcCidr" in message and "natGateways" in message
 
 
-def test_missing_required_key() -> None:
-    config, region = resolve_stack_config("dev")
-    del config["availabilityZones"]
+def test_missing_required_key(tmp_path: Any) -> None:
+    """A key declared without a default is required, as Pulumi's project schema has it."""
+    project = yaml.safe_load(PROJECT_FILE.read_text())
+    del project["config"]["vpcCidr"]["default"]
+    (tmp_path / "Pulumi.yaml").write_text(yaml.safe_dump(project))
+    config, region = resolve_stack_config("prod")
+    del config["vpcCidr"]
     with pytest.raises(ConfigError) as failure:
-        load_settings(config, "dev", region)
-    assert failure.value.key == "availabilityZones"
+        load_settings(config, "prod", region, project_file=tmp_path / "Pulumi.yaml")
+    assert failure.value.key == "vpcCidr"
+
+
+def test_replaced_key_names_its_replacement() -> None:
+    with pytest.raises(ProgramError) as failure:
+        run_program("dev", config_overrides={"availabilityZones": ["us-east-1a", "us-east-1b"]})
+    assert "availabilityZoneIds" in str(failure.value.cause) and "UPGRADING.md" in str(failure.value.cause)
 
 
 def test_stack_file_with_a_foreign_namespace(tmp_path: Any) -> None:
@@ -244,7 +296,7 @@ def test_dev_and_prod_settings() -> None:
     assert dev.name == "airflow-dev" and prod.name == "airflow-prod"
     assert dev.network.nat_gateways is NatGatewayMode.SINGLE
     assert prod.network.nat_gateways is NatGatewayMode.PER_AZ
-    assert prod.network.availability_zones == ("us-east-1a", "us-east-1b", "us-east-1c")
+    assert prod.network.availability_zone_ids == ("use1-az1", "use1-az2", "use1-az4")
     assert (dev.protect, prod.protect) == (False, True)
     assert [g.name for g in prod.node_groups] == ["system", "airflow", "workers"]
     workers = dev.node_group("workers")
@@ -283,10 +335,7 @@ def test_every_declaration_is_typed_documented_and_defaulted() -> None:
         assert spec.get("description"), f"{key} has no description"
         if spec["type"] == "array":
             assert spec["items"] == {"type": "string"}, key
-        if "default" in spec:
-            assert type(spec["default"]) is python_type[spec["type"]], key
-        else:
-            assert key == "availabilityZones", f"{key} has no default"
+        assert type(spec["default"]) is python_type[spec["type"]], key  # every key has a default
 
 
 def test_stack_files_only_set_declared_keys() -> None:
@@ -298,8 +347,13 @@ def test_stack_files_only_set_declared_keys() -> None:
 
 
 def test_project_defaults_load_as_the_prod_profile() -> None:
-    """The defaults in Pulumi.yaml alone (plus the required zones) are valid and HA."""
-    settings = load_settings({"availabilityZones": '["us-east-1a","us-east-1b","us-east-1c"]'}, "new", "us-east-1")
+    """The defaults in Pulumi.yaml, plus the network `pulumi up` runs from, are valid and HA."""
+    with pytest.raises(ConfigError) as failure:  # nothing could reach a private-only API
+        load_settings({}, "new", "us-east-1")
+    assert failure.value.key == "clusterPrivateAccessCidrs"
+    settings = load_settings({"clusterPrivateAccessCidrs": '["10.99.0.0/24"]'}, "new", "us-east-1")
     assert settings.protect and settings.database.multi_az
+    assert settings.database.final_snapshot and settings.database.retain_automated_backups
     assert settings.network.nat_gateways is NatGatewayMode.PER_AZ
+    assert settings.network.availability_zone_ids == ()  # the program picks three zones EKS supports
     assert settings.airflow.scheduler_replicas >= 2

@@ -138,7 +138,8 @@ def test_a_mount_target_in_every_data_subnet(stack: tuple[Plan, Settings]) -> No
     plan, settings = stack
     targets = plan.of_type(MOUNT_TARGET)
     rule = only(storage_children(plan, INGRESS))
-    assert len(targets) == len(settings.network.availability_zones) == 3
+    assert len(targets) == len(settings.network.availability_zone_ids) == 3
+    assert sorted(t.name for t in targets) == [f"airflow-{plan.stack}-efs-mt-{z}" for z in "abc"]
     assert sorted(t.inputs["subnetId"] for t in targets) == sorted(plan.outputs["vpc_data_subnet_ids"])
     for target in targets:
         assert target.inputs["fileSystemId"] == plan.outputs["efs_file_system_id"]
@@ -214,6 +215,9 @@ def test_claims_bind_their_own_volume_in_the_airflow_namespace(stack: tuple[Plan
     assert plan.outputs["efs_dags_claim_name"] != plan.outputs["efs_logs_claim_name"]
     namespace = plan.one(NAMESPACE)
     assert namespace.inputs["metadata"]["name"] == "airflow"
+    # The load balancer controller injects readiness gates into this namespace's pods only when
+    # it carries this label (controller v3.4.3 chart, templates/webhook.yaml, mpod.elbv2.k8s.aws).
+    assert namespace.inputs["metadata"]["labels"]["elbv2.k8s.aws/pod-readiness-gate-inject"] == "enabled"
     pv_names = set()
     for pv_reg, claim in ((pv, claim) for _, pv, claim in volumes(plan).values()):
         spec = claim.inputs["spec"]
@@ -256,7 +260,7 @@ def trust_statement(role: Registration) -> dict[str, Any]:
 
 def test_csi_addon_uses_irsa_for_its_service_accounts_only(stack: tuple[Plan, Settings]) -> None:
     plan, _ = stack
-    addon = plan.one(ADDON)
+    addon = plan.one(ADDON, f"airflow-{plan.stack}-efs-csi")
     assert addon.inputs["addonName"] == "aws-efs-csi-driver"
     assert addon.inputs["clusterName"] == plan.outputs["cluster_name"]
     role = only(depended(plan, addon, ROLE))
@@ -282,7 +286,7 @@ def test_csi_addon_uses_irsa_for_its_service_accounts_only(stack: tuple[Plan, Se
 
 def test_csi_addon_waits_for_nodes_and_mount_targets(stack: tuple[Plan, Settings]) -> None:
     plan, settings = stack
-    addon = plan.one(ADDON)
+    addon = plan.one(ADDON, f"airflow-{plan.stack}-efs-csi")
     groups = plan.of_type("eks:index:ManagedNodeGroup")
     assert len(groups) == len(settings.node_groups) == 3
     assert {g.urn for g in groups} <= set(addon.dependencies)
@@ -308,4 +312,4 @@ def test_file_system_never_waits_for_the_eks_cluster(stack: tuple[Plan, Settings
     # Nor on the node groups: only the add-on does.
     groups = {g.urn for g in plan.of_type("eks:index:ManagedNodeGroup")}
     assert not groups & plan.waits_for(plan.one(FILE_SYSTEM).urn)
-    assert eks in plan.waits_for(plan.one(ADDON).urn)
+    assert eks in plan.waits_for(plan.one(ADDON, f"airflow-{plan.stack}-efs-csi").urn)

@@ -1,0 +1,148 @@
+"""DAG delivery from git: one git-sync Deployment that writes the repository into the DAGs claim.
+
+Why not the chart's git-sync: with `dags.persistence` on, chart 1.18 adds a git-sync container
+only to a scheduler that parses DAGs itself, and never to the standalone DAG processor, the
+triggerer or the task pod template (their templates gate it on `not .Values.dags.persistence`).
+Rendered with persistence and git-sync on, it has no git-sync container at all. Turning
+persistence off instead would clone the repository into every task pod. So a single writer
+(this Deployment, `Recreate`, one replica) keeps the shared EFS volume in step with the branch,
+and every pod that reads DAGs mounts that volume.
+
+What git-sync v4.3.0 does, read in its main.go: `--link` may be absolute and the link it
+makes is relative to the link's folder (publishSymlink, "so it can be volume-mounted at
+another path"), so `/dags/repo` here is `/opt/airflow/dags/repo` in Airflow pods; a `--root`
+that is not a git repository is emptied (initRepo), so the root is a folder of its own, never
+the volume's top, where DAGs copied by hand live; `/` on `--http-bind` answers 503 until the
+first sync, then 200 (the readiness probe).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+DAGS_MOUNT_PATH = "/opt/airflow/dags"
+"""Where the chart mounts the DAGs claim in every Airflow pod (`{airflowHome}/dags`)."""
+MOUNT_PATH = "/dags"
+ROOT = f"{MOUNT_PATH}/.git-sync"
+LINK = "repo"
+IMAGE = "registry.k8s.io/git-sync/git-sync:v4.3.0"  # the chart 1.18.0 default
+USER_ID = 65533  # the image's own user, which has a passwd entry (ssh needs one)
+HTTP_PORT = 8080
+PERIOD = "60s"
+SECRET_MOUNT_PATH = "/etc/git-secret"
+HTTPS_SECRET_KEYS = ("GITSYNC_USERNAME", "GITSYNC_PASSWORD")
+SSH_SECRET_KEYS = ("gitSshKey", "known_hosts")
+"""Keys of `gitSyncCredentialsSecret`: user and password (or token) for an https URL; the private
+key and the host's known_hosts lines for an ssh URL (host keys are always checked)."""
+
+
+def is_ssh(repo: str) -> bool:
+    return not repo.startswith("https://")
+
+
+def dags_folder(sub_path: str | None) -> str:
+    """Airflow's `dags_folder`: the volume's top, or the synced repository's `sub_path`."""
+    if sub_path is None:
+        return DAGS_MOUNT_PATH
+    return "/".join(part for part in (DAGS_MOUNT_PATH, LINK, sub_path) if part)
+
+
+def _credentials(repo: str, secret: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    """Environment, mounts and volumes that hand `secret` to git-sync."""
+    if not secret:
+        return [], [], []
+    if not is_ssh(repo):
+        env = [{"name": key, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}} for key in HTTPS_SECRET_KEYS]
+        return env, [], []
+    key, known_hosts = SSH_SECRET_KEYS
+    env = [
+        {"name": "GITSYNC_SSH_KEY_FILE", "value": f"{SECRET_MOUNT_PATH}/ssh"},
+        {"name": "GITSYNC_SSH_KNOWN_HOSTS", "value": "true"},
+        {"name": "GITSYNC_SSH_KNOWN_HOSTS_FILE", "value": f"{SECRET_MOUNT_PATH}/known_hosts"},
+    ]
+    mounts = [{"name": "git-secret", "mountPath": SECRET_MOUNT_PATH, "readOnly": True}]
+    volumes = [
+        {
+            "name": "git-secret",
+            "secret": {
+                "secretName": secret,
+                "defaultMode": 0o440,  # readable by the pod's fsGroup, the git-sync user
+                "items": [{"key": key, "path": "ssh"}, {"key": known_hosts, "path": "known_hosts"}],
+            },
+        }
+    ]
+    return env, mounts, volumes
+
+
+def git_sync_deployment(
+    *,
+    name: str,
+    namespace: str,
+    repo: str,
+    ref: str,
+    credentials_secret: str,
+    dags_claim: str,
+    node_selector: Mapping[str, str],
+    tolerations: Sequence[Mapping[str, Any]],
+    resources: Mapping[str, Any],
+) -> dict[str, Any]:
+    """The Deployment (as a Kubernetes object) that syncs `ref` of `repo` into the DAGs claim;
+    Airflow reads the repository's DAG folder through `dags_folder`."""
+    labels = {"app.kubernetes.io/name": "git-sync", "app.kubernetes.io/part-of": "airflow"}
+    env, secret_mounts, secret_volumes = _credentials(repo, credentials_secret)
+    container = {
+        "name": "git-sync",
+        "image": IMAGE,
+        "env": [
+            {"name": "GITSYNC_REPO", "value": repo},
+            {"name": "GITSYNC_REF", "value": ref},
+            {"name": "GITSYNC_DEPTH", "value": "1"},
+            {"name": "GITSYNC_ROOT", "value": ROOT},
+            {"name": "GITSYNC_LINK", "value": f"{MOUNT_PATH}/{LINK}"},
+            {"name": "GITSYNC_PERIOD", "value": PERIOD},
+            {"name": "GITSYNC_HTTP_BIND", "value": f":{HTTP_PORT}"},
+            *env,
+        ],
+        "ports": [{"name": "http", "containerPort": HTTP_PORT}],
+        "readinessProbe": {"httpGet": {"path": "/", "port": "http"}, "periodSeconds": 10, "failureThreshold": 3},
+        "resources": dict(resources),
+        "securityContext": {
+            "runAsUser": USER_ID,
+            "runAsGroup": USER_ID,
+            "runAsNonRoot": True,
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "capabilities": {"drop": ["ALL"]},
+        },
+        "volumeMounts": [
+            {"name": "dags", "mountPath": MOUNT_PATH},
+            {"name": "tmp", "mountPath": "/tmp"},  # git's HOME in the image
+            *secret_mounts,
+        ],
+    }
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "namespace": namespace, "labels": labels},
+        "spec": {
+            "replicas": 1,
+            "strategy": {"type": "Recreate"},  # never two writers on the volume
+            "selector": {"matchLabels": labels},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {
+                    "automountServiceAccountToken": False,  # git-sync never calls the Kubernetes API
+                    "securityContext": {"fsGroup": USER_ID, "seccompProfile": {"type": "RuntimeDefault"}},
+                    "nodeSelector": dict(node_selector),
+                    "tolerations": [dict(t) for t in tolerations],
+                    "containers": [container],
+                    "volumes": [
+                        {"name": "dags", "persistentVolumeClaim": {"claimName": dags_claim}},
+                        {"name": "tmp", "emptyDir": {}},
+                        *secret_volumes,
+                    ],
+                },
+            },
+        },
+    }
