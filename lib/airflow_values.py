@@ -45,7 +45,10 @@ RELEASE_NAME = "airflow"
 CHART_NAME = "airflow"
 CHART_REPOSITORY = "https://airflow.apache.org"
 API_SERVER_PORT = 8080  # the chart's `ports.apiServer`
-API_SERVER_HEALTH_PATH = "/api/v2/monitor/health"  # Airflow 3 (was /health in Airflow 2)
+API_SERVER_HEALTH_PATH = "/api/v2/monitor/health"
+"""The NLB's health check (Airflow 3; /health in Airflow 2). It needs no login: Airflow mounts
+the monitor router outside its authenticated router (api_fastapi/core_api/routes/public/
+__init__.py), so a new API server pod's readiness gate can turn true."""
 FAB_AUTH_MANAGER = "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager"
 ADMIN_USERNAME = "admin"
 ADMIN_PASSWORD_ENV = "AIRFLOW_ADMIN_PASSWORD"
