@@ -1,0 +1,65 @@
+"""The program registers what its snapshots say: the same resources, with the same inputs.
+
+`tests/snapshots/` holds the plans of the committed stacks and of two configurations that take
+every optional branch (scripts/snapshot_plans.py writes them). A resource that moved (another
+parent, another component) counts as the same when it carries an alias to its URN in the
+snapshot: `pulumi up` on an existing stack then updates it in place instead of replacing it.
+A resource of the snapshot that is gone, or a new one, fails the test, whatever its kind: so no
+database, file system, key, node group or cluster can change its URN unnoticed.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from offline.mocks import Plan, run_program
+from scripts.snapshot_plans import SNAPSHOT_DIR, VARIANTS, snapshot
+
+def old_urns(plan: Plan, before: set[str]) -> dict[str, str]:
+    """Each resource's URN in the snapshot: its own, or the one an alias of it names."""
+    found: dict[str, str] = {}
+    for reg in plan.resources:
+        if reg.urn in before:
+            found[reg.urn] = reg.urn
+            continue
+        matches = [alias for alias in reg.aliases if alias in before]
+        assert len(matches) == 1, f"{reg.urn} is not in the snapshot and has no alias to one of its URNs"
+        found[reg.urn] = matches[0]
+    return found
+
+
+def translate(value: Any, urns: dict[str, str]) -> Any:
+    """`value` with every current URN replaced by the snapshot's."""
+    if isinstance(value, dict):
+        return {k: translate(v, urns) for k, v in value.items()}
+    if isinstance(value, list):
+        return [translate(v, urns) for v in value]
+    if isinstance(value, str):
+        return urns.get(value, value)
+    return value
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_the_plan_is_its_snapshot_but_for_aliases(variant: str, request: pytest.FixtureRequest) -> None:
+    stack, overrides = VARIANTS[variant]
+    plan: Plan = request.getfixturevalue(stack) if not overrides else run_program(stack, overrides)
+    expected = json.loads((SNAPSHOT_DIR / f"{variant}.json").read_text())
+    before = {r["urn"] for r in expected["resources"]}
+    urns = old_urns(plan, before)
+    current = translate(snapshot(plan), urns)
+    current["resources"].sort(key=lambda r: r["urn"])
+    by_urn = {r["urn"]: r for r in current["resources"]}
+    assert sorted(by_urn) == sorted(before), "resources were added or removed"
+    for old in expected["resources"]:
+        assert by_urn[old["urn"]] == old, old["urn"]
+    assert current["outputs"] == expected["outputs"]
+
+
+def test_a_moved_resource_without_an_alias_is_caught(dev: Plan) -> None:
+    expected = json.loads((SNAPSHOT_DIR / "dev.json").read_text())
+    before = {r["urn"] for r in expected["resources"]} - {dev.one("aws:rds/instance:Instance").urn}
+    with pytest.raises(AssertionError, match="no alias"):
+        old_urns(dev, before)
