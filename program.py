@@ -185,6 +185,7 @@ def build(settings: Settings) -> dict[str, Any]:
             control_plane=settings.node_group("airflow"),
             workers=settings.node_group("workers"),
             namespace=storage.namespace,
+            namespace_resource=storage.namespace_resource,
             connection_uri=database.connection_uri,
             max_connections=database.max_connections,
             dags_claim_name=storage.dags_claim_name,

@@ -87,6 +87,8 @@ class AirflowArgs:
     workers: NodeGroupSettings
     """Node group of the task pods."""
     namespace: str
+    namespace_resource: k8s.core.v1.Namespace
+    """The namespace object: the Secrets wait for it."""
     connection_uri: pulumi.Input[str]
     """The metadata database URI (a secret)."""
     max_connections: pulumi.Input[int]
@@ -127,7 +129,9 @@ class Airflow(pulumi.ComponentResource):
         def secret(key: str, secret_name: str, string_data: Mapping[str, pulumi.Input[str]]) -> k8s.core.v1.Secret:
             return k8s.core.v1.Secret(
                 child_name(name, key),
-                metadata=k8s.meta.v1.ObjectMetaArgs(name=secret_name, namespace=args.namespace, labels=labels),
+                metadata=k8s.meta.v1.ObjectMetaArgs(
+                    name=secret_name, namespace=args.namespace_resource.metadata.name, labels=labels
+                ),
                 type="Opaque",
                 string_data={k: pulumi.Output.secret(v) for k, v in string_data.items()},
                 opts=kube,

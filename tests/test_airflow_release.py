@@ -117,9 +117,11 @@ def test_values_name_the_secrets_the_program_creates(plans: dict[str, Plan], sta
     }
     assert len(expected_keys) == 8  # eight distinct Secrets
     release_deps = set(airflow_release(plan).dependencies)
+    namespace = plan.one(NAMESPACE).urn
     for name in expected_keys:
         s = secret_named(plan, name)
         assert s.inputs["metadata"]["namespace"] == "airflow"
+        assert namespace in s.dependencies  # never created before the namespace exists
         assert s.inputs["type"] == "Opaque"
         assert s.inputs["stringData"] == SECRET  # a Pulumi secret, end to end
         assert s.urn in release_deps, name
