@@ -1,34 +1,42 @@
 """The whole stack: settings in, components wired through their typed outputs, exports out.
 
-`__main__.py` calls `main()` under the Pulumi CLI; the offline plan and the tests call it
-under mocks. The exported names are a public contract (other stacks read them through
-`StackReference`): add new ones freely, never rename or remove one.
+`__main__.py` calls `main()` under the Pulumi CLI; the offline plan and the tests call it under
+mocks. Settings are mapped to each component's own args here, and nowhere else. The exported
+names are a public contract (other stacks read them through `StackReference`): add new ones
+freely, never rename or remove one.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 from pulumi.runtime import config as runtime_config
 
-from components.airflow import Airflow, AirflowArgs
+from components.airflow import Airflow, AirflowArgs, VolumeClaimArgs
 from components.cluster import Cluster, ClusterArgs
 from components.cluster_addon import ClusterAddon, ClusterAddonArgs
-from components.database import Database, DatabaseArgs
-from components.eks_addon import EksAddon, EksAddonArgs
+from components.database import Database, DatabaseArgs, ExistingDatabaseArgs
+from components.eks_addon import AddonRoleArgs, EksAddon, EksAddonArgs
 from components.load_balancer import LoadBalancer, LoadBalancerArgs
-from components.network import Network, NetworkArgs
+from components.moves import former_parent
+from components.network import ExistingVpcArgs, Network, NetworkArgs
 from components.node_groups import NodeGroups, NodeGroupsArgs
 from components.shared_storage import SharedStorage, SharedStorageArgs
-from config.settings import ConfigError, Settings, load_settings
+from config.errors import ConfigError
+from config.settings import Settings, load_settings
 from lib import addons
 from lib.airflow_values import API_SERVER_HEALTH_PATH, API_SERVER_PORT, api_server_service_name
 from lib.eks_addons import COREDNS, EFS_CSI_DRIVER, addon_versions
 from lib.naming import base_tags, child_name
 from lib.zones import MAX_ZONES, choose_zone_ids
+
+AIRFLOW_NAMESPACE = "airflow"
+AIRFLOW_CLAIMS = {"dags": "airflow-dags", "logs": "airflow-logs"}
+EFS_CSI_POLICY_ARN = "arn:aws:iam::aws:policy/service-role/AmazonEFSCSIDriverPolicy"
+EFS_CSI_SERVICE_ACCOUNTS = ("efs-csi-controller-sa", "efs-csi-node-sa")
 
 
 def settings_from_pulumi() -> Settings:
@@ -58,210 +66,336 @@ def with_zones(settings: Settings) -> Settings:
     return replace(settings, network=replace(settings.network, availability_zone_ids=chosen))
 
 
-def build(settings: Settings) -> dict[str, Any]:
-    """Create every component; return the stack outputs."""
-    settings = with_zones(settings)
-    for warning in settings.warnings():
-        pulumi.log.warn(warning)
-    name = settings.name
-    tags = base_tags(settings.project, settings.stack, settings.tags)
-    versions = addon_versions(settings.cluster.kubernetes_version, settings.addons.eks_addon_versions)
+@dataclass(frozen=True)
+class Stack:
+    """The components of the stack, in the order they are built."""
 
+    network: Network
+    cluster: Cluster
+    node_groups: NodeGroups
+    database: Database
+    storage: SharedStorage
+    efs_csi: EksAddon
+    lb_controller: ClusterAddon
+    autoscaler: ClusterAddon
+    airflow: Airflow
+    nlb: LoadBalancer
+
+
+def network_and_cluster(settings: Settings, tags: dict[str, str], versions: dict[str, str]) -> tuple[Network, Cluster]:
+    s, c, name = settings.network, settings.cluster, settings.name
+    existing = (
+        ExistingVpcArgs(
+            s.existing_vpc_id, s.existing_node_subnet_ids, s.existing_data_subnet_ids, s.existing_public_subnet_ids
+        )
+        if s.existing
+        else None
+    )
     network = Network(
         name,
-        NetworkArgs(settings=settings.network, region=settings.region, cluster_name=name, tags=tags),
+        NetworkArgs(
+            availability_zone_ids=s.availability_zone_ids,
+            cluster_name=name,
+            region=settings.region,
+            vpc_cidr=s.vpc_cidr,
+            nat_gateways=s.nat_gateways,
+            existing=existing,
+            tags=tags,
+        ),
     )
     cluster = Cluster(
         name,
         ClusterArgs(
-            settings=settings.cluster,
             cluster_name=name,
             vpc_id=network.vpc_id,
             subnet_ids=network.node_subnet_ids,
+            kubernetes_version=c.kubernetes_version,
             addon_versions=versions,
+            endpoint_public_access=c.endpoint_public_access,
+            public_access_cidrs=c.public_access_cidrs,
+            private_access_cidrs=c.private_access_cidrs,
+            admin_role_arns=c.admin_role_arns,
             protect=settings.protect,
             tags=tags,
         ),
     )
-    node_groups = NodeGroups(
-        name,
+    return network, cluster
+
+
+def node_groups_of(settings: Settings, network: Network, cluster: Cluster, tags: dict[str, str]) -> NodeGroups:
+    return NodeGroups(
+        settings.name,
         NodeGroupsArgs(
             groups=settings.node_groups,
             cluster=cluster.eks_cluster,
             subnet_ids=network.node_subnet_ids,
-            security_group_ids=pulumi.Output.all(cluster.cluster_security_group_id, cluster.node_security_group_id),
+            security_group_ids=pulumi.Output.all(cluster.cluster_security_group_id, network.node_security_group_id),
             kubernetes_version=settings.cluster.kubernetes_version,
             ami_release_version=settings.cluster.node_ami_release_version,
             tags=tags,
         ),
     )
 
-    database = Database(
-        name,
+
+def database_of(settings: Settings, network: Network, tags: dict[str, str]) -> Database:
+    d = settings.database
+    existing = None
+    if d.existing:
+        # A secret config key, read only when the stack brings its own database.
+        password = pulumi.Config().require_secret("existingDbPassword")
+        existing = ExistingDatabaseArgs(d.existing_host, password, d.existing_port, d.existing_security_group_id)
+    return Database(
+        settings.name,
         DatabaseArgs(
-            settings=settings.database,
             vpc_id=network.vpc_id,
             subnet_ids=network.data_subnet_ids,
-            node_security_group_id=cluster.node_security_group_id,
-            protect=settings.protect,
-            # A secret config key, read only when the stack brings its own database.
-            existing_password=(
-                pulumi.Config().require_secret("existingDbPassword") if settings.database.existing else None
-            ),
-            tags=tags,
-        ),
-    )
-    storage = SharedStorage(
-        name,
-        SharedStorageArgs(
-            settings=settings.storage,
-            vpc_id=network.vpc_id,
-            zone_count=len(network.availability_zone_ids),
-            subnet_ids=network.data_subnet_ids,
-            node_security_group_id=cluster.node_security_group_id,
-            cluster_name=cluster.cluster_name,
-            oidc_provider_arn=cluster.oidc_provider_arn,
-            oidc_issuer=cluster.oidc_issuer,
-            provider=cluster.provider,
-            csi_driver_version=versions[EFS_CSI_DRIVER],
-            addon_depends_on=list(node_groups.groups.values()),
+            node_security_group_id=network.node_security_group_id,
+            instance_class=d.instance_class,
+            engine_version=d.engine_version,
+            allocated_storage_gib=d.allocated_storage_gib,
+            max_allocated_storage_gib=d.max_allocated_storage_gib,
+            multi_az=d.multi_az,
+            backup_retention_days=d.backup_retention_days,
+            backup_window=d.backup_window,
+            maintenance_window=d.maintenance_window,
+            performance_insights=d.performance_insights,
+            final_snapshot=d.final_snapshot,
+            retain_automated_backups=d.retain_automated_backups,
+            slow_statement_ms=d.slow_statement_ms,
+            db_name=d.db_name,
+            username=d.username,
+            existing=existing,
             protect=settings.protect,
             tags=tags,
         ),
     )
 
-    system_group = settings.node_group("system")
-    nodes = list(node_groups.groups.values())  # add-on pods need nodes before their releases settle
+
+def storage_of(settings: Settings, network: Network, cluster: Cluster, tags: dict[str, str]) -> SharedStorage:
+    return SharedStorage(
+        settings.name,
+        SharedStorageArgs(
+            vpc_id=network.vpc_id,
+            subnet_ids=network.data_subnet_ids,
+            zone_count=len(network.availability_zone_ids),
+            node_security_group_id=network.node_security_group_id,
+            provider=cluster.provider,
+            claim_namespace=AIRFLOW_NAMESPACE,
+            claims=AIRFLOW_CLAIMS,
+            transition_to_ia_days=settings.storage.transition_to_ia_days,
+            backups=settings.storage.backups,
+            protect=settings.protect,
+            tags=tags,
+        ),
+    )
+
+
+def eks_addons(
+    settings: Settings,
+    cluster: Cluster,
+    storage: SharedStorage,
+    nodes: list[pulumi.Resource],
+    versions: dict[str, str],
+    tags: dict[str, str],
+) -> EksAddon:
+    """CoreDNS and the EFS CSI driver, once there are nodes for their pods; returns the driver."""
+    name = settings.name
     # pulumi-eks leaves CoreDNS self-managed without a default node group (v4.3 cluster.ts
-    # L1175-1184): managed here, once there are nodes for its pods.
+    # L1175-1184): managed here.
     EksAddon(
         child_name(name, COREDNS),
+        EksAddonArgs(cluster.cluster_name, COREDNS, versions[COREDNS], depends_on=nodes, tags=tags),
+    )
+    return EksAddon(
+        child_name(name, "efs-csi"),
         EksAddonArgs(
             cluster_name=cluster.cluster_name,
-            addon_name=COREDNS,
-            version=versions[COREDNS],
-            depends_on=nodes,
-            tags=tags,
-        ),
-    )
-    lb_controller = ClusterAddon(
-        child_name(name, addons.LOAD_BALANCER_CONTROLLER.key),
-        ClusterAddonArgs(
-            chart=addons.LOAD_BALANCER_CONTROLLER,
-            values=network.vpc_id.apply(
-                lambda vpc_id: addons.load_balancer_controller_values(
-                    cluster.cluster_name, settings.region, vpc_id, system_group
-                )
+            addon_name=EFS_CSI_DRIVER,
+            version=versions[EFS_CSI_DRIVER],
+            role=AddonRoleArgs(
+                service_accounts=EFS_CSI_SERVICE_ACCOUNTS,
+                policy_arn=EFS_CSI_POLICY_ARN,
+                oidc_provider_arn=cluster.oidc_provider_arn,
+                oidc_issuer=cluster.oidc_issuer,
+                description=f"EFS CSI driver of EKS cluster {cluster.cluster_name} (IRSA)",
             ),
-            overrides=settings.addons.load_balancer_controller_values,
-            policy=addons.load_balancer_controller_policy(settings.region, cluster.cluster_name),
-            oidc_provider_arn=cluster.oidc_provider_arn,
-            oidc_issuer=cluster.oidc_issuer,
-            provider=cluster.provider,
-            depends_on=nodes,
+            # A mount needs the file system policy and a mount target in every AZ too.
+            depends_on=[*nodes, *storage.mount_ready],
+            # Created by SharedStorage until the reshape (UPGRADING.md).
+            former_parent=former_parent("airflow:index:SharedStorage", name),
             tags=tags,
         ),
     )
-    autoscaler = ClusterAddon(
-        child_name(name, addons.CLUSTER_AUTOSCALER.key),
-        ClusterAddonArgs(
-            chart=addons.CLUSTER_AUTOSCALER,
-            values=addons.cluster_autoscaler_values(
-                cluster.cluster_name, settings.region, settings.cluster.kubernetes_version, system_group
+
+
+def chart_addons(
+    settings: Settings, network: Network, cluster: Cluster, nodes: list[pulumi.Resource], tags: dict[str, str]
+) -> tuple[ClusterAddon, ClusterAddon]:
+    """The AWS Load Balancer Controller and the Cluster Autoscaler, on the system node group."""
+    name, region, system = settings.name, settings.region, settings.node_group("system")
+
+    def addon(chart: addons.AddonChart, values: Any, overrides: Any, policy: dict[str, Any]) -> ClusterAddon:
+        return ClusterAddon(
+            child_name(name, chart.key),
+            ClusterAddonArgs(
+                chart=chart,
+                values=values,
+                overrides=overrides,
+                policy=policy,
+                oidc_provider_arn=cluster.oidc_provider_arn,
+                oidc_issuer=cluster.oidc_issuer,
+                provider=cluster.provider,
+                depends_on=nodes,
+                tags=tags,
             ),
-            overrides=settings.addons.cluster_autoscaler_values,
-            policy=addons.cluster_autoscaler_policy(settings.region, cluster.cluster_name),
-            oidc_provider_arn=cluster.oidc_provider_arn,
-            oidc_issuer=cluster.oidc_issuer,
-            provider=cluster.provider,
-            depends_on=nodes,
-            tags=tags,
+        )
+
+    lb_controller = addon(
+        addons.LOAD_BALANCER_CONTROLLER,
+        network.vpc_id.apply(
+            lambda vpc_id: addons.load_balancer_controller_values(cluster.cluster_name, region, vpc_id, system)
         ),
+        settings.addons.load_balancer_controller_values,
+        addons.load_balancer_controller_policy(region, cluster.cluster_name),
     )
-    airflow = Airflow(
-        name,
+    autoscaler = addon(
+        addons.CLUSTER_AUTOSCALER,
+        addons.cluster_autoscaler_values(cluster.cluster_name, region, settings.cluster.kubernetes_version, system),
+        settings.addons.cluster_autoscaler_values,
+        addons.cluster_autoscaler_policy(region, cluster.cluster_name),
+    )
+    return lb_controller, autoscaler
+
+
+def airflow_of(
+    settings: Settings, database: Database, storage: SharedStorage, cluster: Cluster, depends_on: list[pulumi.Resource]
+) -> Airflow:
+    a = settings.airflow
+    return Airflow(
+        settings.name,
         AirflowArgs(
-            settings=settings.airflow,
-            control_plane=settings.node_group("airflow"),
-            workers=settings.node_group("workers"),
-            namespace=storage.namespace,
-            namespace_resource=storage.namespace_resource,
             connection_uri=database.connection_uri,
             max_connections=database.max_connections,
-            dags_claim_name=storage.dags_claim_name,
-            logs_claim_name=storage.logs_claim_name,
+            volumes={
+                volume: VolumeClaimArgs(claim, storage.volume_names[volume], storage.volume_capacity)
+                for volume, claim in storage.claim_names.items()
+            },
+            control_plane=settings.node_group("airflow"),
+            workers=settings.node_group("workers"),
             provider=cluster.provider,
-            # Exactly what the release needs: its namespace and volumes (claims, CSI driver), nodes
-            # for its pods, and the controller's webhook answering before any pod is admitted.
-            depends_on=[storage.namespace_resource, *storage.claims, storage.csi_driver, *nodes, lb_controller.release],
+            namespace=storage.claim_namespace,
+            chart_version=a.chart_version,
+            airflow_version=a.airflow_version,
+            replicas=a.replicas,
+            resource_profile=a.resource_profile,
+            create_admin_user=a.create_admin_user,
+            git_sync=a.git_sync,
+            values=a.values,
+            depends_on=depends_on,
         ),
     )
-    nlb = LoadBalancer(
-        name,
+
+
+def load_balancer_of(
+    settings: Settings,
+    network: Network,
+    cluster: Cluster,
+    airflow: Airflow,
+    controller: ClusterAddon,
+    tags: dict[str, str],
+) -> LoadBalancer:
+    lb = settings.load_balancer
+    # The default source is the VPC's CIDR (the loader requires explicit CIDRs for a brought VPC).
+    allowed = lb.allowed_cidrs or (settings.network.vpc_cidr,)
+    return LoadBalancer(
+        settings.name,
         LoadBalancerArgs(
-            settings=settings.load_balancer,
-            vpc_cidr=settings.network.vpc_cidr,
             cluster_name=cluster.cluster_name,
             vpc_id=network.vpc_id,
             subnet_ids=network.node_subnet_ids,
-            node_security_group_id=cluster.node_security_group_id,
-            namespace=storage.namespace,
-            namespace_resource=storage.namespace_resource,
+            allowed_cidrs=allowed,
+            target_security_group_id=network.node_security_group_id,
+            namespace=airflow.namespace,
             service_name=api_server_service_name(airflow.release_name),
             service_port=API_SERVER_PORT,
             health_check_path=API_SERVER_HEALTH_PATH,
-            controller=lb_controller.release,
+            controller=controller.release,
             provider=cluster.provider,
+            certificate_arn=lb.certificate_arn,
             tags=tags,
         ),
     )
+
+
+def build_stack(settings: Settings) -> Stack:
+    """Create every component, each once, in dependency order."""
+    tags = base_tags(settings.project, settings.stack, settings.tags)
+    versions = addon_versions(settings.cluster.kubernetes_version, settings.addons.eks_addon_versions)
+    network, cluster = network_and_cluster(settings, tags, versions)
+    node_groups = node_groups_of(settings, network, cluster, tags)
+    nodes: list[pulumi.Resource] = list(node_groups.groups.values())
+    database = database_of(settings, network, tags)
+    storage = storage_of(settings, network, cluster, tags)
+    efs_csi = eks_addons(settings, cluster, storage, nodes, versions, tags)
+    lb_controller, autoscaler = chart_addons(settings, network, cluster, nodes, tags)
+    # The release's pods need the volumes' driver, nodes, and the controller's webhook answering.
+    airflow = airflow_of(settings, database, storage, cluster, [efs_csi.addon, *nodes, lb_controller.release])
+    nlb = load_balancer_of(settings, network, cluster, airflow, lb_controller, tags)
+    return Stack(network, cluster, node_groups, database, storage, efs_csi, lb_controller, autoscaler, airflow, nlb)
+
+
+def exports(settings: Settings, s: Stack) -> dict[str, Any]:
+    """The stack outputs: never renamed or removed; every one exported whatever the config
+    (`""` where it does not apply), so that readers always see the same names."""
     return {
-        "vpc_id": network.vpc_id,
-        "vpc_availability_zones": network.availability_zones,
-        "vpc_availability_zone_ids": network.availability_zone_ids,
-        "vpc_public_subnet_ids": network.public_subnet_ids,
-        "vpc_node_subnet_ids": network.node_subnet_ids,
-        "vpc_data_subnet_ids": network.data_subnet_ids,
-        "vpc_nat_gateway_ids": network.nat_gateway_ids,
-        "cluster_name": cluster.cluster_name,
-        "cluster_endpoint": cluster.endpoint,
+        "vpc_id": s.network.vpc_id,
+        "vpc_availability_zones": s.network.availability_zones,
+        "vpc_availability_zone_ids": s.network.availability_zone_ids,
+        "vpc_public_subnet_ids": s.network.public_subnet_ids,
+        "vpc_node_subnet_ids": s.network.node_subnet_ids,
+        "vpc_data_subnet_ids": s.network.data_subnet_ids,
+        "vpc_nat_gateway_ids": s.network.nat_gateway_ids,
+        "cluster_name": s.cluster.cluster_name,
+        "cluster_endpoint": s.cluster.endpoint,
         "cluster_kubernetes_version": settings.cluster.kubernetes_version,
-        "cluster_oidc_provider_arn": cluster.oidc_provider_arn,
-        "cluster_security_group_id": cluster.cluster_security_group_id,
-        "cluster_node_security_group_id": cluster.node_security_group_id,
-        "cluster_secrets_kms_key_arn": cluster.secrets_key_arn,
-        "cluster_kubeconfig": cluster.kubeconfig,
-        "node_group_names": node_groups.node_group_names,
-        "node_group_role_arn": node_groups.node_role_arn,
-        "db_address": database.address,
-        "db_port": database.port,
-        "db_name": database.db_name,
-        "db_security_group_id": database.security_group_id,
-        "db_connection_uri": database.connection_uri,
-        "efs_file_system_id": storage.file_system_id,
-        "efs_dags_access_point_id": storage.dags_access_point_id,
-        "efs_logs_access_point_id": storage.logs_access_point_id,
-        "efs_dags_claim_name": storage.dags_claim_name,
-        "efs_logs_claim_name": storage.logs_claim_name,
-        "airflow_namespace": storage.namespace,
-        "airflow_url": nlb.url,
-        "airflow_release_name": airflow.release_name,
-        "airflow_chart_version": airflow.chart_version,
-        "nlb_dns_name": nlb.dns_name,
-        "nlb_arn": nlb.arn,
-        "nlb_security_group_id": nlb.security_group_id,
-        "addon_load_balancer_controller_role_arn": lb_controller.role_arn,
-        "addon_cluster_autoscaler_role_arn": autoscaler.role_arn,
-        # Exported whatever the config ("" when not applicable): readers see the same outputs.
-        "db_kms_key_arn": database.kms_key_arn if database.kms_key_arn is not None else "",
+        "cluster_oidc_provider_arn": s.cluster.oidc_provider_arn,
+        "cluster_security_group_id": s.cluster.cluster_security_group_id,
+        "cluster_node_security_group_id": s.network.node_security_group_id,
+        "cluster_secrets_kms_key_arn": s.cluster.secrets_key_arn,
+        "cluster_kubeconfig": s.cluster.kubeconfig,
+        "node_group_names": s.node_groups.node_group_names,
+        "node_group_role_arn": s.node_groups.node_role_arn,
+        "db_address": s.database.address,
+        "db_port": s.database.port,
+        "db_name": s.database.db_name,
+        "db_security_group_id": s.database.security_group_id,
+        "db_connection_uri": s.database.connection_uri,
+        "db_kms_key_arn": s.database.kms_key_arn if s.database.kms_key_arn is not None else "",
+        "efs_file_system_id": s.storage.file_system_id,
+        "efs_dags_access_point_id": s.storage.access_point_ids["dags"],
+        "efs_logs_access_point_id": s.storage.access_point_ids["logs"],
+        "efs_dags_claim_name": s.storage.claim_names["dags"],
+        "efs_logs_claim_name": s.storage.claim_names["logs"],
+        "airflow_namespace": s.airflow.namespace,
+        "airflow_url": s.nlb.url,
+        "airflow_release_name": s.airflow.release_name,
+        "airflow_chart_version": s.airflow.chart_version,
         "airflow_admin_password": (
-            airflow.admin_password if airflow.admin_password is not None else pulumi.Output.secret("")
+            s.airflow.admin_password if s.airflow.admin_password is not None else pulumi.Output.secret("")
         ),
+        "nlb_dns_name": s.nlb.dns_name,
+        "nlb_arn": s.nlb.arn,
+        "nlb_security_group_id": s.nlb.security_group_id,
+        "addon_load_balancer_controller_role_arn": s.lb_controller.role_arn,
+        "addon_cluster_autoscaler_role_arn": s.autoscaler.role_arn,
     }
 
 
 def main() -> dict[str, Any]:
-    exports = build(settings_from_pulumi())
-    for key, value in exports.items():
+    settings = with_zones(settings_from_pulumi())
+    for warning in settings.warnings():
+        pulumi.log.warn(warning)
+    outputs = exports(settings, build_stack(settings))
+    for key, value in outputs.items():
         pulumi.export(key, value)
-    return exports
+    return outputs

@@ -3,14 +3,12 @@
 Creates (`airflow:index:Cluster`):
 - a KMS key (yearly rotation) and alias that envelope-encrypt Kubernetes secrets;
 - a `pulumi_eks.Cluster` with no default node group and no pulumi-eks security groups:
-  private API endpoint always on, the public one off or limited to configured CIDRs, API
+  private API endpoint always on, the public one off or limited to given CIDRs, API
   authentication mode with an access entry per admin role (keyed by the role), control-plane
   logs (api, audit, authenticator), an IAM OIDC provider for IAM roles for service accounts,
   and the vpc-cni and kube-proxy EKS add-ons at pinned versions;
-- an ingress rule on 443 of the EKS cluster security group per `clusterPrivateAccessCidrs`
-  entry, so that a VPN or bastion can reach the private endpoint;
-- the `nodes` security group: attached to every node, it is what the database and the file
-  system admit. It depends only on the VPC, so the data tier never waits for the cluster;
+- an ingress rule on 443 of the EKS cluster security group per private access CIDR, so that a
+  VPN or bastion can reach the private endpoint;
 - a Kubernetes provider built from the cluster's kubeconfig (a secret), which waits for the
   rules that admit the deployer.
 """
@@ -26,34 +24,48 @@ import pulumi_eks as eks
 import pulumi_kubernetes as k8s
 
 from components.kms import encryption_key
-from config.settings import ClusterSettings
+from components.security_groups import ingress_rule
 from lib.eks_addons import KUBE_PROXY, VPC_CNI
 from lib.naming import access_entry_key, child_name, slug, with_name
 
 CLUSTER_LOG_TYPES = ("api", "audit", "authenticator")
 CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+API_PORT = 443
 
 
 @dataclass(frozen=True)
 class ClusterArgs:
-    settings: ClusterSettings
     cluster_name: str
+    """Name of the EKS cluster."""
     vpc_id: pulumi.Input[str]
     subnet_ids: pulumi.Input[list[str]]
-    """Private subnets for the control-plane network interfaces."""
-    addon_versions: Mapping[str, str] = field(default_factory=dict)
+    """Private subnets for the control-plane network interfaces (and the nodes)."""
+    kubernetes_version: str
+    """EKS Kubernetes version (`1.33`)."""
+    addon_versions: Mapping[str, str]
     """EKS add-on versions; this component pins `vpc-cni` and `kube-proxy`, which pulumi-eks
     creates with the cluster."""
+    endpoint_public_access: bool = False
+    """Open the public API endpoint, to `public_access_cidrs` only."""
+    public_access_cidrs: tuple[str, ...] = ()
+    private_access_cidrs: tuple[str, ...] = ()
+    """Networks (VPN, bastion, CI runners) admitted to the private endpoint on 443."""
+    admin_role_arns: tuple[str, ...] = ()
+    """IAM roles given cluster-admin through access entries (never the creator, admin already)."""
     protect: bool = True
     """Protect the secrets KMS key from deletion."""
     tags: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if not self.cluster_name:
-            raise ValueError("ClusterArgs.cluster_name is empty")
+        if not self.cluster_name or not self.kubernetes_version:
+            raise ValueError("ClusterArgs: cluster_name and kubernetes_version are required")
         missing = [a for a in (VPC_CNI, KUBE_PROXY) if a not in self.addon_versions]
         if missing:
             raise ValueError(f"ClusterArgs.addon_versions lacks {missing}")
+        if self.endpoint_public_access != bool(self.public_access_cidrs):
+            raise ValueError("ClusterArgs.public_access_cidrs: required with endpoint_public_access, refused without")
+        if not self.endpoint_public_access and not self.private_access_cidrs:
+            raise ValueError("ClusterArgs: no private_access_cidrs and no public endpoint: nothing would reach the API")
 
 
 class Cluster(pulumi.ComponentResource):
@@ -69,8 +81,6 @@ class Cluster(pulumi.ComponentResource):
     """OIDC issuer host and path, without https:// (IRSA condition keys)."""
     cluster_security_group_id: pulumi.Output[str]
     """The security group EKS creates for the control plane and nodes."""
-    node_security_group_id: pulumi.Output[str]
-    """The `nodes` security group that data-tier security groups admit."""
     secrets_key_arn: pulumi.Output[str]
     """KMS key encrypting Kubernetes secrets."""
     kubeconfig: pulumi.Output[str]
@@ -80,86 +90,29 @@ class Cluster(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("airflow:index:Cluster", name, None, opts)
-        s, tags = args.settings, args.tags
-        child = pulumi.ResourceOptions(parent=self)
         self.cluster_name = args.cluster_name
-
         key = encryption_key(
             self,
             child_name(name, "secrets-key"),
             alias=f"{args.cluster_name}-eks-secrets",
             description=f"Envelope encryption of Kubernetes secrets in EKS cluster {args.cluster_name}",
             protect=args.protect,
-            tags=tags,
+            tags=args.tags,
         )
-
-        nodes_sg = aws.ec2.SecurityGroup(
-            child_name(name, "nodes-sg"),
-            description=f"Nodes of EKS cluster {args.cluster_name}; the database and file system admit this group",
-            vpc_id=args.vpc_id,
-            tags=with_name(tags, child_name(name, "nodes-sg")),
-            opts=child,
-        )
-
-        self.eks_cluster = eks.Cluster(
-            child_name(name, "eks"),
-            name=args.cluster_name,
-            version=s.kubernetes_version,
-            vpc_id=args.vpc_id,
-            private_subnet_ids=args.subnet_ids,
-            node_associate_public_ip_address=False,
-            skip_default_node_group=True,
-            skip_default_security_groups=True,
-            endpoint_private_access=True,
-            endpoint_public_access=s.endpoint_public_access,
-            public_access_cidrs=list(s.public_access_cidrs) if s.endpoint_public_access else None,
-            authentication_mode=eks.AuthenticationMode.API,
-            # pulumi-eks always makes the identity that creates the cluster its admin
-            # (bootstrapClusterCreatorAdminPermissions, hard-coded true in v4.3 cluster.ts
-            # L733-741); an entry for that identity too would fail with ResourceInUseException.
-            # Keyed by principal: the entries are named `<name>-<key>` (authenticationMode.ts
-            # L178-215), so reordering the list changes nothing.
-            access_entries={
-                access_entry_key(arn): eks.AccessEntryArgs(
-                    principal_arn=arn,
-                    access_policies={
-                        "cluster-admin": eks.AccessPolicyAssociationArgs(
-                            policy_arn=CLUSTER_ADMIN_POLICY,
-                            access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
-                        )
-                    },
-                )
-                for arn in s.admin_role_arns
-            },
-            # pulumi-eks manages these two as EKS add-ons even without a default node group
-            # (v4.3 cluster.ts L764-797, L1091-1112), at the newest build when no version is
-            # given: pinned here, they move with kubernetesVersion only. Nodes join with the
-            # self-managed copies EKS installs at creation, so nothing waits for these.
-            vpc_cni_options=eks.VpcCniOptionsArgs(addon_version=args.addon_versions[VPC_CNI]),
-            kube_proxy_addon_options=eks.KubeProxyAddonOptionsArgs(version=args.addon_versions[KUBE_PROXY]),
-            encryption_config_key_arn=key.arn,
-            enabled_cluster_log_types=list(CLUSTER_LOG_TYPES),
-            create_oidc_provider=True,
-            tags=with_name(tags, args.cluster_name),
-            opts=child,
-        )
-
+        self.eks_cluster = self._eks_cluster(name, args, key.arn)
         # EKS's cluster security group admits only its members: open the private endpoint
-        # to the configured networks (a VPN, a bastion, CI runners) that run `pulumi up`.
+        # to the given networks (a VPN, a bastion, CI runners) that run `pulumi up`.
         api_rules = [
-            aws.vpc.SecurityGroupIngressRule(
+            ingress_rule(
+                self,
                 child_name(name, "api-from", slug(cidr)),
                 security_group_id=self.eks_cluster.cluster_security_group_id,
+                port=API_PORT,
                 description="Kubernetes API (private endpoint)",
-                ip_protocol="tcp",
-                from_port=443,
-                to_port=443,
-                cidr_ipv4=cidr,
-                opts=child,
+                cidr=cidr,
             )
-            for cidr in s.private_access_cidrs
+            for cidr in args.private_access_cidrs
         ]
-
         self.kubeconfig = pulumi.Output.secret(self.eks_cluster.kubeconfig_json)
         self.provider = k8s.Provider(
             child_name(name, "k8s"),
@@ -168,20 +121,66 @@ class Cluster(pulumi.ComponentResource):
             # Through the private endpoint, nothing answers before the rules that admit the deployer.
             opts=pulumi.ResourceOptions(parent=self, depends_on=api_rules),
         )
-
         self.endpoint = self.eks_cluster.eks_cluster.endpoint
         self.oidc_provider_arn = self.eks_cluster.oidc_provider_arn
         self.oidc_issuer = self.eks_cluster.oidc_issuer
         self.cluster_security_group_id = self.eks_cluster.cluster_security_group_id
-        self.node_security_group_id = nodes_sg.id
         self.secrets_key_arn = key.arn
         self.register_outputs(
             {
                 "clusterName": self.cluster_name,
                 "endpoint": self.endpoint,
                 "oidcProviderArn": self.oidc_provider_arn,
+                "oidcIssuer": self.oidc_issuer,
                 "clusterSecurityGroupId": self.cluster_security_group_id,
-                "nodeSecurityGroupId": self.node_security_group_id,
+                "secretsKeyArn": self.secrets_key_arn,
                 "kubeconfig": self.kubeconfig,
             }
         )
+
+    def _eks_cluster(self, name: str, args: ClusterArgs, key_arn: pulumi.Output[str]) -> eks.Cluster:
+        return eks.Cluster(
+            child_name(name, "eks"),
+            name=args.cluster_name,
+            version=args.kubernetes_version,
+            vpc_id=args.vpc_id,
+            private_subnet_ids=args.subnet_ids,
+            node_associate_public_ip_address=False,
+            skip_default_node_group=True,
+            skip_default_security_groups=True,
+            endpoint_private_access=True,
+            endpoint_public_access=args.endpoint_public_access,
+            public_access_cidrs=list(args.public_access_cidrs) if args.endpoint_public_access else None,
+            authentication_mode=eks.AuthenticationMode.API,
+            access_entries=self._access_entries(args.admin_role_arns),
+            # pulumi-eks manages these two as EKS add-ons even without a default node group
+            # (v4.3 cluster.ts L764-797, L1091-1112), at the newest build when no version is
+            # given: pinned here, they move with the Kubernetes version only. Nodes join with the
+            # self-managed copies EKS installs at creation, so nothing waits for these.
+            vpc_cni_options=eks.VpcCniOptionsArgs(addon_version=args.addon_versions[VPC_CNI]),
+            kube_proxy_addon_options=eks.KubeProxyAddonOptionsArgs(version=args.addon_versions[KUBE_PROXY]),
+            encryption_config_key_arn=key_arn,
+            enabled_cluster_log_types=list(CLUSTER_LOG_TYPES),
+            create_oidc_provider=True,
+            tags=with_name(args.tags, args.cluster_name),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    @staticmethod
+    def _access_entries(admin_role_arns: tuple[str, ...]) -> dict[str, eks.AccessEntryArgs]:
+        """Cluster-admin entries, keyed by role: pulumi-eks names each `<name>-<key>`
+        (authenticationMode.ts L178-215), so reordering the roles changes nothing. It always
+        makes the creating identity admin (bootstrapClusterCreatorAdminPermissions, hard-coded
+        true in v4.3 cluster.ts L733-741): an entry for it too fails with ResourceInUseException."""
+        return {
+            access_entry_key(arn): eks.AccessEntryArgs(
+                principal_arn=arn,
+                access_policies={
+                    "cluster-admin": eks.AccessPolicyAssociationArgs(
+                        policy_arn=CLUSTER_ADMIN_POLICY,
+                        access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
+                    )
+                },
+            )
+            for arn in admin_role_arns
+        }

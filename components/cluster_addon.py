@@ -22,8 +22,10 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
+from components.helm import helm_release
+from components.iam import iam_role, irsa_trust
+from components.outputs import register_public_outputs
 from lib.addons import AddonChart, irsa_values
-from lib.iam import irsa_trust_policy
 from lib.merge import deep_merge
 from lib.naming import child_name, with_name
 
@@ -33,17 +35,21 @@ RELEASE_TIMEOUT_SECONDS = 600
 @dataclass(frozen=True)
 class ClusterAddonArgs:
     chart: AddonChart
+    """The chart, its pinned version, and where it reads its service account's annotations."""
     values: pulumi.Input[Mapping[str, Any]]
     """Computed values (may hold outputs, such as the VPC ID)."""
     overrides: Mapping[str, Any]
     """The user's values, merged last."""
     policy: Mapping[str, Any]
-    """The IAM policy document of the add-on's role."""
+    """The IAM policy document of the add-on's role (least privilege)."""
     oidc_provider_arn: pulumi.Input[str]
+    """The cluster's IAM OIDC provider."""
     oidc_issuer: pulumi.Input[str]
     """Issuer host and path, without https://."""
     provider: k8s.Provider
+    """Kubernetes provider of the cluster."""
     depends_on: Sequence[pulumi.Resource] = ()
+    """What the release waits for besides its role (the node groups its pods need)."""
     tags: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -69,15 +75,12 @@ class ClusterAddon(pulumi.ComponentResource):
         super().__init__("airflow:index:ClusterAddon", name, None, opts)
         chart, tags = args.chart, args.tags
         child = pulumi.ResourceOptions(parent=self)
-
-        role = aws.iam.Role(
+        role, _ = iam_role(
+            self,
             child_name(name, "role"),
-            description=f"IRSA role of {args.chart.namespace}/{args.chart.service_account} ({chart.chart})",
-            assume_role_policy=pulumi.Output.all(args.oidc_provider_arn, args.oidc_issuer).apply(
-                lambda v: json.dumps(irsa_trust_policy(v[0], v[1], chart.namespace, [chart.service_account]))
-            ),
-            tags=with_name(tags, child_name(name, "role")),
-            opts=child,
+            irsa_trust(args.oidc_provider_arn, args.oidc_issuer, chart.namespace, [chart.service_account]),
+            tags,
+            description=f"IRSA role of {chart.namespace}/{chart.service_account} ({chart.chart})",
         )
         policy = aws.iam.Policy(
             child_name(name, "policy"),
@@ -89,36 +92,24 @@ class ClusterAddon(pulumi.ComponentResource):
         attachment = aws.iam.RolePolicyAttachment(
             child_name(name, "policy-attachment"), role=role.name, policy_arn=policy.arn, opts=child
         )
-
-        values = pulumi.Output.all(pulumi.Output.from_input(args.values), role.arn).apply(
-            lambda v: deep_merge(deep_merge(v[0], irsa_values(chart, v[1])), args.overrides)
-        )
-        self.release = k8s.helm.v3.Release(
+        self.release = helm_release(
+            self,
             child_name(name, "release"),
-            name=chart.release_name,
+            release_name=chart.release_name,
             chart=chart.chart,
             version=chart.version,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=chart.repository),
+            repository=chart.repository,
             namespace=chart.namespace,
-            create_namespace=False,
-            values=values,
-            atomic=True,
-            cleanup_on_fail=True,
-            skip_await=False,
+            # Computed values first, the role's annotation next, the user's overrides last.
+            values=pulumi.Output.all(pulumi.Output.from_input(args.values), role.arn).apply(
+                lambda v: deep_merge(deep_merge(v[0], irsa_values(chart, v[1])), args.overrides)
+            ),
+            provider=args.provider,
             timeout=RELEASE_TIMEOUT_SECONDS,
-            max_history=10,
-            opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[attachment, *args.depends_on]),
+            depends_on=[attachment, *args.depends_on],
         )
-
         self.role_arn = role.arn
         self.release_name = chart.release_name
         self.namespace = chart.namespace
         self.chart_version = chart.version
-        self.register_outputs(
-            {
-                "roleArn": self.role_arn,
-                "releaseName": self.release_name,
-                "namespace": self.namespace,
-                "chartVersion": self.chart_version,
-            }
-        )
+        register_public_outputs(self)

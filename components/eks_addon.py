@@ -1,6 +1,8 @@
 """EksAddon: one EKS managed add-on at a pinned version, installed once there are nodes for it.
 
 Creates (`airflow:index:EksAddon`):
+- optionally, an IAM role that only the add-on's service accounts can assume through the
+  cluster's OIDC provider (IRSA), with the given AWS managed policy attached;
 - an `aws.eks.Addon` at the given version, taking over the self-managed copy EKS installs with a
   new cluster (`OVERWRITE` on create), and keeping the program's settings on update. It waits for
   what `depends_on` lists: an add-on whose pods need nodes (CoreDNS, the EFS CSI driver) only
@@ -15,8 +17,25 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
+from components.iam import iam_role, irsa_trust
 from lib.eks_addons import VERSION_PATTERN
-from lib.naming import with_name
+from lib.naming import child_name, with_name
+
+ADDON_NAMESPACE = "kube-system"
+
+
+@dataclass(frozen=True)
+class AddonRoleArgs:
+    """An IAM role for the add-on's service accounts (IRSA)."""
+
+    service_accounts: tuple[str, ...]
+    """The add-on's service accounts in kube-system: only they may assume the role."""
+    policy_arn: str
+    """The AWS managed policy the role gets."""
+    oidc_provider_arn: pulumi.Input[str]
+    oidc_issuer: pulumi.Input[str]
+    """Issuer host and path, without https://."""
+    description: str = ""
 
 
 @dataclass(frozen=True)
@@ -27,8 +46,13 @@ class EksAddonArgs:
     """EKS add-on name (`coredns`)."""
     version: str
     """Add-on version (`v1.13.2-eksbuild.4`): pinned, so it moves only in a reviewed change."""
+    role: AddonRoleArgs | None = None
+    """An IAM role for the add-on's service accounts, when it calls AWS."""
     depends_on: Sequence[pulumi.Resource] = ()
     """What must exist first (the node groups the add-on's pods run on)."""
+    former_parent: pulumi.Alias | None = None
+    """Where this add-on's resources were created before (they keep their names): given, they
+    carry this alias, so an existing stack updates them in place."""
     tags: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -36,6 +60,8 @@ class EksAddonArgs:
             raise ValueError("EksAddonArgs: cluster_name and addon_name are required")
         if not VERSION_PATTERN.match(self.version):
             raise ValueError(f"EksAddonArgs.version '{self.version}' is not an EKS add-on version (v1.2.3-eksbuild.4)")
+        if self.role is not None and not self.role.service_accounts:
+            raise ValueError("EksAddonArgs.role.service_accounts is empty")
 
 
 class EksAddon(pulumi.ComponentResource):
@@ -43,18 +69,38 @@ class EksAddon(pulumi.ComponentResource):
     """The EKS add-on (depend on it to wait for it to be ACTIVE)."""
     version: str
     """Its version."""
+    role_arn: pulumi.Output[str] | None
+    """The add-on's IAM role, if it has one."""
 
     def __init__(self, name: str, args: EksAddonArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("airflow:index:EksAddon", name, None, opts)
+        moved = [args.former_parent] if args.former_parent else None
+        child = pulumi.ResourceOptions(parent=self, aliases=moved)
+        waits_for = list(args.depends_on)
+        self.role_arn = None
+        if args.role is not None:
+            spec = args.role
+            role, attachments = iam_role(
+                self,
+                child_name(name, "role"),
+                irsa_trust(spec.oidc_provider_arn, spec.oidc_issuer, ADDON_NAMESPACE, spec.service_accounts),
+                args.tags,
+                managed_policies={"policy": args.role.policy_arn},
+                description=args.role.description or None,
+                aliases=moved,
+            )
+            self.role_arn = role.arn
+            waits_for += attachments
         self.addon = aws.eks.Addon(
             name,
             cluster_name=args.cluster_name,
             addon_name=args.addon_name,
             addon_version=args.version,
+            service_account_role_arn=self.role_arn,
             resolve_conflicts_on_create="OVERWRITE",
             resolve_conflicts_on_update="OVERWRITE",
             tags=with_name(args.tags, name),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=waits_for)),
         )
         self.version = args.version
-        self.register_outputs({"addonName": args.addon_name, "version": self.version})
+        self.register_outputs({"addonName": args.addon_name, "version": self.version, "roleArn": self.role_arn})

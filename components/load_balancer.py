@@ -26,7 +26,8 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from config.settings import LoadBalancerSettings
+from components.outputs import register_public_outputs
+from components.security_groups import ingress_rule
 from lib.addons import TARGET_GROUP_BINDING_TAG
 from lib.naming import child_name, slug, with_name
 
@@ -39,46 +40,47 @@ DEREGISTRATION_DELAY_SECONDS = 15
 TARGET_GROUP_BINDING_API = "elbv2.k8s.aws/v1beta1"
 
 
-def allowed_cidrs(settings: LoadBalancerSettings, vpc_cidr: str) -> tuple[str, ...]:
-    """Sources allowed to reach the listener: the configured CIDRs, or the VPC's CIDR."""
-    return settings.allowed_cidrs or (vpc_cidr,)
-
-
-def listener_port(settings: LoadBalancerSettings) -> int:
-    return TLS_PORT if settings.certificate_arn else TCP_PORT
-
-
 @dataclass(frozen=True)
 class LoadBalancerArgs:
-    settings: LoadBalancerSettings
-    vpc_cidr: str
-    """The VPC's CIDR: the default allowed source (the loader requires explicit CIDRs for an
-    existing VPC, whose CIDR the program does not know)."""
     cluster_name: str
+    """The EKS cluster: only its load balancer controller may register targets."""
     vpc_id: pulumi.Input[str]
     subnet_ids: pulumi.Input[list[str]]
-    """Node subnets, one per AZ."""
-    node_security_group_id: pulumi.Input[str]
-    namespace: str
-    namespace_resource: pulumi.Resource
+    """Node subnets, one per AZ: the NLB spans them all."""
+    allowed_cidrs: tuple[str, ...]
+    """Sources allowed to reach the listener (the VPC's CIDR, a VPN's)."""
+    target_security_group_id: pulumi.Input[str]
+    """Security group of the targets' network interfaces (the nodes' group, with the VPC CNI):
+    the NLB's traffic and health checks are admitted there, on the service port."""
+    namespace: pulumi.Input[str]
+    """Namespace of the Service (the binding lives there, and waits for it)."""
     service_name: str
-    """The API server Service the binding targets."""
+    """The Service whose pods are the targets (the Airflow API server)."""
     service_port: int
     health_check_path: str
+    """HTTP path the NLB checks on the service port; it must answer without a login."""
     controller: pulumi.Resource
     """The AWS Load Balancer Controller release (it owns the TargetGroupBinding CRD)."""
     provider: k8s.Provider
+    """Kubernetes provider of the cluster."""
+    certificate_arn: str = ""
+    """ACM certificate: TLS on 443 instead of TCP on 80."""
     tags: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if not self.cluster_name or not self.service_name or not self.namespace:
-            raise ValueError("LoadBalancerArgs: cluster_name, service_name and namespace are required")
+        if not self.cluster_name or not self.service_name:
+            raise ValueError("LoadBalancerArgs: cluster_name and service_name are required")
         if not 1 <= self.service_port <= 65535:
             raise ValueError(f"LoadBalancerArgs.service_port {self.service_port} is not a port")
         if not self.health_check_path.startswith("/"):
             raise ValueError(f"LoadBalancerArgs.health_check_path '{self.health_check_path}' is not a path")
-        if not allowed_cidrs(self.settings, self.vpc_cidr):
-            raise ValueError("LoadBalancerArgs: no CIDR is allowed to reach the listener")
+        if not self.allowed_cidrs:
+            raise ValueError("LoadBalancerArgs.allowed_cidrs is empty: nothing could reach the listener")
+
+    @property
+    def port(self) -> int:
+        """The listener port: 443 with a certificate, 80 without."""
+        return TLS_PORT if self.certificate_arn else TCP_PORT
 
 
 class LoadBalancer(pulumi.ComponentResource):
@@ -97,57 +99,8 @@ class LoadBalancer(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: LoadBalancerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("airflow:index:LoadBalancer", name, None, opts)
-        s, tags = args.settings, args.tags
-        child = pulumi.ResourceOptions(parent=self)
-        self.port = listener_port(s)
-
-        sg_name = child_name(name, "nlb-sg")
-        security_group = aws.ec2.SecurityGroup(
-            sg_name,
-            description=f"Internal NLB of Airflow ({args.cluster_name}): listener from allowed CIDRs only",
-            vpc_id=args.vpc_id,
-            tags=with_name(tags, sg_name),
-            opts=child,
-        )
-        for cidr in allowed_cidrs(s, args.vpc_cidr):
-            family = {"cidr_ipv6": cidr} if ":" in cidr else {"cidr_ipv4": cidr}
-            rule_name = child_name(name, "nlb-ingress", slug(cidr))
-            aws.vpc.SecurityGroupIngressRule(
-                rule_name,
-                security_group_id=security_group.id,
-                description=f"Airflow UI/API from {cidr}",
-                ip_protocol="tcp",
-                from_port=self.port,
-                to_port=self.port,
-                tags=with_name(tags, rule_name),
-                opts=child,
-                **family,
-            )
-        egress_name = child_name(name, "nlb-egress-nodes")
-        aws.vpc.SecurityGroupEgressRule(
-            egress_name,
-            security_group_id=security_group.id,
-            description="Traffic and health checks to the API server pods",
-            ip_protocol="tcp",
-            from_port=args.service_port,
-            to_port=args.service_port,
-            referenced_security_group_id=args.node_security_group_id,
-            tags=with_name(tags, egress_name),
-            opts=child,
-        )
-        nodes_rule_name = child_name(name, "nodes-ingress-nlb")
-        aws.vpc.SecurityGroupIngressRule(
-            nodes_rule_name,
-            security_group_id=args.node_security_group_id,
-            description="Airflow API server pods from the internal NLB",
-            ip_protocol="tcp",
-            from_port=args.service_port,
-            to_port=args.service_port,
-            referenced_security_group_id=security_group.id,
-            tags=with_name(tags, nodes_rule_name),
-            opts=child,
-        )
-
+        self.port = args.port
+        security_group = self._security_group(name, args)
         nlb_name = child_name(name, "nlb")
         nlb = aws.lb.LoadBalancer(
             nlb_name,
@@ -157,10 +110,75 @@ class LoadBalancer(pulumi.ComponentResource):
             subnets=args.subnet_ids,
             security_groups=[security_group.id],
             enable_cross_zone_load_balancing=True,
-            tags=with_name(tags, nlb_name),
-            opts=child,
+            tags=with_name(args.tags, nlb_name),
+            opts=pulumi.ResourceOptions(parent=self),
         )
-        tg_name = child_name(name, "api-tg")
+        target_group, listener = self._target_group_and_listener(name, args, nlb)
+        k8s.apiextensions.CustomResource(
+            child_name(name, "api-server-binding"),
+            api_version=TARGET_GROUP_BINDING_API,
+            kind="TargetGroupBinding",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=args.service_name, namespace=args.namespace),
+            spec={
+                "serviceRef": {"name": args.service_name, "port": args.service_port},
+                "targetGroupARN": target_group.arn,
+                "targetType": "ip",
+            },
+            # After the listener: a pod's readiness gate turns true only once its target is
+            # healthy, and a target group no listener uses keeps its targets `unused`.
+            opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[args.controller, listener]),
+        )
+        scheme = "https" if args.certificate_arn else "http"
+        self.dns_name = nlb.dns_name
+        self.arn = nlb.arn
+        self.url = nlb.dns_name.apply(lambda dns: f"{scheme}://{dns}")
+        self.security_group_id = security_group.id
+        self.target_group_arn = target_group.arn
+        register_public_outputs(self)
+
+    def _security_group(self, name: str, args: LoadBalancerArgs) -> aws.ec2.SecurityGroup:
+        """The NLB's group: the listener from the allowed CIDRs, and its way to the targets."""
+        tags, sg_name, egress_name = args.tags, child_name(name, "nlb-sg"), child_name(name, "nlb-egress-nodes")
+        security_group = aws.ec2.SecurityGroup(
+            sg_name,
+            description=f"Internal NLB of Airflow ({args.cluster_name}): listener from allowed CIDRs only",
+            vpc_id=args.vpc_id,
+            tags=with_name(tags, sg_name),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        for cidr in args.allowed_cidrs:
+            rule_name = child_name(name, "nlb-ingress", slug(cidr))
+            ingress_rule(
+                self, rule_name, security_group.id, args.port, f"Airflow UI/API from {cidr}", cidr=cidr, tags=tags
+            )
+        aws.vpc.SecurityGroupEgressRule(
+            egress_name,
+            security_group_id=security_group.id,
+            description="Traffic and health checks to the API server pods",
+            ip_protocol="tcp",
+            from_port=args.service_port,
+            to_port=args.service_port,
+            referenced_security_group_id=args.target_security_group_id,
+            tags=with_name(tags, egress_name),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        # The NLB owns this rule on the targets' group: its traffic, its rule (the controller
+        # then needs no right to write security groups).
+        ingress_rule(
+            self,
+            child_name(name, "nodes-ingress-nlb"),
+            args.target_security_group_id,
+            args.service_port,
+            "Airflow API server pods from the internal NLB",
+            source_security_group_id=security_group.id,
+            tags=tags,
+        )
+        return security_group
+
+    def _target_group_and_listener(
+        self, name: str, args: LoadBalancerArgs, nlb: aws.lb.LoadBalancer
+    ) -> tuple[aws.lb.TargetGroup, aws.lb.Listener]:
+        tg_name, listener_name = child_name(name, "api-tg"), child_name(name, "nlb-listener")
         target_group = aws.lb.TargetGroup(
             tg_name,
             target_type="ip",
@@ -181,53 +199,19 @@ class LoadBalancer(pulumi.ComponentResource):
                 healthy_threshold=2,
                 unhealthy_threshold=2,
             ),
-            tags=with_name(tags, tg_name, **{TARGET_GROUP_BINDING_TAG: args.cluster_name}),
-            opts=child,
+            tags=with_name(args.tags, tg_name, **{TARGET_GROUP_BINDING_TAG: args.cluster_name}),
+            opts=pulumi.ResourceOptions(parent=self),
         )
-        tls = bool(s.certificate_arn)
-        listener_name = child_name(name, "nlb-listener")
+        tls = bool(args.certificate_arn)
         listener = aws.lb.Listener(
             listener_name,
             load_balancer_arn=nlb.arn,
-            port=self.port,
+            port=args.port,
             protocol="TLS" if tls else "TCP",
-            certificate_arn=s.certificate_arn if tls else None,
+            certificate_arn=args.certificate_arn if tls else None,
             ssl_policy=TLS_POLICY if tls else None,
             default_actions=[aws.lb.ListenerDefaultActionArgs(type="forward", target_group_arn=target_group.arn)],
-            tags=with_name(tags, listener_name),
-            opts=child,
+            tags=with_name(args.tags, listener_name),
+            opts=pulumi.ResourceOptions(parent=self),
         )
-
-        k8s.apiextensions.CustomResource(
-            child_name(name, "api-server-binding"),
-            api_version=TARGET_GROUP_BINDING_API,
-            kind="TargetGroupBinding",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=args.service_name, namespace=args.namespace),
-            spec={
-                "serviceRef": {"name": args.service_name, "port": args.service_port},
-                "targetGroupARN": target_group.arn,
-                "targetType": "ip",
-            },
-            # After the listener: a pod's readiness gate turns true only once its target is
-            # healthy, and a target group no listener uses keeps its targets `unused`.
-            opts=pulumi.ResourceOptions(
-                parent=self, provider=args.provider, depends_on=[args.controller, args.namespace_resource, listener]
-            ),
-        )
-
-        scheme = "https" if tls else "http"
-        self.dns_name = nlb.dns_name
-        self.arn = nlb.arn
-        self.url = nlb.dns_name.apply(lambda dns: f"{scheme}://{dns}")
-        self.security_group_id = security_group.id
-        self.target_group_arn = target_group.arn
-        self.register_outputs(
-            {
-                "dnsName": self.dns_name,
-                "arn": self.arn,
-                "url": self.url,
-                "securityGroupId": self.security_group_id,
-                "targetGroupArn": self.target_group_arn,
-                "port": self.port,
-            }
-        )
+        return target_group, listener

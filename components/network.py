@@ -1,6 +1,6 @@
-"""Network: the VPC Airflow runs in, or the one you bring.
+"""Network: the VPC Airflow runs in, or the one you bring, and the security group of its nodes.
 
-Creates, when no existing VPC is given (`airflow:index:Network`):
+Creates (`airflow:index:Network`), when no existing VPC is given:
 - a VPC with DNS support, and its default security group stripped of every rule;
 - per availability zone, placed by zone ID (the same physical zone in every account) and
   named by position (`-a`, `-b`, `-c`): a public subnet, a private node subnet (nodes, pods,
@@ -10,8 +10,10 @@ Creates, when no existing VPC is given (`airflow:index:Network`):
   single NAT), and one for the data subnets with no route out of the VPC;
 - an S3 gateway endpoint on the private route tables (image layers from ECR, logs);
 - the subnet tags that load balancers and cluster discovery read.
-With an existing VPC it creates nothing, passes the given IDs through and reads the names of the
-given zones (a data source).
+With an existing VPC it creates none of these, passes the given IDs through and reads the names
+of the given zones (a data source).
+Either way, the `nodes` security group: every node carries it, and the database and the file
+system admit it. It depends only on the VPC, so the data tier never waits for the cluster.
 """
 
 from __future__ import annotations
@@ -22,24 +24,50 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from config.settings import NatGatewayMode, NetworkSettings
+from components.moves import former_parent
 from lib.naming import child_name, with_name
-from lib.network_plan import plan_subnets
+from lib.network_plan import MAX_AZS, NatGatewayMode, plan_subnets
 from lib.zones import zone_key
 
 
 @dataclass(frozen=True)
+class ExistingVpcArgs:
+    """A VPC and subnets to use instead of creating them, one subnet per zone in zone order."""
+
+    vpc_id: str
+    node_subnet_ids: tuple[str, ...]
+    """Private subnets of the nodes, pods and the internal NLB."""
+    data_subnet_ids: tuple[str, ...]
+    """Private subnets of the database and the file system."""
+    public_subnet_ids: tuple[str, ...] = ()
+    """Public subnets (optional: exported for reference only)."""
+
+
+@dataclass(frozen=True)
 class NetworkArgs:
-    settings: NetworkSettings
+    availability_zone_ids: tuple[str, ...]
+    """Zone IDs (`use1-az1`), 1 to 3, in order; every per-zone list follows this order."""
+    cluster_name: str
+    """The EKS cluster that uses the network: its subnet discovery tag and the nodes' group."""
     region: str
-    cluster_name: str  # for the `kubernetes.io/cluster/<name>` discovery tag
+    """The AWS region (the S3 endpoint's service name)."""
+    vpc_cidr: str = "10.0.0.0/16"
+    """Private IPv4 CIDR of the created VPC, /16 to /20."""
+    nat_gateways: NatGatewayMode = NatGatewayMode.PER_AZ
+    """One NAT gateway per zone (survives a zone outage) or a single one."""
+    existing: ExistingVpcArgs | None = None
+    """Use this VPC instead of creating one."""
     tags: Mapping[str, str] = field(default_factory=dict)
+    """Tags on every resource."""
 
     def __post_init__(self) -> None:
-        if not self.cluster_name:
-            raise ValueError("NetworkArgs.cluster_name is empty")
-        if not self.settings.availability_zone_ids:
-            raise ValueError("NetworkArgs.settings.availability_zone_ids is empty; resolve the zones first")
+        zones = len(self.availability_zone_ids)
+        if not self.cluster_name or not self.region:
+            raise ValueError("NetworkArgs: cluster_name and region are required")
+        if not 1 <= zones <= MAX_AZS:
+            raise ValueError(f"NetworkArgs.availability_zone_ids lists {zones} zones; accepted: 1 to {MAX_AZS}")
+        if self.existing and zones not in (len(self.existing.node_subnet_ids), len(self.existing.data_subnet_ids)):
+            raise ValueError("NetworkArgs.existing: one node and one data subnet per availability zone")
 
 
 def zone_names(zone_ids: list[str]) -> pulumi.Output[list[str]]:
@@ -54,7 +82,7 @@ def zone_names(zone_ids: list[str]) -> pulumi.Output[list[str]]:
 
 
 class Network(pulumi.ComponentResource):
-    """Outputs (one list entry per AZ, in `availabilityZoneIds` order)."""
+    """Outputs (one list entry per AZ, in `availability_zone_ids` order)."""
 
     vpc_id: pulumi.Output[str]
     """ID of the VPC."""
@@ -70,20 +98,30 @@ class Network(pulumi.ComponentResource):
     """The zone IDs, in order."""
     availability_zones: pulumi.Output[list[str]]
     """The zones' names in this account, in order."""
+    node_security_group_id: pulumi.Output[str]
+    """The `nodes` security group: every node carries it; admit it to reach a service from pods."""
 
     def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("airflow:index:Network", name, None, opts)
-        s = args.settings
-        self.availability_zone_ids = list(s.availability_zone_ids)
-        if s.existing is not None:
-            self.vpc_id = pulumi.Output.from_input(s.existing.vpc_id)
-            self.public_subnet_ids = pulumi.Output.from_input(list(s.existing.public_subnet_ids))
-            self.node_subnet_ids = pulumi.Output.from_input(list(s.existing.node_subnet_ids))
-            self.data_subnet_ids = pulumi.Output.from_input(list(s.existing.data_subnet_ids))
+        self.availability_zone_ids = list(args.availability_zone_ids)
+        if args.existing is not None:
+            self.vpc_id = pulumi.Output.from_input(args.existing.vpc_id)
+            self.public_subnet_ids = pulumi.Output.from_input(list(args.existing.public_subnet_ids))
+            self.node_subnet_ids = pulumi.Output.from_input(list(args.existing.node_subnet_ids))
+            self.data_subnet_ids = pulumi.Output.from_input(list(args.existing.data_subnet_ids))
             self.nat_gateway_ids = pulumi.Output.from_input([])
             self.availability_zones = zone_names(self.availability_zone_ids)
         else:
             self._create(name, args)
+        nodes_sg = aws.ec2.SecurityGroup(
+            child_name(name, "nodes-sg"),
+            description=f"Nodes of EKS cluster {args.cluster_name}; the database and file system admit this group",
+            vpc_id=self.vpc_id,
+            tags=with_name(args.tags, child_name(name, "nodes-sg")),
+            # Created by the Cluster component until the reshape (UPGRADING.md).
+            opts=pulumi.ResourceOptions(parent=self, aliases=[former_parent("airflow:index:Cluster", name)]),
+        )
+        self.node_security_group_id = nodes_sg.id
         self.register_outputs(
             {
                 "vpcId": self.vpc_id,
@@ -91,74 +129,69 @@ class Network(pulumi.ComponentResource):
                 "nodeSubnetIds": self.node_subnet_ids,
                 "dataSubnetIds": self.data_subnet_ids,
                 "natGatewayIds": self.nat_gateway_ids,
+                "availabilityZoneIds": self.availability_zone_ids,
+                "availabilityZones": self.availability_zones,
+                "nodeSecurityGroupId": self.node_security_group_id,
             }
         )
 
-    def _create(self, name: str, args: NetworkArgs) -> None:
-        s, tags = args.settings, args.tags
-        child = pulumi.ResourceOptions(parent=self)
+    def _subnets(self, name: str, args: NetworkArgs, vpc: aws.ec2.Vpc) -> dict[str, list[aws.ec2.Subnet]]:
+        """Public, node and data subnets, one of each per zone."""
         cluster_tag = {f"kubernetes.io/cluster/{args.cluster_name}": "shared"}
-
-        vpc = aws.ec2.Vpc(
-            child_name(name, "vpc"),
-            cidr_block=s.vpc_cidr,
-            enable_dns_hostnames=True,
-            enable_dns_support=True,
-            tags=with_name(tags, child_name(name, "vpc")),
-            opts=child,
-        )
-        # No rule at all: nothing may use the default group by accident (CIS AWS 5.4).
-        aws.ec2.DefaultSecurityGroup(
-            child_name(name, "default-sg"),
-            vpc_id=vpc.id,
-            tags=with_name(tags, child_name(name, "default-sg")),
-            opts=child,
-        )
-        igw = aws.ec2.InternetGateway(
-            child_name(name, "igw"), vpc_id=vpc.id, tags=with_name(tags, child_name(name, "igw")), opts=child
-        )
-
-        public: list[aws.ec2.Subnet] = []
-        nodes: list[aws.ec2.Subnet] = []
-        data: list[aws.ec2.Subnet] = []
-        for i, plan in enumerate(plan_subnets(s.vpc_cidr, s.availability_zone_ids)):
-            z = zone_key(i)
-            for tier, cidr, bucket, extra in (
-                ("public", plan.public, public, {"kubernetes.io/role/elb": "1"}),
-                ("nodes", plan.node, nodes, {"kubernetes.io/role/internal-elb": "1", **cluster_tag}),
-                ("data", plan.data, data, {}),
+        tiers: dict[str, list[aws.ec2.Subnet]] = {"public": [], "nodes": [], "data": []}
+        for i, plan in enumerate(plan_subnets(args.vpc_cidr, args.availability_zone_ids)):
+            for tier, cidr, extra in (
+                ("public", plan.public, {"kubernetes.io/role/elb": "1"}),
+                ("nodes", plan.node, {"kubernetes.io/role/internal-elb": "1", **cluster_tag}),
+                ("data", plan.data, {}),
             ):
-                sname = child_name(name, tier, z)
-                bucket.append(
+                sname = child_name(name, tier, zone_key(i))
+                tiers[tier].append(
                     aws.ec2.Subnet(
                         sname,
                         vpc_id=vpc.id,
                         cidr_block=cidr,
                         availability_zone_id=plan.availability_zone,
                         map_public_ip_on_launch=False,
-                        tags=with_name(tags, sname, tier=tier, **extra),
-                        opts=child,
+                        tags=with_name(args.tags, sname, tier=tier, **extra),
+                        opts=pulumi.ResourceOptions(parent=self),
                     )
                 )
+        return tiers
 
-        public_rt = aws.ec2.RouteTable(
-            child_name(name, "public-rt"),
+    def _route_table(
+        self,
+        name: str,
+        tier: str,
+        table_name: str,
+        subnets: Mapping[int, aws.ec2.Subnet],
+        vpc: aws.ec2.Vpc,
+        tags: Mapping[str, str],
+        **route: pulumi.Input[str],
+    ) -> aws.ec2.RouteTable:
+        """A route table (with a default route when `route` names its target), associated with the
+        `subnets` of `tier`, given by zone index (associations `<tier>-rta-<zone>`)."""
+        child = pulumi.ResourceOptions(parent=self)
+        table = aws.ec2.RouteTable(
+            table_name,
             vpc_id=vpc.id,
-            routes=[aws.ec2.RouteTableRouteArgs(cidr_block="0.0.0.0/0", gateway_id=igw.id)],
-            tags=with_name(tags, child_name(name, "public-rt")),
+            routes=[aws.ec2.RouteTableRouteArgs(cidr_block="0.0.0.0/0", **route)] if route else None,
+            tags=with_name(tags, table_name),
             opts=child,
         )
-        for i, subnet in enumerate(public):
+        for i, subnet in subnets.items():
             aws.ec2.RouteTableAssociation(
-                child_name(name, "public-rta", zone_key(i)),
-                subnet_id=subnet.id,
-                route_table_id=public_rt.id,
-                opts=child,
+                child_name(name, f"{tier}-rta", zone_key(i)), subnet_id=subnet.id, route_table_id=table.id, opts=child
             )
+        return table
 
-        nat_count = len(public) if s.nat_gateways is NatGatewayMode.PER_AZ else 1
+    def _nat_gateways(
+        self, name: str, args: NetworkArgs, public: list[aws.ec2.Subnet], igw: aws.ec2.InternetGateway
+    ) -> list[aws.ec2.NatGateway]:
+        """One per zone, in its public subnet, or a single one in the first zone's."""
+        tags, child = args.tags, pulumi.ResourceOptions(parent=self)
         nats = []
-        for i in range(nat_count):
+        for i in range(len(public) if args.nat_gateways is NatGatewayMode.PER_AZ else 1):
             z = zone_key(i)
             eip = aws.ec2.Eip(
                 child_name(name, "nat-eip", z),
@@ -176,45 +209,60 @@ class Network(pulumi.ComponentResource):
                     opts=pulumi.ResourceOptions(parent=self, depends_on=[igw]),
                 )
             )
+        return nats
 
-        private_rts = []
-        for i in range(len(nodes)):
-            z = zone_key(i)
-            nat = nats[i] if s.nat_gateways is NatGatewayMode.PER_AZ else nats[0]
-            rt = aws.ec2.RouteTable(
-                child_name(name, "nodes-rt", z),
-                vpc_id=vpc.id,
-                routes=[aws.ec2.RouteTableRouteArgs(cidr_block="0.0.0.0/0", nat_gateway_id=nat.id)],
-                tags=with_name(tags, child_name(name, "nodes-rt", z)),
-                opts=child,
-            )
-            private_rts.append(rt)
-            aws.ec2.RouteTableAssociation(
-                child_name(name, "nodes-rta", z), subnet_id=nodes[i].id, route_table_id=rt.id, opts=child
-            )
-
-        # The data tier has no route out of the VPC: RDS and EFS need none.
-        data_rt = aws.ec2.RouteTable(
-            child_name(name, "data-rt"), vpc_id=vpc.id, tags=with_name(tags, child_name(name, "data-rt")), opts=child
+    def _create(self, name: str, args: NetworkArgs) -> None:
+        tags = args.tags
+        child = pulumi.ResourceOptions(parent=self)
+        vpc = aws.ec2.Vpc(
+            child_name(name, "vpc"),
+            cidr_block=args.vpc_cidr,
+            enable_dns_hostnames=True,
+            enable_dns_support=True,
+            tags=with_name(tags, child_name(name, "vpc")),
+            opts=child,
         )
-        for i, subnet in enumerate(data):
-            aws.ec2.RouteTableAssociation(
-                child_name(name, "data-rta", zone_key(i)), subnet_id=subnet.id, route_table_id=data_rt.id, opts=child
+        # No rule at all: nothing may use the default group by accident (CIS AWS 5.4).
+        aws.ec2.DefaultSecurityGroup(
+            child_name(name, "default-sg"),
+            vpc_id=vpc.id,
+            tags=with_name(tags, child_name(name, "default-sg")),
+            opts=child,
+        )
+        igw = aws.ec2.InternetGateway(
+            child_name(name, "igw"), vpc_id=vpc.id, tags=with_name(tags, child_name(name, "igw")), opts=child
+        )
+        subnets = self._subnets(name, args, vpc)
+        public = dict(enumerate(subnets["public"]))
+        self._route_table(name, "public", child_name(name, "public-rt"), public, vpc, tags, gateway_id=igw.id)
+        nats = self._nat_gateways(name, args, subnets["public"], igw)
+        # Each zone's nodes leave through their zone's NAT gateway, or through the single one.
+        private = [
+            self._route_table(
+                name,
+                "nodes",
+                child_name(name, "nodes-rt", zone_key(i)),
+                {i: subnet},
+                vpc,
+                tags,
+                nat_gateway_id=nats[min(i, len(nats) - 1)].id,
             )
-
+            for i, subnet in enumerate(subnets["nodes"])
+        ]
+        # The data tier has no route out of the VPC: RDS and EFS need none.
+        self._route_table(name, "data", child_name(name, "data-rt"), dict(enumerate(subnets["data"])), vpc, tags)
         aws.ec2.VpcEndpoint(
             child_name(name, "s3-endpoint"),
             vpc_id=vpc.id,
             service_name=f"com.amazonaws.{args.region}.s3",
             vpc_endpoint_type="Gateway",
-            route_table_ids=[rt.id for rt in private_rts],
+            route_table_ids=[rt.id for rt in private],
             tags=with_name(tags, child_name(name, "s3-endpoint")),
             opts=child,
         )
-
         self.vpc_id = vpc.id
-        self.public_subnet_ids = pulumi.Output.all(*[sn.id for sn in public])
-        self.node_subnet_ids = pulumi.Output.all(*[sn.id for sn in nodes])
-        self.data_subnet_ids = pulumi.Output.all(*[sn.id for sn in data])
+        self.public_subnet_ids = pulumi.Output.all(*[sn.id for sn in subnets["public"]])
+        self.node_subnet_ids = pulumi.Output.all(*[sn.id for sn in subnets["nodes"]])
+        self.data_subnet_ids = pulumi.Output.all(*[sn.id for sn in subnets["data"]])
         self.nat_gateway_ids = pulumi.Output.all(*[n.id for n in nats])
-        self.availability_zones = pulumi.Output.all(*[sn.availability_zone for sn in nodes])
+        self.availability_zones = pulumi.Output.all(*[sn.availability_zone for sn in subnets["nodes"]])

@@ -18,15 +18,17 @@ Creates (`airflow:index:NodeGroups`):
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_eks as eks
 
-from config.settings import NodeGroupSettings
+from components.iam import iam_role
 from lib.naming import child_name, slug, with_name
+from lib.node_groups import NodeGroup
 from lib.scheduling import autoscaler_node_template_tags, node_labels
 
 NODE_POLICIES = {
@@ -34,6 +36,11 @@ NODE_POLICIES = {
     "cni": "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
     "ecr": "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPullOnly",
 }
+EC2_TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+}
+ROOT_DEVICE = "/dev/xvda"  # Amazon Linux 2023
 
 
 def _first_asg_name(node_group: aws.eks.NodeGroup) -> pulumi.Output[str]:
@@ -43,9 +50,12 @@ def _first_asg_name(node_group: aws.eks.NodeGroup) -> pulumi.Output[str]:
 
 @dataclass(frozen=True)
 class NodeGroupsArgs:
-    groups: tuple[NodeGroupSettings, ...]
+    groups: tuple[NodeGroup, ...]
+    """The node groups (each validates itself), by unique name."""
     cluster: eks.Cluster
+    """The pulumi-eks cluster the groups join."""
     subnet_ids: pulumi.Input[list[str]]
+    """Private subnets, one per zone: every group spans them all."""
     security_group_ids: pulumi.Input[list[str]]
     """Security groups of every node: the EKS cluster group and the `nodes` group."""
     kubernetes_version: str
@@ -56,8 +66,9 @@ class NodeGroupsArgs:
     tags: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if not self.groups:
-            raise ValueError("NodeGroupsArgs.groups is empty")
+        names = [g.name for g in self.groups]
+        if not names or len(set(names)) != len(names):
+            raise ValueError(f"NodeGroupsArgs.groups must be non-empty with unique names, not {names}")
 
 
 class NodeGroups(pulumi.ComponentResource):
@@ -70,98 +81,82 @@ class NodeGroups(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: NodeGroupsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("airflow:index:NodeGroups", name, None, opts)
-        tags = args.tags
-        child = pulumi.ResourceOptions(parent=self)
-
-        role = aws.iam.Role(
-            child_name(name, "node-role"),
-            assume_role_policy=pulumi.Output.json_dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}
-                    ],
-                }
-            ),
-            tags=with_name(tags, child_name(name, "node-role")),
-            opts=child,
+        role, attachments = iam_role(
+            self, child_name(name, "node-role"), json.dumps(EC2_TRUST), args.tags, managed_policies=NODE_POLICIES
         )
-        attachments = [
-            aws.iam.RolePolicyAttachment(
-                child_name(name, "node-role", short), role=role.name, policy_arn=arn, opts=child
-            )
-            for short, arn in NODE_POLICIES.items()
-        ]
-
-        self.groups = {}
-        self.node_group_names = {}
-        for group in args.groups:
-            gname = child_name(name, group.name)
-            template = aws.ec2.LaunchTemplate(
-                child_name(gname, "lt"),
-                description=f"Nodes of the {group.name} node group",
-                update_default_version=True,
-                vpc_security_group_ids=args.security_group_ids,
-                metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(
-                    http_endpoint="enabled",
-                    http_tokens="required",
-                    http_put_response_hop_limit=1,
-                ),
-                block_device_mappings=[
-                    aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
-                        device_name="/dev/xvda",
-                        ebs=aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
-                            volume_size=group.disk_size_gib,
-                            volume_type="gp3",
-                            encrypted="true",
-                            delete_on_termination="true",
-                        ),
-                    )
-                ],
-                tag_specifications=[
-                    aws.ec2.LaunchTemplateTagSpecificationArgs(resource_type=kind, tags=with_name(tags, gname))
-                    for kind in ("instance", "volume")
-                ],
-                tags=with_name(tags, child_name(gname, "lt")),
-                opts=child,
-            )
-            mng = eks.ManagedNodeGroup(
-                gname,
-                cluster=args.cluster,
-                node_role=role,
-                subnet_ids=args.subnet_ids,
-                ami_type=group.ami_type,
-                instance_types=list(group.instance_types),
-                capacity_type=group.capacity_type.value,
-                version=args.kubernetes_version,
-                release_version=args.ami_release_version or None,
-                scaling_config=aws.eks.NodeGroupScalingConfigArgs(
-                    min_size=group.min_size, desired_size=group.desired_size, max_size=group.max_size
-                ),
-                # The cluster autoscaler owns the desired size once the group exists.
-                ignore_scaling_changes=True,
-                labels=node_labels(group),
-                taints=[
-                    aws.eks.NodeGroupTaintArgs(key=t.key, value=t.value, effect=t.effect.value) for t in group.taints
-                ],
-                launch_template=aws.eks.NodeGroupLaunchTemplateArgs(
-                    id=template.id, version=template.latest_version.apply(str)
-                ),
-                tags=with_name(tags, gname, **autoscaler_node_template_tags(group)),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=attachments),
-            )
-            self.groups[group.name] = mng
-            self.node_group_names[group.name] = mng.node_group.node_group_name
-
-            # Managed node group tags stay on the EKS resource; the autoscaler reads the ASG's.
-            asg_name: pulumi.Output[str] = mng.node_group.apply(_first_asg_name)
-            for key, value in sorted(autoscaler_node_template_tags(group).items()):
-                aws.autoscaling.Tag(
-                    child_name(gname, "asg-tag", slug(key.removeprefix("k8s.io/cluster-autoscaler/node-template/"))),
-                    autoscaling_group_name=asg_name,
-                    tag=aws.autoscaling.TagTagArgs(key=key, value=value, propagate_at_launch=False),
-                    opts=child,
-                )
-
+        self.groups = {g.name: self._group(child_name(name, g.name), g, args, role, attachments) for g in args.groups}
+        self.node_group_names = {n: g.node_group.node_group_name for n, g in self.groups.items()}
         self.node_role_arn = role.arn
         self.register_outputs({"nodeRoleArn": self.node_role_arn, "nodeGroupNames": self.node_group_names})
+
+    def _launch_template(self, name: str, group: NodeGroup, args: NodeGroupsArgs) -> aws.ec2.LaunchTemplate:
+        return aws.ec2.LaunchTemplate(
+            child_name(name, "lt"),
+            description=f"Nodes of the {group.name} node group",
+            update_default_version=True,
+            vpc_security_group_ids=args.security_group_ids,
+            # IMDSv2, one hop: pods cannot borrow the node's role (add-ons get theirs through IRSA).
+            metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(
+                http_endpoint="enabled", http_tokens="required", http_put_response_hop_limit=1
+            ),
+            block_device_mappings=[
+                aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
+                    device_name=ROOT_DEVICE,
+                    ebs=aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
+                        volume_size=group.disk_size_gib,
+                        volume_type="gp3",
+                        encrypted="true",
+                        delete_on_termination="true",
+                    ),
+                )
+            ],
+            tag_specifications=[
+                aws.ec2.LaunchTemplateTagSpecificationArgs(resource_type=kind, tags=with_name(args.tags, name))
+                for kind in ("instance", "volume")
+            ],
+            tags=with_name(args.tags, child_name(name, "lt")),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _group(
+        self,
+        name: str,
+        group: NodeGroup,
+        args: NodeGroupsArgs,
+        role: aws.iam.Role,
+        attachments: Sequence[aws.iam.RolePolicyAttachment],
+    ) -> eks.ManagedNodeGroup:
+        template = self._launch_template(name, group, args)
+        mng = eks.ManagedNodeGroup(
+            name,
+            cluster=args.cluster,
+            node_role=role,
+            subnet_ids=args.subnet_ids,
+            ami_type=group.ami_type,
+            instance_types=list(group.instance_types),
+            capacity_type=group.capacity_type.value,
+            version=args.kubernetes_version,
+            release_version=args.ami_release_version or None,
+            scaling_config=aws.eks.NodeGroupScalingConfigArgs(
+                min_size=group.min_size, desired_size=group.desired_size, max_size=group.max_size
+            ),
+            # The cluster autoscaler owns the desired size once the group exists.
+            ignore_scaling_changes=True,
+            labels=node_labels(group),
+            taints=[aws.eks.NodeGroupTaintArgs(key=t.key, value=t.value, effect=t.effect.value) for t in group.taints],
+            launch_template=aws.eks.NodeGroupLaunchTemplateArgs(
+                id=template.id, version=template.latest_version.apply(str)
+            ),
+            tags=with_name(args.tags, name, **autoscaler_node_template_tags(group)),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(attachments)),
+        )
+        # Managed node group tags stay on the EKS resource; the autoscaler reads the ASG's.
+        asg_name: pulumi.Output[str] = mng.node_group.apply(_first_asg_name)
+        for key, value in sorted(autoscaler_node_template_tags(group).items()):
+            aws.autoscaling.Tag(
+                child_name(name, "asg-tag", slug(key.removeprefix("k8s.io/cluster-autoscaler/node-template/"))),
+                autoscaling_group_name=asg_name,
+                tag=aws.autoscaling.TagTagArgs(key=key, value=value, propagate_at_launch=False),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+        return mng

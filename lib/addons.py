@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from config.settings import NodeGroupSettings
+from lib.node_groups import NodeGroup
 from lib.scheduling import node_selector, tolerations
 
 IRSA_ANNOTATION = "eks.amazonaws.com/role-arn"
@@ -149,9 +149,7 @@ def load_balancer_controller_policy(region: str, cluster_name: str) -> dict[str,
     }
 
 
-def load_balancer_controller_values(
-    cluster_name: str, region: str, vpc_id: str, group: NodeGroupSettings
-) -> dict[str, Any]:
+def load_balancer_controller_values(cluster_name: str, region: str, vpc_id: str, group: NodeGroup) -> dict[str, Any]:
     """Values of the controller chart (before the IRSA annotation and the user's overrides)."""
     return {
         "clusterName": cluster_name,
@@ -224,7 +222,7 @@ def cluster_autoscaler_policy(region: str, cluster_name: str) -> dict[str, Any]:
 
 
 def cluster_autoscaler_values(
-    cluster_name: str, region: str, kubernetes_version: str, group: NodeGroupSettings
+    cluster_name: str, region: str, kubernetes_version: str, group: NodeGroup
 ) -> dict[str, Any]:
     """Values of the autoscaler chart (before the IRSA annotation and the user's overrides)."""
     if kubernetes_version not in CLUSTER_AUTOSCALER_IMAGE_TAGS:

@@ -1,9 +1,9 @@
-"""Helm values of the official Apache Airflow chart, as a pure function of plain settings.
+"""Helm values of the official Apache Airflow chart, as a pure function of plain inputs.
 
-No Pulumi here: `airflow_values` takes settings, node groups and the NAMES of the Kubernetes
+No Pulumi here: `airflow_values` takes plain options, node groups and the NAMES of the Kubernetes
 Secrets the Airflow component creates (never their contents), so that the whole values tree is
-plain data that tests validate against the chart's `values.schema.json`, and that holds no
-secret. The user's `airflowValues` are merged last.
+plain data that tests validate against the chart's schema and render with the chart, and that
+holds no secret. The user's overrides are merged last.
 
 What the values give (chart 1.18, Airflow 3):
 - KubernetesExecutor; no bundled PostgreSQL or Redis; the metadata DB through an existing Secret
@@ -33,15 +33,16 @@ What the values give (chart 1.18, Airflow 3):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, NamedTuple
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
-from config.settings import AirflowSettings, NodeGroupSettings, ResourceProfile
-from lib.git_sync import dags_folder
+from lib.airflow_resources import RESOURCE_PROFILES, ResourceProfile, Resources
+from lib.airflow_secrets import ADMIN_PASSWORD_KEY, RELEASE_NAME, SecretNames
 from lib.merge import deep_merge
+from lib.node_groups import NodeGroup
 from lib.scheduling import HOST_KEY, ZONE_KEY, node_selector, tolerations
 
-RELEASE_NAME = "airflow"
 CHART_NAME = "airflow"
 CHART_REPOSITORY = "https://airflow.apache.org"
 API_SERVER_PORT = 8080  # the chart's `ports.apiServer`
@@ -52,22 +53,11 @@ __init__.py), so a new API server pod's readiness gate can turn true."""
 FAB_AUTH_MANAGER = "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager"
 ADMIN_USERNAME = "admin"
 ADMIN_PASSWORD_ENV = "AIRFLOW_ADMIN_PASSWORD"
-ADMIN_PASSWORD_KEY = "password"
 MIGRATIONS_WAIT_SECONDS = 600  # migrations run as a plain Job alongside the pods that wait for them
 API_SERVER_PRE_STOP_SECONDS = 25
 """A terminating API server keeps serving this long: more than the NLB's deregistration delay
 (components/load_balancer.py), less than the pod's 30 s grace period (chart 1.18 offers no
 `terminationGracePeriodSeconds` for the API server), leaving uvicorn 5 s to finish."""
-
-# The keys the chart reads in each Secret it is given.
-SECRET_KEYS = {
-    "metadata": "connection",
-    "fernet_key": "fernet-key",
-    "api_secret_key": "api-secret-key",
-    "jwt_secret": "jwt-secret",
-    "webserver_secret_key": "webserver-secret-key",
-    "pgbouncer_stats": "connection",
-}
 
 # Images of chart 1.18.0 (its values.schema.json defaults), pinned so that the release never
 # depends on whatever a values file of the chart says; update them with the chart.
@@ -97,79 +87,35 @@ def api_server_service_name(release: str = RELEASE_NAME) -> str:
     return f"{fullname}-api-server"
 
 
-# --------------------------------------------------------------------------- resources
+@dataclass(frozen=True)
+class Replicas:
+    """Pods of each control-plane component (2 or more for HA)."""
 
-
-class Resources(NamedTuple):
-    cpu_request: str
-    memory_request: str
-    cpu_limit: str
-    memory_limit: str
-
-    def values(self) -> dict[str, dict[str, str]]:
-        return {
-            "requests": {"cpu": self.cpu_request, "memory": self.memory_request},
-            "limits": {"cpu": self.cpu_limit, "memory": self.memory_limit},
-        }
-
-
-R = Resources
-RESOURCE_PROFILES: dict[ResourceProfile, dict[str, Resources]] = {
-    ResourceProfile.SMALL: {
-        "scheduler": R("250m", "1Gi", "1", "2Gi"),
-        "apiServer": R("250m", "1Gi", "1", "2Gi"),
-        "triggerer": R("100m", "512Mi", "500m", "1Gi"),
-        "dagProcessor": R("250m", "1Gi", "1", "2Gi"),
-        "workers": R("250m", "512Mi", "1", "1Gi"),
-        "pgbouncer": R("50m", "64Mi", "250m", "128Mi"),
-        "pgbouncerExporter": R("10m", "32Mi", "100m", "64Mi"),
-        "statsd": R("25m", "64Mi", "100m", "128Mi"),
-        "jobs": R("100m", "512Mi", "500m", "1Gi"),
-        "gitSync": R("25m", "64Mi", "100m", "128Mi"),
-    },
-    ResourceProfile.MEDIUM: {
-        "scheduler": R("500m", "2Gi", "2", "4Gi"),
-        "apiServer": R("500m", "1536Mi", "2", "3Gi"),
-        "triggerer": R("250m", "1Gi", "1", "2Gi"),
-        "dagProcessor": R("500m", "2Gi", "2", "4Gi"),
-        "workers": R("500m", "1Gi", "2", "2Gi"),
-        "pgbouncer": R("100m", "128Mi", "500m", "256Mi"),
-        "pgbouncerExporter": R("25m", "64Mi", "200m", "128Mi"),
-        "statsd": R("50m", "128Mi", "200m", "256Mi"),
-        "jobs": R("250m", "1Gi", "1", "2Gi"),
-        "gitSync": R("50m", "128Mi", "200m", "256Mi"),
-    },
-    ResourceProfile.LARGE: {
-        "scheduler": R("1", "3Gi", "2", "6Gi"),
-        "apiServer": R("1", "2Gi", "2", "4Gi"),
-        "triggerer": R("500m", "1536Mi", "1", "3Gi"),
-        "dagProcessor": R("1", "3Gi", "2", "6Gi"),
-        "workers": R("1", "2Gi", "2", "4Gi"),
-        "pgbouncer": R("200m", "256Mi", "1", "512Mi"),
-        "pgbouncerExporter": R("50m", "128Mi", "200m", "256Mi"),
-        "statsd": R("100m", "256Mi", "500m", "512Mi"),
-        "jobs": R("500m", "2Gi", "1", "4Gi"),
-        "gitSync": R("100m", "256Mi", "500m", "512Mi"),
-    },
-}
-
-
-# --------------------------------------------------------------------------- values
+    scheduler: int = 2
+    api_server: int = 2
+    triggerer: int = 2
+    dag_processor: int = 2
+    pgbouncer: int = 2
 
 
 @dataclass(frozen=True)
-class SecretNames:
-    """Names of the Kubernetes Secrets (in the Airflow namespace) the values refer to."""
+class ChartInputs:
+    """Everything the values depend on, as plain data."""
 
-    metadata: str
-    fernet_key: str
-    api_secret_key: str
-    jwt_secret: str
-    webserver_secret_key: str
-    pgbouncer_config: str
-    pgbouncer_stats: str
-    admin_password: str | None = None
-    """None when no admin user is created."""
+    airflow_version: str
+    replicas: Replicas
+    resource_profile: ResourceProfile
+    control_plane: NodeGroup
+    """Node group of the schedulers, API servers, triggerers, DAG processors, PgBouncer and jobs."""
+    workers: NodeGroup
+    """Node group of the task pods (tainted)."""
+    secrets: SecretNames
+    dags_claim: str
+    logs_claim: str
+    namespace: str
+    dags_folder: str
+    overrides: Mapping[str, Any] = field(default_factory=dict)
+    """The user's values, merged last."""
 
 
 def spread_constraints(section: str, release: str = RELEASE_NAME) -> list[dict[str, Any]]:
@@ -181,11 +127,54 @@ def spread_constraints(section: str, release: str = RELEASE_NAME) -> list[dict[s
     ]
 
 
-def _pdb() -> dict[str, Any]:
-    return {"enabled": True, "config": {"maxUnavailable": 1}}
+def _placement(group: NodeGroup) -> dict[str, Any]:
+    return {"nodeSelector": node_selector(group), "tolerations": tolerations(group)}
 
 
-def _create_user_job(place: dict[str, Any], resources: Resources, admin_password_secret: str | None) -> dict[str, Any]:
+def _control_plane(inputs: ChartInputs) -> dict[str, Any]:
+    """The scheduler, API server, triggerer, DAG processor and PgBouncer sections."""
+    profile = RESOURCE_PROFILES[inputs.resource_profile]
+    r = inputs.replicas
+
+    def control(section: str, replicas: int) -> dict[str, Any]:
+        values = {
+            "replicas": replicas,
+            **_placement(inputs.control_plane),
+            "topologySpreadConstraints": spread_constraints(section),
+            "resources": profile[section].values(),
+        }
+        if section in PDB_SECTIONS:
+            values["podDisruptionBudget"] = {"enabled": True, "config": {"maxUnavailable": 1}}
+        return values
+
+    return {
+        "scheduler": control("scheduler", r.scheduler),
+        "apiServer": {
+            **control("apiServer", r.api_server),
+            # The Pulumi-owned NLB reaches the pods through a TargetGroupBinding.
+            "service": {"type": "ClusterIP"},
+            "containerLifecycleHooks": {"preStop": {"exec": {"command": ["sleep", str(API_SERVER_PRE_STOP_SECONDS)]}}},
+        },
+        "triggerer": {
+            **control("triggerer", r.triggerer),
+            "persistence": {"enabled": False},  # a Deployment; its logs go to the EFS logs volume
+        },
+        "dagProcessor": {"enabled": True, **control("dagProcessor", r.dag_processor)},
+        "pgbouncer": {
+            "enabled": True,
+            **control("pgbouncer", r.pgbouncer),
+            # pgbouncer.ini (pools, TLS to the database) comes whole from this Secret.
+            "configSecretName": inputs.secrets.pgbouncer_config,
+            "metricsExporterSidecar": {
+                "statsSecretName": inputs.secrets.pgbouncer_stats,
+                "resources": profile["pgbouncerExporter"].values(),
+            },
+        },
+    }
+
+
+def _job(place: dict[str, Any], resources: Resources, admin_password_secret: str | None = None) -> dict[str, Any]:
+    """A Job without Helm hooks; with the admin password's Secret, the one that creates the user."""
     job = {"useHelmHooks": False, "applyCustomEnv": False, **place, "resources": resources.values()}
     if admin_password_secret is None:
         return job
@@ -217,36 +206,50 @@ def _create_user_job(place: dict[str, Any], resources: Resources, admin_password
     return job
 
 
-def airflow_values(
-    settings: AirflowSettings,
-    *,
-    control_plane: NodeGroupSettings,
-    workers: NodeGroupSettings,
-    secrets: SecretNames,
-    dags_claim: str,
-    logs_claim: str,
-    namespace: str,
-) -> dict[str, Any]:
-    """The release's values: the program's, then the user's `airflowValues` merged last."""
-    profile = RESOURCE_PROFILES[settings.resource_profile]
-    place = {"nodeSelector": node_selector(control_plane), "tolerations": tolerations(control_plane)}
+def _admin_user(admin_password_secret: str | None) -> dict[str, Any]:
+    if admin_password_secret is None:
+        return {"enabled": False}
+    return {
+        "enabled": True,
+        "role": "Admin",
+        "username": ADMIN_USERNAME,
+        "email": f"{ADMIN_USERNAME}@example.com",
+        "firstName": "Airflow",
+        "lastName": "Admin",
+        "password": "",  # unused: the job reads the Secret
+    }
 
-    def control(section: str, replicas: int) -> dict[str, Any]:
-        values = {
-            "replicas": replicas,
-            **place,
-            "topologySpreadConstraints": spread_constraints(section),
-            "resources": profile[section].values(),
-        }
-        if section in PDB_SECTIONS:
-            values["podDisruptionBudget"] = _pdb()
-        return values
 
-    admin = secrets.admin_password if settings.create_admin_user else None
+def _airflow_config(inputs: ChartInputs) -> dict[str, Any]:
+    return {
+        "core": {
+            "dags_folder": inputs.dags_folder,
+            "auth_manager": FAB_AUTH_MANAGER,  # users and passwords (`airflow users create`)
+            "load_examples": "False",
+            # Task pods report to the API server's execution API inside the cluster.
+            "execution_api_server_url": (
+                f"http://{api_server_service_name()}.{inputs.namespace}:{API_SERVER_PORT}/execution/"
+            ),
+        },
+        "scheduler": {"standalone_dag_processor": "True"},
+        "kubernetes_executor": {
+            "delete_worker_pods": "True",
+            "delete_worker_pods_on_failure": "False",  # keep a failed pod for its events
+            "worker_pods_creation_batch_size": "8",
+        },
+        "logging": {"remote_logging": "False"},  # logs are on the shared EFS volume
+    }
+
+
+def airflow_values(inputs: ChartInputs) -> dict[str, Any]:
+    """The release's values: the program's, then the user's overrides merged last."""
+    profile = RESOURCE_PROFILES[inputs.resource_profile]
+    place = _placement(inputs.control_plane)
+    secrets = inputs.secrets
     computed: dict[str, Any] = {
         "defaultAirflowRepository": AIRFLOW_IMAGE_REPOSITORY,
-        "defaultAirflowTag": settings.airflow_version,
-        "airflowVersion": settings.airflow_version,
+        "defaultAirflowTag": inputs.airflow_version,
+        "airflowVersion": inputs.airflow_version,
         "images": {**SIDECAR_IMAGES, "migrationsWaitTimeout": MIGRATIONS_WAIT_SECONDS},
         "executor": "KubernetesExecutor",
         "postgresql": {"enabled": False},
@@ -258,78 +261,17 @@ def airflow_values(
         "webserverSecretKeySecretName": secrets.webserver_secret_key,
         # Anything not placed below (cleanup jobs, ...) lands on the control-plane group too.
         **place,
-        "scheduler": control("scheduler", settings.scheduler_replicas),
-        "apiServer": {
-            **control("apiServer", settings.api_server_replicas),
-            # The Pulumi-owned NLB reaches the pods through a TargetGroupBinding.
-            "service": {"type": "ClusterIP"},
-            "containerLifecycleHooks": {"preStop": {"exec": {"command": ["sleep", str(API_SERVER_PRE_STOP_SECONDS)]}}},
-        },
-        "triggerer": {
-            **control("triggerer", settings.triggerer_replicas),
-            "persistence": {"enabled": False},  # a Deployment; its logs go to the EFS logs volume
-        },
-        "dagProcessor": {"enabled": True, **control("dagProcessor", settings.dag_processor_replicas)},
-        "pgbouncer": {
-            "enabled": True,
-            **control("pgbouncer", settings.pgbouncer_replicas),
-            # pgbouncer.ini (pools, TLS to the database) comes whole from this Secret.
-            "configSecretName": secrets.pgbouncer_config,
-            "metricsExporterSidecar": {
-                "statsSecretName": secrets.pgbouncer_stats,
-                "resources": profile["pgbouncerExporter"].values(),
-            },
-        },
+        **_control_plane(inputs),
         "statsd": {"enabled": True, **place, "resources": profile["statsd"].values()},
-        "workers": {
-            "nodeSelector": node_selector(workers),
-            "tolerations": tolerations(workers),
-            "resources": profile["workers"].values(),
-        },
-        "migrateDatabaseJob": {
-            "useHelmHooks": False,
-            "applyCustomEnv": False,
-            **place,
-            "resources": profile["jobs"].values(),
-        },
-        "createUserJob": _create_user_job(place, profile["jobs"], admin),
-        "webserver": {
-            "defaultUser": (
-                {
-                    "enabled": True,
-                    "role": "Admin",
-                    "username": ADMIN_USERNAME,
-                    "email": f"{ADMIN_USERNAME}@example.com",
-                    "firstName": "Airflow",
-                    "lastName": "Admin",
-                    "password": "",  # unused: the job reads the Secret
-                }
-                if admin
-                else {"enabled": False}
-            )
-        },
+        "workers": {**_placement(inputs.workers), "resources": profile["workers"].values()},
+        "migrateDatabaseJob": _job(place, profile["jobs"]),
+        "createUserJob": _job(place, profile["jobs"], secrets.admin_password),
+        "webserver": {"defaultUser": _admin_user(secrets.admin_password)},
         "dags": {
-            "persistence": {"enabled": True, "existingClaim": dags_claim},
+            "persistence": {"enabled": True, "existingClaim": inputs.dags_claim},
             "gitSync": {"enabled": False},  # see the module docstring: the program runs its own
         },
-        "logs": {"persistence": {"enabled": True, "existingClaim": logs_claim}},
-        "config": {
-            "core": {
-                "dags_folder": dags_folder(settings.git_sync.sub_path if settings.git_sync else None),
-                "auth_manager": FAB_AUTH_MANAGER,  # users and passwords (`airflow users create`)
-                "load_examples": "False",
-                # Task pods report to the API server's execution API inside the cluster.
-                "execution_api_server_url": (
-                    f"http://{api_server_service_name()}.{namespace}:{API_SERVER_PORT}/execution/"
-                ),
-            },
-            "scheduler": {"standalone_dag_processor": "True"},
-            "kubernetes_executor": {
-                "delete_worker_pods": "True",
-                "delete_worker_pods_on_failure": "False",  # keep a failed pod for its events
-                "worker_pods_creation_batch_size": "8",
-            },
-            "logging": {"remote_logging": "False"},  # logs are on the shared EFS volume
-        },
+        "logs": {"persistence": {"enabled": True, "existingClaim": inputs.logs_claim}},
+        "config": _airflow_config(inputs),
     }
-    return deep_merge(computed, settings.values)
+    return deep_merge(computed, inputs.overrides)

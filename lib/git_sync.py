@@ -19,6 +19,7 @@ first sync, then 200 (the readiness probe).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 DAGS_MOUNT_PATH = "/opt/airflow/dags"
@@ -35,6 +36,19 @@ HTTPS_SECRET_KEYS = ("GITSYNC_USERNAME", "GITSYNC_PASSWORD")
 SSH_SECRET_KEYS = ("gitSshKey", "known_hosts")
 """Keys of `gitSyncCredentialsSecret`: user and password (or token) for an https URL; the private
 key and the host's known_hosts lines for an ssh URL (host keys are always checked)."""
+
+
+@dataclass(frozen=True)
+class GitSyncSource:
+    """Where DAGs come from: a branch of a repository, and the folder in it that holds them."""
+
+    repo: str
+    """https://, ssh:// or git@ URL."""
+    branch: str = "main"
+    sub_path: str = "dags"
+    """Folder of the repository that holds the DAGs (`""`: its top)."""
+    credentials_secret: str = ""
+    """Kubernetes Secret with the credentials (see `HTTPS_SECRET_KEYS`, `SSH_SECRET_KEYS`)."""
 
 
 def is_ssh(repo: str) -> bool:
@@ -75,23 +89,15 @@ def _credentials(repo: str, secret: str) -> tuple[list[dict[str, Any]], list[dic
     return env, mounts, volumes
 
 
-def git_sync_deployment(
-    *,
-    name: str,
-    namespace: str,
+def _container(
     repo: str,
     ref: str,
-    credentials_secret: str,
-    dags_claim: str,
-    node_selector: Mapping[str, str],
-    tolerations: Sequence[Mapping[str, Any]],
     resources: Mapping[str, Any],
+    env: list[dict[str, Any]],
+    secret_mounts: list[dict[str, Any]],
 ) -> dict[str, Any]:
-    """The Deployment (as a Kubernetes object) that syncs `ref` of `repo` into the DAGs claim;
-    Airflow reads the repository's DAG folder through `dags_folder`."""
-    labels = {"app.kubernetes.io/name": "git-sync", "app.kubernetes.io/part-of": "airflow"}
-    env, secret_mounts, secret_volumes = _credentials(repo, credentials_secret)
-    container = {
+    """git-sync, unprivileged and read-only but for the volume and /tmp."""
+    return {
         "name": "git-sync",
         "image": IMAGE,
         "env": [
@@ -121,6 +127,25 @@ def git_sync_deployment(
             *secret_mounts,
         ],
     }
+
+
+def git_sync_deployment(
+    *,
+    name: str,
+    namespace: str,
+    repo: str,
+    ref: str,
+    credentials_secret: str,
+    dags_claim: str,
+    node_selector: Mapping[str, str],
+    tolerations: Sequence[Mapping[str, Any]],
+    resources: Mapping[str, Any],
+) -> dict[str, Any]:
+    """The Deployment (as a Kubernetes object) that syncs `ref` of `repo` into the DAGs claim;
+    Airflow reads the repository's DAG folder through `dags_folder`."""
+    labels = {"app.kubernetes.io/name": "git-sync", "app.kubernetes.io/part-of": "airflow"}
+    env, secret_mounts, secret_volumes = _credentials(repo, credentials_secret)
+    container = _container(repo, ref, resources, env, secret_mounts)
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",

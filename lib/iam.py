@@ -30,3 +30,35 @@ def irsa_trust_policy(
             }
         ],
     }
+
+
+def efs_tls_only_policy(file_system_arn: str) -> dict[str, Any]:
+    """File system policy: mount, write and root access through a mount target, never without TLS.
+
+    Root access is granted because the access points act as gid 0; an allow statement is needed at
+    all because a policy with only a deny replaces EFS's default allow and refuses every mount."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "MountThroughMountTargets",
+                "Effect": "Allow",
+                "Principal": {"AWS": "*"},
+                "Action": [
+                    "elasticfilesystem:ClientMount",
+                    "elasticfilesystem:ClientWrite",
+                    "elasticfilesystem:ClientRootAccess",
+                ],
+                "Resource": file_system_arn,
+                "Condition": {"Bool": {"elasticfilesystem:AccessedViaMountTarget": "true"}},
+            },
+            {
+                "Sid": "DenyWithoutTls",
+                "Effect": "Deny",
+                "Principal": {"AWS": "*"},
+                "Action": "*",
+                "Resource": file_system_arn,
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            },
+        ],
+    }

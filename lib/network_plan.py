@@ -11,8 +11,17 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
+from enum import StrEnum
 
 MAX_AZS = 3
+
+
+class NatGatewayMode(StrEnum):
+    """NAT gateways of a created VPC: one per AZ (an AZ outage leaves the others their way
+    out), or a single one (cheaper; the private subnets of every AZ route through it)."""
+
+    SINGLE = "single"
+    PER_AZ = "perAz"
 
 
 @dataclass(frozen=True)

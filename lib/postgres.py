@@ -10,6 +10,7 @@ headroom below it.
 from __future__ import annotations
 
 import re
+from urllib.parse import quote
 
 GIB = 1024**3
 BYTES_PER_CONNECTION = 9_531_392
@@ -54,18 +55,16 @@ _FAMILY = re.compile(r"^(?:(?P<t>t(?:3|4g))|(?P<mr>[mr])(?P<gen>\d+)[a-z]*)$")
 def instance_memory_gib(instance_class: str) -> int:
     """Nominal memory of an RDS instance class such as `db.r6g.large`.
 
-    Raises ValueError naming `dbInstanceClass` for a class outside the table."""
+    Raises ValueError for a class outside the table."""
     parts = instance_class.split(".")
     match = _FAMILY.match(parts[1]) if len(parts) == 3 and parts[0] == "db" else None
     if match is None or (match["mr"] and int(match["gen"]) < 5):
-        raise ValueError(
-            f"dbInstanceClass '{instance_class}': unknown family; known: db.t3, db.t4g, db.m5+ and db.r5+ classes"
-        )
+        raise ValueError(f"'{instance_class}' is of an unknown family; known: db.t3, db.t4g, db.m5+ and db.r5+ classes")
     family = "t" if match["t"] else match["mr"]
     sizes = _MEMORY_GIB[family]
     if parts[2] not in sizes:
         raise ValueError(
-            f"dbInstanceClass '{instance_class}': unknown size '{parts[2]}' for this family; known: {', '.join(sizes)}"
+            f"'{instance_class}' is of an unknown size '{parts[2]}' for this family; known: {', '.join(sizes)}"
         )
     return sizes[parts[2]]
 
@@ -84,3 +83,22 @@ def running_max_connections(configured_class: str, running_class: str) -> int:
     except ValueError:
         running = max_connections(configured_class)
     return min(max_connections(configured_class), running)
+
+
+def connection_uri(username: str, password: str, host: str, port: int, db_name: str) -> str:
+    """`postgresql://user:password@host:port/db?sslmode=require`; user, password and database are
+    percent-encoded (a password you bring may hold any character)."""
+    user, secret, db = (quote(v, safe="") for v in (username, password, db_name))
+    return f"postgresql://{user}:{secret}@{host}:{port}/{db}?sslmode=require"
+
+
+def server_parameters(slow_statement_ms: int) -> dict[str, str]:
+    """The parameter group's values, all dynamic (applied without a reboot): TLS required, slow
+    statements, connections and lock waits logged."""
+    return {
+        "rds.force_ssl": "1",
+        "log_min_duration_statement": str(slow_statement_ms),
+        "log_connections": "1",
+        "log_disconnections": "1",
+        "log_lock_waits": "1",
+    }

@@ -4,28 +4,28 @@ from __future__ import annotations
 
 from typing import Any
 
-from config.settings import NodeGroupSettings
+from lib.node_groups import NodeGroup
 
 NODE_GROUP_LABEL = "airflow-eks/node-group"
 ZONE_KEY = "topology.kubernetes.io/zone"
 HOST_KEY = "kubernetes.io/hostname"
 
 
-def node_labels(group: NodeGroupSettings) -> dict[str, str]:
+def node_labels(group: NodeGroup) -> dict[str, str]:
     """The group's configured labels plus the label Airflow pods select nodes by."""
     return {**group.labels, NODE_GROUP_LABEL: group.name}
 
 
-def node_selector(group: NodeGroupSettings) -> dict[str, str]:
+def node_selector(group: NodeGroup) -> dict[str, str]:
     return {NODE_GROUP_LABEL: group.name}
 
 
-def tolerations(group: NodeGroupSettings) -> list[dict[str, Any]]:
+def tolerations(group: NodeGroup) -> list[dict[str, Any]]:
     """Tolerations matching every taint of `group` exactly."""
     return [{"key": t.key, "operator": "Equal", "value": t.value, "effect": t.effect.kubernetes} for t in group.taints]
 
 
-def autoscaler_node_template_tags(group: NodeGroupSettings) -> dict[str, str]:
+def autoscaler_node_template_tags(group: NodeGroup) -> dict[str, str]:
     """ASG tags describing a group's nodes to the cluster autoscaler while it has none."""
     prefix = "k8s.io/cluster-autoscaler/node-template"
     tags = {f"{prefix}/label/{k}": v for k, v in node_labels(group).items()}

@@ -9,7 +9,6 @@ secrets redacted to "[secret]") and the stack outputs.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import logging
 from collections import Counter
@@ -23,59 +22,25 @@ from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc, settings
 from pulumi.runtime.proto import resource_pb2
 
-from config.settings import read_declarations, resolve_stack_config
-from lib.zones import zone_id_prefix
+from config.project import read_declarations
+from offline.fakes import RESOURCE_REF_SIG, SECRET_SIG, SIG_KEY, FakeCloud
+from offline.stack_config import resolve_stack_config
 
-ACCOUNT_ID = "123456789012"
 SECRET = "[secret]"
 UNKNOWN = "[unknown]"
-_SIG_KEY = "4dabf18193072939515e22adb298388d"
-_SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
-_RESOURCE_REF_SIG = "5cf8f73096256a8f31e491e813e4eb8e"
-
-# Physical ID prefixes, so that IDs in the plan read like the real ones.
-_ID_PREFIX = {
-    "aws:ec2/vpc:Vpc": "vpc",
-    "aws:ec2/subnet:Subnet": "subnet",
-    "aws:ec2/internetGateway:InternetGateway": "igw",
-    "aws:ec2/natGateway:NatGateway": "nat",
-    "aws:ec2/eip:Eip": "eipalloc",
-    "aws:ec2/routeTable:RouteTable": "rtb",
-    "aws:ec2/securityGroup:SecurityGroup": "sg",
-    "aws:ec2/vpcEndpoint:VpcEndpoint": "vpce",
-    "aws:ec2/launchTemplate:LaunchTemplate": "lt",
-    "aws:kms/key:Key": "key",
-    "aws:efs/fileSystem:FileSystem": "fs",
-    "aws:efs/accessPoint:AccessPoint": "fsap",
-    "aws:efs/mountTarget:MountTarget": "fsmt",
-    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": "sgr",
-    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": "sgr",
-}
-
-
-def fake_zones(region: str) -> dict[str, str]:
-    """Zone ID -> zone name of a fake account, in name order as AWS lists them: six zones whose
-    names are shifted from their IDs, as each real account maps them its own way."""
-    zones = {f"{zone_id_prefix(region)}-az{i}": f"{region}{'abcdef'[(i - 2) % 6]}" for i in range(1, 7)}
-    return dict(sorted(zones.items(), key=lambda item: item[1]))
-
-
-def fake_id(type_: str, name: str) -> str:
-    digest = hashlib.sha256(f"{type_}/{name}".encode()).hexdigest()[:17]
-    return f"{_ID_PREFIX.get(type_, 'id')}-{digest}"
-
-
-def fake_secret(name: str) -> str:
-    """The value a mocked random resource returns; tests search the plan for it."""
-    return "MOCKSECRET" + hashlib.sha256(name.encode()).hexdigest()[:24]
+# Features the stock mock monitor advertises that this one declines: resource references (the
+# SDK then rebuilds referenced resources on a throw-away event loop, and hangs under pytest:
+# shared/notes/offline-pulumi.md), output values, and alias specs (so that the SDK sends the
+# alias URNs it computes, which the plan records).
+DECLINED_FEATURES = ("resourceReferences", "outputValues", "aliasSpecs")
 
 
 def _clean(value: Any) -> Any:
     """Plain JSON of a registered input: secrets redacted, unknowns marked, 2.0 -> 2."""
     if isinstance(value, dict):
-        if value.get(_SIG_KEY) == _SECRET_SIG:
+        if value.get(SIG_KEY) == SECRET_SIG:
             return SECRET
-        if value.get(_SIG_KEY) == _RESOURCE_REF_SIG:
+        if value.get(SIG_KEY) == RESOURCE_REF_SIG:
             return value.get("urn")
         return {k: _clean(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -114,8 +79,7 @@ class Registration:
 
 
 class PlanMonitor(pulumi_mocks.MockMonitor):
-    """The stock mock monitor without resource references (which hang under pytest, see
-    shared/notes/offline-pulumi.md), recording every RegisterResource request."""
+    """The stock mock monitor without the declined features, recording every RegisterResource request."""
 
     def __init__(self, mocks: FakeCloud) -> None:
         super().__init__(mocks)
@@ -123,13 +87,15 @@ class PlanMonitor(pulumi_mocks.MockMonitor):
         self.registrations: list[Registration] = []
 
     def SupportsFeature(self, request: Any) -> Any:
-        has = request.id not in ("outputValues", "resourceReferences")
-        return type("SupportsFeatureResponse", (object,), {"hasSupport": has})
+        return type("SupportsFeatureResponse", (object,), {"hasSupport": request.id not in DECLINED_FEATURES})
 
     def GetDeploymentInfo(self, request: Any) -> Any:
         info = super().GetDeploymentInfo(request)
-        features = [f for f in info.supportedFeatures if f != resource_pb2.RESOURCE_MONITOR_FEATURE_RESOURCE_REFERENCES]
-        return resource_pb2.DeploymentInfo(supportedFeatures=features)
+        declined = (
+            resource_pb2.RESOURCE_MONITOR_FEATURE_RESOURCE_REFERENCES,
+            resource_pb2.RESOURCE_MONITOR_FEATURE_ALIAS_SPECS,
+        )
+        return resource_pb2.DeploymentInfo(supportedFeatures=[f for f in info.supportedFeatures if f not in declined])
 
     def RegisterResource(self, request: Any) -> Any:
         response = super().RegisterResource(request)
@@ -144,112 +110,11 @@ class PlanMonitor(pulumi_mocks.MockMonitor):
                     dependencies=tuple(sorted(request.dependencies)),
                     inputs=_clean(json_format.MessageToDict(request.object)),
                     protect=bool(request.protect),
-                    aliases=tuple(str(a) for a in request.aliases),
+                    aliases=tuple(request.aliasURNs),
                     retain_on_delete=bool(request.retainOnDelete),
                 )
             )
         return response
-
-
-class FakeCloud(pulumi_mocks.Mocks):
-    """Plays AWS and pulumi-eks: deterministic IDs, and the outputs the program reads."""
-
-    def __init__(self, region: str) -> None:
-        self.region = region
-        self.monitor: PlanMonitor | None = None
-        self.calls: list[str] = []
-
-    def _register_ref(self, owner: str, type_: str, name: str, state: dict[str, Any]) -> dict[str, Any]:
-        """A resource reference output, whose state the SDK reads back through getResource.
-        Its URN names it as a child of `owner`, the remote component that creates it."""
-        assert self.monitor is not None
-        urn = f"urn:pulumi:{pulumi.get_stack()}::{pulumi.get_project()}::{owner}${type_}::{name}"
-        rid = fake_id(type_, name)
-        self.monitor.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(urn, rid, state)
-        return {_SIG_KEY: _RESOURCE_REF_SIG, "urn": urn, "id": rid}
-
-    def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str, dict[str, Any]]:
-        t, name, inputs = args.typ, args.name, dict(args.inputs)
-        rid = fake_id(t, name)
-        out: dict[str, Any] = dict(inputs)
-        arn_prefix = f"arn:aws:{{}}:{self.region}:{ACCOUNT_ID}"
-        if t == "eks:index:Cluster":
-            cluster = inputs.get("name", name)
-            issuer = f"oidc.eks.{self.region}.amazonaws.com/id/{hashlib.md5(name.encode()).hexdigest().upper()}"
-            kubeconfig = {"apiVersion": "v1", "kind": "Config", "clusters": [{"name": cluster}]}
-            out.update(
-                kubeconfig=kubeconfig,
-                kubeconfigJson=json.dumps(kubeconfig),
-                clusterSecurityGroupId=fake_id("aws:ec2/securityGroup:SecurityGroup", f"{name}-eks-cluster-sg"),
-                nodeSecurityGroupId=fake_id("aws:ec2/securityGroup:SecurityGroup", f"{name}-eks-cluster-sg"),
-                oidcProviderArn=f"arn:aws:iam::{ACCOUNT_ID}:oidc-provider/{issuer}",
-                oidcProviderUrl=f"https://{issuer}",
-                oidcIssuer=issuer,
-                eksCluster=self._register_ref(
-                    t,
-                    "aws:eks/cluster:Cluster",
-                    f"{name}-eksCluster",
-                    {
-                        "name": cluster,
-                        "version": inputs.get("version", ""),
-                        "endpoint": f"https://{hashlib.md5(name.encode()).hexdigest().upper()}.gr7.{self.region}.eks.amazonaws.com",
-                    },
-                ),
-            )
-        elif t == "eks:index:ManagedNodeGroup":
-            asg = f"eks-{name}-{rid[-8:]}"
-            node_group_state = {
-                "nodeGroupName": name,
-                "resources": [{"autoscalingGroups": [{"name": asg}], "remoteAccessSecurityGroupId": ""}],
-            }
-            out["nodeGroup"] = self._register_ref(
-                t, "aws:eks/nodeGroup:NodeGroup", f"{name}-nodegroup", node_group_state
-            )
-        elif t == "random:index/randomId:RandomId":
-            out["hex"] = hashlib.sha256(name.encode()).hexdigest()[: 2 * int(inputs["byteLength"])]
-        elif t.startswith("random:index/random"):
-            out["result"] = fake_secret(name)
-            out["base64"] = fake_secret(name)
-            out["hex"] = fake_secret(name)
-        elif t == "aws:ec2/subnet:Subnet":
-            out["availabilityZone"] = fake_zones(self.region)[inputs["availabilityZoneId"]]
-        elif t == "aws:ec2/launchTemplate:LaunchTemplate":
-            out.update(latestVersion=1, defaultVersion=1)
-        elif t == "aws:iam/role:Role":
-            out.update(arn=f"arn:aws:iam::{ACCOUNT_ID}:role/{name}", name=name)
-        elif t == "aws:iam/policy:Policy":
-            out.update(arn=f"arn:aws:iam::{ACCOUNT_ID}:policy/{name}")
-        elif t == "aws:kms/key:Key":
-            out.update(arn=f"{arn_prefix.format('kms')}:key/{rid}", keyId=rid)
-        elif t == "aws:rds/instance:Instance":
-            host = f"{inputs.get('identifier', name)}.abcdefghijkl.{self.region}.rds.amazonaws.com"
-            out.update(address=host, endpoint=f"{host}:5432", port=5432, arn=f"{arn_prefix.format('rds')}:db:{name}")
-        elif t == "aws:efs/fileSystem:FileSystem":
-            out.update(
-                arn=f"{arn_prefix.format('elasticfilesystem')}:file-system/{rid}",
-                dnsName=f"{rid}.efs.{self.region}.amazonaws.com",
-            )
-        elif t in ("aws:lb/loadBalancer:LoadBalancer", "aws:lb/targetGroup:TargetGroup", "aws:lb/listener:Listener"):
-            kind = {"LoadBalancer": "loadbalancer/net", "TargetGroup": "targetgroup", "Listener": "listener/net"}[
-                t.split(":")[-1]
-            ]
-            out["arn"] = f"{arn_prefix.format('elasticloadbalancing')}:{kind}/{name}/{rid[-16:]}"
-            if t.endswith("LoadBalancer"):
-                out["dnsName"] = f"{name}-{rid[-10:]}.elb.{self.region}.amazonaws.com"
-        elif "arn" not in out and t.startswith("aws:"):
-            out["arn"] = f"{arn_prefix.format(t.split(':')[1].split('/')[0])}:{name}"
-        return rid, out
-
-    def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
-        # Each invoke is a read of the account at deploy time; the plan records them.
-        self.calls.append(args.token)
-        if args.token == "aws:index/getAvailabilityZones:getAvailabilityZones":
-            zones = fake_zones(self.region)
-            for f in args.args.get("filters") or []:
-                if f["name"] == "zone-id":
-                    zones = {z: n for z, n in zones.items() if z in f["values"]}
-            return {"id": self.region, "zoneIds": list(zones), "names": list(zones.values())}, []
-        return {}, []
 
 
 class ProgramError(Exception):

@@ -18,8 +18,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from config.settings import ConfigError, available_stacks  # noqa: E402
+from config.errors import ConfigError  # noqa: E402
 from offline.mocks import Plan, ProgramError, run_program  # noqa: E402
+from offline.stack_config import available_stacks  # noqa: E402
 
 
 def render_tree(plan: Plan) -> str:

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from config.settings import SUPPORTED_KUBERNETES_VERSIONS, load_settings, resolve_stack_config
+from config.cluster import SUPPORTED_KUBERNETES_VERSIONS
+from config.settings import load_settings
 from lib.addons import (
     CLUSTER_AUTOSCALER,
     CLUSTER_AUTOSCALER_IMAGE_TAGS,
@@ -22,6 +23,7 @@ from lib.addons import (
 )
 from lib.scheduling import NODE_GROUP_LABEL
 from offline.mocks import Plan, Registration, run_program
+from offline.stack_config import resolve_stack_config
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 ROLE = "aws:iam/role:Role"

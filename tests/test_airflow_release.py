@@ -10,11 +10,12 @@ import pytest
 from pulumi.runtime import mocks as pulumi_mocks
 
 from components.airflow import FERNET_KEY_BYTES, SECRET_NAMES, fernet_key
-from config.settings import Settings, load_settings, resolve_stack_config
 from lib.pgbouncer import parse_database_uri, pgbouncer_pools
 from lib.postgres import instance_memory_gib, max_connections
 from lib.scheduling import HOST_KEY, ZONE_KEY
-from offline.mocks import SECRET, FakeCloud, Plan, Registration, fake_secret, run_program
+from offline.fakes import FakeCloud, fake_secret
+from offline.mocks import SECRET, Plan, Registration, run_program
+from tests.support import settings_of
 from tests.test_airflow_values import CONTROL_PLANE, JOBS, cpu, memory, schema_errors
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -26,11 +27,6 @@ CSI = "aws:eks/addon:Addon"
 RANDOM_BYTES = "random:index/randomBytes:RandomBytes"
 RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
 SECRET_SIGNATURE = "4dabf18193072939515e22adb298388d"  # the engine's marker of a secret value
-
-
-def settings_of(stack: str) -> Settings:
-    config, region = resolve_stack_config(stack)
-    return load_settings(config, stack, region)
 
 
 def airflow_release(plan: Plan) -> Registration:

@@ -16,28 +16,22 @@ from typing import Any
 import jsonschema  # type: ignore[import-untyped]  # no stubs in requirements-dev.txt
 import pytest
 
-from config.settings import (
-    AirflowSettings,
-    GitSync,
-    NodeGroupSettings,
-    ResourceProfile,
-    Settings,
-    load_settings,
-    resolve_stack_config,
-)
+from config.settings import Settings
+from lib.airflow_resources import RESOURCE_PROFILES, ResourceProfile
+from lib.airflow_secrets import SecretNames
 from lib.airflow_values import (
     API_SERVER_PORT,
     API_SERVER_PRE_STOP_SECONDS,
     COMPONENT_LABELS,
     MIGRATIONS_WAIT_SECONDS,
     PDB_SECTIONS,
-    RESOURCE_PROFILES,
-    SecretNames,
+    ChartInputs,
     airflow_values,
     api_server_service_name,
 )
-from lib.git_sync import DAGS_MOUNT_PATH
+from lib.git_sync import DAGS_MOUNT_PATH, dags_folder
 from lib.merge import deep_merge
+from lib.node_groups import NodeGroup
 from lib.pgbouncer import (
     DB_HEADROOM_PERCENT,
     PGBOUNCER_PORT,
@@ -50,6 +44,7 @@ from lib.pgbouncer import (
 )
 from lib.scheduling import HOST_KEY, NODE_GROUP_LABEL, ZONE_KEY
 from offline.chart import values_schema
+from tests.support import settings_of
 
 CHART_VERSION = "1.18.0"
 CONTROL_PLANE = ("scheduler", "apiServer", "triggerer", "dagProcessor", "pgbouncer")
@@ -83,23 +78,23 @@ def schema_errors(values: dict[str, Any]) -> list[str]:
     return errors
 
 
-def settings_of(stack: str, **overrides: Any) -> Settings:
-    config, region = resolve_stack_config(stack)
-    config.update({k: v if isinstance(v, str) else json.dumps(v) for k, v in overrides.items()})
-    return load_settings(config, stack, region)
-
-
-def values_for(settings: Settings, airflow: AirflowSettings | None = None, **kwargs: Any) -> dict[str, Any]:
-    args: dict[str, Any] = {
-        "control_plane": settings.node_group("airflow"),
-        "workers": settings.node_group("workers"),
-        "secrets": SECRETS,
-        "dags_claim": "claim-dags",
-        "logs_claim": "claim-logs",
-        "namespace": "airflow",
-    }
-    args.update(kwargs)
-    return airflow_values(airflow or settings.airflow, **args)
+def values_for(settings: Settings, **changes: Any) -> dict[str, Any]:
+    """The values for a stack's settings (claims and Secrets named here), with `ChartInputs` fields changed."""
+    a = settings.airflow
+    inputs = ChartInputs(
+        airflow_version=a.airflow_version,
+        replicas=a.replicas,
+        resource_profile=a.resource_profile,
+        control_plane=settings.node_group("airflow"),
+        workers=settings.node_group("workers"),
+        secrets=SECRETS if a.create_admin_user else replace(SECRETS, admin_password=None),
+        dags_claim="claim-dags",
+        logs_claim="claim-logs",
+        namespace="airflow",
+        dags_folder=dags_folder(a.git_sync.sub_path if a.git_sync else None),
+        overrides=a.values,
+    )
+    return airflow_values(replace(inputs, **changes))
 
 
 def cpu(quantity: str) -> float:
@@ -122,13 +117,13 @@ def test_values_of_both_stacks_meet_the_chart_schema(stack: str) -> None:
 
 def test_values_of_every_option_meet_the_chart_schema() -> None:
     settings = settings_of("dev")
-    for airflow in (
-        replace(settings.airflow, create_admin_user=False),
-        replace(settings.airflow, git_sync=GitSync(repo="https://git.example.com/dags.git", credentials_secret="git")),
-        replace(settings.airflow, git_sync=GitSync(repo="git@git.example.com:team/dags.git", credentials_secret="key")),
-        *(replace(settings.airflow, resource_profile=p) for p in ResourceProfile),
-    ):
-        assert schema_errors(values_for(settings, airflow)) == [], airflow
+    variants: tuple[dict[str, Any], ...] = (
+        {"secrets": replace(SECRETS, admin_password=None)},
+        {"dags_folder": dags_folder("pipelines/dags")},
+        *({"resource_profile": p} for p in ResourceProfile),
+    )
+    for changes in variants:
+        assert schema_errors(values_for(settings, **changes)) == [], changes
 
 
 def test_the_schema_check_catches_a_misspelt_top_level_key_and_a_bad_nested_value() -> None:
@@ -214,7 +209,7 @@ def test_control_plane_on_the_airflow_group_and_task_pods_on_the_tainted_workers
 
 def test_placement_follows_the_node_groups_given() -> None:
     settings = settings_of("dev")
-    other = NodeGroupSettings(name="batch", instance_types=("m6i.large",), min_size=0, desired_size=0, max_size=3)
+    other = NodeGroup(name="batch", instance_types=("m6i.large",), min_size=0, desired_size=0, max_size=3)
     v = values_for(settings, control_plane=other)
     assert v["scheduler"]["nodeSelector"] == {NODE_GROUP_LABEL: "batch"}
 
@@ -242,8 +237,7 @@ def test_admin_user_password_comes_from_a_secret_through_the_environment() -> No
 
 
 def test_no_admin_user_when_turned_off() -> None:
-    settings = settings_of("dev", airflowCreateAdminUser=False)
-    v = values_for(settings, secrets=replace(SECRETS, admin_password=None))
+    v = values_for(settings_of("dev", airflowCreateAdminUser=False))
     assert v["webserver"]["defaultUser"] == {"enabled": False}
     assert "env" not in v["createUserJob"] and "args" not in v["createUserJob"]
 

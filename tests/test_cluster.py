@@ -7,9 +7,11 @@ import json
 import pytest
 
 from components.cluster import CLUSTER_ADMIN_POLICY
-from config.settings import load_settings, resolve_stack_config
+from config.settings import load_settings
 from lib.eks_addons import PINNED_VERSIONS
-from offline.mocks import SECRET, Plan, fake_id, run_program
+from offline.fakes import fake_id
+from offline.mocks import SECRET, Plan, run_program
+from offline.stack_config import resolve_stack_config
 
 EKS = "eks:index:Cluster"
 KEY = "aws:kms/key:Key"

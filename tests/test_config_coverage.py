@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from config.settings import read_declarations
+from config.project import read_declarations
 from offline.mocks import Plan, run_program
 from tests.test_settings import groups_with
 

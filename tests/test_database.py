@@ -11,15 +11,13 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import pytest
 
 from components.database import DatabaseArgs
-from config.settings import (
-    ConfigError,
-    DatabaseSettings,
-    Settings,
-    load_settings,
-    read_declarations,
-    resolve_stack_config,
-)
-from offline.mocks import SECRET, Plan, Registration, fake_secret, run_program
+from config.errors import ConfigError
+from config.project import read_declarations
+from config.settings import Settings
+from offline.fakes import fake_secret
+from offline.mocks import SECRET, Plan, Registration, run_program
+from offline.stack_config import resolve_stack_config
+from tests.support import settings_of
 
 INSTANCE = "aws:rds/instance:Instance"
 KMS_KEY = "aws:kms/key:Key"
@@ -27,11 +25,6 @@ INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
 SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
 EKS_CLUSTER = "eks:index:Cluster"
-
-
-def settings_of(stack: str) -> Settings:
-    config, region = resolve_stack_config(stack)
-    return load_settings(config, stack, region)
 
 
 def component(plan: Plan, type_: str) -> Registration:
@@ -367,21 +360,10 @@ def test_existing_database_needs_its_password() -> None:
 
 
 def test_unknown_instance_class_fails_before_any_resource() -> None:
-    with pytest.raises(ValueError, match="dbInstanceClass"):
+    with pytest.raises(ValueError, match=r"DatabaseArgs.instance_class 'db.r6g.medium'"):
         DatabaseArgs(
-            settings=DatabaseSettings(instance_class="db.r6g.medium"),
             vpc_id="vpc-0123456789abcdef0",
             subnet_ids=["subnet-0123456789abcdef0"],
             node_security_group_id="sg-0123456789abcdef0",
-        )
-
-
-def test_existing_password_only_with_an_existing_database() -> None:
-    with pytest.raises(ValueError, match="existing_password"):
-        DatabaseArgs(
-            settings=DatabaseSettings(),
-            vpc_id="vpc-0123456789abcdef0",
-            subnet_ids=[],
-            node_security_group_id="sg-0123456789abcdef0",
-            existing_password="x",
+            instance_class="db.r6g.medium",
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from config.settings import read_declarations
+from config.project import read_declarations
 from offline.mocks import Plan
 
 ROOT = Path(__file__).resolve().parent.parent

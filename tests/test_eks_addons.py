@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from config.settings import SUPPORTED_KUBERNETES_VERSIONS
+from config.cluster import SUPPORTED_KUBERNETES_VERSIONS
 from lib.eks_addons import ADDON_NAMES, PINNED_VERSIONS, VERSION_PATTERN, addon_versions
 from offline.mocks import Plan, run_program
 

@@ -16,8 +16,9 @@ from typing import Any
 import kubernetes_validate
 import pytest
 
-from config.settings import load_settings, resolve_stack_config
+from config.settings import load_settings
 from offline.mocks import SECRET, Plan, Registration
+from offline.stack_config import resolve_stack_config
 
 SKIPPED_MODULES = ("helm.sh/", "yaml/", "kustomize/")  # Helm releases; components that hold objects
 MUST_VALIDATE = {

@@ -10,10 +10,12 @@ from typing import Any
 import jsonschema  # type: ignore[import-untyped]  # no stubs in requirements-dev.txt
 import pytest
 
-from config.settings import ConfigError, load_settings, resolve_stack_config
+from config.errors import ConfigError
+from config.settings import load_settings
 from lib.addons import TARGET_GROUP_BINDING_TAG
 from lib.airflow_values import API_SERVER_HEALTH_PATH, API_SERVER_PORT, api_server_service_name
 from offline.mocks import Plan, Registration, run_program
+from offline.stack_config import resolve_stack_config
 
 NLB = "aws:lb/loadBalancer:LoadBalancer"
 TG = "aws:lb/targetGroup:TargetGroup"

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from config.settings import load_settings, resolve_stack_config
+from config.settings import load_settings
 from lib.network_plan import plan_subnets
-from offline.mocks import Plan, fake_zones, run_program
+from offline.fakes import fake_zones
+from offline.mocks import Plan, run_program
+from offline.stack_config import resolve_stack_config
 
 GET_ZONES = "aws:index/getAvailabilityZones:getAvailabilityZones"
 
@@ -113,12 +115,11 @@ BYO = {
 }
 
 
-def test_bring_your_own_vpc_creates_no_network() -> None:
+def test_bring_your_own_vpc_creates_no_network_but_the_nodes_group() -> None:
     plan = run_program("prod", config_overrides=BYO)
-    created = {
-        r.type for r in plan.resources if r.type.startswith("aws:ec2/") and r.parent.endswith("Network::airflow-prod")
-    }
-    assert created == set()
+    created = [r for r in plan.resources if r.parent.endswith("Network::airflow-prod")]
+    assert [(r.type, r.name) for r in created] == [("aws:ec2/securityGroup:SecurityGroup", "airflow-prod-nodes-sg")]
+    assert created[0].inputs["vpcId"] == BYO["existingVpcId"]
     for type_ in ("aws:ec2/vpc:Vpc", SUBNET, NAT, RT, "aws:ec2/internetGateway:InternetGateway"):
         assert plan.of_type(type_) == [], type_
     assert plan.outputs["vpc_id"] == BYO["existingVpcId"]

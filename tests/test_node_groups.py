@@ -7,18 +7,14 @@ import json
 import pytest
 
 from components.node_groups import NODE_POLICIES
-from config.settings import load_settings, resolve_stack_config
 from lib.scheduling import NODE_GROUP_LABEL
-from offline.mocks import Plan, fake_id, run_program
+from offline.fakes import fake_id
+from offline.mocks import Plan, run_program
+from tests.support import settings_of
 from tests.test_settings import groups_with
 
 MNG = "eks:index:ManagedNodeGroup"
 LT = "aws:ec2/launchTemplate:LaunchTemplate"
-
-
-def settings_of(stack: str):
-    config, region = resolve_stack_config(stack)
-    return load_settings(config, stack, region)
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])

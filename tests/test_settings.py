@@ -13,18 +13,14 @@ from typing import Any
 import pytest
 import yaml
 
-from config.settings import (
-    PROJECT_FILE,
-    CapacityType,
-    ConfigError,
-    NatGatewayMode,
-    ResourceProfile,
-    TaintEffect,
-    load_settings,
-    read_declarations,
-    resolve_stack_config,
-)
+from config.errors import ConfigError
+from config.project import PROJECT_FILE, read_declarations
+from config.settings import load_settings
+from lib.airflow_resources import ResourceProfile
+from lib.network_plan import NatGatewayMode
+from lib.node_groups import CapacityType, TaintEffect
 from offline.mocks import ProgramError, run_program
+from offline.stack_config import resolve_stack_config
 
 STACK_GROUPS = yaml.safe_load((PROJECT_FILE.parent / "config" / "Pulumi.dev.yaml").read_text())["config"][
     "airflow-eks:nodeGroups"

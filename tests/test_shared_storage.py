@@ -10,8 +10,11 @@ import pytest
 from pulumi.runtime import mocks as pulumi_mocks
 
 from components.shared_storage import transition_to_ia
-from config.settings import EFS_TRANSITION_DAYS, Settings, load_settings, resolve_stack_config
-from offline.mocks import FakeCloud, Plan, Registration, run_program
+from config.data import EFS_TRANSITION_DAYS
+from config.settings import Settings
+from offline.fakes import FakeCloud
+from offline.mocks import Plan, Registration, run_program
+from tests.support import settings_of
 
 FILE_SYSTEM = "aws:efs/fileSystem:FileSystem"
 MOUNT_TARGET = "aws:efs/mountTarget:MountTarget"
@@ -27,11 +30,6 @@ CSI_SERVICE_ACCOUNTS = {
     "system:serviceaccount:kube-system:efs-csi-controller-sa",
     "system:serviceaccount:kube-system:efs-csi-node-sa",
 }
-
-
-def settings_of(stack: str) -> Settings:
-    config, region = resolve_stack_config(stack)
-    return load_settings(config, stack, region)
 
 
 def storage_children(plan: Plan, type_: str) -> list[Registration]:

@@ -1,0 +1,128 @@
+"""Airflow-tier settings: the release, DAG delivery, the load balancer in front and the add-ons."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from config.checks import ACM_ARN, K8S_NAME, SEMVER, Section, in_range, matches, source_cidrs
+from config.errors import ConfigError
+from config.keys import key_of
+from lib.airflow_resources import ResourceProfile
+from lib.airflow_values import Replicas
+from lib.eks_addons import ADDON_NAMES, VERSION_PATTERN
+from lib.git_sync import SSH_SECRET_KEYS, GitSyncSource, is_ssh
+
+MAX_REPLICAS = 10
+_REPO = re.compile(r"^(https://|ssh://|git@)\S+$")
+
+
+@dataclass(frozen=True)
+class AirflowSettings(Section):
+    SECTION: ClassVar[str] = "airflow"
+
+    chart_version: str
+    airflow_version: str
+    scheduler_replicas: int
+    api_server_replicas: int
+    triggerer_replicas: int
+    dag_processor_replicas: int
+    pgbouncer_replicas: int
+    resource_profile: ResourceProfile
+    create_admin_user: bool
+    git_sync_repo: str
+    git_sync_branch: str
+    git_sync_sub_path: str
+    git_sync_credentials_secret: str
+    values: Mapping[str, Any]
+    """Helm values merged last over the computed ones."""
+
+    @property
+    def replicas(self) -> Replicas:
+        return Replicas(
+            scheduler=self.scheduler_replicas,
+            api_server=self.api_server_replicas,
+            triggerer=self.triggerer_replicas,
+            dag_processor=self.dag_processor_replicas,
+            pgbouncer=self.pgbouncer_replicas,
+        )
+
+    @property
+    def git_sync(self) -> GitSyncSource | None:
+        if not self.git_sync_repo:
+            return None
+        return GitSyncSource(
+            repo=self.git_sync_repo,
+            branch=self.git_sync_branch,
+            sub_path=self.git_sync_sub_path,
+            credentials_secret=self.git_sync_credentials_secret,
+        )
+
+    def __post_init__(self) -> None:
+        if not SEMVER.match(self.chart_version):
+            raise self.invalid("chart_version", f"'{self.chart_version}' is not a chart version such as 1.18.0")
+        if not SEMVER.match(self.airflow_version) or not self.airflow_version.startswith("3."):
+            raise self.invalid("airflow_version", f"'{self.airflow_version}' is not an Airflow 3 version such as 3.0.2")
+        for field in (
+            "scheduler_replicas",
+            "api_server_replicas",
+            "triggerer_replicas",
+            "dag_processor_replicas",
+            "pgbouncer_replicas",
+        ):
+            self.check(field, in_range, getattr(self, field), 1, MAX_REPLICAS)
+        if self.git_sync_repo:
+            self._check_git_sync()
+
+    def _check_git_sync(self) -> None:
+        if not _REPO.match(self.git_sync_repo):
+            raise self.invalid(
+                "git_sync_repo", f"'{self.git_sync_repo}' is not an https://, ssh:// or git@ repository URL"
+            )
+        if not self.git_sync_branch:
+            raise self.invalid("git_sync_branch", "is empty")
+        sub_path = self.git_sync_sub_path
+        if sub_path and any(part in ("", ".", "..") for part in sub_path.split("/")):
+            raise self.invalid("git_sync_sub_path", f"'{sub_path}' is not a folder of the repository such as dags")
+        secret = self.git_sync_credentials_secret
+        if secret:
+            self.check("git_sync_credentials_secret", matches, K8S_NAME, secret, "a Kubernetes Secret name")
+        elif is_ssh(self.git_sync_repo):
+            raise self.invalid(
+                "git_sync_credentials_secret",
+                f"is required for the ssh URL {self.git_sync_repo}: a Secret holding {' and '.join(SSH_SECRET_KEYS)}",
+            )
+
+
+@dataclass(frozen=True)
+class LoadBalancerSettings(Section):
+    SECTION: ClassVar[str] = "load_balancer"
+
+    allowed_cidrs: tuple[str, ...]
+    """Sources allowed to reach the listener; empty: the VPC's CIDR."""
+    certificate_arn: str
+
+    def __post_init__(self) -> None:
+        self.check("allowed_cidrs", source_cidrs, self.allowed_cidrs)
+        if self.certificate_arn:
+            self.check("certificate_arn", matches, ACM_ARN, self.certificate_arn, "an ACM certificate ARN")
+
+
+@dataclass(frozen=True)
+class AddonSettings(Section):
+    SECTION: ClassVar[str] = "addons"
+
+    load_balancer_controller_values: Mapping[str, Any]
+    cluster_autoscaler_values: Mapping[str, Any]
+    eks_addon_versions: Mapping[str, str]
+    """EKS add-on name -> version, over the versions pinned for the Kubernetes version."""
+
+    def __post_init__(self) -> None:
+        for name, version in self.eks_addon_versions.items():
+            key = f"{key_of(self.SECTION, 'eks_addon_versions')}.{name}"  # nested: eksAddonVersions.<add-on>
+            if name not in ADDON_NAMES:
+                raise ConfigError(key, f"is not an add-on this program manages; accepted: {', '.join(ADDON_NAMES)}")
+            if not VERSION_PATTERN.match(version):
+                raise ConfigError(key, f"'{version}' is not an EKS add-on version such as v1.21.1-eksbuild.7")
