@@ -69,8 +69,11 @@ class VolumeClaimArgs:
     """A claim on a PersistentVolume reserved for it (`SharedStorage`)."""
 
     claim_name: str
+    """Name of the claim (the volume is reserved for it)."""
     volume_name: pulumi.Input[str]
+    """The PersistentVolume it binds."""
     capacity: str
+    """What the claim requests (at most the volume's capacity)."""
 
 
 @dataclass(frozen=True)
@@ -88,12 +91,15 @@ class AirflowArgs:
     provider: k8s.Provider
     """Kubernetes provider of the cluster."""
     namespace: str = "airflow"
+    """Namespace the component creates for the release, its Secrets and claims."""
     chart_version: str = "1.18.0"
     """Version of the official Apache Airflow chart."""
     airflow_version: str = "3.0.2"
     """Airflow image tag (3.x)."""
     replicas: Replicas = field(default_factory=Replicas)
+    """Pods of each control-plane component (2 or more for HA)."""
     resource_profile: ResourceProfile = ResourceProfile.LARGE
+    """Requests and limits of every pod (`lib/airflow_resources.py`)."""
     create_admin_user: bool = True
     """An `admin` user with a generated password (`admin_password`)."""
     git_sync: GitSyncSource | None = None

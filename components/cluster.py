@@ -38,6 +38,7 @@ class ClusterArgs:
     cluster_name: str
     """Name of the EKS cluster."""
     vpc_id: pulumi.Input[str]
+    """The VPC of the cluster."""
     subnet_ids: pulumi.Input[list[str]]
     """Private subnets for the control-plane network interfaces (and the nodes)."""
     kubernetes_version: str
@@ -48,6 +49,7 @@ class ClusterArgs:
     endpoint_public_access: bool = False
     """Open the public API endpoint, to `public_access_cidrs` only."""
     public_access_cidrs: tuple[str, ...] = ()
+    """Sources allowed to the public endpoint (the egress of whoever runs `pulumi up`)."""
     private_access_cidrs: tuple[str, ...] = ()
     """Networks (VPN, bastion, CI runners) admitted to the private endpoint on 443."""
     admin_role_arns: tuple[str, ...] = ()
@@ -55,6 +57,7 @@ class ClusterArgs:
     protect: bool = True
     """Protect the secrets KMS key from deletion."""
     tags: Mapping[str, str] = field(default_factory=dict)
+    """Tags on every resource."""
 
     def __post_init__(self) -> None:
         if not self.cluster_name or not self.kubernetes_version:

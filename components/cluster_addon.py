@@ -51,6 +51,7 @@ class ClusterAddonArgs:
     depends_on: Sequence[pulumi.Resource] = ()
     """What the release waits for besides its role (the node groups its pods need)."""
     tags: Mapping[str, str] = field(default_factory=dict)
+    """Tags on every AWS resource."""
 
     def __post_init__(self) -> None:
         if not self.chart.version:

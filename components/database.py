@@ -27,14 +27,14 @@ import pulumi_random as random
 
 from components.kms import encryption_key
 from components.outputs import register_public_outputs
+from components.rds import log_groups, parameter_group
 from components.security_groups import ingress_rule
 from lib.naming import child_name, with_name
-from lib.postgres import EXISTING_DATABASE_MAX_CONNECTIONS, max_connections, running_max_connections, server_parameters
+from lib.postgres import EXISTING_DATABASE_MAX_CONNECTIONS, max_connections, running_max_connections
 from lib.postgres import connection_uri as postgres_uri
 
 POSTGRES_PORT = 5432
 EXPORTED_LOGS = ("postgresql", "upgrade")
-LOG_RETENTION_DAYS = 30
 PERFORMANCE_INSIGHTS_RETENTION_DAYS = 7  # the free tier
 PASSWORD_LENGTH = 40
 SNAPSHOT_SUFFIX_BYTES = 4
@@ -53,9 +53,11 @@ class ExistingDatabaseArgs:
     """A PostgreSQL server to use instead of creating one."""
 
     host: str
+    """Its host name."""
     password: pulumi.Input[str]
     """Password of the database user there (a secret)."""
     port: int = POSTGRES_PORT
+    """Its port."""
     security_group_id: str = ""
     """Its security group: when given, the nodes are admitted to it on `port`."""
 
@@ -63,6 +65,7 @@ class ExistingDatabaseArgs:
 @dataclass(frozen=True)
 class DatabaseArgs:
     vpc_id: pulumi.Input[str]
+    """The VPC of the database's security group."""
     subnet_ids: pulumi.Input[list[str]]
     """Data subnets, one per AZ."""
     node_security_group_id: pulumi.Input[str]
@@ -72,15 +75,19 @@ class DatabaseArgs:
     engine_version: str = "16"
     """PostgreSQL major or major.minor."""
     allocated_storage_gib: int = 50
+    """Initial gp3 storage."""
     max_allocated_storage_gib: int = 500
     """Storage autoscaling ceiling."""
     multi_az: bool = True
+    """A synchronous standby in another AZ."""
     backup_retention_days: int = 14
+    """Days of automated backups."""
     backup_window: str = "02:00-03:00"
     """Daily, UTC."""
     maintenance_window: str = "sun:04:00-sun:05:00"
     """Weekly, UTC: every instance change waits for it."""
     performance_insights: bool = True
+    """Performance Insights, encrypted with the database key."""
     final_snapshot: bool = True
     """Snapshot the database when it is deleted (`<identifier>-final-<hex>`)."""
     retain_automated_backups: bool = True
@@ -88,6 +95,7 @@ class DatabaseArgs:
     slow_statement_ms: int = 1000
     """Log statements slower than this (`log_min_duration_statement`)."""
     db_name: str = "airflow"
+    """The Airflow metadata database."""
     username: str = "airflow"
     """The master user, which Airflow connects as."""
     existing: ExistingDatabaseArgs | None = None
@@ -95,6 +103,7 @@ class DatabaseArgs:
     protect: bool = True
     """Deletion protection and Pulumi `protect` on the instance and its key."""
     tags: Mapping[str, str] = field(default_factory=dict)
+    """Tags on every resource."""
 
     def __post_init__(self) -> None:
         if self.existing is None:
@@ -157,23 +166,6 @@ class Database(pulumi.ComponentResource):
         self.kms_key_arn = None
         self.max_connections = pulumi.Output.from_input(EXISTING_DATABASE_MAX_CONNECTIONS)
 
-    def _parameter_group(self, name: str, identifier: str, args: DatabaseArgs) -> aws.rds.ParameterGroup:
-        # The family is in the name: a major upgrade creates a new group beside the old one.
-        family = f"postgres{args.engine_version.split('.')[0]}"
-        return aws.rds.ParameterGroup(
-            child_name(name, "db", family),
-            name=child_name(name, "db", family),
-            family=family,
-            description=f"RDS instance {identifier}: TLS only, slow statements logged",
-            # All dynamic: they apply without a reboot.
-            parameters=[
-                aws.rds.ParameterGroupParameterArgs(name=k, value=v, apply_method="immediate")
-                for k, v in server_parameters(args.slow_statement_ms).items()
-            ],
-            tags=with_name(args.tags, child_name(name, "db", family)),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-
     def _network(
         self, name: str, identifier: str, args: DatabaseArgs
     ) -> tuple[aws.rds.SubnetGroup, aws.ec2.SecurityGroup]:
@@ -231,17 +223,7 @@ class Database(pulumi.ComponentResource):
             tags=args.tags,
             retain_on_delete=args.final_snapshot or args.retain_automated_backups,
         )
-        # Log groups created first, so RDS does not create them itself without a retention.
-        logs = [
-            aws.cloudwatch.LogGroup(
-                child_name(name, "db-log", log),
-                name=f"/aws/rds/instance/{identifier}/{log}",
-                retention_in_days=LOG_RETENTION_DAYS,
-                tags=with_name(args.tags, child_name(name, "db-log", log)),
-                opts=pulumi.ResourceOptions(parent=self),
-            )
-            for log in EXPORTED_LOGS
-        ]
+        logs = log_groups(self, name, identifier, EXPORTED_LOGS, args.tags)
         return key, logs
 
     def _create(self, name: str, args: DatabaseArgs) -> None:
@@ -270,7 +252,9 @@ class Database(pulumi.ComponentResource):
             db_subnet_group_name=subnet_group.name,
             vpc_security_group_ids=[security_group.id],
             publicly_accessible=False,
-            parameter_group_name=self._parameter_group(name, identifier, args).name,
+            parameter_group_name=parameter_group(
+                self, name, identifier, args.engine_version, args.slow_statement_ms, args.tags
+            ).name,
             enabled_cloudwatch_logs_exports=list(EXPORTED_LOGS),
             backup_retention_period=args.backup_retention_days,
             backup_window=args.backup_window,

@@ -33,9 +33,11 @@ class AddonRoleArgs:
     policy_arn: str
     """The AWS managed policy the role gets."""
     oidc_provider_arn: pulumi.Input[str]
+    """The cluster's IAM OIDC provider."""
     oidc_issuer: pulumi.Input[str]
     """Issuer host and path, without https://."""
     description: str = ""
+    """Description of the role."""
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,7 @@ class EksAddonArgs:
     """Where this add-on's resources were created before (they keep their names): given, they
     carry this alias, so an existing stack updates them in place."""
     tags: Mapping[str, str] = field(default_factory=dict)
+    """Tags on every resource."""
 
     def __post_init__(self) -> None:
         if not self.cluster_name or not self.addon_name:

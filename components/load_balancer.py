@@ -45,6 +45,7 @@ class LoadBalancerArgs:
     cluster_name: str
     """The EKS cluster: only its load balancer controller may register targets."""
     vpc_id: pulumi.Input[str]
+    """The VPC of the NLB and its target group."""
     subnet_ids: pulumi.Input[list[str]]
     """Node subnets, one per AZ: the NLB spans them all."""
     allowed_cidrs: tuple[str, ...]
@@ -57,6 +58,7 @@ class LoadBalancerArgs:
     service_name: str
     """The Service whose pods are the targets (the Airflow API server)."""
     service_port: int
+    """The Service's port: the targets' port, health-checked over HTTP."""
     health_check_path: str
     """HTTP path the NLB checks on the service port; it must answer without a login."""
     controller: pulumi.Resource
@@ -66,6 +68,7 @@ class LoadBalancerArgs:
     certificate_arn: str = ""
     """ACM certificate: TLS on 443 instead of TCP on 80."""
     tags: Mapping[str, str] = field(default_factory=dict)
+    """Tags on every AWS resource."""
 
     def __post_init__(self) -> None:
         if not self.cluster_name or not self.service_name:

@@ -35,6 +35,7 @@ class ExistingVpcArgs:
     """A VPC and subnets to use instead of creating them, one subnet per zone in zone order."""
 
     vpc_id: str
+    """The VPC."""
     node_subnet_ids: tuple[str, ...]
     """Private subnets of the nodes, pods and the internal NLB."""
     data_subnet_ids: tuple[str, ...]

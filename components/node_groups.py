@@ -64,6 +64,7 @@ class NodeGroupsArgs:
     ami_release_version: str = ""
     """EKS AMI release of every group; empty takes the newest when a group is created."""
     tags: Mapping[str, str] = field(default_factory=dict)
+    """Tags on every resource (and the nodes' instances and volumes)."""
 
     def __post_init__(self) -> None:
         names = [g.name for g in self.groups]

@@ -47,6 +47,7 @@ def transition_to_ia(days: int) -> str:
 @dataclass(frozen=True)
 class SharedStorageArgs:
     vpc_id: pulumi.Input[str]
+    """The VPC of the mount targets' security group."""
     subnet_ids: pulumi.Input[list[str]]
     """Data subnets, one per AZ: one mount target in each."""
     zone_count: int
@@ -66,6 +67,7 @@ class SharedStorageArgs:
     protect: bool = True
     """Pulumi `protect` on the file system and its key."""
     tags: Mapping[str, str] = field(default_factory=dict)
+    """Tags on every AWS resource."""
 
     def __post_init__(self) -> None:
         if self.zone_count < 1:

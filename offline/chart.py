@@ -81,8 +81,13 @@ def chart_dir(version: str) -> Path:
                 f"place it at {shared}, or allow `helm pull` from {CHART_REPOSITORY} "
                 f"({result.stderr.strip() or 'the pulled chart has another version'})"
             )
-        shutil.rmtree(pulled, ignore_errors=True)
-        shutil.move(str(Path(tmp) / CHART_NAME), pulled)
+        if pulled.exists() and _chart_version(pulled) != version:  # a broken copy: replace it
+            shutil.rmtree(pulled, ignore_errors=True)
+        try:
+            os.rename(Path(tmp) / CHART_NAME, pulled)  # atomic: a test worker pulling too cannot interleave
+        except OSError:
+            if _chart_version(pulled) != version:  # not another worker's complete copy
+                raise
     return pulled
 
 

@@ -210,8 +210,20 @@ def run_program(
     config, region = resolve_stack_config(stack)
     for key, value in (config_overrides or {}).items():
         config[key] = value if isinstance(value, str) else json.dumps(value)
-    project, _ = read_declarations()
+    if main is None:
+        from program import main as program_main
 
+        main = program_main
+    return run_mocked(main, stack, region, config)
+
+
+def run_mocked(
+    main: Callable[[], Mapping[str, Any]], stack: str, region: str, config: Mapping[str, str] | None = None
+) -> Plan:
+    """Run `main` (the program, or a component alone) under mocks, with the project's `config`
+    keys (no prefix); return what it registered and the outputs `main` returns."""
+    project, _ = read_declarations()
+    config = dict(config or {})
     cloud = FakeCloud(region)
     monitor = PlanMonitor(cloud)
     warnings = _WarningLog()
@@ -223,12 +235,6 @@ def run_program(
     all_config["aws:region"] = region
     secret_keys = [f"{project}:existingDbPassword"] if "existingDbPassword" in config else []
     pulumi.runtime.set_all_config(all_config, secret_keys)
-
-    if main is None:
-        from program import main as program_main
-
-        main = program_main
-
     result: dict[str, Any] = {}
 
     @pulumi.runtime.test

@@ -60,7 +60,8 @@ def main() -> int:
             cmd = [py, "scripts/plan.py", "--stack", stack, "--quiet", "--out", out]
             seconds, mem = median_of(cmd, args.runs)
             rows.append((f"offline plan ({stack})", seconds, mem, seconds / floor))
-    seconds, mem = median_of([py, "-m", "pytest", "-q", "-p", "no:cacheprovider"], args.test_runs)
+    suite = [py, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--numprocesses=auto"]  # as `make test`
+    seconds, mem = median_of(suite, args.test_runs)
     rows.append(("test suite (pytest)", seconds, mem, seconds / floor))
 
     version = sys.version.split()[0]

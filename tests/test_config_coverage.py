@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from config.keys import KEYS
 from config.project import read_declarations
 from offline.mocks import Plan, run_program
 from tests.test_settings import groups_with
@@ -139,7 +140,7 @@ def baseline(stack: str, overrides: str) -> str:
 
 def test_every_declared_key_is_covered() -> None:
     _, decls = read_declarations()
-    assert set(CHANGES) == set(decls)
+    assert set(CHANGES) == set(decls) == set(KEYS)
 
 
 @pytest.mark.parametrize("key", sorted(CHANGES))

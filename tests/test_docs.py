@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from config.keys import KEYS
 from config.project import read_declarations
 from offline.mocks import Plan
+from scripts.component_docs import DOCS, pages
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
@@ -29,7 +31,8 @@ def test_every_config_key_is_documented() -> None:
     _, decls = read_declarations()
     rows = table_after("## Configuration reference")
     rows.pop("key")
-    assert set(rows) == set(decls)
+    # Pulumi.yaml declares, config/keys.py places, the README documents: the same keys.
+    assert set(rows) == set(decls) == set(KEYS)
     for key, decl in decls.items():
         documented_type = rows[key][1]
         expected = {
@@ -59,3 +62,19 @@ def test_readme_commands_are_what_ci_and_make_run() -> None:
     assert re.search(r"^make test$", ci, flags=re.M)
     makefile = (ROOT / "Makefile").read_text()
     assert re.search(r"^plan: ", makefile, flags=re.M) and re.search(r"^test: ", makefile, flags=re.M)
+
+
+def test_component_pages_are_generated_from_the_source() -> None:
+    """docs/components/ is what scripts/component_docs.py writes now (run it after a change)."""
+    expected = pages()
+    assert sorted(p.name for p in DOCS.glob("*.md")) == sorted(expected)
+    for name, text in expected.items():
+        assert (DOCS / name).read_text() == text, f"docs/components/{name} is stale"
+    assert len(expected) == 10  # nine components and the index
+
+
+def test_every_arg_and_output_of_a_component_is_described() -> None:
+    for name, text in pages().items():
+        for line in text.splitlines():
+            if line.startswith("| `"):
+                assert line.split("|")[-2].strip(), f"{name}: {line}"
