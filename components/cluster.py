@@ -24,6 +24,7 @@ import pulumi_eks as eks
 import pulumi_kubernetes as k8s
 
 from components.kms import encryption_key
+from components.outputs import register_public_outputs
 from components.security_groups import ingress_rule
 from lib.eks_addons import KUBE_PROXY, VPC_CNI
 from lib.naming import access_entry_key, child_name, slug, with_name
@@ -129,17 +130,7 @@ class Cluster(pulumi.ComponentResource):
         self.oidc_issuer = self.eks_cluster.oidc_issuer
         self.cluster_security_group_id = self.eks_cluster.cluster_security_group_id
         self.secrets_key_arn = key.arn
-        self.register_outputs(
-            {
-                "clusterName": self.cluster_name,
-                "endpoint": self.endpoint,
-                "oidcProviderArn": self.oidc_provider_arn,
-                "oidcIssuer": self.oidc_issuer,
-                "clusterSecurityGroupId": self.cluster_security_group_id,
-                "secretsKeyArn": self.secrets_key_arn,
-                "kubeconfig": self.kubeconfig,
-            }
-        )
+        register_public_outputs(self)
 
     def _eks_cluster(self, name: str, args: ClusterArgs, key_arn: pulumi.Output[str]) -> eks.Cluster:
         return eks.Cluster(

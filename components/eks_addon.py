@@ -18,6 +18,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.iam import iam_role, irsa_trust
+from components.outputs import register_public_outputs
 from lib.eks_addons import VERSION_PATTERN
 from lib.naming import child_name, with_name
 
@@ -70,6 +71,8 @@ class EksAddonArgs:
 class EksAddon(pulumi.ComponentResource):
     addon: aws.eks.Addon
     """The EKS add-on (depend on it to wait for it to be ACTIVE)."""
+    addon_name: str
+    """Its EKS name."""
     version: str
     """Its version."""
     role_arn: pulumi.Output[str] | None
@@ -88,8 +91,8 @@ class EksAddon(pulumi.ComponentResource):
                 child_name(name, "role"),
                 irsa_trust(spec.oidc_provider_arn, spec.oidc_issuer, ADDON_NAMESPACE, spec.service_accounts),
                 args.tags,
-                managed_policies={"policy": args.role.policy_arn},
-                description=args.role.description or None,
+                managed_policies={"policy": spec.policy_arn},
+                description=spec.description or None,
                 aliases=moved,
             )
             self.role_arn = role.arn
@@ -105,5 +108,6 @@ class EksAddon(pulumi.ComponentResource):
             tags=with_name(args.tags, name),
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=waits_for)),
         )
+        self.addon_name = args.addon_name
         self.version = args.version
-        self.register_outputs({"addonName": args.addon_name, "version": self.version, "roleArn": self.role_arn})
+        register_public_outputs(self)

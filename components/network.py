@@ -25,6 +25,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.moves import former_parent
+from components.outputs import register_public_outputs
 from lib.naming import child_name, with_name
 from lib.network_plan import MAX_AZS, NatGatewayMode, plan_subnets
 from lib.zones import zone_key
@@ -123,18 +124,7 @@ class Network(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, aliases=[former_parent("airflow:index:Cluster", name)]),
         )
         self.node_security_group_id = nodes_sg.id
-        self.register_outputs(
-            {
-                "vpcId": self.vpc_id,
-                "publicSubnetIds": self.public_subnet_ids,
-                "nodeSubnetIds": self.node_subnet_ids,
-                "dataSubnetIds": self.data_subnet_ids,
-                "natGatewayIds": self.nat_gateway_ids,
-                "availabilityZoneIds": self.availability_zone_ids,
-                "availabilityZones": self.availability_zones,
-                "nodeSecurityGroupId": self.node_security_group_id,
-            }
-        )
+        register_public_outputs(self)
 
     def _subnets(self, name: str, args: NetworkArgs, vpc: aws.ec2.Vpc) -> dict[str, list[aws.ec2.Subnet]]:
         """Public, node and data subnets, one of each per zone."""

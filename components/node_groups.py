@@ -27,6 +27,7 @@ import pulumi_aws as aws
 import pulumi_eks as eks
 
 from components.iam import iam_role
+from components.outputs import register_public_outputs
 from lib.naming import child_name, slug, with_name
 from lib.node_groups import NodeGroup
 from lib.scheduling import autoscaler_node_template_tags, node_labels
@@ -88,7 +89,7 @@ class NodeGroups(pulumi.ComponentResource):
         self.groups = {g.name: self._group(child_name(name, g.name), g, args, role, attachments) for g in args.groups}
         self.node_group_names = {n: g.node_group.node_group_name for n, g in self.groups.items()}
         self.node_role_arn = role.arn
-        self.register_outputs({"nodeRoleArn": self.node_role_arn, "nodeGroupNames": self.node_group_names})
+        register_public_outputs(self)
 
     def _launch_template(self, name: str, group: NodeGroup, args: NodeGroupsArgs) -> aws.ec2.LaunchTemplate:
         return aws.ec2.LaunchTemplate(

@@ -3,7 +3,7 @@
 Shared by the offline plan (`scripts/plan.py`) and the tests. `run_program(stack)` resolves the
 stack's config as the Pulumi CLI does, runs `program.main` against `PlanMonitor`, and returns a
 `Plan`: every registration in order (type, name, parent, dependencies, camelCase inputs with
-secrets redacted to "[secret]") and the stack outputs.
+secrets redacted to "[secret]"), the outputs each component registered, and the stack outputs.
 """
 
 from __future__ import annotations
@@ -85,6 +85,7 @@ class PlanMonitor(pulumi_mocks.MockMonitor):
         super().__init__(mocks)
         mocks.monitor = self
         self.registrations: list[Registration] = []
+        self.component_outputs: dict[str, dict[str, Any]] = {}
 
     def SupportsFeature(self, request: Any) -> Any:
         return type("SupportsFeatureResponse", (object,), {"hasSupport": request.id not in DECLINED_FEATURES})
@@ -116,6 +117,10 @@ class PlanMonitor(pulumi_mocks.MockMonitor):
             )
         return response
 
+    def RegisterResourceOutputs(self, request: Any) -> Any:
+        self.component_outputs[request.urn] = _clean(json_format.MessageToDict(request.outputs))
+        return super().RegisterResourceOutputs(request)
+
 
 class ProgramError(Exception):
     """The program failed under mocks: `cause` is what it raised, `registrations` what it had
@@ -136,6 +141,8 @@ class Plan:
     secret_outputs: frozenset[str] = field(default_factory=frozenset)
     invokes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    component_outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """What each component registered as its outputs (`register_outputs`), by URN."""
 
     def of_type(self, type_: str) -> list[Registration]:
         return [r for r in self.resources if r.type == type_]
@@ -258,4 +265,5 @@ def run_mocked(
         secret_outputs=frozenset(result["secret"]),
         invokes=list(cloud.calls),
         warnings=warnings.messages,
+        component_outputs=monitor.component_outputs,
     )

@@ -67,6 +67,65 @@ def test_prod_plan_headline(prod: Plan) -> None:
     assert "+ aws:kms/key:Key  airflow-prod-db-key [protected] [kept on destroy]" in tree
 
 
+# What each component registers as its outputs (`register_outputs`, kept in the state): its
+# values, never the resources it hands out (a release, node groups, mount targets).
+COMPONENT_OUTPUTS = {
+    "airflow:index:Network": {
+        "vpcId",
+        "publicSubnetIds",
+        "nodeSubnetIds",
+        "dataSubnetIds",
+        "natGatewayIds",
+        "availabilityZoneIds",
+        "availabilityZones",
+        "nodeSecurityGroupId",
+    },
+    "airflow:index:Cluster": {
+        "clusterName",
+        "endpoint",
+        "oidcProviderArn",
+        "oidcIssuer",
+        "clusterSecurityGroupId",
+        "secretsKeyArn",
+        "kubeconfig",
+    },
+    "airflow:index:NodeGroups": {"nodeRoleArn", "nodeGroupNames"},
+    "airflow:index:Database": {
+        "address",
+        "port",
+        "dbName",
+        "securityGroupId",
+        "connectionUri",
+        "instanceIdentifier",
+        "kmsKeyArn",
+        "maxConnections",
+    },
+    "airflow:index:SharedStorage": {
+        "fileSystemId",
+        "accessPointIds",
+        "securityGroupId",
+        "volumeNames",
+        "claimNames",
+        "claimNamespace",
+        "volumeCapacity",
+    },
+    "airflow:index:EksAddon": {"addonName", "version", "roleArn"},
+    "airflow:index:ClusterAddon": {"roleArn", "releaseName", "namespace", "chartVersion"},
+    "airflow:index:Airflow": {"releaseName", "chartVersion", "namespace", "adminPassword"},
+    "airflow:index:LoadBalancer": {"dnsName", "arn", "url", "securityGroupId", "targetGroupArn", "port"},
+}
+
+
+def test_components_register_their_values_as_outputs_and_keep_secrets_secret(dev: Plan) -> None:
+    registered: dict[str, set[str]] = {}
+    for component in (r for r in dev.resources if r.type in COMPONENT_OUTPUTS):
+        outputs = dev.component_outputs[component.urn]
+        registered.setdefault(component.type, set()).update(outputs)
+        for secret in {"kubeconfig", "connectionUri", "adminPassword"} & set(outputs):
+            assert outputs[secret] == SECRET, (component.urn, secret)
+    assert registered == COMPONENT_OUTPUTS  # CoreDNS has no role: `roleArn` comes from the EFS CSI driver
+
+
 def test_bad_stack_name_is_reported(capsys: pytest.CaptureFixture[str]) -> None:
     assert plan_main(["--stack", "staging", "--out", "/nonexistent"]) == 2
     assert "Pulumi.staging.yaml" in capsys.readouterr().err
