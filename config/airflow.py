@@ -11,7 +11,7 @@ from config.checks import ACM_ARN, K8S_NAME, SEMVER, Section, in_range, matches,
 from config.errors import ConfigError
 from config.keys import key_of
 from lib.airflow_resources import ResourceProfile
-from lib.airflow_values import Replicas
+from lib.airflow_values import WORKER_SERVICE_ACCOUNT, Replicas
 from lib.eks_addons import ADDON_NAMES, VERSION_PATTERN
 from lib.git_sync import SSH_SECRET_KEYS, GitSyncSource, is_ssh
 
@@ -75,6 +75,13 @@ class AirflowSettings(Section):
             self.check(field, in_range, getattr(self, field), 1, MAX_REPLICAS)
         if self.git_sync_repo:
             self._check_git_sync()
+        workers = self.values.get("workers")
+        if isinstance(workers, Mapping) and "serviceAccount" in workers:
+            raise ConfigError(
+                f"{key_of(self.SECTION, 'values')}.workers.serviceAccount",
+                f"is the program's: task pods run as '{WORKER_SERVICE_ACCOUNT}' with the IAM role exported as "
+                "airflow_worker_role_arn; attach policies to that role (airflow_worker_role_name) instead",
+            )
 
     def _check_git_sync(self) -> None:
         if not _REPO.match(self.git_sync_repo):

@@ -17,7 +17,8 @@ What the values give (chart 1.18, Airflow 3):
   chart section has one (scheduler, API server, PgBouncer); spread over zones (best effort, an
   AZ outage must never block rescheduling) and over hosts (strict) for the control plane.
 - Control-plane pods on the `airflow` node group; task pods (the KubernetesExecutor pod
-  template reads `workers.*`) on the `workers` group, tolerating its taints.
+  template reads `workers.*`) on the `workers` group, tolerating its taints, under their own
+  service account, which carries the task pods' IAM role (IRSA) and nothing the scheduler has.
 - Migrations and the admin user as plain Jobs (no Helm hooks, as the chart advises for tools
   that are not the Helm CLI). The Deployments wait for migrations in their init containers and
   the admin-user Job waits in its own command (chart 1.18 gives it no wait). The admin password
@@ -67,6 +68,9 @@ SIDECAR_IMAGES = {
     "statsd": {"repository": "quay.io/prometheus/statsd-exporter", "tag": "v0.28.0"},
 }
 AIRFLOW_IMAGE_REPOSITORY = "apache/airflow"
+WORKER_SERVICE_ACCOUNT = f"{RELEASE_NAME}-worker"
+"""Service account of the task pods (the chart's default name, set explicitly: an IAM role trusts it)."""
+IRSA_ROLE_ANNOTATION = "eks.amazonaws.com/role-arn"
 
 # Pod label `component` the chart sets per section (what spread constraints select).
 COMPONENT_LABELS = {
@@ -114,6 +118,8 @@ class ChartInputs:
     logs_claim: str
     namespace: str
     dags_folder: str
+    worker_role_arn: str = ""
+    """IAM role the task pods' service account carries (IRSA); "" for none."""
     overrides: Mapping[str, Any] = field(default_factory=dict)
     """The user's values, merged last."""
 
@@ -263,7 +269,16 @@ def airflow_values(inputs: ChartInputs) -> dict[str, Any]:
         **place,
         **_control_plane(inputs),
         "statsd": {"enabled": True, **place, "resources": profile["statsd"].values()},
-        "workers": {**_placement(inputs.workers), "resources": profile["workers"].values()},
+        "workers": {
+            **_placement(inputs.workers),
+            "resources": profile["workers"].values(),
+            # The KubernetesExecutor's pod template runs task pods as this account.
+            "serviceAccount": {
+                "create": True,
+                "name": WORKER_SERVICE_ACCOUNT,
+                "annotations": {IRSA_ROLE_ANNOTATION: inputs.worker_role_arn} if inputs.worker_role_arn else {},
+            },
+        },
         "migrateDatabaseJob": _job(place, profile["jobs"]),
         "createUserJob": _job(place, profile["jobs"], secrets.admin_password),
         "webserver": {"defaultUser": _admin_user(secrets.admin_password)},

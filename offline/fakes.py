@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import pulumi
@@ -26,7 +26,16 @@ from lib.zones import zone_id_prefix
 if TYPE_CHECKING:
     from offline.mocks import PlanMonitor
 
-__all__ = ["RESOURCE_REF_SIG", "SECRET_SIG", "SIG_KEY", "FakeCloud", "fake_id", "fake_secret", "fake_zones"]
+__all__ = [
+    "RESOURCE_REF_SIG",
+    "SECRET_SIG",
+    "SIG_KEY",
+    "FakeCloud",
+    "StackOutputs",
+    "fake_id",
+    "fake_secret",
+    "fake_zones",
+]
 
 ACCOUNT_ID = "123456789012"
 ID_PREFIX = {
@@ -66,13 +75,27 @@ def fake_zones(region: str) -> dict[str, str]:
     return dict(sorted(zones.items(), key=lambda item: item[1]))
 
 
-class FakeCloud(pulumi_mocks.Mocks):
-    """Plays AWS and pulumi-eks: deterministic IDs, and the outputs the program reads."""
+StackOutputs = tuple[Mapping[str, Any], frozenset[str]]
+"""A stack's outputs and the names of those that are secret."""
 
-    def __init__(self, region: str) -> None:
+
+class FakeCloud(pulumi_mocks.Mocks):
+    """Plays AWS and pulumi-eks: deterministic IDs, and the outputs the program reads; and the
+    Pulumi service for `StackReference`s, answered from `stacks` (name -> outputs)."""
+
+    def __init__(self, region: str, stacks: Mapping[str, StackOutputs] | None = None) -> None:
         self.region = region
+        self.stacks = dict(stacks or {})
         self.monitor: PlanMonitor | None = None
         self.calls: list[str] = []
+
+    def stack_reference(self, name: str) -> dict[str, Any]:
+        """The state of a `StackReference` as the engine gives it: secrets wrapped as secrets."""
+        if name not in self.stacks:
+            raise KeyError(f"unknown stack '{name}'; known: {sorted(self.stacks)}")
+        outputs, secret = self.stacks[name]
+        wrapped = {k: {SIG_KEY: SECRET_SIG, "value": v} if k in secret else v for k, v in outputs.items()}
+        return {"name": name, "outputs": wrapped, "secretOutputNames": sorted(secret)}
 
     def arn(self, service: str, resource: str) -> str:
         return f"arn:aws:{service}:{self.region}:{ACCOUNT_ID}:{resource}"
@@ -87,6 +110,8 @@ class FakeCloud(pulumi_mocks.Mocks):
         return {SIG_KEY: RESOURCE_REF_SIG, "urn": urn, "id": rid}
 
     def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        if args.typ == "pulumi:pulumi:StackReference":
+            return str(args.resource_id), self.stack_reference(str(args.resource_id))
         rid = fake_id(args.typ, args.name)
         outputs: dict[str, Any] = dict(args.inputs)
         fake = FAKE_OUTPUTS.get(args.typ)
@@ -172,6 +197,10 @@ FAKE_OUTPUTS: dict[str, Fake] = {
     "aws:efs/fileSystem:FileSystem": lambda c, n, i, r: {
         "arn": c.arn("elasticfilesystem", f"file-system/{r}"),
         "dnsName": f"{r}.efs.{c.region}.amazonaws.com",
+    },
+    "aws:s3/bucket:Bucket": lambda c, n, i, r: {
+        "bucket": i.get("bucket") or f"{n}-{r[-8:]}",
+        "arn": f"arn:aws:s3:::{i.get('bucket') or f'{n}-{r[-8:]}'}",
     },
     "aws:lb/loadBalancer:LoadBalancer": _load_balancing("loadbalancer/net"),
     "aws:lb/targetGroup:TargetGroup": _load_balancing("targetgroup"),

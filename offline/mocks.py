@@ -14,6 +14,7 @@ import logging
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -23,8 +24,8 @@ from pulumi.runtime import rpc, settings
 from pulumi.runtime.proto import resource_pb2
 
 from config.project import read_declarations
-from offline.fakes import RESOURCE_REF_SIG, SECRET_SIG, SIG_KEY, FakeCloud
-from offline.stack_config import resolve_stack_config
+from offline.fakes import RESOURCE_REF_SIG, SECRET_SIG, SIG_KEY, FakeCloud, StackOutputs
+from offline.stack_config import CONFIG_DIR, resolve_stack_config
 
 SECRET = "[secret]"
 UNKNOWN = "[unknown]"
@@ -153,6 +154,10 @@ class Plan:
             raise AssertionError(f"expected one {type_} {name or ''}, found {[r.name for r in found]}")
         return found[0]
 
+    def published(self) -> StackOutputs:
+        """The stack outputs and which are secret, as a `StackReference` to this stack reads them."""
+        return self.outputs, self.secret_outputs
+
     def by_urn(self, urn: str) -> Registration:
         return next(r for r in self.resources if r.urn == urn)
 
@@ -211,10 +216,12 @@ def run_program(
     stack: str,
     config_overrides: Mapping[str, Any] | None = None,
     main: Callable[[], Mapping[str, Any]] | None = None,
+    config_dir: Path = CONFIG_DIR,
 ) -> Plan:
-    """Run the program for `stack` under mocks; `config_overrides` replace stack config keys
-    (values as the CLI gives them: strings, or JSON-able values that are encoded here)."""
-    config, region = resolve_stack_config(stack)
+    """Run the program for `stack` (its stack file in `config_dir`) under mocks; `config_overrides`
+    replace stack config keys (values as the CLI gives them: strings, or JSON-able values that
+    are encoded here)."""
+    config, region = resolve_stack_config(stack, config_dir)
     for key, value in (config_overrides or {}).items():
         config[key] = value if isinstance(value, str) else json.dumps(value)
     if main is None:
@@ -225,13 +232,19 @@ def run_program(
 
 
 def run_mocked(
-    main: Callable[[], Mapping[str, Any]], stack: str, region: str, config: Mapping[str, str] | None = None
+    main: Callable[[], Mapping[str, Any]],
+    stack: str,
+    region: str,
+    config: Mapping[str, str] | None = None,
+    project: str | None = None,
+    stacks: Mapping[str, StackOutputs] | None = None,
 ) -> Plan:
-    """Run `main` (the program, or a component alone) under mocks, with the project's `config`
-    keys (no prefix); return what it registered and the outputs `main` returns."""
-    project, _ = read_declarations()
+    """Run `main` (the program, a component alone, or another project's program) under mocks,
+    with `config` keys of `project` (no prefix; this project by default) and the outputs of the
+    stacks its `StackReference`s read; return what it registered and the outputs `main` returns."""
+    project = project or read_declarations()[0]
     config = dict(config or {})
-    cloud = FakeCloud(region)
+    cloud = FakeCloud(region, stacks)
     monitor = PlanMonitor(cloud)
     warnings = _WarningLog()
     settings.ROOT.set(None)

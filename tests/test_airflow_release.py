@@ -334,6 +334,8 @@ def test_release_waits_for_exactly_what_it_needs(plans: dict[str, Plan], stack: 
         plan.one(CSI, f"airflow-{stack}-efs-csi").urn,
         *(g.urn for g in plan.of_type(MNG)),
         lb_controller.urn,
+        # The task pods' service account carries the role (its ARN is in the values).
+        plan.one("aws:iam/role:Role", f"airflow-{stack}-airflow-worker-role").urn,
     }
     assert deps == expected
     assert len(plan.of_type(MNG)) == 3 and len(plan.of_type(PVC)) == 2

@@ -7,6 +7,7 @@ program adds beside them, against the cluster version's schema.
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 from pathlib import Path
@@ -16,7 +17,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from lib.airflow_values import MIGRATIONS_WAIT_SECONDS
+from lib.airflow_values import IRSA_ROLE_ANNOTATION, MIGRATIONS_WAIT_SECONDS
 from lib.git_sync import HTTPS_SECRET_KEYS, SSH_SECRET_KEYS
 from offline.chart import chart_dir, helm_binary, render
 from offline.mocks import Plan, Registration, run_program
@@ -428,3 +429,27 @@ def test_pgbouncer_runs_the_program_written_configuration(renders: dict[str, Ren
     # The chart renders no pgbouncer.ini of its own (it would hold the database password).
     assert not [o for o in r.objects if o["kind"] == "Secret" and "pgbouncer-config" in o["metadata"]["name"]]
     assert secret_name in {s.inputs["metadata"]["name"] for s in r.plan.of_type("kubernetes:core/v1:Secret")}
+
+
+@pytest.mark.parametrize("config", CONFIGS)
+def test_task_pods_and_only_they_run_as_the_account_with_the_worker_role(
+    renders: dict[str, Rendered], config: str
+) -> None:
+    r = renders[config]
+    role_arn = r.plan.outputs["airflow_worker_role_arn"]
+    account = r.plan.outputs["airflow_worker_service_account"]
+    assert r.pod_template()["spec"]["serviceAccountName"] == account
+    assert r.one("ServiceAccount", account)["metadata"]["annotations"] == {IRSA_ROLE_ANNOTATION: role_arn}
+    # The role trusts exactly that account in the release's namespace.
+    role = r.plan.one("aws:iam/role:Role", f"{r.plan.outputs['cluster_name']}-airflow-worker-role")
+    trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]["Condition"]["StringEquals"]
+    assert f"system:serviceaccount:{r.release.inputs['namespace']}:{account}" in trust.values()
+    # No other account carries it: the scheduler and API server keep their own (no AWS role).
+    annotated = [
+        o["metadata"]["name"]
+        for o in r.objects
+        if o["kind"] == "ServiceAccount" and IRSA_ROLE_ANNOTATION in (o["metadata"].get("annotations") or {})
+    ]
+    assert annotated == [account]
+    others = {name: pod.get("serviceAccountName") for name, pod in pods(r).items() if name != "task-pod"}
+    assert account not in others.values(), others

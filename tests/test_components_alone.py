@@ -24,6 +24,7 @@ from components.load_balancer import LoadBalancer, LoadBalancerArgs
 from components.moves import former_parent
 from components.network import ExistingVpcArgs, Network, NetworkArgs
 from components.node_groups import NodeGroups, NodeGroupsArgs
+from components.service_account_role import ServiceAccountRole, ServiceAccountRoleArgs
 from components.shared_storage import SharedStorage, SharedStorageArgs
 from lib.addons import LOAD_BALANCER_CONTROLLER
 from lib.git_sync import GitSyncSource
@@ -253,8 +254,40 @@ def test_airflow_alone_without_an_admin_and_with_git_sync() -> None:
     values = plan.one("kubernetes:helm.sh/v3:Release").inputs["values"]
     assert values["config"]["core"]["dags_folder"] == "/opt/airflow/dags/repo/dags"
     assert values["workers"]["nodeSelector"] == {"airflow-eks/node-group": "workers"}
+    # Without a role, the task pods' account carries no annotation.
+    assert values["workers"]["serviceAccount"] == {"create": True, "name": "airflow-worker", "annotations": {}}
     volumes = {v: VolumeClaimArgs(f"c-{v}", f"pv-{v}", "1Gi") for v in ("dags", "logs")}
     with pytest.raises(ValueError, match="'system' of the task pods has no taint"):
         AirflowArgs("uri", 100, volumes, SYSTEM, SYSTEM, None)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="lacks"):
         AirflowArgs("uri", 100, {"dags": volumes["dags"]}, SYSTEM, WORKERS, None)  # type: ignore[arg-type]
+
+
+def test_service_account_role_alone_trusts_one_account_and_attaches_only_what_is_given() -> None:
+    oidc = ("arn:aws:iam::1:oidc-provider/oidc.example/id/X", "oidc.example/id/X")
+
+    def build() -> Mapping[str, Any]:
+        role = ServiceAccountRole("tasks", ServiceAccountRoleArgs("data", "runner", *oidc, tags={"team": "a"}))
+        return {"arn": role.role_arn, "name": role.role_name, "sa": role.service_account}
+
+    plan = alone(build)
+    assert kinds(plan, "airflow:index:ServiceAccountRole") == ["aws:iam/role:Role"]  # no policy by default
+    created = plan.one("aws:iam/role:Role", "tasks-role")
+    condition = json.loads(created.inputs["assumeRolePolicy"])["Statement"][0]["Condition"]["StringEquals"]
+    assert condition == {
+        "oidc.example/id/X:sub": "system:serviceaccount:data:runner",
+        "oidc.example/id/X:aud": "sts.amazonaws.com",
+    }
+    assert created.inputs["tags"] == {"team": "a", "Name": "tasks-role"}
+    assert plan.outputs == {"arn": "arn:aws:iam::123456789012:role/tasks-role", "name": "tasks-role", "sa": "runner"}
+    attached = alone(
+        lambda: {
+            "arn": ServiceAccountRole(
+                "t", ServiceAccountRoleArgs("data", "runner", *oidc, managed_policies={"s3": "arn:aws:iam::1:policy/P"})
+            ).role_arn
+        }
+    )
+    (attachment,) = attached.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+    assert attachment.name == "t-role-s3" and attachment.inputs["policyArn"] == "arn:aws:iam::1:policy/P"
+    with pytest.raises(ValueError, match="service_account are required"):
+        ServiceAccountRoleArgs("data", "", *oidc)

@@ -111,7 +111,8 @@ COMPONENT_OUTPUTS = {
     },
     "airflow:index:EksAddon": {"addonName", "version", "roleArn"},
     "airflow:index:ClusterAddon": {"roleArn", "releaseName", "namespace", "chartVersion"},
-    "airflow:index:Airflow": {"releaseName", "chartVersion", "namespace", "adminPassword"},
+    "airflow:index:ServiceAccountRole": {"roleArn", "roleName", "namespace", "serviceAccount"},
+    "airflow:index:Airflow": {"releaseName", "chartVersion", "namespace", "adminPassword", "workerServiceAccount"},
     "airflow:index:LoadBalancer": {"dnsName", "arn", "url", "securityGroupId", "targetGroupArn", "port"},
 }
 

@@ -231,6 +231,12 @@ BAD_CONFIG: list[tuple[str, str, dict[str, Any], str]] = [
     ),
     ("certificate that is not an ACM ARN", "dev", {"nlbCertificateArn": "my-cert"}, "nlbCertificateArn"),
     ("reserved tag prefix", "dev", {"tags": {"aws:owner": "me"}}, "tags"),
+    (
+        "values override of the task pods' service account (its IAM role trusts the program's)",
+        "prod",
+        {"airflowValues": {"workers": {"serviceAccount": {"name": "mine"}}}},
+        "airflowValues.workers.serviceAccount",
+    ),
 ]
 
 
