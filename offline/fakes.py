@@ -180,6 +180,11 @@ def _rds_instance(cloud: FakeCloud, name: str, inputs: dict[str, Any], rid: str)
     return {"address": host, "endpoint": f"{host}:5432", "port": 5432, "arn": cloud.arn("rds", f"db:{name}")}
 
 
+def _s3_bucket(cloud: FakeCloud, name: str, inputs: dict[str, Any], rid: str) -> dict[str, Any]:
+    bucket = inputs.get("bucket") or f"{name}-{rid[-8:]}"  # auto-named, as Pulumi names it
+    return {"bucket": bucket, "arn": f"arn:aws:s3:::{bucket}"}
+
+
 FAKE_OUTPUTS: dict[str, Fake] = {
     "eks:index:Cluster": _eks_cluster,
     "eks:index:ManagedNodeGroup": _managed_node_group,
@@ -198,10 +203,7 @@ FAKE_OUTPUTS: dict[str, Fake] = {
         "arn": c.arn("elasticfilesystem", f"file-system/{r}"),
         "dnsName": f"{r}.efs.{c.region}.amazonaws.com",
     },
-    "aws:s3/bucket:Bucket": lambda c, n, i, r: {
-        "bucket": i.get("bucket") or f"{n}-{r[-8:]}",
-        "arn": f"arn:aws:s3:::{i.get('bucket') or f'{n}-{r[-8:]}'}",
-    },
+    "aws:s3/bucket:Bucket": _s3_bucket,
     "aws:lb/loadBalancer:LoadBalancer": _load_balancing("loadbalancer/net"),
     "aws:lb/targetGroup:TargetGroup": _load_balancing("targetgroup"),
     "aws:lb/listener:Listener": _load_balancing("listener/net"),

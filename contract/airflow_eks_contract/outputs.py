@@ -152,9 +152,9 @@ def published(version: str = CONTRACT_VERSION) -> dict[str, Any]:
     }
 
 
-def _major_minor(version: str) -> tuple[int, int]:
-    major, minor, _ = (int(part) for part in version.split("."))
-    return major, minor
+def version_tuple(version: str) -> tuple[int, ...]:
+    """`"1.10.0"` -> `(1, 10, 0)`, which orders versions as numbers."""
+    return tuple(int(part) for part in version.split("."))
 
 
 def compatibility(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
@@ -170,12 +170,12 @@ def compatibility(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
     ]
     broken += [f"'{n}' is no longer secret" for n in before if n in after and before[n]["secret"] > after[n]["secret"]]
     added = [n for n in after if n not in before]
-    (old_major, old_minor), (new_major, new_minor) = _major_minor(old["version"]), _major_minor(new["version"])
+    old_version, new_version = version_tuple(old["version"]), version_tuple(new["version"])
     problems = []
-    if broken and new_major <= old_major:
+    if broken and new_version[0] <= old_version[0]:
         problems.append(f"{'; '.join(broken)}: a breaking change, which needs a major version above {old['version']}")
-    if added and (new_major, new_minor) <= (old_major, old_minor):
+    if added and new_version[:2] <= old_version[:2]:
         problems.append(f"{', '.join(added)} added: a minor change, which needs a version above {old['version']}")
-    if (new_major, new_minor) < (old_major, old_minor):
+    if new_version[:2] < old_version[:2]:
         problems.append(f"version {new['version']} is below {old['version']}")
     return problems
