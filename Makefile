@@ -7,7 +7,7 @@ VENV ?= .venv
 STACK ?= dev
 BIN := $(VENV)/bin
 
-.PHONY: plan test lint typecheck pytest bench clean
+.PHONY: plan cost test lint typecheck pytest bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,11 @@ $(VENV)/.dev: requirements.txt contract/pyproject.toml requirements-dev.txt scri
 
 plan: $(VENV)/.runtime
 	$(BIN)/python scripts/plan.py --stack $(STACK)
+
+# Estimated monthly cost and task capacity of the stack's plan: build/cost-<stack>.json.
+cost: $(VENV)/.runtime
+	$(BIN)/python scripts/plan.py --stack $(STACK) --quiet
+	$(BIN)/python scripts/cost.py --stack $(STACK) $(if $(BUSY_HOURS),--busy-hours $(BUSY_HOURS))
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .

@@ -21,6 +21,7 @@ from components.cluster import Cluster, ClusterArgs
 from components.cluster_addon import ClusterAddon, ClusterAddonArgs
 from components.database import Database, DatabaseArgs, ExistingDatabaseArgs
 from components.eks_addon import AddonRoleArgs, EksAddon, EksAddonArgs
+from components.image_cache import ImageCache, ImageCacheArgs
 from components.load_balancer import LoadBalancer, LoadBalancerArgs
 from components.moves import former_parent
 from components.network import ExistingVpcArgs, Network, NetworkArgs
@@ -141,6 +142,7 @@ def node_groups_of(settings: Settings, network: Network, cluster: Cluster, tags:
             kubernetes_version=settings.cluster.kubernetes_version,
             ami_release_version=settings.cluster.node_ami_release_version,
             tags=tags,
+            hibernate=settings.hibernate,
         ),
     )
 
@@ -174,6 +176,7 @@ def database_of(settings: Settings, network: Network, tags: dict[str, str]) -> D
             username=d.username,
             existing=existing,
             protect=settings.protect,
+            stopped=settings.hibernate,
             tags=tags,
         ),
     )
@@ -236,8 +239,25 @@ def eks_addons(
     )
 
 
+def image_mirrors_of(settings: Settings, node_groups: NodeGroups) -> tuple[pulumi.Input[dict[str, str]], list[Any]]:
+    """Registry -> mirror for every image, and what a pull through them needs first (the cache's rules)."""
+    arn = settings.pull_through_cache_credential_arn
+    if not arn:
+        return dict(settings.image_mirrors), []
+    cache = ImageCache(
+        child_name(settings.name, "image-cache"),
+        ImageCacheArgs(region=settings.region, credential_arn=arn, node_role_name=node_groups.node_role_name),
+    )
+    return cache.mirrors, [cache]
+
+
 def chart_addons(
-    settings: Settings, network: Network, cluster: Cluster, nodes: list[pulumi.Resource], tags: dict[str, str]
+    settings: Settings,
+    network: Network,
+    cluster: Cluster,
+    nodes: list[pulumi.Resource],
+    tags: dict[str, str],
+    mirrors: pulumi.Input[dict[str, str]],
 ) -> tuple[ClusterAddon, ClusterAddon]:
     """The AWS Load Balancer Controller and the Cluster Autoscaler, on the system node group."""
     name, region, system = settings.name, settings.region, settings.node_group("system")
@@ -260,15 +280,19 @@ def chart_addons(
 
     lb_controller = addon(
         addons.LOAD_BALANCER_CONTROLLER,
-        network.vpc_id.apply(
-            lambda vpc_id: addons.load_balancer_controller_values(cluster.cluster_name, region, vpc_id, system)
+        pulumi.Output.all(network.vpc_id, mirrors).apply(
+            lambda v: addons.load_balancer_controller_values(cluster.cluster_name, region, v[0], system, v[1])
         ),
         settings.addons.load_balancer_controller_values,
         addons.load_balancer_controller_policy(region, cluster.cluster_name),
     )
     autoscaler = addon(
         addons.CLUSTER_AUTOSCALER,
-        addons.cluster_autoscaler_values(cluster.cluster_name, region, settings.cluster.kubernetes_version, system),
+        pulumi.Output.from_input(mirrors).apply(
+            lambda m: addons.cluster_autoscaler_values(
+                cluster.cluster_name, region, settings.cluster.kubernetes_version, system, m
+            )
+        ),
         settings.addons.cluster_autoscaler_values,
         addons.cluster_autoscaler_policy(region, cluster.cluster_name),
     )
@@ -296,6 +320,7 @@ def airflow_of(
     storage: SharedStorage,
     cluster: Cluster,
     worker_role: ServiceAccountRole,
+    mirrors: pulumi.Input[dict[str, str]],
     depends_on: list[pulumi.Resource],
 ) -> Airflow:
     a = settings.airflow
@@ -316,9 +341,12 @@ def airflow_of(
             airflow_version=a.airflow_version,
             replicas=a.replicas,
             resource_profile=a.resource_profile,
+            task_pod_size=a.task_pod_size,
+            parallelism=a.parallelism,
             create_admin_user=a.create_admin_user,
             git_sync=a.git_sync,
             worker_role_arn=worker_role.role_arn,
+            image_mirrors=mirrors,
             values=a.values,
             depends_on=depends_on,
         ),
@@ -362,15 +390,16 @@ def build_stack(settings: Settings) -> Stack:
     versions = addon_versions(settings.cluster.kubernetes_version, settings.addons.eks_addon_versions)
     network, cluster = network_and_cluster(settings, tags, versions)
     node_groups = node_groups_of(settings, network, cluster, tags)
-    nodes: list[pulumi.Resource] = list(node_groups.groups.values())
+    mirrors, cache = image_mirrors_of(settings, node_groups)
+    nodes: list[pulumi.Resource] = [*node_groups.groups.values(), *cache]
     database = database_of(settings, network, tags)
     storage = storage_of(settings, network, cluster, tags)
     efs_csi = eks_addons(settings, cluster, storage, nodes, versions, tags)
-    lb_controller, autoscaler = chart_addons(settings, network, cluster, nodes, tags)
+    lb_controller, autoscaler = chart_addons(settings, network, cluster, nodes, tags, mirrors)
     worker_role = worker_role_of(settings, cluster, tags)
     # The release's pods need the volumes' driver, nodes, and the controller's webhook answering.
     ready = [efs_csi.addon, *nodes, lb_controller.release]
-    airflow = airflow_of(settings, database, storage, cluster, worker_role, ready)
+    airflow = airflow_of(settings, database, storage, cluster, worker_role, mirrors, ready)
     nlb = load_balancer_of(settings, network, cluster, airflow, lb_controller, tags)
     return Stack(
         network, cluster, node_groups, database, storage, efs_csi, lb_controller, autoscaler, worker_role, airflow, nlb

@@ -11,7 +11,9 @@ Creates (`airflow:index:Database`), when no existing database is given:
 - the RDS instance: gp3 with storage autoscaling, Multi-AZ or not, private, automated backups,
   minor upgrades in the maintenance window and never an immediate or major change. With
   `protect`, deletion protection and Pulumi `protect` on the instance and its key; with a final
-  snapshot or kept backups, a destroy keeps the key too (a snapshot is useless without it).
+  snapshot or kept backups, a destroy keeps the key too (a snapshot is useless without it);
+- the instance's desired state (`aws.rds.InstanceDesiredState`): `stopped` while the stack
+  hibernates, `available` otherwise (AWS starts a stopped instance by itself after 7 days).
 With an existing database, at most one ingress rule (its port, from the nodes) in its group.
 Either way `connection_uri` is Airflow's metadata connection, a Pulumi secret.
 """
@@ -102,6 +104,8 @@ class DatabaseArgs:
     """Use this server instead of creating one (then the instance options above are unused)."""
     protect: bool = True
     """Deletion protection and Pulumi `protect` on the instance and its key."""
+    stopped: bool = False
+    """Keep the created instance stopped (hibernation); its storage and backups stay."""
     tags: Mapping[str, str] = field(default_factory=dict)
     """Tags on every resource."""
 
@@ -226,6 +230,15 @@ class Database(pulumi.ComponentResource):
         logs = log_groups(self, name, identifier, EXPORTED_LOGS, args.tags)
         return key, logs
 
+    def _desired_state(self, identifier: str, instance: aws.rds.Instance, stopped: bool) -> None:
+        # Stopping keeps storage, snapshots and the endpoint; the instance itself is never replaced.
+        aws.rds.InstanceDesiredState(
+            child_name(identifier, "state"),
+            identifier=instance.identifier,
+            state="stopped" if stopped else "available",
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
     def _create(self, name: str, args: DatabaseArgs) -> None:
         identifier = child_name(name, "db")
         key, log_groups = self._key_and_logs(name, identifier, args)
@@ -274,6 +287,7 @@ class Database(pulumi.ComponentResource):
             tags=with_name(args.tags, identifier),
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect, depends_on=log_groups),
         )
+        self._desired_state(identifier, instance, args.stopped)
         self.address, self.port = instance.address, instance.port
         self.security_group_id = security_group.id
         self.connection_uri = connection_uri(args.username, password, instance.address, instance.port, args.db_name)

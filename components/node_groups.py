@@ -11,7 +11,10 @@ Creates (`airflow:index:NodeGroups`):
     the cluster's Kubernetes version and, when one is pinned, AMI release (EKS rolls an
     update one node at a time, its default, within the PodDisruptionBudgets), with its labels
     (plus `airflow-eks/node-group: <name>`) and taints; its desired size is left to the
-    cluster autoscaler after creation;
+    cluster autoscaler after creation. While the stack hibernates, each group is replaced by
+    one named `<group>-hibernated` at zero nodes (min 0, desired 0): the autoscaler owns the
+    desired size, so only a new group applies a size, and the way back creates the awake
+    group at its configured sizes before the empty one goes;
   - Auto Scaling group tags that tell the cluster autoscaler the labels and taints of a
     group that has no node yet, so that it can scale a tainted group up from zero.
 """
@@ -66,6 +69,8 @@ class NodeGroupsArgs:
     """EKS AMI release of every group; empty takes the newest when a group is created."""
     tags: Mapping[str, str] = field(default_factory=dict)
     """Tags on every resource (and the nodes' instances and volumes)."""
+    hibernate: bool = False
+    """Every group at zero nodes, under a `-hibernated` name (see the module docstring)."""
 
     def __post_init__(self) -> None:
         names = [g.name for g in self.groups]
@@ -76,6 +81,8 @@ class NodeGroupsArgs:
 class NodeGroups(pulumi.ComponentResource):
     node_role_arn: pulumi.Output[str]
     """ARN of the IAM role of every node."""
+    node_role_name: pulumi.Output[str]
+    """Name of that role (for inline policies such as the image cache's)."""
     node_group_names: dict[str, pulumi.Output[str]]
     """Physical EKS node group name per configured group name."""
     groups: dict[str, eks.ManagedNodeGroup]
@@ -89,6 +96,7 @@ class NodeGroups(pulumi.ComponentResource):
         self.groups = {g.name: self._group(child_name(name, g.name), g, args, role, attachments) for g in args.groups}
         self.node_group_names = {n: g.node_group.node_group_name for n, g in self.groups.items()}
         self.node_role_arn = role.arn
+        self.node_role_name = role.name
         register_public_outputs(self)
 
     def _launch_template(self, name: str, group: NodeGroup, args: NodeGroupsArgs) -> aws.ec2.LaunchTemplate:
@@ -129,6 +137,11 @@ class NodeGroups(pulumi.ComponentResource):
         attachments: Sequence[aws.iam.RolePolicyAttachment],
     ) -> eks.ManagedNodeGroup:
         template = self._launch_template(name, group, args)
+        # With ignore_scaling_changes an update never applies a desired size (EKS refuses a
+        # minimum above the old desired size on the way back), so a hibernated group is another
+        # group, at zero.
+        size = (0, 0) if args.hibernate else (group.min_size, group.desired_size)
+        name = child_name(name, "hibernated") if args.hibernate else name
         mng = eks.ManagedNodeGroup(
             name,
             cluster=args.cluster,
@@ -140,7 +153,7 @@ class NodeGroups(pulumi.ComponentResource):
             version=args.kubernetes_version,
             release_version=args.ami_release_version or None,
             scaling_config=aws.eks.NodeGroupScalingConfigArgs(
-                min_size=group.min_size, desired_size=group.desired_size, max_size=group.max_size
+                min_size=size[0], desired_size=size[1], max_size=group.max_size
             ),
             # The cluster autoscaler owns the desired size once the group exists.
             ignore_scaling_changes=True,

@@ -16,6 +16,7 @@ from lib.eks_addons import ADDON_NAMES, VERSION_PATTERN
 from lib.git_sync import SSH_SECRET_KEYS, GitSyncSource, is_ssh
 
 MAX_REPLICAS = 10
+MAX_PARALLELISM = 5000
 _REPO = re.compile(r"^(https://|ssh://|git@)\S+$")
 
 
@@ -31,6 +32,9 @@ class AirflowSettings(Section):
     dag_processor_replicas: int
     pgbouncer_replicas: int
     resource_profile: ResourceProfile
+    task_pod_size: ResourceProfile | None
+    """None: the resource profile's task pod."""
+    parallelism: int
     create_admin_user: bool
     git_sync_repo: str
     git_sync_branch: str
@@ -73,6 +77,7 @@ class AirflowSettings(Section):
             "pgbouncer_replicas",
         ):
             self.check(field, in_range, getattr(self, field), 1, MAX_REPLICAS)
+        self.check("parallelism", in_range, self.parallelism, 1, MAX_PARALLELISM)
         if self.git_sync_repo:
             self._check_git_sync()
         workers = self.values.get("workers")

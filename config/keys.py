@@ -51,6 +51,15 @@ def enum_of(enum: type[Enum]) -> Convert:
     return convert
 
 
+def optional(convert: Convert) -> Convert:
+    """An empty value is None (the key's default says what that means); others convert."""
+
+    def optional_convert(key: str, value: Any) -> Any:
+        return None if value in ("", None) else convert(key, value)
+
+    return optional_convert
+
+
 @dataclass(frozen=True)
 class Key:
     section: str
@@ -66,6 +75,7 @@ class Key:
 
 
 _VPC, _DB, _GIT = "existingVpcId", "existingDbHost", "gitSyncRepo"
+_CACHE = "imagePullThroughCacheCredentialArn"
 
 KEYS: dict[str, Key] = {
     "availabilityZoneIds": Key("network", "availability_zone_ids", as_tuple),
@@ -82,8 +92,11 @@ KEYS: dict[str, Key] = {
     "clusterAdminRoleArns": Key("cluster", "admin_role_arns", as_tuple),
     "nodeAmiReleaseVersion": Key("cluster", "node_ami_release_version"),
     "protectStatefulResources": Key("settings", "protect"),
+    "hibernate": Key("settings", "hibernate"),
     "nodeGroups": Key("settings", "node_groups", parse_node_groups),
     "tags": Key("settings", "tags", str_map),
+    "imagePullThroughCacheCredentialArn": Key("settings", "pull_through_cache_credential_arn"),
+    "imageRegistryMirrors": Key("settings", "image_mirrors", str_map, only_without=_CACHE),
     "dbInstanceClass": Key("database", "instance_class", only_without=_DB),
     "dbEngineVersion": Key("database", "engine_version", only_without=_DB),
     "dbAllocatedStorageGib": Key("database", "allocated_storage_gib", only_without=_DB),
@@ -115,6 +128,8 @@ KEYS: dict[str, Key] = {
     "airflowDagProcessorReplicas": Key("airflow", "dag_processor_replicas"),
     "airflowPgbouncerReplicas": Key("airflow", "pgbouncer_replicas"),
     "airflowResourceProfile": Key("airflow", "resource_profile", enum_of(ResourceProfile)),
+    "airflowTaskPodSize": Key("airflow", "task_pod_size", optional(enum_of(ResourceProfile))),
+    "airflowParallelism": Key("airflow", "parallelism"),
     "airflowCreateAdminUser": Key("airflow", "create_admin_user"),
     "gitSyncRepo": Key("airflow", "git_sync_repo"),
     "gitSyncBranch": Key("airflow", "git_sync_branch", only_with=_GIT),

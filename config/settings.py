@@ -23,11 +23,13 @@ from config.errors import ConfigError
 from config.keys import KEYS, REPLACED_KEYS, key_of
 from config.network import NetworkSettings
 from config.project import PROJECT_FILE, parse_value, read_declarations
+from lib.images import CREDENTIAL_ARN, PULL_THROUGH_CACHE
 from lib.node_groups import NodeGroup, TaintEffect
 from lib.zones import is_zone_id_of, zone_id_prefix
 
 REQUIRED_NODE_GROUPS = ("system", "airflow", "workers")
 MIN_PROTECTED_BACKUP_DAYS = 7
+MIRROR = re.compile(r"^[a-z0-9.-]+(:\d+)?(/[A-Za-z0-9._-]+)*$")
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,12 @@ class Settings:
     airflow: AirflowSettings
     node_groups: tuple[NodeGroup, ...]
     protect: bool = True
+    hibernate: bool = False
+    """Node groups at zero and the database stopped (`hibernate`)."""
+    pull_through_cache_credential_arn: str = ""
+    """Docker Hub credential of the ECR pull-through cache; empty: no cache."""
+    image_mirrors: Mapping[str, str] = field(default_factory=dict)
+    """Upstream registry -> mirror prefix (without the cache)."""
     tags: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -80,9 +88,26 @@ class Settings:
                 key_of("database", "backup_retention_days"),
                 f"{backups} is below {MIN_PROTECTED_BACKUP_DAYS} while protectStatefulResources is true",
             )
+        self._check_images()
         for key, value in self.tags.items():
             if not key or len(key) > 128 or len(value) > 256 or key.lower().startswith("aws:"):
                 raise ConfigError("tags", f"'{key}: {value}' is not a valid AWS tag (key 1-128 chars, not 'aws:')")
+
+    def _check_images(self) -> None:
+        arn = self.pull_through_cache_credential_arn
+        if arn and not CREDENTIAL_ARN.match(arn):
+            raise ConfigError(
+                key_of("settings", "pull_through_cache_credential_arn"),
+                f"'{arn}' is not the ARN of a Secrets Manager secret whose name starts with ecr-pullthroughcache/ "
+                "(ECR requires that prefix)",
+            )
+        for registry, mirror in self.image_mirrors.items():
+            if registry not in PULL_THROUGH_CACHE or not MIRROR.match(mirror):
+                raise ConfigError(
+                    f"{key_of('settings', 'image_mirrors')}.{registry}",
+                    f"'{mirror}' for '{registry}': registries accepted: {', '.join(PULL_THROUGH_CACHE)}; a mirror is "
+                    "a host and optional path without a scheme, such as registry.example.com/dockerhub",
+                )
 
     def _check_node_groups(self) -> None:
         key = key_of("settings", "node_groups")
@@ -97,7 +122,11 @@ class Settings:
 
     def warnings(self) -> list[str]:
         """What is accepted but would not work as it stands (shown by `pulumi preview` and the plan)."""
-        return [
+        hibernation = [
+            f"hibernate: the database at {key_of('database', 'existing_host')} is not this stack's; it keeps "
+            "running (only the node groups go to zero)"
+        ]
+        return (hibernation if self.hibernate and self.database.existing else []) + [
             f"{key_of('cluster', 'public_access_cidrs')}: {cidr} is a documentation range that no machine connects "
             "from; set the egress CIDR of the machine that runs `pulumi up`, or it cannot reach the Kubernetes API "
             "(README, Deploying for real)"

@@ -20,9 +20,11 @@ Everything here is plain Python (no Pulumi), so that it is unit-tested directly;
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from lib.images import mirrored
 from lib.node_groups import NodeGroup
 from lib.scheduling import node_selector, tolerations
 
@@ -149,10 +151,17 @@ def load_balancer_controller_policy(region: str, cluster_name: str) -> dict[str,
     }
 
 
-def load_balancer_controller_values(cluster_name: str, region: str, vpc_id: str, group: NodeGroup) -> dict[str, Any]:
+LOAD_BALANCER_CONTROLLER_IMAGE = "public.ecr.aws/eks/aws-load-balancer-controller"  # the chart's default
+CLUSTER_AUTOSCALER_IMAGE = "registry.k8s.io/autoscaling/cluster-autoscaler"  # the chart's default
+
+
+def load_balancer_controller_values(
+    cluster_name: str, region: str, vpc_id: str, group: NodeGroup, image_mirrors: Mapping[str, str] | None = None
+) -> dict[str, Any]:
     """Values of the controller chart (before the IRSA annotation and the user's overrides)."""
     return {
         "clusterName": cluster_name,
+        "image": {"repository": mirrored(LOAD_BALANCER_CONTROLLER_IMAGE, image_mirrors or {})},
         # Explicit: nodes allow a single IMDS hop, so pods cannot read these from the instance.
         "region": region,
         "vpcId": vpc_id,
@@ -222,7 +231,11 @@ def cluster_autoscaler_policy(region: str, cluster_name: str) -> dict[str, Any]:
 
 
 def cluster_autoscaler_values(
-    cluster_name: str, region: str, kubernetes_version: str, group: NodeGroup
+    cluster_name: str,
+    region: str,
+    kubernetes_version: str,
+    group: NodeGroup,
+    image_mirrors: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """Values of the autoscaler chart (before the IRSA annotation and the user's overrides)."""
     if kubernetes_version not in CLUSTER_AUTOSCALER_IMAGE_TAGS:
@@ -231,7 +244,10 @@ def cluster_autoscaler_values(
         "cloudProvider": "aws",
         "awsRegion": region,
         "autoDiscovery": {"clusterName": cluster_name, "tags": autoscaler_discovery_tags(cluster_name)},
-        "image": {"tag": CLUSTER_AUTOSCALER_IMAGE_TAGS[kubernetes_version]},
+        "image": {
+            "repository": mirrored(CLUSTER_AUTOSCALER_IMAGE, image_mirrors or {}),
+            "tag": CLUSTER_AUTOSCALER_IMAGE_TAGS[kubernetes_version],
+        },
         "fullnameOverride": CLUSTER_AUTOSCALER.release_name,
         "rbac": {"serviceAccount": {"create": True, "name": CLUSTER_AUTOSCALER.service_account}},
         "replicaCount": 1,  # leader-elected; a restarted pod loses nothing

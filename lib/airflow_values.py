@@ -1,9 +1,8 @@
 """Helm values of the official Apache Airflow chart, as a pure function of plain inputs.
 
-No Pulumi here: `airflow_values` takes plain options, node groups and the NAMES of the Kubernetes
-Secrets the Airflow component creates (never their contents), so that the whole values tree is
-plain data that tests validate against the chart's schema and render with the chart, and that
-holds no secret. The user's overrides are merged last.
+No Pulumi here: plain options, node groups and the NAMES of the Secrets the Airflow component
+creates (never their contents), so the values are plain data, without a secret, that tests
+validate and render with the chart. The user's overrides are merged last.
 
 What the values give (chart 1.18, Airflow 3):
 - KubernetesExecutor; no bundled PostgreSQL or Redis; the metadata DB through an existing Secret
@@ -11,11 +10,10 @@ What the values give (chart 1.18, Airflow 3):
   TLS required. PgBouncer reads its `pgbouncer.ini` and `users.txt` from a Secret the program
   writes (`pgbouncer.configSecretName`): the chart would otherwise render the database password
   into its values. Its metrics exporter logs in through a Secret too.
-- Fernet key, API secret key, JWT secret and webserver secret key from program-made Secrets:
-  stable across upgrades (a chart-generated key changes on every render).
-- Replicas from settings; a PodDisruptionBudget (maxUnavailable 1) on every component whose
-  chart section has one (scheduler, API server, PgBouncer); spread over zones (best effort, an
-  AZ outage must never block rescheduling) and over hosts (strict) for the control plane.
+- Fernet, API, JWT and webserver keys from program-made Secrets: stable across upgrades.
+- Replicas from settings; a PodDisruptionBudget (maxUnavailable 1) where the chart has one
+  (scheduler, API server, PgBouncer); spread over zones (best effort: an AZ outage must never
+  block rescheduling) and over hosts (strict) for the control plane.
 - Control-plane pods on the `airflow` node group; task pods (the KubernetesExecutor pod
   template reads `workers.*`) on the `workers` group, tolerating its taints, under their own
   service account, which carries the task pods' IAM role (IRSA) and nothing the scheduler has.
@@ -23,13 +21,12 @@ What the values give (chart 1.18, Airflow 3):
   that are not the Helm CLI). The Deployments wait for migrations in their init containers and
   the admin-user Job waits in its own command (chart 1.18 gives it no wait). The admin password
   reaches that Job from a Secret through an environment variable, never through the values.
-- DAGs and logs on the EFS claims, mounted by the DAG processor, the triggerer and every task
-  pod. The chart's own git-sync is off: with persistence on, chart 1.18 renders it nowhere once
-  the DAG processor is standalone. The program's git-sync Deployment (`lib/git_sync.py`)
-  writes the repository into the DAGs claim instead, and `dags_folder` points at its link.
-- The API server holds a terminating pod for longer than the NLB's deregistration delay
-  (`preStop`), so a rollout drops no request.
-- Requests and limits of every component from a resource profile (small, medium, large).
+- DAGs and logs on the EFS claims (DAG processor, triggerer, task pods). The chart's own
+  git-sync is off (chart 1.18 renders it nowhere with persistence and a standalone DAG processor);
+  the program's git-sync Deployment (`lib/git_sync.py`) writes into the DAGs claim instead.
+- The API server outlives the NLB's deregistration delay (`preStop`): rollouts drop no request.
+  Requests and limits from a resource profile (small, medium, large), task pods' their own.
+  Every image from its registry's mirror when one is set (`lib/images.py`).
 """
 
 from __future__ import annotations
@@ -40,6 +37,7 @@ from typing import Any
 
 from lib.airflow_resources import RESOURCE_PROFILES, ResourceProfile, Resources
 from lib.airflow_secrets import ADMIN_PASSWORD_KEY, RELEASE_NAME, SecretNames
+from lib.images import mirrored
 from lib.merge import deep_merge
 from lib.node_groups import NodeGroup
 from lib.scheduling import HOST_KEY, ZONE_KEY, node_selector, tolerations
@@ -48,9 +46,8 @@ CHART_NAME = "airflow"
 CHART_REPOSITORY = "https://airflow.apache.org"
 API_SERVER_PORT = 8080  # the chart's `ports.apiServer`
 API_SERVER_HEALTH_PATH = "/api/v2/monitor/health"
-"""The NLB's health check (Airflow 3; /health in Airflow 2). It needs no login: Airflow mounts
-the monitor router outside its authenticated router (api_fastapi/core_api/routes/public/
-__init__.py), so a new API server pod's readiness gate can turn true."""
+"""The NLB's health check (Airflow 3). No login: the monitor router is outside the authenticated
+one (api_fastapi/core_api/routes/public/__init__.py), so a readiness gate can turn true."""
 FAB_AUTH_MANAGER = "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager"
 ADMIN_USERNAME = "admin"
 ADMIN_PASSWORD_ENV = "AIRFLOW_ADMIN_PASSWORD"
@@ -60,8 +57,7 @@ API_SERVER_PRE_STOP_SECONDS = 25
 (components/load_balancer.py), less than the pod's 30 s grace period (chart 1.18 offers no
 `terminationGracePeriodSeconds` for the API server), leaving uvicorn 5 s to finish."""
 
-# Images of chart 1.18.0 (its values.schema.json defaults), pinned so that the release never
-# depends on whatever a values file of the chart says; update them with the chart.
+# Images of chart 1.18.0 (its schema's defaults), pinned here; update them with the chart.
 SIDECAR_IMAGES = {
     "pgbouncer": {"repository": "apache/airflow", "tag": "airflow-pgbouncer-2025.03.05-1.23.1"},
     "pgbouncerExporter": {"repository": "apache/airflow", "tag": "airflow-pgbouncer-exporter-2025.03.05-0.18.0"},
@@ -110,7 +106,7 @@ class ChartInputs:
     replicas: Replicas
     resource_profile: ResourceProfile
     control_plane: NodeGroup
-    """Node group of the schedulers, API servers, triggerers, DAG processors, PgBouncer and jobs."""
+    """Node group of the control plane: schedulers, API servers, ..., PgBouncer and jobs."""
     workers: NodeGroup
     """Node group of the task pods (tainted)."""
     secrets: SecretNames
@@ -120,6 +116,9 @@ class ChartInputs:
     dags_folder: str
     worker_role_arn: str = ""
     """IAM role the task pods' service account carries (IRSA); "" for none."""
+    task_pod_size: ResourceProfile | None = None  # a task pod's profile; None: resource_profile
+    parallelism: int = 32  # Airflow's [core] parallelism, per scheduler
+    image_mirrors: Mapping[str, str] = field(default_factory=dict)  # registry -> mirror prefix
     overrides: Mapping[str, Any] = field(default_factory=dict)
     """The user's values, merged last."""
 
@@ -232,6 +231,8 @@ def _airflow_config(inputs: ChartInputs) -> dict[str, Any]:
             "dags_folder": inputs.dags_folder,
             "auth_manager": FAB_AUTH_MANAGER,  # users and passwords (`airflow users create`)
             "load_examples": "False",
+            # Per scheduler: the stack runs schedulers x parallelism task instances at most.
+            "parallelism": str(inputs.parallelism),
             # Task pods report to the API server's execution API inside the cluster.
             "execution_api_server_url": (
                 f"http://{api_server_service_name()}.{inputs.namespace}:{API_SERVER_PORT}/execution/"
@@ -243,7 +244,14 @@ def _airflow_config(inputs: ChartInputs) -> dict[str, Any]:
             "delete_worker_pods_on_failure": "False",  # keep a failed pod for its events
             "worker_pods_creation_batch_size": "8",
         },
+        # Per scheduler: the stack runs schedulers x parallelism tasks at most (`make cost`).
         "logging": {"remote_logging": "False"},  # logs are on the shared EFS volume
+    }
+
+
+def _sidecar_images(mirrors: Mapping[str, str]) -> dict[str, Any]:
+    return {
+        name: {**image, "repository": mirrored(image["repository"], mirrors)} for name, image in SIDECAR_IMAGES.items()
     }
 
 
@@ -253,10 +261,10 @@ def airflow_values(inputs: ChartInputs) -> dict[str, Any]:
     place = _placement(inputs.control_plane)
     secrets = inputs.secrets
     computed: dict[str, Any] = {
-        "defaultAirflowRepository": AIRFLOW_IMAGE_REPOSITORY,
+        "defaultAirflowRepository": mirrored(AIRFLOW_IMAGE_REPOSITORY, inputs.image_mirrors),
         "defaultAirflowTag": inputs.airflow_version,
         "airflowVersion": inputs.airflow_version,
-        "images": {**SIDECAR_IMAGES, "migrationsWaitTimeout": MIGRATIONS_WAIT_SECONDS},
+        "images": {**_sidecar_images(inputs.image_mirrors), "migrationsWaitTimeout": MIGRATIONS_WAIT_SECONDS},
         "executor": "KubernetesExecutor",
         "postgresql": {"enabled": False},
         "redis": {"enabled": False},
@@ -271,7 +279,7 @@ def airflow_values(inputs: ChartInputs) -> dict[str, Any]:
         "statsd": {"enabled": True, **place, "resources": profile["statsd"].values()},
         "workers": {
             **_placement(inputs.workers),
-            "resources": profile["workers"].values(),
+            "resources": RESOURCE_PROFILES[inputs.task_pod_size or inputs.resource_profile]["workers"].values(),
             # The KubernetesExecutor's pod template runs task pods as this account.
             "serviceAccount": {
                 "create": True,

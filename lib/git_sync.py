@@ -95,11 +95,12 @@ def _container(
     resources: Mapping[str, Any],
     env: list[dict[str, Any]],
     secret_mounts: list[dict[str, Any]],
+    image: str = IMAGE,
 ) -> dict[str, Any]:
     """git-sync, unprivileged and read-only but for the volume and /tmp."""
     return {
         "name": "git-sync",
-        "image": IMAGE,
+        "image": image,
         "env": [
             {"name": "GITSYNC_REPO", "value": repo},
             {"name": "GITSYNC_REF", "value": ref},
@@ -140,12 +141,13 @@ def git_sync_deployment(
     node_selector: Mapping[str, str],
     tolerations: Sequence[Mapping[str, Any]],
     resources: Mapping[str, Any],
+    image: str = IMAGE,
 ) -> dict[str, Any]:
     """The Deployment (as a Kubernetes object) that syncs `ref` of `repo` into the DAGs claim;
     Airflow reads the repository's DAG folder through `dags_folder`."""
     labels = {"app.kubernetes.io/name": "git-sync", "app.kubernetes.io/part-of": "airflow"}
     env, secret_mounts, secret_volumes = _credentials(repo, credentials_secret)
-    container = _container(repo, ref, resources, env, secret_mounts)
+    container = _container(repo, ref, resources, env, secret_mounts, image)
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",

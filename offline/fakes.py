@@ -204,6 +204,8 @@ FAKE_OUTPUTS: dict[str, Fake] = {
         "dnsName": f"{r}.efs.{c.region}.amazonaws.com",
     },
     "aws:s3/bucket:Bucket": _s3_bucket,
+    # The rule's registry is the account's own (ECR's registryId).
+    "aws:ecr/pullThroughCacheRule:PullThroughCacheRule": lambda c, n, i, r: {"registryId": ACCOUNT_ID},
     "aws:lb/loadBalancer:LoadBalancer": _load_balancing("loadbalancer/net"),
     "aws:lb/targetGroup:TargetGroup": _load_balancing("targetgroup"),
     "aws:lb/listener:Listener": _load_balancing("listener/net"),

@@ -31,6 +31,7 @@ OWN_VPC = {
 }
 OWN_DB = {"existingDbHost": "db.example.internal", "existingDbPassword": "first-password-value"}
 PRIVATE = {"clusterPrivateAccessCidrs": ["10.99.0.0/24"]}
+PTC_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:ecr-pullthroughcache/docker-hub-AbCdEf"
 GIT = {"gitSyncRepo": "https://git.example.com/data/dags.git"}
 
 # key -> (stack, baseline overrides, overrides that change the key)
@@ -84,7 +85,7 @@ CHANGES: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
     "dbBackupRetentionDays": ("dev", {}, {"dbBackupRetentionDays": 3}),
     "dbBackupWindow": ("dev", {}, {"dbBackupWindow": "05:00-06:00"}),
     "dbMaintenanceWindow": ("dev", {}, {"dbMaintenanceWindow": "sat:04:00-sat:05:00"}),
-    "dbPerformanceInsights": ("dev", {}, {"dbPerformanceInsights": False}),
+    "dbPerformanceInsights": ("dev", {}, {"dbPerformanceInsights": True}),
     "dbFinalSnapshot": ("dev", {}, {"dbFinalSnapshot": False}),
     "dbRetainAutomatedBackups": ("dev", {}, {"dbRetainAutomatedBackups": False}),
     "dbSlowStatementMs": ("dev", {}, {"dbSlowStatementMs": 250}),
@@ -110,6 +111,11 @@ CHANGES: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
     "airflowDagProcessorReplicas": ("dev", {}, {"airflowDagProcessorReplicas": 2}),
     "airflowPgbouncerReplicas": ("dev", {}, {"airflowPgbouncerReplicas": 2}),
     "airflowResourceProfile": ("dev", {}, {"airflowResourceProfile": "medium"}),
+    "airflowTaskPodSize": ("dev", {}, {"airflowTaskPodSize": "large"}),
+    "airflowParallelism": ("dev", {}, {"airflowParallelism": 64}),
+    "hibernate": ("dev", {}, {"hibernate": True}),
+    "imagePullThroughCacheCredentialArn": ("dev", {}, {"imagePullThroughCacheCredentialArn": PTC_ARN}),
+    "imageRegistryMirrors": ("dev", {}, {"imageRegistryMirrors": {"docker.io": "registry.example.com/hub"}}),
     "airflowCreateAdminUser": ("dev", {}, {"airflowCreateAdminUser": False}),
     "gitSyncRepo": ("dev", {}, GIT),
     "gitSyncBranch": ("dev", GIT, {**GIT, "gitSyncBranch": "release"}),

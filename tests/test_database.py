@@ -100,8 +100,12 @@ def test_storage_and_insights_use_the_database_key(stack: tuple[Plan, Settings])
     assert inputs["kmsKeyId"] == plan.outputs["db_kms_key_arn"]
     assert inputs["kmsKeyId"].startswith("arn:aws:kms:")
     assert inputs["performanceInsightsEnabled"] is settings.database.performance_insights
-    assert inputs["performanceInsightsKmsKeyId"] == inputs["kmsKeyId"]
-    assert inputs["performanceInsightsRetentionPeriod"] == 7
+    if settings.database.performance_insights:
+        assert inputs["performanceInsightsKmsKeyId"] == inputs["kmsKeyId"]
+        assert inputs["performanceInsightsRetentionPeriod"] == 7
+    else:  # dev turns it off
+        assert "performanceInsightsKmsKeyId" not in inputs
+        assert "performanceInsightsRetentionPeriod" not in inputs
     # The database key is its own: not the cluster's secrets key.
     assert plan.outputs["db_kms_key_arn"] != plan.outputs["cluster_secrets_kms_key_arn"]
 

@@ -89,7 +89,7 @@ COMPONENT_OUTPUTS = {
         "secretsKeyArn",
         "kubeconfig",
     },
-    "airflow:index:NodeGroups": {"nodeRoleArn", "nodeGroupNames"},
+    "airflow:index:NodeGroups": {"nodeRoleArn", "nodeRoleName", "nodeGroupNames"},
     "airflow:index:Database": {
         "address",
         "port",

@@ -1,0 +1,95 @@
+"""Estimated monthly cost and task capacity of a stack, from its offline plan.
+
+Reads `build/plan-<stack>.json` (`make plan`), prices it with `sizing/aws-prices.json` and
+the usage in `sizing/assumptions.json`, runs the capacity model (lib/capacity.py), prints both
+and writes `build/cost-<stack>.json`. Estimates from public list prices, not a quote or a bill.
+
+    python scripts/cost.py [--stack dev] [--busy-hours 8] [--plan build/plan-dev.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from lib.cost import Estimate, MissingPrice, PriceTable, estimate  # noqa: E402
+from lib.sizing import assumptions_for, capacity, load_table  # noqa: E402
+from offline.stack_config import resolve_stack_config  # noqa: E402
+
+
+def report(stack: str, plan: dict[str, Any], region: str, busy_hours: float) -> dict[str, Any]:
+    """The `build/cost-<stack>.json` document."""
+    assumed = assumptions_for(stack, load_table("assumptions.json"))
+    prices = PriceTable(load_table("aws-prices.json"), region)
+    cost = estimate(plan, prices, assumed.usage, busy_hours)
+    model = capacity(plan, load_table("instance-types.json"), assumed)
+    return {
+        "stack": stack,
+        "region": region,
+        "currency": "USD",
+        "busy_hours_per_day": busy_hours,
+        "idle_monthly": cost.total("idle"),
+        "busy_monthly": cost.total("busy"),
+        "hibernated_monthly": cost.total("hibernated"),
+        "max_concurrent_tasks": model.max_concurrent_tasks,
+        "binding_limit": model.binding.name,
+        "limits": [{"name": m.name, "tasks": m.tasks, "detail": m.detail} for m in model.limits],
+        "lines": [line.as_json() for line in cost.lines],
+    }
+
+
+def render(doc: dict[str, Any], cost: Estimate | None = None) -> str:
+    head = f"{'resource':58} {'count':>7} {'unit $':>9} {'idle $/mo':>10} {'busy $/mo':>10} {'hibernated':>10}"
+    out = [f"Estimated monthly cost of stack {doc['stack']} ({doc['region']}, USD, list prices):", head]
+    for line in doc["lines"]:
+        out.append(
+            f"{line['resource_type'][:58]:58} {line['count']:>7g} {line['unit_price']:>9.4f} "
+            f"{line['monthly_idle']:>10.2f} {line['monthly_busy']:>10.2f} {line['monthly_hibernated']:>10.2f}"
+        )
+    out.append(
+        f"{'total':58} {'':>7} {'':>9} {doc['idle_monthly']:>10.2f} {doc['busy_monthly']:>10.2f} "
+        f"{doc['hibernated_monthly']:>10.2f}"
+    )
+    out.append(f"(busy: task node groups at their maximum {doc['busy_hours_per_day']:g} hours a day)")
+    out.append("")
+    out.append(f"Task pods at once: {doc['max_concurrent_tasks']}, bound by {doc['binding_limit']}")
+    for limit in doc["limits"]:
+        mark = "*" if limit["name"] == doc["binding_limit"] else " "
+        out.append(f" {mark} {limit['name']:17} {limit['tasks']:>7}  {limit['detail']}")
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--stack", default="dev")
+    parser.add_argument("--plan", help="plan file (default build/plan-<stack>.json)")
+    parser.add_argument("--busy-hours", type=float, default=8.0, help="hours a day the task groups run at maximum")
+    parser.add_argument("--out", default=str(ROOT / "build"), help="folder for cost-<stack>.json")
+    args = parser.parse_args(argv)
+    plan_path = Path(args.plan or ROOT / "build" / f"plan-{args.stack}.json")
+    if not plan_path.exists():
+        print(f"error: {plan_path} does not exist; run `make plan STACK={args.stack}` first", file=sys.stderr)
+        return 2
+    _, region = resolve_stack_config(args.stack)
+    try:
+        doc = report(args.stack, json.loads(plan_path.read_text()), region, args.busy_hours)
+    except (MissingPrice, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"cost-{args.stack}.json"
+    path.write_text(json.dumps(doc, indent=2) + "\n")
+    print(render(doc))
+    print(f"\nWrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,130 @@
+"""The cost estimate (lib/cost.py) on a hand-worked plan, its errors, and the committed stacks' figures."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import pytest
+
+from lib.cost import MissingPrice, PriceTable, estimate
+from lib.sizing import assumptions_for, capacity, load_table
+from offline.mocks import Plan
+
+PRICES = load_table("aws-prices.json")
+USAGE = {k: 0.0 for k in assumptions_for("dev", load_table("assumptions.json")).usage}
+
+
+def _resource(type_: str, name: str, inputs: dict[str, Any], deps: list[str] | None = None) -> dict[str, Any]:
+    return {"urn": f"urn:{name}", "type": type_, "name": name, "inputs": inputs, "dependencies": deps or []}
+
+
+def _group(name: str, types: list[str], sizes: tuple[int, int, int], spot: bool, tainted: bool) -> list[Any]:
+    lt = _resource(
+        "aws:ec2/launchTemplate:LaunchTemplate", f"{name}-lt", {"blockDeviceMappings": [{"ebs": {"volumeSize": 20}}]}
+    )
+    inputs = {
+        "instanceTypes": types,
+        "capacityType": "SPOT" if spot else "ON_DEMAND",
+        "scalingConfig": dict(zip(("minSize", "desiredSize", "maxSize"), sizes, strict=True)),
+        "labels": {"airflow-eks/node-group": name},
+        "taints": [{"key": "k", "value": "v", "effect": "NO_SCHEDULE"}] if tainted else [],
+    }
+    return [lt, _resource("eks:index:ManagedNodeGroup", name, inputs, [lt["urn"]])]
+
+
+def small_plan() -> dict[str, Any]:
+    db = {"instanceClass": "db.t4g.micro", "multiAz": False, "allocatedStorage": 20}
+    return {
+        "resources": [
+            _resource("eks:index:Cluster", "eks", {}),
+            *_group("airflow", ["t3.large"], (1, 2, 3), spot=False, tainted=False),
+            *_group("workers", ["m6i.large", "m6a.large"], (0, 0, 4), spot=True, tainted=True),
+            _resource("aws:rds/instance:Instance", "db", db),
+            _resource("aws:ec2/natGateway:NatGateway", "nat", {}),
+            _resource("aws:ec2/eip:Eip", "eip", {}),
+            _resource("aws:iam/role:Role", "role", {}),
+            _resource("kubernetes:core/v1:Secret", "secret", {}),
+        ]
+    }
+
+
+def test_a_small_plan_priced_by_hand() -> None:
+    cost = estimate(small_plan(), PriceTable(PRICES, "us-east-1"), USAGE, busy_hours=6)
+    # 730 h: EKS 0.10; two on-demand t3.large 0.0832 with 20 GiB gp3 at 0.08; db.t4g.micro 0.016 + 20 GiB at 0.115;
+    # NAT 0.045 and its address 0.005. Workers idle at 0 nodes.
+    idle = 73 + 2 * 0.0832 * 730 + 2 * 20 * 0.08 + 0.016 * 730 + 20 * 0.115 + 0.045 * 730 + 0.005 * 730
+    assert cost.total("idle") == pytest.approx(idle, abs=0.01)
+    # Busy: 4 spot m6i.large (dearer than m6a.large) at 0.4 x 0.096 for 6 h a day, 730/24 days, and their disks.
+    hours = 4 * 6 * 730 / 24
+    assert cost.total("busy") == pytest.approx(idle + hours * 0.4 * 0.096 + hours / 730 * 20 * 0.08, abs=0.01)
+    # Hibernated: no nodes, no database hours; storage, the control plane and the NAT stay.
+    assert cost.total("hibernated") == pytest.approx(idle - 2 * 0.0832 * 730 - 2 * 1.6 - 0.016 * 730, abs=0.01)
+    workers = next(line for line in cost.lines if line.resource_type.startswith("EC2 nodes: workers"))
+    assert (workers.count, workers.unit_price) == (0, pytest.approx(0.0384))
+
+
+def test_missing_prices_are_errors_that_name_what_is_missing() -> None:
+    table = PriceTable(PRICES, "us-east-1")
+    unknown_type = small_plan()
+    unknown_type["resources"][1]["inputs"]["instanceTypes"] = []
+    unknown_type["resources"][2]["inputs"]["instanceTypes"] = ["x9z.huge"]
+    with pytest.raises(MissingPrice, match=r"EC2 instance type x9z\.huge has no price for us-east-1"):
+        estimate(unknown_type, table, USAGE, 8)
+    unknown_class = small_plan()
+    unknown_class["resources"][5]["inputs"]["instanceClass"] = "db.x9.huge"
+    with pytest.raises(MissingPrice, match=r"RDS instance class db\.x9\.huge"):
+        estimate(unknown_class, table, USAGE, 8)
+    new_resource = small_plan()
+    new_resource["resources"].append(_resource("aws:sns/topic:Topic", "alerts", {}))
+    with pytest.raises(MissingPrice, match=r"resource type aws:sns/topic:Topic has no price"):
+        estimate(new_resource, table, USAGE, 8)
+    with pytest.raises(MissingPrice, match=r"region eu-west-9 is not in sizing/aws-prices.json"):
+        PriceTable(PRICES, "eu-west-9")
+
+
+def test_every_figure_of_the_table_has_a_source_and_a_date() -> None:
+    def figures(node: Any) -> list[dict[str, Any]]:
+        if isinstance(node, dict) and "usd" in node:
+            return [node]
+        return [f for v in (node.values() if isinstance(node, dict) else []) for f in figures(v)]
+
+    found = figures(PRICES["regions"])
+    assert len(found) > 40
+    assert all(f["source"].startswith("https://aws.amazon.com/") and f["date"] and f["usd"] > 0 for f in found)
+
+
+def _report(plan: Plan, stack: str) -> dict[str, Any]:
+    from scripts.cost import report
+
+    return report(stack, json.loads(json.dumps(plan.as_json())), "us-east-1", 8)
+
+
+def test_dev_costs_under_200_a_month_idle_and_less_hibernated(dev: Plan) -> None:
+    doc = _report(dev, "dev")
+    assert doc["idle_monthly"] <= 200
+    assert doc["hibernated_monthly"] < doc["idle_monthly"] < doc["busy_monthly"]
+    assert doc["currency"] == "USD" and doc["stack"] == "dev"
+    assert {"resource_type", "count", "unit_price", "monthly_idle", "source"} <= set(doc["lines"][0])
+
+
+def test_prod_runs_at_least_500_tasks_at_once(prod: Plan) -> None:
+    doc = _report(prod, "prod")
+    assert doc["max_concurrent_tasks"] >= 500
+    assert doc["binding_limit"] == "nodes"
+    assert {limit["name"] for limit in doc["limits"]} == {
+        "nodes",
+        "parallelism",
+        "pod creation",
+        "api server",
+        "subnet addresses",
+    }
+
+
+def test_the_model_reads_overrides_from_the_plan(prod: Plan) -> None:
+    plan = copy.deepcopy(json.loads(json.dumps(prod.as_json())))
+    release = next(r for r in plan["resources"] if r["type"].endswith(":Release") and r["inputs"]["chart"] == "airflow")
+    release["inputs"]["values"]["config"]["core"]["parallelism"] = "100"
+    model = capacity(plan, load_table("instance-types.json"), assumptions_for("prod", load_table("assumptions.json")))
+    assert (model.binding.name, model.max_concurrent_tasks) == ("parallelism", 2 * 100)
