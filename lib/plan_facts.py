@@ -15,6 +15,7 @@ from typing import Any
 
 from lib.pgbouncer import pgbouncer_pools
 from lib.postgres import EXISTING_DATABASE_MAX_CONNECTIONS, max_connections
+from lib.scheduling import NODE_GROUP_LABEL
 
 Plan = Mapping[str, Any]
 NODE_GROUP = "eks:index:ManagedNodeGroup"
@@ -23,7 +24,6 @@ RELEASE = "kubernetes:helm.sh/v3:Release"
 DB_INSTANCE = "aws:rds/instance:Instance"
 DB_STATE = "aws:rds/instanceDesiredState:InstanceDesiredState"
 SUBNET = "aws:ec2/subnet:Subnet"
-GROUP_LABEL = "airflow-eks/node-group"
 _CPU = re.compile(r"^(\d+(?:\.\d+)?)(m?)$")
 _MEMORY = re.compile(r"^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|k|M|G|T)?$")
 _MEMORY_MI = {"Ki": 1 / 1024, "Mi": 1, "Gi": 1024, "Ti": 1024**2, "k": 1000 / 1024**2, "M": 1e6 / 1024**2}
@@ -78,7 +78,7 @@ def node_groups(plan: Plan) -> list[GroupFacts]:
         scaling = inputs["scalingConfig"]
         groups.append(
             GroupFacts(
-                name=inputs["labels"][GROUP_LABEL],
+                name=inputs["labels"][NODE_GROUP_LABEL],
                 instance_types=tuple(inputs["instanceTypes"]),
                 spot=inputs.get("capacityType") == "SPOT",
                 min_size=int(scaling["minSize"]),
@@ -91,7 +91,7 @@ def node_groups(plan: Plan) -> list[GroupFacts]:
     return groups
 
 
-def airflow_values(plan: Plan) -> Mapping[str, Any]:
+def airflow_release_values(plan: Plan) -> Mapping[str, Any]:
     """The Airflow release's values (the chart named `airflow`)."""
     return next(r["inputs"]["values"] for r in of_type(plan, RELEASE) if r["inputs"]["chart"] == "airflow")
 

@@ -16,7 +16,7 @@ from typing import Any
 from lib.capacity import Addresses, Airflow, Limit, NodeOverhead, Shape, Timing, Workers, binding_limit, task_limits
 from lib.plan_facts import (
     Plan,
-    airflow_values,
+    airflow_release_values,
     cpu_millicores,
     memory_mebibytes,
     node_groups,
@@ -80,7 +80,7 @@ def capacity(plan: Plan, shapes: Mapping[str, Any], assumed: Assumptions) -> Cap
     if len(task_groups) != 1:
         raise ValueError(f"the plan has {len(task_groups)} tainted task node groups; the model reads exactly one")
     workers_group = task_groups[0]
-    values = airflow_values(plan)
+    values = airflow_release_values(plan)
     requests = values["workers"]["resources"]["requests"]
     workers = Workers(
         shapes={t: shape_of(t, shapes) for t in workers_group.instance_types},

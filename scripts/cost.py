@@ -18,7 +18,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from lib.cost import Estimate, MissingPrice, PriceTable, estimate  # noqa: E402
+from lib.cost import MissingPrice, PriceTable, estimate  # noqa: E402
 from lib.sizing import assumptions_for, capacity, load_table  # noqa: E402
 from offline.stack_config import resolve_stack_config  # noqa: E402
 
@@ -44,7 +44,7 @@ def report(stack: str, plan: dict[str, Any], region: str, busy_hours: float) -> 
     }
 
 
-def render(doc: dict[str, Any], cost: Estimate | None = None) -> str:
+def render(doc: dict[str, Any]) -> str:
     head = f"{'resource':58} {'count':>7} {'unit $':>9} {'idle $/mo':>10} {'busy $/mo':>10} {'hibernated':>10}"
     out = [f"Estimated monthly cost of stack {doc['stack']} ({doc['region']}, USD, list prices):", head]
     for line in doc["lines"]:

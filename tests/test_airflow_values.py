@@ -8,7 +8,6 @@ lacks: every top-level key is one of the chart's. tests/test_chart_render.py ren
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import replace
 from functools import cache
 from typing import Any
@@ -42,6 +41,8 @@ from lib.pgbouncer import (
     pgbouncer_stats_uri,
     pgbouncer_users,
 )
+from lib.plan_facts import cpu_millicores as cpu
+from lib.plan_facts import memory_mebibytes as memory
 from lib.scheduling import HOST_KEY, NODE_GROUP_LABEL, ZONE_KEY
 from offline.chart import values_schema
 from tests.support import settings_of
@@ -95,16 +96,6 @@ def values_for(settings: Settings, **changes: Any) -> dict[str, Any]:
         overrides=a.values,
     )
     return airflow_values(replace(inputs, **changes))
-
-
-def cpu(quantity: str) -> float:
-    return float(quantity[:-1]) / 1000 if quantity.endswith("m") else float(quantity)
-
-
-def memory(quantity: str) -> int:
-    units = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30}
-    number, unit = re.fullmatch(r"(\d+)([KMG]i)", quantity).groups()  # type: ignore[union-attr]
-    return int(number) * units[unit]
 
 
 # --------------------------------------------------------------------------- schema

@@ -22,6 +22,8 @@ STATEFUL = (
     "kubernetes:core/v1:Secret",
     "kubernetes:core/v1:PersistentVolume",
 )
+RULE = "aws:ecr/pullThroughCacheRule:PullThroughCacheRule"
+GIT = {"gitSyncRepo": "https://git.example.com/data/dags.git"}
 PTC_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:ecr-pullthroughcache/docker-hub-AbCdEf"
 
 
@@ -115,10 +117,6 @@ def test_the_pull_through_cache_serves_every_image_the_stack_runs() -> None:
     assert sorted(policy["Statement"][0]["Resource"]) == sorted(
         f"arn:aws:ecr:us-east-1:123456789012:repository/{p}/*" for p in rules
     )
-
-
-RULE = "aws:ecr/pullThroughCacheRule:PullThroughCacheRule"
-GIT = {"gitSyncRepo": "https://git.example.com/data/dags.git"}
 
 
 def test_without_a_cache_images_come_from_their_registries(prod: Plan) -> None:
