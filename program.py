@@ -17,12 +17,17 @@ from airflow_eks_contract import CONTRACT_VERSION, PlatformOutputs, as_exports
 from pulumi.runtime import config as runtime_config
 
 from components.airflow import Airflow, AirflowArgs, VolumeClaimArgs
+from components.alarms import Alarms, AlarmsArgs, LogMetric
+from components.alerts import Alerts, AlertsArgs
 from components.cluster import Cluster, ClusterArgs
 from components.cluster_addon import ClusterAddon, ClusterAddonArgs
+from components.cluster_telemetry import ClusterTelemetry, ClusterTelemetryArgs
+from components.dashboard import Dashboard, DashboardArgs
 from components.database import Database, DatabaseArgs, ExistingDatabaseArgs
 from components.eks_addon import AddonRoleArgs, EksAddon, EksAddonArgs
 from components.image_cache import ImageCache, ImageCacheArgs
 from components.load_balancer import LoadBalancer, LoadBalancerArgs
+from components.log_archive import LogArchive, LogArchiveArgs
 from components.moves import former_parent
 from components.network import ExistingVpcArgs, Network, NetworkArgs
 from components.node_groups import NodeGroups, NodeGroupsArgs
@@ -31,20 +36,26 @@ from components.shared_storage import SharedStorage, SharedStorageArgs
 from config.errors import ConfigError
 from config.settings import Settings, load_settings
 from lib import addons
+from lib import alarms as alarm_specs
+from lib.airflow_alarms import airflow_alarms, workers_at_max_alarm
+from lib.airflow_telemetry import REMOTE_LOG_READERS, RemoteLogs, StatsdTarget, service_account_name
 from lib.airflow_values import (
     API_SERVER_HEALTH_PATH,
     API_SERVER_PORT,
     WORKER_SERVICE_ACCOUNT,
     api_server_service_name,
 )
-from lib.eks_addons import COREDNS, EFS_CSI_DRIVER, addon_versions
+from lib.eks_addons import CLOUDWATCH_OBSERVABILITY, COREDNS, EFS_CSI_DRIVER, addon_versions
 from lib.naming import base_tags, child_name
+from lib.network_plan import NatGatewayMode
+from lib.telemetry import STATSD_PREFIX
 from lib.zones import MAX_ZONES, choose_zone_ids
 
 AIRFLOW_NAMESPACE = "airflow"
 AIRFLOW_CLAIMS = {"dags": "airflow-dags", "logs": "airflow-logs"}
 EFS_CSI_POLICY_ARN = "arn:aws:iam::aws:policy/service-role/AmazonEFSCSIDriverPolicy"
 EFS_CSI_SERVICE_ACCOUNTS = ("efs-csi-controller-sa", "efs-csi-node-sa")
+WORKERS_AT_MAX_METRIC = "workers_at_max_size"
 
 
 def settings_from_pulumi() -> Settings:
@@ -87,8 +98,12 @@ class Stack:
     lb_controller: ClusterAddon
     autoscaler: ClusterAddon
     worker_role: ServiceAccountRole
+    telemetry: ClusterTelemetry | None
+    log_archive: LogArchive | None
     airflow: Airflow
     nlb: LoadBalancer
+    alerts: Alerts | None
+    dashboard: Dashboard | None
 
 
 def network_and_cluster(settings: Settings, tags: dict[str, str], versions: dict[str, str]) -> tuple[Network, Cluster]:
@@ -322,8 +337,18 @@ def airflow_of(
     worker_role: ServiceAccountRole,
     mirrors: pulumi.Input[dict[str, str]],
     depends_on: list[pulumi.Resource],
+    telemetry: ClusterTelemetry | None = None,
+    archive: LogArchive | None = None,
 ) -> Airflow:
     a = settings.airflow
+    statsd = StatsdTarget(telemetry.statsd_host, telemetry.statsd_port, STATSD_PREFIX) if telemetry else None
+    remote_logs = (
+        pulumi.Output.all(archive.bucket_name, archive.role_arn).apply(
+            lambda v: RemoteLogs(v[0], v[1], settings.region)
+        )
+        if archive
+        else None
+    )
     return Airflow(
         settings.name,
         AirflowArgs(
@@ -347,6 +372,8 @@ def airflow_of(
             git_sync=a.git_sync,
             worker_role_arn=worker_role.role_arn,
             image_mirrors=mirrors,
+            statsd=statsd,
+            remote_logs=remote_logs,
             values=a.values,
             depends_on=depends_on,
         ),
@@ -384,6 +411,150 @@ def load_balancer_of(
     )
 
 
+def account_of(cluster: Cluster) -> pulumi.Output[str]:
+    """The stack's AWS account, read from an ARN the cluster already has (no call to AWS)."""
+    return cluster.oidc_provider_arn.apply(lambda arn: arn.split(":")[4])
+
+
+def telemetry_of(
+    settings: Settings, cluster: Cluster, nodes: list[pulumi.Resource], versions: dict[str, str], tags: dict[str, str]
+) -> ClusterTelemetry | None:
+    """Container Insights, the StatsD listener and container logs (`clusterMetrics`)."""
+    o = settings.observability
+    if not o.cluster_metrics:
+        return None
+    return ClusterTelemetry(
+        child_name(settings.name, "telemetry"),
+        ClusterTelemetryArgs(
+            cluster_name=cluster.cluster_name,
+            region=settings.region,
+            account_id=account_of(cluster),
+            addon_version=versions[CLOUDWATCH_OBSERVABILITY],
+            oidc_provider_arn=cluster.oidc_provider_arn,
+            oidc_issuer=cluster.oidc_issuer,
+            log_retention_days=o.log_retention_days,
+            depends_on=nodes,
+            protect=settings.protect,
+            tags=tags,
+        ),
+    )
+
+
+def log_archive_of(
+    settings: Settings, cluster: Cluster, worker_role: ServiceAccountRole, tags: dict[str, str]
+) -> LogArchive | None:
+    """The S3 bucket of Airflow's remote logs and its role (`remoteLogs`)."""
+    o = settings.observability
+    if not o.remote_logs:
+        return None
+    return LogArchive(
+        child_name(settings.name, "task-logs"),
+        LogArchiveArgs(
+            namespace=AIRFLOW_NAMESPACE,
+            service_accounts=tuple(service_account_name(section) for section in REMOTE_LOG_READERS),
+            oidc_provider_arn=cluster.oidc_provider_arn,
+            oidc_issuer=cluster.oidc_issuer,
+            assuming_role_arns=[worker_role.role_arn],
+            transition_days=o.remote_logs_transition_days,
+            expiration_days=o.remote_logs_expiration_days,
+            protect=settings.protect,
+            tags=tags,
+        ),
+    )
+
+
+def nat_gateway_count(settings: Settings) -> int:
+    n = settings.network
+    if n.existing:
+        return 0
+    return len(n.availability_zone_ids) if n.nat_gateways is NatGatewayMode.PER_AZ else 1
+
+
+def nat_gateway_id(network: Network, index: int) -> pulumi.Output[str]:
+    return network.nat_gateway_ids.apply(lambda ids: ids[index])
+
+
+def alarm_list(settings: Settings, s: Stack) -> tuple[list[alarm_specs.Alarm], list[LogMetric]]:
+    """Every alarm of the stack, and the log metrics they read."""
+    t, db = settings.observability.thresholds, settings.database
+    specs = [
+        *alarm_specs.file_system_alarms(s.storage.file_system_id, t),
+        *alarm_specs.load_balancer_alarms(s.nlb.arn_suffix, s.nlb.target_group_arn_suffix, t),
+        *alarm_specs.nat_alarms([nat_gateway_id(s.network, i) for i in range(nat_gateway_count(settings))], t),
+    ]
+    if s.database.instance_identifier is not None:
+        specs += alarm_specs.database_alarms(
+            s.database.instance_identifier, db.instance_class, db.allocated_storage_gib, t
+        )
+    if s.telemetry is None:
+        return specs, []
+    namespace = s.telemetry.metrics_namespace
+    workers = LogMetric(
+        name="workers-at-max-log",
+        log_group_name=s.telemetry.log_group_names["application"],
+        # The Cluster Autoscaler's line (klog V(4), its chart's default verbosity; autoscaler
+        # 1.33 core/scaleup/orchestrator/orchestrator.go): "Skipping node group eks-<group>-<id>
+        # - max size reached".
+        pattern=s.node_groups.node_group_names["workers"].apply(lambda n: f'"max size reached" "eks-{n}-"'),
+        namespace=namespace,
+        metric=WORKERS_AT_MAX_METRIC,
+    )
+    specs += [
+        workers_at_max_alarm(namespace, WORKERS_AT_MAX_METRIC, t),
+        *airflow_alarms(namespace, STATSD_PREFIX, t),
+    ]
+    return specs, [workers]
+
+
+def monitoring_of(settings: Settings, s: Stack, tags: dict[str, str]) -> Stack:
+    """The alerts topic and alarms (`alarms`) and the dashboard (`dashboard`), over the stack."""
+    o, name = settings.observability, settings.name
+    alerts, alarm_arns = None, []
+    if o.alarms:
+        alerts = Alerts(
+            child_name(name, "alerts"),
+            AlertsArgs(
+                account_id=account_of(s.cluster),
+                emails=o.alarm_emails,
+                existing_topic_arn=o.alarm_topic_arn,
+                protect=settings.protect,
+                tags=tags,
+            ),
+        )
+        specs, log_metrics = alarm_list(settings, s)
+        alarms = Alarms(
+            child_name(name, "alarms"),
+            AlarmsArgs(
+                topic_arn=alerts.topic_arn,
+                alarms=specs,
+                log_metrics=log_metrics,
+                db_instance_identifier=s.database.instance_identifier,
+                actions_enabled=not settings.hibernate,  # a stack asleep is not an outage
+                tags=tags,
+            ),
+        )
+        alarm_arns = list(alarms.alarm_arns.values())
+    dashboard = None
+    if o.dashboard:
+        telemetry = s.telemetry
+        dashboard = Dashboard(
+            child_name(name, "dashboard"),
+            DashboardArgs(
+                region=settings.region,
+                cluster_name=s.cluster.cluster_name,
+                airflow_namespace=AIRFLOW_NAMESPACE,
+                file_system_id=s.storage.file_system_id,
+                load_balancer_arn_suffix=s.nlb.arn_suffix,
+                target_group_arn_suffix=s.nlb.target_group_arn_suffix,
+                alarm_arns=alarm_arns,
+                metrics_namespace=telemetry.metrics_namespace if telemetry else None,
+                db_instance_identifier=s.database.instance_identifier,
+                workers_at_max_metric=(telemetry.metrics_namespace, WORKERS_AT_MAX_METRIC) if telemetry else None,
+            ),
+        )
+    return replace(s, alerts=alerts, dashboard=dashboard)
+
+
 def build_stack(settings: Settings) -> Stack:
     """Create every component, each once, in dependency order."""
     tags = base_tags(settings.project, settings.stack, settings.tags)
@@ -397,13 +568,30 @@ def build_stack(settings: Settings) -> Stack:
     efs_csi = eks_addons(settings, cluster, storage, nodes, versions, tags)
     lb_controller, autoscaler = chart_addons(settings, network, cluster, nodes, tags, mirrors)
     worker_role = worker_role_of(settings, cluster, tags)
+    telemetry = telemetry_of(settings, cluster, nodes, versions, tags)
+    archive = log_archive_of(settings, cluster, worker_role, tags)
     # The release's pods need the volumes' driver, nodes, and the controller's webhook answering.
     ready = [efs_csi.addon, *nodes, lb_controller.release]
-    airflow = airflow_of(settings, database, storage, cluster, worker_role, mirrors, ready)
+    airflow = airflow_of(settings, database, storage, cluster, worker_role, mirrors, ready, telemetry, archive)
     nlb = load_balancer_of(settings, network, cluster, airflow, lb_controller, tags)
-    return Stack(
-        network, cluster, node_groups, database, storage, efs_csi, lb_controller, autoscaler, worker_role, airflow, nlb
+    stack = Stack(
+        network,
+        cluster,
+        node_groups,
+        database,
+        storage,
+        efs_csi,
+        lb_controller,
+        autoscaler,
+        worker_role,
+        telemetry,
+        archive,
+        airflow,
+        nlb,
+        alerts=None,
+        dashboard=None,
     )
+    return monitoring_of(settings, stack, tags)
 
 
 def exports(settings: Settings, s: Stack) -> PlatformOutputs:
@@ -454,6 +642,12 @@ def exports(settings: Settings, s: Stack) -> PlatformOutputs:
         nlb_security_group_id=s.nlb.security_group_id,
         addon_load_balancer_controller_role_arn=s.lb_controller.role_arn,
         addon_cluster_autoscaler_role_arn=s.autoscaler.role_arn,
+        sns_alerts_topic_arn=s.alerts.topic_arn if s.alerts else plain(""),
+        cloudwatch_dashboard_url=plain(s.dashboard.url if s.dashboard else ""),
+        cloudwatch_metrics_namespace=plain(s.telemetry.metrics_namespace if s.telemetry else ""),
+        cloudwatch_container_log_group=plain(s.telemetry.log_group_names["application"] if s.telemetry else ""),
+        task_logs_bucket_name=s.log_archive.bucket_name if s.log_archive else plain(""),
+        task_logs_role_arn=s.log_archive.role_arn if s.log_archive else plain(""),
         contract_version=plain(CONTRACT_VERSION),
     )
 

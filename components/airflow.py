@@ -8,12 +8,11 @@ Creates (`airflow:index:Airflow`), with the cluster's provider:
   PgBouncer), PgBouncer's config Secret (pools sized from `max_connections`) and its exporter's;
 - with git-sync configured, its Deployment writing into the DAGs claim (`lib/git_sync.py`);
 - a Helm v3 release of the chart (`lib/airflow_values.py` builds its values: plain data naming
-  these Secrets and the task pods' IAM role, the user's `airflowValues` merged last), atomic,
-  with a timeout long enough for image pulls, node scale-up and a first migration. Helm waits
-  for the Deployments, never for the Jobs: Jobs delete themselves 300 s after they finish, and
-  a Job gone before the last Deployment was ready failed Helm's wait (a 404, not retried, helm
-  v3.20 pkg/kube/wait.go) and `atomic` rolled the release back. The Deployments wait for the
-  migrations in their init containers, so a failed migration still fails the release.
+  these Secrets, the IAM roles, metrics and logs targets, `airflowValues` merged last), atomic.
+  Helm waits for the Deployments, never for the Jobs: Jobs delete themselves 300 s after they
+  finish, and a Job gone before the last Deployment was ready failed Helm's wait (a 404, not
+  retried, helm v3.20 pkg/kube/wait.go) and `atomic` rolled the release back. The Deployments
+  wait for the migrations in their init containers: a failed migration still fails the release.
 """
 
 from __future__ import annotations
@@ -29,8 +28,10 @@ import pulumi_random as random
 from components.helm import helm_release
 from components.moves import former_parent
 from components.outputs import register_public_outputs
+from lib import pgbouncer
 from lib.airflow_resources import RESOURCE_PROFILES, ResourceProfile
 from lib.airflow_secrets import ADMIN_PASSWORD_KEY, RELEASE_NAME, SECRET_KEYS, SECRET_NAMES, SecretNames, fernet_key
+from lib.airflow_telemetry import RemoteLogs, StatsdTarget
 from lib.airflow_values import (
     CHART_NAME,
     CHART_REPOSITORY,
@@ -44,14 +45,6 @@ from lib.git_sync import GitSyncSource, dags_folder, git_sync_deployment
 from lib.images import mirrored
 from lib.naming import child_name, slug
 from lib.node_groups import NodeGroup
-from lib.pgbouncer import (
-    parse_database_uri,
-    pgbouncer_client_uri,
-    pgbouncer_ini,
-    pgbouncer_pools,
-    pgbouncer_stats_uri,
-    pgbouncer_users,
-)
 from lib.scheduling import node_selector, tolerations
 
 RELEASE_TIMEOUT_SECONDS = 1800  # image pulls, node scale-up, a first migration, every replica ready
@@ -119,6 +112,10 @@ class AirflowArgs:
     """IAM role the task pods' service account carries (IRSA, `ServiceAccountRole`); "" for none."""
     image_mirrors: pulumi.Input[Mapping[str, str]] = field(default_factory=dict)
     """Registry -> mirror prefix for every image (`lib/images.py`, `ImageCache.mirrors`)."""
+    statsd: StatsdTarget | None = None
+    """Where Airflow sends StatsD (the CloudWatch agent); None: the chart's statsd exporter."""
+    remote_logs: pulumi.Input[RemoteLogs] | None = None
+    """S3 bucket and IAM role of the long-term task logs (`LogArchive`); None: EFS only."""
     values: Mapping[str, Any] = field(default_factory=dict)
     """Helm values merged last over the computed ones."""
     depends_on: Sequence[pulumi.Resource] = ()
@@ -171,8 +168,8 @@ class Airflow(pulumi.ComponentResource):
             version=args.chart_version,
             repository=CHART_REPOSITORY,
             namespace=args.namespace,
-            values=pulumi.Output.all(args.worker_role_arn, args.image_mirrors).apply(
-                lambda v: airflow_values(self._chart_inputs(args, names, v[0], v[1]))
+            values=pulumi.Output.all(args.worker_role_arn, args.image_mirrors, args.remote_logs).apply(
+                lambda v: airflow_values(self._chart_inputs(args, names, v[0], v[1], v[2]))
             ),
             provider=args.provider,
             timeout=RELEASE_TIMEOUT_SECONDS,
@@ -241,14 +238,14 @@ class Airflow(pulumi.ComponentResource):
     def _database_secrets(self, name: str, args: AirflowArgs) -> list[k8s.core.v1.Secret]:
         """Airflow's connection (to PgBouncer), PgBouncer's files and its exporter's connection,
         all built from the database URI inside Pulumi secrets."""
-        db = pulumi.Output.secret(args.connection_uri).apply(parse_database_uri)
+        db = pulumi.Output.secret(args.connection_uri).apply(pgbouncer.parse_database_uri)
         pools = pulumi.Output.from_input(args.max_connections).apply(
-            lambda c: pgbouncer_pools(c, args.replicas.pgbouncer)
+            lambda c: pgbouncer.pgbouncer_pools(c, args.replicas.pgbouncer)
         )
-        client = db.apply(lambda d: pgbouncer_client_uri(d, args.namespace, RELEASE_NAME))
-        ini = pulumi.Output.all(db, pools).apply(lambda v: pgbouncer_ini(v[0], v[1], RELEASE_NAME))
-        files = {"pgbouncer.ini": ini, "users.txt": db.apply(pgbouncer_users)}
-        stats = {SECRET_KEYS["pgbouncer_stats"]: db.apply(pgbouncer_stats_uri)}
+        client = db.apply(lambda d: pgbouncer.pgbouncer_client_uri(d, args.namespace, RELEASE_NAME))
+        ini = pulumi.Output.all(db, pools).apply(lambda v: pgbouncer.pgbouncer_ini(v[0], v[1], RELEASE_NAME))
+        files = {"pgbouncer.ini": ini, "users.txt": db.apply(pgbouncer.pgbouncer_users)}
+        stats = {SECRET_KEYS["pgbouncer_stats"]: db.apply(pgbouncer.pgbouncer_stats_uri)}
         return [
             self._secret(name, "metadata-secret", SECRET_NAMES.metadata, {SECRET_KEYS["metadata"]: client}, args),
             self._secret(name, "pgbouncer-config-secret", SECRET_NAMES.pgbouncer_config, files, args),
@@ -279,7 +276,7 @@ class Airflow(pulumi.ComponentResource):
 
     @staticmethod
     def _chart_inputs(
-        args: AirflowArgs, secrets: SecretNames, worker_role_arn: str, image_mirrors: Mapping[str, str]
+        args: AirflowArgs, secrets: SecretNames, worker_role: str, mirrors: Mapping[str, str], logs: RemoteLogs | None
     ) -> ChartInputs:
         return ChartInputs(
             airflow_version=args.airflow_version,
@@ -292,9 +289,11 @@ class Airflow(pulumi.ComponentResource):
             logs_claim=args.volumes["logs"].claim_name,
             namespace=args.namespace,
             dags_folder=dags_folder(args.git_sync.sub_path if args.git_sync else None),
-            worker_role_arn=worker_role_arn,
+            worker_role_arn=worker_role,
             task_pod_size=args.task_pod_size,
             parallelism=args.parallelism,
-            image_mirrors=image_mirrors,
+            image_mirrors=mirrors,
+            statsd=args.statsd,
+            remote_logs=logs,
             overrides=args.values,
         )

@@ -2,7 +2,8 @@
 
 Creates (`airflow:index:EksAddon`):
 - optionally, an IAM role that only the add-on's service accounts can assume through the
-  cluster's OIDC provider (IRSA), with the given AWS managed policy attached;
+  cluster's OIDC provider (IRSA), with the given AWS managed policy attached; and its
+  configuration values;
 - an `aws.eks.Addon` at the given version, taking over the self-managed copy EKS installs with a
   new cluster (`OVERWRITE` on create), and keeping the program's settings on update. It waits for
   what `depends_on` lists: an add-on whose pods need nodes (CoreDNS, the EFS CSI driver) only
@@ -11,8 +12,10 @@ Creates (`airflow:index:EksAddon`):
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -39,6 +42,8 @@ class AddonRoleArgs:
     """Issuer host and path, without https://."""
     description: str = ""
     """Description of the role."""
+    namespace: str = ADDON_NAMESPACE
+    """Namespace of the service accounts."""
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,8 @@ class EksAddonArgs:
     """Add-on version (`v1.13.2-eksbuild.4`): pinned, so it moves only in a reviewed change."""
     role: AddonRoleArgs | None = None
     """An IAM role for the add-on's service accounts, when it calls AWS."""
+    configuration: Mapping[str, Any] | None = None
+    """The add-on's configuration values (its own JSON schema); None: its defaults."""
     depends_on: Sequence[pulumi.Resource] = ()
     """What must exist first (the node groups the add-on's pods run on)."""
     former_parent: pulumi.Alias | None = None
@@ -89,7 +96,7 @@ class EksAddon(pulumi.ComponentResource):
             role, attachments = iam_role(
                 self,
                 child_name(name, "role"),
-                irsa_trust(spec.oidc_provider_arn, spec.oidc_issuer, ADDON_NAMESPACE, spec.service_accounts),
+                irsa_trust(spec.oidc_provider_arn, spec.oidc_issuer, spec.namespace, spec.service_accounts),
                 args.tags,
                 managed_policies={"policy": spec.policy_arn},
                 description=spec.description or None,
@@ -103,6 +110,7 @@ class EksAddon(pulumi.ComponentResource):
             addon_name=args.addon_name,
             addon_version=args.version,
             service_account_role_arn=self.role_arn,
+            configuration_values=json.dumps(args.configuration, sort_keys=True) if args.configuration else None,
             resolve_conflicts_on_create="OVERWRITE",
             resolve_conflicts_on_update="OVERWRITE",
             tags=with_name(args.tags, name),

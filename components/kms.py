@@ -20,15 +20,18 @@ def encryption_key(
     protect: bool,
     tags: Mapping[str, str],
     retain_on_delete: bool = False,
+    policy: pulumi.Input[str] | None = None,
 ) -> aws.kms.Key:
     """A customer-managed key with yearly rotation, and its `alias/<alias>`, children of `parent`.
     With `protect`, Pulumi refuses to delete the key; with `retain_on_delete`, a destroy leaves it
-    in the account (what it encrypted outlives the stack: a final snapshot, backups)."""
+    in the account (what it encrypted outlives the stack: a final snapshot, backups). `policy`
+    replaces the default key policy (a service that uses the key itself needs a statement)."""
     key = aws.kms.Key(
         name,
         description=description,
         enable_key_rotation=True,
         deletion_window_in_days=DELETION_WINDOW_DAYS,
+        policy=policy,
         tags=with_name(tags, name),
         opts=pulumi.ResourceOptions(parent=parent, protect=protect, retain_on_delete=retain_on_delete),
     )

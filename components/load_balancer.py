@@ -99,6 +99,10 @@ class LoadBalancer(pulumi.ComponentResource):
     """The IP target group of the API server pods."""
     port: int
     """The listener port (443 or 80)."""
+    arn_suffix: pulumi.Output[str]
+    """The NLB's ARN suffix (`net/<name>/<id>`, CloudWatch's `LoadBalancer` dimension)."""
+    target_group_arn_suffix: pulumi.Output[str]
+    """The target group's ARN suffix (CloudWatch's `TargetGroup` dimension)."""
 
     def __init__(self, name: str, args: LoadBalancerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("airflow:index:LoadBalancer", name, None, opts)
@@ -137,6 +141,8 @@ class LoadBalancer(pulumi.ComponentResource):
         self.url = nlb.dns_name.apply(lambda dns: f"{scheme}://{dns}")
         self.security_group_id = security_group.id
         self.target_group_arn = target_group.arn
+        self.arn_suffix = nlb.arn_suffix
+        self.target_group_arn_suffix = target_group.arn_suffix
         register_public_outputs(self)
 
     def _security_group(self, name: str, args: LoadBalancerArgs) -> aws.ec2.SecurityGroup:

@@ -76,6 +76,7 @@ class Key:
 
 _VPC, _DB, _GIT = "existingVpcId", "existingDbHost", "gitSyncRepo"
 _CACHE = "imagePullThroughCacheCredentialArn"
+_ALARMS, _METRICS, _LOGS = "alarms", "clusterMetrics", "remoteLogs"
 
 KEYS: dict[str, Key] = {
     "availabilityZoneIds": Key("network", "availability_zone_ids", as_tuple),
@@ -139,6 +140,16 @@ KEYS: dict[str, Key] = {
     "loadBalancerControllerValues": Key("addons", "load_balancer_controller_values"),
     "clusterAutoscalerValues": Key("addons", "cluster_autoscaler_values"),
     "eksAddonVersions": Key("addons", "eks_addon_versions", str_map),
+    "alarms": Key("observability", "alarms"),
+    "alarmEmails": Key("observability", "alarm_emails", as_tuple, only_with=_ALARMS, only_without="alarmTopicArn"),
+    "alarmTopicArn": Key("observability", "alarm_topic_arn", only_with=_ALARMS),
+    "alarmThresholds": Key("observability", "alarm_thresholds", only_with=_ALARMS),
+    "dashboard": Key("observability", "dashboard"),
+    "clusterMetrics": Key("observability", "cluster_metrics"),
+    "logRetentionDays": Key("observability", "log_retention_days", only_with=_METRICS),
+    "remoteLogs": Key("observability", "remote_logs"),
+    "remoteLogsTransitionDays": Key("observability", "remote_logs_transition_days", only_with=_LOGS),
+    "remoteLogsExpirationDays": Key("observability", "remote_logs_expiration_days", only_with=_LOGS),
 }
 
 REPLACED_KEYS = {

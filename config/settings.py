@@ -22,6 +22,7 @@ from config.data import DatabaseSettings, StorageSettings
 from config.errors import ConfigError
 from config.keys import KEYS, REPLACED_KEYS, key_of
 from config.network import NetworkSettings
+from config.observability import ObservabilitySettings
 from config.project import PROJECT_FILE, parse_value, read_declarations
 from lib.images import CREDENTIAL_ARN, PULL_THROUGH_CACHE
 from lib.node_groups import NodeGroup, TaintEffect
@@ -44,6 +45,7 @@ class Settings:
     load_balancer: LoadBalancerSettings
     addons: AddonSettings
     airflow: AirflowSettings
+    observability: ObservabilitySettings
     node_groups: tuple[NodeGroup, ...]
     protect: bool = True
     hibernate: bool = False
@@ -180,5 +182,6 @@ def load_settings(config: Mapping[str, Any], stack: str, region: str, project_fi
         load_balancer=LoadBalancerSettings(**sections["load_balancer"]),
         addons=AddonSettings(**sections["addons"]),
         airflow=AirflowSettings(**sections["airflow"]),
+        observability=ObservabilitySettings(**sections["observability"]),
         **sections["settings"],
     )

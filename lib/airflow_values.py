@@ -25,8 +25,8 @@ What the values give (chart 1.18, Airflow 3):
   git-sync is off (chart 1.18 renders it nowhere with persistence and a standalone DAG processor);
   the program's git-sync Deployment (`lib/git_sync.py`) writes into the DAGs claim instead.
 - The API server outlives the NLB's deregistration delay (`preStop`): rollouts drop no request.
-  Requests and limits from a resource profile (small, medium, large), task pods' their own.
-  Every image from its registry's mirror when one is set (`lib/images.py`).
+  Requests and limits from a resource profile; every image from its registry's mirror if set.
+- Metrics and remote logs from `lib/airflow_telemetry.py`, before the user's overrides.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from typing import Any
 
 from lib.airflow_resources import RESOURCE_PROFILES, ResourceProfile, Resources
 from lib.airflow_secrets import ADMIN_PASSWORD_KEY, RELEASE_NAME, SecretNames
+from lib.airflow_telemetry import IRSA_ROLE_ANNOTATION, RemoteLogs, StatsdTarget, telemetry_values
 from lib.images import mirrored
 from lib.merge import deep_merge
 from lib.node_groups import NodeGroup
@@ -66,7 +67,6 @@ SIDECAR_IMAGES = {
 AIRFLOW_IMAGE_REPOSITORY = "apache/airflow"
 WORKER_SERVICE_ACCOUNT = f"{RELEASE_NAME}-worker"
 """Service account of the task pods (the chart's default name, set explicitly: an IAM role trusts it)."""
-IRSA_ROLE_ANNOTATION = "eks.amazonaws.com/role-arn"
 
 # Pod label `component` the chart sets per section (what spread constraints select).
 COMPONENT_LABELS = {
@@ -76,8 +76,7 @@ COMPONENT_LABELS = {
     "dagProcessor": "dag-processor",
     "pgbouncer": "pgbouncer",
 }
-PDB_SECTIONS = ("scheduler", "apiServer", "pgbouncer")
-"""Sections of chart 1.18 that offer `podDisruptionBudget`."""
+PDB_SECTIONS = ("scheduler", "apiServer", "pgbouncer")  # chart 1.18's sections with a `podDisruptionBudget`
 
 
 def api_server_service_name(release: str = RELEASE_NAME) -> str:
@@ -119,6 +118,8 @@ class ChartInputs:
     task_pod_size: ResourceProfile | None = None  # a task pod's profile; None: resource_profile
     parallelism: int = 32  # Airflow's [core] parallelism, per scheduler
     image_mirrors: Mapping[str, str] = field(default_factory=dict)  # registry -> mirror prefix
+    statsd: StatsdTarget | None = None  # None: the chart's statsd exporter
+    remote_logs: RemoteLogs | None = None  # None: logs on the EFS volume only
     overrides: Mapping[str, Any] = field(default_factory=dict)
     """The user's values, merged last."""
 
@@ -244,8 +245,6 @@ def _airflow_config(inputs: ChartInputs) -> dict[str, Any]:
             "delete_worker_pods_on_failure": "False",  # keep a failed pod for its events
             "worker_pods_creation_batch_size": "8",
         },
-        # Per scheduler: the stack runs schedulers x parallelism tasks at most (`make cost`).
-        "logging": {"remote_logging": "False"},  # logs are on the shared EFS volume
     }
 
 
@@ -297,4 +296,5 @@ def airflow_values(inputs: ChartInputs) -> dict[str, Any]:
         "logs": {"persistence": {"enabled": True, "existingClaim": inputs.logs_claim}},
         "config": _airflow_config(inputs),
     }
+    computed = deep_merge(computed, telemetry_values(inputs.statsd, inputs.remote_logs))
     return deep_merge(computed, inputs.overrides)

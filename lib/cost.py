@@ -19,7 +19,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from lib.eks_addons import CLOUDWATCH_OBSERVABILITY
 from lib.plan_facts import Plan, database_stopped, node_groups, of_type
+from lib.telemetry import STATSD_METRICS
 
 DAYS_PER_MONTH = 730 / 24
 
@@ -163,6 +165,57 @@ def _usage_lines(plan: Plan, prices: PriceTable, usage: Mapping[str, float]) -> 
     return lines
 
 
+def _alarm_metrics(alarm: Mapping[str, Any]) -> int:
+    """Metrics an alarm is billed for: one, or each metric a metric-math alarm reads."""
+    queries = alarm["inputs"].get("metricQueries") or []
+    return max(1, sum(1 for q in queries if q.get("metric")))
+
+
+def _monitoring_lines(plan: Plan, prices: PriceTable, usage: Mapping[str, float]) -> list[Line]:
+    """Alarms, dashboards, custom metrics, Container Insights, container logs and the logs bucket."""
+    agents = [a for a in of_type(plan, "aws:eks/addon:Addon") if a["inputs"]["addonName"] == CLOUDWATCH_OBSERVABILITY]
+    filters = len(of_type(plan, "aws:cloudwatch/logMetricFilter:LogMetricFilter"))
+    alarms = sum(_alarm_metrics(a) for a in of_type(plan, "aws:cloudwatch/metricAlarm:MetricAlarm"))
+    lines = [
+        _line("CloudWatch alarm metrics", alarms, prices.figure("cloudwatch_alarm_metric_month"), 1),
+        _line(
+            "CloudWatch dashboards",
+            len(of_type(plan, "aws:cloudwatch/dashboard:Dashboard")),
+            prices.figure("cloudwatch_dashboard_month"),
+            1,
+        ),
+        _line(
+            "CloudWatch custom metrics (Airflow StatsD, log metrics)",
+            len(STATSD_METRICS) * len(agents) + filters,
+            prices.figure("cloudwatch_custom_metric_month"),
+            1,
+        ),
+    ]
+    if agents:
+        insights = prices.figure("container_insights_node_month")
+        busy = idle = 0.0
+        for group in node_groups(plan):
+            nodes = group.min_size if group.for_tasks else group.desired_size
+            idle += nodes
+            busy += nodes + ((group.max_size - nodes) * usage["busy_hours"] / 24 if group.for_tasks else 0.0)
+        lines.append(
+            Line(
+                "Container Insights (enhanced observability), per node",
+                idle,
+                insights.usd,
+                idle * insights.usd,
+                busy * insights.usd,
+                0.0,
+                insights.source,
+            )
+        )
+        gb = usage["container_logs_gb_month"]
+        lines.append(_line("Container logs ingested (GB)", gb, prices.figure("logs_ingest_gb"), 1))
+    if of_type(plan, "aws:s3/bucket:Bucket"):
+        lines.append(_line("S3 task logs (GB)", usage["task_logs_s3_gb"], prices.figure("s3_standard_gb_month"), 1))
+    return lines
+
+
 PRICED_TYPES = frozenset(
     {
         "eks:index:ManagedNodeGroup",
@@ -176,6 +229,9 @@ PRICED_TYPES = frozenset(
         "aws:kms/key:Key",
         "aws:cloudwatch/logGroup:LogGroup",
         "aws:ecr/pullThroughCacheRule:PullThroughCacheRule",
+        "aws:cloudwatch/metricAlarm:MetricAlarm",
+        "aws:cloudwatch/dashboard:Dashboard",
+        "aws:s3/bucket:Bucket",
     }
 )
 
@@ -205,4 +261,5 @@ def estimate(plan: Plan, prices: PriceTable, usage: Mapping[str, float], busy_ho
             "lib/cost.py or list it under no_charge with the reason it costs nothing"
         )
     lines = _node_lines(plan, prices, busy_hours) + _database_lines(plan, prices) + _usage_lines(plan, prices, usage)
+    lines += _monitoring_lines(plan, prices, {**usage, "busy_hours": busy_hours})
     return Estimate([line for line in lines if line.count or line.monthly_idle or line.monthly_busy])

@@ -23,10 +23,17 @@ VPC_CNI = "vpc-cni"
 KUBE_PROXY = "kube-proxy"
 COREDNS = "coredns"
 EFS_CSI_DRIVER = "aws-efs-csi-driver"
-ADDON_NAMES = (VPC_CNI, KUBE_PROXY, COREDNS, EFS_CSI_DRIVER)
+CLOUDWATCH_OBSERVABILITY = "amazon-cloudwatch-observability"
+ADDON_NAMES = (VPC_CNI, KUBE_PROXY, COREDNS, EFS_CSI_DRIVER, CLOUDWATCH_OBSERVABILITY)
 VERSION_PATTERN = re.compile(r"^v\d+\.\d+\.\d+-eksbuild\.\d+$")
 
-_SHARED = {VPC_CNI: "v1.21.1-eksbuild.7", EFS_CSI_DRIVER: "v3.3.0-eksbuild.1"}
+_SHARED = {
+    VPC_CNI: "v1.21.1-eksbuild.7",
+    EFS_CSI_DRIVER: "v3.3.0-eksbuild.1",
+    # Chart amazon-cloudwatch-observability 4.7.0 (2025-11), read for lib/telemetry.py; its EKS
+    # build name and its support of each minor are not confirmed from here.
+    CLOUDWATCH_OBSERVABILITY: "v4.7.0-eksbuild.1",
+}
 PINNED_VERSIONS: dict[str, dict[str, str]] = {
     "1.31": {**_SHARED, KUBE_PROXY: "v1.31.14-eksbuild.9", COREDNS: "v1.11.4-eksbuild.33"},
     "1.32": {**_SHARED, KUBE_PROXY: "v1.32.13-eksbuild.5", COREDNS: "v1.11.4-eksbuild.33"},

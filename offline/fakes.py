@@ -167,7 +167,12 @@ def _random(cloud: FakeCloud, name: str, inputs: dict[str, Any], rid: str) -> di
 
 def _load_balancing(kind: str) -> Fake:
     def fake(cloud: FakeCloud, name: str, inputs: dict[str, Any], rid: str) -> dict[str, Any]:
-        outputs = {"arn": cloud.arn("elasticloadbalancing", f"{kind}/{name}/{rid[-16:]}")}
+        resource = f"{kind}/{name}/{rid[-16:]}"
+        # AWS's suffix drops `loadbalancer/` (net/<name>/<id>) and keeps `targetgroup/`.
+        outputs = {
+            "arn": cloud.arn("elasticloadbalancing", resource),
+            "arnSuffix": resource.removeprefix("loadbalancer/"),
+        }
         if kind == "loadbalancer/net":
             outputs["dnsName"] = f"{name}-{rid[-10:]}.elb.{cloud.region}.amazonaws.com"
         return outputs

@@ -145,11 +145,14 @@ def test_helm_and_the_chart_are_the_pinned_ones(renders: dict[str, Rendered]) ->
 @pytest.mark.parametrize("config", CONFIGS)
 def test_every_rendered_object_is_valid_for_the_cluster_version(renders: dict[str, Rendered], config: str) -> None:
     r = renders[config]
+    # With the CloudWatch agent receiving StatsD, the chart's statsd exporter is not rendered.
+    agent = bool(r.plan.outputs["cloudwatch_metrics_namespace"])
+    expected = sorted(n for n in CONTROL_PLANE if not (agent and n == "airflow-statsd"))
     kinds = sorted(o["kind"] for o in r.objects)
-    assert kinds.count("Deployment") == 6 and kinds.count("Job") == 2 and kinds.count("PodDisruptionBudget") == 3
+    assert kinds.count("Job") == 2 and kinds.count("PodDisruptionBudget") == 3
     for o in r.objects:
         assert kubernetes_validate.validate(o, r.kube_version, strict=True) == r.kube_version, o["metadata"]["name"]
-    assert sorted(o["metadata"]["name"] for o in r.objects if o["kind"] == "Deployment") == sorted(CONTROL_PLANE)
+    assert sorted(o["metadata"]["name"] for o in r.objects if o["kind"] == "Deployment") == expected
 
 
 def without_nulls(value: Any) -> Any:
@@ -444,12 +447,15 @@ def test_task_pods_and_only_they_run_as_the_account_with_the_worker_role(
     role = r.plan.one("aws:iam/role:Role", f"{r.plan.outputs['cluster_name']}-airflow-worker-role")
     trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]["Condition"]["StringEquals"]
     assert f"system:serviceaccount:{r.release.inputs['namespace']}:{account}" in trust.values()
-    # No other account carries it: the scheduler and API server keep their own (no AWS role).
-    annotated = [
-        o["metadata"]["name"]
+    # No other account carries it; with remote logs, the API server and the triggerer carry
+    # the logs role, which nothing else does (tests/test_observability.py).
+    annotated = {
+        o["metadata"]["name"]: o["metadata"]["annotations"][IRSA_ROLE_ANNOTATION]
         for o in r.objects
         if o["kind"] == "ServiceAccount" and IRSA_ROLE_ANNOTATION in (o["metadata"].get("annotations") or {})
-    ]
-    assert annotated == [account]
+    }
+    logs_role = r.plan.outputs["task_logs_role_arn"]
+    readers = {"airflow-api-server": logs_role, "airflow-triggerer": logs_role} if logs_role else {}
+    assert annotated == {account: role_arn, **readers}
     others = {name: pod.get("serviceAccountName") for name, pod in pods(r).items() if name != "task-pod"}
     assert account not in others.values(), others

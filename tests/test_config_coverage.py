@@ -131,6 +131,16 @@ CHANGES: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
         {},
         {"clusterAutoscalerValues": {"extraArgs": {"scale-down-delay-after-add": "5m"}}},
     ),
+    "alarms": ("dev", {}, {"alarms": False}),
+    "alarmEmails": ("dev", {}, {"alarmEmails": ["oncall@example.com"]}),
+    "alarmTopicArn": ("dev", {}, {"alarmTopicArn": "arn:aws:sns:us-east-1:123456789012:platform-alerts"}),
+    "alarmThresholds": ("dev", {}, {"alarmThresholds": {"dbCpuPercent": 70}}),
+    "dashboard": ("dev", {}, {"dashboard": False}),
+    "clusterMetrics": ("dev", {}, {"clusterMetrics": True}),
+    "logRetentionDays": ("prod", {}, {"logRetentionDays": 90}),
+    "remoteLogs": ("dev", {}, {"remoteLogs": True}),
+    "remoteLogsTransitionDays": ("prod", {}, {"remoteLogsTransitionDays": 60}),
+    "remoteLogsExpirationDays": ("prod", {}, {"remoteLogsExpirationDays": 730}),
 }
 
 

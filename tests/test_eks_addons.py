@@ -33,7 +33,10 @@ def test_coredns_and_efs_csi_wait_for_every_node_group(plans: dict[str, Plan], s
     plan = plans[stack]
     groups = {g.urn for g in plan.of_type(MNG)}
     assert len(groups) == 3
-    for name in ("coredns", "aws-efs-csi-driver"):
+    ours = ["aws-efs-csi-driver", "coredns"]
+    if plan.outputs["cloudwatch_metrics_namespace"]:  # clusterMetrics: its agents need nodes too
+        ours.insert(0, "amazon-cloudwatch-observability")
+    for name in ours:
         found = addon(plan, name)
         assert found["inputs"]["addonVersion"] == PINNED_VERSIONS["1.33"][name], name
         assert found["inputs"]["clusterName"] == plan.outputs["cluster_name"]
@@ -42,7 +45,7 @@ def test_coredns_and_efs_csi_wait_for_every_node_group(plans: dict[str, Plan], s
     coredns = addon(plan, "coredns")["registration"]
     assert plan.by_urn(coredns.parent).type == "airflow:index:EksAddon"
     # pulumi-eks creates vpc-cni and kube-proxy with the cluster: none of them are ours twice.
-    assert sorted(a.inputs["addonName"] for a in plan.of_type(ADDON)) == ["aws-efs-csi-driver", "coredns"]
+    assert sorted(a.inputs["addonName"] for a in plan.of_type(ADDON)) == ours
 
 
 def test_addons_move_with_the_kubernetes_version() -> None:

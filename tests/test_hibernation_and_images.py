@@ -112,7 +112,9 @@ def test_the_pull_through_cache_serves_every_image_the_stack_runs() -> None:
     assert releases["cluster-autoscaler"]["image"]["repository"] == host + "k8s/autoscaling/cluster-autoscaler"
     git_sync = plan.one("kubernetes:apps/v1:Deployment").inputs["spec"]["template"]["spec"]["containers"][0]
     assert git_sync["image"].startswith(host + "k8s/git-sync/git-sync:")
-    policy = json.loads(plan.one("aws:iam/rolePolicy:RolePolicy").inputs["policy"])
+    policy = json.loads(
+        plan.one("aws:iam/rolePolicy:RolePolicy", "airflow-prod-image-cache-node-import").inputs["policy"]
+    )
     assert policy["Statement"][0]["Action"] == ["ecr:BatchImportUpstreamImage", "ecr:CreateRepository"]
     assert sorted(policy["Statement"][0]["Resource"]) == sorted(
         f"arn:aws:ecr:us-east-1:123456789012:repository/{p}/*" for p in rules

@@ -113,14 +113,35 @@ COMPONENT_OUTPUTS = {
     "airflow:index:ClusterAddon": {"roleArn", "releaseName", "namespace", "chartVersion"},
     "airflow:index:ServiceAccountRole": {"roleArn", "roleName", "namespace", "serviceAccount"},
     "airflow:index:Airflow": {"releaseName", "chartVersion", "namespace", "adminPassword", "workerServiceAccount"},
-    "airflow:index:LoadBalancer": {"dnsName", "arn", "url", "securityGroupId", "targetGroupArn", "port"},
+    "airflow:index:LoadBalancer": {
+        "dnsName",
+        "arn",
+        "url",
+        "securityGroupId",
+        "targetGroupArn",
+        "port",
+        "arnSuffix",
+        "targetGroupArnSuffix",
+    },
+    "airflow:index:Alerts": {"topicArn", "kmsKeyArn"},
+    "airflow:index:Alarms": {"alarmArns", "alarmNames"},
+    "airflow:index:Dashboard": {"dashboardName", "url"},
+    "airflow:index:ClusterTelemetry": {
+        "metricsNamespace",
+        "statsdHost",
+        "statsdPort",
+        "logGroupNames",
+        "logsKmsKeyArn",
+        "roleArn",
+    },
+    "airflow:index:LogArchive": {"bucketName", "bucketArn", "roleArn", "kmsKeyArn"},
 }
 
 
-def test_components_register_their_values_as_outputs_and_keep_secrets_secret(dev: Plan) -> None:
+def test_components_register_their_values_as_outputs_and_keep_secrets_secret(dev: Plan, prod: Plan) -> None:
     registered: dict[str, set[str]] = {}
-    for component in (r for r in dev.resources if r.type in COMPONENT_OUTPUTS):
-        outputs = dev.component_outputs[component.urn]
+    for plan, component in ((p, r) for p in (dev, prod) for r in p.resources if r.type in COMPONENT_OUTPUTS):
+        outputs = plan.component_outputs[component.urn]
         registered.setdefault(component.type, set()).update(outputs)
         for secret in {"kubeconfig", "connectionUri", "adminPassword"} & set(outputs):
             assert outputs[secret] == SECRET, (component.urn, secret)

@@ -16,7 +16,7 @@ from typing import Any
 
 import pulumi
 
-CONTRACT_VERSION = "1.1.0"
+CONTRACT_VERSION = "1.2.0"
 
 TYPE_NAMES: dict[Any, str] = {
     str: "string",
@@ -101,6 +101,26 @@ class PlatformOutputs:
         "IRSA role of the AWS Load Balancer Controller."
     )
     addon_cluster_autoscaler_role_arn: pulumi.Output[str] = _output("IRSA role of the Cluster Autoscaler.")
+    sns_alerts_topic_arn: pulumi.Output[str] = _output(
+        'SNS topic every alarm notifies (`alarmTopicArn` when given; `""` when `alarms` is false): '
+        "subscribe your own endpoints.",
+        since="1.2.0",
+    )
+    cloudwatch_dashboard_url: pulumi.Output[str] = _output(
+        'Console address of the stack\'s CloudWatch dashboard (`""` when `dashboard` is false).', since="1.2.0"
+    )
+    cloudwatch_metrics_namespace: pulumi.Output[str] = _output(
+        'CloudWatch namespace of Airflow\'s StatsD metrics (`""` when `clusterMetrics` is false).', since="1.2.0"
+    )
+    cloudwatch_container_log_group: pulumi.Output[str] = _output(
+        'Log group of the pods\' container logs (`""` when `clusterMetrics` is false).', since="1.2.0"
+    )
+    task_logs_bucket_name: pulumi.Output[str] = _output(
+        'S3 bucket of Airflow\'s remote task logs (`""` when `remoteLogs` is false).', since="1.2.0"
+    )
+    task_logs_role_arn: pulumi.Output[str] = _output(
+        'IAM role that reads and writes those logs (`""` when `remoteLogs` is false).', since="1.2.0"
+    )
     contract_version: pulumi.Output[str] = _output(
         "Version of this contract the stack publishes (`CONTRACT_VERSION`).", since="1.1.0"
     )

@@ -1,0 +1,202 @@
+"""Where the stack's metrics and logs go in CloudWatch and S3, and the documents that allow it.
+
+Metrics and container logs: the `amazon-cloudwatch-observability` EKS add-on (chart
+aws-observability/helm-charts, read at amazon-cloudwatch-observability-4.7.0, and the operator
+aws/amazon-cloudwatch-agent-operator v3.3.0):
+- its agent DaemonSet and Fluent Bit both run as `amazon-cloudwatch/cloudwatch-agent` (chart
+  `_helpers.tpl`, `templates/linux/fluent-bit-daemonset.yaml`): one IRSA role serves both;
+- a custom `agent.config` replaces the add-on's default whole (custom-resource template L100-103),
+  so it repeats `kubernetes.enhanced_container_insights` to keep Container Insights;
+- with a `statsd` section, the operator adds UDP 8125 to the agent and to its Service
+  `cloudwatch-agent` (operator `internal/manifests/collector/ports.go`), whose
+  internalTrafficPolicy is Local for a DaemonSet: each pod's StatsD goes to its own node's agent;
+- Fluent Bit and the agent create their log groups when missing, without expiry
+  (`auto_create_group`): the program creates them first, with a retention and a KMS key.
+Airflow's metrics are allow-listed (`STATSD_METRICS`): every StatsD name becomes a custom metric,
+billed monthly, and Airflow names many per DAG and task.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+AGENT_NAMESPACE = "amazon-cloudwatch"
+AGENT_SERVICE_ACCOUNT = "cloudwatch-agent"
+AGENT_POLICY_ARN = "arn:aws:iam::aws:policy/CloudWatchAgentServerPolicy"
+STATSD_PORT = 8125
+STATSD_HOST = f"{AGENT_SERVICE_ACCOUNT}.{AGENT_NAMESPACE}.svc.cluster.local"
+STATSD_PREFIX = "airflow"
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$")
+MIN_IA_DAYS = 30  # S3 moves nothing to Standard-IA younger than this
+CONTAINER_LOG_KINDS = ("application", "dataplane", "host", "performance")
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+                      3288, 3653)  # fmt: skip
+"""The retentions CloudWatch Logs accepts (PutRetentionPolicy)."""
+STATSD_METRICS = (
+    "scheduler_heartbeat",
+    "executor.open_slots",
+    "executor.queued_tasks",
+    "executor.running_tasks",
+    "dag_processor_heartbeat",
+    "dag_processing.total_parse_time",
+    "dag_processing.import_errors",
+    "triggerer_heartbeat",
+    "ti_failures",
+)
+"""Airflow 3.0 StatsD names the alarms and the dashboard read (airflow-core 3.0.2:
+jobs/scheduler_job_runner.py, executors/base_executor.py `_emit_metrics` (no executor suffix
+with one executor), jobs/dag_processor_job_runner.py, dag_processing/manager.py,
+jobs/triggerer_job_runner.py, models/taskinstance.py). Airflow sends no others."""
+
+
+def metrics_namespace(cluster_name: str) -> str:
+    """CloudWatch namespace of the cluster's Airflow metrics."""
+    return f"Airflow/{cluster_name}"
+
+
+def container_log_groups(cluster_name: str) -> dict[str, str]:
+    """Kind -> the log group Container Insights and Fluent Bit write to."""
+    return {kind: f"/aws/containerinsights/{cluster_name}/{kind}" for kind in CONTAINER_LOG_KINDS}
+
+
+def addon_configuration(cluster_name: str) -> dict[str, Any]:
+    """The add-on's configuration: Container Insights (enhanced), a StatsD listener publishing
+    to `metrics_namespace`, and container logs through Fluent Bit."""
+    return {
+        "agent": {
+            "config": {
+                # No host dimension: one series per metric, whichever node's agent got a packet.
+                "agent": {"omit_hostname": True},
+                "logs": {
+                    "metrics_collected": {
+                        "kubernetes": {"cluster_name": cluster_name, "enhanced_container_insights": True}
+                    }
+                },
+                "metrics": {
+                    "namespace": metrics_namespace(cluster_name),
+                    "metrics_collected": {
+                        "statsd": {
+                            "service_address": f":{STATSD_PORT}",
+                            "metrics_collection_interval": 10,
+                            "metrics_aggregation_interval": 60,
+                        }
+                    },
+                },
+            }
+        },
+        "containerLogs": {"enabled": True},
+    }
+
+
+def _statement(sid: str, principal: dict[str, Any], actions: Sequence[str], condition: Any = None) -> dict[str, Any]:
+    statement: dict[str, Any] = {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Principal": principal,
+        "Action": list(actions),
+        "Resource": "*",
+    }
+    if condition:
+        statement["Condition"] = condition
+    return statement
+
+
+def key_policy(account_id: str, services: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """A KMS key policy: the account administers it through IAM (the default statement, without
+    which the key is unmanageable), and each of `services` statements on top."""
+    root = _statement("AccountAdministersThroughIam", {"AWS": f"arn:aws:iam::{account_id}:root"}, ["kms:*"])
+    return {"Version": "2012-10-17", "Statement": [root, *services]}
+
+
+def alerts_key_policy(account_id: str) -> dict[str, Any]:
+    """CloudWatch alarms and RDS events publish to the encrypted topic: they need the data key."""
+    use = ["kms:Decrypt", "kms:GenerateDataKey*"]
+    source = {"StringEquals": {"aws:SourceAccount": account_id}}
+    return key_policy(
+        account_id,
+        [
+            _statement("CloudWatchAlarmsPublish", {"Service": "cloudwatch.amazonaws.com"}, use, source),
+            _statement("RdsEventsPublish", {"Service": "events.rds.amazonaws.com"}, use, source),
+        ],
+    )
+
+
+def logs_key_policy(account_id: str, region: str, log_group_prefix: str) -> dict[str, Any]:
+    """CloudWatch Logs encrypts the log groups under `log_group_prefix` with the key, and no others."""
+    arn = f"arn:aws:logs:{region}:{account_id}:log-group:{log_group_prefix}*"
+    return key_policy(
+        account_id,
+        [
+            _statement(
+                "LogsEncryptTheseGroups",
+                {"Service": f"logs.{region}.amazonaws.com"},
+                ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+                {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": arn}},
+            )
+        ],
+    )
+
+
+def alerts_topic_policy(topic_arn: str, account_id: str) -> dict[str, Any]:
+    """Who may publish to the alerts topic: this account's alarms and RDS event subscriptions."""
+    source = {"StringEquals": {"aws:SourceAccount": account_id}}
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {**_statement(sid, {"Service": service}, ["sns:Publish"], source), "Resource": topic_arn}
+            for sid, service in (
+                ("CloudWatchAlarms", "cloudwatch.amazonaws.com"),
+                ("RdsEvents", "events.rds.amazonaws.com"),
+            )
+        ],
+    }
+
+
+def tls_only_bucket_policy(bucket_arn: str) -> dict[str, Any]:
+    """Refuse every request to the bucket and its objects that is not over TLS."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "DenyWithoutTls",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:*",
+                "Resource": [bucket_arn, f"{bucket_arn}/*"],
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            }
+        ],
+    }
+
+
+def remote_logs_policy(bucket_arn: str, prefix: str, key_arn: str) -> dict[str, Any]:
+    """What Airflow's S3 task handler does (provider amazon, log/s3_task_handler.py): list under
+    the prefix (without it a missing key answers 403, which aborts the upload), read and write the
+    log objects, and use the bucket's key. Nothing else, on nothing else."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "ListLogs",
+                "Effect": "Allow",
+                "Action": "s3:ListBucket",
+                "Resource": bucket_arn,
+                "Condition": {"StringLike": {"s3:prefix": [f"{prefix}/*", prefix]}},
+            },
+            {
+                "Sid": "ReadWriteLogs",
+                "Effect": "Allow",
+                "Action": ["s3:GetObject", "s3:PutObject"],
+                "Resource": f"{bucket_arn}/{prefix}/*",
+            },
+            {
+                "Sid": "UseBucketKey",
+                "Effect": "Allow",
+                "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+                "Resource": key_arn,
+            },
+        ],
+    }
