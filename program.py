@@ -47,7 +47,6 @@ from lib.airflow_values import (
 )
 from lib.eks_addons import CLOUDWATCH_OBSERVABILITY, COREDNS, EFS_CSI_DRIVER, addon_versions
 from lib.naming import base_tags, child_name
-from lib.network_plan import NatGatewayMode
 from lib.telemetry import STATSD_PREFIX
 from lib.zones import MAX_ZONES, choose_zone_ids
 
@@ -463,13 +462,6 @@ def log_archive_of(
     )
 
 
-def nat_gateway_count(settings: Settings) -> int:
-    n = settings.network
-    if n.existing:
-        return 0
-    return len(n.availability_zone_ids) if n.nat_gateways is NatGatewayMode.PER_AZ else 1
-
-
 def nat_gateway_id(network: Network, index: int) -> pulumi.Output[str]:
     return network.nat_gateway_ids.apply(lambda ids: ids[index])
 
@@ -480,7 +472,7 @@ def alarm_list(settings: Settings, s: Stack) -> tuple[list[alarm_specs.Alarm], l
     specs = [
         *alarm_specs.file_system_alarms(s.storage.file_system_id, t),
         *alarm_specs.load_balancer_alarms(s.nlb.arn_suffix, s.nlb.target_group_arn_suffix, t),
-        *alarm_specs.nat_alarms([nat_gateway_id(s.network, i) for i in range(nat_gateway_count(settings))], t),
+        *alarm_specs.nat_alarms([nat_gateway_id(s.network, i) for i in range(s.network.nat_gateway_count)], t),
     ]
     if s.database.instance_identifier is not None:
         specs += alarm_specs.database_alarms(

@@ -25,13 +25,14 @@ from components.outputs import register_public_outputs
 from lib.eks_addons import CLOUDWATCH_OBSERVABILITY
 from lib.naming import child_name, with_name
 from lib.telemetry import (
+    AGENT_NAME,
     AGENT_NAMESPACE,
     AGENT_POLICY_ARN,
-    AGENT_SERVICE_ACCOUNT,
     LOG_RETENTION_DAYS,
     STATSD_HOST,
     STATSD_PORT,
     addon_configuration,
+    container_log_group_prefix,
     container_log_groups,
     logs_key_policy,
     metrics_namespace,
@@ -87,7 +88,7 @@ class ClusterTelemetry(pulumi.ComponentResource):
     def __init__(self, name: str, args: ClusterTelemetryArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("airflow:index:ClusterTelemetry", name, None, opts)
         groups = container_log_groups(args.cluster_name)
-        prefix = f"/aws/containerinsights/{args.cluster_name}/"
+        prefix = container_log_group_prefix(args.cluster_name)
         key = encryption_key(
             self,
             child_name(name, "logs-key"),
@@ -117,7 +118,7 @@ class ClusterTelemetry(pulumi.ComponentResource):
                 addon_name=CLOUDWATCH_OBSERVABILITY,
                 version=args.addon_version,
                 role=AddonRoleArgs(
-                    service_accounts=(AGENT_SERVICE_ACCOUNT,),
+                    service_accounts=(AGENT_NAME,),
                     policy_arn=AGENT_POLICY_ARN,
                     oidc_provider_arn=args.oidc_provider_arn,
                     oidc_issuer=args.oidc_issuer,

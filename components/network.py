@@ -96,6 +96,8 @@ class Network(pulumi.ComponentResource):
     """Private subnets of the database and the file system."""
     nat_gateway_ids: pulumi.Output[list[str]]
     """NAT gateways the program created (empty for an existing VPC)."""
+    nat_gateway_count: int
+    """How many: one per AZ or one (0 for an existing VPC)."""
     availability_zone_ids: list[str]
     """The zone IDs, in order."""
     availability_zones: pulumi.Output[list[str]]
@@ -112,6 +114,7 @@ class Network(pulumi.ComponentResource):
             self.node_subnet_ids = pulumi.Output.from_input(list(args.existing.node_subnet_ids))
             self.data_subnet_ids = pulumi.Output.from_input(list(args.existing.data_subnet_ids))
             self.nat_gateway_ids = pulumi.Output.from_input([])
+            self.nat_gateway_count = 0
             self.availability_zones = zone_names(self.availability_zone_ids)
         else:
             self._create(name, args)
@@ -256,4 +259,5 @@ class Network(pulumi.ComponentResource):
         self.node_subnet_ids = pulumi.Output.all(*[sn.id for sn in subnets["nodes"]])
         self.data_subnet_ids = pulumi.Output.all(*[sn.id for sn in subnets["data"]])
         self.nat_gateway_ids = pulumi.Output.all(*[n.id for n in nats])
+        self.nat_gateway_count = len(nats)
         self.availability_zones = pulumi.Output.all(*[sn.availability_zone for sn in subnets["nodes"]])

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from lib.alarms import Alarm, Metric, about, periods
+from lib.telemetry import statsd_query
 
 
 def workers_at_max_alarm(namespace: str, metric: str, t: Mapping[str, float]) -> Alarm:
@@ -32,16 +33,11 @@ def workers_at_max_alarm(namespace: str, metric: str, t: Mapping[str, float]) ->
     )
 
 
-def _insights(function: str, namespace: str, metric: str) -> str:
-    """A Metrics Insights query over every dimension set of `metric`."""
-    return f'SELECT {function}("{metric}") FROM "{namespace}"'
-
-
 def airflow_alarms(namespace: str, prefix: str, t: Mapping[str, float]) -> list[Alarm]:
     """Scheduler heartbeat, executor slots, DAG processor heartbeat, task failures (StatsD)."""
 
     def query(function: str, name: str) -> str:
-        return _insights(function, namespace, f"{prefix}.{name}")
+        return statsd_query(function, namespace, name, prefix)
 
     return [
         Alarm(

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lib.eks_addons import CLOUDWATCH_OBSERVABILITY
-from lib.plan_facts import Plan, database_stopped, node_groups, of_type
+from lib.plan_facts import GroupFacts, Plan, database_stopped, node_groups, of_type
 from lib.telemetry import STATSD_METRICS
 
 DAYS_PER_MONTH = 730 / 24
@@ -90,6 +90,13 @@ def _line(label: str, count: float, price: Price, per_month: float, hibernated: 
     return Line(label, count, price.usd, idle, idle, idle if hibernated is None else hibernated, price.source)
 
 
+def _node_hours(group: GroupFacts, busy_hours: float) -> tuple[int, float]:
+    """Nodes a group runs idle (its desired size; a task group its minimum), and the node-hours a
+    month a task group adds at its maximum for `busy_hours` a day."""
+    idle = group.min_size if group.for_tasks else group.desired_size
+    return idle, (group.max_size - idle) * busy_hours * DAYS_PER_MONTH if group.for_tasks else 0.0
+
+
 def _node_lines(plan: Plan, prices: PriceTable, busy_hours: float) -> list[Line]:
     lines = []
     spot = prices.figure("ec2_spot_factor").usd
@@ -98,8 +105,7 @@ def _node_lines(plan: Plan, prices: PriceTable, busy_hours: float) -> list[Line]
         # Several types: the autoscaler may launch any, so price the dearest.
         price = max((prices.figure("ec2_instance_hour", t) for t in group.instance_types), key=lambda p: p.usd)
         hourly = price.usd * (spot if group.spot else 1.0)
-        idle_nodes = group.min_size if group.for_tasks else group.desired_size
-        extra_hours = (group.max_size - idle_nodes) * busy_hours * DAYS_PER_MONTH if group.for_tasks else 0.0
+        idle_nodes, extra_hours = _node_hours(group, busy_hours)
         kind = "SPOT" if group.spot else "ON_DEMAND"
         label = f"EC2 nodes: {group.name} ({'/'.join(group.instance_types)}, {kind})"
         idle = idle_nodes * hourly * prices.hours
@@ -171,7 +177,7 @@ def _alarm_metrics(alarm: Mapping[str, Any]) -> int:
     return max(1, sum(1 for q in queries if q.get("metric")))
 
 
-def _monitoring_lines(plan: Plan, prices: PriceTable, usage: Mapping[str, float]) -> list[Line]:
+def _monitoring_lines(plan: Plan, prices: PriceTable, usage: Mapping[str, float], busy_hours: float) -> list[Line]:
     """Alarms, dashboards, custom metrics, Container Insights, container logs and the logs bucket."""
     agents = [a for a in of_type(plan, "aws:eks/addon:Addon") if a["inputs"]["addonName"] == CLOUDWATCH_OBSERVABILITY]
     filters = len(of_type(plan, "aws:cloudwatch/logMetricFilter:LogMetricFilter"))
@@ -195,9 +201,9 @@ def _monitoring_lines(plan: Plan, prices: PriceTable, usage: Mapping[str, float]
         insights = prices.figure("container_insights_node_month")
         busy = idle = 0.0
         for group in node_groups(plan):
-            nodes = group.min_size if group.for_tasks else group.desired_size
+            nodes, extra_hours = _node_hours(group, busy_hours)
             idle += nodes
-            busy += nodes + ((group.max_size - nodes) * usage["busy_hours"] / 24 if group.for_tasks else 0.0)
+            busy += nodes + extra_hours / prices.hours
         lines.append(
             Line(
                 "Container Insights (enhanced observability), per node",
@@ -261,5 +267,5 @@ def estimate(plan: Plan, prices: PriceTable, usage: Mapping[str, float], busy_ho
             "lib/cost.py or list it under no_charge with the reason it costs nothing"
         )
     lines = _node_lines(plan, prices, busy_hours) + _database_lines(plan, prices) + _usage_lines(plan, prices, usage)
-    lines += _monitoring_lines(plan, prices, {**usage, "busy_hours": busy_hours})
+    lines += _monitoring_lines(plan, prices, usage, busy_hours)
     return Estimate([line for line in lines if line.count or line.monthly_idle or line.monthly_busy])

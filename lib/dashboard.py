@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from lib.telemetry import STATSD_PREFIX, statsd_query
+
 WIDTH, HEIGHT = 12, 6
 CONTAINER_INSIGHTS = "ContainerInsights"
 
@@ -31,7 +33,7 @@ class DashboardInputs:
     alarm_arns: Sequence[str]
     metrics_namespace: str | None = None
     """Namespace of Airflow's StatsD metrics; None: no metrics path."""
-    statsd_prefix: str = "airflow"
+    statsd_prefix: str = STATSD_PREFIX
     db_instance_identifier: str | None = None
     workers_at_max_metric: tuple[str, str] | None = None
     """(namespace, metric) of the workers-at-maximum count."""
@@ -58,11 +60,12 @@ def _query(query: str, label: str, query_id: str) -> list[Any]:
 
 
 def _airflow(i: DashboardInputs) -> list[dict[str, Any]]:
-    if i.metrics_namespace is None:
+    namespace = i.metrics_namespace
+    if namespace is None:
         return []
 
     def q(function: str, name: str, label: str, query_id: str) -> list[Any]:
-        return _query(f'SELECT {function}("{i.statsd_prefix}.{name}") FROM "{i.metrics_namespace}"', label, query_id)
+        return _query(statsd_query(function, namespace, name, i.statsd_prefix), label, query_id)
 
     pods = (
         f"SELECT MAX(pod_number_of_container_restarts) FROM SCHEMA({CONTAINER_INSIGHTS}, ClusterName, Namespace, "

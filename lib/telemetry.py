@@ -23,10 +23,11 @@ from collections.abc import Sequence
 from typing import Any
 
 AGENT_NAMESPACE = "amazon-cloudwatch"
-AGENT_SERVICE_ACCOUNT = "cloudwatch-agent"
+AGENT_NAME = "cloudwatch-agent"
+"""The agent's name: its service account's and its Service's (chart `_helpers.tpl`, operator naming)."""
 AGENT_POLICY_ARN = "arn:aws:iam::aws:policy/CloudWatchAgentServerPolicy"
 STATSD_PORT = 8125
-STATSD_HOST = f"{AGENT_SERVICE_ACCOUNT}.{AGENT_NAMESPACE}.svc.cluster.local"
+STATSD_HOST = f"{AGENT_NAME}.{AGENT_NAMESPACE}.svc.cluster.local"
 STATSD_PREFIX = "airflow"
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$")
@@ -57,9 +58,19 @@ def metrics_namespace(cluster_name: str) -> str:
     return f"Airflow/{cluster_name}"
 
 
+def statsd_query(function: str, namespace: str, name: str, prefix: str = STATSD_PREFIX) -> str:
+    """A Metrics Insights query of one Airflow StatsD metric (`prefix.name`) over whatever
+    dimensions the agent gives it (`SELECT SUM("airflow.scheduler_heartbeat") FROM "Airflow/c"`)."""
+    return f'SELECT {function}("{prefix}.{name}") FROM "{namespace}"'
+
+
+def container_log_group_prefix(cluster_name: str) -> str:
+    return f"/aws/containerinsights/{cluster_name}/"
+
+
 def container_log_groups(cluster_name: str) -> dict[str, str]:
     """Kind -> the log group Container Insights and Fluent Bit write to."""
-    return {kind: f"/aws/containerinsights/{cluster_name}/{kind}" for kind in CONTAINER_LOG_KINDS}
+    return {kind: container_log_group_prefix(cluster_name) + kind for kind in CONTAINER_LOG_KINDS}
 
 
 def addon_configuration(cluster_name: str) -> dict[str, Any]:

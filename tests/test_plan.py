@@ -76,6 +76,7 @@ COMPONENT_OUTPUTS = {
         "nodeSubnetIds",
         "dataSubnetIds",
         "natGatewayIds",
+        "natGatewayCount",
         "availabilityZoneIds",
         "availabilityZones",
         "nodeSecurityGroupId",
