@@ -7,7 +7,7 @@ VENV ?= .venv
 STACK ?= dev
 BIN := $(VENV)/bin
 
-.PHONY: plan cost test lint typecheck pytest bench clean
+.PHONY: plan cost policy test lint typecheck pytest bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,11 @@ cost: $(VENV)/.runtime
 	$(BIN)/python scripts/plan.py --stack $(STACK) --quiet
 	$(BIN)/python scripts/cost.py --stack $(STACK) $(if $(BUSY_HOURS),--busy-hours $(BUSY_HOURS))
 
+# The policy pack over the stack's plan, then the AZ-loss table (README, Guardrails).
+policy: $(VENV)/.runtime
+	$(BIN)/python scripts/plan.py --stack $(STACK) --quiet
+	$(BIN)/python -m policy build/plan-$(STACK).json
+
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -37,8 +42,15 @@ lint: $(VENV)/.dev
 typecheck: $(VENV)/.dev
 	$(BIN)/mypy
 
+# checkov, for tests/test_hardening.py, in its own virtualenv: it needs packaging<24, pulumi >=26.
+CHECKOV_VENV ?= .venv-checkov
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r requirements-checkov.txt
+	touch $@
+
 # One worker per CPU: the suite runs the program offline a hundred times.
-pytest: $(VENV)/.dev
+pytest: $(VENV)/.dev $(CHECKOV_VENV)/.installed
 	$(BIN)/python -m pytest --numprocesses=auto
 
 test: lint typecheck pytest
@@ -47,4 +59,4 @@ bench: $(VENV)/.dev
 	$(BIN)/python scripts/benchmark.py
 
 clean:
-	rm -rf build .mypy_cache .ruff_cache .pytest_cache
+	rm -rf build .mypy_cache .ruff_cache .pytest_cache $(CHECKOV_VENV)

@@ -25,6 +25,7 @@ from components.cluster_telemetry import ClusterTelemetry, ClusterTelemetryArgs
 from components.dashboard import Dashboard, DashboardArgs
 from components.database import Database, DatabaseArgs, ExistingDatabaseArgs
 from components.eks_addon import AddonRoleArgs, EksAddon, EksAddonArgs
+from components.flow_logs import FlowLogs, FlowLogsArgs
 from components.image_cache import ImageCache, ImageCacheArgs
 from components.load_balancer import LoadBalancer, LoadBalancerArgs
 from components.log_archive import LogArchive, LogArchiveArgs
@@ -45,8 +46,11 @@ from lib.airflow_values import (
     WORKER_SERVICE_ACCOUNT,
     api_server_service_name,
 )
+from lib.audit import flow_log_group
 from lib.eks_addons import CLOUDWATCH_OBSERVABILITY, COREDNS, EFS_CSI_DRIVER, addon_versions
+from lib.guardrails import guardrail_tags
 from lib.naming import base_tags, child_name
+from lib.network_plan import node_subnet_cidrs
 from lib.telemetry import STATSD_PREFIX
 from lib.zones import MAX_ZONES, choose_zone_ids
 
@@ -89,6 +93,7 @@ class Stack:
     """The components of the stack, in the order they are built."""
 
     network: Network
+    flow_logs: FlowLogs
     cluster: Cluster
     node_groups: NodeGroups
     database: Database
@@ -134,6 +139,9 @@ def network_and_cluster(settings: Settings, tags: dict[str, str], versions: dict
             subnet_ids=network.node_subnet_ids,
             kubernetes_version=c.kubernetes_version,
             addon_versions=versions,
+            region=settings.region,
+            account_id=network.account_id,
+            log_retention_days=settings.observability.audit_log_retention_days,
             endpoint_public_access=c.endpoint_public_access,
             public_access_cidrs=c.public_access_cidrs,
             private_access_cidrs=c.private_access_cidrs,
@@ -154,9 +162,28 @@ def node_groups_of(settings: Settings, network: Network, cluster: Cluster, tags:
             subnet_ids=network.node_subnet_ids,
             security_group_ids=pulumi.Output.all(cluster.cluster_security_group_id, network.node_security_group_id),
             kubernetes_version=settings.cluster.kubernetes_version,
+            account_id=network.account_id,
             ami_release_version=settings.cluster.node_ami_release_version,
             tags=tags,
             hibernate=settings.hibernate,
+            protect=settings.protect,
+        ),
+    )
+
+
+def flow_logs_of(settings: Settings, network: Network, tags: dict[str, str]) -> FlowLogs:
+    """The VPC's flow logs, on a brought VPC too: the stack's own record of who talked to its
+    nodes, database and file system, whatever the VPC's owner keeps (README, Audit trail)."""
+    return FlowLogs(
+        child_name(settings.name, "flow-logs"),
+        FlowLogsArgs(
+            vpc_id=network.vpc_id,
+            log_group_name=flow_log_group(settings.name),
+            region=settings.region,
+            account_id=network.account_id,
+            retention_days=settings.observability.audit_log_retention_days,
+            protect=settings.protect,
+            tags=tags,
         ),
     )
 
@@ -328,6 +355,15 @@ def worker_role_of(settings: Settings, cluster: Cluster, tags: dict[str, str]) -
     )
 
 
+def load_balancer_sources(settings: Settings) -> pulumi.Input[list[str]]:
+    """The NLB's subnets (the node subnets): its health checks and requests come from its addresses
+    there (no client IP preservation), and the API server's network policy admits them."""
+    net = settings.network
+    if not net.existing:
+        return node_subnet_cidrs(net.vpc_cidr)
+    return pulumi.Output.all(*[aws.ec2.get_subnet_output(id=i).cidr_block for i in net.existing_node_subnet_ids])
+
+
 def airflow_of(
     settings: Settings,
     database: Database,
@@ -373,6 +409,7 @@ def airflow_of(
             image_mirrors=mirrors,
             statsd=statsd,
             remote_logs=remote_logs,
+            load_balancer_cidrs=load_balancer_sources(settings),
             values=a.values,
             depends_on=depends_on,
         ),
@@ -410,13 +447,13 @@ def load_balancer_of(
     )
 
 
-def account_of(cluster: Cluster) -> pulumi.Output[str]:
-    """The stack's AWS account, read from an ARN the cluster already has (no call to AWS)."""
-    return cluster.oidc_provider_arn.apply(lambda arn: arn.split(":")[4])
-
-
 def telemetry_of(
-    settings: Settings, cluster: Cluster, nodes: list[pulumi.Resource], versions: dict[str, str], tags: dict[str, str]
+    settings: Settings,
+    network: Network,
+    cluster: Cluster,
+    nodes: list[pulumi.Resource],
+    versions: dict[str, str],
+    tags: dict[str, str],
 ) -> ClusterTelemetry | None:
     """Container Insights, the StatsD listener and container logs (`clusterMetrics`)."""
     o = settings.observability
@@ -427,7 +464,7 @@ def telemetry_of(
         ClusterTelemetryArgs(
             cluster_name=cluster.cluster_name,
             region=settings.region,
-            account_id=account_of(cluster),
+            account_id=network.account_id,
             addon_version=versions[CLOUDWATCH_OBSERVABILITY],
             oidc_provider_arn=cluster.oidc_provider_arn,
             oidc_issuer=cluster.oidc_issuer,
@@ -506,7 +543,7 @@ def monitoring_of(settings: Settings, s: Stack, tags: dict[str, str]) -> Stack:
         alerts = Alerts(
             child_name(name, "alerts"),
             AlertsArgs(
-                account_id=account_of(s.cluster),
+                account_id=s.network.account_id,
                 emails=o.alarm_emails,
                 existing_topic_arn=o.alarm_topic_arn,
                 protect=settings.protect,
@@ -550,8 +587,10 @@ def monitoring_of(settings: Settings, s: Stack, tags: dict[str, str]) -> Stack:
 def build_stack(settings: Settings) -> Stack:
     """Create every component, each once, in dependency order."""
     tags = base_tags(settings.project, settings.stack, settings.tags)
+    tags |= guardrail_tags(settings.production, settings.policy_waivers)  # what the policy pack reads
     versions = addon_versions(settings.cluster.kubernetes_version, settings.addons.eks_addon_versions)
     network, cluster = network_and_cluster(settings, tags, versions)
+    flow_logs = flow_logs_of(settings, network, tags)
     node_groups = node_groups_of(settings, network, cluster, tags)
     mirrors, cache = image_mirrors_of(settings, node_groups)
     nodes: list[pulumi.Resource] = [*node_groups.groups.values(), *cache]
@@ -560,7 +599,7 @@ def build_stack(settings: Settings) -> Stack:
     efs_csi = eks_addons(settings, cluster, storage, nodes, versions, tags)
     lb_controller, autoscaler = chart_addons(settings, network, cluster, nodes, tags, mirrors)
     worker_role = worker_role_of(settings, cluster, tags)
-    telemetry = telemetry_of(settings, cluster, nodes, versions, tags)
+    telemetry = telemetry_of(settings, network, cluster, nodes, versions, tags)
     archive = log_archive_of(settings, cluster, worker_role, tags)
     # The release's pods need the volumes' driver, nodes, and the controller's webhook answering.
     ready = [efs_csi.addon, *nodes, lb_controller.release]
@@ -568,6 +607,7 @@ def build_stack(settings: Settings) -> Stack:
     nlb = load_balancer_of(settings, network, cluster, airflow, lb_controller, tags)
     stack = Stack(
         network,
+        flow_logs,
         cluster,
         node_groups,
         database,
@@ -598,6 +638,7 @@ def exports(settings: Settings, s: Stack) -> PlatformOutputs:
         vpc_node_subnet_ids=plain(s.network.node_subnet_ids),
         vpc_data_subnet_ids=plain(s.network.data_subnet_ids),
         vpc_nat_gateway_ids=plain(s.network.nat_gateway_ids),
+        vpc_flow_log_group_name=s.flow_logs.log_group_name,
         cluster_name=plain(s.cluster.cluster_name),
         cluster_endpoint=s.cluster.endpoint,
         cluster_kubernetes_version=plain(settings.cluster.kubernetes_version),
@@ -605,6 +646,7 @@ def exports(settings: Settings, s: Stack) -> PlatformOutputs:
         cluster_security_group_id=s.cluster.cluster_security_group_id,
         cluster_node_security_group_id=s.network.node_security_group_id,
         cluster_secrets_kms_key_arn=s.cluster.secrets_key_arn,
+        cluster_log_group_name=s.cluster.log_group_name,
         cluster_kubeconfig=s.cluster.kubeconfig,
         node_group_names=pulumi.Output.all(**s.node_groups.node_group_names),
         node_group_role_arn=s.node_groups.node_role_arn,

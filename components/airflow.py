@@ -6,13 +6,12 @@ Creates (`airflow:index:Airflow`), with the cluster's provider:
   the API, JWT and webserver secret keys, each in its Secret; with an admin user, its password;
 - from the database URI, inside Pulumi secrets: the metadata connection Secret (through
   PgBouncer), PgBouncer's config Secret (pools sized from `max_connections`) and its exporter's;
-- with git-sync configured, its Deployment writing into the DAGs claim (`lib/git_sync.py`);
-- a Helm v3 release of the chart (`lib/airflow_values.py` builds its values: plain data naming
-  these Secrets, the IAM roles, metrics and logs targets, `airflowValues` merged last), atomic.
-  Helm waits for the Deployments, never for the Jobs: Jobs delete themselves 300 s after they
-  finish, and a Job gone before the last Deployment was ready failed Helm's wait (a 404, not
-  retried, helm v3.20 pkg/kube/wait.go) and `atomic` rolled the release back. The Deployments
-  wait for the migrations in their init containers: a failed migration still fails the release.
+- git-sync's Deployment when configured (`lib/git_sync.py`); PDBs and NetworkPolicies the chart lacks;
+- a Helm v3 release of the chart (values from `lib/airflow_values.py`, `airflowValues` merged last),
+  atomic. Helm waits for the Deployments, never for the Jobs: a Job deletes itself 300 s after it
+  finishes, and one gone before the last Deployment was ready failed Helm's wait (a 404, not
+  retried, helm v3.20 pkg/kube/wait.go), so `atomic` rolled back. The Deployments wait for the
+  migrations in their init containers: a failed migration still fails the release.
 """
 
 from __future__ import annotations
@@ -26,9 +25,12 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from components.helm import helm_release
+from components.manifests import register_manifests
 from components.moves import former_parent
 from components.outputs import register_public_outputs
 from lib import pgbouncer
+from lib.airflow_disruption import extra_disruption_budgets
+from lib.airflow_hardening import POD_SECURITY_LABELS, network_policies
 from lib.airflow_resources import RESOURCE_PROFILES, ResourceProfile
 from lib.airflow_secrets import ADMIN_PASSWORD_KEY, RELEASE_NAME, SECRET_KEYS, SECRET_NAMES, SecretNames, fernet_key
 from lib.airflow_telemetry import RemoteLogs, StatsdTarget
@@ -45,21 +47,15 @@ from lib.git_sync import GitSyncSource, dags_folder, git_sync_deployment
 from lib.images import mirrored
 from lib.naming import child_name, slug
 from lib.node_groups import NodeGroup
-from lib.scheduling import node_selector, tolerations
 
 RELEASE_TIMEOUT_SECONDS = 1800  # image pulls, node scale-up, a first migration, every replica ready
 FERNET_KEY_BYTES = 32
 KEY_LENGTH = 64
 ADMIN_PASSWORD_LENGTH = 32
 READINESS_GATE_LABEL = "elbv2.k8s.aws/pod-readiness-gate-inject"
-NAMESPACE_LABELS = {
-    # Airflow needs nothing privileged; warn about what the strictest level would refuse.
-    "pod-security.kubernetes.io/enforce": "baseline",
-    "pod-security.kubernetes.io/warn": "restricted",
-    # The load balancer controller's pod webhook gates a new API server pod's readiness on its
-    # target being healthy in the NLB (only in labelled namespaces).
-    READINESS_GATE_LABEL: "enabled",
-}
+# Pod Security: the strictest level every pod passes, enforced. The load balancer controller's pod
+# webhook gates a new API server pod's readiness on its NLB target (only in labelled namespaces).
+NAMESPACE_LABELS = {**POD_SECURITY_LABELS, READINESS_GATE_LABEL: "enabled"}
 VOLUMES = ("dags", "logs")
 LABELS = {"app.kubernetes.io/part-of": "airflow", "app.kubernetes.io/managed-by": "pulumi"}
 
@@ -116,6 +112,8 @@ class AirflowArgs:
     """Where Airflow sends StatsD (the CloudWatch agent); None: the chart's statsd exporter."""
     remote_logs: pulumi.Input[RemoteLogs] | None = None
     """S3 bucket and IAM role of the long-term task logs (`LogArchive`); None: EFS only."""
+    load_balancer_cidrs: pulumi.Input[Sequence[str]] = ()
+    """Where the NLB's health checks and requests come from (its subnets): the API server admits them."""
     values: Mapping[str, Any] = field(default_factory=dict)
     """Helm values merged last over the computed ones."""
     depends_on: Sequence[pulumi.Resource] = ()
@@ -168,14 +166,18 @@ class Airflow(pulumi.ComponentResource):
             version=args.chart_version,
             repository=CHART_REPOSITORY,
             namespace=args.namespace,
-            values=pulumi.Output.all(args.worker_role_arn, args.image_mirrors, args.remote_logs).apply(
-                lambda v: airflow_values(self._chart_inputs(args, names, v[0], v[1], v[2]))
-            ),
+            values=pulumi.Output.all(
+                args.worker_role_arn, args.image_mirrors, args.remote_logs, args.load_balancer_cidrs
+            )
+            .apply(lambda v: replace(self._chart_inputs(args, names, *v[:3]), load_balancer_cidrs=tuple(v[3])))
+            .apply(airflow_values),
             provider=args.provider,
             timeout=RELEASE_TIMEOUT_SECONDS,
             depends_on=[*secrets, *ready],
             wait_for_jobs=False,  # see the module docstring
         )
+        register_manifests(self, name, extra_disruption_budgets(args.namespace), self.namespace, args.provider)
+        register_manifests(self, name, network_policies(), self.namespace, args.provider)
         self.release_name = RELEASE_NAME
         self.chart_version = args.chart_version
         self.worker_service_account = WORKER_SERVICE_ACCOUNT
@@ -257,12 +259,9 @@ class Airflow(pulumi.ComponentResource):
             return git_sync_deployment(
                 name=f"{RELEASE_NAME}-git-sync",
                 namespace=args.namespace,
-                repo=source.repo,
-                ref=source.branch,
-                credentials_secret=source.credentials_secret,
+                source=source,
                 dags_claim=args.volumes["dags"].claim_name,
-                node_selector=node_selector(args.control_plane),
-                tolerations=tolerations(args.control_plane),
+                group=args.control_plane,
                 resources=RESOURCE_PROFILES[args.resource_profile]["gitSync"].values(),
                 image=mirrored(GIT_SYNC_IMAGE, mirrors),
             )

@@ -1,7 +1,12 @@
 """Cluster: the EKS control plane and the Kubernetes provider everything in-cluster uses.
 
 Creates (`airflow:index:Cluster`):
-- a KMS key (yearly rotation) and alias that envelope-encrypt Kubernetes secrets;
+- a KMS key (yearly rotation) and alias that envelope-encrypt Kubernetes secrets; its policy is
+  AWS's default (the account, through IAM): EKS uses it through a grant it creates with the
+  cluster creator's permissions, as the EKS user guide documents for envelope encryption;
+- the control-plane log group `/aws/eks/<cluster>/cluster`, with a retention and a key of its own
+  that CloudWatch Logs may use for that group only, created before the cluster so that EKS writes
+  to it instead of creating one without expiry (both outlive a destroy);
 - a `pulumi_eks.Cluster` with no default node group and no pulumi-eks security groups:
   private API endpoint always on, the public one off or limited to given CIDRs, API
   authentication mode with an access entry per admin role (keyed by the role), control-plane
@@ -24,10 +29,13 @@ import pulumi_eks as eks
 import pulumi_kubernetes as k8s
 
 from components.kms import encryption_key
+from components.log_group import encrypted_log_group
 from components.outputs import register_public_outputs
 from components.security_groups import ingress_rule
-from lib.eks_addons import KUBE_PROXY, VPC_CNI
+from lib.audit import cluster_log_group
+from lib.eks_addons import KUBE_PROXY, VPC_CNI, VPC_CNI_CONFIGURATION
 from lib.naming import access_entry_key, child_name, slug, with_name
+from lib.telemetry import LOG_RETENTION_DAYS
 
 CLUSTER_LOG_TYPES = ("api", "audit", "authenticator")
 CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
@@ -47,6 +55,10 @@ class ClusterArgs:
     addon_versions: Mapping[str, str]
     """EKS add-on versions; this component pins `vpc-cni` and `kube-proxy`, which pulumi-eks
     creates with the cluster."""
+    region: str
+    """The cluster's region (the log key's policy names CloudWatch Logs there)."""
+    account_id: pulumi.Input[str]
+    """Its account."""
     endpoint_public_access: bool = False
     """Open the public API endpoint, to `public_access_cidrs` only."""
     public_access_cidrs: tuple[str, ...] = ()
@@ -55,14 +67,20 @@ class ClusterArgs:
     """Networks (VPN, bastion, CI runners) admitted to the private endpoint on 443."""
     admin_role_arns: tuple[str, ...] = ()
     """IAM roles given cluster-admin through access entries (never the creator, admin already)."""
+    log_retention_days: int = 365
+    """Days CloudWatch keeps the control-plane logs (a value CloudWatch Logs accepts)."""
     protect: bool = True
-    """Protect the secrets KMS key from deletion."""
+    """Protect the KMS keys and the control-plane log group from deletion."""
     tags: Mapping[str, str] = field(default_factory=dict)
     """Tags on every resource."""
 
     def __post_init__(self) -> None:
-        if not self.cluster_name or not self.kubernetes_version:
-            raise ValueError("ClusterArgs: cluster_name and kubernetes_version are required")
+        if not self.cluster_name or not self.kubernetes_version or not self.region:
+            raise ValueError("ClusterArgs: cluster_name, kubernetes_version and region are required")
+        if self.log_retention_days not in LOG_RETENTION_DAYS:
+            raise ValueError(
+                f"ClusterArgs.log_retention_days {self.log_retention_days} is not one of {LOG_RETENTION_DAYS}"
+            )
         missing = [a for a in (VPC_CNI, KUBE_PROXY) if a not in self.addon_versions]
         if missing:
             raise ValueError(f"ClusterArgs.addon_versions lacks {missing}")
@@ -87,6 +105,10 @@ class Cluster(pulumi.ComponentResource):
     """The security group EKS creates for the control plane and nodes."""
     secrets_key_arn: pulumi.Output[str]
     """KMS key encrypting Kubernetes secrets."""
+    log_group_name: pulumi.Output[str]
+    """The control-plane log group (`/aws/eks/<cluster>/cluster`)."""
+    logs_kms_key_arn: pulumi.Output[str]
+    """Its key."""
     kubeconfig: pulumi.Output[str]
     """Kubeconfig JSON (secret)."""
     provider: k8s.Provider
@@ -103,7 +125,17 @@ class Cluster(pulumi.ComponentResource):
             protect=args.protect,
             tags=args.tags,
         )
-        self.eks_cluster = self._eks_cluster(name, args, key.arn)
+        logs_key, log_group = encrypted_log_group(
+            self,
+            child_name(name, "cluster-logs"),
+            cluster_log_group(args.cluster_name),
+            args.region,
+            args.account_id,
+            args.log_retention_days,
+            args.protect,
+            args.tags,
+        )
+        self.eks_cluster = self._eks_cluster(name, args, key.arn, log_group)
         # EKS's cluster security group admits only its members: open the private endpoint
         # to the given networks (a VPN, a bastion, CI runners) that run `pulumi up`.
         api_rules = [
@@ -130,9 +162,13 @@ class Cluster(pulumi.ComponentResource):
         self.oidc_issuer = self.eks_cluster.oidc_issuer
         self.cluster_security_group_id = self.eks_cluster.cluster_security_group_id
         self.secrets_key_arn = key.arn
+        self.log_group_name = log_group.name
+        self.logs_kms_key_arn = logs_key.arn
         register_public_outputs(self)
 
-    def _eks_cluster(self, name: str, args: ClusterArgs, key_arn: pulumi.Output[str]) -> eks.Cluster:
+    def _eks_cluster(
+        self, name: str, args: ClusterArgs, key_arn: pulumi.Output[str], log_group: aws.cloudwatch.LogGroup
+    ) -> eks.Cluster:
         return eks.Cluster(
             child_name(name, "eks"),
             name=args.cluster_name,
@@ -151,13 +187,20 @@ class Cluster(pulumi.ComponentResource):
             # (v4.3 cluster.ts L764-797, L1091-1112), at the newest build when no version is
             # given: pinned here, they move with the Kubernetes version only. Nodes join with the
             # self-managed copies EKS installs at creation, so nothing waits for these.
-            vpc_cni_options=eks.VpcCniOptionsArgs(addon_version=args.addon_versions[VPC_CNI]),
+            # Network policies enforced: the add-on's own key (pulumi-eks keeps it, cni-addon.ts
+            # mergeConfigurationValues); its aws-node pods run the network policy agent (VPC CNI 1.14+).
+            vpc_cni_options=eks.VpcCniOptionsArgs(
+                addon_version=args.addon_versions[VPC_CNI], configuration_values=VPC_CNI_CONFIGURATION
+            ),
             kube_proxy_addon_options=eks.KubeProxyAddonOptionsArgs(version=args.addon_versions[KUBE_PROXY]),
             encryption_config_key_arn=key_arn,
             enabled_cluster_log_types=list(CLUSTER_LOG_TYPES),
             create_oidc_provider=True,
             tags=with_name(args.tags, args.cluster_name),
-            opts=pulumi.ResourceOptions(parent=self),
+            # EKS writes to /aws/eks/<name>/cluster, creating it only when it is missing (pulumi-eks
+            # v4.4 names the aws.eks.Cluster `name` and creates no log group, cluster.ts L687-723):
+            # the group must exist first. The construction of the remote component waits for it.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group]),
         )
 
     @staticmethod

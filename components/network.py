@@ -104,6 +104,8 @@ class Network(pulumi.ComponentResource):
     """The zones' names in this account, in order."""
     node_security_group_id: pulumi.Output[str]
     """The `nodes` security group: every node carries it; admit it to reach a service from pods."""
+    account_id: pulumi.Output[str]
+    """The AWS account the stack deploys to, read from the `nodes` group's ARN (no call to AWS)."""
 
     def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("airflow:index:Network", name, None, opts)
@@ -127,6 +129,7 @@ class Network(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, aliases=[former_parent("airflow:index:Cluster", name)]),
         )
         self.node_security_group_id = nodes_sg.id
+        self.account_id = nodes_sg.arn.apply(lambda arn: arn.split(":")[4])
         register_public_outputs(self)
 
     def _subnets(self, name: str, args: NetworkArgs, vpc: aws.ec2.Vpc) -> dict[str, list[aws.ec2.Subnet]]:

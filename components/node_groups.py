@@ -3,10 +3,12 @@
 Creates (`airflow:index:NodeGroups`):
 - one node IAM role shared by every group, with only the AWS managed policies a node needs
   (EKS worker, VPC CNI, ECR pull-only);
+- a KMS key (yearly rotation) for the nodes' root volumes, which the EC2 Auto Scaling
+  service-linked role may use to launch them (`lib/audit.py`: the policy and what was read);
 - per group in the `nodeGroups` config map:
   - a launch template: IMDSv2 required with a hop limit of 1 (pods cannot borrow the node's
-    role; add-ons get their own through IRSA), an encrypted gp3 root volume, the EKS
-    cluster security group and the `nodes` security group;
+    role; add-ons get their own through IRSA), a gp3 root volume encrypted with that key, the
+    EKS cluster security group and the `nodes` security group;
   - an `eks.ManagedNodeGroup` (Amazon Linux 2023) in the private node subnets of every AZ, at
     the cluster's Kubernetes version and, when one is pinned, AMI release (EKS rolls an
     update one node at a time, its default, within the PodDisruptionBudgets), with its labels
@@ -30,7 +32,9 @@ import pulumi_aws as aws
 import pulumi_eks as eks
 
 from components.iam import iam_role
+from components.kms import encryption_key
 from components.outputs import register_public_outputs
+from lib.audit import node_volume_key_policy
 from lib.naming import child_name, slug, with_name
 from lib.node_groups import NodeGroup
 from lib.scheduling import autoscaler_node_template_tags, node_labels
@@ -65,12 +69,16 @@ class NodeGroupsArgs:
     kubernetes_version: str
     """The cluster's version: every group follows it (pulumi-eks defaults it only without a
     launch template), so raising it rolls the nodes after the control plane."""
+    account_id: pulumi.Input[str]
+    """The cluster's account (the volume key's policy names its Auto Scaling service-linked role)."""
     ami_release_version: str = ""
     """EKS AMI release of every group; empty takes the newest when a group is created."""
     tags: Mapping[str, str] = field(default_factory=dict)
     """Tags on every resource (and the nodes' instances and volumes)."""
     hibernate: bool = False
     """Every group at zero nodes, under a `-hibernated` name (see the module docstring)."""
+    protect: bool = True
+    """Pulumi `protect` on the volume key."""
 
     def __post_init__(self) -> None:
         names = [g.name for g in self.groups]
@@ -87,19 +95,35 @@ class NodeGroups(pulumi.ComponentResource):
     """Physical EKS node group name per configured group name."""
     groups: dict[str, eks.ManagedNodeGroup]
     """The managed node groups, by configured name (depend on these to wait for nodes)."""
+    volume_kms_key_arn: pulumi.Output[str]
+    """KMS key of the nodes' root volumes."""
 
     def __init__(self, name: str, args: NodeGroupsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("airflow:index:NodeGroups", name, None, opts)
         role, attachments = iam_role(
             self, child_name(name, "node-role"), json.dumps(EC2_TRUST), args.tags, managed_policies=NODE_POLICIES
         )
-        self.groups = {g.name: self._group(child_name(name, g.name), g, args, role, attachments) for g in args.groups}
+        key = encryption_key(
+            self,
+            child_name(name, "node-volume-key"),
+            alias=f"{name}-node-volumes",
+            description=f"Root volumes of the nodes of {name}",
+            protect=args.protect,
+            tags=args.tags,
+            policy=pulumi.Output.from_input(args.account_id).apply(lambda a: json.dumps(node_volume_key_policy(a))),
+        )
+        self.volume_kms_key_arn = key.arn
+        self.groups = {
+            g.name: self._group(child_name(name, g.name), g, args, role, attachments, key) for g in args.groups
+        }
         self.node_group_names = {n: g.node_group.node_group_name for n, g in self.groups.items()}
         self.node_role_arn = role.arn
         self.node_role_name = role.name
         register_public_outputs(self)
 
-    def _launch_template(self, name: str, group: NodeGroup, args: NodeGroupsArgs) -> aws.ec2.LaunchTemplate:
+    def _launch_template(
+        self, name: str, group: NodeGroup, args: NodeGroupsArgs, volume_key: aws.kms.Key
+    ) -> aws.ec2.LaunchTemplate:
         return aws.ec2.LaunchTemplate(
             child_name(name, "lt"),
             description=f"Nodes of the {group.name} node group",
@@ -116,6 +140,7 @@ class NodeGroups(pulumi.ComponentResource):
                         volume_size=group.disk_size_gib,
                         volume_type="gp3",
                         encrypted="true",
+                        kms_key_id=volume_key.arn,
                         delete_on_termination="true",
                     ),
                 )
@@ -135,8 +160,9 @@ class NodeGroups(pulumi.ComponentResource):
         args: NodeGroupsArgs,
         role: aws.iam.Role,
         attachments: Sequence[aws.iam.RolePolicyAttachment],
+        volume_key: aws.kms.Key,
     ) -> eks.ManagedNodeGroup:
-        template = self._launch_template(name, group, args)
+        template = self._launch_template(name, group, args, volume_key)
         # With ignore_scaling_changes an update never applies a desired size (EKS refuses a
         # minimum above the old desired size on the way back), so a hibernated group is another
         # group, at zero.

@@ -24,6 +24,7 @@ class ObservabilitySettings(Section):
     dashboard: bool
     cluster_metrics: bool
     log_retention_days: int
+    audit_log_retention_days: int
     remote_logs: bool
     remote_logs_transition_days: int
     remote_logs_expiration_days: int
@@ -41,12 +42,11 @@ class ObservabilitySettings(Section):
         if self.alarm_topic_arn:
             self.check("alarm_topic_arn", matches, TOPIC_ARN, self.alarm_topic_arn, "an SNS topic ARN")
         self.check("alarm_thresholds", thresholds, self.alarm_thresholds)
-        if self.log_retention_days not in LOG_RETENTION_DAYS:
-            raise self.invalid(
-                "log_retention_days",
-                f"{self.log_retention_days} is not a retention CloudWatch Logs accepts: "
-                f"{', '.join(map(str, LOG_RETENTION_DAYS))}",
-            )
+        accepted = ", ".join(map(str, LOG_RETENTION_DAYS))
+        for name in ("log_retention_days", "audit_log_retention_days"):
+            days = getattr(self, name)
+            if days not in LOG_RETENTION_DAYS:
+                raise self.invalid(name, f"{days} is not a retention CloudWatch Logs accepts: {accepted}")
         self.check("remote_logs_transition_days", in_range, self.remote_logs_transition_days, MIN_IA_DAYS, MAX_LOG_DAYS)
         self.check(
             "remote_logs_expiration_days",

@@ -24,6 +24,7 @@ from config.keys import KEYS, REPLACED_KEYS, key_of
 from config.network import NetworkSettings
 from config.observability import ObservabilitySettings
 from config.project import PROJECT_FILE, parse_value, read_declarations
+from lib.guardrails import TAG_PREFIX, waiver_problem
 from lib.images import CREDENTIAL_ARN, PULL_THROUGH_CACHE
 from lib.node_groups import NodeGroup, TaintEffect
 from lib.zones import is_zone_id_of, zone_id_prefix
@@ -55,6 +56,10 @@ class Settings:
     image_mirrors: Mapping[str, str] = field(default_factory=dict)
     """Upstream registry -> mirror prefix (without the cache)."""
     tags: Mapping[str, str] = field(default_factory=dict)
+    production: bool = True
+    """The stack declares itself production to the policy pack (`lib/guardrails.py`)."""
+    policy_waivers: Mapping[str, str] = field(default_factory=dict)
+    """Policy of the pack -> why this stack opts out of it."""
 
     @property
     def name(self) -> str:
@@ -94,6 +99,13 @@ class Settings:
         for key, value in self.tags.items():
             if not key or len(key) > 128 or len(value) > 256 or key.lower().startswith("aws:"):
                 raise ConfigError("tags", f"'{key}: {value}' is not a valid AWS tag (key 1-128 chars, not 'aws:')")
+            if key.lower().startswith(TAG_PREFIX):
+                # The policy pack reads these from the program: set them through production / policyWaivers.
+                raise ConfigError("tags", f"'{key}': keys starting with '{TAG_PREFIX}' are the program's own")
+        for policy, reason in self.policy_waivers.items():
+            problem = waiver_problem(policy, reason)
+            if problem:
+                raise ConfigError(f"{key_of('settings', 'policy_waivers')}.{policy}", problem)
 
     def _check_images(self) -> None:
         arn = self.pull_through_cache_credential_arn

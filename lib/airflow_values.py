@@ -1,8 +1,7 @@
 """Helm values of the official Apache Airflow chart, as a pure function of plain inputs.
 
 No Pulumi here: plain options, node groups and the NAMES of the Secrets the Airflow component
-creates (never their contents), so the values are plain data, without a secret, that tests
-validate and render with the chart. The user's overrides are merged last.
+creates (never their contents): plain data, without a secret. The user's overrides come last.
 
 What the values give (chart 1.18, Airflow 3):
 - KubernetesExecutor; no bundled PostgreSQL or Redis; the metadata DB through an existing Secret
@@ -11,22 +10,20 @@ What the values give (chart 1.18, Airflow 3):
   writes (`pgbouncer.configSecretName`): the chart would otherwise render the database password
   into its values. Its metrics exporter logs in through a Secret too.
 - Fernet, API, JWT and webserver keys from program-made Secrets: stable across upgrades.
-- Replicas from settings; a PodDisruptionBudget (maxUnavailable 1) where the chart has one
-  (scheduler, API server, PgBouncer); spread over zones (best effort: an AZ outage must never
-  block rescheduling) and over hosts (strict) for the control plane.
+- Replicas from settings; a PodDisruptionBudget (maxUnavailable 1) where the chart has one; the
+  control plane spread over zones (best effort: never blocks rescheduling) and hosts (strict).
 - Control-plane pods on the `airflow` node group; task pods (the KubernetesExecutor pod
   template reads `workers.*`) on the `workers` group, tolerating its taints, under their own
   service account, which carries the task pods' IAM role (IRSA) and nothing the scheduler has.
 - Migrations and the admin user as plain Jobs (no Helm hooks, as the chart advises for tools
-  that are not the Helm CLI). The Deployments wait for migrations in their init containers and
-  the admin-user Job waits in its own command (chart 1.18 gives it no wait). The admin password
-  reaches that Job from a Secret through an environment variable, never through the values.
+  that are not the Helm CLI). The Deployments wait for migrations in their init containers, the
+  admin-user Job in its command (chart 1.18 gives it no wait); its password comes from a Secret.
 - DAGs and logs on the EFS claims (DAG processor, triggerer, task pods). The chart's own
   git-sync is off (chart 1.18 renders it nowhere with persistence and a standalone DAG processor);
   the program's git-sync Deployment (`lib/git_sync.py`) writes into the DAGs claim instead.
-- The API server outlives the NLB's deregistration delay (`preStop`): rollouts drop no request.
-  Requests and limits from a resource profile; every image from its registry's mirror if set.
-- Metrics and remote logs from `lib/airflow_telemetry.py`, before the user's overrides.
+- The API server outlives the NLB's deregistration delay (`preStop`); requests and limits from a
+  profile; images from their registry's mirror if set. Metrics and remote logs
+  (`lib/airflow_telemetry.py`), hardened pods and network policies (`lib/airflow_hardening.py`).
 """
 
 from __future__ import annotations
@@ -35,6 +32,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from lib.airflow_hardening import hardening_values
 from lib.airflow_resources import RESOURCE_PROFILES, ResourceProfile, Resources
 from lib.airflow_secrets import ADMIN_PASSWORD_KEY, RELEASE_NAME, SecretNames
 from lib.airflow_telemetry import IRSA_ROLE_ANNOTATION, RemoteLogs, StatsdTarget, telemetry_values
@@ -120,6 +118,7 @@ class ChartInputs:
     image_mirrors: Mapping[str, str] = field(default_factory=dict)  # registry -> mirror prefix
     statsd: StatsdTarget | None = None  # None: the chart's statsd exporter
     remote_logs: RemoteLogs | None = None  # None: logs on the EFS volume only
+    load_balancer_cidrs: tuple[str, ...] = ()  # where the NLB's health checks and requests come from
     overrides: Mapping[str, Any] = field(default_factory=dict)
     """The user's values, merged last."""
 
@@ -296,5 +295,6 @@ def airflow_values(inputs: ChartInputs) -> dict[str, Any]:
         "logs": {"persistence": {"enabled": True, "existingClaim": inputs.logs_claim}},
         "config": _airflow_config(inputs),
     }
+    computed = deep_merge(computed, hardening_values(inputs.load_balancer_cidrs))
     computed = deep_merge(computed, telemetry_values(inputs.statsd, inputs.remote_logs))
     return deep_merge(computed, inputs.overrides)

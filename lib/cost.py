@@ -166,6 +166,21 @@ def _usage_lines(plan: Plan, prices: PriceTable, usage: Mapping[str, float]) -> 
         _line("CloudWatch Logs ingested (GB)", usage["logs_ingested_gb_month"], prices.figure("logs_ingest_gb"), 1),
         _line("CloudWatch Logs stored (GB)", usage["logs_stored_gb"], prices.figure("logs_store_gb_month"), 1),
     ]
+    flow_logs = count.get("aws:ec2/flowLog:FlowLog", 0)
+    lines += [
+        _line(
+            "VPC flow logs delivered (GB)",
+            flow_logs * usage["flow_logs_gb_month"],
+            prices.figure("vended_logs_cwl_gb"),
+            1,
+        ),
+        _line(
+            "VPC flow logs stored (GB)",
+            flow_logs * usage["flow_logs_stored_gb"],
+            prices.figure("logs_store_gb_month"),
+            1,
+        ),
+    ]
     if count.get("aws:ecr/pullThroughCacheRule:PullThroughCacheRule"):
         lines.append(_line("ECR cached images (GB)", usage["ecr_cached_gb"], prices.figure("ecr_storage_gb_month"), 1))
     return lines
@@ -234,6 +249,7 @@ PRICED_TYPES = frozenset(
         "aws:efs/fileSystem:FileSystem",
         "aws:kms/key:Key",
         "aws:cloudwatch/logGroup:LogGroup",
+        "aws:ec2/flowLog:FlowLog",
         "aws:ecr/pullThroughCacheRule:PullThroughCacheRule",
         "aws:cloudwatch/metricAlarm:MetricAlarm",
         "aws:cloudwatch/dashboard:Dashboard",

@@ -25,6 +25,10 @@ COREDNS = "coredns"
 EFS_CSI_DRIVER = "aws-efs-csi-driver"
 CLOUDWATCH_OBSERVABILITY = "amazon-cloudwatch-observability"
 ADDON_NAMES = (VPC_CNI, KUBE_PROXY, COREDNS, EFS_CSI_DRIVER, CLOUDWATCH_OBSERVABILITY)
+VPC_CNI_CONFIGURATION = {"enableNetworkPolicy": "true"}
+"""The vpc-cni add-on's configuration: Kubernetes NetworkPolicies enforced (by the network policy
+agent in the aws-node DaemonSet, VPC CNI 1.14 and later; the controller runs in the EKS control
+plane). A string, as the add-on's configuration schema takes it."""
 VERSION_PATTERN = re.compile(r"^v\d+\.\d+\.\d+-eksbuild\.\d+$")
 
 _SHARED = {

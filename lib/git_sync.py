@@ -18,9 +18,12 @@ first sync, then 200 (the readiness probe).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from lib.node_groups import NodeGroup
+from lib.scheduling import node_selector, tolerations
 
 DAGS_MOUNT_PATH = "/opt/airflow/dags"
 """Where the chart mounts the DAGs claim in every Airflow pod (`{airflowHome}/dags`)."""
@@ -134,17 +137,15 @@ def git_sync_deployment(
     *,
     name: str,
     namespace: str,
-    repo: str,
-    ref: str,
-    credentials_secret: str,
+    source: GitSyncSource,
     dags_claim: str,
-    node_selector: Mapping[str, str],
-    tolerations: Sequence[Mapping[str, Any]],
+    group: NodeGroup,
     resources: Mapping[str, Any],
     image: str = IMAGE,
 ) -> dict[str, Any]:
-    """The Deployment (as a Kubernetes object) that syncs `ref` of `repo` into the DAGs claim;
-    Airflow reads the repository's DAG folder through `dags_folder`."""
+    """The Deployment (as a Kubernetes object) that syncs `source`'s branch into the DAGs claim,
+    on the nodes of `group`; Airflow reads the repository's DAG folder through `dags_folder`."""
+    repo, ref, credentials_secret = source.repo, source.branch, source.credentials_secret
     labels = {"app.kubernetes.io/name": "git-sync", "app.kubernetes.io/part-of": "airflow"}
     env, secret_mounts, secret_volumes = _credentials(repo, credentials_secret)
     container = _container(repo, ref, resources, env, secret_mounts, image)
@@ -161,8 +162,8 @@ def git_sync_deployment(
                 "spec": {
                     "automountServiceAccountToken": False,  # git-sync never calls the Kubernetes API
                     "securityContext": {"fsGroup": USER_ID, "seccompProfile": {"type": "RuntimeDefault"}},
-                    "nodeSelector": dict(node_selector),
-                    "tolerations": [dict(t) for t in tolerations],
+                    "nodeSelector": node_selector(group),
+                    "tolerations": tolerations(group),
                     "containers": [container],
                     "volumes": [
                         {"name": "dags", "persistentVolumeClaim": {"claimName": dags_claim}},

@@ -50,3 +50,8 @@ def plan_subnets(vpc_cidr: str, availability_zones: tuple[str, ...]) -> tuple[Su
         )
         for i, az in enumerate(availability_zones)
     )
+
+
+def node_subnet_cidrs(vpc_cidr: str, zone_count: int = MAX_AZS) -> list[str]:
+    """The node subnets' CIDRs of a created VPC (`plan_subnets`' `node`), whatever the zones."""
+    return [p.node for p in plan_subnets(vpc_cidr, tuple(str(i) for i in range(zone_count)))]

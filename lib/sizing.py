@@ -107,11 +107,16 @@ def capacity(plan: Plan, shapes: Mapping[str, Any], assumed: Assumptions) -> Cap
     timing = Timing(
         a["heartbeat_seconds"], a["api_request_seconds"], a["scheduler_loop_seconds"], a["mean_task_minutes"]
     )
-    overhead = NodeOverhead(
+    return Capacity(task_limits(workers, airflow, timing, addresses, node_overhead(assumed)))
+
+
+def node_overhead(assumed: Assumptions) -> NodeOverhead:
+    """What every node keeps from pods besides the kubelet's reservations (the DaemonSets, the OS)."""
+    a = assumed.capacity
+    return NodeOverhead(
         daemonset_pods=int(a["daemonset_pods"]),
         daemonset_cpu_m=int(a["daemonset_cpu_m"]),
         daemonset_memory_mi=int(a["daemonset_memory_mi"]),
         os_memory_overhead=a["os_memory_overhead"],
         eviction_memory_mi=int(a["eviction_memory_mi"]),
     )
-    return Capacity(task_limits(workers, airflow, timing, addresses, overhead))

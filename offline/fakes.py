@@ -209,6 +209,7 @@ FAKE_OUTPUTS: dict[str, Fake] = {
         "dnsName": f"{r}.efs.{c.region}.amazonaws.com",
     },
     "aws:s3/bucket:Bucket": _s3_bucket,
+    "aws:cloudwatch/logGroup:LogGroup": lambda c, n, i, r: {"arn": c.arn("logs", f"log-group:{i.get('name', n)}")},
     # The rule's registry is the account's own (ECR's registryId).
     "aws:ecr/pullThroughCacheRule:PullThroughCacheRule": lambda c, n, i, r: {"registryId": ACCOUNT_ID},
     "aws:lb/loadBalancer:LoadBalancer": _load_balancing("loadbalancer/net"),
@@ -225,6 +226,13 @@ def _availability_zones(cloud: FakeCloud, args: dict[str, Any]) -> dict[str, Any
     return {"id": cloud.region, "zoneIds": list(zones), "names": list(zones.values())}
 
 
+def _subnet(cloud: FakeCloud, args: dict[str, Any]) -> dict[str, Any]:
+    """A brought subnet: a /20 of 10.0.0.0/8 picked from its ID."""
+    index = int(hashlib.md5(str(args.get("id")).encode()).hexdigest(), 16) % 4096
+    return {"id": args.get("id"), "cidrBlock": f"10.{index // 16}.{(index % 16) * 16}.0/20"}
+
+
 FAKE_INVOKES: dict[str, Callable[[FakeCloud, dict[str, Any]], dict[str, Any]]] = {
     "aws:index/getAvailabilityZones:getAvailabilityZones": _availability_zones,
+    "aws:ec2/getSubnet:getSubnet": _subnet,
 }

@@ -65,12 +65,15 @@ class Registration:
     protect: bool = False
     aliases: tuple[str, ...] = ()
     retain_on_delete: bool = False
+    id: str = ""
+    """The fake cloud's ID of a custom resource (what other resources' inputs carry), "" for components."""
 
     def as_json(self) -> dict[str, Any]:
         return {
             "urn": self.urn,
             "type": self.type,
             "name": self.name,
+            "id": self.id,
             "custom": self.custom,
             "parent": self.parent,
             "dependencies": list(self.dependencies),
@@ -114,6 +117,7 @@ class PlanMonitor(pulumi_mocks.MockMonitor):
                     protect=bool(request.protect),
                     aliases=tuple(request.aliasURNs),
                     retain_on_delete=bool(request.retainOnDelete),
+                    id=response.id if request.custom else "",
                 )
             )
         return response

@@ -2,7 +2,7 @@
 
 Runs the program under mocks with the stack's real config, prints the resource tree (type,
 name, parent) and the count per type, and writes `build/plan-<stack>.json`:
-`{"project", "stack", "resources": [{"urn", "type", "name", "custom", "parent",
+`{"project", "stack", "resources": [{"urn", "type", "name", "id", "custom", "parent",
 "dependencies", "inputs", "protect"}], "outputs": {...}}`, with secrets shown as "[secret]".
 
     python scripts/plan.py [--stack dev] [--out build] [--quiet]

@@ -41,7 +41,9 @@ def test_cluster_inputs(plans: dict[str, Plan], stack: str) -> None:
     assert i["accessEntries"] == {}
     # pulumi-eks's vpc-cni and kube-proxy add-ons, pinned for the cluster's version.
     overwrite = {"resolveConflictsOnCreate": "OVERWRITE", "resolveConflictsOnUpdate": "OVERWRITE"}
-    assert i["vpcCniOptions"] == {"addonVersion": PINNED_VERSIONS["1.33"]["vpc-cni"], **overwrite}
+    # With network policies enforced (the add-on's `enableNetworkPolicy`, a string).
+    cni = {"addonVersion": PINNED_VERSIONS["1.33"]["vpc-cni"], "configurationValues": {"enableNetworkPolicy": "true"}}
+    assert i["vpcCniOptions"] == {**cni, **overwrite}
     assert i["kubeProxyAddonOptions"] == {"version": PINNED_VERSIONS["1.33"]["kube-proxy"], **overwrite}
 
 

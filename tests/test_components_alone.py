@@ -20,6 +20,7 @@ from components.cluster import Cluster, ClusterArgs
 from components.cluster_addon import ClusterAddon, ClusterAddonArgs
 from components.database import Database, DatabaseArgs, ExistingDatabaseArgs
 from components.eks_addon import AddonRoleArgs, EksAddon, EksAddonArgs
+from components.flow_logs import FlowLogs, FlowLogsArgs
 from components.load_balancer import LoadBalancer, LoadBalancerArgs
 from components.moves import former_parent
 from components.network import ExistingVpcArgs, Network, NetworkArgs
@@ -87,12 +88,48 @@ def test_network_alone_with_an_existing_vpc_creates_only_the_nodes_group() -> No
         NetworkArgs(("use1-az1", "use1-az2"), "team", "us-east-1", existing=existing)
 
 
+def test_flow_logs_alone_on_any_vpc() -> None:
+    args = FlowLogsArgs("vpc-0123456789abcdef0", "/aws/vpc/team/flow-logs", "eu-west-1", "210987654321", 14)
+    plan = alone(lambda: {"group": FlowLogs("team-flow", args).log_group_name})
+    assert kinds(plan, "airflow:index:FlowLogs") == sorted(
+        [
+            "aws:cloudwatch/logGroup:LogGroup",
+            "aws:ec2/flowLog:FlowLog",
+            "aws:iam/role:Role",
+            "aws:iam/rolePolicy:RolePolicy",
+            "aws:kms/alias:Alias",
+            "aws:kms/key:Key",
+        ]
+    )
+    flow = plan.one("aws:ec2/flowLog:FlowLog").inputs
+    assert (flow["vpcId"], flow["trafficType"]) == ("vpc-0123456789abcdef0", "ALL")
+    assert plan.outputs["group"] == "/aws/vpc/team/flow-logs"
+    assert plan.one("aws:cloudwatch/logGroup:LogGroup").inputs["retentionInDays"] == 14
+    assert (
+        "arn:aws:ec2:eu-west-1:210987654321:vpc-flow-log/*" in plan.one("aws:iam/role:Role").inputs["assumeRolePolicy"]
+    )
+    with pytest.raises(ValueError, match="retention_days 10 is not one of"):
+        FlowLogsArgs("vpc-1", "/g", "eu-west-1", "1", 10)
+
+
 def test_cluster_alone_private_with_an_admin_role() -> None:
     admin = "arn:aws:iam::123456789012:role/ops"
     args = ClusterArgs(
-        "team", "vpc-1", ["subnet-1"], "1.33", VERSIONS, private_access_cidrs=("10.1.0.0/24",), admin_role_arns=(admin,)
+        "team",
+        "vpc-1",
+        ["subnet-1"],
+        "1.33",
+        VERSIONS,
+        "us-east-1",
+        "123456789012",
+        log_retention_days=90,
+        private_access_cidrs=("10.1.0.0/24",),
+        admin_role_arns=(admin,),
     )
     plan = alone(lambda: {"endpoint": Cluster("team", args).endpoint})
+    logs = plan.one("aws:cloudwatch/logGroup:LogGroup", "team-cluster-logs")
+    assert (logs.inputs["name"], logs.inputs["retentionInDays"]) == ("/aws/eks/team/cluster", 90)
+    assert logs.urn in plan.one("eks:index:Cluster").dependencies
     cluster = plan.one("eks:index:Cluster").inputs
     assert (cluster["endpointPublicAccess"], cluster["endpointPrivateAccess"]) == (False, True)
     assert list(cluster["accessEntries"]) == ["123456789012-ops"]
@@ -100,13 +137,27 @@ def test_cluster_alone_private_with_an_admin_role() -> None:
     assert (rule.inputs["cidrIpv4"], rule.inputs["fromPort"]) == ("10.1.0.0/24", 443)
     assert rule.urn in plan.one("pulumi:providers:kubernetes").dependencies
     with pytest.raises(ValueError, match="nothing would reach the API"):
-        ClusterArgs("team", "vpc-1", ["subnet-1"], "1.33", VERSIONS)
+        ClusterArgs("team", "vpc-1", ["subnet-1"], "1.33", VERSIONS, "us-east-1", "123456789012")
+    with pytest.raises(ValueError, match="log_retention_days 10 is not one of"):
+        ClusterArgs(
+            "team",
+            "vpc-1",
+            ["subnet-1"],
+            "1.33",
+            VERSIONS,
+            "us-east-1",
+            "1",
+            log_retention_days=10,
+            private_access_cidrs=("10.1.0.0/24",),
+        )
 
 
 def test_node_groups_alone() -> None:
     def build() -> Mapping[str, Any]:
         cluster = eks.Cluster("c", skip_default_node_group=True)
-        args = NodeGroupsArgs((SYSTEM, WORKERS), cluster, ["subnet-1"], ["sg-1"], "1.33", "1.33.0-20250610")
+        args = NodeGroupsArgs(
+            (SYSTEM, WORKERS), cluster, ["subnet-1"], ["sg-1"], "1.33", "123456789012", "1.33.0-20250610"
+        )
         return {"names": NodeGroups("team", args).node_group_names}
 
     plan = alone(build)
@@ -114,10 +165,14 @@ def test_node_groups_alone() -> None:
     assert set(groups) == {"team-system", "team-workers"}
     assert {(g["version"], g["releaseVersion"]) for g in groups.values()} == {("1.33", "1.33.0-20250610")}
     assert groups["team-workers"]["taints"] == [{"key": "dedicated", "value": "tasks", "effect": "NO_SCHEDULE"}]
-    assert len(plan.of_type("aws:ec2/launchTemplate:LaunchTemplate")) == 2
+    templates = plan.of_type("aws:ec2/launchTemplate:LaunchTemplate")
+    key = plan.one("aws:kms/key:Key", "team-node-volume-key")
+    assert [t.inputs["blockDeviceMappings"][0]["ebs"]["kmsKeyId"] for t in templates] == [
+        f"arn:aws:kms:us-east-1:123456789012:key/{fake_id('aws:kms/key:Key', key.name)}"
+    ] * 2
     assert len(plan.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")) == 3
     with pytest.raises(ValueError, match="unique names"):
-        NodeGroupsArgs((SYSTEM, SYSTEM), None, [], [], "1.33")  # type: ignore[arg-type]
+        NodeGroupsArgs((SYSTEM, SYSTEM), None, [], [], "1.33", "1")  # type: ignore[arg-type]
 
 
 def test_eks_addon_alone_with_a_role_and_a_former_parent() -> None:
@@ -255,7 +310,8 @@ def test_airflow_alone_without_an_admin_and_with_git_sync() -> None:
     assert values["config"]["core"]["dags_folder"] == "/opt/airflow/dags/repo/dags"
     assert values["workers"]["nodeSelector"] == {"airflow-eks/node-group": "workers"}
     # Without a role, the task pods' account carries no annotation.
-    assert values["workers"]["serviceAccount"] == {"create": True, "name": "airflow-worker", "annotations": {}}
+    account = {"create": True, "name": "airflow-worker", "annotations": {}, "automountServiceAccountToken": False}
+    assert values["workers"]["serviceAccount"] == account
     volumes = {v: VolumeClaimArgs(f"c-{v}", f"pv-{v}", "1Gi") for v in ("dags", "logs")}
     with pytest.raises(ValueError, match="'system' of the task pods has no taint"):
         AirflowArgs("uri", 100, volumes, SYSTEM, SYSTEM, None)  # type: ignore[arg-type]

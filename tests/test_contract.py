@@ -42,6 +42,7 @@ MONITORING_OUTPUTS = {  # contract 1.2.0
     "task_logs_bucket_name",
     "task_logs_role_arn",
 }
+AUDIT_OUTPUTS = {"vpc_flow_log_group_name", "cluster_log_group_name"}  # contract 1.3.0
 
 
 # --------------------------------------------------------------------------- what the program exports
@@ -63,7 +64,14 @@ def test_prod_exports_what_it_exported_before_the_contract_and_the_worker_role(p
     before = json.loads((SNAPSHOTS / "1.0.0.json").read_text())["outputs"]
     assert len(before) == 38
     assert set(before) < set(prod.outputs)
-    assert set(prod.outputs) - set(before) == {*WORKER_OUTPUTS, "contract_version", *MONITORING_OUTPUTS}
+    assert set(prod.outputs) - set(before) == {
+        *WORKER_OUTPUTS,
+        "contract_version",
+        *MONITORING_OUTPUTS,
+        *AUDIT_OUTPUTS,
+    }
+    assert prod.outputs["vpc_flow_log_group_name"] == "/aws/vpc/airflow-prod/flow-logs"
+    assert prod.outputs["cluster_log_group_name"] == "/aws/eks/airflow-prod/cluster"
     role = prod.one("aws:iam/role:Role", "airflow-prod-airflow-worker-role")
     assert prod.outputs["airflow_worker_role_name"] == "airflow-prod-airflow-worker-role"
     assert prod.outputs["airflow_worker_role_arn"].endswith(":role/airflow-prod-airflow-worker-role")
@@ -82,7 +90,7 @@ def test_the_latest_snapshot_is_the_contract_and_its_version() -> None:
 
 def test_each_published_version_follows_the_one_before() -> None:
     history = snapshots()
-    assert [s["version"] for s in history] == ["1.0.0", "1.1.0", "1.2.0"]
+    assert [s["version"] for s in history] == ["1.0.0", "1.1.0", "1.2.0", "1.3.0"]
     for old, new in itertools.pairwise(history):
         assert compatibility(old, new) == [], new["version"]
 

@@ -8,13 +8,14 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("components", "config", "lib", "offline")
+PACKAGES = ("components", "config", "lib", "offline", "policy")
 MAX_FILE_LINES = 300
 MAX_FUNCTION_LINES = 60
 FORBIDDEN_IMPORTS = {
     "lib": ("config", "components", "offline", "program", "pulumi"),  # pure: plain data and functions
     "components": ("config", "program"),  # reusable: their args are their own
     "config": ("components", "offline", "program", "pulumi"),
+    "policy": ("config", "components", "offline", "program", "pulumi"),  # reads plans and resources only
 }
 
 

@@ -126,8 +126,9 @@ def test_bring_your_own_vpc_creates_no_network_but_the_nodes_group() -> None:
     assert plan.outputs["vpc_node_subnet_ids"] == BYO["existingNodeSubnetIds"]
     assert plan.outputs["vpc_data_subnet_ids"] == BYO["existingDataSubnetIds"]
     assert plan.outputs["vpc_nat_gateway_ids"] == []
-    # Zone names of the given zone IDs are read from the account (one read).
-    assert plan.invokes == [GET_ZONES]
+    # Zone names of the given zone IDs are read from the account (one read), and the node subnets'
+    # CIDRs (the NLB's addresses, which the API server's network policy admits).
+    assert plan.invokes == [GET_ZONES, *["aws:ec2/getSubnet:getSubnet"] * len(BYO["existingNodeSubnetIds"])]
     names = fake_zones("us-east-1")
     assert plan.outputs["vpc_availability_zones"] == [names[z] for z in plan.outputs["vpc_availability_zone_ids"]]
     cluster = plan.one("eks:index:Cluster")

@@ -24,6 +24,7 @@ def test_one_managed_node_group_per_configured_group(plans: dict[str, Plan], sta
         f"airflow-{stack}-{g}" for g in ("system", "airflow", "workers")
     )
     lts = {r.urn: r for r in plan.of_type(LT)}
+    volume_key = plan.one("aws:kms/key:Key", f"airflow-{stack}-node-volume-key")
     for group in settings.node_groups:
         mng = plan.one(MNG, f"airflow-{stack}-{group.name}")
         i = mng.inputs
@@ -60,6 +61,8 @@ def test_one_managed_node_group_per_configured_group(plans: dict[str, Plan], sta
             "volumeType": "gp3",
             "encrypted": "true",
             "deleteOnTermination": "true",
+            # The customer-managed rotating key, not the account's aws/ebs key.
+            "kmsKeyId": f"arn:aws:kms:us-east-1:123456789012:key/{fake_id('aws:kms/key:Key', volume_key.name)}",
         }
         assert lt.inputs["vpcSecurityGroupIds"] == [
             plan.outputs["cluster_security_group_id"],

@@ -12,7 +12,7 @@ from scripts.plan import main as plan_main
 from scripts.plan import render_tree
 
 REMOTE = ("eks:index:Cluster$", "eks:index:ManagedNodeGroup$")
-FIELDS = ["urn", "type", "name", "custom", "parent", "dependencies", "inputs", "protect"]
+FIELDS = ["urn", "type", "name", "id", "custom", "parent", "dependencies", "inputs", "protect"]
 
 
 def test_plan_command_writes_the_documented_format(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -27,6 +27,7 @@ def test_plan_command_writes_the_documented_format(tmp_path: Path, capsys: pytes
         assert list(r) == FIELDS
         assert r["urn"].startswith("urn:pulumi:dev::airflow-eks::") and r["urn"].endswith("::" + r["name"])
         assert isinstance(r["custom"], bool) and isinstance(r["inputs"], dict)
+        assert bool(r["id"]) == r["custom"]  # a custom resource's fake ID, which others' inputs carry
         assert r["parent"] in urns or r["parent"] == "urn:pulumi:dev::airflow-eks::pulumi:pulumi:Stack::airflow-eks-dev"
         # A dependency is in the plan, or a child of a remote component (pulumi-eks), whose
         # children the engine never shows a program.
@@ -80,6 +81,7 @@ COMPONENT_OUTPUTS = {
         "availabilityZoneIds",
         "availabilityZones",
         "nodeSecurityGroupId",
+        "accountId",
     },
     "airflow:index:Cluster": {
         "clusterName",
@@ -88,9 +90,12 @@ COMPONENT_OUTPUTS = {
         "oidcIssuer",
         "clusterSecurityGroupId",
         "secretsKeyArn",
+        "logGroupName",
+        "logsKmsKeyArn",
         "kubeconfig",
     },
-    "airflow:index:NodeGroups": {"nodeRoleArn", "nodeRoleName", "nodeGroupNames"},
+    "airflow:index:FlowLogs": {"logGroupName", "kmsKeyArn", "roleArn", "flowLogId"},
+    "airflow:index:NodeGroups": {"nodeRoleArn", "nodeRoleName", "nodeGroupNames", "volumeKmsKeyArn"},
     "airflow:index:Database": {
         "address",
         "port",

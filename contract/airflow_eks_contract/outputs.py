@@ -16,7 +16,7 @@ from typing import Any
 
 import pulumi
 
-CONTRACT_VERSION = "1.2.0"
+CONTRACT_VERSION = "1.3.0"
 
 TYPE_NAMES: dict[Any, str] = {
     str: "string",
@@ -45,6 +45,10 @@ class PlatformOutputs:
     vpc_node_subnet_ids: pulumi.Output[list[str]] = _output("Private node (and NLB) subnets, one per AZ.")
     vpc_data_subnet_ids: pulumi.Output[list[str]] = _output("Private data subnets (RDS, EFS), one per AZ.")
     vpc_nat_gateway_ids: pulumi.Output[list[str]] = _output("NAT gateways created (empty with a brought VPC).")
+    vpc_flow_log_group_name: pulumi.Output[str] = _output(
+        "CloudWatch log group of the VPC's flow logs (all traffic, `auditLogRetentionDays`), a brought VPC's too.",
+        since="1.3.0",
+    )
     cluster_name: pulumi.Output[str] = _output("EKS cluster name.")
     cluster_endpoint: pulumi.Output[str] = _output("Kubernetes API server URL.")
     cluster_kubernetes_version: pulumi.Output[str] = _output("Kubernetes version.")
@@ -54,6 +58,10 @@ class PlatformOutputs:
         "The `nodes` group every node carries; admit it to reach your own services from pods."
     )
     cluster_secrets_kms_key_arn: pulumi.Output[str] = _output("KMS key encrypting Kubernetes secrets.")
+    cluster_log_group_name: pulumi.Output[str] = _output(
+        "CloudWatch log group of the EKS control-plane logs (api, audit, authenticator; `auditLogRetentionDays`).",
+        since="1.3.0",
+    )
     cluster_kubeconfig: pulumi.Output[str] = _output(
         "Kubeconfig, as JSON (uses `aws eks get-token`): a `kubernetes.Provider(kubeconfig=...)`.", secret=True
     )

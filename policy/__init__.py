@@ -1,0 +1,5 @@
+"""The stack's guardrails as a Pulumi policy pack, also runnable offline over a plan file.
+
+pulumi preview --policy-pack policy          (README, Guardrails)
+python -m policy build/plan-prod.json        (offline: violations and the AZ-loss table)
+"""

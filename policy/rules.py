@@ -1,0 +1,45 @@
+"""The policies of the pack: one function each, from a `Stack` to its violations.
+
+Each names the resource (URN) and says what to change. A value that is not known yet (during a
+preview, before the resource that computes it exists) is skipped, never guessed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from lib.guardrails import (
+    ENCRYPTION,
+    IMDSV2,
+    NO_PLAINTEXT_SECRETS,
+    NO_PUBLIC_EXPOSURE,
+    PRODUCTION_HA,
+    PRODUCTION_PROTECTION,
+)
+from policy.model import Stack, Violation
+from policy.production import production_high_availability, production_protection
+from policy.secrets import no_plaintext_secrets
+from policy.security import encryption, imdsv2, no_public_exposure
+
+Check = Callable[[Stack], Iterator[Violation]]
+
+
+@dataclass(frozen=True)
+class Policy:
+    name: str
+    description: str
+    check: Check
+
+
+POLICIES = tuple(
+    Policy(name, (check.__doc__ or "").strip(), check)
+    for name, check in (
+        (ENCRYPTION, encryption),
+        (NO_PUBLIC_EXPOSURE, no_public_exposure),
+        (IMDSV2, imdsv2),
+        (PRODUCTION_PROTECTION, production_protection),
+        (PRODUCTION_HA, production_high_availability),
+        (NO_PLAINTEXT_SECRETS, no_plaintext_secrets),
+    )
+)

@@ -1,0 +1,51 @@
+"""No credential in clear in what the stack hands to AWS, Kubernetes or Helm."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from lib.guardrails import NO_PLAINTEXT_SECRETS
+from policy.model import DB, K8S_PROVIDER, K8S_SECRET, SECRET, UNKNOWN, Stack, Violation, known, violation, walk
+
+# A key whose value is a credential; keys that name or point at one (`...SecretName`, `...Arn`,
+# `secretKeyRef`) are references, and two AWS inputs only sound like one (an idempotency token
+# and IMDS's `httpTokens` setting).
+SECRET_KEY = re.compile(r"(password|passwd|^pass$|secret|token|fernet|private_?key|api_?key|passphrase)", re.I)
+REFERENCE_KEY = re.compile(r"(name|names|arn|ref|id|path|file|enabled|type|length|ttl|seconds)$", re.I)
+NOT_CREDENTIALS = frozenset({"httpTokens", "creationToken"})
+CREDENTIAL_URI = re.compile(r"://[^/\s:@]+:[^@\s/]+@")
+
+
+def _secret_field(path: tuple[str, ...]) -> bool:
+    key = path[-1] if path else ""
+    return bool(SECRET_KEY.search(key)) and not REFERENCE_KEY.search(key) and key not in NOT_CREDENTIALS
+
+
+def no_plaintext_secrets(stack: Stack) -> Iterator[Violation]:
+    """No credential in clear in a resource input or Helm value: Secrets are referenced by name."""
+    for resource in stack.resources:
+        for path, value in walk(resource.props):
+            if not isinstance(value, str) or value in ("", SECRET, UNKNOWN):
+                continue
+            where = ".".join(path)
+            if CREDENTIAL_URI.search(value):
+                yield violation(
+                    NO_PLAINTEXT_SECRETS, resource, f"{where} holds a URI with a password: pass it as a secret"
+                )
+            elif _secret_field(path):
+                yield violation(
+                    NO_PLAINTEXT_SECRETS, resource, f"{where} holds a credential in clear: reference a Secret"
+                )
+    if not stack.marks_secrets:
+        return
+    must_be_secret = {K8S_SECRET: ("data", "stringData"), K8S_PROVIDER: ("kubeconfig",), DB: ("password",)}
+    for type_, fields in must_be_secret.items():
+        for resource in stack.of_type(type_):
+            for name in fields:
+                for path, value in walk(resource.props.get(name), (name,)):
+                    if known(value) and value != SECRET:
+                        where = ".".join(path)
+                        yield violation(
+                            NO_PLAINTEXT_SECRETS, resource, f"{where} is not a Pulumi secret: wrap it in secret()"
+                        )
