@@ -2,12 +2,15 @@
 # Pulumi.yaml names, so `pulumi up` uses the same one):
 #   make plan [STACK=prod]   offline plan of a stack: build/plan-<stack>.json, no credentials
 #   make test                ruff, mypy and pytest
+# and an optional third, which CI runs after the tests:
+#   make integration         PostgreSQL (TLS + SCRAM only), PgBouncer with the generated files and
+#                            Airflow 3.0.2 (.venv-airflow) on this machine (scripts/integration.py)
 PYTHON ?= python3
 VENV ?= .venv
 STACK ?= dev
 BIN := $(VENV)/bin
 
-.PHONY: plan cost policy test lint typecheck pytest bench clean
+.PHONY: plan cost policy test lint typecheck pytest fuzz bench integration clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +57,16 @@ pytest: $(VENV)/.dev $(CHECKOV_VENV)/.installed
 	$(BIN)/python -m pytest --numprocesses=auto
 
 test: lint typecheck pytest
+
+# The config loader's property tests with thousands of examples (HYPOTHESIS_PROFILE=fuzz) instead
+# of the 150 (and 4 registrations) `make test` runs.
+fuzz: $(VENV)/.dev
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest -p no:xdist tests/test_config_fuzz.py
+
+# Standard library only: builds PgBouncer into build/integration/, Airflow into .venv-airflow.
+# INTEGRATION_ARGS="--drop-setting max_prepared_statements" shows which step catches a lost setting.
+integration:
+	$(PYTHON) scripts/integration.py $(INTEGRATION_ARGS)
 
 bench: $(VENV)/.dev
 	$(BIN)/python scripts/benchmark.py

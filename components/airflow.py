@@ -6,6 +6,7 @@ Creates (`airflow:index:Airflow`), with the cluster's provider:
   the API, JWT and webserver secret keys, each in its Secret; with an admin user, its password;
 - from the database URI, inside Pulumi secrets: the metadata connection Secret (through
   PgBouncer), PgBouncer's config Secret (pools sized from `max_connections`) and its exporter's;
+  the RDS CA bundle PgBouncer verifies the database with (`components/pgbouncer_files.py`);
 - git-sync's Deployment when configured (`lib/git_sync.py`); PDBs and NetworkPolicies the chart lacks;
 - a Helm v3 release of the chart (values from `lib/airflow_values.py`, `airflowValues` merged last),
   atomic. Helm waits for the Deployments, never for the Jobs: a Job deletes itself 300 s after it
@@ -28,7 +29,7 @@ from components.helm import helm_release
 from components.manifests import register_manifests
 from components.moves import former_parent
 from components.outputs import register_public_outputs
-from lib import pgbouncer
+from components.pgbouncer_files import pgbouncer_files
 from lib.airflow_disruption import extra_disruption_budgets
 from lib.airflow_hardening import POD_SECURITY_LABELS, network_policies
 from lib.airflow_resources import RESOURCE_PROFILES, ResourceProfile
@@ -45,6 +46,7 @@ from lib.airflow_values import (
 from lib.git_sync import IMAGE as GIT_SYNC_IMAGE
 from lib.git_sync import GitSyncSource, dags_folder, git_sync_deployment
 from lib.images import mirrored
+from lib.merge import deep_merge
 from lib.naming import child_name, slug
 from lib.node_groups import NodeGroup
 
@@ -167,10 +169,11 @@ class Airflow(pulumi.ComponentResource):
             repository=CHART_REPOSITORY,
             namespace=args.namespace,
             values=pulumi.Output.all(
-                args.worker_role_arn, args.image_mirrors, args.remote_logs, args.load_balancer_cidrs
+                args.worker_role_arn, args.image_mirrors, args.remote_logs, args.load_balancer_cidrs, self._pgbouncer
             )
-            .apply(lambda v: replace(self._chart_inputs(args, names, *v[:3]), load_balancer_cidrs=tuple(v[3])))
-            .apply(airflow_values),
+            .apply(lambda v: (replace(self._chart_inputs(args, names, *v[:3]), load_balancer_cidrs=tuple(v[3])), v[4]))
+            # PgBouncer's rollout values, then the user's again (airflow_values merged them last): theirs win.
+            .apply(lambda v: deep_merge(deep_merge(airflow_values(v[0]), v[1]), args.values)),
             provider=args.provider,
             timeout=RELEASE_TIMEOUT_SECONDS,
             depends_on=[*secrets, *ready],
@@ -210,7 +213,7 @@ class Airflow(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, provider=args.provider),
         )
 
-    def _secrets(self, name: str, args: AirflowArgs) -> tuple[list[k8s.core.v1.Secret], SecretNames]:
+    def _secrets(self, name: str, args: AirflowArgs) -> tuple[list[pulumi.Resource], SecretNames]:
         """Every Secret the release reads, and their names. Keys and passwords have no keepers:
         generated once, at create, they are kept by every later update."""
         child = pulumi.ResourceOptions(parent=self)
@@ -219,7 +222,7 @@ class Airflow(pulumi.ComponentResource):
         for key in ("api_secret_key", "jwt_secret", "webserver_secret_key"):
             password = random.RandomPassword(child_name(name, slug(key)), length=KEY_LENGTH, special=False, opts=child)
             generated[key] = password.result
-        secrets = [
+        secrets: list[pulumi.Resource] = [
             self._secret(name, f"{slug(key)}-secret", getattr(SECRET_NAMES, key), {SECRET_KEYS[key]: value}, args)
             for key, value in generated.items()
         ]
@@ -237,22 +240,15 @@ class Airflow(pulumi.ComponentResource):
         )
         return secrets, SECRET_NAMES
 
-    def _database_secrets(self, name: str, args: AirflowArgs) -> list[k8s.core.v1.Secret]:
-        """Airflow's connection (to PgBouncer), PgBouncer's files and its exporter's connection,
-        all built from the database URI inside Pulumi secrets."""
-        db = pulumi.Output.secret(args.connection_uri).apply(pgbouncer.parse_database_uri)
-        pools = pulumi.Output.from_input(args.max_connections).apply(
-            lambda c: pgbouncer.pgbouncer_pools(c, args.replicas.pgbouncer)
-        )
-        client = db.apply(lambda d: pgbouncer.pgbouncer_client_uri(d, args.namespace, RELEASE_NAME))
-        ini = pulumi.Output.all(db, pools).apply(lambda v: pgbouncer.pgbouncer_ini(v[0], v[1], RELEASE_NAME))
-        files = {"pgbouncer.ini": ini, "users.txt": db.apply(pgbouncer.pgbouncer_users)}
-        stats = {SECRET_KEYS["pgbouncer_stats"]: db.apply(pgbouncer.pgbouncer_stats_uri)}
-        return [
-            self._secret(name, "metadata-secret", SECRET_NAMES.metadata, {SECRET_KEYS["metadata"]: client}, args),
-            self._secret(name, "pgbouncer-config-secret", SECRET_NAMES.pgbouncer_config, files, args),
-            self._secret(name, "pgbouncer-stats-secret", SECRET_NAMES.pgbouncer_stats, stats, args),
-        ]
+    def _database_secrets(self, name: str, args: AirflowArgs) -> list[pulumi.Resource]:
+        """Airflow's connection (to PgBouncer), PgBouncer's files, its exporter's connection and the
+        RDS CA bundle; their Helm values (the files' checksum on the pods) in `self._pgbouncer`."""
+        files = pgbouncer_files(
+            self, name, args.connection_uri, args.max_connections, args.replicas.pgbouncer, args.namespace,
+            self.namespace, args.provider, lambda key, secret, data: self._secret(name, key, secret, data, args),
+        )  # fmt: skip
+        self._pgbouncer = files.values
+        return files.resources
 
     def _git_sync(self, name: str, args: AirflowArgs, source: GitSyncSource, ready: list[pulumi.Resource]) -> None:
         def manifest(mirrors: Mapping[str, str]) -> dict[str, Any]:

@@ -32,6 +32,7 @@ from components.outputs import register_public_outputs
 from components.rds import log_groups, parameter_group
 from components.security_groups import ingress_rule
 from lib.naming import child_name, with_name
+from lib.pgbouncer_tls import RDS_CA_IDENTIFIER
 from lib.postgres import EXISTING_DATABASE_MAX_CONNECTIONS, max_connections, running_max_connections
 from lib.postgres import connection_uri as postgres_uri
 
@@ -256,6 +257,7 @@ class Database(pulumi.ComponentResource):
             password=password,
             port=POSTGRES_PORT,
             iam_database_authentication_enabled=False,  # PgBouncer logs in with the password
+            ca_cert_identifier=RDS_CA_IDENTIFIER,  # held by the bundle PgBouncer verifies with
             storage_type="gp3",
             allocated_storage=args.allocated_storage_gib,
             max_allocated_storage=args.max_allocated_storage_gib,

@@ -7,17 +7,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from config.checks import ACM_ARN, K8S_NAME, SEMVER, Section, in_range, matches, source_cidrs
+from config.checks import ACM_ARN, SEMVER, Section, in_range, matches, source_cidrs
 from config.errors import ConfigError
 from config.keys import key_of
 from lib.airflow_resources import ResourceProfile
 from lib.airflow_values import WORKER_SERVICE_ACCOUNT, Replicas
 from lib.eks_addons import ADDON_NAMES, VERSION_PATTERN
-from lib.git_sync import SSH_SECRET_KEYS, GitSyncSource, is_ssh
+from lib.git_sync import SSH_SECRET_KEYS, GitSyncSource, branch_problem, is_ssh, sub_path_problem
+from lib.kubernetes_names import dns_subdomain_problem
 
 MAX_REPLICAS = 10
 MAX_PARALLELISM = 5000
-_REPO = re.compile(r"^(https://|ssh://|git@)\S+$")
+_REPO = re.compile(r"(https://|ssh://|git@)\S+")
 
 
 @dataclass(frozen=True)
@@ -89,23 +90,26 @@ class AirflowSettings(Section):
             )
 
     def _check_git_sync(self) -> None:
-        if not _REPO.match(self.git_sync_repo):
+        if not _REPO.fullmatch(self.git_sync_repo):
             raise self.invalid(
                 "git_sync_repo", f"'{self.git_sync_repo}' is not an https://, ssh:// or git@ repository URL"
             )
-        if not self.git_sync_branch:
-            raise self.invalid("git_sync_branch", "is empty")
-        sub_path = self.git_sync_sub_path
-        if sub_path and any(part in ("", ".", "..") for part in sub_path.split("/")):
-            raise self.invalid("git_sync_sub_path", f"'{sub_path}' is not a folder of the repository such as dags")
-        secret = self.git_sync_credentials_secret
-        if secret:
-            self.check("git_sync_credentials_secret", matches, K8S_NAME, secret, "a Kubernetes Secret name")
-        elif is_ssh(self.git_sync_repo):
+        for field, problem in (
+            ("git_sync_branch", branch_problem(self.git_sync_branch)),
+            ("git_sync_sub_path", sub_path_problem(self.git_sync_sub_path)),
+            ("git_sync_credentials_secret", self.git_sync_credentials_secret and self._secret_problem()),
+        ):
+            if problem:
+                raise self.invalid(field, problem)
+        if not self.git_sync_credentials_secret and is_ssh(self.git_sync_repo):
             raise self.invalid(
                 "git_sync_credentials_secret",
                 f"is required for the ssh URL {self.git_sync_repo}: a Secret holding {' and '.join(SSH_SECRET_KEYS)}",
             )
+
+    def _secret_problem(self) -> str | None:
+        problem = dns_subdomain_problem(self.git_sync_credentials_secret)
+        return f"{problem} (a Kubernetes Secret name)" if problem else None
 
 
 @dataclass(frozen=True)

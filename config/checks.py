@@ -12,20 +12,23 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any, ClassVar, TypeVar
 
-from config.errors import ConfigError
+from config.errors import ConfigError, cut
 from config.keys import key_of
 
 T = TypeVar("T")
 
+# Every pattern is matched whole (`matches` uses fullmatch; elsewhere `\Z`): `$` would let a
+# trailing newline through, which a YAML `|` block gives. Digits are [0-9]: `\d` takes any
+# Unicode digit.
 ID_PATTERNS = {
-    "vpc": re.compile(r"^vpc-[0-9a-f]{8,17}$"),
-    "subnet": re.compile(r"^subnet-[0-9a-f]{8,17}$"),
-    "sg": re.compile(r"^sg-[0-9a-f]{8,17}$"),
+    "vpc": re.compile(r"vpc-([0-9a-f]{8}|[0-9a-f]{17})"),
+    "subnet": re.compile(r"subnet-([0-9a-f]{8}|[0-9a-f]{17})"),
+    "sg": re.compile(r"sg-([0-9a-f]{8}|[0-9a-f]{17})"),
 }
-ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
-ACM_ARN = re.compile(r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]+$")
-SEMVER = re.compile(r"^\d+\.\d+\.\d+$")
-K8S_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
+"""EC2 IDs: a prefix and 8 hex digits (before 2016) or 17."""
+ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9_+=,.@/-]+")
+ACM_ARN = re.compile(r"arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[0-9a-f-]+")
+SEMVER = re.compile(r"[0-9]+\.[0-9]+\.[0-9]+\Z")
 DOCUMENTATION_RANGES = tuple(
     ipaddress.ip_network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32")
 )
@@ -53,7 +56,7 @@ def in_range(value: int, low: int, high: int) -> None:
 
 
 def matches(pattern: re.Pattern[str], value: str, what: str) -> None:
-    if not pattern.match(value):
+    if not pattern.fullmatch(value):
         raise ValueError(f"'{value}' is not {what}")
 
 
@@ -62,27 +65,73 @@ def ids(kind: str, values: Iterable[str]) -> None:
         matches(ID_PATTERNS[kind], value, f"a {kind} ID ({kind}-0123456789abcdef0)")
 
 
-def private_vpc_cidr(value: str) -> ipaddress.IPv4Network:
+PRIVATE_RANGES = tuple(
+    ipaddress.IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10")
+)
+"""RFC 1918, and RFC 6598 shared space, which AWS accepts for a VPC (EC2 CreateVpc's own example is
+100.68.0.0/18). Not loopback, link-local (169.254/16: instance metadata, DNS) or other reserved ranges."""
+MAX_RULE_CIDRS = 50
+"""CIDRs of a list that becomes security group rules, one each: a group holds 60 inbound rules by
+default (VPC quotas), and it has rules of its own."""
+EKS_PUBLIC_CIDRS = 40
+"""EKS quota: public endpoint access CIDR ranges per cluster, 40 (not adjustable)."""
+
+
+def ipv4_cidr(value: str) -> ipaddress.IPv4Network:
+    """An IPv4 CIDR in canonical form (what AWS stores and returns, so the plan never drifts)."""
     try:
-        net = ipaddress.IPv4Network(value, strict=True)
+        net = ipaddress.ip_network(value, strict=True)
     except ValueError:
-        raise ValueError(f"'{value}' is not an IPv4 CIDR such as 10.0.0.0/16") from None
-    if not net.is_private:
-        raise ValueError(f"'{value}' is not a private (RFC 1918) range")
+        raise ValueError(f"'{cut(value)}' is not an IPv4 CIDR such as 10.0.0.0/16") from None
+    if not isinstance(net, ipaddress.IPv4Network):
+        raise ValueError(f"'{value}' is an IPv6 CIDR; the VPC and the cluster are IPv4 only")
+    if str(net) != value:
+        raise ValueError(f"'{value}' is not a CIDR in canonical form; write {net}")
     return net
 
 
-def source_cidrs(values: Iterable[str], private: bool = False) -> None:
-    """CIDRs that may reach an endpoint: valid, never the whole internet (and private, if asked)."""
-    for value in values:
-        try:
-            net = ipaddress.ip_network(value, strict=True)
-        except ValueError:
-            raise ValueError(f"'{value}' is not a CIDR such as 203.0.113.0/24") from None
-        if net.prefixlen == 0:
-            raise ValueError(f"'{value}' opens the endpoint to the whole internet; list narrower CIDRs")
-        if private and not net.is_private:
-            raise ValueError(f"'{value}' is not a private range; use clusterPublicAccessCidrs")
+def private_vpc_cidr(value: str) -> ipaddress.IPv4Network:
+    net = ipv4_cidr(value)
+    if not any(net.subnet_of(r) for r in PRIVATE_RANGES):
+        raise ValueError(f"'{value}' is not within a private range: {', '.join(map(str, PRIVATE_RANGES))}")
+    return net
+
+
+def source_cidrs(values: Iterable[str], private: bool = False, most: int = MAX_RULE_CIDRS) -> None:
+    """CIDRs that may reach an endpoint: canonical IPv4, each once, at most `most`, together never
+    the whole internet (and private, if asked)."""
+    nets = [ipv4_cidr(value) for value in values]
+    if len(nets) > most:
+        raise ValueError(f"lists {len(nets)} CIDRs; at most {most} are accepted")
+    repeated = next((str(n) for i, n in enumerate(nets) if n in nets[:i]), None)
+    if repeated:
+        raise ValueError(f"lists '{repeated}' twice")
+    if any(n.prefixlen == 0 for n in ipaddress.collapse_addresses(nets)):
+        raise ValueError(
+            f"{[str(n) for n in nets]} together open the endpoint to the whole internet; list narrower CIDRs"
+        )
+    for net in nets:
+        if private and not any(net.subnet_of(r) for r in PRIVATE_RANGES):
+            raise ValueError(f"'{net}' is not a private range; use clusterPublicAccessCidrs")
+
+
+HOST_LABEL = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
+
+
+def host_name(value: str) -> None:
+    """A server's address: an IPv4 address or a DNS host name (RFC 1123: dot-separated labels of 1
+    to 63 letters, digits and inner hyphens, 253 characters in all, not all digits at the end)."""
+    try:
+        ipaddress.IPv4Address(value)
+        return
+    except ValueError:
+        pass
+    labels = value.split(".")
+    if len(value) > 253 or not all(HOST_LABEL.fullmatch(label) for label in labels) or labels[-1].isdecimal():
+        raise ValueError(
+            f"'{cut(value)}' is not a host name (such as db.example.internal) or an IPv4 address: dot-separated "
+            "labels of 1 to 63 letters, digits and inner hyphens, at most 253 characters"
+        )
 
 
 def documentation_range(cidr: str) -> bool:

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import ClassVar
 
-from config.checks import ROLE_ARN, Section, matches, source_cidrs
+from config.checks import EKS_PUBLIC_CIDRS, ROLE_ARN, Section, matches, source_cidrs
 from lib.naming import access_entry_key
 
 SUPPORTED_KUBERNETES_VERSIONS = ("1.31", "1.32", "1.33", "1.34")
@@ -39,7 +39,7 @@ class ClusterSettings(Section):
         if len(set(keys)) != len(keys):
             raise self.invalid("admin_role_arns", f"{list(self.admin_role_arns)} lists a role twice")
         release = self.node_ami_release_version
-        if release and not re.match(rf"^{re.escape(self.kubernetes_version)}\.\d+-\d{{8}}$", release):
+        if release and not re.fullmatch(rf"{re.escape(self.kubernetes_version)}\.[0-9]+-[0-9]{{8}}", release):
             raise self.invalid(
                 "node_ami_release_version",
                 f"'{release}' is not an EKS AMI release of Kubernetes {self.kubernetes_version} "
@@ -55,7 +55,7 @@ class ClusterSettings(Section):
             raise self.invalid(
                 "public_access_cidrs", "is set while clusterEndpointPublicAccess is false; it would be ignored"
             )
-        self.check("public_access_cidrs", source_cidrs, self.public_access_cidrs)
+        self.check("public_access_cidrs", source_cidrs, self.public_access_cidrs, False, EKS_PUBLIC_CIDRS)
         self.check("private_access_cidrs", source_cidrs, self.private_access_cidrs, True)
         if not self.endpoint_public_access and not self.private_access_cidrs:
             # The machine running `pulumi up` creates Kubernetes objects right after the cluster:

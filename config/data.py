@@ -6,18 +6,24 @@ import re
 from dataclasses import dataclass
 from typing import ClassVar
 
-from config.checks import Section, ids, in_range, one_of
-from lib.postgres import instance_memory_gib
+from config.checks import Section, host_name, ids, in_range, one_of
+from lib.postgres import (
+    RDS_DATABASES,
+    RESERVED_WORDS,
+    backup_window,
+    instance_memory_gib,
+    maintenance_window,
+    role_name_problem,
+    windows_overlap,
+)
 
 SUPPORTED_POSTGRES_MAJORS = (13, 14, 15, 16, 17)
 EFS_TRANSITION_DAYS = (1, 7, 14, 30, 60, 90, 180, 270, 365)
-RESERVED_USERNAMES = ("admin", "postgres", "rdsadmin")
-_DB_INSTANCE_CLASS = re.compile(r"^db\.[a-z0-9-]+\.[a-z0-9]+$")
-_IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
-_HOST = re.compile(r"^[A-Za-z0-9.-]+$")
-_BACKUP_WINDOW = re.compile(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$")
-_DAY_TIME = r"(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d"
-_MAINTENANCE_WINDOW = re.compile(rf"^{_DAY_TIME}-{_DAY_TIME}$")
+_DB_INSTANCE_CLASS = re.compile(r"db\.[a-z0-9-]+\.[a-z0-9]+")
+_IDENTIFIER = re.compile(r"[a-z][a-z0-9_]{0,62}")
+"""A PostgreSQL name unquoted: a letter, then letters, digits or `_`, at most 63 (RDS: DB name)."""
+MASTER_USER_MAX = 16
+"""RDS's limit on the master user name (CreateDBInstance: 1 to 16 letters, digits or `_`)."""
 
 
 @dataclass(frozen=True)
@@ -54,11 +60,12 @@ class DatabaseSettings(Section):
         return int(self.engine_version.split(".")[0])
 
     def __post_init__(self) -> None:
-        if not _DB_INSTANCE_CLASS.match(self.instance_class):
+        if not _DB_INSTANCE_CLASS.fullmatch(self.instance_class):
             raise self.invalid("instance_class", f"'{self.instance_class}' is not an RDS class such as db.r6g.large")
         if not self.existing:  # PgBouncer pools are sized from the class's memory: it must be a known one
             self.check("instance_class", instance_memory_gib, self.instance_class)
-        if not re.match(r"^\d+(\.\d+)?$", self.engine_version) or self.engine_major not in SUPPORTED_POSTGRES_MAJORS:
+        version_form = re.fullmatch(r"[0-9]+(\.[0-9]+)?", self.engine_version)
+        if not version_form or self.engine_major not in SUPPORTED_POSTGRES_MAJORS:
             raise self.invalid(
                 "engine_version",
                 f"'{self.engine_version}' is not a PostgreSQL version with major {SUPPORTED_POSTGRES_MAJORS}",
@@ -73,21 +80,50 @@ class DatabaseSettings(Section):
             )
         self.check("max_allocated_storage_gib", in_range, self.max_allocated_storage_gib, 20, 65536)
         self.check("backup_retention_days", in_range, self.backup_retention_days, 1, 35)
-        if not _BACKUP_WINDOW.match(self.backup_window):
-            raise self.invalid("backup_window", f"'{self.backup_window}' is not hh:mm-hh:mm (UTC)")
-        if not _MAINTENANCE_WINDOW.match(self.maintenance_window):
-            raise self.invalid("maintenance_window", f"'{self.maintenance_window}' is not ddd:hh:mm-ddd:hh:mm (UTC)")
+        self._check_windows()
         self.check("slow_statement_ms", in_range, self.slow_statement_ms, -1, 3_600_000)
-        if not _IDENTIFIER.match(self.db_name):
-            raise self.invalid("db_name", f"'{self.db_name}' is not a lowercase identifier")
-        if not _IDENTIFIER.match(self.username) or self.username in RESERVED_USERNAMES:
-            raise self.invalid("username", f"'{self.username}' is reserved or not a lowercase identifier")
+        self._check_names()
         if self.existing:
-            if not _HOST.match(self.existing_host):
-                raise self.invalid("existing_host", f"'{self.existing_host}' is not a host name")
+            self.check("existing_host", host_name, self.existing_host)
             self.check("existing_port", in_range, self.existing_port, 1, 65535)
             if self.existing_security_group_id:
                 self.check("existing_security_group_id", ids, "sg", [self.existing_security_group_id])
+
+    def _check_windows(self) -> None:
+        """RDS: a daily backup window and a weekly maintenance window, each of 30 minutes or more,
+        never overlapping."""
+        backup = self.check("backup_window", backup_window, self.backup_window)
+        maintenance = self.check("maintenance_window", maintenance_window, self.maintenance_window)
+        if windows_overlap(backup, maintenance):
+            raise self.invalid(
+                "backup_window",
+                f"'{self.backup_window}' overlaps dbMaintenanceWindow '{self.maintenance_window}' (RDS refuses "
+                "it); move one of them",
+            )
+
+    def _check_names(self) -> None:
+        """The database and user names RDS (or PostgreSQL, for a brought server) accepts."""
+        if not _IDENTIFIER.fullmatch(self.db_name):
+            raise self.invalid(
+                "db_name", f"'{self.db_name}' is not 1 to 63 lowercase letters, digits or '_' beginning with a letter"
+            )
+        if not self.existing and (self.db_name in RESERVED_WORDS or self.db_name in RDS_DATABASES):
+            raise self.invalid(
+                "db_name", f"'{self.db_name}' is a PostgreSQL reserved word or a database RDS keeps; choose another"
+            )
+        longest = 63 if self.existing else MASTER_USER_MAX
+        if len(self.username) > longest or not _IDENTIFIER.fullmatch(self.username):
+            raise self.invalid(
+                "username",
+                f"'{self.username}' is not 1 to {longest} lowercase letters, digits or '_' beginning with a letter"
+                + ("" if self.existing else " (RDS's limit on the master user name)"),
+            )
+        self.check("username", _no_problem, role_name_problem(self.username))
+
+
+def _no_problem(problem: str | None) -> None:
+    if problem:
+        raise ValueError(problem)
 
 
 @dataclass(frozen=True)

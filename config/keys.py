@@ -8,13 +8,12 @@ fields, `key_of` finds the key) and the tests of coverage and documentation all 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from config.errors import ConfigError
+from config.errors import ConfigError, shown
 from config.node_groups import parse_node_groups
 from lib.airflow_resources import ResourceProfile
 from lib.network_plan import NatGatewayMode
@@ -36,7 +35,7 @@ def as_bool(key: str, value: Any) -> bool:
 
 def str_map(key: str, value: Any) -> dict[str, str]:
     if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
-        raise ConfigError(key, f"{json.dumps(value)} is not a map of strings to strings")
+        raise ConfigError(key, f"{shown(value)} is not a map of strings to strings")
     return dict(value)
 
 

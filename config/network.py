@@ -55,6 +55,14 @@ class NetworkSettings(Section):
         self.check("existing_vpc_id", ids, "vpc", [self.existing_vpc_id])
         for field in ("existing_node_subnet_ids", "existing_data_subnet_ids", "existing_public_subnet_ids"):
             self.check(field, ids, "subnet", getattr(self, field))
+            if len(set(getattr(self, field))) != len(getattr(self, field)):
+                raise self.invalid(field, f"{list(getattr(self, field))} lists a subnet twice; list one per zone")
+        private = set(self.existing_node_subnet_ids) | set(self.existing_data_subnet_ids)
+        shared = sorted(private & set(self.existing_public_subnet_ids))
+        if shared:
+            raise self.invalid(
+                "existing_public_subnet_ids", f"{shared} also listed as node or data subnets; public subnets are others"
+            )
         if not azs:
             raise self.invalid(
                 "availability_zone_ids", "is required with existingVpcId: list the zone IDs of the given subnets"

@@ -12,7 +12,7 @@ from enum import Enum
 from typing import Any
 
 from config.errors import ConfigError
-from lib.node_groups import CapacityType, InvalidField, NodeGroup, Taint, TaintEffect
+from lib.node_groups import MAX_TAGS, NAME_FORMAT, OWN_TAGS, CapacityType, InvalidField, NodeGroup, Taint, TaintEffect
 
 FIELDS = {
     "instanceTypes": "instance_types",
@@ -99,4 +99,20 @@ def parse_node_groups(key: str, value: Any) -> tuple[NodeGroup, ...]:
     """`nodeGroups`: name -> fields, in the order given."""
     if not isinstance(value, dict) or not value:
         raise ConfigError(key, "is empty or not a map of node groups; required groups: system, airflow, workers")
+    for name in value:
+        if not isinstance(name, str):  # a YAML key such as `1:` or `true:` arrives as a number or boolean
+            raise ConfigError(key, f"a node group name is a {type(name).__name__}, not a string of {NAME_FORMAT}")
     return tuple(parse_node_group(f"{key}.{name}", name, spec) for name, spec in value.items())
+
+
+def check_node_group_tags(key: str, groups: tuple[NodeGroup, ...], extra_tags: int) -> None:
+    """Each group's tags within AWS's 50: the program's own, `extra_tags` (the user's `tags` and one
+    per policy waiver, on every resource) and an autoscaler node-template tag per label and taint."""
+    for group in groups:
+        total = OWN_TAGS + extra_tags + group.template_tag_count
+        if total > MAX_TAGS:
+            raise ConfigError(
+                f"{key}.{group.name}.{'labels' if group.labels else 'taints'}",
+                f"{len(group.labels)} labels and {len(group.taints)} taints give the node group {total} tags with "
+                f"the {extra_tags} of tags and policyWaivers and the program's {OWN_TAGS}; AWS accepts {MAX_TAGS}",
+            )

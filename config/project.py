@@ -7,6 +7,7 @@ schema has no object type: object keys use the `value:` form, which is their def
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -14,10 +15,16 @@ from typing import Any
 
 import yaml
 
-from config.errors import ConfigError
+from config.errors import ConfigError, cut, shown
 
 PROJECT_FILE = Path(__file__).resolve().parent.parent / "Pulumi.yaml"
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+MAX_DEPTH = 32
+"""Deepest nesting of an object value (Helm values among them; real ones nest about 10 deep).
+Inputs travel as protobuf Structs: a value 200 levels deep loaded, then broke registration
+(RecursionError serializing it; protobuf parsers commonly stop at 100 message levels)."""
+MAX_NUMBER = 2**53
+"""Largest number a value may hold: the engine carries numbers as doubles, exact up to 2^53."""
 
 
 @dataclass(frozen=True)
@@ -52,8 +59,8 @@ def parse_value(key: str, decl: Declaration, raw: Any) -> Any:
     if isinstance(raw, str) and kind != "string":
         try:
             value = json.loads(raw)
-        except json.JSONDecodeError:
-            raise ConfigError(key, f"'{raw}' is not a valid {kind}") from None
+        except (ValueError, RecursionError):  # not JSON, an integer past 4,300 digits, nested past recursion
+            raise ConfigError(key, f"'{cut(raw)}' is not a valid {kind}") from None
     ok = {
         "string": isinstance(value, str),
         "integer": isinstance(value, int) and not isinstance(value, bool),
@@ -63,5 +70,26 @@ def parse_value(key: str, decl: Declaration, raw: Any) -> Any:
     }[kind]
     if not ok:
         expected = "a list of strings" if kind == "array" else f"a {kind}"
-        raise ConfigError(key, f"{json.dumps(value)} is not {expected}")
+        raise ConfigError(key, f"{shown(value)} is not {expected}")
+    levels, numbers = walk(value)
+    if levels > MAX_DEPTH:
+        raise ConfigError(key, f"nests {levels} levels deep; at most {MAX_DEPTH} are accepted")
+    for number in numbers:
+        # The engine carries every number as a double: larger integers change, infinities fail.
+        if (isinstance(number, float) and not math.isfinite(number)) or abs(number) > MAX_NUMBER:
+            raise ConfigError(key, f"holds the number {shown(number)}; numbers are accepted up to 2^53")
     return value
+
+
+def walk(value: Any) -> tuple[int, list[int | float]]:
+    """How deep maps and lists nest in `value` (a scalar: 0), and its numbers; without recursion."""
+    deepest, numbers, todo = 0, [], [(value, 1)]
+    while todo:
+        item, level = todo.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is not None:
+            deepest = max(deepest, level)
+            todo.extend((child, level + 1) for child in children)
+        elif isinstance(item, (int, float)) and not isinstance(item, bool):
+            numbers.append(item)
+    return deepest, numbers

@@ -21,17 +21,19 @@ from config.cluster import ClusterSettings
 from config.data import DatabaseSettings, StorageSettings
 from config.errors import ConfigError
 from config.keys import KEYS, REPLACED_KEYS, key_of
+from config.names import check_stack_name, check_tags
 from config.network import NetworkSettings
+from config.node_groups import check_node_group_tags
 from config.observability import ObservabilitySettings
 from config.project import PROJECT_FILE, parse_value, read_declarations
-from lib.guardrails import TAG_PREFIX, waiver_problem
+from lib.guardrails import waiver_problem
 from lib.images import CREDENTIAL_ARN, PULL_THROUGH_CACHE
 from lib.node_groups import NodeGroup, TaintEffect
 from lib.zones import is_zone_id_of, zone_id_prefix
 
 REQUIRED_NODE_GROUPS = ("system", "airflow", "workers")
 MIN_PROTECTED_BACKUP_DAYS = 7
-MIRROR = re.compile(r"^[a-z0-9.-]+(:\d+)?(/[A-Za-z0-9._-]+)*$")
+MIRROR = re.compile(r"[a-z0-9.-]+(:[0-9]+)?(/[A-Za-z0-9._-]+)*")
 
 
 @dataclass(frozen=True)
@@ -70,8 +72,7 @@ class Settings:
         return next(g for g in self.node_groups if g.name == name)
 
     def __post_init__(self) -> None:
-        if not re.match(r"^[a-z][a-z0-9-]{0,19}$", self.stack):
-            raise ConfigError("stack", f"'{self.stack}' must be 1 to 20 lowercase letters, digits or '-'")
+        check_stack_name(self.stack)
         try:
             prefix = zone_id_prefix(self.region)
         except ValueError as err:
@@ -96,12 +97,9 @@ class Settings:
                 f"{backups} is below {MIN_PROTECTED_BACKUP_DAYS} while protectStatefulResources is true",
             )
         self._check_images()
-        for key, value in self.tags.items():
-            if not key or len(key) > 128 or len(value) > 256 or key.lower().startswith("aws:"):
-                raise ConfigError("tags", f"'{key}: {value}' is not a valid AWS tag (key 1-128 chars, not 'aws:')")
-            if key.lower().startswith(TAG_PREFIX):
-                # The policy pack reads these from the program: set them through production / policyWaivers.
-                raise ConfigError("tags", f"'{key}': keys starting with '{TAG_PREFIX}' are the program's own")
+        check_tags(self.tags, self.policy_waivers)
+        extra_tags = len(self.tags) + len(self.policy_waivers)
+        check_node_group_tags(key_of("settings", "node_groups"), self.node_groups, extra_tags)
         for policy, reason in self.policy_waivers.items():
             problem = waiver_problem(policy, reason)
             if problem:
@@ -116,7 +114,7 @@ class Settings:
                 "(ECR requires that prefix)",
             )
         for registry, mirror in self.image_mirrors.items():
-            if registry not in PULL_THROUGH_CACHE or not MIRROR.match(mirror):
+            if registry not in PULL_THROUGH_CACHE or not MIRROR.fullmatch(mirror):
                 raise ConfigError(
                     f"{key_of('settings', 'image_mirrors')}.{registry}",
                     f"'{mirror}' for '{registry}': registries accepted: {', '.join(PULL_THROUGH_CACHE)}; a mirror is "

@@ -29,7 +29,7 @@ VPC_CNI_CONFIGURATION = {"enableNetworkPolicy": "true"}
 """The vpc-cni add-on's configuration: Kubernetes NetworkPolicies enforced (by the network policy
 agent in the aws-node DaemonSet, VPC CNI 1.14 and later; the controller runs in the EKS control
 plane). A string, as the add-on's configuration schema takes it."""
-VERSION_PATTERN = re.compile(r"^v\d+\.\d+\.\d+-eksbuild\.\d+$")
+VERSION_PATTERN = re.compile(r"v[0-9]+\.[0-9]+\.[0-9]+-eksbuild\.[0-9]+\Z")
 
 _SHARED = {
     VPC_CNI: "v1.21.1-eksbuild.7",

@@ -58,6 +58,37 @@ def is_ssh(repo: str) -> bool:
     return not repo.startswith("https://")
 
 
+_REF_FORBIDDEN = ("..", "@{", "//", " ", "~", "^", ":", "?", "*", "[", "\\")
+
+
+def branch_problem(branch: str) -> str | None:
+    """What git refuses in a branch name (git-check-ref-format(1), as `--branch` checks it), or None."""
+    if not branch or branch == "@":
+        return f"'{branch}' is not a branch name"
+    bad = [c for c in branch if ord(c) < 0x20 or ord(c) == 0x7F] or [f for f in _REF_FORBIDDEN if f in branch]
+    if bad:
+        return (
+            f"{branch!r} holds {bad[0]!r}, which git refuses in a branch name "
+            "(no space or control character, nor .. @{ // ~ ^ : ? * [ \\)"
+        )
+    if branch[0] in "/-" or branch[-1] in "/.":
+        return f"'{branch}' begins with '/' or '-', or ends with '/' or '.', which git refuses"
+    if any(part.startswith(".") or part.endswith(".lock") for part in branch.split("/")):
+        return f"'{branch}' has a part beginning with '.' or ending with '.lock', which git refuses"
+    return None
+
+
+def sub_path_problem(sub_path: str) -> str | None:
+    """A folder inside the repository: relative, never climbing out (`..`), no empty or `.` parts."""
+    if not sub_path:
+        return None
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in sub_path) or "\\" in sub_path:
+        return f"{sub_path!r} holds a control character or a backslash; give a folder such as dags"
+    if any(part in ("", ".", "..") for part in sub_path.split("/")):
+        return f"'{sub_path}' is not a folder inside the repository such as dags (relative, no '..', '.' or '//')"
+    return None
+
+
 def dags_folder(sub_path: str | None) -> str:
     """Airflow's `dags_folder`: the volume's top, or the synced repository's `sub_path`."""
     if sub_path is None:

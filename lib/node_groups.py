@@ -11,12 +11,30 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-_NAME = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
-_INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")
-_LABEL_KEY = re.compile(r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
-_LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
+from lib.aws_catalog import instance_type_problem
+from lib.kubernetes_names import label_key_problem, label_value_problem, node_label_key_problem
+from lib.naming import slug
+
+# A group's name is a label value, part of resource names and of the EKS node group's name
+# (1-63 of [0-9A-Za-z][A-Za-z0-9-_]*): lowercase, at most 20, ending with a letter or digit.
+_NAME = re.compile(r"[a-z]([a-z0-9-]{0,18}[a-z0-9])?")
+NAME_FORMAT = "1 to 20 lowercase letters, digits or '-', beginning with a letter and ending with a letter or digit"
 MAX_NODES = 1000
 DISK_GIB = (20, 16384)
+NODE_GROUP_LABEL = "airflow-eks/node-group"
+"""The label every node of a group gets, with the group's name; Airflow pods select nodes by it."""
+EKS_KEY_MAX = 63
+"""The EKS API's limit on a label key and a taint key, prefix included (API Reference: Taint,
+UpdateLabelsPayload), tighter than Kubernetes' 253 + 63."""
+MAX_TAINTS = 50
+"""Taints per managed node group (EKS quota)."""
+MAX_TAGS = 50
+"""Tags AWS allows on an EKS node group (and on its Auto Scaling group)."""
+OWN_TAGS = 5
+"""The program's own tags on a node group besides the autoscaler's: project, stack, managed-by,
+airflow-eks:production and Name (the user's `tags` and waivers come on top: config/node_groups.py)."""
+MAX_TEMPLATE_TAGS = MAX_TAGS - OWN_TAGS
+"""Autoscaler node-template tags a group may carry: one per label (the group label too) and taint."""
 
 
 class InvalidField(ValueError):
@@ -54,12 +72,39 @@ class Taint:
 def is_arm(instance_type: str) -> bool:
     """Graviton families: a1, and a digit then `g` (m6g, c7gn, t4g, r8gd)."""
     family = instance_type.split(".")[0]
-    return family == "a1" or re.match(r"^[a-z]+\d+g", family) is not None
+    return family == "a1" or re.match(r"[a-z]+[0-9]+g", family) is not None
 
 
 def valid_label(key: str, value: str) -> bool:
     """A Kubernetes label (or taint) key and value."""
-    return bool(_LABEL_KEY.match(key) and _LABEL_VALUE.match(value))
+    return label_key_problem(key) is None and label_value_problem(value) is None
+
+
+def _label_problem(key: str, value: str) -> str | None:
+    """A node label EKS, kubelet and Kubernetes all accept; EKS refuses empty values."""
+    if key == NODE_GROUP_LABEL:
+        return f"'{key}' is the program's own label (the group's name); choose another key"
+    if len(key) > EKS_KEY_MAX:
+        return f"'{key}' is longer than the {EKS_KEY_MAX} characters EKS accepts for a label key"
+    if not value:
+        return f"'{key}' has an empty value, which EKS refuses; give 1 to 63 characters"
+    return node_label_key_problem(key) or label_value_problem(value)
+
+
+def _taint_problem(taint: Taint) -> str | None:
+    if len(taint.key) > EKS_KEY_MAX:
+        return f"'{taint.key}' is longer than the {EKS_KEY_MAX} characters EKS accepts for a taint key"
+    return label_key_problem(taint.key) or label_value_problem(taint.value)
+
+
+def _slug_clash(kind: str, keys: list[str]) -> str | None:
+    """Two keys giving one autoscaler tag resource name (`<group>-asg-tag-<kind>-<slug>`)."""
+    seen: dict[str, str] = {}
+    for key in keys:
+        other = seen.setdefault(slug(f"{kind}/{key}"), key)
+        if other != key:
+            return f"'{other}' and '{key}' differ only in case or punctuation; the program names a resource after each"
+    return None
 
 
 @dataclass(frozen=True)
@@ -67,7 +112,7 @@ class NodeGroup:
     """One managed node group."""
 
     name: str
-    """Its name, unique in the cluster (1 to 20 lowercase letters, digits or `-`)."""
+    """Its name, unique in the cluster (see `NAME_FORMAT`)."""
     instance_types: tuple[str, ...]
     """EC2 instance types, all of one architecture (several spread spot capacity)."""
     min_size: int
@@ -81,18 +126,26 @@ class NodeGroup:
     taints: tuple[Taint, ...] = ()
 
     @property
+    def template_tag_count(self) -> int:
+        """Autoscaler node-template tags on the group: its labels, the group label, its taints."""
+        return len(self.labels) + 1 + len(self.taints)
+
+    @property
     def ami_type(self) -> str:
         """Amazon Linux 2023 for the instance types' architecture."""
         return "AL2023_ARM_64_STANDARD" if is_arm(self.instance_types[0]) else "AL2023_x86_64_STANDARD"
 
     def __post_init__(self) -> None:
-        if not _NAME.match(self.name):
-            raise InvalidField("name", "a node group name is 1 to 20 lowercase letters, digits or '-'")
+        if not isinstance(self.name, str) or not _NAME.fullmatch(self.name):
+            raise InvalidField("name", f"'{self.name}' is not a node group name: {NAME_FORMAT}")
         if not self.instance_types:
             raise InvalidField("instance_types", "is empty; list at least one EC2 instance type")
         for itype in self.instance_types:
-            if not _INSTANCE_TYPE.match(itype):
-                raise InvalidField("instance_types", f"'{itype}' is not an EC2 instance type such as m6i.large")
+            problem = instance_type_problem(itype)
+            if problem:
+                raise InvalidField("instance_types", problem)
+        if len(set(self.instance_types)) < len(self.instance_types):
+            raise InvalidField("instance_types", f"{list(self.instance_types)} lists a type twice")
         if len({is_arm(t) for t in self.instance_types}) > 1:
             raise InvalidField(
                 "instance_types", f"{list(self.instance_types)} mixes Graviton (arm64) and x86_64 types; use one"
@@ -110,9 +163,36 @@ class NodeGroup:
             raise InvalidField(
                 "disk_size_gib", f"{self.disk_size_gib} is outside the accepted range {DISK_GIB[0]} to {DISK_GIB[1]}"
             )
+        self._check_labels_and_taints()
+
+    def _check_labels_and_taints(self) -> None:
         for key, value in self.labels.items():
-            if not valid_label(key, value):
-                raise InvalidField("labels", f"'{key}: {value}' is not a valid Kubernetes label")
+            problem = _label_problem(key, value)
+            if problem:
+                raise InvalidField("labels", problem)
+        clash = _slug_clash("label", [*self.labels, NODE_GROUP_LABEL])
+        if clash:
+            raise InvalidField("labels", clash)
+        if len(self.taints) > MAX_TAINTS:
+            raise InvalidField("taints", f"has {len(self.taints)} taints; EKS accepts at most {MAX_TAINTS}")
+        keys = [t.key for t in self.taints]
         for taint in self.taints:
-            if not valid_label(taint.key, taint.value):
-                raise InvalidField("taints", f"'{taint.key}={taint.value}' is not a valid taint key and value")
+            problem = _taint_problem(taint)
+            if problem:
+                raise InvalidField("taints", problem)
+            if keys.count(taint.key) > 1:
+                raise InvalidField(
+                    "taints",
+                    f"'{taint.key}' appears more than once; the autoscaler's node-template tag "
+                    f"(k8s.io/cluster-autoscaler/node-template/taint/{taint.key}) holds one value and effect per key",
+                )
+        clash = _slug_clash("taint", keys)
+        if clash:
+            raise InvalidField("taints", clash)
+        if self.template_tag_count > MAX_TEMPLATE_TAGS:
+            raise InvalidField(
+                "labels" if self.labels else "taints",
+                f"{len(self.labels)} labels and {len(self.taints)} taints make {self.template_tag_count} autoscaler "
+                f"node-template tags with the group label; at most {MAX_TEMPLATE_TAGS} fit in AWS's {MAX_TAGS} tags "
+                f"with the program's own {OWN_TAGS}",
+            )

@@ -10,7 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
+from lib.pgbouncer_tls import server_tls_settings
+
 PGBOUNCER_PORT = 6543  # the chart's `ports.pgbouncer`
+MAX_PREPARED_STATEMENTS = 200
+"""Protocol-level prepared statements PgBouncer (>= 1.21; the chart's image is 1.23.1) tracks per
+server connection, so clients that prepare every statement (asyncpg, Airflow's async engine)
+work in transaction mode; without it they fail with `prepared statement ... does not exist`."""
 DB_HEADROOM_PERCENT = 20
 """Share of the server's max_connections PgBouncer never uses: superuser slots, migrations,
 an operator's psql, and a PgBouncer pod surging during a rolling update."""
@@ -96,7 +102,8 @@ def pgbouncer_stats_uri(db: DatabaseUri) -> str:
 
 
 def pgbouncer_ini(db: DatabaseUri, pools: PgBouncerPools, release: str) -> str:
-    """`pgbouncer.ini`, as the chart would render it, with TLS required towards the database."""
+    """`pgbouncer.ini`, as the chart would render it, with TLS required towards the database and
+    verified where the RDS bundle can (`lib/pgbouncer_tls.py`)."""
     target = f"host={db.host} port={db.port} dbname={db.dbname}"
     return "\n".join(
         [
@@ -116,7 +123,8 @@ def pgbouncer_ini(db: DatabaseUri, pools: PgBouncerPools, release: str) -> str:
             "verbose = 0",
             "log_disconnections = 0",
             "log_connections = 0",
-            "server_tls_sslmode = require",
+            f"max_prepared_statements = {MAX_PREPARED_STATEMENTS}",
+            *server_tls_settings(db.host),
             "",
         ]
     )

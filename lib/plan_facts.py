@@ -24,8 +24,8 @@ RELEASE = "kubernetes:helm.sh/v3:Release"
 DB_INSTANCE = "aws:rds/instance:Instance"
 DB_STATE = "aws:rds/instanceDesiredState:InstanceDesiredState"
 SUBNET = "aws:ec2/subnet:Subnet"
-_CPU = re.compile(r"^(\d+(?:\.\d+)?)(m?)$")
-_MEMORY = re.compile(r"^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|k|M|G|T)?$")
+_CPU = re.compile(r"([0-9]+(?:\.[0-9]+)?)(m?)\Z")
+_MEMORY = re.compile(r"([0-9]+(?:\.[0-9]+)?)(Ki|Mi|Gi|Ti|k|M|G|T)?\Z")
 _MEMORY_MI = {"Ki": 1 / 1024, "Mi": 1, "Gi": 1024, "Ti": 1024**2, "k": 1000 / 1024**2, "M": 1e6 / 1024**2}
 _MEMORY_MI |= {"G": 1e9 / 1024**2, "T": 1e12 / 1024**2}
 

@@ -21,52 +21,48 @@ EXISTING_DATABASE_MAX_CONNECTIONS = 100
 """Assumed for a database the program did not create: PostgreSQL's own default, which any
 server accepts at least, so pools sized from it never exhaust the server."""
 
-# Nominal memory (GiB) per size, by family letter: t (burstable t3, t4g), m (general purpose),
-# r (memory optimised). Current generations of each family share these sizes.
-_MEMORY_GIB: dict[str, dict[str, int]] = {
-    "t": {"micro": 1, "small": 2, "medium": 4, "large": 8, "xlarge": 16, "2xlarge": 32},
-    "m": {
-        "large": 8,
-        "xlarge": 16,
-        "2xlarge": 32,
-        "4xlarge": 64,
-        "8xlarge": 128,
-        "12xlarge": 192,
-        "16xlarge": 256,
-        "24xlarge": 384,
-        "32xlarge": 512,
-    },
-    "r": {
-        "large": 16,
-        "xlarge": 32,
-        "2xlarge": 64,
-        "4xlarge": 128,
-        "8xlarge": 256,
-        "12xlarge": 384,
-        "16xlarge": 512,
-        "24xlarge": 768,
-        "32xlarge": 1024,
-    },
+# Nominal memory (GiB) per size, by family letter: t (burstable), m (general purpose, 4 GiB a
+# vCPU), r (memory optimised, 8 GiB a vCPU).
+_T_MEMORY = {"micro": 1, "small": 2, "medium": 4, "large": 8, "xlarge": 16, "2xlarge": 32}
+_VCPUS = {"large": 2, "xlarge": 4, "2xlarge": 8, "4xlarge": 16, "8xlarge": 32, "12xlarge": 48, "16xlarge": 64}
+_VCPUS_24 = {**_VCPUS, "24xlarge": 96}
+_VCPUS_32 = {**_VCPUS_24, "32xlarge": 128}
+_VCPUS_48 = {**_VCPUS_24, "48xlarge": 192}
+# The RDS for PostgreSQL classes of each family, written here because the provider SDK's
+# `rds.InstanceType` enum is out of date (see lib/aws_catalog.py): a class outside this table is
+# refused, even one that only looks right (db.m99.large). Largest sizes by generation: Graviton2
+# and 3 (m6g, r7g...) 16xlarge; m5/r5 24xlarge; 6th-generation Intel (m6i, r6id...) 32xlarge;
+# m7i/r7i and Graviton4 (m8g, r8gd) 24xlarge and 48xlarge.
+_SIZES_BY_FAMILY: dict[str, dict[str, int]] = {
+    **dict.fromkeys(("m6g", "m6gd", "m7g", "r6g", "r6gd", "r7g"), _VCPUS),
+    **dict.fromkeys(("m5", "m5d", "r5", "r5b", "r5d"), _VCPUS_24),
+    **dict.fromkeys(("m6i", "m6id", "m6in", "m6idn", "r6i", "r6id", "r6in", "r6idn"), _VCPUS_32),
+    **dict.fromkeys(("m7i", "m8g", "m8gd", "r7i", "r8g", "r8gd"), _VCPUS_48),
 }
-# db.t3 / db.t4g, and m or r from generation 5 on (m5, m6g, m6i, m7g, r5b, r6gd, r7i ...).
-_FAMILY = re.compile(r"^(?:(?P<t>t(?:3|4g))|(?P<mr>[mr])(?P<gen>\d+)[a-z]*)$")
+_GIB_PER_VCPU = {"m": 4, "r": 8}
+RDS_FAMILIES = ("t3", "t4g", *_SIZES_BY_FAMILY)
 
 
 def instance_memory_gib(instance_class: str) -> int:
-    """Nominal memory of an RDS instance class such as `db.r6g.large`.
+    """Nominal memory of an RDS for PostgreSQL instance class such as `db.r6g.large`.
 
-    Raises ValueError for a class outside the table."""
+    Raises ValueError for a class outside the table (`RDS_FAMILIES`)."""
     parts = instance_class.split(".")
-    match = _FAMILY.match(parts[1]) if len(parts) == 3 and parts[0] == "db" else None
-    if match is None or (match["mr"] and int(match["gen"]) < 5):
-        raise ValueError(f"'{instance_class}' is of an unknown family; known: db.t3, db.t4g, db.m5+ and db.r5+ classes")
-    family = "t" if match["t"] else match["mr"]
-    sizes = _MEMORY_GIB[family]
+    family = parts[1] if len(parts) == 3 and parts[0] == "db" else ""
+    if family in ("t3", "t4g"):
+        sizes, per_vcpu = _T_MEMORY, 0
+    elif family in _SIZES_BY_FAMILY:
+        sizes, per_vcpu = _SIZES_BY_FAMILY[family], _GIB_PER_VCPU[family[0]]
+    else:
+        raise ValueError(
+            f"'{instance_class}' is of an unknown family; known RDS for PostgreSQL families: "
+            f"{', '.join('db.' + f for f in RDS_FAMILIES)}"
+        )
     if parts[2] not in sizes:
         raise ValueError(
-            f"'{instance_class}' is of an unknown size '{parts[2]}' for this family; known: {', '.join(sizes)}"
+            f"'{instance_class}' is of an unknown size '{parts[2]}' for db.{family}; known: {', '.join(sizes)}"
         )
-    return sizes[parts[2]]
+    return sizes[parts[2]] * per_vcpu if per_vcpu else sizes[parts[2]]
 
 
 def max_connections(instance_class: str) -> int:
@@ -102,3 +98,84 @@ def server_parameters(slow_statement_ms: int) -> dict[str, str]:
         "log_disconnections": "1",
         "log_lock_waits": "1",
     }
+
+
+# PostgreSQL's reserved key words (its documentation's appendix "SQL Key Words": "reserved" and
+# "reserved (can be function or type)"), which RDS refuses as a master user or database name
+# ("can't be a word reserved by the database engine"); none can be a role name unquoted.
+_KEY_WORDS = """all analyse analyze and any array as asc asymmetric authorization binary both case cast check
+    collate collation column concurrently constraint create cross current_catalog current_date
+    current_role current_schema current_time current_timestamp current_user default deferrable desc
+    distinct do else end except false fetch for foreign freeze from full grant group having ilike in
+    initially inner intersect into is isnull join lateral leading left like limit localtime
+    localtimestamp natural not notnull null offset on only or order outer overlaps placing primary
+    references returning right select session_user similar some symmetric system_user table
+    tablesample then to trailing true union unique user using variadic verbose when where window
+    with"""
+RESERVED_WORDS = frozenset(_KEY_WORDS.split())
+RESERVED_ROLES = frozenset({"public", "none", "postgres", "admin"})
+"""PostgreSQL refuses `public` and `none` as role names; `postgres` and `admin` are refused here
+as the names of a server's (or a console's) administrator, never Airflow's user."""
+RESERVED_ROLE_PREFIXES = ("pg_", "rds")
+"""PostgreSQL keeps `pg_` for its predefined roles (pg_monitor, ...); RDS's own roles all begin
+with `rds` (rdsadmin, rdsrepladmin, rdstopmgr, rds_superuser, rds_iam, ...)."""
+RDS_DATABASES = frozenset({"rdsadmin", "template0", "template1"})
+"""Databases every RDS for PostgreSQL instance already holds."""
+
+
+def role_name_problem(name: str) -> str | None:
+    """Why `name` cannot be Airflow's database user, or None."""
+    if name in RESERVED_WORDS:
+        return f"'{name}' is a PostgreSQL reserved word, which RDS refuses as a user name"
+    if name in RESERVED_ROLES or name.startswith(RESERVED_ROLE_PREFIXES):
+        return (
+            f"'{name}' is reserved: not {', '.join(sorted(RESERVED_ROLES))}, nor a name beginning with "
+            f"{' or '.join(RESERVED_ROLE_PREFIXES)} (PostgreSQL's and RDS's own roles)"
+        )
+    return None
+
+
+WEEK_MINUTES = 7 * 24 * 60
+MIN_WINDOW_MINUTES = 30
+"""RDS: the backup and the maintenance window each last at least 30 minutes."""
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_CLOCK = r"([01][0-9]|2[0-3]):([0-5][0-9])"  # [0-9], not \d: no other script's digits
+_BACKUP_WINDOW = re.compile(rf"{_CLOCK}-{_CLOCK}")
+_MAINTENANCE_WINDOW = re.compile(rf"({'|'.join(DAYS)}):{_CLOCK}-({'|'.join(DAYS)}):{_CLOCK}")
+
+
+def backup_window(window: str) -> tuple[int, int]:
+    """RDS's daily `hh24:mi-hh24:mi` (UTC) as (start minute of the day, length in minutes); it may
+    run past midnight. Raises ValueError unless it lasts 30 minutes or more."""
+    match = _BACKUP_WINDOW.fullmatch(window)
+    if match is None:
+        raise ValueError(f"'{window}' is not hh24:mi-hh24:mi (UTC), such as 02:00-03:00")
+    start, end = (int(match[i]) * 60 + int(match[i + 1]) for i in (1, 3))
+    return start, _long_enough(window, (end - start) % (24 * 60))
+
+
+def maintenance_window(window: str) -> tuple[int, int]:
+    """RDS's weekly `ddd:hh24:mi-ddd:hh24:mi` (UTC) as (start minute of the week from Monday 00:00,
+    length in minutes). Raises ValueError unless it lasts 30 minutes or more."""
+    match = _MAINTENANCE_WINDOW.fullmatch(window)
+    if match is None:
+        raise ValueError(f"'{window}' is not ddd:hh24:mi-ddd:hh24:mi (UTC, ddd one of {', '.join(DAYS)})")
+    start, end = (DAYS.index(match[i]) * 1440 + int(match[i + 1]) * 60 + int(match[i + 2]) for i in (1, 4))
+    return start, _long_enough(window, (end - start) % WEEK_MINUTES)
+
+
+def _long_enough(window: str, minutes: int) -> int:
+    if minutes < MIN_WINDOW_MINUTES:
+        raise ValueError(f"'{window}' lasts {minutes} minutes; RDS wants at least {MIN_WINDOW_MINUTES}")
+    return minutes
+
+
+def windows_overlap(backup: tuple[int, int], maintenance: tuple[int, int]) -> bool:
+    """Whether the daily backup window meets the weekly maintenance window on any day (windows that
+    only touch do not overlap)."""
+    m_start, m_length = maintenance
+    for day in range(7):
+        b_start, b_length = (day * 1440 + backup[0]) % WEEK_MINUTES, backup[1]
+        if (b_start - m_start) % WEEK_MINUTES < m_length or (m_start - b_start) % WEEK_MINUTES < b_length:
+            return True
+    return False

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from lib.node_groups import NodeGroup
+from lib.node_groups import NODE_GROUP_LABEL, NodeGroup
 
-NODE_GROUP_LABEL = "airflow-eks/node-group"
+# NODE_GROUP_LABEL is defined with the node group, which refuses it as a configured label.
 ZONE_KEY = "topology.kubernetes.io/zone"
 HOST_KEY = "kubernetes.io/hostname"
 

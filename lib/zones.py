@@ -42,7 +42,7 @@ def zone_id_prefix(region: str) -> str:
     if (
         len(parts) < 3
         or not re.fullmatch(r"[a-z]{2}", geography)
-        or not number.isdigit()
+        or not re.fullmatch(r"[0-9]+", number)
         or not set(words) <= _WORDS.keys()
     ):
         raise ValueError(f"'{region}' is not an AWS region such as us-east-1")
@@ -50,7 +50,7 @@ def zone_id_prefix(region: str) -> str:
 
 
 def is_zone_id_of(region: str, zone_id: str) -> bool:
-    return re.fullmatch(rf"{zone_id_prefix(region)}-az\d+", zone_id) is not None
+    return re.fullmatch(rf"{zone_id_prefix(region)}-az[0-9]+", zone_id) is not None
 
 
 def zone_key(index: int) -> str:

@@ -185,7 +185,10 @@ def test_secrets_hold_what_the_chart_reads(written: dict[str, tuple[Plan, dict[s
     ini = seen[SECRET_NAMES.pgbouncer_config]["pgbouncer.ini"]
     target = f"host={database.host} port={database.port} dbname={database.dbname}"
     assert ini_settings(ini)["airflow-metadata"].startswith(f"{target} pool_size=")
-    assert ini_settings(ini)["server_tls_sslmode"] == "require"
+    # The created RDS instance's certificate is verified against the shipped bundle (issue 13).
+    assert ini_settings(ini)["server_tls_sslmode"] == "verify-full"
+    assert ini_settings(ini)["server_tls_ca_file"] == "/etc/pgbouncer-rds-ca/rds-ca-bundle.pem"
+    assert ini_settings(ini)["max_prepared_statements"] == "200"  # asyncpg through transaction pooling
     assert database.password in seen[SECRET_NAMES.pgbouncer_config]["users.txt"]
 
 
@@ -278,7 +281,8 @@ def test_keys_are_generated_once_and_never_regenerated(plans: dict[str, Plan], s
     assert fernet.inputs["length"] == FERNET_KEY_BYTES == 32
     ours = [p for p in plan.of_type(RANDOM_PASSWORD) if p.parent == plan.one("airflow:index:Airflow").urn]
     assert sorted(p.name for p in ours) == sorted(
-        f"airflow-{stack}-{k}" for k in ("api-secret-key", "jwt-secret", "webserver-secret-key", "admin-password")
+        f"airflow-{stack}-{k}"
+        for k in ("api-secret-key", "jwt-secret", "webserver-secret-key", "admin-password", "pgbouncer-checksum-key")
     )
     for random in (fernet, *ours):
         assert "keepers" not in random.inputs, random.name  # nothing that changes can replace a key
@@ -336,6 +340,12 @@ def test_release_waits_for_exactly_what_it_needs(plans: dict[str, Plan], stack: 
         lb_controller.urn,
         # The task pods' service account carries the role (its ARN is in the values).
         plan.one("aws:iam/role:Role", f"airflow-{stack}-airflow-worker-role").urn,
+        # PgBouncer's pods mount the RDS CA bundle; their checksum annotation is keyed with a
+        # generated key over files built from the instance's address and password (issue 13).
+        plan.one("kubernetes:core/v1:ConfigMap", f"airflow-{stack}-pgbouncer-rds-ca").urn,
+        plan.one(RANDOM_PASSWORD, f"airflow-{stack}-pgbouncer-checksum-key").urn,
+        plan.one("aws:rds/instance:Instance").urn,
+        plan.one(RANDOM_PASSWORD, f"airflow-{stack}-db-password").urn,
     }
     if plan.outputs["task_logs_bucket_name"]:  # the values name the logs bucket and role
         expected |= {

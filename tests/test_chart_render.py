@@ -193,6 +193,7 @@ def test_every_secret_configmap_claim_and_account_a_pod_names_exists(renders: di
             exists[o["kind"]].add(o["metadata"]["name"])
     for type_, kind in (
         ("kubernetes:core/v1:Secret", "Secret"),
+        ("kubernetes:core/v1:ConfigMap", "ConfigMap"),
         ("kubernetes:core/v1:PersistentVolumeClaim", "PersistentVolumeClaim"),
     ):
         exists[kind] |= {reg.inputs["metadata"]["name"] for reg in r.program_objects(type_)}

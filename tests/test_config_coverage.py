@@ -55,12 +55,12 @@ CHANGES: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
     "existingNodeSubnetIds": (
         "prod",
         OWN_VPC,
-        {**OWN_VPC, "existingNodeSubnetIds": [s[:-1] + "e" for s in SUBNETS["existingNodeSubnetIds"]]},
+        {**OWN_VPC, "existingNodeSubnetIds": [s[:-2] + "e" + s[-1] for s in SUBNETS["existingNodeSubnetIds"]]},
     ),
     "existingDataSubnetIds": (
         "prod",
         OWN_VPC,
-        {**OWN_VPC, "existingDataSubnetIds": [s[:-1] + "e" for s in SUBNETS["existingDataSubnetIds"]]},
+        {**OWN_VPC, "existingDataSubnetIds": [s[:-2] + "e" + s[-1] for s in SUBNETS["existingDataSubnetIds"]]},
     ),
     "kubernetesVersion": ("dev", {}, {"kubernetesVersion": "1.32"}),
     "clusterEndpointPublicAccess": (

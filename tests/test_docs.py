@@ -59,9 +59,11 @@ def test_readme_commands_are_what_ci_and_make_run() -> None:
     commands = re.findall(r"^(make \w+)", quick, flags=re.M)
     assert commands == ["make plan", "make test"]
     ci = (ROOT / ".ci" / "run").read_text()
-    assert re.search(r"^make test$", ci, flags=re.M)
+    assert re.search(r"^make test && make integration$", ci, flags=re.M)  # the optional third command too
+    assert "`make integration`" in quick
     makefile = (ROOT / "Makefile").read_text()
     assert re.search(r"^plan: ", makefile, flags=re.M) and re.search(r"^test: ", makefile, flags=re.M)
+    assert re.search(r"^integration:", makefile, flags=re.M)
 
 
 def test_component_pages_are_generated_from_the_source() -> None:

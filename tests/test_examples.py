@@ -122,13 +122,13 @@ def test_the_readme_consumer_snippets_work_against_the_prod_plan(prod: Plan) -> 
     ("stack", "overrides", "absent", "kept"),
     [
         (
-            "existing-vpc",
+            "byo-vpc",
             {},
             ["aws:ec2/vpc:Vpc", "aws:ec2/subnet:Subnet", "aws:ec2/natGateway:NatGateway"],
             "aws:rds/instance:Instance",
         ),
         (
-            "existing-database",
+            "byo-db",
             {"existingDbPassword": "brought-p@ss"},  # `pulumi config set --secret`, as the file says
             ["aws:rds/instance:Instance", "aws:rds/parameterGroup:ParameterGroup"],
             "aws:ec2/vpc:Vpc",

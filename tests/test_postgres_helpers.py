@@ -29,7 +29,7 @@ def rds_default(memory_gib: int) -> int:
         ("db.t3.2xlarge", 32),
         ("db.m5.large", 8),
         ("db.m6i.xlarge", 16),
-        ("db.m7g.24xlarge", 384),
+        ("db.m7i.24xlarge", 384),  # db.m7g stops at 16xlarge
         ("db.r6g.large", 16),
         ("db.r5b.xlarge", 32),
         ("db.r6gd.2xlarge", 64),
@@ -71,6 +71,8 @@ def test_max_connections_grows_with_size_within_a_family() -> None:
         "db.x2g.large",  # memory-optimised x family: not in the table
         "r6g.large",  # not an RDS class name
         "db.r6g",
+        "db.m99.large",  # only the shape of a class
+        "db.m7g.24xlarge",  # Graviton3 stops at 16xlarge
     ],
 )
 def test_unknown_class_raises_naming_the_class(instance_class: str) -> None:

@@ -1,0 +1,429 @@
+"""`make integration`: the database path with real software, through the program's generated files.
+
+Starts, all throw-away (a temporary directory; builds cached under build/integration/):
+- PostgreSQL (the machine's, /usr/local/bin or $PG_BIN) that, like RDS with `rds.force_ssl=1`,
+  accepts only TLS and SCRAM: `ssl=on` with a CA and a server certificate made here with openssl,
+  `password_encryption=scram-sha-256`, pg_hba `hostssl ... scram-sha-256` / `hostnossl ... reject`;
+- PgBouncer 1.24.1 (built from Debian's source tarball, sha256-pinned: bookworm's 1.18 lacks
+  `max_prepared_statements`; the chart's image is 1.23.1) with exactly the `pgbouncer.ini` and
+  `users.txt` that lib/pgbouncer.py writes for the pods. `substitute` changes only the listen
+  address and port, the file paths (the auth file, the CA file: this run's CA stands in for the
+  RDS bundle) and the server's host and port: the files are generated for an RDS endpoint name
+  (`RDS_HOST`, so they take the `verify-full` branch), then pointed at `localhost`, the name in
+  this run's server certificate, so `verify-full` is exercised for real. Where the file is
+  silent on a setting whose default 1.24 changed, 1.23.1's default is written (CHART_IMAGE_DEFAULTS);
+- Airflow at the chart's appVersion in .venv-airflow (requirements-integration.txt, constrained
+  by constraints-integration.txt).
+Then runs the steps (scripts/integration_probes.py runs inside Airflow's virtualenv), each
+printed with its duration; stops everything it started, by PID, even on failure or a signal;
+exits 1 if a step failed. `--drop-setting NAME` removes that generated line from pgbouncer.ini
+before PgBouncer starts (to show which step catches its loss).
+
+    python3 scripts/integration.py [--drop-setting NAME ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+import urllib.request
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from lib import pgbouncer  # noqa: E402
+from lib.pgbouncer_tls import RDS_CA_FILE  # noqa: E402
+from lib.postgres import connection_uri  # noqa: E402
+
+T = TypeVar("T")
+BUILD = ROOT / "build" / "integration"
+AIRFLOW_VENV = ROOT / ".venv-airflow"
+PGBOUNCER_VERSION = "1.24.1"
+PGBOUNCER_SOURCE = f"http://deb.debian.org/debian/pool/main/p/pgbouncer/pgbouncer_{PGBOUNCER_VERSION}.orig.tar.gz"
+PGBOUNCER_SHA256 = "da72a3aba13072876d055a3e58dd4aba4a5de4ed6148e73033185245598fd3e0"
+CHART_IMAGE_DEFAULTS = {"max_prepared_statements": "0"}
+"""Defaults of the chart's PgBouncer (1.23.1) that 1.24 changed, applied where the file is silent."""
+PG_BIN = Path(os.environ.get("PG_BIN", "/usr/local/bin"))
+RDS_HOST = "airflow-integration.c0abcdefghij.us-east-1.rds.amazonaws.com"  # what the files are generated for
+SERVER_HOST = "localhost"  # the server certificate's name: what PgBouncer's verify-full checks
+WRONG_HOST = "127.0.0.1"  # the same server under a name its certificate does not carry
+RELEASE, NAMESPACE = "airflow", "airflow"
+USER, DB = "airflow", "airflow"
+PASSWORD = "Generated0Alphanumeric0Password0Like0Rds"  # components/database.py generates alphanumerics
+BROUGHT_USER = "brought_user"
+BROUGHT_PASSWORD = "p@ss:w/rd?#[]%20 \"quoted\" 'single' \\back;slash=é€"
+"""A password `existingDbPassword` may hold: every character a URI or users.txt must escape."""
+MAX_CONNECTIONS = 100
+DEFAULT_PORT = 5432
+UNPRIVILEGED = "nobody"  # initdb and postgres refuse root; CI runs as root
+
+
+class Processes:
+    """What this run started, stopped by PID in reverse order."""
+
+    def __init__(self) -> None:
+        self.started: list[tuple[str, subprocess.Popen[bytes]]] = []
+
+    def start(self, name: str, argv: Sequence[str], log: Path) -> subprocess.Popen[bytes]:
+        with log.open("ab") as out:
+            proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        self.started.append((name, proc))
+        return proc
+
+    def stop(self, proc: subprocess.Popen[bytes]) -> None:
+        """SIGINT: PostgreSQL's fast shutdown, PgBouncer's safe one (SIGTERM waits for clients)."""
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+    def stop_all(self) -> None:
+        for name, proc in reversed(self.started):
+            if proc.poll() is None:
+                print(f"  stopping {name} (pid {proc.pid})")
+            self.stop(proc)
+
+
+def as_unprivileged(argv: Sequence[str]) -> list[str]:
+    """`setpriv` execs the command itself: the PID we hold is the server's, not a wrapper's."""
+    if os.geteuid() != 0:
+        return list(argv)
+    return ["setpriv", f"--reuid={UNPRIVILEGED}", "--regid=nogroup", "--clear-groups", "--", *argv]
+
+
+def give_away(path: Path) -> None:
+    if os.geteuid() == 0:
+        shutil.chown(path, UNPRIVILEGED, "nogroup")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def run(argv: Sequence[str | Path], **kwargs: Any) -> None:
+    subprocess.run([str(a) for a in argv], check=True, **kwargs)
+
+
+def install_pgbouncer() -> Path:
+    """PgBouncer built from Debian's pinned source tarball, cached in build/integration/."""
+    prefix = BUILD / f"pgbouncer-{PGBOUNCER_VERSION}"
+    binary = prefix / "bin" / "pgbouncer"
+    if binary.exists():
+        return binary
+    BUILD.mkdir(parents=True, exist_ok=True)
+    tarball = BUILD / Path(PGBOUNCER_SOURCE).name
+    if not tarball.exists():
+        urllib.request.urlretrieve(PGBOUNCER_SOURCE, tarball)
+    digest = hashlib.sha256(tarball.read_bytes()).hexdigest()
+    if digest != PGBOUNCER_SHA256:
+        tarball.unlink()
+        raise SystemExit(f"{tarball.name}: sha256 {digest}, expected {PGBOUNCER_SHA256}")
+    src = BUILD / "src"
+    shutil.rmtree(src, ignore_errors=True)
+    src.mkdir()
+    with tarfile.open(tarball) as tar:
+        tar.extractall(src, filter="data")
+    (tree,) = src.iterdir()
+    if shutil.which("pkg-config") is None or not Path("/usr/include/event2").exists():
+        run(["apt-get", "install", "-y", "-q", "libevent-dev", "libssl-dev", "pkg-config", "build-essential"])
+    quiet: dict[str, Any] = {"cwd": tree, "stdout": subprocess.DEVNULL}
+    run(["./configure", f"--prefix={prefix}", "--without-cares", "--without-systemd"], **quiet)
+    run(["make", f"-j{os.cpu_count() or 2}"], **quiet)
+    run(["make", "install"], **quiet)
+    shutil.rmtree(src)
+    return binary
+
+
+def install_airflow() -> Path:
+    """.venv-airflow from the pinned requirements, reinstalled when they change."""
+    files = [ROOT / "requirements-integration.txt", ROOT / "constraints-integration.txt"]
+    stamp = hashlib.sha256(b"".join(f.read_bytes() for f in files)).hexdigest()
+    marker = AIRFLOW_VENV / ".installed"
+    python = AIRFLOW_VENV / "bin" / "python"
+    if marker.exists() and marker.read_text() == stamp:
+        return python
+    if not python.exists():
+        run([sys.executable, "-m", "venv", str(AIRFLOW_VENV)])
+    run([str(python), "-m", "pip", "install", "--quiet", "-r", str(files[0]), "-c", str(files[1])])
+    marker.write_text(stamp)
+    return python
+
+
+def make_certificates(tmp: Path) -> Path:
+    """A CA and a server certificate for SERVER_HOST (openssl); returns the CA file."""
+    ca, key, days = tmp / "ca.pem", tmp / "ca.key", ["-days", "2"]
+    quiet: dict[str, Any] = {"stderr": subprocess.DEVNULL}
+    subject = ["-subj", "/CN=integration test root CA", "-addext", "basicConstraints=critical,CA:TRUE"]
+    run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", ca, *days, *subject],
+        **quiet,
+    )
+    (tmp / "san.ext").write_text(f"subjectAltName=DNS:{SERVER_HOST}\n")
+    server: list[str | Path] = [
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        tmp / "server.key",
+        "-subj",
+        f"/CN={SERVER_HOST}",
+    ]
+    run(["openssl", "req", "-new", *server, "-out", tmp / "server.csr"], **quiet)
+    signed: list[str | Path] = ["-CA", ca, "-CAkey", key, "-CAcreateserial", *days, "-extfile", tmp / "san.ext"]
+    run(["openssl", "x509", "-req", "-in", tmp / "server.csr", *signed, "-out", tmp / "server.crt"], **quiet)
+    for name in ("server.key", "server.crt"):
+        give_away(tmp / name)
+    (tmp / "server.key").chmod(0o600)
+    return ca
+
+
+def start_postgres(tmp: Path, procs: Processes) -> int:
+    """PostgreSQL that, like RDS with rds.force_ssl=1, takes only TLS and SCRAM over TCP."""
+    data, port = tmp / "pgdata", free_port()
+    (tmp / "pwfile").write_text("setup-only\n")
+    give_away(tmp / "pwfile")
+    initdb = [str(PG_BIN / "initdb"), "-D", str(data), "-U", "postgres", "-E", "UTF8", "--auth-local=trust"]
+    run(as_unprivileged([*initdb, "--auth-host=reject", f"--pwfile={tmp / 'pwfile'}"]), stdout=subprocess.DEVNULL)
+    (data / "pg_hba.conf").write_text(
+        "local all postgres trust\n"  # setup only, on this run's private socket directory
+        "hostssl all all 127.0.0.1/32 scram-sha-256\nhostssl all all ::1/128 scram-sha-256\n"
+        "hostnossl all all 0.0.0.0/0 reject\nhostnossl all all ::/0 reject\n"
+    )
+    settings = {
+        "listen_addresses": SERVER_HOST,
+        "port": str(port),
+        "unix_socket_directories": str(tmp),
+        "ssl": "on",
+        "ssl_cert_file": str(tmp / "server.crt"),
+        "ssl_key_file": str(tmp / "server.key"),
+        "password_encryption": "scram-sha-256",
+        "max_connections": str(MAX_CONNECTIONS),
+    }
+    flags = [arg for k, v in settings.items() for arg in ("-c", f"{k}={v}")]
+    procs.start("postgres", as_unprivileged([str(PG_BIN / "postgres"), "-D", str(data), *flags]), tmp / "postgres.log")
+    wait_for(lambda: subprocess.run(["pg_isready", "-q", "-h", str(tmp), "-p", str(port)]).returncode == 0)
+    psql(tmp, port, f"CREATE ROLE {USER} LOGIN PASSWORD '{PASSWORD}'")
+    psql(tmp, port, f"CREATE DATABASE {DB} OWNER {USER}")
+    quoted = BROUGHT_PASSWORD.replace("'", "''")
+    psql(tmp, port, f"CREATE ROLE {BROUGHT_USER} LOGIN PASSWORD '{quoted}' IN ROLE {USER}")
+    return port
+
+
+def psql(tmp: Path, port: int, sql: str) -> None:
+    argv = ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", str(tmp), "-p", str(port), "-U", "postgres", "-c", sql]
+    run(argv, stdout=subprocess.DEVNULL)
+
+
+def wait_for(ready: Callable[[], bool], seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while not ready():
+        if time.monotonic() > deadline:
+            raise RuntimeError("did not start in time (see the logs in the run directory)")
+        time.sleep(0.2)
+
+
+def substitute(ini: str, listen_port: int, files: Path, server: str, ca_file: Path, drop: Sequence[str]) -> str:
+    """The generated pgbouncer.ini with only the listen address and port, the file paths and the
+    server's `host=... port=...` changed; each generated line replaced must be there exactly once
+    (the server, once per pool). `drop` removes settings."""
+    target = f"host={RDS_HOST} port={DEFAULT_PORT} "
+    pools = [line for line in ini.splitlines() if target in line]
+    assert len(pools) == 2, pools
+    ini = ini.replace(target, f"host={server} ")
+    swaps = {
+        "listen_addr = *": "listen_addr = 127.0.0.1",
+        f"listen_port = {pgbouncer.PGBOUNCER_PORT}": f"listen_port = {listen_port}",
+        "auth_file = /etc/pgbouncer/users.txt": f"auth_file = {files / 'users.txt'}",
+        f"server_tls_ca_file = {RDS_CA_FILE}": f"server_tls_ca_file = {ca_file}",
+    }
+    lines = ini.splitlines()
+    for old, new in swaps.items():
+        if old in lines:  # the CA line is absent when the ini keeps `require`
+            assert lines.count(old) == 1, old
+            lines[lines.index(old)] = new
+    for name in drop:
+        kept = [line for line in lines if line.split("=")[0].strip() != name]
+        if len(kept) == len(lines):
+            raise SystemExit(f"--drop-setting {name}: not in the generated pgbouncer.ini")
+        lines = kept
+    # PgBouncer 1.24 tracks 200 prepared statements by default; the chart's image (1.23.1) none.
+    # Keep the pods' default when the generated file says nothing, so its absence shows here.
+    if not any(line.startswith("max_prepared_statements =") for line in lines):
+        lines.append(f"max_prepared_statements = {CHART_IMAGE_DEFAULTS['max_prepared_statements']}")
+    return "\n".join([*lines, ""])
+
+
+def start_pgbouncer(
+    binary: Path,
+    db: pgbouncer.DatabaseUri,
+    server: str,
+    tmp: Path,
+    name: str,
+    ca: Path,
+    procs: Processes,
+    drop: Sequence[str],
+) -> int:
+    """PgBouncer with the files lib/pgbouncer.py generates for the pods (see `substitute`)."""
+    files, port = tmp / name, free_port()
+    files.mkdir()
+    pools = pgbouncer.pgbouncer_pools(MAX_CONNECTIONS, 2)
+    generated = pgbouncer.pgbouncer_ini(db, pools, RELEASE)
+    (files / "pgbouncer.generated.ini").write_text(generated)
+    (files / "pgbouncer.ini").write_text(substitute(generated, port, files, server, ca, drop))
+    (files / "users.txt").write_text(pgbouncer.pgbouncer_users(db))
+    for path in (files, *files.iterdir()):
+        give_away(path)
+    argv = as_unprivileged([str(binary), str(files / "pgbouncer.ini")])
+    procs.start(name, argv, tmp / f"{name}.log")
+    wait_for(lambda: socket.socket().connect_ex(("127.0.0.1", port)) == 0)
+    return port
+
+
+def local(uri: str, port: int) -> str:
+    """A pod's URI pointed at this run's PgBouncer instead of the in-cluster Service."""
+    for host in (pgbouncer.pgbouncer_service_host(NAMESPACE, RELEASE), "127.0.0.1"):
+        remote = f"{host}:{pgbouncer.PGBOUNCER_PORT}"
+        uri = uri.replace(f"@{remote}/", f"@127.0.0.1:{port}/")
+    assert f"127.0.0.1:{port}" in uri
+    return uri
+
+
+class Steps:
+    def __init__(self, tmp: Path, python: Path) -> None:
+        self.tmp, self.python, self.results = tmp, python, list[tuple[str, bool, float]]()
+
+    def env(self, client_uri: str) -> dict[str, str]:
+        return {
+            **os.environ,
+            "AIRFLOW_HOME": str(self.tmp / "airflow-home"),
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": client_uri,
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
+        }
+
+    def command(self, argv: Sequence[str], client_uri: str) -> subprocess.Popen[bytes]:
+        log = (self.tmp / "steps.log").open("ab")
+        return subprocess.Popen(argv, env=self.env(client_uri), stdout=log, stderr=subprocess.STDOUT)
+
+    def step(self, name: str, client_uri: str, *argvs: Sequence[str]) -> bool:
+        """Run the commands concurrently; the step passes when every one exits 0."""
+        print(f"- {name} ...", flush=True)
+        with (self.tmp / "steps.log").open("a") as log:
+            log.write(f"\n===== {name}\n")
+        start = time.monotonic()
+        codes = [p.wait() for p in [self.command(a, client_uri) for a in argvs]]
+        ok, took = all(c == 0 for c in codes), time.monotonic() - start
+        print(f"  {'ok' if ok else 'FAILED'} in {took:.1f} s{'' if ok else f' (exit codes {codes})'}", flush=True)
+        self.results.append((name, ok, took))
+        return ok
+
+    def airflow(self, *args: str) -> list[str]:
+        return [str(self.python.parent / "airflow"), *args]
+
+    def probe(self, *args: str) -> list[str]:
+        return [str(self.python), str(ROOT / "scripts" / "integration_probes.py"), *args]
+
+
+def run_steps(steps: Steps, client: str, stats: str, brought: str, wrong_host: str) -> None:
+    migrate, check = steps.airflow("db", "migrate"), steps.airflow("db", "check")
+    steps.step("airflow db migrate (through PgBouncer, the pods' connection string)", client, migrate)
+    steps.step("airflow db check", client, check)
+    steps.step("two concurrent airflow db migrate", client, migrate, migrate)
+    steps.step("SQLAlchemy round-trip (Airflow's settings.engine and a session)", client, steps.probe("sqlalchemy"))
+    steps.step("PgBouncer asks its clients for SCRAM (libpq require_auth)", client, steps.probe("scram", client))
+    steps.step("stats user on the admin console, as the exporter (SHOW STATS)", client, steps.probe("stats", stats))
+    steps.step("a brought password with special characters (airflow db check)", brought, check)
+    log = str(steps.tmp / "pgbouncer-wrong-host.log")
+    steps.step("verify-full refuses a certificate for another host name", wrong_host, steps.probe("refused", log))
+    steps.step("asyncpg: 300 calls on 48 concurrent sessions (Airflow's async URI)", client, steps.probe("asyncpg"))
+
+
+def timed(what: str, fn: Callable[[], T]) -> T:
+    print(f"- {what} ...", flush=True)
+    start = time.monotonic()
+    result = fn()
+    print(f"  done in {time.monotonic() - start:.1f} s", flush=True)
+    return result
+
+
+def integration(drop: Sequence[str], tmp: Path, procs: Processes) -> Steps:
+    binary = timed(f"PgBouncer {PGBOUNCER_VERSION} (built once, cached in build/integration/)", install_pgbouncer)
+    python = timed("Airflow's virtualenv (.venv-airflow)", install_airflow)
+    ca_file = make_certificates(tmp)
+    pg_port = timed("PostgreSQL (TLS and SCRAM only)", lambda: start_postgres(tmp, procs))
+    # What components/database.py builds: lib.postgres.connection_uri, for a created instance
+    # (generated password) and for a brought one (existingDbPassword, any characters).
+    db = pgbouncer.parse_database_uri(connection_uri(USER, PASSWORD, RDS_HOST, DEFAULT_PORT, DB))
+    brought = pgbouncer.parse_database_uri(connection_uri(BROUGHT_USER, BROUGHT_PASSWORD, RDS_HOST, DEFAULT_PORT, DB))
+    servers = {
+        "pgbouncer": (db, f"{SERVER_HOST} port={pg_port}"),
+        "pgbouncer-brought": (brought, f"{SERVER_HOST} port={pg_port}"),
+        "pgbouncer-wrong-host": (db, f"{WRONG_HOST} port={pg_port}"),
+    }
+    ports = {
+        name: start_pgbouncer(binary, target, server, tmp, name, ca_file, procs, drop)
+        for name, (target, server) in servers.items()
+    }
+    steps = Steps(tmp, python)
+    client = local(pgbouncer.pgbouncer_client_uri(db, NAMESPACE, RELEASE), ports["pgbouncer"])
+    run_steps(
+        steps,
+        client,
+        local(pgbouncer.pgbouncer_stats_uri(db), ports["pgbouncer"]),
+        local(pgbouncer.pgbouncer_client_uri(brought, NAMESPACE, RELEASE), ports["pgbouncer-brought"]),
+        local(pgbouncer.pgbouncer_client_uri(db, NAMESPACE, RELEASE), ports["pgbouncer-wrong-host"]),
+    )
+    return steps
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--drop-setting", action="append", default=[], help="remove this generated pgbouncer.ini line")
+    parser.add_argument("--keep", action="store_true", help="keep the run directory (logs) after the run")
+    options = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so `finally` stops what was started
+    began, procs = time.monotonic(), Processes()
+    tmp = Path(tempfile.mkdtemp(prefix="airflow-integration-"))
+    tmp.chmod(0o755)
+    give_away(tmp)
+    dropped = f", without {', '.join(options.drop_setting)}" if options.drop_setting else ""
+    print(f"Integration run in {tmp}{dropped}")
+    steps = None
+    try:
+        steps = integration(options.drop_setting, tmp, procs)
+    finally:
+        procs.stop_all()
+        failed = steps is None or not all(ok for _, ok, _ in steps.results)
+        if failed and steps is not None:
+            print(f"Logs: {tmp / 'steps.log'}; last lines:\n" + "\n".join(tail(tmp / "steps.log", 15)))
+        if not (options.keep or failed):
+            shutil.rmtree(tmp, ignore_errors=True)
+    for name, ok, took in steps.results:
+        print(f"{'PASS' if ok else 'FAIL'} {took:6.1f} s  {name}")
+    print(f"Total {time.monotonic() - began:.1f} s")
+    return 1 if failed else 0
+
+
+def tail(path: Path, lines: int) -> list[str]:
+    return path.read_text(errors="replace").splitlines()[-lines:] if path.exists() else []
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,138 @@
+"""The client side of `make integration`'s steps, run inside Airflow's virtualenv (.venv-airflow).
+
+Airflow's own configuration comes from the environment scripts/integration.py sets
+(`AIRFLOW__DATABASE__SQL_ALCHEMY_CONN`: the pods' connection string, pointed at the local PgBouncer).
+
+    python scripts/integration_probes.py sqlalchemy | asyncpg | scram URI | stats URI | refused LOG
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections import Counter
+
+ASYNC_CALLS = 300
+ASYNC_SESSIONS = 48
+"""More than the generated metadata pool's 36 server connections (100 max_connections, 2 replicas):
+PgBouncer then hands a client's transactions to other servers, where its statements are unknown."""
+REFUSED_WAIT_SECONDS = 8
+
+
+def sqlalchemy_round_trip() -> None:
+    """As Airflow's components use the database: settings.engine, a session, an ORM query."""
+    from airflow import settings
+    from airflow.models.dagrun import DagRun
+    from sqlalchemy import text
+
+    settings.configure_orm()
+    with settings.engine.connect() as conn:
+        assert conn.execute(text("SELECT 1")).scalar() == 1
+    with settings.Session() as session:
+        session.query(DagRun).count()
+        version = session.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    print(f"alembic version {version}")
+
+
+def asyncpg_round_trip() -> None:
+    """Airflow's async URI (asyncpg, built by Airflow from the same connection string), in an
+    AsyncSession per call on ASYNC_SESSIONS connections; asyncpg prepares every statement."""
+    from airflow import settings
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+
+    settings.configure_orm()
+    engine = create_async_engine(settings.SQL_ALCHEMY_CONN_ASYNC, pool_size=ASYNC_SESSIONS, max_overflow=0)
+
+    async def call(i: int, gate: asyncio.Semaphore) -> str:
+        async with gate, AsyncSession(engine) as session:
+            try:
+                value = (await session.execute(text("SELECT CAST(:i AS integer) + 1"), {"i": i})).scalar()
+                return "ok" if value == i + 1 else f"wrong value {value}"
+            except Exception as error:  # counted, then reported
+                return f"{type(error).__name__}: {str(error).splitlines()[0][:120]}"
+
+    async def calls() -> list[str]:
+        gate = asyncio.Semaphore(ASYNC_SESSIONS)
+        results = await asyncio.gather(*(call(i, gate) for i in range(ASYNC_CALLS)))
+        await engine.dispose()
+        return results
+
+    outcomes = Counter(asyncio.run(calls()))
+    print(dict(outcomes))
+    if outcomes["ok"] != ASYNC_CALLS:
+        raise SystemExit(f"{ASYNC_CALLS - outcomes['ok']} of {ASYNC_CALLS} asyncpg calls failed")
+
+
+def refused(pgbouncer_log: str) -> None:
+    """PgBouncer must not serve a query from a server whose certificate does not name the host it
+    dialled: the query fails, or waits (PgBouncer retries the server login until its
+    `query_wait_timeout`) for REFUSED_WAIT_SECONDS; scripts/integration.py also reads the log."""
+    import threading
+
+    from airflow import settings
+    from sqlalchemy import text
+
+    settings.configure_orm()
+    outcome: list[str] = []
+
+    def query() -> None:
+        try:
+            with settings.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            outcome.append("served")
+        except Exception as error:
+            outcome.append(f"refused: {str(error).splitlines()[0]}")
+
+    worker = threading.Thread(target=query, daemon=True)
+    worker.start()
+    worker.join(REFUSED_WAIT_SECONDS)
+    print(outcome[0] if outcome else f"not served within {REFUSED_WAIT_SECONDS} s")
+    if outcome == ["served"]:
+        raise SystemExit("PgBouncer reached a server whose certificate does not match its host name")
+    with open(pgbouncer_log) as log:
+        if "TLS handshake error" not in log.read():
+            raise SystemExit(f"no TLS handshake error in {pgbouncer_log}")
+    sys.stdout.flush()
+    os._exit(0)  # the waiting query's thread holds the interpreter otherwise
+
+
+def scram(uri: str) -> None:
+    """The pods' connection string, with libpq refusing anything but SCRAM from PgBouncer."""
+    import psycopg2
+
+    with psycopg2.connect(uri, require_auth="scram-sha-256") as conn, conn.cursor() as cur:
+        cur.execute("SELECT 1")
+
+
+def stats(uri: str) -> None:
+    """The exporter's login (lib/pq sends `extra_float_digits` at startup, which PgBouncer must be
+    told to ignore) and its query, on the admin console (simple protocol only)."""
+    import asyncpg
+    import psycopg2
+
+    async def exporter_login() -> None:
+        conn = await asyncpg.connect(uri, server_settings={"extra_float_digits": "2"}, statement_cache_size=0)
+        await conn.execute("SHOW STATS")
+        await conn.close()
+
+    asyncio.run(exporter_login())
+    conn = psycopg2.connect(uri)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute("SHOW STATS")
+        databases = [row[0] for row in cur.fetchall()]
+    conn.close()
+    print(f"SHOW STATS: {databases}")
+    assert any(name.endswith("-metadata") for name in databases), databases
+
+
+if __name__ == "__main__":
+    probes = {"sqlalchemy": sqlalchemy_round_trip, "asyncpg": asyncpg_round_trip}
+    uri_probes = {"scram": scram, "stats": stats, "refused": refused}
+    name = sys.argv[1]
+    if name in uri_probes:
+        uri_probes[name](sys.argv[2])
+    else:
+        probes[name]()
