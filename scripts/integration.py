@@ -141,8 +141,14 @@ def install_pgbouncer() -> Path:
     with tarfile.open(tarball) as tar:
         tar.extractall(src, filter="data")
     (tree,) = src.iterdir()
-    if shutil.which("pkg-config") is None or not Path("/usr/include/event2").exists():
-        run(["apt-get", "install", "-y", "-q", "libevent-dev", "libssl-dev", "pkg-config", "build-essential"])
+    headers = (Path("/usr/include/event2"), Path("/usr/include/openssl/ssl.h"))
+    if shutil.which("pkg-config") is None or not all(h.exists() for h in headers):
+        packages = ["libevent-dev", "libssl-dev", "pkg-config", "build-essential"]
+        try:
+            run(["apt-get", "install", "-y", "-q", *packages])
+        except subprocess.CalledProcessError:  # a fresh machine may have no package lists yet
+            run(["apt-get", "update", "-q"])
+            run(["apt-get", "install", "-y", "-q", *packages])
     quiet: dict[str, Any] = {"cwd": tree, "stdout": subprocess.DEVNULL}
     run(["./configure", f"--prefix={prefix}", "--without-cares", "--without-systemd"], **quiet)
     run(["make", f"-j{os.cpu_count() or 2}"], **quiet)
