@@ -17,7 +17,7 @@ For each zone the stack uses, each tier's state once that zone is gone:
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,8 +25,8 @@ from lib.airflow_values import COMPONENT_LABELS
 from lib.capacity import NodeOverhead, Shape, allocatable
 from lib.plan_facts import (
     DB_INSTANCE,
-    NODE_GROUP,
     SUBNET,
+    GroupFacts,
     Plan,
     airflow_release_values,
     cpu_millicores,
@@ -70,13 +70,18 @@ class Topology:
         return sorted({z for s, z in self.zone_of.items() if self.tier_of[s] == "nodes"})
 
 
+def control_plane_sections(values: Mapping[str, Any]) -> Iterator[tuple[str, Mapping[str, Any]]]:
+    """(section, its values) of each control-plane component the release runs."""
+    for section in COMPONENT_LABELS:
+        v = values.get(section) or {}
+        if section != "pgbouncer" or v.get("enabled"):
+            yield section, v
+
+
 def control_plane_requests(values: Mapping[str, Any]) -> tuple[int, int]:
     """CPU (m) and memory (MiB) the control plane's pods request (replicas x the main container)."""
     cpu = memory = 0
-    for section in COMPONENT_LABELS:
-        v = values.get(section) or {}
-        if section == "pgbouncer" and not v.get("enabled"):
-            continue
+    for _, v in control_plane_sections(values):
         requests = (v.get("resources") or {}).get("requests") or {}
         replicas = int(v.get("replicas") or 1)
         cpu += replicas * cpu_millicores(requests.get("cpu", 0))
@@ -93,15 +98,31 @@ def _nat(topology: Topology, lost: str) -> Tier:
     return Tier("NAT egress", UP, "every other zone routes through its own NAT gateway")
 
 
-def _groups(
-    plan: Plan, topology: Topology, lost: str, shapes: Mapping[str, Shape], overhead: NodeOverhead
-) -> list[Tier]:
+@dataclass(frozen=True)
+class _Capacity:
+    """The control-plane group, what one of its nodes holds (the smallest of its types), and what
+    the control plane requests, in millicores and MiB."""
+
+    group: str | None
+    node: tuple[int, int]
+    requested: tuple[int, int]
+
+
+def _capacity(
+    groups: Sequence[GroupFacts], values: Mapping[str, Any], shapes: Mapping[str, Shape], overhead: NodeOverhead
+) -> _Capacity:
+    name = (values.get("scheduler", {}).get("nodeSelector") or {}).get(NODE_GROUP_LABEL)
+    group = next((g for g in groups if g.name == name), None)
+    node = (
+        min((allocatable(shapes[t], overhead) for t in group.instance_types), key=lambda a: a[0]) if group else (0, 0)
+    )
+    return _Capacity(name, node, control_plane_requests(values))
+
+
+def _groups(groups: Sequence[GroupFacts], topology: Topology, lost: str, capacity: _Capacity) -> list[Tier]:
     tiers = []
-    subnets = {g["inputs"]["labels"][NODE_GROUP_LABEL]: g["inputs"]["subnetIds"] for g in of_type(plan, NODE_GROUP)}
-    values = airflow_release_values(plan)
-    control_group = (values.get("scheduler", {}).get("nodeSelector") or {}).get(NODE_GROUP_LABEL)
-    for group in node_groups(plan):
-        zones = topology.zones_of(subnets[group.name])
+    for group in groups:
+        zones = topology.zones_of(group.subnet_ids)
         left = [z for z in zones if z != lost]
         name = f"node group {group.name}"
         if not left:
@@ -110,9 +131,8 @@ def _groups(
         gone = math.ceil(group.desired_size / len(zones)) if lost in zones else 0
         detail = f"up to {gone} of {group.desired_size} nodes lost, relaunched in {', '.join(left)}"
         state = DEGRADED if gone else UP
-        if group.name == control_group:
-            cpu, memory = min((allocatable(shapes[t], overhead) for t in group.instance_types), key=lambda a: a[0])
-            need_cpu, need_memory = control_plane_requests(values)
+        if group.name == capacity.group:
+            (cpu, memory), (need_cpu, need_memory) = capacity.node, capacity.requested
             nodes = max(group.desired_size, group.min_size)
             fits = nodes * cpu >= need_cpu and nodes * memory >= need_memory
             detail += (
@@ -152,10 +172,7 @@ def _load_balancer(plan: Plan, topology: Topology, lost: str) -> Tier:
 
 def _replicas(values: Mapping[str, Any], zones: int) -> list[Tier]:
     tiers = []
-    for section in COMPONENT_LABELS:
-        v = values.get(section) or {}
-        if section == "pgbouncer" and not v.get("enabled"):
-            continue
+    for section, v in control_plane_sections(values):
         replicas = int(v.get("replicas") or 1)
         gone = min(replicas, math.ceil(replicas / max(zones, 1)))
         state = DOWN if gone == replicas else DEGRADED
@@ -167,11 +184,13 @@ def az_loss(plan: Plan, shapes: Mapping[str, Shape], overhead: NodeOverhead) -> 
     """Zone -> each tier's state when that zone is lost; {} when the stack brings its own subnets."""
     topology = Topology(plan)
     values = airflow_release_values(plan)
+    groups = node_groups(plan)
+    capacity = _capacity(groups, values, shapes, overhead)
     result = {}
     for lost in topology.zones:
         result[lost] = [
             _nat(topology, lost),
-            *_groups(plan, topology, lost, shapes, overhead),
+            *_groups(groups, topology, lost, capacity),
             _database(plan, topology, lost),
             _file_system(plan, topology, lost),
             _load_balancer(plan, topology, lost),

@@ -67,6 +67,8 @@ class GroupFacts:
     disk_gib: int
     for_tasks: bool
     """Tainted: only task pods run there, and the autoscaler sizes it from zero up."""
+    subnet_ids: tuple[str, ...] = ()
+    """The subnets its nodes are launched in (their zones)."""
 
 
 def node_groups(plan: Plan) -> list[GroupFacts]:
@@ -86,6 +88,7 @@ def node_groups(plan: Plan) -> list[GroupFacts]:
                 max_size=int(scaling["maxSize"]),
                 disk_gib=int(template["inputs"]["blockDeviceMappings"][0]["ebs"]["volumeSize"]),
                 for_tasks=any(t["effect"] in ("NO_SCHEDULE", "NO_EXECUTE") for t in inputs.get("taints") or []),
+                subnet_ids=tuple(inputs.get("subnetIds") or ()),
             )
         )
     return groups

@@ -10,11 +10,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
-from lib.az_loss import az_loss, render, tiers_down
+from lib.az_loss import Tier, az_loss, render, tiers_down
 from lib.sizing import assumptions_for, load_table, node_overhead, shape_of
-from policy.model import Stack, Violation, load_plan
+from policy.model import Stack, Violation, plan_stack
 from policy.rules import POLICIES
 
 
@@ -31,14 +33,12 @@ def evaluate(stack: Stack) -> tuple[list[Violation], list[tuple[Violation, str]]
     return mandatory, waived
 
 
-def az_table(plan_path: Path) -> tuple[str, int]:
-    """The AZ-loss table of the plan, and how many (zone, tier) pairs are down."""
-    plan = json.loads(plan_path.read_text())
+def analyse(plan: Mapping[str, Any]) -> dict[str, list[Tier]]:
+    """The AZ-loss analysis of a plan, with the committed instance shapes and node overhead."""
     shapes_table = load_table("instance-types.json")
     shapes = {t: shape_of(t, shapes_table) for t in shapes_table["instance_types"]}
     overhead = node_overhead(assumptions_for(plan["stack"], load_table("assumptions.json")))
-    result = az_loss(plan, shapes, overhead)
-    return render(result), len(tiers_down(result))
+    return az_loss(plan, shapes, overhead)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -47,8 +47,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     failed = False
     for path in args.plans:
-        try:
-            stack = load_plan(path)
+        try:  # read once: the policies and the AZ-loss analysis share it
+            plan = json.loads(path.read_text())
+            stack = plan_stack(plan)
         except (OSError, ValueError, KeyError) as err:
             print(f"error: cannot read plan {path}: {err}", file=sys.stderr)
             return 2
@@ -60,7 +61,8 @@ def main(argv: list[str] | None = None) -> int:
         for v, reason in waived:
             print(f"  advisory  {v.policy} (waived: {reason}): {v.urn}\n    {v.message}")
         print(f"  {len(mandatory)} mandatory violation(s), {len(waived)} waived")
-        table, down = az_table(path)
-        print(f"\nAZ-loss analysis of {stack.name}: {down} tier(s) down in some zone\n{table}\n")
+        result = analyse(plan)
+        down = len(tiers_down(result))
+        print(f"\nAZ-loss analysis of {stack.name}: {down} tier(s) down in some zone\n{render(result)}\n")
         failed = failed or bool(mandatory)
     return 1 if failed else 0

@@ -12,11 +12,9 @@ Both sources become the same plain `Resource`s, so one function per policy serve
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
-from pathlib import Path
 from typing import Any
 
 from lib.guardrails import TAG_PREFIX, declared
@@ -88,7 +86,6 @@ class Stack:
     marks_secrets: bool = False
     """Secret values appear as `[secret]` (the offline plan), so a plain string is known to be plain."""
     name: str = ""
-    outputs: Mapping[str, Any] = field(default_factory=dict)
 
     def of_type(self, *types: str) -> list[Resource]:
         return [r for r in self.resources if r.type in types]
@@ -120,18 +117,13 @@ def known(value: Any) -> bool:
     return value is not None and value != UNKNOWN
 
 
-def load_plan(path: Path) -> Stack:
-    """A stack from an offline plan file (`scripts/plan.py`)."""
-    return plan_stack(json.loads(path.read_text()))
-
-
 def plan_stack(plan: Mapping[str, Any]) -> Stack:
     """A stack from an offline plan's data."""
     resources = tuple(
         Resource(r["urn"], r["type"], r["name"], r["inputs"], bool(r.get("protect")), r.get("id", ""))
         for r in plan["resources"]
     )
-    return Stack(resources, marks_secrets=True, name=plan.get("stack", ""), outputs=plan.get("outputs", {}))
+    return Stack(resources, marks_secrets=True, name=plan.get("stack", ""))
 
 
 def walk(value: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:

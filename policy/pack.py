@@ -10,24 +10,21 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pulumi_policy import EnforcementLevel, PolicyPack, ReportViolation, StackValidationArgs, StackValidationPolicy
+from pulumi_policy import (
+    EnforcementLevel,
+    PolicyPack,
+    ReportViolation,
+    StackValidationArgs,
+    StackValidationPolicy,
+    proxy,
+)
 
 from policy.model import UNKNOWN, Resource, Stack
 from policy.rules import POLICIES, Policy
 
 PACK_NAME = "airflow-eks-guardrails"
-# pulumi-policy's sentinels for values a preview cannot know yet (pulumi_policy/proxy.py, 1.21).
-_UNKNOWN_SENTINELS = frozenset(
-    {
-        "1c4a061d-8072-4f0a-a4cb-0ff528b18fe7",
-        "3eeb2bf0-c639-47a8-9e75-3b44932eb421",
-        "04da6b54-80e4-46f7-96ec-b56ff0331ba9",
-        "6a19a0b0-7e62-4c92-b797-7f8e31da9cc2",
-        "030794c1-ac77-496b-92df-f27374a8bd58",
-        "e48ece36-62e2-4504-bad9-02848725956a",
-        "dd056dcd-154b-4c76-9bd3-c8f88648b5ff",
-    }
-)
+# pulumi-policy's sentinels for values a preview cannot know yet.
+_UNKNOWN_SENTINELS = frozenset(v for k, v in vars(proxy).items() if k.startswith("UNKNOWN_") and k.endswith("_VALUE"))
 
 
 def plain(value: Any) -> Any:

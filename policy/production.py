@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lib.airflow_values import COMPONENT_LABELS
+from lib.az_loss import control_plane_sections
 from lib.guardrails import PRODUCTION_HA, PRODUCTION_PROTECTION
 from lib.scheduling import ZONE_KEY
 from policy.model import (
@@ -110,10 +111,8 @@ def _control_plane(stack: Stack) -> Iterator[Violation]:
         return
     release, values = found
     budgets = {b.get("spec", "selector", "matchLabels", "component") for b in stack.of_type(PDB)}
-    for section, component in COMPONENT_LABELS.items():
-        v = values.get(section) or {}
-        if section == "pgbouncer" and v.get("enabled") is not True:
-            continue
+    for section, v in control_plane_sections(values):  # PgBouncer when the chart runs it (Helm's truthiness)
+        component = COMPONENT_LABELS[section]
         if int(v.get("replicas") or 1) < 2:
             yield violation(PRODUCTION_HA, release, f"values.{section}.replicas: run 2 or more")
         if not any(c.get("topologyKey") == ZONE_KEY for c in v.get("topologySpreadConstraints") or []):

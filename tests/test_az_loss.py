@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import copy
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from lib.az_loss import DEGRADED, DOWN, UP, Tier, az_loss, render, tiers_down
-from lib.sizing import assumptions_for, load_table, node_overhead, shape_of
+from lib.az_loss import DEGRADED, DOWN, UP, Tier, render, tiers_down
 from offline.mocks import Plan
+from policy.cli import analyse
 from tests.test_policy import drop, find
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,12 +28,6 @@ TIERS = [
     "dagProcessor pods",
     "pgbouncer pods",
 ]
-
-
-def analyse(plan: dict[str, Any]) -> dict[str, list[Tier]]:
-    table = load_table("instance-types.json")
-    shapes = {t: shape_of(t, table) for t in table["instance_types"]}
-    return az_loss(plan, shapes, node_overhead(assumptions_for(plan["stack"], load_table("assumptions.json"))))
 
 
 def states(result: dict[str, list[Tier]], tier: str) -> list[str]:

@@ -18,13 +18,14 @@ import grpc
 import pytest
 from google.protobuf import empty_pb2, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
+from pulumi_policy import proxy
 
 from lib.guardrails import IMDSV2, POLICY_NAMES, PRODUCTION_HA, WAIVER_TAG_PREFIX
 from offline.mocks import Plan
 from tests.test_policy import MUTATIONS, find
 
 ROOT = Path(__file__).resolve().parent.parent
-UNKNOWN_STRING = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # pulumi_policy/proxy.py UNKNOWN_STRING_VALUE
+UNKNOWN_STRING = proxy.UNKNOWN_STRING_VALUE
 MANDATORY, ADVISORY = analyzer_pb2.MANDATORY, analyzer_pb2.ADVISORY
 
 
