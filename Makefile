@@ -28,10 +28,11 @@ $(VENV)/.dev: requirements.txt contract/pyproject.toml requirements-dev.txt scri
 plan: $(VENV)/.runtime
 	$(BIN)/python scripts/plan.py --stack $(STACK)
 
-# Estimated monthly cost and task capacity of the stack's plan: build/cost-<stack>.json.
+# Estimated monthly cost and task capacity of the stack's plan: build/cost-<stack>.json, priced
+# on DATE (YYYY-MM-DD, default today): the control plane's rate follows its version's EKS support.
 cost: $(VENV)/.runtime
 	$(BIN)/python scripts/plan.py --stack $(STACK) --quiet
-	$(BIN)/python scripts/cost.py --stack $(STACK) $(if $(BUSY_HOURS),--busy-hours $(BUSY_HOURS))
+	$(BIN)/python scripts/cost.py --stack $(STACK) $(if $(BUSY_HOURS),--busy-hours $(BUSY_HOURS)) $(if $(DATE),--date $(DATE))
 
 # The policy pack over the stack's plan, then the AZ-loss table (README, Guardrails).
 policy: $(VENV)/.runtime

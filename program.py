@@ -48,6 +48,7 @@ from lib.airflow_values import (
 )
 from lib.audit import flow_log_group
 from lib.eks_addons import CLOUDWATCH_OBSERVABILITY, COREDNS, EFS_CSI_DRIVER, addon_versions
+from lib.eks_versions import utc_today
 from lib.guardrails import guardrail_tags
 from lib.naming import base_tags, child_name
 from lib.network_plan import node_subnet_cidrs
@@ -138,6 +139,7 @@ def network_and_cluster(settings: Settings, tags: dict[str, str], versions: dict
             vpc_id=network.vpc_id,
             subnet_ids=network.node_subnet_ids,
             kubernetes_version=c.kubernetes_version,
+            upgrade_policy=c.upgrade_policy,
             addon_versions=versions,
             region=settings.region,
             account_id=network.account_id,
@@ -688,7 +690,7 @@ def exports(settings: Settings, s: Stack) -> PlatformOutputs:
 
 def main() -> dict[str, Any]:
     settings = with_zones(settings_from_pulumi())
-    for warning in settings.warnings():
+    for warning in settings.warnings(utc_today()):
         pulumi.log.warn(warning)
     outputs = as_exports(exports(settings, build_stack(settings)))
     for key, value in outputs.items():

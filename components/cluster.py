@@ -11,7 +11,8 @@ Creates (`airflow:index:Cluster`):
   private API endpoint always on, the public one off or limited to given CIDRs, API
   authentication mode with an access entry per admin role (keyed by the role), control-plane
   logs (api, audit, authenticator), an IAM OIDC provider for IAM roles for service accounts,
-  and the vpc-cni and kube-proxy EKS add-ons at pinned versions;
+  the vpc-cni and kube-proxy EKS add-ons at pinned versions, and an upgrade policy (what EKS
+  does when the version's standard support ends);
 - an ingress rule on 443 of the EKS cluster security group per private access CIDR, so that a
   VPN or bastion can reach the private endpoint;
 - a Kubernetes provider built from the cluster's kubeconfig (a secret), which waits for the
@@ -34,6 +35,7 @@ from components.outputs import register_public_outputs
 from components.security_groups import ingress_rule
 from lib.audit import cluster_log_group
 from lib.eks_addons import KUBE_PROXY, VPC_CNI, VPC_CNI_CONFIGURATION
+from lib.eks_versions import SupportType
 from lib.naming import access_entry_key, child_name, slug, with_name
 from lib.telemetry import LOG_RETENTION_DAYS
 
@@ -51,7 +53,7 @@ class ClusterArgs:
     subnet_ids: pulumi.Input[list[str]]
     """Private subnets for the control-plane network interfaces (and the nodes)."""
     kubernetes_version: str
-    """EKS Kubernetes version (`1.33`)."""
+    """EKS Kubernetes version (`1.36`)."""
     addon_versions: Mapping[str, str]
     """EKS add-on versions; this component pins `vpc-cni` and `kube-proxy`, which pulumi-eks
     creates with the cluster."""
@@ -67,6 +69,9 @@ class ClusterArgs:
     """Networks (VPN, bastion, CI runners) admitted to the private endpoint on 443."""
     admin_role_arns: tuple[str, ...] = ()
     """IAM roles given cluster-admin through access entries (never the creator, admin already)."""
+    upgrade_policy: SupportType = SupportType.EXTENDED
+    """At the end of the version's standard support: EXTENDED stays (and is billed extended support),
+    STANDARD has EKS upgrade the control plane. EXTENDED is EKS's own default."""
     log_retention_days: int = 365
     """Days CloudWatch keeps the control-plane logs (a value CloudWatch Logs accepts)."""
     protect: bool = True
@@ -193,6 +198,10 @@ class Cluster(pulumi.ComponentResource):
                 addon_version=args.addon_versions[VPC_CNI], configuration_values=VPC_CNI_CONFIGURATION
             ),
             kube_proxy_addon_options=eks.KubeProxyAddonOptionsArgs(version=args.addon_versions[KUBE_PROXY]),
+            # Always set, EXTENDED included: left out, the cluster keeps whatever it was given last.
+            # pulumi-eks hands it to its aws.eks.Cluster as is (cluster.ts since #1787, in v4.3.0 and
+            # the pinned 4.4 SDK's `upgrade_policy`); EKS changes it in place (UpdateClusterConfig).
+            upgrade_policy=aws.eks.ClusterUpgradePolicyArgs(support_type=SupportType(args.upgrade_policy).value),
             encryption_config_key_arn=key_arn,
             enabled_cluster_log_types=list(CLUSTER_LOG_TYPES),
             create_oidc_provider=True,

@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from config.checks import EKS_PUBLIC_CIDRS, ROLE_ARN, Section, matches, source_cidrs
+from lib.eks_versions import ACCEPTED_VERSIONS, EKS_VERSIONS, RETIRED_VERSIONS, SupportType
 from lib.naming import access_entry_key
 
-SUPPORTED_KUBERNETES_VERSIONS = ("1.31", "1.32", "1.33", "1.34")
+SUPPORTED_KUBERNETES_VERSIONS = ACCEPTED_VERSIONS
 
 
 @dataclass(frozen=True)
@@ -22,13 +23,22 @@ class ClusterSettings(Section):
     private_access_cidrs: tuple[str, ...]
     admin_role_arns: tuple[str, ...]
     node_ami_release_version: str
-    """EKS AMI release of every node group (`1.33.0-20250610`); empty: the newest at creation."""
+    """EKS AMI release of every node group (`1.36.2-20260714`); empty: the newest at creation."""
+    upgrade_policy: SupportType
+    """What EKS does at the end of the version's standard support (`upgradePolicy.supportType`)."""
 
     def __post_init__(self) -> None:
         if self.kubernetes_version not in SUPPORTED_KUBERNETES_VERSIONS:
+            retired = RETIRED_VERSIONS.get(self.kubernetes_version)
+            why = (
+                f"; its EKS extended support ended {retired.isoformat()} and EKS has upgraded its clusters "
+                "(check the live version: aws eks describe-cluster --name <cluster> --query cluster.version)"
+                if retired
+                else ""
+            )
             raise self.invalid(
                 "kubernetes_version",
-                f"'{self.kubernetes_version}' is not one of: {', '.join(SUPPORTED_KUBERNETES_VERSIONS)}",
+                f"'{self.kubernetes_version}' is not one of: {', '.join(SUPPORTED_KUBERNETES_VERSIONS)}{why}",
             )
         self._check_endpoint()
         for arn in self.admin_role_arns:
@@ -43,7 +53,8 @@ class ClusterSettings(Section):
             raise self.invalid(
                 "node_ami_release_version",
                 f"'{release}' is not an EKS AMI release of Kubernetes {self.kubernetes_version} "
-                f"({self.kubernetes_version}.0-20250610, say); empty takes the newest when a node group is created",
+                f"({EKS_VERSIONS[self.kubernetes_version].ami_release}, say); empty takes the newest when a node "
+                "group is created",
             )
 
     def _check_endpoint(self) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 from config.errors import ConfigError, shown
 from config.node_groups import parse_node_groups
 from lib.airflow_resources import ResourceProfile
+from lib.eks_versions import SupportType
 from lib.network_plan import NatGatewayMode
 
 Convert = Callable[[str, Any], Any]
@@ -91,6 +92,7 @@ KEYS: dict[str, Key] = {
     "clusterPrivateAccessCidrs": Key("cluster", "private_access_cidrs", as_tuple),
     "clusterAdminRoleArns": Key("cluster", "admin_role_arns", as_tuple),
     "nodeAmiReleaseVersion": Key("cluster", "node_ami_release_version"),
+    "clusterUpgradePolicy": Key("cluster", "upgrade_policy", enum_of(SupportType)),
     "protectStatefulResources": Key("settings", "protect"),
     "hibernate": Key("settings", "hibernate"),
     "nodeGroups": Key("settings", "node_groups", parse_node_groups),

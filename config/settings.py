@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from config.network import NetworkSettings
 from config.node_groups import check_node_group_tags
 from config.observability import ObservabilitySettings
 from config.project import PROJECT_FILE, parse_value, read_declarations
+from lib.eks_versions import support_warning
 from lib.guardrails import waiver_problem
 from lib.images import CREDENTIAL_ARN, PULL_THROUGH_CACHE
 from lib.node_groups import NodeGroup, TaintEffect
@@ -132,19 +134,25 @@ class Settings:
                 "needs a NO_SCHEDULE or NO_EXECUTE taint so that only task pods land on the workers group",
             )
 
-    def warnings(self) -> list[str]:
-        """What is accepted but would not work as it stands (shown by `pulumi preview` and the plan)."""
+    def warnings(self, today: date) -> list[str]:
+        """What is accepted but would not work as it stands, or soon costs more, on `today` (UTC): shown
+        by `pulumi preview` and the plan."""
+        support = support_warning(self.cluster.kubernetes_version, self.cluster.upgrade_policy, today)
         hibernation = [
             f"hibernate: the database at {key_of('database', 'existing_host')} is not this stack's; it keeps "
             "running (only the node groups go to zero)"
         ]
-        return (hibernation if self.hibernate and self.database.existing else []) + [
-            f"{key_of('cluster', 'public_access_cidrs')}: {cidr} is a documentation range that no machine connects "
-            "from; set the egress CIDR of the machine that runs `pulumi up`, or it cannot reach the Kubernetes API "
-            "(README, Deploying for real)"
-            for cidr in self.cluster.public_access_cidrs
-            if documentation_range(cidr)
-        ]
+        return (
+            (hibernation if self.hibernate and self.database.existing else [])
+            + [
+                f"{key_of('cluster', 'public_access_cidrs')}: {cidr} is a documentation range that no machine connects "
+                "from; set the egress CIDR of the machine that runs `pulumi up`, or it cannot reach the Kubernetes API "
+                "(README, Deploying for real)"
+                for cidr in self.cluster.public_access_cidrs
+                if documentation_range(cidr)
+            ]
+            + ([support] if support else [])
+        )
 
 
 def _refuse_ignored(values: Mapping[str, Any], defaults: Mapping[str, Any]) -> None:

@@ -62,25 +62,33 @@ LOAD_BALANCER_CONTROLLER = AddonChart(
     service_account_annotations_path=("serviceAccount", "annotations"),
 )
 
-# Chart 9.51.0 ships Cluster Autoscaler 1.33.0 (appVersion), the minor of the default cluster
-# version; the image is set per cluster minor below, as the autoscaler's docs require.
+# Chart 9.59.0 (tag cluster-autoscaler-chart-9.59.0 of kubernetes/autoscaler, 2026-07-21, the newest
+# read here) ships Cluster Autoscaler 1.35.0 (appVersion); the image is set per cluster minor below,
+# as the autoscaler's docs require. 9.51.0 (appVersion 1.33.0) lacks the RBAC that autoscalers from
+# 1.35 read through (resource.k8s.io resourceslices, deviceclasses and resourceclaims, added in chart
+# 9.54.0; podtemplates; autoscaling.x-k8s.io capacitybuffers and provisioningrequests); the values
+# this program sets are unchanged between the two (values.yaml diff read).
 CLUSTER_AUTOSCALER = AddonChart(
     key="cluster-autoscaler",
     repository="https://kubernetes.github.io/autoscaler",
     chart="cluster-autoscaler",
-    version="9.51.0",
+    version="9.59.0",
     release_name="cluster-autoscaler",
     service_account="cluster-autoscaler",
     service_account_annotations_path=("rbac", "serviceAccount", "annotations"),
 )
 
 CLUSTER_AUTOSCALER_IMAGE_TAGS = {
-    "1.31": "v1.31.0",
-    "1.32": "v1.32.5",
-    "1.33": "v1.33.3",
-    "1.34": "v1.34.2",
+    "1.32": "v1.32.7",
+    "1.33": "v1.33.6",
+    "1.34": "v1.34.5",
+    "1.35": "v1.35.2",
+    "1.36": "v1.36.1",
 }
-"""The autoscaler release for each supported Kubernetes minor (it must match the cluster's)."""
+"""The autoscaler release for each accepted Kubernetes minor (it must match the cluster's): the
+newest patch tag `cluster-autoscaler-<version>` of kubernetes/autoscaler read here (1.33.6, 1.34.5,
+1.35.2 and 1.36.1 all tagged 2026-07-22, 1.32.7 earlier; snapshot of 2026-08-22). The images
+at registry.k8s.io/autoscaling/cluster-autoscaler were not pulled from here."""
 
 # Requests and limits of the add-on pods: small, fixed, measured against their defaults.
 LOAD_BALANCER_CONTROLLER_RESOURCES = {

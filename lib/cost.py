@@ -11,15 +11,21 @@ Every resource type of the plan is either priced here or listed as free of charg
 (IAM, subnets, Kubernetes objects, ...): a type, region or instance class the table lacks is a
 `MissingPrice` naming it, never a silent zero. Usage the plan cannot show (NAT traffic, log
 volume, stored files) comes from `sizing/assumptions.json`.
+
+The control plane costs the extended-support rate when the cluster's Kubernetes version is past its
+EKS standard support on the day of the estimate (lib/eks_versions.py; EKS bills it from the start of
+that day, UTC), the standard rate before.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from lib.eks_addons import CLOUDWATCH_OBSERVABILITY
+from lib.eks_versions import EKS_VERSIONS, in_extended_support, utc_today
 from lib.plan_facts import GroupFacts, Plan, database_stopped, node_groups, of_type
 from lib.telemetry import STATSD_METRICS
 
@@ -140,16 +146,40 @@ def _database_lines(plan: Plan, prices: PriceTable) -> list[Line]:
     return lines
 
 
+def _control_plane_lines(plan: Plan, prices: PriceTable, today: date) -> list[Line]:
+    """One line per Kubernetes version of the plan's clusters, at the rate its support has on `today`."""
+    versions: dict[str, int] = {}
+    for cluster in of_type(plan, "eks:index:Cluster"):
+        version = str(cluster["inputs"].get("version", ""))
+        if version not in EKS_VERSIONS:
+            raise MissingPrice(
+                f"Kubernetes version '{version}' of cluster {cluster['name']} is not in lib/eks_versions.py: "
+                "its support, and so its control-plane price, is unknown"
+            )
+        versions[version] = versions.get(version, 0) + 1
+    lines = []
+    for version, count in sorted(versions.items()):
+        end = EKS_VERSIONS[version].end_of_standard.isoformat()
+        if in_extended_support(version, today):
+            label, key = (
+                f"EKS control plane (Kubernetes {version}, extended support since {end})",
+                "eks_cluster_hour_extended",
+            )
+        else:
+            label, key = f"EKS control plane (Kubernetes {version}, standard support until {end})", "eks_cluster_hour"
+        lines.append(_line(label, count, prices.figure(key), prices.hours))
+    return lines
+
+
 def _usage_lines(plan: Plan, prices: PriceTable, usage: Mapping[str, float]) -> list[Line]:
     count = {t: len(of_type(plan, t)) for t in {r["type"] for r in plan["resources"]}}
     nat, eips = count.get("aws:ec2/natGateway:NatGateway", 0), count.get("aws:ec2/eip:Eip", 0)
     nlbs = len(
         [r for r in of_type(plan, "aws:lb/loadBalancer:LoadBalancer") if r["inputs"]["loadBalancerType"] == "network"]
     )
-    clusters, efs = count.get("eks:index:Cluster", 0), count.get("aws:efs/fileSystem:FileSystem", 0)
+    efs = count.get("aws:efs/fileSystem:FileSystem", 0)
     hours = prices.hours
     lines = [
-        _line("EKS control plane", clusters, prices.figure("eks_cluster_hour"), hours),
         _line("NAT gateway hours", nat, prices.figure("nat_gateway_hour"), hours),
         _line("NAT gateway data (GB)", usage["nat_gb_month"] if nat else 0, prices.figure("nat_gateway_gb"), 1),
         _line("Public IPv4 addresses", eips, prices.figure("public_ipv4_hour"), hours),
@@ -272,8 +302,11 @@ class Estimate:
         return round(sum(getattr(line, f"monthly_{which}") for line in self.lines), 2)
 
 
-def estimate(plan: Plan, prices: PriceTable, usage: Mapping[str, float], busy_hours: float) -> Estimate:
-    """The plan's monthly cost, line by line (see the module docstring)."""
+def estimate(
+    plan: Plan, prices: PriceTable, usage: Mapping[str, float], busy_hours: float, today: date | None = None
+) -> Estimate:
+    """The plan's monthly cost on `today` (UTC; default the current day), line by line (see the module
+    docstring)."""
     if not 0 <= busy_hours <= 24:
         raise ValueError(f"busy hours {busy_hours} is not between 0 and 24")
     missing = unpriced_types(plan, prices)
@@ -282,6 +315,7 @@ def estimate(plan: Plan, prices: PriceTable, usage: Mapping[str, float], busy_ho
             f"resource type {missing[0]} has no price for {prices.region} in {prices.path}: price it in "
             "lib/cost.py or list it under no_charge with the reason it costs nothing"
         )
-    lines = _node_lines(plan, prices, busy_hours) + _database_lines(plan, prices) + _usage_lines(plan, prices, usage)
+    lines = _node_lines(plan, prices, busy_hours) + _database_lines(plan, prices)
+    lines += _control_plane_lines(plan, prices, today or utc_today()) + _usage_lines(plan, prices, usage)
     lines += _monitoring_lines(plan, prices, usage, busy_hours)
     return Estimate([line for line in lines if line.count or line.monthly_idle or line.monthly_busy])

@@ -5,13 +5,22 @@ it got) or move on any `pulumi up` (pulumi-eks picks the most recent build at de
 vpc-cni and kube-proxy, v4.3 cluster.ts L764-797 and L1091-1112). Pinned here, they move when
 `kubernetesVersion` does, and only then, in a reviewed change; `eksAddonVersions` overrides one.
 
-Sources (read 2026-11): the EKS user guide's version tables, "Manage kube-proxy"
-(https://docs.aws.amazon.com/eks/latest/userguide/managing-kube-proxy.html) and "Manage
-CoreDNS" (https://docs.aws.amazon.com/eks/latest/userguide/managing-coredns.html); vpc-cni
-v1.21.1-eksbuild.7 and aws-efs-csi-driver v3.3.0-eksbuild.1 as run on public clusters of 1.30
-to 1.36 (the user guide no longer lists them per version). Not checked against
-`aws eks describe-addon-versions` from here: a version EKS does not offer fails at create
-with InvalidParameterException naming it.
+Sources, by add-on (the accepted versions and their calendar: lib/eks_versions.py):
+- kube-proxy and CoreDNS: the EKS user guide's tables of the latest EKS add-on version per Kubernetes
+  version, "Manage kube-proxy" (https://docs.aws.amazon.com/eks/latest/userguide/managing-kube-proxy.html)
+  and "Manage CoreDNS" (https://docs.aws.amazon.com/eks/latest/userguide/managing-coredns.html). 1.34 to
+  1.36 read 2026-12 from the newest crawl of those pages found here, the user guide's ja_jp .md
+  rendition (the version strings are the English page's; the English rendition read here stops at
+  1.35). 1.32 and 1.33 are the versions read 2026-11 and kept: 1.33 is what live clusters run today
+  (the newest table lists CoreDNS v1.12.4-eksbuild.18 for 1.33, a lower minor than the pinned
+  v1.13.2-eksbuild.4 that EKS offered for 1.33 in 2026-11; EKS does not move an add-on down), and a
+  1.32 or 1.33 stack is only on its way up (UPGRADING.md).
+- vpc-cni v1.21.1-eksbuild.7 and aws-efs-csi-driver v3.3.0-eksbuild.1: as run on public clusters of
+  1.30 to 1.36 (the user guide no longer lists them per version); `eksctl utils
+  describe-addon-versions` output quoted in a public change of 2026-05 lists vpc-cni v1.21.1-eksbuild.7
+  for 1.33. Not confirmed for 1.35 and 1.36 from here.
+Not checked against `aws eks describe-addon-versions` from here: a version EKS does not offer fails
+at create or update with InvalidParameterException naming it; `eksAddonVersions` overrides one.
 """
 
 from __future__ import annotations
@@ -39,10 +48,11 @@ _SHARED = {
     CLOUDWATCH_OBSERVABILITY: "v4.7.0-eksbuild.1",
 }
 PINNED_VERSIONS: dict[str, dict[str, str]] = {
-    "1.31": {**_SHARED, KUBE_PROXY: "v1.31.14-eksbuild.9", COREDNS: "v1.11.4-eksbuild.33"},
     "1.32": {**_SHARED, KUBE_PROXY: "v1.32.13-eksbuild.5", COREDNS: "v1.11.4-eksbuild.33"},
     "1.33": {**_SHARED, KUBE_PROXY: "v1.33.10-eksbuild.2", COREDNS: "v1.13.2-eksbuild.4"},
-    "1.34": {**_SHARED, KUBE_PROXY: "v1.34.6-eksbuild.2", COREDNS: "v1.13.2-eksbuild.4"},
+    "1.34": {**_SHARED, KUBE_PROXY: "v1.34.6-eksbuild.13", COREDNS: "v1.13.2-eksbuild.11"},
+    "1.35": {**_SHARED, KUBE_PROXY: "v1.35.3-eksbuild.13", COREDNS: "v1.14.3-eksbuild.3"},
+    "1.36": {**_SHARED, KUBE_PROXY: "v1.36.0-eksbuild.14", COREDNS: "v1.14.3-eksbuild.3"},
 }
 
 

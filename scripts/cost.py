@@ -4,7 +4,10 @@ Reads `build/plan-<stack>.json` (`make plan`), prices it with `sizing/aws-prices
 the usage in `sizing/assumptions.json`, runs the capacity model (lib/capacity.py), prints both
 and writes `build/cost-<stack>.json`. Estimates from public list prices, not a quote or a bill.
 
-    python scripts/cost.py [--stack dev] [--busy-hours 8] [--plan build/plan-dev.json]
+    python scripts/cost.py [--stack dev] [--busy-hours 8] [--plan build/plan-dev.json] [--date 2027-04-01]
+
+The control plane is priced at the rate its Kubernetes version's support has on the day (`--date`,
+default today, UTC): extended support past the end of standard support (lib/eks_versions.py).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -19,19 +23,24 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from lib.cost import MissingPrice, PriceTable, estimate  # noqa: E402
+from lib.eks_versions import utc_today  # noqa: E402
 from lib.sizing import assumptions_for, capacity, load_table  # noqa: E402
 from offline.stack_config import resolve_stack_config  # noqa: E402
 
 
-def report(stack: str, plan: dict[str, Any], region: str, busy_hours: float) -> dict[str, Any]:
-    """The `build/cost-<stack>.json` document."""
+def report(
+    stack: str, plan: dict[str, Any], region: str, busy_hours: float, today: date | None = None
+) -> dict[str, Any]:
+    """The `build/cost-<stack>.json` document, priced on `today` (default the current day, UTC)."""
     assumed = assumptions_for(stack, load_table("assumptions.json"))
     prices = PriceTable(load_table("aws-prices.json"), region)
-    cost = estimate(plan, prices, assumed.usage, busy_hours)
+    day = today or utc_today()
+    cost = estimate(plan, prices, assumed.usage, busy_hours, day)
     model = capacity(plan, load_table("instance-types.json"), assumed)
     return {
         "stack": stack,
         "region": region,
+        "date": day.isoformat(),
         "currency": "USD",
         "busy_hours_per_day": busy_hours,
         "idle_monthly": cost.total("idle"),
@@ -46,7 +55,10 @@ def report(stack: str, plan: dict[str, Any], region: str, busy_hours: float) -> 
 
 def render(doc: dict[str, Any]) -> str:
     head = f"{'resource':58} {'count':>7} {'unit $':>9} {'idle $/mo':>10} {'busy $/mo':>10} {'hibernated':>10}"
-    out = [f"Estimated monthly cost of stack {doc['stack']} ({doc['region']}, USD, list prices):", head]
+    out = [
+        f"Estimated monthly cost of stack {doc['stack']} ({doc['region']}, USD, list prices, on {doc['date']}):",
+        head,
+    ]
     for line in doc["lines"]:
         out.append(
             f"{line['resource_type'][:58]:58} {line['count']:>7g} {line['unit_price']:>9.4f} "
@@ -71,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--plan", help="plan file (default build/plan-<stack>.json)")
     parser.add_argument("--busy-hours", type=float, default=8.0, help="hours a day the task groups run at maximum")
     parser.add_argument("--out", default=str(ROOT / "build"), help="folder for cost-<stack>.json")
+    parser.add_argument("--date", type=date.fromisoformat, help="price on this day, YYYY-MM-DD (default today, UTC)")
     args = parser.parse_args(argv)
     plan_path = Path(args.plan or ROOT / "build" / f"plan-{args.stack}.json")
     if not plan_path.exists():
@@ -78,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     _, region = resolve_stack_config(args.stack)
     try:
-        doc = report(args.stack, json.loads(plan_path.read_text()), region, args.busy_hours)
+        doc = report(args.stack, json.loads(plan_path.read_text()), region, args.busy_hours, args.date)
     except (MissingPrice, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

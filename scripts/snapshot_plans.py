@@ -19,6 +19,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from lib.eks_versions import DEFAULT_VERSION, EKS_VERSIONS  # noqa: E402
 from offline.mocks import Plan, run_program  # noqa: E402
 
 SNAPSHOT_DIR = ROOT / "tests" / "snapshots"
@@ -34,7 +35,7 @@ VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
             "clusterPrivateAccessCidrs": ["10.99.0.0/24"],
             "clusterAdminRoleArns": ["arn:aws:iam::123456789012:role/platform", "arn:aws:iam::123456789012:role/sre"],
             "nlbCertificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-1111-2222-3333-444455556666",
-            "nodeAmiReleaseVersion": "1.33.0-20250610",
+            "nodeAmiReleaseVersion": EKS_VERSIONS[DEFAULT_VERSION].ami_release,
             "airflowCreateAdminUser": False,
             "dbFinalSnapshot": False,
         },

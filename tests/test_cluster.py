@@ -9,6 +9,7 @@ import pytest
 from components.cluster import CLUSTER_ADMIN_POLICY
 from config.settings import load_settings
 from lib.eks_addons import PINNED_VERSIONS
+from lib.eks_versions import DEFAULT_VERSION
 from offline.fakes import fake_id
 from offline.mocks import SECRET, Plan, run_program
 from offline.stack_config import resolve_stack_config
@@ -17,15 +18,17 @@ EKS = "eks:index:Cluster"
 KEY = "aws:kms/key:Key"
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod"])
-def test_cluster_inputs(plans: dict[str, Plan], stack: str) -> None:
+@pytest.mark.parametrize(("stack", "policy"), [("dev", "STANDARD"), ("prod", "EXTENDED")])
+def test_cluster_inputs(plans: dict[str, Plan], stack: str, policy: str) -> None:
     plan = plans[stack]
     assert len(plan.of_type(EKS)) == 1
     cluster = plan.one(EKS, f"airflow-{stack}-eks")
     i = cluster.inputs
     assert cluster.custom is False  # a pulumi-eks component
     assert i["name"] == f"airflow-{stack}" == plan.outputs["cluster_name"]
-    assert i["version"] == "1.33" == plan.outputs["cluster_kubernetes_version"]
+    assert i["version"] == DEFAULT_VERSION == plan.outputs["cluster_kubernetes_version"]
+    # dev is upgraded by EKS at the end of standard support; prod states that it pays extended support.
+    assert i["upgradePolicy"] == {"supportType": policy}
     # `pulumi up` runs from the internet: the public endpoint, open to the deployer's CIDR only.
     assert i["endpointPrivateAccess"] is True
     assert i["endpointPublicAccess"] is True
@@ -42,9 +45,12 @@ def test_cluster_inputs(plans: dict[str, Plan], stack: str) -> None:
     # pulumi-eks's vpc-cni and kube-proxy add-ons, pinned for the cluster's version.
     overwrite = {"resolveConflictsOnCreate": "OVERWRITE", "resolveConflictsOnUpdate": "OVERWRITE"}
     # With network policies enforced (the add-on's `enableNetworkPolicy`, a string).
-    cni = {"addonVersion": PINNED_VERSIONS["1.33"]["vpc-cni"], "configurationValues": {"enableNetworkPolicy": "true"}}
+    cni = {
+        "addonVersion": PINNED_VERSIONS[DEFAULT_VERSION]["vpc-cni"],
+        "configurationValues": {"enableNetworkPolicy": "true"},
+    }
     assert i["vpcCniOptions"] == {**cni, **overwrite}
-    assert i["kubeProxyAddonOptions"] == {"version": PINNED_VERSIONS["1.33"]["kube-proxy"], **overwrite}
+    assert i["kubeProxyAddonOptions"] == {"version": PINNED_VERSIONS[DEFAULT_VERSION]["kube-proxy"], **overwrite}
 
 
 @pytest.mark.parametrize(("stack", "protected"), [("dev", False), ("prod", True)])

@@ -15,6 +15,7 @@ import pytest
 
 from config.keys import KEYS
 from config.project import read_declarations
+from lib.eks_versions import DEFAULT_VERSION, EKS_VERSIONS
 from offline.mocks import Plan, run_program
 from tests.test_settings import groups_with
 
@@ -71,7 +72,8 @@ CHANGES: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
     "clusterPublicAccessCidrs": ("dev", {}, {"clusterPublicAccessCidrs": ["192.0.2.10/32", "198.51.100.7/32"]}),
     "clusterPrivateAccessCidrs": ("dev", {}, PRIVATE),
     "clusterAdminRoleArns": ("dev", {}, {"clusterAdminRoleArns": ["arn:aws:iam::123456789012:role/admin"]}),
-    "nodeAmiReleaseVersion": ("dev", {}, {"nodeAmiReleaseVersion": "1.33.0-20250610"}),
+    "nodeAmiReleaseVersion": ("dev", {}, {"nodeAmiReleaseVersion": EKS_VERSIONS[DEFAULT_VERSION].ami_release}),
+    "clusterUpgradePolicy": ("dev", {}, {"clusterUpgradePolicy": "EXTENDED"}),
     "protectStatefulResources": (
         "dev",
         {"dbBackupRetentionDays": 7},

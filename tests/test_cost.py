@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import copy
 import json
+from datetime import date
 from typing import Any
 
 import pytest
 
 from lib.cost import MissingPrice, PriceTable, estimate
+from lib.eks_versions import DEFAULT_VERSION, EKS_VERSIONS
 from lib.sizing import assumptions_for, capacity, load_table
-from offline.mocks import Plan
+from offline.mocks import Plan, run_program
 
 PRICES = load_table("aws-prices.json")
+DAY = date(2026, 12, 6)
 USAGE = {k: 0.0 for k in assumptions_for("dev", load_table("assumptions.json")).usage}
 
 
@@ -38,7 +41,7 @@ def small_plan() -> dict[str, Any]:
     db = {"instanceClass": "db.t4g.micro", "multiAz": False, "allocatedStorage": 20}
     return {
         "resources": [
-            _resource("eks:index:Cluster", "eks", {}),
+            _resource("eks:index:Cluster", "eks", {"version": DEFAULT_VERSION}),
             *_group("airflow", ["t3.large"], (1, 2, 3), spot=False, tainted=False),
             *_group("workers", ["m6i.large", "m6a.large"], (0, 0, 4), spot=True, tainted=True),
             _resource("aws:rds/instance:Instance", "db", db),
@@ -51,7 +54,7 @@ def small_plan() -> dict[str, Any]:
 
 
 def test_a_small_plan_priced_by_hand() -> None:
-    cost = estimate(small_plan(), PriceTable(PRICES, "us-east-1"), USAGE, busy_hours=6)
+    cost = estimate(small_plan(), PriceTable(PRICES, "us-east-1"), USAGE, busy_hours=6, today=DAY)
     # 730 h: EKS 0.10; two on-demand t3.large 0.0832 with 20 GiB gp3 at 0.08; db.t4g.micro 0.016 + 20 GiB at 0.115;
     # NAT 0.045 and its address 0.005. Workers idle at 0 nodes.
     idle = 73 + 2 * 0.0832 * 730 + 2 * 20 * 0.08 + 0.016 * 730 + 20 * 0.115 + 0.045 * 730 + 0.005 * 730
@@ -63,6 +66,47 @@ def test_a_small_plan_priced_by_hand() -> None:
     assert cost.total("hibernated") == pytest.approx(idle - 2 * 0.0832 * 730 - 2 * 1.6 - 0.016 * 730, abs=0.01)
     workers = next(line for line in cost.lines if line.resource_type.startswith("EC2 nodes: workers"))
     assert (workers.count, workers.unit_price) == (0, pytest.approx(0.0384))
+
+
+def test_the_control_plane_costs_the_extended_rate_past_standard_support() -> None:
+    table = PriceTable(PRICES, "us-east-1")
+    plan = small_plan()
+    plan["resources"][0]["inputs"]["version"] = "1.34"
+
+    def control_plane(day: date) -> tuple[str, float, float]:
+        (line,) = [x for x in estimate(plan, table, USAGE, 8, day).lines if x.resource_type.startswith("EKS")]
+        return line.resource_type, line.unit_price, line.monthly_idle
+
+    # EKS bills extended support from the start of the day standard support ends (2026-12-02 for 1.34).
+    before = control_plane(date(2026, 12, 1))
+    assert before == ("EKS control plane (Kubernetes 1.34, standard support until 2026-12-02)", 0.10, 73.0)
+    on_the_day = control_plane(date(2026, 12, 2))
+    assert on_the_day == ("EKS control plane (Kubernetes 1.34, extended support since 2026-12-02)", 0.60, 438.0)
+    unknown = small_plan()
+    unknown["resources"][0]["inputs"]["version"] = "1.31"
+    with pytest.raises(MissingPrice, match=r"Kubernetes version '1\.31' of cluster eks is not in lib/eks_versions\.py"):
+        estimate(unknown, table, USAGE, 8, DAY)
+
+
+def test_a_stack_at_133_pays_extended_support_and_the_default_version_does_not() -> None:
+    """The issue's figures: on 2026-12-06 a cluster at 1.33 costs $0.60 an hour, $365 a month more."""
+    from scripts.cost import report
+
+    at_133 = run_program("dev", config_overrides={"kubernetesVersion": "1.33"})
+    lines = {}
+    for plan in (at_133, run_program("dev")):
+        doc = report("dev", json.loads(json.dumps(plan.as_json())), "us-east-1", 8, DAY)
+        assert doc["date"] == "2026-12-06"
+        (line,) = [x for x in doc["lines"] if x["resource_type"].startswith("EKS control plane")]
+        lines[plan.one("eks:index:Cluster").inputs["version"]] = line
+    old, new = lines["1.33"], lines[DEFAULT_VERSION]
+    assert (old["count"], old["unit_price"], old["monthly_idle"], old["monthly_hibernated"]) == (1, 0.6, 438.0, 438.0)
+    assert old["resource_type"] == "EKS control plane (Kubernetes 1.33, extended support since 2026-07-29)"
+    end = EKS_VERSIONS[DEFAULT_VERSION].end_of_standard.isoformat()
+    assert new["resource_type"] == f"EKS control plane (Kubernetes {DEFAULT_VERSION}, standard support until {end})"
+    assert (new["count"], new["unit_price"], new["monthly_idle"]) == (1, 0.1, 73.0)
+    assert old["monthly_idle"] - new["monthly_idle"] == pytest.approx(365.0)
+    assert "extended support" in old["source"]
 
 
 def test_missing_prices_are_errors_that_name_what_is_missing() -> None:

@@ -6,6 +6,7 @@ import pytest
 
 from config.cluster import SUPPORTED_KUBERNETES_VERSIONS
 from lib.eks_addons import ADDON_NAMES, PINNED_VERSIONS, VERSION_PATTERN, addon_versions
+from lib.eks_versions import DEFAULT_VERSION
 from offline.mocks import Plan, run_program
 
 ADDON = "aws:eks/addon:Addon"
@@ -38,7 +39,7 @@ def test_coredns_and_efs_csi_wait_for_every_node_group(plans: dict[str, Plan], s
         ours.insert(0, "amazon-cloudwatch-observability")
     for name in ours:
         found = addon(plan, name)
-        assert found["inputs"]["addonVersion"] == PINNED_VERSIONS["1.33"][name], name
+        assert found["inputs"]["addonVersion"] == PINNED_VERSIONS[DEFAULT_VERSION][name], name
         assert found["inputs"]["clusterName"] == plan.outputs["cluster_name"]
         assert found["inputs"]["resolveConflictsOnCreate"] == "OVERWRITE"  # takes over EKS's own copy
         assert groups <= found["dependencies"], name
@@ -49,6 +50,6 @@ def test_coredns_and_efs_csi_wait_for_every_node_group(plans: dict[str, Plan], s
 
 
 def test_addons_move_with_the_kubernetes_version() -> None:
-    plan = run_program("dev", config_overrides={"kubernetesVersion": "1.32"})
-    assert addon(plan, "coredns")["inputs"]["addonVersion"] == PINNED_VERSIONS["1.32"]["coredns"]
-    assert PINNED_VERSIONS["1.32"]["coredns"] != PINNED_VERSIONS["1.33"]["coredns"]
+    plan = run_program("dev", config_overrides={"kubernetesVersion": "1.33"})
+    assert addon(plan, "coredns")["inputs"]["addonVersion"] == PINNED_VERSIONS["1.33"]["coredns"]
+    assert PINNED_VERSIONS["1.33"]["coredns"] != PINNED_VERSIONS[DEFAULT_VERSION]["coredns"]

@@ -17,6 +17,7 @@ import kubernetes_validate
 import pytest
 
 from config.settings import load_settings
+from lib.eks_versions import DEFAULT_VERSION
 from offline.mocks import SECRET, Plan, Registration
 from offline.stack_config import resolve_stack_config
 
@@ -89,7 +90,7 @@ def objects_to_validate(plan: Plan, version: str) -> list[Registration]:
 
 
 def test_builtin_groups_are_read() -> None:
-    groups = builtin_groups("1.33")
+    groups = builtin_groups(DEFAULT_VERSION)
     assert {"", "apps", "batch", "rbac.authorization.k8s.io", "storage.k8s.io"} <= groups
     assert "elbv2.k8s.aws" not in groups
 
@@ -123,11 +124,11 @@ def test_validation_rejects_a_broken_object(dev: Plan) -> None:
 
 def test_redacted_values_are_validated_by_their_place() -> None:
     secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}, "stringData": SECRET, "type": "Opaque"}
-    assert validate_redacted(secret, "1.33") == "1.33"
+    assert validate_redacted(secret, DEFAULT_VERSION) == DEFAULT_VERSION
     assert secret["stringData"] == SECRET  # the plan's object is not modified
     # A redacted value where no such field exists is still refused.
     with pytest.raises(kubernetes_validate.ValidationError):
-        validate_redacted({**secret, "strngData": SECRET}, "1.33")
+        validate_redacted({**secret, "strngData": SECRET}, DEFAULT_VERSION)
     # So is a real error next to a redacted value.
     with pytest.raises(kubernetes_validate.ValidationError):
-        validate_redacted({**secret, "immutable": "yes"}, "1.33")
+        validate_redacted({**secret, "immutable": "yes"}, DEFAULT_VERSION)

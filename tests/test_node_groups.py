@@ -7,6 +7,7 @@ import json
 import pytest
 
 from components.node_groups import NODE_POLICIES
+from lib.eks_versions import DEFAULT_VERSION
 from lib.scheduling import NODE_GROUP_LABEL
 from offline.fakes import fake_id
 from offline.mocks import Plan, run_program
@@ -38,7 +39,7 @@ def test_one_managed_node_group_per_configured_group(plans: dict[str, Plan], sta
         assert i["ignoreScalingChanges"] is True
         # pulumi-eks leaves the version unset when a launch template is given: set it, so that
         # raising kubernetesVersion rolls the nodes after the control plane.
-        assert i["version"] == settings.cluster.kubernetes_version == "1.33"
+        assert i["version"] == settings.cluster.kubernetes_version == DEFAULT_VERSION
         assert "releaseVersion" not in i  # the newest AMI release at creation
         assert i["amiType"] == "AL2023_x86_64_STANDARD"
         assert i["subnetIds"] == plan.outputs["vpc_node_subnet_ids"]  # private subnets in every AZ
