@@ -162,11 +162,11 @@ def _control_plane_lines(plan: Plan, prices: PriceTable, today: date) -> list[Li
         end = EKS_VERSIONS[version].end_of_standard.isoformat()
         if in_extended_support(version, today):
             label, key = (
-                f"EKS control plane (Kubernetes {version}, extended support since {end})",
+                f"EKS control plane ({version}, extended support from {end})",
                 "eks_cluster_hour_extended",
             )
         else:
-            label, key = f"EKS control plane (Kubernetes {version}, standard support until {end})", "eks_cluster_hour"
+            label, key = f"EKS control plane ({version}, standard support to {end})", "eks_cluster_hour"
         lines.append(_line(label, count, prices.figure(key), prices.hours))
     return lines
 

@@ -79,9 +79,9 @@ def test_the_control_plane_costs_the_extended_rate_past_standard_support() -> No
 
     # EKS bills extended support from the start of the day standard support ends (2026-12-02 for 1.34).
     before = control_plane(date(2026, 12, 1))
-    assert before == ("EKS control plane (Kubernetes 1.34, standard support until 2026-12-02)", 0.10, 73.0)
+    assert before == ("EKS control plane (1.34, standard support to 2026-12-02)", 0.10, 73.0)
     on_the_day = control_plane(date(2026, 12, 2))
-    assert on_the_day == ("EKS control plane (Kubernetes 1.34, extended support since 2026-12-02)", 0.60, 438.0)
+    assert on_the_day == ("EKS control plane (1.34, extended support from 2026-12-02)", 0.60, 438.0)
     unknown = small_plan()
     unknown["resources"][0]["inputs"]["version"] = "1.31"
     with pytest.raises(MissingPrice, match=r"Kubernetes version '1\.31' of cluster eks is not in lib/eks_versions\.py"):
@@ -101,9 +101,9 @@ def test_a_stack_at_133_pays_extended_support_and_the_default_version_does_not()
         lines[plan.one("eks:index:Cluster").inputs["version"]] = line
     old, new = lines["1.33"], lines[DEFAULT_VERSION]
     assert (old["count"], old["unit_price"], old["monthly_idle"], old["monthly_hibernated"]) == (1, 0.6, 438.0, 438.0)
-    assert old["resource_type"] == "EKS control plane (Kubernetes 1.33, extended support since 2026-07-29)"
+    assert old["resource_type"] == "EKS control plane (1.33, extended support from 2026-07-29)"
     end = EKS_VERSIONS[DEFAULT_VERSION].end_of_standard.isoformat()
-    assert new["resource_type"] == f"EKS control plane (Kubernetes {DEFAULT_VERSION}, standard support until {end})"
+    assert new["resource_type"] == f"EKS control plane ({DEFAULT_VERSION}, standard support to {end})"
     assert (new["count"], new["unit_price"], new["monthly_idle"]) == (1, 0.1, 73.0)
     assert old["monthly_idle"] - new["monthly_idle"] == pytest.approx(365.0)
     assert "extended support" in old["source"]
