@@ -175,7 +175,7 @@ def node_groups_of(settings: Settings, network: Network, cluster: Cluster, tags:
 
 def flow_logs_of(settings: Settings, network: Network, tags: dict[str, str]) -> FlowLogs:
     """The VPC's flow logs, on a brought VPC too: the stack's own record of who talked to its
-    nodes, database and file system, whatever the VPC's owner keeps (README, Audit trail)."""
+    nodes, database and file system, whatever the VPC's owner keeps (docs/security.md, Audit trail)."""
     return FlowLogs(
         child_name(settings.name, "flow-logs"),
         FlowLogsArgs(

@@ -244,9 +244,16 @@ class Airflow(pulumi.ComponentResource):
         """Airflow's connection (to PgBouncer), PgBouncer's files, its exporter's connection and the
         RDS CA bundle; their Helm values (the files' checksum on the pods) in `self._pgbouncer`."""
         files = pgbouncer_files(
-            self, name, args.connection_uri, args.max_connections, args.replicas.pgbouncer, args.namespace,
-            self.namespace, args.provider, lambda key, secret, data: self._secret(name, key, secret, data, args),
-        )  # fmt: skip
+            self,
+            name,
+            args.connection_uri,
+            args.max_connections,
+            args.replicas.pgbouncer,
+            args.namespace,
+            self.namespace,
+            args.provider,
+            lambda key, secret, data: self._secret(name, key, secret, data, args),
+        )
         self._pgbouncer = files.values
         return files.resources
 

@@ -147,7 +147,7 @@ class Settings:
             + [
                 f"{key_of('cluster', 'public_access_cidrs')}: {cidr} is a documentation range that no machine connects "
                 "from; set the egress CIDR of the machine that runs `pulumi up`, or it cannot reach the Kubernetes API "
-                "(README, Deploying for real)"
+                "(docs/operations.md, Deploying for real)"
                 for cidr in self.cluster.public_access_cidrs
                 if documentation_range(cidr)
             ]

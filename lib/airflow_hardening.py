@@ -1,5 +1,5 @@
 """Hardened pods and network isolation for the Airflow chart: a values fragment, the namespace's
-Pod Security labels and the NetworkPolicies the chart lacks. Plain data; README "Hardened pods"
+Pod Security labels and the NetworkPolicies the chart lacks. Plain data; docs/security.md "Hardened pods"
 and "Network isolation" say what each part is for and what checkov still reports.
 
 Pods (chart 1.18, values merged before the user's `airflowValues`):

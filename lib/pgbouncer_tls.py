@@ -7,7 +7,7 @@ and the checksum that restarts the pods when their files change. Plain Python, n
   program creates pins its CA (`RDS_CA_IDENTIFIER`), which the bundle holds. A brought database
   (`existingDbHost`) is verified the same way when its host is an RDS endpoint
   (`*.rds.amazonaws.com`); any other host (a self-managed server, a CNAME in front of RDS) keeps
-  `require`: encrypted, its certificate not checked, and the program warns (README, Security).
+  `require`: encrypted, its certificate not checked, and the program warns (docs/security.md, Security defaults).
 - Rollout: the chart mounts the config Secret's files with `subPath`, so a changed Secret never
   reaches a running pod, and the chart's own checksum covers only its (unused) template. A pod
   annotation carrying a digest of the files makes a change roll the Deployment.

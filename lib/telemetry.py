@@ -33,8 +33,30 @@ EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+\Z")
 TOPIC_ARN = re.compile(r"arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}\Z")
 MIN_IA_DAYS = 30  # S3 moves nothing to Standard-IA younger than this
 CONTAINER_LOG_KINDS = ("application", "dataplane", "host", "performance")
-LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
-                      3288, 3653)  # fmt: skip
+LOG_RETENTION_DAYS = (
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+)
 """The retentions CloudWatch Logs accepts (PutRetentionPolicy)."""
 STATSD_METRICS = (
     "scheduler_heartbeat",

@@ -1,5 +1,5 @@
 """The stack's guardrails as a Pulumi policy pack, also runnable offline over a plan file.
 
-pulumi preview --policy-pack policy          (README, Guardrails)
+pulumi preview --policy-pack policy          (docs/security.md, Guardrails)
 python -m policy build/plan-prod.json        (offline: violations and the AZ-loss table)
 """

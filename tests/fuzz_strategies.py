@@ -23,10 +23,18 @@ Config = dict[str, str | None]  # None: remove the key
 _PARENTS = [
     ipaddress.ip_network(n)
     for n in (
-        "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "127.0.0.0/8",
-        "169.254.0.0/16", "0.0.0.0/0", "203.0.113.0/24", "8.8.0.0/16", "224.0.0.0/4",
+        "10.0.0.0/8",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "100.64.0.0/10",
+        "127.0.0.0/8",
+        "169.254.0.0/16",
+        "0.0.0.0/0",
+        "203.0.113.0/24",
+        "8.8.0.0/16",
+        "224.0.0.0/4",
     )
-]  # fmt: skip
+]
 
 
 @st.composite
@@ -138,10 +146,15 @@ def _node_labels(draw: st.DrawFn, base: Mapping[str, str]) -> Config:
 
 
 _JSON = {
-    "clusterPublicAccessCidrs": CIDR_LISTS, "clusterPrivateAccessCidrs": CIDR_LISTS, "nlbAllowedCidrs": CIDR_LISTS,
-    "tags": TAGS, "policyWaivers": WAIVERS, "availabilityZoneIds": ZONES,
-    "airflowValues": HELM_VALUES, "loadBalancerControllerValues": HELM_VALUES,
-}  # fmt: skip
+    "clusterPublicAccessCidrs": CIDR_LISTS,
+    "clusterPrivateAccessCidrs": CIDR_LISTS,
+    "nlbAllowedCidrs": CIDR_LISTS,
+    "tags": TAGS,
+    "policyWaivers": WAIVERS,
+    "availabilityZoneIds": ZONES,
+    "airflowValues": HELM_VALUES,
+    "loadBalancerControllerValues": HELM_VALUES,
+}
 _RAW = {"vpcCidr": CIDR, "dbAllocatedStorageGib": RAW_NUMBERS, "airflowParallelism": RAW_NUMBERS}
 _COMPOUND: list[Callable[[st.DrawFn, Mapping[str, str]], Config]] = [_existing_vpc, _existing_db, _node_labels]
 

@@ -180,7 +180,7 @@ def test_node_volumes_key_lets_only_auto_scaling_launch_with_it(plans: dict[str,
 def test_keys_used_through_grants_or_iam_keep_the_default_policy(prod: Plan, key: str) -> None:
     # EKS, RDS and EFS use their keys through grants made with the caller's IAM permissions, the
     # task-logs role through its IAM policy: AWS's default policy (the account, through IAM) is
-    # what their guides document, and nothing else may use them (README, Audit trail).
+    # what their guides document, and nothing else may use them (docs/security.md, Audit trail).
     assert "policy" not in prod.one(KEY, f"airflow-prod-{key}").inputs
 
 

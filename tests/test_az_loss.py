@@ -72,5 +72,6 @@ def test_nat_per_zone_routes_stay_in_their_zone(prod: Plan, lost: str) -> None:
     assert nat == Tier("NAT egress", UP, "every other zone routes through its own NAT gateway")
 
 
-def test_the_readme_shows_prods_table(prod: Plan) -> None:
-    assert render(analyse(prod.as_json())) in (ROOT / "README.md").read_text()
+def test_the_security_docs_show_prods_table(prod: Plan) -> None:
+    section = (ROOT / "docs" / "security.md").read_text().split("\n### Losing an availability zone\n", 1)[1]
+    assert render(analyse(prod.as_json())) in section.split("\n## ", 1)[0]

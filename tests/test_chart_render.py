@@ -40,7 +40,7 @@ CONTROL_PLANE = (
     "airflow-pgbouncer",
     "airflow-statsd",
 )
-README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+OPERATIONS = (Path(__file__).resolve().parent.parent / "docs" / "operations.md").read_text()
 DEFAULT_GRACE_SECONDS = 30  # a pod's terminationGracePeriodSeconds when the chart sets none
 
 
@@ -238,20 +238,20 @@ def test_dags_are_read_from_the_dags_claim_by_every_pod_that_parses_or_runs_them
     task_mount = claim_mount(r.pod_template()["spec"], claim)
     assert task_mount and (dags_folder + "/").startswith(task_mount + "/")
     # Airflow 3's scheduler reads serialized DAGs from the database: it has no DAGs volume, so
-    # copying files into a scheduler pod writes to its own disk (the README copies into the
-    # DAG processor instead).
+    # copying files into a scheduler pod writes to its own disk (docs/operations.md copies
+    # into the DAG processor instead).
     assert claim_mount(r.deployment_pod("airflow-scheduler"), claim) is None
     # The chart's git-sync is never what delivers DAGs here (see the next test).
     for pod in pods(r).values():
         assert not [c["name"] for c in containers(pod) if "git-sync" in c["name"]]
 
 
-def test_the_readme_copies_dags_into_a_pod_that_mounts_the_dags_volume(renders: dict[str, Rendered]) -> None:
+def test_the_docs_copy_dags_into_a_pod_that_mounts_the_dags_volume(renders: dict[str, Rendered]) -> None:
     """The copy procedure must write to the shared volume, where Airflow reads, not to a pod's disk."""
-    section = README.split("### Delivering DAGs", 1)[1].split("\n### ", 1)[0]
+    section = OPERATIONS.split("\n## Delivering DAGs\n", 1)[1].split("\n## ", 1)[0]
     component = re.search(r"-l component=([\w-]+)", section)
     copy = re.search(r'kubectl -n airflow cp \S+ "\$POD":(\S+) -c ([\w-]+)', section)
-    assert component and copy, "the README gives no copy procedure"
+    assert component and copy, "docs/operations.md gives no copy procedure"
     path, container = copy.groups()
     r = renders["dev"]
     (deployment,) = [

@@ -33,13 +33,22 @@ from offline.stack_config import CONFIG_DIR, resolve_stack_config
 from tests.fuzz_strategies import configs, helm_values_deep, mutated_configs
 
 settings.register_profile(
-    "default", max_examples=150, derandomize=True, deadline=None, database=None, print_blob=True,
+    "default",
+    max_examples=150,
+    derandomize=True,
+    deadline=None,
+    database=None,
+    print_blob=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)  # fmt: skip
+)
 settings.register_profile(
-    "fuzz", max_examples=5000, deadline=None, database=None, print_blob=True,
+    "fuzz",
+    max_examples=5000,
+    deadline=None,
+    database=None,
+    print_blob=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)  # fmt: skip
+)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 REGISTRATION_EXAMPLES = {"default": 4, "fuzz": 60}[os.environ.get("HYPOTHESIS_PROFILE", "default")]
 BASE = {stack: resolve_stack_config(stack) for stack in ("dev", "prod")}

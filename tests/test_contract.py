@@ -133,7 +133,7 @@ def test_additions_need_a_minor_version_and_breaks_a_major_one(new: dict[str, An
     assert compatibility(BASE, new) == []
 
 
-def test_the_readme_table_of_outputs_is_generated_from_the_contract() -> None:
+def test_the_contract_readme_table_of_outputs_is_generated_from_the_contract() -> None:
     text = README.read_text()
     assert readme_with_table(text) == text, "run `python scripts/contract.py`"
     for spec in output_specs():

@@ -1,4 +1,6 @@
-"""The README documents every config key and every stack output, and CI runs its test command."""
+"""The docs: the generated configuration reference and component pages are fresh and cover every key
+and component, the contract's README every stack output, the README is a front door whose
+commands are what CI and make run, and every relative link resolves."""
 
 from __future__ import annotations
 
@@ -9,29 +11,64 @@ from config.keys import KEYS
 from config.project import read_declarations
 from offline.mocks import Plan
 from scripts.component_docs import DOCS, pages
+from scripts.config_docs import PAGE, SECTIONS
+from scripts.config_docs import page as configuration_page
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
+MAX_README_LINES = 200
+DOC_FILES = sorted(
+    [
+        ROOT / "README.md",
+        ROOT / "UPGRADING.md",
+        ROOT / "contract" / "README.md",
+        *(ROOT / "docs").rglob("*.md"),
+        *(ROOT / "examples").rglob("README.md"),
+    ]
+)
 
 
-def table_after(heading: str) -> dict[str, list[str]]:
-    """Rows of the first table after `heading`: first cell (without backticks) -> cells."""
-    section = README.split(heading, 1)[1]
+def tables(text: str) -> list[dict[str, list[str]]]:
+    """Every table of `text`: first cell (without backticks) -> cells, header row included."""
+    found: list[dict[str, list[str]]] = []
     rows: dict[str, list[str]] = {}
-    for line in section.splitlines():
+    for line in [*text.splitlines(), ""]:
         if line.startswith("|") and not line.startswith("|---"):
-            cells = [c.strip() for c in line.strip("|").split("|")]
+            cells = [c.strip() for c in re.split(r"(?<!\\)\|", line.strip().strip("|"))]
             rows[cells[0].strip("`")] = cells
         elif rows and not line.startswith("|"):
-            break
-    return rows
+            found.append(rows)
+            rows = {}
+    return found
+
+
+def table_after(text: str, heading: str) -> dict[str, list[str]]:
+    """Rows of the first table after `heading`."""
+    return tables(text.split(heading, 1)[1])[0]
+
+
+def test_the_configuration_reference_is_generated_from_pulumi_yaml() -> None:
+    """docs/configuration.md is what scripts/config_docs.py writes now (run it after a change)."""
+    assert PAGE.read_text() == configuration_page(), (
+        "docs/configuration.md is stale: run `python scripts/config_docs.py`"
+    )
 
 
 def test_every_config_key_is_documented() -> None:
     _, decls = read_declarations()
-    rows = table_after("## Configuration reference")
-    rows.pop("key")
-    # Pulumi.yaml declares, config/keys.py places, the README documents: the same keys.
+    text = PAGE.read_text()
+    sections = re.findall(r"^## (.+)$", text, flags=re.M)
+    assert sections == [
+        title for section, title in SECTIONS.items() if any(k.section == section for k in KEYS.values())
+    ]
+    rows: dict[str, list[str]] = {}
+    for title in sections:
+        table = table_after(text, f"\n## {title}\n")
+        assert table.pop("key")[:7] == ["key", "type", "default", "dev", "prod", "applies", "description"]
+        assert {KEYS[key].section for key in table} == {s for s, t in SECTIONS.items() if t == title}, title
+        assert not rows.keys() & table.keys()
+        rows |= table
+    # Pulumi.yaml declares, config/keys.py places, the reference documents: the same keys.
     assert set(rows) == set(decls) == set(KEYS)
     for key, decl in decls.items():
         documented_type = rows[key][1]
@@ -43,10 +80,11 @@ def test_every_config_key_is_documented() -> None:
             None: "object",
         }
         assert documented_type.startswith(expected[decl.type]), key
+        assert len(rows[key][6]) > 10, f"{key} has no description"  # object keys: the comment above them
 
 
 def test_every_output_is_documented_with_its_secrecy(dev: Plan, prod: Plan) -> None:
-    rows = table_after("## Stack outputs")
+    rows = table_after((ROOT / "contract" / "README.md").read_text(), "## Stack outputs")
     rows.pop("output")
     assert set(rows) == set(dev.outputs) == set(prod.outputs)
     for name, cells in rows.items():
@@ -54,8 +92,17 @@ def test_every_output_is_documented_with_its_secrecy(dev: Plan, prod: Plan) -> N
     assert all(re.fullmatch(r"[a-z]+(_[a-z0-9]+)+", name) for name in rows)  # resource-prefixed snake_case
 
 
+def test_the_readme_is_a_front_door() -> None:
+    """Short, and every page of docs/ is reachable from it."""
+    assert len(README.splitlines()) <= MAX_README_LINES
+    linked = {target.split("#")[0] for target in re.findall(r"\]\(([^)\s]+)\)", README)}
+    for page in (ROOT / "docs").glob("*.md"):
+        assert str(page.relative_to(ROOT)) in linked, f"the README does not link {page.name}"
+    assert "docs/components/README.md" in linked and "contract/README.md" in linked
+
+
 def test_readme_commands_are_what_ci_and_make_run() -> None:
-    quick = README.split("## Quick start", 1)[1].split("## ", 1)[0]
+    quick = README.split("## Quick start", 1)[1].split("\n## ", 1)[0]
     commands = re.findall(r"^(make \w+)", quick, flags=re.M)
     assert commands == ["make plan", "make test"]
     ci = (ROOT / ".ci" / "run").read_text()
@@ -80,3 +127,41 @@ def test_every_arg_and_output_of_a_component_is_described() -> None:
         for line in text.splitlines():
             if line.startswith("| `"):
                 assert line.split("|")[-2].strip(), f"{name}: {line}"
+
+
+def slug(heading: str) -> str:
+    """The anchor GitHub gives a heading: lowercase, punctuation but `-` and `_` dropped, spaces to `-`."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def broken_links(path: Path, text: str) -> list[str]:
+    """Relative links of a Markdown file (outside code) whose file or heading does not exist."""
+    prose = re.sub(r"^```.*?^```", "", text, flags=re.M | re.S)
+    prose = re.sub(r"`[^`\n]*`", "", prose)
+    broken = []
+    for target in re.findall(r"\]\(([^)\s]+)\)", prose):
+        if re.match(r"[a-z]+:", target):
+            continue  # https:, mailto:
+        file, _, anchor = target.partition("#")
+        resolved = (path.parent / file).resolve() if file else path
+        if not resolved.exists():
+            broken.append(target)
+        elif anchor:
+            body = resolved.read_text() if file else text
+            body = re.sub(r"^```.*?^```", "", body, flags=re.M | re.S)
+            if anchor not in {slug(h) for h in re.findall(r"^#+ (.+)$", body, flags=re.M)}:
+                broken.append(target)
+    return broken
+
+
+def test_relative_links_resolve() -> None:
+    assert len(DOC_FILES) > 10
+    for path in DOC_FILES:
+        assert broken_links(path, path.read_text()) == [], path.relative_to(ROOT)
+
+
+def test_the_link_check_can_fail() -> None:
+    path = ROOT / "docs" / "security.md"
+    text = "# Title\n\n[a](missing.md) [b](#title) [c](#nope) [d](operations.md#tearing-down) [e](runbook.md#nope)\n"
+    assert broken_links(path, text) == ["missing.md", "#nope", "runbook.md#nope"]
+    assert slug("Where `pulumi up` runs from?") == "where-pulumi-up-runs-from"

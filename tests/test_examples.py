@@ -1,5 +1,5 @@
 """The examples run offline: a consuming team's project reading the prod plan's outputs through
-the typed reader, the README's consumer snippets, and the example stack configurations."""
+the typed reader, the consumer snippets of `contract/README.md`, and the example stack configurations."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from offline.mocks import SECRET, Plan, run_mocked, run_program
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 TEAM_DAGS = EXAMPLES / "team-dags"
+CONSUMER_DOCS = ROOT / "contract" / "README.md"
 STACK = "acme/airflow-eks/prod"
 
 
@@ -95,17 +96,17 @@ def test_team_dags_writes_its_connection_into_the_platform_namespace_through_its
     }
 
 
-def readme_snippets() -> list[str]:
-    section = (ROOT / "README.md").read_text().split("## For consuming teams", 1)[1].split("\n## ", 1)[0]
+def consumer_snippets() -> list[str]:
+    section = CONSUMER_DOCS.read_text().split("\n## For consuming teams\n", 1)[1].split("\n## ", 1)[0]
     return re.findall(r"```python\n(.*?)```", section, flags=re.S)
 
 
-def test_the_readme_consumer_snippets_work_against_the_prod_plan(prod: Plan) -> None:
-    """A consumer written only from the README section: every Python block of it runs."""
-    snippets = readme_snippets()
+def test_the_documented_consumer_snippets_work_against_the_prod_plan(prod: Plan) -> None:
+    """A consumer written only from the contract's "For consuming teams": every Python block of it runs."""
+    snippets = consumer_snippets()
     assert len(snippets) == 2  # the typed reader, and a plain StackReference
     for code in snippets:
-        program = compile(code, "README.md", "exec")
+        program = compile(code, str(CONSUMER_DOCS.relative_to(ROOT)), "exec")
         plan = run_mocked(
             consumer(functools.partial(exec, program, {"__name__": "__main__"})),
             "team",

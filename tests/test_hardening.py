@@ -1,8 +1,8 @@
 """Hardened pods and network isolation, on what Helm renders from the prod values.
 
 - checkov (its own virtualenv, `.venv-checkov`, made by `make test`) over the render and the
-  program's own Kubernetes objects: at most MAX_FAILED failures, exactly those the README's
-  "Hardened pods" table lists.
+  program's own Kubernetes objects: at most MAX_FAILED failures, exactly those the "Hardened pods"
+  table of docs/security.md lists.
 - Pod Security Standards: a checker of the baseline and restricted levels over every pod (the
   chart's workloads, the task pod template, git-sync); the namespace enforces the strictest level
   they all pass and warns and audits at restricted.
@@ -29,9 +29,10 @@ from lib.git_sync import GitSyncSource, git_sync_deployment
 from lib.network_plan import node_subnet_cidrs
 from lib.node_groups import NodeGroup
 from offline.mocks import Plan
-from tests.test_chart_render import README, Rendered, containers
+from tests.test_chart_render import Rendered, containers
 
 ROOT = Path(__file__).resolve().parent.parent
+SECURITY_DOCS = ROOT / "docs" / "security.md"
 MAX_FAILED = 30
 SKIPPED_CHECKS = ("CKV_K8S_21",)  # "the default namespace": `helm template` leaves objects without one
 PROGRAM_KINDS = {
@@ -89,9 +90,9 @@ def checkov_failures(objects: list[dict[str, Any]], tmp_path: Path) -> list[tupl
     ]
 
 
-def readme_exceptions() -> set[tuple[str, str]]:
-    """The (check, kind/name) pairs the README's "Hardened pods" table says stay, and why."""
-    section = README.split("### Hardened pods", 1)[1].split("\n### ", 1)[0]
+def documented_exceptions() -> set[tuple[str, str]]:
+    """The (check, kind/name) pairs the "Hardened pods" table of docs/security.md says stay, and why."""
+    section = SECURITY_DOCS.read_text().split("\n## Hardened pods\n", 1)[1].split("\n## ", 1)[0]
     found = set()
     for check, resources, why in re.findall(r"^\| `(CKV2?_K8S_\d+)` \| ([^|]+) \| ([^|]+) \|$", section, re.M):
         assert len(why.strip()) > 20, f"{check}: say why it stays"
@@ -99,21 +100,39 @@ def readme_exceptions() -> set[tuple[str, str]]:
     return found
 
 
-def test_checkov_fails_only_what_the_readme_lists(rendered: Rendered, tmp_path: Path) -> None:
+def test_checkov_fails_only_what_the_docs_list(rendered: Rendered, tmp_path: Path) -> None:
     failures = checkov_failures(namespace_objects(rendered), tmp_path)
     assert len(failures) <= MAX_FAILED
-    assert set(failures) == readme_exceptions()
+    assert set(failures) == documented_exceptions()
 
 
 # --------------------------------------------------------------------------- Pod Security Standards
 
 BASELINE_CAPABILITIES = {
-    "AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD", "NET_BIND_SERVICE",
-    "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT",
-}  # fmt: skip
+    "AUDIT_WRITE",
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "FOWNER",
+    "FSETID",
+    "KILL",
+    "MKNOD",
+    "NET_BIND_SERVICE",
+    "SETFCAP",
+    "SETGID",
+    "SETPCAP",
+    "SETUID",
+    "SYS_CHROOT",
+}
 RESTRICTED_VOLUMES = {
-    "configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "persistentVolumeClaim", "projected", "secret",
-}  # fmt: skip
+    "configMap",
+    "csi",
+    "downwardAPI",
+    "emptyDir",
+    "ephemeral",
+    "persistentVolumeClaim",
+    "projected",
+    "secret",
+}
 
 
 def baseline_problems(pod: dict[str, Any]) -> list[str]:

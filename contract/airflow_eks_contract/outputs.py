@@ -24,7 +24,7 @@ TYPE_NAMES: dict[Any, str] = {
     list[str]: "list of strings",
     dict[str, str]: "map of strings",
 }
-"""The value types an output may have, by the name the contract and the README give them."""
+"""The value types an output may have, by the name the contract and its README give them."""
 
 
 def _output(description: str, *, secret: bool = False, since: str = "1.0.0") -> Any:
