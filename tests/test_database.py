@@ -181,6 +181,30 @@ def test_only_pgbouncers_nodes_reach_postgres(stack: tuple[Plan, Settings]) -> N
     assert db_children(plan, EGRESS) == []
 
 
+def test_no_group_a_task_node_carries_is_admitted_to_postgres(stack: tuple[Plan, Settings]) -> None:
+    """The property itself, from the plan alone: the launch templates of the tainted (task) node
+    groups carry no security group the database's group admits; the untainted control-plane
+    group, where PgBouncer runs, carries one."""
+    plan, settings = stack
+    admitted = set(sources_admitted_to(plan, plan.outputs["db_security_group_id"]))
+    templates = {t.urn: t for t in plan.of_type("aws:ec2/launchTemplate:LaunchTemplate")}
+    carried: dict[str, tuple[bool, set[str]]] = {}
+    for group in plan.of_type("eks:index:ManagedNodeGroup"):
+        (template,) = [templates[u] for u in group.dependencies if u in templates]
+        carried[group.name.removeprefix(f"airflow-{plan.stack}-")] = (
+            bool(group.inputs.get("taints")),
+            set(template.inputs["vpcSecurityGroupIds"]),
+        )
+    assert {name: tainted for name, (tainted, _) in carried.items()} == {
+        g.name: bool(g.taints) for g in settings.node_groups
+    }
+    assert {name for name, (_, groups) in carried.items() if groups & admitted} == {"airflow"}
+    assert not any(groups & admitted for tainted, groups in carried.values() if tainted)
+    # ... and that group is where PgBouncer, the only client of the database, is placed.
+    (release,) = [r for r in plan.of_type("kubernetes:helm.sh/v3:Release") if r.inputs["chart"] == "airflow"]
+    assert release.inputs["values"]["pgbouncer"]["nodeSelector"] == {"airflow-eks/node-group": "airflow"}
+
+
 def test_no_data_tier_rule_opens_to_the_internet(stack: tuple[Plan, Settings]) -> None:
     plan, _ = stack
     tier = [component(plan, "airflow:index:Database"), component(plan, "airflow:index:SharedStorage")]
