@@ -60,6 +60,8 @@ AIRFLOW_CLAIMS = {"dags": "airflow-dags", "logs": "airflow-logs"}
 EFS_CSI_POLICY_ARN = "arn:aws:iam::aws:policy/service-role/AmazonEFSCSIDriverPolicy"
 EFS_CSI_SERVICE_ACCOUNTS = ("efs-csi-controller-sa", "efs-csi-node-sa")
 WORKERS_AT_MAX_METRIC = "workers_at_max_size"
+CONTROL_PLANE_GROUP = "airflow"
+"""The node group of Airflow's control plane, PgBouncer and the Jobs (the only database clients)."""
 
 
 def settings_from_pulumi() -> Settings:
@@ -163,6 +165,8 @@ def node_groups_of(settings: Settings, network: Network, cluster: Cluster, tags:
             cluster=cluster.eks_cluster,
             subnet_ids=network.node_subnet_ids,
             security_group_ids=pulumi.Output.all(cluster.cluster_security_group_id, network.node_security_group_id),
+            # PgBouncer runs on the control-plane group: its nodes alone reach the database.
+            group_security_group_ids={CONTROL_PLANE_GROUP: [network.database_client_security_group_id]},
             kubernetes_version=settings.cluster.kubernetes_version,
             account_id=network.account_id,
             ami_release_version=settings.cluster.node_ami_release_version,
@@ -202,7 +206,7 @@ def database_of(settings: Settings, network: Network, tags: dict[str, str]) -> D
         DatabaseArgs(
             vpc_id=network.vpc_id,
             subnet_ids=network.data_subnet_ids,
-            node_security_group_id=network.node_security_group_id,
+            client_security_group_id=network.database_client_security_group_id,
             instance_class=d.instance_class,
             engine_version=d.engine_version,
             allocated_storage_gib=d.allocated_storage_gib,
@@ -395,7 +399,7 @@ def airflow_of(
                 volume: VolumeClaimArgs(claim, storage.volume_names[volume], storage.volume_capacity)
                 for volume, claim in storage.claim_names.items()
             },
-            control_plane=settings.node_group("airflow"),
+            control_plane=settings.node_group(CONTROL_PLANE_GROUP),
             workers=settings.node_group("workers"),
             provider=cluster.provider,
             namespace=storage.claim_namespace,

@@ -168,10 +168,8 @@ class Airflow(pulumi.ComponentResource):
             version=args.chart_version,
             repository=CHART_REPOSITORY,
             namespace=args.namespace,
-            values=pulumi.Output.all(
-                args.worker_role_arn, args.image_mirrors, args.remote_logs, args.load_balancer_cidrs, self._pgbouncer
-            )
-            .apply(lambda v: (replace(self._chart_inputs(args, names, *v[:3]), load_balancer_cidrs=tuple(v[3])), v[4]))
+            values=pulumi.Output.all(args.worker_role_arn, args.image_mirrors, args.remote_logs, self._pgbouncer)
+            .apply(lambda v: (self._chart_inputs(args, names, *v[:3]), v[3]))
             # PgBouncer's rollout values, then the user's again (airflow_values merged them last): theirs win.
             .apply(lambda v: deep_merge(deep_merge(airflow_values(v[0]), v[1]), args.values)),
             provider=args.provider,
@@ -180,7 +178,12 @@ class Airflow(pulumi.ComponentResource):
             wait_for_jobs=False,  # see the module docstring
         )
         register_manifests(self, name, extra_disruption_budgets(args.namespace), self.namespace, args.provider)
-        register_manifests(self, name, network_policies(), self.namespace, args.provider)
+        # Every NetworkPolicy of the namespace (the chart's are off): the API server's admits the NLB's subnets.
+        specs = pulumi.Output.from_input(args.load_balancer_cidrs).apply(
+            lambda cidrs: [p["spec"] for p in network_policies(tuple(cidrs), args.values)]
+        )
+        policies = [{**p, "spec": specs[i]} for i, p in enumerate(network_policies((), args.values))]
+        register_manifests(self, name, policies, self.namespace, args.provider)
         self.release_name = RELEASE_NAME
         self.chart_version = args.chart_version
         self.worker_service_account = WORKER_SERVICE_ACCOUNT

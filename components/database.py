@@ -2,8 +2,7 @@
 
 Creates (`airflow:index:Database`), when no existing database is given:
 - a KMS key (yearly rotation) and alias for the storage, snapshots and Performance Insights; a
-  DB subnet group over the data subnets; a security group whose only rule admits the nodes'
-  group on 5432 (that group depends only on the VPC: the database never waits for the cluster);
+  DB subnet group over the data subnets; a security group admitting only PgBouncer's nodes on 5432;
 - a parameter group (`postgres<major>`): TLS required, slow statements, connections and lock
   waits logged; CloudWatch log groups for the exported logs, with a retention;
 - a generated master password (alphanumeric: the URI needs no escaping) and, with a final
@@ -14,7 +13,7 @@ Creates (`airflow:index:Database`), when no existing database is given:
   snapshot or kept backups, a destroy keeps the key too (a snapshot is useless without it);
 - the instance's desired state (`aws.rds.InstanceDesiredState`): `stopped` while the stack
   hibernates, `available` otherwise (AWS starts a stopped instance by itself after 7 days).
-With an existing database, at most one ingress rule (its port, from the nodes) in its group.
+With an existing database, at most one ingress rule (its port, from the clients' group) in its group.
 Either way `connection_uri` is Airflow's metadata connection, a Pulumi secret.
 """
 
@@ -62,7 +61,7 @@ class ExistingDatabaseArgs:
     port: int = POSTGRES_PORT
     """Its port."""
     security_group_id: str = ""
-    """Its security group: when given, the nodes are admitted to it on `port`."""
+    """Its security group: when given, the clients' group is admitted to it on `port`."""
 
 
 @dataclass(frozen=True)
@@ -71,8 +70,8 @@ class DatabaseArgs:
     """The VPC of the database's security group."""
     subnet_ids: pulumi.Input[list[str]]
     """Data subnets, one per AZ."""
-    node_security_group_id: pulumi.Input[str]
-    """The nodes' security group: the only source admitted on 5432."""
+    client_security_group_id: pulumi.Input[str]
+    """The security group of the database's clients (PgBouncer's nodes): the only source admitted."""
     instance_class: str = "db.r6g.large"
     """RDS class (db.t3/t4g, or db.m5+/r5+): PgBouncer's pools are sized from its memory."""
     engine_version: str = "16"
@@ -148,20 +147,21 @@ class Database(pulumi.ComponentResource):
             self._create(name, args)
         register_public_outputs(self)
 
-    def _admit_nodes(self, name: str, args: DatabaseArgs, security_group_id: pulumi.Input[str], port: int) -> None:
+    def _admit_clients(self, name: str, args: DatabaseArgs, security_group_id: pulumi.Input[str], port: int) -> None:
+        # A new name: Pulumi deletes the old `db-from-nodes` at the end of the update, after the nodes roll.
         ingress_rule(
             self,
-            child_name(name, "db-from-nodes"),
+            child_name(name, "db-from-clients"),
             security_group_id=security_group_id,
             port=port,
-            description="PostgreSQL from the EKS nodes",
-            source_security_group_id=args.node_security_group_id,
+            description="PostgreSQL from PgBouncer's nodes",
+            source_security_group_id=args.client_security_group_id,
             tags=args.tags,
         )
 
     def _use_existing(self, name: str, args: DatabaseArgs, existing: ExistingDatabaseArgs) -> None:
         if existing.security_group_id:
-            self._admit_nodes(name, args, existing.security_group_id, existing.port)
+            self._admit_clients(name, args, existing.security_group_id, existing.port)
         self.address = pulumi.Output.from_input(existing.host)
         self.port = pulumi.Output.from_input(existing.port)
         self.security_group_id = pulumi.Output.from_input(existing.security_group_id)
@@ -185,12 +185,13 @@ class Database(pulumi.ComponentResource):
         )
         security_group = aws.ec2.SecurityGroup(
             child_name(name, "db-sg"),
+            # Unchanged since the group admitted every node: a new description replaces the group.
             description=f"RDS instance {identifier}: PostgreSQL from the EKS nodes only",
             vpc_id=args.vpc_id,
             tags=with_name(args.tags, child_name(name, "db-sg")),
             opts=child,
         )
-        self._admit_nodes(name, args, security_group.id, POSTGRES_PORT)
+        self._admit_clients(name, args, security_group.id, POSTGRES_PORT)
         return subnet_group, security_group
 
     def _secrets(

@@ -12,8 +12,29 @@ Creates (`airflow:index:Network`), when no existing VPC is given:
 - the subnet tags that load balancers and cluster discovery read.
 With an existing VPC it creates none of these, passes the given IDs through and reads the names
 of the given zones (a data source).
-Either way, the `nodes` security group: every node carries it, and the database and the file
-system admit it. It depends only on the VPC, so the data tier never waits for the cluster.
+Either way, two security groups, which depend only on the VPC (the data tier never waits for the
+cluster), and which hold no rule of their own:
+- `nodes`: every node carries it; the file system admits it (task pods mount the DAGs and logs),
+  and so may a consuming team's services (the contract's `cluster_node_security_group_id`);
+- `db-clients`: only the nodes of the control-plane group (`airflow`, where PgBouncer runs)
+  carry it, and it is the only source the database admits. Task pods run on the tainted
+  `workers` group (their template selects it), so a task pod's address is not admitted to
+  PostgreSQL: all of Airflow reaches the database through PgBouncer, whose NetworkPolicy admits
+  no task pod (`lib/airflow_hardening.py`). (A DAG's `executor_config` pod override can still
+  change its pod's node selector and labels: nothing in the cluster refuses that yet.)
+
+Why a node-level group, not security groups for pods: with the VPC CNI (no ENI trunking), a
+pod's traffic leaves from its node's network interfaces, which carry the node's groups, so
+placing PgBouncer and the task pods on different node groups is enough to tell them apart at the
+database. Security groups for pods would need ENI trunking (`ENABLE_POD_ENI`, Nitro instance
+types only, a per-type cap of branch interfaces that caps such pods per node), a
+SecurityGroupPolicy per workload, a branch interface attached by the VPC resource controller
+before each pod starts (hundreds of task pods a minute), and a check of how its enforcing mode
+(`POD_SECURITY_GROUP_ENFORCING_MODE`) combines with the network policy agent the namespace's
+NetworkPolicies rely on; none of which a node-level group needs.
+The EKS cluster security group, which every node also carries, admits all traffic among its
+members; the database's group never admits it, so it opens nothing to PostgreSQL (a connection
+to RDS is decided by the RDS instance's own groups alone).
 """
 
 from __future__ import annotations
@@ -104,6 +125,9 @@ class Network(pulumi.ComponentResource):
     """The zones' names in this account, in order."""
     node_security_group_id: pulumi.Output[str]
     """The `nodes` security group: every node carries it; admit it to reach a service from pods."""
+    database_client_security_group_id: pulumi.Output[str]
+    """The `db-clients` group: only PgBouncer's nodes (the control-plane group) carry it; the
+    database admits only it."""
     account_id: pulumi.Output[str]
     """The AWS account the stack deploys to, read from the `nodes` group's ARN (no call to AWS)."""
 
@@ -129,6 +153,14 @@ class Network(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, aliases=[former_parent("airflow:index:Cluster", name)]),
         )
         self.node_security_group_id = nodes_sg.id
+        db_clients_sg = aws.ec2.SecurityGroup(
+            child_name(name, "db-clients-sg"),
+            description=f"PgBouncer's nodes of EKS cluster {args.cluster_name}: the only group the database admits",
+            vpc_id=self.vpc_id,
+            tags=with_name(args.tags, child_name(name, "db-clients-sg")),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.database_client_security_group_id = db_clients_sg.id
         self.account_id = nodes_sg.arn.apply(lambda arn: arn.split(":")[4])
         register_public_outputs(self)
 

@@ -8,7 +8,8 @@ Creates (`airflow:index:NodeGroups`):
 - per group in the `nodeGroups` config map:
   - a launch template: IMDSv2 required with a hop limit of 1 (pods cannot borrow the node's
     role; add-ons get their own through IRSA), a gp3 root volume encrypted with that key, the
-    EKS cluster security group and the `nodes` security group;
+    EKS cluster security group and the `nodes` security group, plus the groups given for that
+    group alone (the control-plane group's `db-clients`: components/network.py says why);
   - an `eks.ManagedNodeGroup` (Amazon Linux 2023) in the private node subnets of every AZ, at
     the cluster's Kubernetes version and, when one is pinned, AMI release (EKS rolls an
     update one node at a time, its default, within the PodDisruptionBudgets), with its labels
@@ -79,11 +80,17 @@ class NodeGroupsArgs:
     """Every group at zero nodes, under a `-hibernated` name (see the module docstring)."""
     protect: bool = True
     """Pulumi `protect` on the volume key."""
+    group_security_group_ids: Mapping[str, Sequence[pulumi.Input[str]]] = field(default_factory=dict)
+    """Group name -> security groups its nodes carry besides `security_group_ids` (a change rolls
+    that group's nodes)."""
 
     def __post_init__(self) -> None:
         names = [g.name for g in self.groups]
         if not names or len(set(names)) != len(names):
             raise ValueError(f"NodeGroupsArgs.groups must be non-empty with unique names, not {names}")
+        unknown = sorted(set(self.group_security_group_ids) - set(names))
+        if unknown:
+            raise ValueError(f"NodeGroupsArgs.group_security_group_ids names {unknown}, not among the groups {names}")
 
 
 class NodeGroups(pulumi.ComponentResource):
@@ -121,6 +128,13 @@ class NodeGroups(pulumi.ComponentResource):
         self.node_role_name = role.name
         register_public_outputs(self)
 
+    @staticmethod
+    def _security_groups(group: NodeGroup, args: NodeGroupsArgs) -> pulumi.Input[list[str]]:
+        own = args.group_security_group_ids.get(group.name, ())
+        if not own:
+            return args.security_group_ids
+        return pulumi.Output.all(args.security_group_ids, *own).apply(lambda v: [*v[0], *v[1:]])
+
     def _launch_template(
         self, name: str, group: NodeGroup, args: NodeGroupsArgs, volume_key: aws.kms.Key
     ) -> aws.ec2.LaunchTemplate:
@@ -128,7 +142,7 @@ class NodeGroups(pulumi.ComponentResource):
             child_name(name, "lt"),
             description=f"Nodes of the {group.name} node group",
             update_default_version=True,
-            vpc_security_group_ids=args.security_group_ids,
+            vpc_security_group_ids=self._security_groups(group, args),
             # IMDSv2, one hop: pods cannot borrow the node's role (add-ons get theirs through IRSA).
             metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(
                 http_endpoint="enabled", http_tokens="required", http_put_response_hop_limit=1

@@ -118,7 +118,6 @@ class ChartInputs:
     image_mirrors: Mapping[str, str] = field(default_factory=dict)  # registry -> mirror prefix
     statsd: StatsdTarget | None = None  # None: the chart's statsd exporter
     remote_logs: RemoteLogs | None = None  # None: logs on the EFS volume only
-    load_balancer_cidrs: tuple[str, ...] = ()  # where the NLB's health checks and requests come from
     overrides: Mapping[str, Any] = field(default_factory=dict)
     """The user's values, merged last."""
 
@@ -295,6 +294,6 @@ def airflow_values(inputs: ChartInputs) -> dict[str, Any]:
         "logs": {"persistence": {"enabled": True, "existingClaim": inputs.logs_claim}},
         "config": _airflow_config(inputs),
     }
-    computed = deep_merge(computed, hardening_values(inputs.load_balancer_cidrs))
+    computed = deep_merge(computed, hardening_values())
     computed = deep_merge(computed, telemetry_values(inputs.statsd, inputs.remote_logs))
     return deep_merge(computed, inputs.overrides)

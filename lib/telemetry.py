@@ -206,9 +206,21 @@ def tls_only_bucket_policy(bucket_arn: str) -> dict[str, Any]:
 
 
 def remote_logs_policy(bucket_arn: str, prefix: str, key_arn: str) -> dict[str, Any]:
-    """What Airflow's S3 task handler does (provider amazon, log/s3_task_handler.py): list under
-    the prefix (without it a missing key answers 403, which aborts the upload), read and write the
-    log objects, and use the bucket's key. Nothing else, on nothing else."""
+    """What Airflow's S3 remote logging does, and nothing else, on nothing else: read and write the
+    log objects under `prefix`, use the bucket's key, and list the bucket.
+
+    The list right is what lets a missing log answer 404. Before every upload the provider checks
+    whether the log exists, to append to it (amazon provider 9.39.0, `S3RemoteLogIO.write` ->
+    `S3Hook.check_for_key` -> `head_object`, which takes only a 404 as "absent" and re-raises
+    anything else, so `write` logs "Could not verify previous log to append" and uploads nothing).
+    S3 answers a HEAD or GET of a missing key with 404 only to a caller allowed s3:ListBucket on
+    the bucket, 403 otherwise (S3 API reference, HeadObject and GetObject, "Permissions"). A HEAD
+    names no prefix, so a ListBucket limited by an `s3:prefix` condition cannot match it (whether
+    S3 leaves the key out of that check or leaves it empty, `<prefix>/*` matches neither): the
+    statement is unconditioned. It shows no more than the role reads already: the bucket is the
+    stack's own, for these logs only (components/log_archive.py), and the program lets this role
+    alone write to it, under `prefix`.
+    """
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -217,7 +229,6 @@ def remote_logs_policy(bucket_arn: str, prefix: str, key_arn: str) -> dict[str, 
                 "Effect": "Allow",
                 "Action": "s3:ListBucket",
                 "Resource": bucket_arn,
-                "Condition": {"StringLike": {"s3:prefix": [f"{prefix}/*", prefix]}},
             },
             {
                 "Sid": "ReadWriteLogs",

@@ -103,12 +103,13 @@ def test_kubeconfig_is_secret_in_the_provider_and_the_outputs(plans: dict[str, P
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
-def test_nodes_security_group_waits_only_for_the_vpc(plans: dict[str, Plan], stack: str) -> None:
+def test_nodes_security_groups_wait_only_for_the_vpc(plans: dict[str, Plan], stack: str) -> None:
     plan = plans[stack]
-    sg = plan.one("aws:ec2/securityGroup:SecurityGroup", f"airflow-{stack}-nodes-sg")
-    assert sg.inputs["vpcId"] == plan.outputs["vpc_id"]
-    assert plan.one(EKS).urn not in plan.waits_for(sg.urn)
-    assert sg.inputs.get("ingress", []) == [] and sg.inputs.get("egress", []) == []
+    for group in ("nodes-sg", "db-clients-sg"):
+        sg = plan.one("aws:ec2/securityGroup:SecurityGroup", f"airflow-{stack}-{group}")
+        assert sg.inputs["vpcId"] == plan.outputs["vpc_id"]
+        assert plan.one(EKS).urn not in plan.waits_for(sg.urn)
+        assert sg.inputs.get("ingress", []) == [] and sg.inputs.get("egress", []) == []
 
 
 def test_private_endpoint_opened_to_configured_networks_only(dev: Plan) -> None:

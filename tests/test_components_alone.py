@@ -73,7 +73,7 @@ def test_network_alone_two_zones_one_nat() -> None:
     assert len(plan.outputs["nodes"]) == 2
 
 
-def test_network_alone_with_an_existing_vpc_creates_only_the_nodes_group() -> None:
+def test_network_alone_with_an_existing_vpc_creates_only_the_nodes_groups() -> None:
     existing = ExistingVpcArgs("vpc-0123456789abcdef0", ("subnet-0000000000000000a",), ("subnet-0000000000000001a",))
     plan = alone(
         lambda: {
@@ -82,7 +82,8 @@ def test_network_alone_with_an_existing_vpc_creates_only_the_nodes_group() -> No
             ).availability_zones
         }
     )
-    assert [r.type for r in plan.resources if r.custom] == ["aws:ec2/securityGroup:SecurityGroup"]
+    assert sorted(r.name for r in plan.resources if r.custom) == ["team-db-clients-sg", "team-nodes-sg"]
+    assert {r.type for r in plan.resources if r.custom} == {"aws:ec2/securityGroup:SecurityGroup"}
     assert plan.outputs["zones"] == ["us-east-1c"]  # the fake account's name of use1-az4
     with pytest.raises(ValueError, match="one node and one data subnet per availability zone"):
         NetworkArgs(("use1-az1", "use1-az2"), "team", "us-east-1", existing=existing)
@@ -156,8 +157,9 @@ def test_node_groups_alone() -> None:
     def build() -> Mapping[str, Any]:
         cluster = eks.Cluster("c", skip_default_node_group=True)
         args = NodeGroupsArgs(
-            (SYSTEM, WORKERS), cluster, ["subnet-1"], ["sg-1"], "1.33", "123456789012", "1.33.0-20250610"
-        )
+            (SYSTEM, WORKERS), cluster, ["subnet-1"], ["sg-1"], "1.33", "123456789012", "1.33.0-20250610",
+            group_security_group_ids={"system": ["sg-2"]},
+        )  # fmt: skip
         return {"names": NodeGroups("team", args).node_group_names}
 
     plan = alone(build)
@@ -170,9 +172,15 @@ def test_node_groups_alone() -> None:
     assert [t.inputs["blockDeviceMappings"][0]["ebs"]["kmsKeyId"] for t in templates] == [
         f"arn:aws:kms:us-east-1:123456789012:key/{fake_id('aws:kms/key:Key', key.name)}"
     ] * 2
+    assert {t.name: t.inputs["vpcSecurityGroupIds"] for t in templates} == {
+        "team-system-lt": ["sg-1", "sg-2"],
+        "team-workers-lt": ["sg-1"],
+    }
     assert len(plan.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")) == 3
     with pytest.raises(ValueError, match="unique names"):
         NodeGroupsArgs((SYSTEM, SYSTEM), None, [], [], "1.33", "1")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"group_security_group_ids names \['airflow'\], not among"):
+        NodeGroupsArgs((SYSTEM,), None, [], [], "1.33", "1", group_security_group_ids={"airflow": ["sg-2"]})  # type: ignore[arg-type]
 
 
 def test_eks_addon_alone_with_a_role_and_a_former_parent() -> None:

@@ -141,20 +141,68 @@ def test_subnet_group_is_exactly_the_data_subnets(stack: tuple[Plan, Settings]) 
     assert instance.inputs["dbSubnetGroupName"] == group.inputs["name"]
 
 
-def test_only_the_nodes_reach_postgres(stack: tuple[Plan, Settings]) -> None:
+def sources_admitted_to(plan: Plan, security_group_id: str) -> list[str]:
+    """Every source any ingress rule of the plan admits into `security_group_id`, inline rules too."""
+    found = [
+        str(r.inputs.get("referencedSecurityGroupId") or r.inputs.get("cidrIpv4") or r.inputs.get("cidrIpv6"))
+        for r in plan.of_type(INGRESS)
+        if r.inputs["securityGroupId"] == security_group_id
+    ]
+    for group in plan.of_type(SECURITY_GROUP):
+        if group.id == security_group_id:
+            found += [str(rule) for rule in group.inputs.get("ingress") or []]
+    return found
+
+
+def db_clients_group(plan: Plan) -> Registration:
+    return plan.one(SECURITY_GROUP, f"airflow-{plan.stack}-db-clients-sg")
+
+
+def test_only_pgbouncers_nodes_reach_postgres(stack: tuple[Plan, Settings]) -> None:
     plan, _ = stack
     instance = plan.one(INSTANCE)
     group = only(db_children(plan, SECURITY_GROUP))
     rule = only(db_children(plan, INGRESS))
+    clients = db_clients_group(plan)
     assert instance.inputs["vpcSecurityGroupIds"] == [plan.outputs["db_security_group_id"]]
     assert group.urn in rule.dependencies
+    assert rule.name == f"airflow-{plan.stack}-db-from-clients"
     assert rule.inputs["securityGroupId"] == plan.outputs["db_security_group_id"]
-    assert rule.inputs["referencedSecurityGroupId"] == plan.outputs["cluster_node_security_group_id"]
+    # Exactly one source in the whole plan: the clients' group; never the nodes' group every task
+    # node carries, nor the EKS cluster group (all traffic among its members).
+    assert sources_admitted_to(plan, plan.outputs["db_security_group_id"]) == [clients.id]
+    assert clients.id not in (plan.outputs["cluster_node_security_group_id"], plan.outputs["cluster_security_group_id"])
+    assert clients.inputs["vpcId"] == plan.outputs["vpc_id"]
+    assert clients.inputs.get("ingress", []) == [] and clients.inputs.get("egress", []) == []
     assert (rule.inputs["ipProtocol"], rule.inputs["fromPort"], rule.inputs["toPort"]) == ("tcp", 5432, 5432)
     assert "cidrIpv4" not in rule.inputs and "cidrIpv6" not in rule.inputs
     # No inline rules and no egress rule: RDS opens no connection.
     assert "ingress" not in group.inputs and "egress" not in group.inputs
     assert db_children(plan, EGRESS) == []
+
+
+def test_no_group_a_task_node_carries_is_admitted_to_postgres(stack: tuple[Plan, Settings]) -> None:
+    """The property itself, from the plan alone: the launch templates of the tainted (task) node
+    groups carry no security group the database's group admits; the untainted control-plane
+    group, where PgBouncer runs, carries one."""
+    plan, settings = stack
+    admitted = set(sources_admitted_to(plan, plan.outputs["db_security_group_id"]))
+    templates = {t.urn: t for t in plan.of_type("aws:ec2/launchTemplate:LaunchTemplate")}
+    carried: dict[str, tuple[bool, set[str]]] = {}
+    for group in plan.of_type("eks:index:ManagedNodeGroup"):
+        (template,) = [templates[u] for u in group.dependencies if u in templates]
+        carried[group.name.removeprefix(f"airflow-{plan.stack}-")] = (
+            bool(group.inputs.get("taints")),
+            set(template.inputs["vpcSecurityGroupIds"]),
+        )
+    assert {name: tainted for name, (tainted, _) in carried.items()} == {
+        g.name: bool(g.taints) for g in settings.node_groups
+    }
+    assert {name for name, (_, groups) in carried.items() if groups & admitted} == {"airflow"}
+    assert not any(groups & admitted for tainted, groups in carried.values() if tainted)
+    # ... and that group is where PgBouncer, the only client of the database, is placed.
+    (release,) = [r for r in plan.of_type("kubernetes:helm.sh/v3:Release") if r.inputs["chart"] == "airflow"]
+    assert release.inputs["values"]["pgbouncer"]["nodeSelector"] == {"airflow-eks/node-group": "airflow"}
 
 
 def test_no_data_tier_rule_opens_to_the_internet(stack: tuple[Plan, Settings]) -> None:
@@ -322,10 +370,11 @@ def test_existing_database_without_group_gets_no_rule(byo_prod: Plan) -> None:
     assert byo_prod.outputs["db_security_group_id"] == ""
 
 
-def test_existing_database_group_admits_the_nodes(byo_dev_with_sg: Plan) -> None:
+def test_existing_database_group_admits_pgbouncers_nodes_only(byo_dev_with_sg: Plan) -> None:
     rule = only(db_children(byo_dev_with_sg, INGRESS))
     assert rule.inputs["securityGroupId"] == "sg-0123456789abcdef0"
-    assert rule.inputs["referencedSecurityGroupId"] == byo_dev_with_sg.outputs["cluster_node_security_group_id"]
+    assert sources_admitted_to(byo_dev_with_sg, "sg-0123456789abcdef0") == [db_clients_group(byo_dev_with_sg).id]
+    assert rule.inputs["referencedSecurityGroupId"] != byo_dev_with_sg.outputs["cluster_node_security_group_id"]
     assert (rule.inputs["ipProtocol"], rule.inputs["fromPort"], rule.inputs["toPort"]) == ("tcp", 6432, 6432)
     assert byo_dev_with_sg.outputs["db_security_group_id"] == "sg-0123456789abcdef0"
 
@@ -368,6 +417,6 @@ def test_unknown_instance_class_fails_before_any_resource() -> None:
         DatabaseArgs(
             vpc_id="vpc-0123456789abcdef0",
             subnet_ids=["subnet-0123456789abcdef0"],
-            node_security_group_id="sg-0123456789abcdef0",
+            client_security_group_id="sg-0123456789abcdef0",
             instance_class="db.r6g.medium",
         )

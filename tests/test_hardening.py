@@ -24,7 +24,7 @@ import pytest
 import yaml
 
 from components.airflow import NAMESPACE_LABELS
-from lib.airflow_hardening import PSA_LEVEL, TRIGGERER_LOGS_PORT, WORKER_LOGS_PORT
+from lib.airflow_hardening import PSA_LEVEL, TRIGGERER_LOGS_PORT, WORKER_LOGS_PORT, network_policies
 from lib.git_sync import GitSyncSource, git_sync_deployment
 from lib.network_plan import node_subnet_cidrs
 from lib.node_groups import NodeGroup
@@ -43,6 +43,11 @@ PROGRAM_KINDS = {
 WORKLOADS = ("Deployment", "StatefulSet", "DaemonSet", "Job")
 PGBOUNCER_PORT = 6543  # the chart's `ports.pgbouncer`
 API_SERVER_PORT = 8080
+
+
+@pytest.fixture(scope="module")
+def rendered_dev(dev: Plan) -> Rendered:
+    return Rendered(dev)
 
 
 @pytest.fixture(scope="module")
@@ -370,9 +375,10 @@ def test_airflow_reaches_what_it_needs_and_nothing_else(rendered: Rendered) -> N
         assert not allowed("api-server", nlb, 8793) and not allowed("pgbouncer", nlb, PGBOUNCER_PORT)
     assert not allowed("api-server", {"ip": "192.0.2.10"}, API_SERVER_PORT)
     assert allowed("api-server", "task-pod", API_SERVER_PORT)  # the execution API
-    for client in ("api-server", "scheduler", "dag-processor", "triggerer", "task-pod", "run-airflow-migrations"):
+    for client in ("api-server", "scheduler", "dag-processor", "triggerer", "run-airflow-migrations"):
         assert allowed("pgbouncer", client, PGBOUNCER_PORT), client
     assert allowed("pgbouncer", "create-user", PGBOUNCER_PORT)
+    assert not allowed("pgbouncer", "task-pod", PGBOUNCER_PORT)  # Airflow 3's tasks use the execution API
     assert allowed("task-pod", "api-server", WORKER_LOGS_PORT) and allowed(
         "triggerer", "api-server", TRIGGERER_LOGS_PORT
     )
@@ -384,3 +390,57 @@ def test_airflow_reaches_what_it_needs_and_nothing_else(rendered: Rendered) -> N
     assert not allowed("triggerer", "task-pod", TRIGGERER_LOGS_PORT)
     for closed in ("scheduler", "dag-processor", "run-airflow-migrations", "create-user", "git-sync"):
         assert not any(allowed(closed, source, port) for source in pods for port in (8080, 8793, 8794)), closed
+
+
+DATABASE_USERS = {"api-server", "scheduler", "dag-processor", "triggerer", "run-airflow-migrations", "create-user"}
+"""The rendered workloads (names without `airflow-`) that use the metadata database through PgBouncer."""
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_pgbouncer_admits_the_control_plane_and_the_jobs_only(
+    rendered: Rendered, rendered_dev: Rendered, stack: str
+) -> None:
+    r = rendered if stack == "prod" else rendered_dev
+    policies = [o for o in namespace_objects(r) if o["kind"] == "NetworkPolicy"]
+    pods = pod_labels(r)  # every workload of the render, and the task pod from the pod template file
+    assert pods["task-pod"] == {"tier": "airflow", "component": "worker", "release": "airflow"}
+    assert set(pods) > DATABASE_USERS
+    admitted = {
+        name: ingress_allowed(policies, pods["pgbouncer"], {"labels": labels}, PGBOUNCER_PORT)
+        for name, labels in pods.items()
+    }
+    assert admitted == {name: name in DATABASE_USERS for name in pods}, admitted
+    # The chart renders none (its PgBouncer policy admits every `tier: airflow` pod): the program's only.
+    assert [o["metadata"]["name"] for o in r.objects if o["kind"] == "NetworkPolicy"] == []
+    # The exporter's port: nobody (the runbook reads it through a port-forward, outside NetworkPolicy).
+    assert not any(ingress_allowed(policies, pods["pgbouncer"], {"labels": labels}, 9127) for labels in pods.values())
+    # A task pod keeps what it needs: the API server's execution API, and StatsD where the chart's runs.
+    assert ingress_allowed(policies, pods["api-server"], {"labels": pods["task-pod"]}, API_SERVER_PORT)
+    if "statsd" in pods:
+        assert ingress_allowed(policies, pods["statsd"], {"labels": pods["task-pod"]}, 9125, "UDP")
+        assert not ingress_allowed(policies, pods["statsd"], {"labels": {"app": "other"}}, 9125, "UDP")
+
+
+def test_extra_peers_given_to_the_chart_are_kept() -> None:
+    peer = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}
+    overrides = {
+        "pgbouncer": {"extraNetworkPolicies": [peer]},
+        "statsd": {"extraNetworkPolicies": [peer]},
+        "apiServer": {"networkPolicy": {"ingress": {"from": [peer]}}},
+    }
+    by_name = {p["metadata"]["name"]: p for p in network_policies(("10.0.0.0/24",), overrides)}
+    assert by_name["airflow-statsd-ingress-policy"]["spec"]["ingress"][0]["from"][-1] == peer
+    # As the chart does: the user's PgBouncer peers (a Prometheus, say) reach the exporter too.
+    clients, monitoring = by_name["airflow-pgbouncer-ingress-policy"]["spec"]["ingress"]
+    assert monitoring == {
+        "from": [peer],
+        "ports": [{"protocol": "TCP", "port": 6543}, {"protocol": "TCP", "port": 9127}],
+    }
+    assert clients["ports"] == [{"protocol": "TCP", "port": 6543}]
+    assert len(network_policies(())[1]["spec"]["ingress"]) == 1  # none given: no second rule
+    assert by_name["airflow-api-server-ingress-policy"]["spec"]["ingress"][0]["from"] == [
+        {"ipBlock": {"cidr": "10.0.0.0/24"}},
+        {"podSelector": {"matchLabels": {"tier": "airflow", "component": "worker", "release": "airflow"}}},
+        peer,
+    ]
+    assert [p["metadata"]["name"] for p in network_policies(())] == list(by_name)

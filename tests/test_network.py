@@ -118,8 +118,11 @@ BYO = {
 def test_bring_your_own_vpc_creates_no_network_but_the_nodes_group() -> None:
     plan = run_program("prod", config_overrides=BYO)
     created = [r for r in plan.resources if r.parent.endswith("Network::airflow-prod")]
-    assert [(r.type, r.name) for r in created] == [("aws:ec2/securityGroup:SecurityGroup", "airflow-prod-nodes-sg")]
-    assert created[0].inputs["vpcId"] == BYO["existingVpcId"]
+    assert sorted((r.type, r.name) for r in created) == [
+        ("aws:ec2/securityGroup:SecurityGroup", "airflow-prod-db-clients-sg"),
+        ("aws:ec2/securityGroup:SecurityGroup", "airflow-prod-nodes-sg"),
+    ]
+    assert {r.inputs["vpcId"] for r in created} == {BYO["existingVpcId"]}
     for type_ in ("aws:ec2/vpc:Vpc", SUBNET, NAT, RT, "aws:ec2/internetGateway:InternetGateway"):
         assert plan.of_type(type_) == [], type_
     assert plan.outputs["vpc_id"] == BYO["existingVpcId"]

@@ -26,6 +26,7 @@ def test_one_managed_node_group_per_configured_group(plans: dict[str, Plan], sta
     )
     lts = {r.urn: r for r in plan.of_type(LT)}
     volume_key = plan.one("aws:kms/key:Key", f"airflow-{stack}-node-volume-key")
+    db_clients = plan.one("aws:ec2/securityGroup:SecurityGroup", f"airflow-{stack}-db-clients-sg")
     for group in settings.node_groups:
         mng = plan.one(MNG, f"airflow-{stack}-{group.name}")
         i = mng.inputs
@@ -65,9 +66,14 @@ def test_one_managed_node_group_per_configured_group(plans: dict[str, Plan], sta
             # The customer-managed rotating key, not the account's aws/ebs key.
             "kmsKeyId": f"arn:aws:kms:us-east-1:123456789012:key/{fake_id('aws:kms/key:Key', volume_key.name)}",
         }
+        # Every node: the EKS cluster group and the `nodes` group (the file system, consumers'
+        # services). Only the control-plane group, PgBouncer's, also carries the group the
+        # database admits: the task nodes (`workers`) never do.
+        own = [db_clients.id] if group.name == "airflow" else []
         assert lt.inputs["vpcSecurityGroupIds"] == [
             plan.outputs["cluster_security_group_id"],
             plan.outputs["cluster_node_security_group_id"],
+            *own,
         ]
 
 

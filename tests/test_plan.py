@@ -81,6 +81,7 @@ COMPONENT_OUTPUTS = {
         "availabilityZoneIds",
         "availabilityZones",
         "nodeSecurityGroupId",
+        "databaseClientSecurityGroupId",
         "accountId",
     },
     "airflow:index:Cluster": {

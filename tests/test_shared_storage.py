@@ -150,6 +150,9 @@ def test_only_the_nodes_reach_nfs(stack: tuple[Plan, Settings]) -> None:
     rule = only(storage_children(plan, INGRESS))
     assert group.urn in rule.dependencies
     assert rule.inputs["referencedSecurityGroupId"] == plan.outputs["cluster_node_security_group_id"]
+    # Task pods mount the DAGs and logs: the admitted group is one the task nodes carry.
+    (workers,) = [t for t in plan.of_type("aws:ec2/launchTemplate:LaunchTemplate") if t.name.endswith("-workers-lt")]
+    assert rule.inputs["referencedSecurityGroupId"] in workers.inputs["vpcSecurityGroupIds"]
     assert (rule.inputs["ipProtocol"], rule.inputs["fromPort"], rule.inputs["toPort"]) == ("tcp", 2049, 2049)
     assert "cidrIpv4" not in rule.inputs and "cidrIpv6" not in rule.inputs
     assert "ingress" not in group.inputs and "egress" not in group.inputs

@@ -71,7 +71,7 @@ class PlatformOutputs:
     db_port: pulumi.Output[int] = _output("Its port.")
     db_name: pulumi.Output[str] = _output("The Airflow metadata database.")
     db_security_group_id: pulumi.Output[str] = _output(
-        "Security group of the created database (admits the nodes on 5432); with a brought database, "
+        "Security group of the created database (admits PgBouncer's nodes on 5432); with a brought database, "
         "`existingDbSecurityGroupId`."
     )
     db_connection_uri: pulumi.Output[str] = _output("`postgresql://…?sslmode=require` URI Airflow uses.", secret=True)
