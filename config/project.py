@@ -1,8 +1,8 @@
 """The config keys `Pulumi.yaml` declares, and their values turned into the declared types.
 
 `Pulumi.yaml` is the one place of each key's name, type, description and default, but for the
-optional secret keys of `SECRET_KEYS`, which the Pulumi CLI does not let it declare. Object keys use
-the `value:` form, which is their default.
+optional secret keys of `SECRET_KEYS`, which the Pulumi CLI does not let it declare. A key in the
+`value:` form (no type) is an object whose default is its value.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ MAX_NUMBER = 2**53
 
 @dataclass(frozen=True)
 class Declaration:
-    """One key of `Pulumi.yaml`: its type (None for object keys) and default."""
+    """One key of `Pulumi.yaml`: its type (None for an untyped `value:` key, an object) and default."""
 
     type: str | None
     default: Any

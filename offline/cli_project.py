@@ -217,7 +217,7 @@ def parse_project(text: str, path: str) -> Project:
         raw = go_yaml.load(text)
     except go_yaml.GoYamlError as err:
         # Go: fmt.Errorf("could not unmarshal '%s': %w", path, err)
-        raise CliConfigError("Pulumi.yaml", f"could not unmarshal '{path}': {err}") from None
+        raise CliConfigError("Pulumi.yaml", f"could not unmarshal '{path}': {err.as_marshaller_error()}") from None
     validate_project(raw, path)
     doc = _rewrite(raw)
     config: dict[str, ConfigType] = {}

@@ -233,21 +233,42 @@ def multierror(errors: list[str]) -> str:
     return f"{len(errors)} errors occurred:\n\t" + "\n\t".join(f"* {e}" for e in errors) + "\n\n"
 
 
+def non_string_key(value: Any) -> Any:
+    """The first map key in `value` that is not a string (SimplifyMarshalledValue refuses it), or None."""
+    todo = [value]
+    while todo:
+        item = todo.pop(0)
+        if isinstance(item, dict):
+            for key, child in item.items():
+                if not isinstance(key, str):
+                    return key if key is not None else NIL_KEY
+                todo.append(child)
+        elif isinstance(item, list):
+            todo.extend(item)
+    return None
+
+
+NIL_KEY = object()
+
+
+def go_percent_s(value: Any) -> str:
+    """Go's `%s` of a non-string value: `%!s(int=1)`."""
+    if value is NIL_KEY or value is None:
+        return "%!s(<nil>)"
+    if isinstance(value, go_yaml.GoTime):
+        return value.go_string()
+    if isinstance(value, float):
+        text = f"{value:g}".replace("inf", "Inf").replace("nan", "NaN")
+        return f"%!s(float64={'+' if text == 'Inf' else ''}{text})"
+    return f"%!s({go_type(value)}={_go_key(value)})"
+
+
 def simplified(raw: Any, what: str) -> dict[str, Any]:
     """project.go `SimplifyMarshalledProject`: string keys only, and an object at the top."""
-
-    def check(value: Any) -> None:
-        if isinstance(value, dict):
-            for key, item in value.items():
-                if not isinstance(key, str):
-                    # Go: fmt.Errorf("expected only string keys, got '%s'", key)
-                    raise CliConfigError(what, f"expected only string keys, got '{_go_key(key)}'")
-                check(item)
-        elif isinstance(value, list):
-            for item in value:
-                check(item)
-
-    check(raw)
+    bad = non_string_key(raw)
+    if bad is not None:
+        # Go: fmt.Errorf("expected only string keys, got '%s'", key)
+        raise CliConfigError(what, f"expected only string keys, got '{go_percent_s(bad)}'")
     if not isinstance(raw, dict):
         # Go: fmt.Errorf("expected project to be an object, was '%T'", result)
         raise CliConfigError(what, f"expected project to be an object, was '{go_type(raw)}'")

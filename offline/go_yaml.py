@@ -196,7 +196,16 @@ GoYamlLoader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
 
 
 class GoYamlError(ValueError):
-    """The text yaml.v3 gives for a file it cannot decode."""
+    """The text yaml.v3 gives for a file it cannot decode; `type_error` for its *yaml.TypeError
+    (returned as is by the CLI's YAML marshaller), else a syntax error (sdk/go/common/encoding
+    marshal.go wraps those: "invalid YAML file: %w"). Syntax errors carry PyYAML's words."""
+
+    def __init__(self, message: str, type_error: bool) -> None:
+        super().__init__(message)
+        self.type_error = type_error
+
+    def as_marshaller_error(self) -> str:
+        return str(self) if self.type_error else f"invalid YAML file: {self}"
 
 
 def load(text: str) -> Any:
@@ -206,9 +215,9 @@ def load(text: str) -> Any:
     try:
         data = loader.get_single_data()
     except yaml.YAMLError as err:
-        raise GoYamlError(f"yaml: {err}") from None
+        raise GoYamlError(f"yaml: {err}", type_error=False) from None
     finally:
         loader.dispose()
     if loader.errors:  # yaml.go: TypeError.Error()
-        raise GoYamlError("yaml: unmarshal errors:\n  " + "\n  ".join(loader.errors))
+        raise GoYamlError("yaml: unmarshal errors:\n  " + "\n  ".join(loader.errors), type_error=True)
     return data

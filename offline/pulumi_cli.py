@@ -38,7 +38,9 @@ from offline.cli_values import (
     ConfigValue,
     default_value,
     full_type_name,
+    go_percent_s,
     go_type,
+    non_string_key,
     simplified,
     stack_value,
     valid_config_value,
@@ -61,7 +63,7 @@ def parse_key(text: str) -> Key:
     #     "(configuration keys should be of the form `<namespace>:<name>`)", s)
     raise CliConfigError(
         text,
-        f"could not unmarshal map: could not parse {text} as a configuration key "
+        f"could not parse {text} as a configuration key "
         "(configuration keys should be of the form `<namespace>:<name>`)",
     )
 
@@ -71,32 +73,49 @@ def project_key(project: str, key: str) -> Key:
     return parse_key(key) if ":" in key else (project, key)
 
 
+LOADING = "getting stack configuration: "
+"""How `pulumi preview` / `up` wrap an error loading the stack file (operations/preview.go, up.go)."""
+MAP = "invalid YAML file: could not unmarshal map: "
+"""config.Map `UnmarshalYAML`'s wrap ("could not unmarshal map: %w"), under the YAML marshaller's."""
+
+
 def parse_stack_file(text: str, project: Project, path: str) -> dict[Key, ConfigValue]:
     """loaders.go `LoadProjectStackBytes`: each key namespaced, each value a config.Value."""
     try:
         raw = go_yaml.load(text)
     except go_yaml.GoYamlError as err:
-        raise CliConfigError("stack", f"could not unmarshal '{path}': {err}") from None
+        raise CliConfigError("stack", LOADING + err.as_marshaller_error()) from None
     if raw is None:
         return {}
-    doc = simplified(raw, "stack")
+    config = raw.get("config") if isinstance(raw, dict) else None
+    for name, value in config.items() if isinstance(config, dict) and isinstance(raw, dict) else ():
+        if isinstance(name, str) and non_string_key(value) is not None:  # name the key at fault
+            message = f"expected only string keys, got '{go_percent_s(non_string_key(value))}'"
+            raise CliConfigError(name.split(":")[-1], LOADING + message)
+    try:
+        doc = simplified(raw, "stack")
+    except CliConfigError as err:
+        raise CliConfigError(err.key, LOADING + str(err)) from None
     config = doc.get("config")
     if config is None:
         return {}
     if not isinstance(config, dict):
-        raise CliConfigError("stack", f"could not unmarshal map: {path}: config is a {go_type(config)}, not a map")
+        raise CliConfigError("stack", f"{LOADING}{MAP}yaml: config is a {go_type(config)}, not a map")
     values: dict[Key, ConfigValue] = {}
     written: dict[Key, str] = {}
     for name, raw_value in config.items():
-        key = parse_key(name if ":" in name else f"{project.name}:{name}")
+        try:
+            key = parse_key(name if ":" in name else f"{project.name}:{name}")
+        except CliConfigError as err:
+            raise CliConfigError(err.key, LOADING + MAP + str(err)) from None
         if key in written:
             # The CLI keeps one of the two at random (a Go map); refused here, naming both spellings.
             raise CliConfigError(key[1], f"{path}: '{written[key]}' and '{name}' set the same configuration key")
         written[key] = name
         try:
             values[key] = stack_value(raw_value)
-        except ValueError as err:
-            raise CliConfigError(key[1], f"{path}: {name}: {err}") from None
+        except ValueError as err:  # json.Marshal of a NaN or an infinity, from config.Value's UnmarshalYAML
+            raise CliConfigError(key[1], f"{LOADING}invalid YAML file: {err}") from None
     return values
 
 

@@ -193,6 +193,8 @@ WRONG_TYPES = [
     ({"dbAllocatedStorageGib": 20.5}, "dbAllocatedStorageGib", "integer"),
     ({"availabilityZoneIds": '["use1-az1", "use1-az2"]'}, "availabilityZoneIds", "array<string>"),
     ({"alarmEmails": [1, 2]}, "alarmEmails", "array<string>"),
+    ({"tags": ["environment", "dev"]}, "tags", "object"),
+    ({"airflowValues": '{"workers": {"replicas": 1}}'}, "airflowValues", "object"),
 ]
 
 
@@ -287,8 +289,8 @@ def test_a_key_the_cli_cannot_parse_or_sets_twice_is_refused(tmp_path: Path) -> 
     with pytest.raises(CliConfigError) as failure:
         resolve_stack("bad", folder)
     assert str(failure.value) == (
-        "could not unmarshal map: could not parse airflow-eks:db:name as a configuration key "
-        "(configuration keys should be of the form `<namespace>:<name>`)"
+        "getting stack configuration: invalid YAML file: could not unmarshal map: could not parse "
+        "airflow-eks:db:name as a configuration key (configuration keys should be of the form `<namespace>:<name>`)"
     )
     folder = stack_file(tmp_path, "twice", "  dbName: one\n  airflow-eks:dbName: two\n")
     with pytest.raises(CliConfigError, match="'dbName' and 'airflow-eks:dbName' set the same configuration key"):
@@ -300,8 +302,9 @@ def test_a_duplicated_key_in_a_stack_file_is_refused_as_yaml_v3_does(tmp_path: P
     (folder / "Pulumi.dup.yaml").write_text("config:\n  aws:region: us-east-1\n  aws:region: eu-west-1\n")
     with pytest.raises(CliConfigError) as failure:
         resolve_stack("dup", folder)
-    assert str(failure.value).endswith(
-        'yaml: unmarshal errors:\n  line 3: mapping key "aws:region" already defined at line 2'
+    assert str(failure.value) == (
+        'getting stack configuration: yaml: unmarshal errors:\n  line 3: mapping key "aws:region" already defined '
+        "at line 2"
     )
 
 

@@ -200,7 +200,7 @@ def test_the_program_tags_no_resource_more_than_the_oracle_allows(plans: dict[st
 
 
 def test_helm_values_at_the_depth_limit_register() -> None:
-    config = {"airflowValues": json.dumps(helm_values_deep(31)), "loadBalancerControllerValues": "{}"}
+    config = {"airflowValues": helm_values_deep(31), "loadBalancerControllerValues": {}}
     plan = run_program("dev", config_overrides=config)
     assert plan.resources
 
