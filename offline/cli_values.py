@@ -56,12 +56,28 @@ def go_float(number: float) -> str:
     if number == 0 or 1e-6 <= abs(number) < 1e21:
         text = format(shortest, "f")
         return "-0" if text == "0" and math.copysign(1, number) < 0 else text
+    text = _e_form(shortest)
+    return re.sub(r"e-0(\d)$", r"e-\1", text)  # encoding/json: "clean up e-09 to e-9"
+
+
+def _e_form(shortest: Decimal) -> str:
+    """strconv's 'e' form with the fewest digits: d.ddde+XX, at least two exponent digits."""
     sign, digits, exponent = shortest.as_tuple()
     assert isinstance(exponent, int)
     mantissa = str(digits[0]) + ("." + "".join(map(str, digits[1:])) if len(digits) > 1 else "")
     power = exponent + len(digits) - 1
-    tail = f"{abs(power):02d}" if power >= 0 else (f"{abs(power):02d}" if abs(power) >= 10 else str(abs(power)))
-    return f"{'-' if sign else ''}{mantissa}e{'+' if power >= 0 else '-'}{tail}"
+    return f"{'-' if sign else ''}{mantissa}e{'+' if power >= 0 else '-'}{abs(power):02d}"
+
+
+def go_g(number: float) -> str:
+    """Go's `%v` of a float64 (strconv 'g', shortest: the 'e' form from an exponent of 6 or below -4)."""
+    if not math.isfinite(number):
+        return _go_float_name(number)
+    if number == 0:
+        return "-0" if math.copysign(1, number) < 0 else "0"
+    shortest = Decimal(repr(number)).normalize()
+    power = shortest.adjusted()
+    return _e_form(shortest) if power < -4 or power >= 6 else format(shortest, "f")
 
 
 def _go_float_name(number: float) -> str:
@@ -114,7 +130,7 @@ def _go_key(key: Any) -> str:
     if key is None:
         return "<nil>"
     if isinstance(key, float):
-        return _go_float_name(key) if not math.isfinite(key) else format(Decimal(repr(key)).normalize(), "f")
+        return go_g(key)
     if isinstance(key, go_yaml.GoTime):
         return key.go_string()
     return str(key)
@@ -258,8 +274,7 @@ def go_percent_s(value: Any) -> str:
     if isinstance(value, go_yaml.GoTime):
         return value.go_string()
     if isinstance(value, float):
-        text = f"{value:g}".replace("inf", "Inf").replace("nan", "NaN")
-        return f"%!s(float64={'+' if text == 'Inf' else ''}{text})"
+        return f"%!s(float64={go_g(value)})"
     return f"%!s({go_type(value)}={_go_key(value)})"
 
 

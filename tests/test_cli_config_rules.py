@@ -24,7 +24,16 @@ from config.keys import KEYS
 from config.project import PROJECT_FILE, SECRET_KEYS
 from offline import go_yaml, mocks
 from offline.cli_project import PULUMI_COMMIT, PULUMI_TAG, SCHEMA_FILE, SCHEMA_SHA256, load_project, schema_errors
-from offline.cli_values import CliConfigError, ConfigValue, default_value, go_json, stack_value
+from offline.cli_values import (
+    CliConfigError,
+    ConfigValue,
+    default_value,
+    go_float,
+    go_g,
+    go_json,
+    go_percent_s,
+    stack_value,
+)
 from offline.mocks import ProgramError, run_program
 from offline.stack_config import CONFIG_DIR, resolve_stack
 from scripts.plan import main as plan_main
@@ -401,3 +410,12 @@ def test_values_become_config_values_as_the_cli_stores_them() -> None:
     assert default_value(50) == ConfigValue("50") and default_value(False) == ConfigValue("false")
     assert default_value([]) == ConfigValue("[]", object=True) and default_value(2.5) == ConfigValue("2.5", object=True)
     assert go_json({"z": 1, "a": "&"}) == '{"a":"\\u0026","z":1}'
+    assert [go_float(x) for x in (1e-10, 1.5e-7, -2.5e22, 1e20, -0.0)] == [
+        "1e-10",
+        "1.5e-7",
+        "-2.5e+22",
+        "100000000000000000000",
+        "-0",
+    ]
+    assert [go_g(x) for x in (1e6, 123456.0, 1.5e-5, 0.0001, 2.0)] == ["1e+06", "123456", "1.5e-05", "0.0001", "2"]
+    assert go_percent_s(1) == "%!s(int=1)" and go_percent_s(True) == "%!s(bool=true)"
