@@ -24,9 +24,7 @@ from offline.cli_values import (
     INT64_MIN,
     CliConfigError,
     ItemsType,
-    closest_key,
     full_type_name,
-    multierror,
     project_data,
     simplified,
     valid_config_value,
@@ -63,6 +61,35 @@ class Project:
     name: str
     config: Mapping[str, ConfigType]
     stack_config_dir: str
+
+
+def levenshtein(a: str, b: str) -> int:
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = current
+    return previous[-1]
+
+
+def closest_key(needle: str, haystack: Mapping[str, Any], max_distance: int = 2) -> str:
+    """project.go `findClosestKey` (case-insensitive edit distance, at most 2, first alphabetically)."""
+    match, closest = "", max_distance + 1
+    for key in sorted(haystack):
+        distance = levenshtein(needle.lower(), key.lower())
+        if distance == 0:
+            return key
+        if distance < closest:
+            match, closest = key, distance
+    return match
+
+
+def multierror(errors: list[str]) -> str:
+    """hashicorp/go-multierror's ListFormatFunc."""
+    if len(errors) == 1:
+        return f"1 error occurred:\n\t* {errors[0]}\n\n"
+    return f"{len(errors)} errors occurred:\n\t" + "\n\t".join(f"* {e}" for e in errors) + "\n\n"
 
 
 @cache

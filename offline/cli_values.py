@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -218,35 +217,6 @@ def valid_config_value(type_name: str, items: ItemsType | None, value: Any) -> b
     if not isinstance(value, list) or items is None:
         return False
     return all(valid_config_value(items.type, items.items, item) for item in value)
-
-
-def levenshtein(a: str, b: str) -> int:
-    previous = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        current = [i]
-        for j, cb in enumerate(b, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
-        previous = current
-    return previous[-1]
-
-
-def closest_key(needle: str, haystack: Mapping[str, Any], max_distance: int = 2) -> str:
-    """project.go `findClosestKey` (case-insensitive edit distance, at most 2, first alphabetically)."""
-    match, closest = "", max_distance + 1
-    for key in sorted(haystack):
-        distance = levenshtein(needle.lower(), key.lower())
-        if distance == 0:
-            return key
-        if distance < closest:
-            match, closest = key, distance
-    return match
-
-
-def multierror(errors: list[str]) -> str:
-    """hashicorp/go-multierror's ListFormatFunc."""
-    if len(errors) == 1:
-        return f"1 error occurred:\n\t* {errors[0]}\n\n"
-    return f"{len(errors)} errors occurred:\n\t" + "\n\t".join(f"* {e}" for e in errors) + "\n\n"
 
 
 def non_string_key(value: Any) -> Any:
