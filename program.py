@@ -35,6 +35,7 @@ from components.node_groups import NodeGroups, NodeGroupsArgs
 from components.service_account_role import ServiceAccountRole, ServiceAccountRoleArgs
 from components.shared_storage import SharedStorage, SharedStorageArgs
 from config.errors import ConfigError
+from config.project import check_secrets
 from config.settings import Settings, load_settings
 from lib import addons
 from lib import alarms as alarm_specs
@@ -70,6 +71,8 @@ def settings_from_pulumi() -> Settings:
     everything = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
     prefix = f"{project}:"
     ours = {k[len(prefix) :]: v for k, v in everything.items() if k.startswith(prefix)}
+    secret = {*runtime_config.get_config_secret_keys_env(), *filter(runtime_config.is_config_secret, everything)}
+    check_secrets(ours, {k[len(prefix) :] for k in secret if k.startswith(prefix)})
     return load_settings(ours, stack, str(everything.get("aws:region", "")))
 
 

@@ -1,13 +1,15 @@
 """The config keys `Pulumi.yaml` declares, and their values turned into the declared types.
 
-`Pulumi.yaml` is the one place of each key's name, type, description and default. Pulumi's project
-schema has no object type: object keys use the `value:` form, which is their default.
+`Pulumi.yaml` is the one place of each key's name, type, description and default, but for the
+optional secret keys of `SECRET_KEYS`, which the Pulumi CLI does not let it declare. A key in the
+`value:` form (no type) is an object whose default is its value.
 """
 
 from __future__ import annotations
 
 import json
 import math
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -29,12 +31,33 @@ MAX_NUMBER = 2**53
 
 @dataclass(frozen=True)
 class Declaration:
-    """One key of `Pulumi.yaml`: its type (None for object keys) and default."""
+    """One key of `Pulumi.yaml`: its type (None for an untyped `value:` key, an object) and default."""
 
     type: str | None
     default: Any
     has_default: bool
     items: str | None = None
+    secret: bool = False
+    description: str = ""
+    """Only for `SECRET_KEYS` (docs/configuration.md shows it); `Pulumi.yaml` holds the others'."""
+
+
+SECRET_KEYS = {
+    "existingDbPassword": Declaration(
+        "string",
+        "",
+        True,
+        secret=True,
+        description="Password of dbUsername on the existing database: `pulumi config set --secret "
+        "existingDbPassword ...` (the stack file then holds `secure: <ciphertext>`); refused in plain text. "
+        "Not declared in Pulumi.yaml (see the page's introduction).",
+    )
+}
+"""Optional secret keys, which the program reads with `get_secret`/`require_secret`; absent, "".
+`Pulumi.yaml` cannot declare them: the Pulumi CLI requires a value on every stack for a declared key
+without a default, and refuses a `secret: true` key whose default applies, a default being plain
+text (pulumi/pulumi v3.259.0, pkg/workspace/config.go `mergeConfig`, `validateStackConfigValue`).
+Set with `pulumi config set --secret`, stored encrypted (`secure:`) in the stack file."""
 
 
 @cache
@@ -49,7 +72,20 @@ def read_declarations(project_file: Path = PROJECT_FILE) -> tuple[str, dict[str,
             decls[key] = Declaration(
                 spec["type"], spec.get("default"), "default" in spec, (spec.get("items") or {}).get("type")
             )
+    for key, decl in SECRET_KEYS.items():
+        decls.setdefault(key, decl)
     return doc["name"], decls
+
+
+def check_secrets(values: Mapping[str, Any], secret: Collection[str]) -> None:
+    """Refuse a `SECRET_KEYS` key the engine did not hand over as a secret (set in plain text)."""
+    for key in SECRET_KEYS:
+        if key in values and key not in secret:
+            raise ConfigError(
+                key,
+                f"is a secret and was given in plain text; set it with `pulumi config set --secret {key}` "
+                "(stored encrypted as `secure:` in the stack file)",
+            )
 
 
 def parse_value(key: str, decl: Declaration, raw: Any) -> Any:

@@ -1,7 +1,8 @@
 """Run the program offline under Pulumi mocks and record what `pulumi up` would register.
 
 Shared by the offline plan (`scripts/plan.py`) and the tests. `run_program(stack)` resolves the
-stack's config as the Pulumi CLI does, runs `program.main` against `PlanMonitor`, and returns a
+stack's config as the Pulumi CLI does (offline/stack_config.py: what the CLI refuses raises its
+`CliConfigError` before the program runs), runs `program.main` against `PlanMonitor`, and returns a
 `Plan`: every registration in order (type, name, parent, dependencies, camelCase inputs with
 secrets redacted to "[secret]"), the outputs each component registered, and the stack outputs.
 """
@@ -9,10 +10,9 @@ secrets redacted to "[secret]"), the outputs each component registered, and the 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,9 +23,9 @@ from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc, settings
 from pulumi.runtime.proto import resource_pb2
 
-from config.project import read_declarations
+from config.project import PROJECT_FILE, read_declarations
 from offline.fakes import RESOURCE_REF_SIG, SECRET_SIG, SIG_KEY, FakeCloud, StackOutputs
-from offline.stack_config import CONFIG_DIR, resolve_stack_config
+from offline.stack_config import CONFIG_DIR, resolve_stack
 
 SECRET = "[secret]"
 UNKNOWN = "[unknown]"
@@ -221,18 +221,18 @@ def run_program(
     config_overrides: Mapping[str, Any] | None = None,
     main: Callable[[], Mapping[str, Any]] | None = None,
     config_dir: Path = CONFIG_DIR,
+    project_file: Path = PROJECT_FILE,
 ) -> Plan:
-    """Run the program for `stack` (its stack file in `config_dir`) under mocks; `config_overrides`
-    replace stack config keys (values as the CLI gives them: strings, or JSON-able values that
-    are encoded here)."""
-    config, region = resolve_stack_config(stack, config_dir)
-    for key, value in (config_overrides or {}).items():
-        config[key] = value if isinstance(value, str) else json.dumps(value)
+    """Run the program for `stack` (its stack file in `config_dir`, the project `project_file`)
+    under mocks; `config_overrides`
+    are set over the stack file as `pulumi config set` would (a string stays a string, other
+    JSON-able data is a structured value; secret keys are set with --secret)."""
+    resolved = resolve_stack(stack, config_dir, config_overrides, project_file)
     if main is None:
         from program import main as program_main
 
         main = program_main
-    return run_mocked(main, stack, region, config)
+    return run_mocked(main, stack, resolved.region, resolved.config, secret_keys=resolved.secret_keys)
 
 
 def run_mocked(
@@ -242,10 +242,12 @@ def run_mocked(
     config: Mapping[str, str] | None = None,
     project: str | None = None,
     stacks: Mapping[str, StackOutputs] | None = None,
+    secret_keys: Collection[str] = (),
 ) -> Plan:
     """Run `main` (the program, a component alone, or another project's program) under mocks,
     with `config` keys of `project` (no prefix; this project by default) and the outputs of the
-    stacks its `StackReference`s read; return what it registered and the outputs `main` returns."""
+    stacks its `StackReference`s read, `secret_keys` of `config` handed over as secrets; return
+    what it registered and the outputs `main` returns."""
     project = project or read_declarations()[0]
     config = dict(config or {})
     cloud = FakeCloud(region, stacks)
@@ -257,8 +259,7 @@ def run_mocked(
     )
     all_config = {f"{project}:{k}": v for k, v in config.items()}
     all_config["aws:region"] = region
-    secret_keys = [f"{project}:existingDbPassword"] if "existingDbPassword" in config else []
-    pulumi.runtime.set_all_config(all_config, secret_keys)
+    pulumi.runtime.set_all_config(all_config, [f"{project}:{k}" for k in sorted(secret_keys)])
     result: dict[str, Any] = {}
 
     @pulumi.runtime.test

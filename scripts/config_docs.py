@@ -1,8 +1,8 @@
 """Write `docs/configuration.md`: every config key, generated from `Pulumi.yaml` and `config/keys.py`.
 
-A key's row gives its name, type, default and description as `Pulumi.yaml` declares them (an
-object key's description is the `# <key>: ...` comment right above it: Pulumi's project schema
-has no object type, so those keys hold only `value:`), the value each committed stack sets, and
+A key's row gives its name, type, default and description as `Pulumi.yaml` declares them (or, for
+the optional secrets the CLI does not let it declare, `config/project.py` `SECRET_KEYS`), the value
+each committed stack sets, and
 when it applies (`config/keys.py`). Rows are grouped by the settings section `config/keys.py`
 places each key in. `tests/test_docs.py` fails when the page is stale:
 
@@ -12,7 +12,6 @@ places each key in. `tests/test_docs.py` fails when the page is stale:
 from __future__ import annotations
 
 import json
-import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,7 @@ if str(ROOT) not in sys.path:  # run as `python scripts/config_docs.py`
     sys.path.insert(0, str(ROOT))
 
 from config.keys import KEYS, Key  # noqa: E402
-from config.project import PROJECT_FILE  # noqa: E402
+from config.project import PROJECT_FILE, SECRET_KEYS  # noqa: E402
 from offline.stack_config import CONFIG_DIR  # noqa: E402
 
 PAGE = ROOT / "docs" / "configuration.md"
@@ -41,7 +40,7 @@ SECTIONS = {
     "observability": "Observability",
 }
 """Heading of each settings section (`Key.section`), in the page's order."""
-TYPES = {"string": "string", "integer": "integer", "boolean": "boolean", "array": "list of strings", None: "object"}
+TYPES = {"string": "string", "integer": "integer", "boolean": "boolean", "array": "list of strings", "object": "object"}
 LONGEST_VALUE = 40
 """A longer object value is linked to the file that holds it rather than shown in a cell."""
 INTRO = """\
@@ -53,7 +52,14 @@ description), `config/keys.py` (its section, and when it applies) and the commit
 description, edit `Pulumi.yaml` and run `python scripts/config_docs.py`.
 
 Keys are declared in `Pulumi.yaml` (type, description, default) and set per stack under the
-`airflow-eks:` namespace; `aws:region` is required per stack. Unknown keys, wrong types,
+`airflow-eks:` namespace; `aws:region` is required per stack. The one exception is the optional
+secret `existingDbPassword`: the Pulumi CLI requires every declared key without a default on
+every stack, and refuses a `secret: true` key whose plain default applies, so it is not declared
+(`config/project.py` `SECRET_KEYS` holds it); set it with `pulumi config set --secret
+existingDbPassword` (the stack file then holds `secure: <ciphertext>`); a plain-text value is
+refused. `pulumi preview` checks the declared types before the program runs, the object keys'
+(`type: object`) too: a list or a map needs YAML syntax or `pulumi config set --path` (a quoted
+JSON string is text), and so do `make plan` and the tests. Unknown keys, wrong types,
 values AWS or the deployment would refuse (a zone EKS refuses, a private endpoint nothing may
 reach, an admin role listed twice, ...) and values that would be ignored (a create-only key
 with a brought VPC or database, a git-sync branch without a repository, ...) are errors.
@@ -67,23 +73,6 @@ The "applies" column says when a key is read: "with `k`" only when `k` is set (a
 is an error otherwise), "without `k`" only when `k` is empty (it configures what the program
 creates), "required with `k`" must be set when `k` is.
 """
-
-
-def object_descriptions(text: str) -> dict[str, str]:
-    """Key -> the `# <key>: ...` comment (with its continuation lines) right above the key."""
-    found: dict[str, str] = {}
-    comment: list[str] = []
-    for line in text.splitlines():
-        if line.startswith("  # ") and not line.startswith("  # ----"):
-            comment.append(line[4:].strip())
-            continue
-        declared = re.match(r"  ([A-Za-z]+):\s*$", line)
-        if declared and comment:
-            first, _, rest = comment[0].partition(": ")
-            if first == declared.group(1):
-                found[first] = " ".join([rest, *comment[1:]])
-        comment = []
-    return found
 
 
 def shown(value: Any, link: str) -> str:
@@ -108,7 +97,13 @@ def applies(key: Key) -> str:
 def rows(section: str) -> list[str]:
     text = PROJECT_FILE.read_text()
     project = yaml.safe_load(text)
-    declared, comments = project["config"], object_descriptions(text)
+    declared = {
+        **{
+            key: {"type": d.type, "secret": True, "default": d.default, "description": d.description}
+            for key, d in SECRET_KEYS.items()
+        },
+        **project["config"],
+    }
     stacks = {
         stack: (yaml.safe_load((CONFIG_DIR / f"Pulumi.{stack}.yaml").read_text()) or {}).get("config") or {}
         for stack in STACKS
@@ -126,7 +121,7 @@ def rows(section: str) -> list[str]:
             else ""
             for s in STACKS
         ]
-        description = spec.get("description") or comments.get(name, "")
+        description = spec["description"]
         description = description[:1].upper() + description[1:]
         cells = [
             f"`{name}`",

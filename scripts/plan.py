@@ -5,7 +5,11 @@ name, parent) and the count per type, and writes `build/plan-<stack>.json`:
 `{"project", "stack", "resources": [{"urn", "type", "name", "id", "custom", "parent",
 "dependencies", "inputs", "protect"}], "outputs": {...}}`, with secrets shown as "[secret]".
 
-    python scripts/plan.py [--stack dev] [--out build] [--quiet]
+    python scripts/plan.py [--stack dev] [--out build] [--quiet] [--config-dir config] [--project-file Pulumi.yaml]
+
+Before the program runs, the stack's config goes through the Pulumi CLI's own rules (the project
+schema, defaults, secret keys, declared types, required keys: offline/pulumi_cli.py); what the
+CLI would refuse is refused with its message.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 from config.errors import ConfigError  # noqa: E402
 from offline.mocks import Plan, ProgramError, run_program  # noqa: E402
-from offline.stack_config import available_stacks  # noqa: E402
+from offline.stack_config import CONFIG_DIR, available_stacks  # noqa: E402
 
 
 def render_tree(plan: Plan) -> str:
@@ -64,9 +68,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stack", default="dev", help=f"stack to plan: {', '.join(available_stacks())}")
     parser.add_argument("--out", default=str(ROOT / "build"), help="folder for plan-<stack>.json")
     parser.add_argument("--quiet", action="store_true", help="print only the summary line")
+    parser.add_argument("--config-dir", default=str(CONFIG_DIR), help="folder of the stack files (examples/stacks)")
+    parser.add_argument("--project-file", default=str(ROOT / "Pulumi.yaml"), help="the project file")
     args = parser.parse_args(argv)
     try:
-        plan = run_program(args.stack)
+        plan = run_program(args.stack, config_dir=Path(args.config_dir), project_file=Path(args.project_file))
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -156,6 +156,13 @@ def aws_accepts(s: Settings) -> list[str]:
 
 
 # ---------------------------------------------------------------- the properties
+def as_set(config: Mapping[str, str]) -> dict[str, Any]:
+    """Engine text back to what `pulumi config set` stores: structured values for every key not
+    declared a string (the CLI checks the declared type of the stored value, not of its text)."""
+    decls = read_declarations()[1]
+    return {k: v if decls[k].type == "string" else json.loads(v) for k, v in config.items()}
+
+
 def load(config: Mapping[str, str], stack: str) -> Settings:
     return load_settings(config, stack, "us-east-1")
 
@@ -183,7 +190,7 @@ def test_accepted_configs_register_with_unique_urns(tmp_path_factory: Any, examp
     base = "dev" if config.get("production") == "false" else "prod"
     folder = tmp_path_factory.mktemp("stacks")
     shutil.copy(CONFIG_DIR / f"Pulumi.{base}.yaml", folder / f"Pulumi.{stack}.yaml")
-    plan = run_program(stack, config_overrides=config, config_dir=folder)
+    plan = run_program(stack, config_overrides=as_set(config), config_dir=folder)
     urns = [r.urn for r in plan.resources]
     assert len(set(urns)) == len(urns)
     for r in plan.resources:
@@ -202,7 +209,7 @@ def test_the_program_tags_no_resource_more_than_the_oracle_allows(plans: dict[st
 
 
 def test_helm_values_at_the_depth_limit_register() -> None:
-    config = {"airflowValues": json.dumps(helm_values_deep(31)), "loadBalancerControllerValues": "{}"}
+    config = {"airflowValues": helm_values_deep(31), "loadBalancerControllerValues": {}}
     plan = run_program("dev", config_overrides=config)
     assert plan.resources
 

@@ -18,6 +18,7 @@ from config.errors import ConfigError
 from config.node_groups import parse_node_groups
 from lib.git_sync import branch_problem, sub_path_problem
 from lib.node_groups import EKS_KEY_MAX, MAX_TAGS, MAX_TAINTS, OWN_TAGS
+from offline.cli_values import CliConfigError
 from offline.mocks import ProgramError, run_program
 from offline.stack_config import CONFIG_DIR
 from tests.support import settings_of
@@ -350,29 +351,34 @@ def test_non_string_node_group_name_is_a_config_error(name: Any) -> None:
 
 
 def test_non_string_node_group_name_from_a_stack_file(tmp_path: Path) -> None:
-    """Through a stack file, a YAML `1:` group name arrives as the string '1' (config values are
-    JSON): refused as a name, with nothing registered."""
+    """A YAML `1:` group name in a stack file: the Pulumi CLI refuses the file before the program
+    runs (SimplifyMarshalledValue, pulumi v3.259.0: only string map keys)."""
     shutil.copy(CONFIG_DIR / "Pulumi.dev.yaml", tmp_path / "Pulumi.dev.yaml")
     path = tmp_path / "Pulumi.dev.yaml"
     stack = yaml.safe_load(path.read_text())
     stack["config"]["airflow-eks:nodeGroups"][1] = STACK_GROUPS["workers"]
     path.write_text(yaml.safe_dump(stack))
-    with pytest.raises(ProgramError) as failure:
+    with pytest.raises(CliConfigError) as failure:
         run_program("dev", config_dir=tmp_path)
-    cause = failure.value.cause
-    assert isinstance(cause, ConfigError), f"{type(cause).__name__}: {cause}"
-    assert cause.key == "nodeGroups.1"
-    assert "'1' is not a node group name" in str(cause)
-    assert failure.value.registrations == []
+    assert str(failure.value) == "getting stack configuration: expected only string keys, got '%!s(int=1)'"
+    assert failure.value.key == "nodeGroups"
 
 
-def test_node_groups_as_a_list_is_a_config_error() -> None:
-    with pytest.raises(ProgramError) as failure:
+def test_a_non_string_node_group_name_the_program_receives_is_a_config_error() -> None:
+    """Through the engine a group name is always text (JSON); '1' is still no group name."""
+    with pytest.raises(ConfigError) as failure:
+        settings_of("dev", nodeGroups={"1": STACK_GROUPS["workers"], **STACK_GROUPS})
+    assert failure.value.key == "nodeGroups.1"
+    assert "'1' is not a node group name" in str(failure.value)
+
+
+def test_node_groups_as_a_list_is_refused_by_the_cli() -> None:
+    with pytest.raises(CliConfigError) as failure:
         run_program("dev", config_overrides={"nodeGroups": [1, True, None]})
-    cause = failure.value.cause
-    assert isinstance(cause, ConfigError), f"{type(cause).__name__}: {cause}"
-    assert cause.key == "nodeGroups"
-    assert failure.value.registrations == []
+    assert str(failure.value) == (
+        "validating stack config: Stack 'dev' with configuration key 'nodeGroups' must be of type 'object'"
+    )
+    assert failure.value.key == "nodeGroups"
 
 
 def test_values_inside_the_limits_load() -> None:

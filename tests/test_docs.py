@@ -72,12 +72,12 @@ def test_every_config_key_is_documented() -> None:
     assert set(rows) == set(decls) == set(KEYS)
     for key, decl in decls.items():
         documented_type = rows[key][1]
-        expected = {
+        expected: dict[str | None, str] = {
             "string": "string",
             "integer": "integer",
             "boolean": "boolean",
             "array": "list of strings",
-            None: "object",
+            "object": "object",
         }
         assert documented_type.startswith(expected[decl.type]), key
         assert len(rows[key][6]) > 10, f"{key} has no description"  # object keys: the comment above them
