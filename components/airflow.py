@@ -7,7 +7,8 @@ Creates (`airflow:index:Airflow`), with the cluster's provider:
 - from the database URI, inside Pulumi secrets: the metadata connection Secret (through
   PgBouncer), PgBouncer's config Secret (pools sized from `max_connections`) and its exporter's;
   the RDS CA bundle PgBouncer verifies the database with (`components/pgbouncer_files.py`);
-- git-sync's Deployment when configured (`lib/git_sync.py`); PDBs and NetworkPolicies the chart lacks;
+- git-sync's Deployment when configured (`lib/git_sync.py`); NetworkPolicies the chart lacks (every
+  PodDisruptionBudget now comes from the chart: 1.19 added the triggerer's and DAG processor's);
 - a Helm v3 release of the chart (values from `lib/airflow_values.py`, `airflowValues` merged last),
   atomic. Helm waits for the Deployments, never for the Jobs: a Job deletes itself 300 s after it
   finishes, and one gone before the last Deployment was ready failed Helm's wait (a 404, not
@@ -30,7 +31,6 @@ from components.manifests import register_manifests
 from components.moves import former_parent
 from components.outputs import register_public_outputs
 from components.pgbouncer_files import pgbouncer_files
-from lib.airflow_disruption import extra_disruption_budgets
 from lib.airflow_hardening import POD_SECURITY_LABELS, network_policies
 from lib.airflow_resources import RESOURCE_PROFILES, ResourceProfile
 from lib.airflow_secrets import ADMIN_PASSWORD_KEY, RELEASE_NAME, SECRET_KEYS, SECRET_NAMES, SecretNames, fernet_key
@@ -90,9 +90,9 @@ class AirflowArgs:
     """Kubernetes provider of the cluster."""
     namespace: str = "airflow"
     """Namespace the component creates for the release, its Secrets and claims."""
-    chart_version: str = "1.18.0"
+    chart_version: str = "1.22.0"
     """Version of the official Apache Airflow chart."""
-    airflow_version: str = "3.0.2"
+    airflow_version: str = "3.3.2"
     """Airflow image tag (3.x)."""
     replicas: Replicas = field(default_factory=Replicas)
     """Pods of each control-plane component (2 or more for HA)."""
@@ -179,7 +179,6 @@ class Airflow(pulumi.ComponentResource):
             depends_on=[*secrets, *ready],
             wait_for_jobs=False,  # see the module docstring
         )
-        register_manifests(self, name, extra_disruption_budgets(args.namespace), self.namespace, args.provider)
         register_manifests(self, name, network_policies(), self.namespace, args.provider)
         self.release_name = RELEASE_NAME
         self.chart_version = args.chart_version

@@ -2,7 +2,7 @@
 Pod Security labels and the NetworkPolicies the chart lacks. Plain data; README "Hardened pods"
 and "Network isolation" say what each part is for and what checkov still reports.
 
-Pods (chart 1.18, values merged before the user's `airflowValues`):
+Pods (chart 1.22, values merged before the user's `airflowValues`):
 - every pod `RuntimeDefault` seccomp and non-root; every container drops all capabilities and
   never escalates; Airflow's uid 50000 (the image's user), PgBouncer's and statsd's 65534;
 - read-only root file systems for the control plane and the Jobs, with an emptyDir on /tmp (read
@@ -12,7 +12,7 @@ Pods (chart 1.18, values merged before the user's `airflowValues`):
   writes where it likes;
 - service-account tokens only for the scheduler (it creates the task pods) and the API server
   (it reads a running task pod's log through the Kubernetes API: the cncf.kubernetes 10.5
-  KubernetesExecutor.get_task_log, with the chart's pod-log-reader Role). IRSA does not need
+  KubernetesExecutor.get_task_log, still so in 10.25.0, with the chart's pod-log-reader Role). IRSA does not need
   them: the EKS pod identity webhook adds its own projected token volume for an annotated
   account (amazon-eks-pod-identity-webhook pkg/handler/handler.go, getPodSpecPatch);
 - images pulled `Always` for the control plane (a few pods, rare restarts: the kubelet checks the
@@ -85,9 +85,15 @@ def hardening_values(load_balancer_cidrs: Sequence[str], release: str = RELEASE_
             "pod_template": {"pullPolicy": "IfNotPresent"},
         },
         "networkPolicies": {"enabled": True},
+        # Task pods: `workers.kubernetes.*` (chart 1.22; the shared `workers.*` keys are deprecated).
         "workers": {
-            "securityContexts": {"pod": pod_security(AIRFLOW_UID), "container": container_security(read_only=False)},
-            "serviceAccount": {"automountServiceAccountToken": False},
+            "kubernetes": {
+                "securityContexts": {
+                    "pod": pod_security(AIRFLOW_UID),
+                    "container": container_security(read_only=False),
+                },
+                "serviceAccount": {"automountServiceAccountToken": False},
+            }
         },
         "apiServer": {"networkPolicy": {"ingress": {"from": _api_server_peers(load_balancer_cidrs, release)}}},
     }
