@@ -4,7 +4,7 @@
 #   make test                ruff, mypy and pytest
 # and an optional third, which CI runs after the tests:
 #   make integration         PostgreSQL (TLS + SCRAM only), PgBouncer with the generated files and
-#                            Airflow 3.0.2 (.venv-airflow) on this machine (scripts/integration.py)
+#                            Airflow 3.3.2 (.venv-airflow) on this machine (scripts/integration.py)
 PYTHON ?= python3
 VENV ?= .venv
 STACK ?= dev
@@ -66,10 +66,11 @@ test: lint typecheck pytest
 fuzz: $(VENV)/.dev
 	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest -p no:xdist tests/test_config_fuzz.py
 
-# Standard library only: builds PgBouncer into build/integration/, Airflow into .venv-airflow.
+# Standard library only: builds PgBouncer into build/integration/, Airflow into .venv-airflow; the
+# project's virtualenv (with the pinned Helm) renders the chart's airflow.cfg for the lint steps.
 # INTEGRATION_ARGS="--drop-setting max_prepared_statements" shows which step catches a lost setting.
-integration:
-	$(PYTHON) scripts/integration.py $(INTEGRATION_ARGS)
+integration: $(VENV)/.dev
+	PROJECT_PYTHON=$(BIN)/python $(PYTHON) scripts/integration.py $(INTEGRATION_ARGS)
 
 bench: $(VENV)/.dev
 	$(BIN)/python scripts/benchmark.py

@@ -7,7 +7,8 @@ Creates (`airflow:index:Airflow`), with the cluster's provider:
 - from the database URI, inside Pulumi secrets: the metadata connection Secret (through
   PgBouncer), PgBouncer's config Secret (pools sized from `max_connections`) and its exporter's;
   the RDS CA bundle PgBouncer verifies the database with (`components/pgbouncer_files.py`);
-- git-sync's Deployment when configured (`lib/git_sync.py`); PDBs and NetworkPolicies the chart lacks;
+- git-sync's Deployment when configured (`lib/git_sync.py`); NetworkPolicies the chart lacks (every
+  PodDisruptionBudget now comes from the chart: 1.19 added the triggerer's and DAG processor's);
 - a Helm v3 release of the chart (values from `lib/airflow_values.py`, `airflowValues` merged last),
   atomic. Helm waits for the Deployments, never for the Jobs: a Job deletes itself 300 s after it
   finishes, and one gone before the last Deployment was ready failed Helm's wait (a 404, not
@@ -30,7 +31,6 @@ from components.manifests import register_manifests
 from components.moves import former_parent
 from components.outputs import register_public_outputs
 from components.pgbouncer_files import pgbouncer_files
-from lib.airflow_disruption import extra_disruption_budgets
 from lib.airflow_hardening import POD_SECURITY_LABELS, network_policies
 from lib.airflow_resources import RESOURCE_PROFILES, ResourceProfile
 from lib.airflow_secrets import ADMIN_PASSWORD_KEY, RELEASE_NAME, SECRET_KEYS, SECRET_NAMES, SecretNames, fernet_key
@@ -53,6 +53,10 @@ from lib.node_groups import NodeGroup
 RELEASE_TIMEOUT_SECONDS = 1800  # image pulls, node scale-up, a first migration, every replica ready
 FERNET_KEY_BYTES = 32
 KEY_LENGTH = 64
+"""Characters (= bytes) of the API, JWT and webserver keys. For the JWT secret, Airflow 3.3.2 signs
+with HS512 (api_fastapi/auth/tokens.py) and PyJWT 2.15 warns on an HMAC key shorter than the
+hash's 64 bytes (jwt/algorithms.py check_key_length, RFC 7518 3.2): 64 is enough, so the key
+generated before chart 1.22 (which lengthened its own, #65082) is kept, not regenerated."""
 ADMIN_PASSWORD_LENGTH = 32
 READINESS_GATE_LABEL = "elbv2.k8s.aws/pod-readiness-gate-inject"
 # Pod Security: the strictest level every pod passes, enforced. The load balancer controller's pod
@@ -90,9 +94,9 @@ class AirflowArgs:
     """Kubernetes provider of the cluster."""
     namespace: str = "airflow"
     """Namespace the component creates for the release, its Secrets and claims."""
-    chart_version: str = "1.18.0"
+    chart_version: str = "1.22.0"
     """Version of the official Apache Airflow chart."""
-    airflow_version: str = "3.0.2"
+    airflow_version: str = "3.3.2"
     """Airflow image tag (3.x)."""
     replicas: Replicas = field(default_factory=Replicas)
     """Pods of each control-plane component (2 or more for HA)."""
@@ -177,7 +181,6 @@ class Airflow(pulumi.ComponentResource):
             depends_on=[*secrets, *ready],
             wait_for_jobs=False,  # see the module docstring
         )
-        register_manifests(self, name, extra_disruption_budgets(args.namespace), self.namespace, args.provider)
         # Every NetworkPolicy of the namespace (the chart's are off): the API server's admits the NLB's subnets.
         specs = pulumi.Output.from_input(args.load_balancer_cidrs).apply(
             lambda cidrs: [p["spec"] for p in network_policies(tuple(cidrs), args.values)]

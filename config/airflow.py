@@ -67,9 +67,9 @@ class AirflowSettings(Section):
 
     def __post_init__(self) -> None:
         if not SEMVER.match(self.chart_version):
-            raise self.invalid("chart_version", f"'{self.chart_version}' is not a chart version such as 1.18.0")
+            raise self.invalid("chart_version", f"'{self.chart_version}' is not a chart version such as 1.22.0")
         if not SEMVER.match(self.airflow_version) or not self.airflow_version.startswith("3."):
-            raise self.invalid("airflow_version", f"'{self.airflow_version}' is not an Airflow 3 version such as 3.0.2")
+            raise self.invalid("airflow_version", f"'{self.airflow_version}' is not an Airflow 3 version such as 3.3.2")
         for field in (
             "scheduler_replicas",
             "api_server_replicas",

@@ -3,8 +3,9 @@
 Airflow's metrics arrive as StatsD through the CloudWatch agent (lib/telemetry.py), which adds
 dimensions of its own (`metric_type`); their alarms use a Metrics Insights query, which sums over
 whatever dimensions a metric carries, instead of naming them. `ti_failures` counts, in Airflow
-3.0.2, only the failures the executor reports (a pod that dies: OOM, eviction, image pull), not
-a task that raises (apache/airflow#52254, fixed for 3.1.6).
+3.3.2, a task that raises too (the task pod's runner sends it: task-sdk 1.3.2
+execution_time/task_runner.py) besides the failures the executor reports (a pod that dies: OOM,
+eviction, image pull); 3.0.2 counted only the latter (apache/airflow#52254, fixed for 3.1.6).
 """
 
 from __future__ import annotations

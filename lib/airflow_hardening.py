@@ -2,17 +2,18 @@
 Pod Security labels and the namespace's NetworkPolicies. Plain data; docs/security.md "Hardened pods"
 and "Network isolation" say what each part is for and what checkov still reports.
 
-Pods (chart 1.18, values merged before the user's `airflowValues`):
+Pods (chart 1.22, values merged before the user's `airflowValues`):
 - every pod `RuntimeDefault` seccomp and non-root; every container drops all capabilities and
   never escalates; Airflow's uid 50000 (the image's user), PgBouncer's and statsd's 65534;
 - read-only root file systems for the control plane and the Jobs, with an emptyDir on /tmp (read
   in airflow-core 3.0.2: the only writes outside the logs and DAGs volumes are temp files, the
   DAG bundles' locks under `tempfile.gettempdir()`, and a `mkdir(exist_ok=True)` of the UI's
-  existing folder; PgBouncer's unix socket is in /tmp). Task pods keep a writable root: DAG code
+  existing folder; the same two in 3.3.2's dag_processing/bundles/base.py and core_api/app.py,
+  not a full re-read; PgBouncer's unix socket is in /tmp). Task pods keep a writable root: DAG code
   writes where it likes;
 - service-account tokens only for the scheduler (it creates the task pods) and the API server
   (it reads a running task pod's log through the Kubernetes API: the cncf.kubernetes 10.5
-  KubernetesExecutor.get_task_log, with the chart's pod-log-reader Role). IRSA does not need
+  KubernetesExecutor.get_task_log, still so in 10.25.0, with the chart's pod-log-reader Role). IRSA does not need
   them: the EKS pod identity webhook adds its own projected token volume for an annotated
   account (amazon-eks-pod-identity-webhook pkg/handler/handler.go, getPodSpecPatch);
 - images pulled `Always` for the control plane (a few pods, rare restarts: the kubelet checks the
@@ -64,8 +65,8 @@ DATABASE_CLIENTS = (
     "database-cleanup",
 )
 """The `component` labels (charts 1.18.0 and 1.22.0) of the pods that use the metadata database."""
-WORKER_LOGS_PORT = 8793  # `ports.workerLogs`: a running task pod serves its log here
-TRIGGERER_LOGS_PORT = 8794  # `ports.triggererLogs`
+WORKER_LOGS_PORT = 8793  # `ports.workerLogs`: a running task pod serves its log here (3.3.2 config.yml default)
+TRIGGERER_LOGS_PORT = 8794  # `ports.triggererLogs` (`[logging] trigger_log_server_port`, 3.3.2 default)
 PSA_LEVEL = "restricted"
 """Pod Security Standard the namespace enforces (every pod here passes it: tests/test_pod_security.py)."""
 POD_SECURITY_LABELS = {f"pod-security.kubernetes.io/{mode}": PSA_LEVEL for mode in ("enforce", "warn", "audit")}
@@ -119,9 +120,15 @@ def hardening_values() -> dict[str, Any]:
             "pod_template": {"pullPolicy": "IfNotPresent"},
         },
         "networkPolicies": {"enabled": False},
+        # Task pods: `workers.kubernetes.*` (chart 1.22; the shared `workers.*` keys are deprecated).
         "workers": {
-            "securityContexts": {"pod": pod_security(AIRFLOW_UID), "container": container_security(read_only=False)},
-            "serviceAccount": {"automountServiceAccountToken": False},
+            "kubernetes": {
+                "securityContexts": {
+                    "pod": pod_security(AIRFLOW_UID),
+                    "container": container_security(read_only=False),
+                },
+                "serviceAccount": {"automountServiceAccountToken": False},
+            }
         },
     }
     for section in TOKEN_SECTIONS:

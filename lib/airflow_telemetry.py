@@ -3,13 +3,16 @@
 - StatsD: to the CloudWatch agent (lib/telemetry.py) instead of the chart's statsd exporter, only
   the allow-listed names (`STATSD_METRICS`); without a target, the chart's exporter as before.
 - Remote logs: task logs stay on the EFS logs volume, where the API server reads running tasks'
-  logs, and are also uploaded to S3 when a task or a trigger ends (airflow 3.0.2: the task
-  SDK's supervisor uploads after the task exits, the triggerer when a trigger ends; the API
-  server reads S3 first, then the local file). `delete_local_logs` stays off.
+  logs, and are also uploaded to S3 when a task or a trigger ends (read again in airflow-core
+  3.3.2 and task-sdk 1.3.2, unchanged from 3.0.2: the supervisor's `_upload_logs` after the task
+  exits, the triggerer's `upload_to_remote` when a trigger ends, both through sdk/log.py; the API
+  server's file_task_handler `_read` reads S3 first, then the local file; providers-amazon 9.39.0
+  S3RemoteLogIO reads `remote_base_log_folder` and `delete_local_logs`). `delete_local_logs` stays off.
   One IAM role serves only that: the API server's and the triggerer's service accounts carry it
   (IRSA); the task pods' account carries the task role teams extend, so their connection
   assumes the logs role from it (`role_arn`: AwsBaseHook's assume-role session, provider
-  amazon 9.9 hooks/base_aws.py). Each component gets its own `AIRFLOW_CONN_AWS_LOGS`.
+  amazon 9.9 hooks/base_aws.py, still read from the extra in 9.39.0 utils/connection_wrapper.py).
+  Each component gets its own `AIRFLOW_CONN_AWS_LOGS`.
 """
 
 from __future__ import annotations
@@ -78,5 +81,6 @@ def telemetry_values(statsd: StatsdTarget | None, remote_logs: RemoteLogs | None
             "serviceAccount": {"annotations": {IRSA_ROLE_ANNOTATION: remote_logs.role_arn}},
             "env": [{"name": env, "value": _connection(remote_logs.region)}],
         }
-    values["workers"] = {"env": [{"name": env, "value": _connection(remote_logs.region, remote_logs.role_arn)}]}
+    task_env = [{"name": env, "value": _connection(remote_logs.region, remote_logs.role_arn)}]
+    values["workers"] = {"kubernetes": {"env": task_env}}  # the task pods' (chart 1.22: `workers.env` deprecated)
     return values

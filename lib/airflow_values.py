@@ -3,23 +3,23 @@
 No Pulumi here: plain options, node groups and the NAMES of the Secrets the Airflow component
 creates (never their contents): plain data, without a secret. The user's overrides come last.
 
-What the values give (chart 1.18, Airflow 3):
+What the values give (chart 1.22, Airflow 3.3):
 - KubernetesExecutor; no bundled PostgreSQL or Redis; the metadata DB through an existing Secret
   (`data.metadataSecretName`) whose URI points at PgBouncer, which relays to the database with
   TLS required. PgBouncer reads its `pgbouncer.ini` and `users.txt` from a Secret the program
   writes (`pgbouncer.configSecretName`): the chart would otherwise render the database password
   into its values. Its metrics exporter logs in through a Secret too.
 - Fernet, API, JWT and webserver keys from program-made Secrets: stable across upgrades.
-- Replicas from settings; a PodDisruptionBudget (maxUnavailable 1) where the chart has one; the
-  control plane spread over zones (best effort: never blocks rescheduling) and hosts (strict).
-- Control-plane pods on the `airflow` node group; task pods (the KubernetesExecutor pod
-  template reads `workers.*`) on the `workers` group, tolerating its taints, under their own
-  service account, which carries the task pods' IAM role (IRSA) and nothing the scheduler has.
+- Replicas from settings; the chart's PodDisruptionBudget (maxUnavailable 1) for every control-plane
+  section; the control plane spread over zones (best effort) and hosts (strict).
+- Control-plane pods on the `airflow` node group; task pods (`workers.kubernetes.*`) on the
+  `workers` group, tolerating its taints, under their own service account, which carries the
+  task pods' IAM role (IRSA) and nothing the scheduler has.
 - Migrations and the admin user as plain Jobs (no Helm hooks, as the chart advises for tools
   that are not the Helm CLI). The Deployments wait for migrations in their init containers, the
-  admin-user Job in its command (chart 1.18 gives it no wait); its password comes from a Secret.
+  admin-user Job in its command (chart 1.22 gives it no wait); its password comes from a Secret.
 - DAGs and logs on the EFS claims (DAG processor, triggerer, task pods). The chart's own
-  git-sync is off (chart 1.18 renders it nowhere with persistence and a standalone DAG processor);
+  git-sync is off (chart 1.22 renders it nowhere with persistence and a standalone DAG processor);
   the program's git-sync Deployment (`lib/git_sync.py`) writes into the DAGs claim instead.
 - The API server outlives the NLB's deregistration delay (`preStop`); requests and limits from a
   profile; images from their registry's mirror if set. Metrics and remote logs
@@ -32,6 +32,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from lib.airflow_config import airflow_config
 from lib.airflow_hardening import hardening_values
 from lib.airflow_resources import RESOURCE_PROFILES, ResourceProfile, Resources
 from lib.airflow_secrets import ADMIN_PASSWORD_KEY, RELEASE_NAME, SecretNames
@@ -45,22 +46,22 @@ CHART_NAME = "airflow"
 CHART_REPOSITORY = "https://airflow.apache.org"
 API_SERVER_PORT = 8080  # the chart's `ports.apiServer`
 API_SERVER_HEALTH_PATH = "/api/v2/monitor/health"
-"""The NLB's health check (Airflow 3). No login: the monitor router is outside the authenticated
-one (api_fastapi/core_api/routes/public/__init__.py), so a readiness gate can turn true."""
-FAB_AUTH_MANAGER = "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager"
+"""The NLB's health check (Airflow 3), and chart 1.22's API server probes. No login: the monitor
+router is outside the authenticated one (airflow-core 3.3.2, as in 3.0.2:
+api_fastapi/core_api/routes/public/__init__.py), so a readiness gate can turn true."""
 ADMIN_USERNAME = "admin"
 ADMIN_PASSWORD_ENV = "AIRFLOW_ADMIN_PASSWORD"
 MIGRATIONS_WAIT_SECONDS = 600  # migrations run as a plain Job alongside the pods that wait for them
 API_SERVER_PRE_STOP_SECONDS = 25
 """A terminating API server keeps serving this long: more than the NLB's deregistration delay
-(components/load_balancer.py), less than the pod's 30 s grace period (chart 1.18 offers no
+(components/load_balancer.py), less than the pod's 30 s grace period (chart 1.22 offers no
 `terminationGracePeriodSeconds` for the API server), leaving uvicorn 5 s to finish."""
 
-# Images of chart 1.18.0 (its schema's defaults), pinned here; update them with the chart.
+# Chart 1.22.0's images (values.yaml and schema defaults; 1.18.0 had statsd-exporter v0.28.0).
 SIDECAR_IMAGES = {
     "pgbouncer": {"repository": "apache/airflow", "tag": "airflow-pgbouncer-2025.03.05-1.23.1"},
     "pgbouncerExporter": {"repository": "apache/airflow", "tag": "airflow-pgbouncer-exporter-2025.03.05-0.18.0"},
-    "statsd": {"repository": "quay.io/prometheus/statsd-exporter", "tag": "v0.28.0"},
+    "statsd": {"repository": "quay.io/prometheus/statsd-exporter", "tag": "v0.30.0"},
 }
 AIRFLOW_IMAGE_REPOSITORY = "apache/airflow"
 WORKER_SERVICE_ACCOUNT = f"{RELEASE_NAME}-worker"
@@ -74,7 +75,9 @@ COMPONENT_LABELS = {
     "dagProcessor": "dag-processor",
     "pgbouncer": "pgbouncer",
 }
-PDB_SECTIONS = ("scheduler", "apiServer", "pgbouncer")  # chart 1.18's sections with a `podDisruptionBudget`
+PDB_SECTIONS = tuple(COMPONENT_LABELS)
+"""Every control-plane section has the chart's `podDisruptionBudget` in 1.22 (the triggerer's and
+the DAG processor's came in chart 1.19, #59068 and #60294; the program made its own before)."""
 
 
 def api_server_service_name(release: str = RELEASE_NAME) -> str:
@@ -188,7 +191,7 @@ def _job(place: dict[str, Any], resources: Resources, admin_password_secret: str
             "valueFrom": {"secretKeyRef": {"name": admin_password_secret, "key": ADMIN_PASSWORD_KEY}},
         }
     ]
-    # The chart's default args put `webserver.defaultUser.password` on the command line, and its
+    # The chart's default args put `createUserJob.defaultUser.password` on the command line, and its
     # Job has no wait for migrations (the Deployments have one): wait here, then create the user.
     job["args"] = [
         "bash",
@@ -211,37 +214,33 @@ def _job(place: dict[str, Any], resources: Resources, admin_password_secret: str
 
 
 def _admin_user(admin_password_secret: str | None) -> dict[str, Any]:
+    """`createUserJob.enabled` and `defaultUser` (chart 1.19 deprecated `webserver.defaultUser`)."""
     if admin_password_secret is None:
         return {"enabled": False}
     return {
         "enabled": True,
-        "role": "Admin",
-        "username": ADMIN_USERNAME,
-        "email": f"{ADMIN_USERNAME}@example.com",
-        "firstName": "Airflow",
-        "lastName": "Admin",
-        "password": "",  # unused: the job reads the Secret
+        "defaultUser": {
+            "role": "Admin",
+            "username": ADMIN_USERNAME,
+            "email": f"{ADMIN_USERNAME}@example.com",
+            "firstName": "Airflow",
+            "lastName": "Admin",
+            "password": "",  # unused: the job reads the Secret
+        },
     }
 
 
-def _airflow_config(inputs: ChartInputs) -> dict[str, Any]:
+def _task_pods(inputs: ChartInputs) -> dict[str, Any]:
+    """`workers.kubernetes` (chart 1.20/1.21 deprecated the shared `workers.*`): where task pods run,
+    their size, their account. `serviceAccount.create` renders worker-kubernetes-serviceaccount.yaml,
+    named as before (an IAM role trusts it; the chart's default is `<release>-worker-kubernetes`)."""
     return {
-        "core": {
-            "dags_folder": inputs.dags_folder,
-            "auth_manager": FAB_AUTH_MANAGER,  # users and passwords (`airflow users create`)
-            "load_examples": "False",
-            # Per scheduler: the stack runs schedulers x parallelism task instances at most.
-            "parallelism": str(inputs.parallelism),
-            # Task pods report to the API server's execution API inside the cluster.
-            "execution_api_server_url": (
-                f"http://{api_server_service_name()}.{inputs.namespace}:{API_SERVER_PORT}/execution/"
-            ),
-        },
-        "scheduler": {"standalone_dag_processor": "True"},
-        "kubernetes_executor": {
-            "delete_worker_pods": "True",
-            "delete_worker_pods_on_failure": "False",  # keep a failed pod for its events
-            "worker_pods_creation_batch_size": "8",
+        **_placement(inputs.workers),
+        "resources": RESOURCE_PROFILES[inputs.task_pod_size or inputs.resource_profile]["workers"].values(),
+        "serviceAccount": {
+            "create": True,
+            "name": WORKER_SERVICE_ACCOUNT,
+            "annotations": {IRSA_ROLE_ANNOTATION: inputs.worker_role_arn} if inputs.worker_role_arn else {},
         },
     }
 
@@ -274,25 +273,26 @@ def airflow_values(inputs: ChartInputs) -> dict[str, Any]:
         **place,
         **_control_plane(inputs),
         "statsd": {"enabled": True, **place, "resources": profile["statsd"].values()},
-        "workers": {
-            **_placement(inputs.workers),
-            "resources": RESOURCE_PROFILES[inputs.task_pod_size or inputs.resource_profile]["workers"].values(),
-            # The KubernetesExecutor's pod template runs task pods as this account.
-            "serviceAccount": {
-                "create": True,
-                "name": WORKER_SERVICE_ACCOUNT,
-                "annotations": {IRSA_ROLE_ANNOTATION: inputs.worker_role_arn} if inputs.worker_role_arn else {},
-            },
-        },
+        # The KubernetesExecutor's pod template (chart 1.22 files/pod-template-file.kubernetes-helm-yaml)
+        # reads `workers.kubernetes.*` first; the shared `workers.*` keys are deprecated (1.20, 1.21).
+        "workers": {"kubernetes": _task_pods(inputs)},
         "migrateDatabaseJob": _job(place, profile["jobs"]),
-        "createUserJob": _job(place, profile["jobs"], secrets.admin_password),
-        "webserver": {"defaultUser": _admin_user(secrets.admin_password)},
+        "createUserJob": {
+            **_job(place, profile["jobs"], secrets.admin_password),
+            **_admin_user(secrets.admin_password),
+        },
         "dags": {
             "persistence": {"enabled": True, "existingClaim": inputs.dags_claim},
             "gitSync": {"enabled": False},  # see the module docstring: the program runs its own
         },
         "logs": {"persistence": {"enabled": True, "existingClaim": inputs.logs_claim}},
-        "config": _airflow_config(inputs),
+        "config": airflow_config(
+            inputs.dags_folder,
+            inputs.parallelism,
+            # Task pods report to the API server's execution API inside the cluster.
+            f"http://{api_server_service_name()}.{inputs.namespace}:{API_SERVER_PORT}/execution/",
+            inputs.resource_profile,
+        ),
     }
     computed = deep_merge(computed, hardening_values())
     computed = deep_merge(computed, telemetry_values(inputs.statsd, inputs.remote_logs))

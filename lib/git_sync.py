@@ -1,14 +1,15 @@
 """DAG delivery from git: one git-sync Deployment that writes the repository into the DAGs claim.
 
-Why not the chart's git-sync: with `dags.persistence` on, chart 1.18 adds a git-sync container
-only to a scheduler that parses DAGs itself, and never to the standalone DAG processor, the
-triggerer or the task pod template (their templates gate it on `not .Values.dags.persistence`).
-Rendered with persistence and git-sync on, it has no git-sync container at all. Turning
-persistence off instead would clone the repository into every task pod. So a single writer
-(this Deployment, `Recreate`, one replica) keeps the shared EFS volume in step with the branch,
-and every pod that reads DAGs mounts that volume.
+Why not the chart's git-sync: with `dags.persistence` on, chart 1.22 adds a git-sync sidecar to
+every replica of the standalone DAG processor, each writing the same repository into the same
+shared claim (two or more writers, racing on one git root), and none to the triggerer or the
+task pod template (their templates gate it on `not .Values.dags.persistence`). (Chart 1.18 had
+none at all.) Turning persistence off instead would clone the repository into every task pod.
+So a single writer (this Deployment, `Recreate`, one replica) keeps the shared EFS volume in
+step with the branch, and every pod that reads DAGs mounts that volume.
 
-What git-sync v4.3.0 does, read in its main.go: `--link` may be absolute and the link it
+What git-sync v4.4.2 does (the chart 1.22.0 default; read in its main.go, unchanged here from
+v4.3.0, and its Dockerfile.in for the uid 65533 user): `--link` may be absolute and the link it
 makes is relative to the link's folder (publishSymlink, "so it can be volume-mounted at
 another path"), so `/dags/repo` here is `/opt/airflow/dags/repo` in Airflow pods; a `--root`
 that is not a git repository is emptied (initRepo), so the root is a folder of its own, never
@@ -30,7 +31,7 @@ DAGS_MOUNT_PATH = "/opt/airflow/dags"
 MOUNT_PATH = "/dags"
 ROOT = f"{MOUNT_PATH}/.git-sync"
 LINK = "repo"
-IMAGE = "registry.k8s.io/git-sync/git-sync:v4.3.0"  # the chart 1.18.0 default
+IMAGE = "registry.k8s.io/git-sync/git-sync:v4.4.2"  # the chart 1.22.0 default (images.gitSync)
 USER_ID = 65533  # the image's own user, which has a passwd entry (ssh needs one)
 HTTP_PORT = 8080
 PERIOD = "60s"

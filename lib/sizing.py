@@ -81,7 +81,7 @@ def capacity(plan: Plan, shapes: Mapping[str, Any], assumed: Assumptions) -> Cap
         raise ValueError(f"the plan has {len(task_groups)} tainted task node groups; the model reads exactly one")
     workers_group = task_groups[0]
     values = airflow_release_values(plan)
-    requests = values["workers"]["resources"]["requests"]
+    requests = values["workers"]["kubernetes"]["resources"]["requests"]
     workers = Workers(
         shapes={t: shape_of(t, shapes) for t in workers_group.instance_types},
         max_nodes=workers_group.max_size,

@@ -69,10 +69,13 @@ STATSD_METRICS = (
     "triggerer_heartbeat",
     "ti_failures",
 )
-"""Airflow 3.0 StatsD names the alarms and the dashboard read (airflow-core 3.0.2:
-jobs/scheduler_job_runner.py, executors/base_executor.py `_emit_metrics` (no executor suffix
-with one executor), jobs/dag_processor_job_runner.py, dag_processing/manager.py,
-jobs/triggerer_job_runner.py, models/taskinstance.py). Airflow sends no others."""
+"""Airflow 3 StatsD names the alarms and the dashboard read, unchanged from 3.0.2 to 3.3.2
+(airflow-core 3.3.2: jobs/scheduler_job_runner.py, executors/base_executor.py `_emit_metrics` and
+`_get_metric_name` (no executor suffix with one executor), jobs/dag_processor_job_runner.py,
+dag_processing/manager.py, jobs/triggerer_job_runner.py, models/taskinstance.py; task-sdk 1.3.2
+execution_time/task_runner.py sends `ti_failures` from the task pod too). 3.2's
+`[metrics] legacy_names_on` (default True) only concerns names with variables; none here. The
+allow list is matched as patterns anywhere in a name, as in 3.0.2 (observability/metrics/validators.py)."""
 
 
 def metrics_namespace(cluster_name: str) -> str:

@@ -6,17 +6,21 @@ things come from:
   by `make test`, puts the pinned Helm 3 there).
 - The chart, at the version the stack pins: `$AIRFLOW_CHART_DIR` (a folder holding the chart's
   `Chart.yaml`), else `../shared/airflow-chart/<version>/chart` beside the repository, else a
-  `helm pull` from the chart repository into `build/charts/` (needs network once).
+  `helm pull` from the chart repository into `build/charts/` (needs network once). A pinned
+  version's pulled archive must have its published sha256 (`CHART_ARCHIVES`) before it is
+  unpacked, and whichever copy is found must hold exactly the pinned files (`CHART_TREES`).
 Anything missing is a `ChartUnavailable` error that says what to provide, never a silent skip.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
 from functools import cache
 from pathlib import Path
@@ -28,6 +32,12 @@ ROOT = Path(__file__).resolve().parent.parent
 CHART_NAME = "airflow"
 CHART_REPOSITORY = "https://airflow.apache.org"
 HELM_MAJOR = "v3."
+HELM_MINIMUM = (3, 19)  # chart 1.22.0 RELEASE_NOTES.rst: "Minimum Helm version was updated to 3.19.0" (#66970)
+CHART_ARCHIVES = {"1.22.0": "1f7d1dfe3d58e2c54899950aba907a43625a18c8b6fb3c54760c21592129a5b6"}
+"""sha256 of the release archive `airflow-<version>.tgz` (../shared/airflow-chart/README.md)."""
+CHART_TREES = {"1.22.0": "dc7d7b39511751edac8a61889316b06bd5519227b805bc758d891e59e5d329ff"}
+"""sha256 of the unpacked chart's sorted `sha256sum` list (`tree_digest`; the same README), which
+the archive unpacks to."""
 
 
 class ChartUnavailable(RuntimeError):
@@ -44,7 +54,25 @@ def helm_binary() -> Path:
     version = subprocess.run([str(candidate), "version", "--short"], capture_output=True, text=True, check=True)
     if not version.stdout.startswith(HELM_MAJOR):
         raise ChartUnavailable(f"{candidate} is Helm {version.stdout.strip()}; the renders need Helm 3")
+    minor = int(version.stdout.removeprefix(HELM_MAJOR).split(".")[0])
+    if (3, minor) < HELM_MINIMUM:
+        raise ChartUnavailable(f"{candidate} is Helm {version.stdout.strip()}; chart 1.22 needs Helm >= 3.19")
     return candidate
+
+
+def tree_digest(path: Path) -> str:
+    """`find . -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum` run inside `path`."""
+    files = sorted(str(f.relative_to(path)) for f in path.rglob("*") if f.is_file())
+    listing = "".join(f"{hashlib.sha256((path / f).read_bytes()).hexdigest()}  ./{f}\n" for f in files)
+    return hashlib.sha256(listing.encode()).hexdigest()
+
+
+def _verified(path: Path, version: str) -> Path:
+    """`path` if it holds the pinned files of `version` (any version without a pin passes)."""
+    expected = CHART_TREES.get(version)
+    if expected is not None and tree_digest(path) != expected:
+        raise ChartUnavailable(f"the Airflow chart {version} at {path} is not the pinned release (file digest differs)")
+    return path
 
 
 def _chart_version(path: Path) -> str | None:
@@ -63,32 +91,49 @@ def chart_dir(version: str) -> Path:
         found = _chart_version(Path(override))
         if found != version:
             raise ChartUnavailable(f"AIRFLOW_CHART_DIR={override} holds chart {CHART_NAME} {found}, not {version}")
-        return Path(override)
+        return _verified(Path(override), version)
     shared = ROOT.parent / "shared" / "airflow-chart" / version / "chart"
     if _chart_version(shared) == version:
-        return shared
+        return _verified(shared, version)
     cache_dir = ROOT / "build" / "charts" / version
     pulled = cache_dir / CHART_NAME
     if _chart_version(pulled) == version:
-        return pulled
+        return _verified(pulled, version)
     cache_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=cache_dir) as tmp:
         pull = [str(helm_binary()), "pull", CHART_NAME, "--repo", CHART_REPOSITORY, "--version", version]
-        result = subprocess.run([*pull, "--untar", "--untardir", tmp], capture_output=True, text=True)
-        if result.returncode != 0 or _chart_version(Path(tmp) / CHART_NAME) != version:
+        result = subprocess.run([*pull, "--destination", tmp], capture_output=True, text=True)
+        archive = Path(tmp) / f"{CHART_NAME}-{version}.tgz"
+        if result.returncode != 0 or not archive.is_file():
             raise ChartUnavailable(
                 f"the Airflow chart {version} is not available: set AIRFLOW_CHART_DIR to an unpacked copy, or "
                 f"place it at {shared}, or allow `helm pull` from {CHART_REPOSITORY} "
-                f"({result.stderr.strip() or 'the pulled chart has another version'})"
+                f"({result.stderr.strip() or 'no archive was pulled'})"
             )
+        digest = hashlib.sha256(archive.read_bytes()).hexdigest()
+        expected = CHART_ARCHIVES.get(version)
+        if expected is not None and digest != expected:
+            raise ChartUnavailable(f"the pulled {archive.name} has sha256 {digest}, not the published {expected}")
+        with tarfile.open(archive) as tar:
+            tar.extractall(tmp, filter="data")
+        if _chart_version(Path(tmp) / CHART_NAME) != version:
+            raise ChartUnavailable(f"the pulled {archive.name} holds another chart than {CHART_NAME} {version}")
+        _verified(Path(tmp) / CHART_NAME, version)
         if pulled.exists() and _chart_version(pulled) != version:  # a broken copy: replace it
             shutil.rmtree(pulled, ignore_errors=True)
+        os.replace(archive, cache_dir / archive.name)  # kept beside the chart, as in ../shared
         try:
             os.rename(Path(tmp) / CHART_NAME, pulled)  # atomic: a test worker pulling too cannot interleave
         except OSError:
             if _chart_version(pulled) != version:  # not another worker's complete copy
                 raise
     return pulled
+
+
+def chart_archive(version: str) -> Path:
+    """The release archive the chart found by `chart_dir` came from: beside it in ../shared and
+    in build/charts/ (`airflow-<version>.tgz`)."""
+    return chart_dir(version).parent / f"{CHART_NAME}-{version}.tgz"
 
 
 def values_schema(version: str) -> dict[str, Any]:

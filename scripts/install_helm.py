@@ -8,7 +8,11 @@ checks the binary's sha256 and writes it next to the virtualenv's python.
 
     python scripts/install_helm.py [--dest .venv/bin/helm]
 
-Elsewhere than Linux x86_64, install Helm 3.19 yourself and point `HELM` at it.
+Helm 3.19.0 is what chart 1.22 needs at least (its RELEASE_NOTES.rst, #66970), and the newest
+Helm 3 these wheels carry: checked 2026-12-06, kubectl-v34 2.2.0 and 2.2.1 carry Helm 4.1.3 and
+kubectl-v35 2.1.0 Helm 4.1.0 (offline/chart.py renders with Helm 3 only).
+
+Elsewhere than Linux x86_64, install Helm 3.19 or later (3.x) yourself and point `HELM` at it.
 """
 
 from __future__ import annotations

@@ -5,15 +5,19 @@ Starts, all throw-away (a temporary directory; builds cached under build/integra
   accepts only TLS and SCRAM: `ssl=on` with a CA and a server certificate made here with openssl,
   `password_encryption=scram-sha-256`, pg_hba `hostssl ... scram-sha-256` / `hostnossl ... reject`;
 - PgBouncer 1.24.1 (built from Debian's source tarball, sha256-pinned: bookworm's 1.18 lacks
-  `max_prepared_statements`; the chart's image is 1.23.1) with exactly the `pgbouncer.ini` and
-  `users.txt` that lib/pgbouncer.py writes for the pods. `substitute` changes only the listen
-  address and port, the file paths (the auth file, the CA file: this run's CA stands in for the
-  RDS bundle) and the server's host and port: the files are generated for an RDS endpoint name
-  (`RDS_HOST`, so they take the `verify-full` branch), then pointed at `localhost`, the name in
-  this run's server certificate, so `verify-full` is exercised for real. Where the file is
-  silent on a setting whose default 1.24 changed, 1.23.1's default is written (CHART_IMAGE_DEFAULTS);
-- Airflow at the chart's appVersion in .venv-airflow (requirements-integration.txt, constrained
-  by constraints-integration.txt).
+  `max_prepared_statements`; the chart's image is 1.23.1, still in chart 1.22.0's values) with
+  exactly the `pgbouncer.ini` and `users.txt` that lib/pgbouncer.py writes for the pods.
+  `substitute` changes only the listen address and port, the file paths (the auth file, the CA
+  file: this run's CA stands in for the RDS bundle) and the server's host and port: the files
+  are generated for an RDS endpoint name (`RDS_HOST`, so they take the `verify-full` branch),
+  then pointed at `localhost`, the name in this run's server certificate, so `verify-full` is
+  exercised for real. Where the file is silent on a setting whose default 1.24 changed, 1.23.1's
+  default is written (CHART_IMAGE_DEFAULTS);
+- Airflow 3.3.2 (the stacks' airflowVersion) in .venv-airflow (requirements-integration.txt,
+  constrained by constraints-integration.txt, the project's own frozen set: Airflow's constraints
+  file is not reachable from these machines);
+- the airflow.cfg the real chart renders from the dev and prod values (scripts/rendered_airflow_cfg.py,
+  run in the project's virtualenv: `make integration` makes it first, with the pinned Helm).
 Then runs the steps (scripts/integration_probes.py runs inside Airflow's virtualenv), each
 printed with its duration; stops everything it started, by PID, even on failure or a signal;
 exits 1 if a step failed. `--drop-setting NAME` removes that generated line from pgbouncer.ini
@@ -26,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import os
 import shutil
 import signal
@@ -36,7 +41,7 @@ import tarfile
 import tempfile
 import time
 import urllib.request
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -50,11 +55,15 @@ from lib.postgres import connection_uri  # noqa: E402
 T = TypeVar("T")
 BUILD = ROOT / "build" / "integration"
 AIRFLOW_VENV = ROOT / ".venv-airflow"
+PROJECT_PYTHON = Path(os.environ.get("PROJECT_PYTHON", ROOT / ".venv" / "bin" / "python"))
+"""The project's virtualenv (Pulumi, PyYAML, Helm beside it), for rendering the chart."""
+STACKS = ("dev", "prod")
 PGBOUNCER_VERSION = "1.24.1"
 PGBOUNCER_SOURCE = f"http://deb.debian.org/debian/pool/main/p/pgbouncer/pgbouncer_{PGBOUNCER_VERSION}.orig.tar.gz"
 PGBOUNCER_SHA256 = "da72a3aba13072876d055a3e58dd4aba4a5de4ed6148e73033185245598fd3e0"
 CHART_IMAGE_DEFAULTS = {"max_prepared_statements": "0"}
-"""Defaults of the chart's PgBouncer (1.23.1) that 1.24 changed, applied where the file is silent."""
+"""Defaults of the chart's PgBouncer (1.23.1, chart 1.22.0 `images.pgbouncer`) that 1.24 changed,
+applied where the file is silent."""
 PG_BIN = Path(os.environ.get("PG_BIN", "/usr/local/bin"))
 RDS_HOST = "airflow-integration.c0abcdefghij.us-east-1.rds.amazonaws.com"  # what the files are generated for
 SERVER_HOST = "localhost"  # the server certificate's name: what PgBouncer's verify-full checks
@@ -62,6 +71,7 @@ WRONG_HOST = "127.0.0.1"  # the same server under a name its certificate does no
 RELEASE, NAMESPACE = "airflow", "airflow"
 USER, DB = "airflow", "airflow"
 PASSWORD = "Generated0Alphanumeric0Password0Like0Rds"  # components/database.py generates alphanumerics
+ADMIN_PASSWORD = "Generated0Admin0Password0Like0The0Component"  # components/airflow.py: alphanumerics
 BROUGHT_USER = "brought_user"
 BROUGHT_PASSWORD = "p@ss:w/rd?#[]%20 \"quoted\" 'single' \\back;slash=é€"
 """A password `existingDbPassword` may hold: every character a URI or users.txt must escape."""
@@ -158,15 +168,16 @@ def install_pgbouncer() -> Path:
 
 
 def install_airflow() -> Path:
-    """.venv-airflow from the pinned requirements, reinstalled when they change."""
+    """.venv-airflow from the pinned requirements, made anew when they change: an install over
+    another Airflow would keep what the new set no longer has (as it did from 3.0.2 to 3.3.2)."""
     files = [ROOT / "requirements-integration.txt", ROOT / "constraints-integration.txt"]
     stamp = hashlib.sha256(b"".join(f.read_bytes() for f in files)).hexdigest()
     marker = AIRFLOW_VENV / ".installed"
     python = AIRFLOW_VENV / "bin" / "python"
     if marker.exists() and marker.read_text() == stamp:
         return python
-    if not python.exists():
-        run([sys.executable, "-m", "venv", str(AIRFLOW_VENV)])
+    shutil.rmtree(AIRFLOW_VENV, ignore_errors=True)
+    run([sys.executable, "-m", "venv", str(AIRFLOW_VENV)])
     run([str(python), "-m", "pip", "install", "--quiet", "-r", str(files[0]), "-c", str(files[1])])
     marker.write_text(stamp)
     return python
@@ -324,17 +335,17 @@ class Steps:
             "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
         }
 
-    def command(self, argv: Sequence[str], client_uri: str) -> subprocess.Popen[bytes]:
+    def command(self, argv: Sequence[str], client_uri: str, extra: Mapping[str, str]) -> subprocess.Popen[bytes]:
         log = (self.tmp / "steps.log").open("ab")
-        return subprocess.Popen(argv, env=self.env(client_uri), stdout=log, stderr=subprocess.STDOUT)
+        return subprocess.Popen(argv, env={**self.env(client_uri), **extra}, stdout=log, stderr=subprocess.STDOUT)
 
-    def step(self, name: str, client_uri: str, *argvs: Sequence[str]) -> bool:
-        """Run the commands concurrently; the step passes when every one exits 0."""
+    def step(self, name: str, client_uri: str, *argvs: Sequence[str], env: Mapping[str, str] | None = None) -> bool:
+        """Run the commands concurrently (with `env` added); the step passes when every one exits 0."""
         print(f"- {name} ...", flush=True)
         with (self.tmp / "steps.log").open("a") as log:
             log.write(f"\n===== {name}\n")
         start = time.monotonic()
-        codes = [p.wait() for p in [self.command(a, client_uri) for a in argvs]]
+        codes = [p.wait() for p in [self.command(a, client_uri, env or {}) for a in argvs]]
         ok, took = all(c == 0 for c in codes), time.monotonic() - start
         print(f"  {'ok' if ok else 'FAILED'} in {took:.1f} s{'' if ok else f' (exit codes {codes})'}", flush=True)
         self.results.append((name, ok, took))
@@ -347,11 +358,26 @@ class Steps:
         return [str(self.python), str(ROOT / "scripts" / "integration_probes.py"), *args]
 
 
-def run_steps(steps: Steps, client: str, stats: str, brought: str, wrong_host: str) -> None:
+def render_configs(tmp: Path) -> Path:
+    """The chart's airflow.cfg for each stack, and the values' `config` (scripts/rendered_airflow_cfg.py)."""
+    if not PROJECT_PYTHON.exists():
+        raise SystemExit(f"no {PROJECT_PYTHON}: run `make .venv/.dev` first (make integration does)")
+    out = tmp / "rendered"
+    stacks = [arg for stack in STACKS for arg in ("--stack", stack)]
+    script = ROOT / "scripts" / "rendered_airflow_cfg.py"
+    run([PROJECT_PYTHON, script, "--out", out, *stacks], stdout=subprocess.DEVNULL)
+    return out
+
+
+def run_steps(steps: Steps, client: str, stats: str, brought: str, wrong_host: str, rendered: Path) -> None:
     migrate, check = steps.airflow("db", "migrate"), steps.airflow("db", "check")
     steps.step("airflow db migrate (through PgBouncer, the pods' connection string)", client, migrate)
     steps.step("airflow db check", client, check)
-    steps.step("two concurrent airflow db migrate", client, migrate, migrate)
+    steps.step(
+        "two concurrent airflow db migrate (one waits or is refused by the lock)",
+        client,
+        steps.probe("concurrent-migrate"),
+    )
     steps.step("SQLAlchemy round-trip (Airflow's settings.engine and a session)", client, steps.probe("sqlalchemy"))
     steps.step("PgBouncer asks its clients for SCRAM (libpq require_auth)", client, steps.probe("scram", client))
     steps.step("stats user on the admin console, as the exporter (SHOW STATS)", client, steps.probe("stats", stats))
@@ -359,6 +385,21 @@ def run_steps(steps: Steps, client: str, stats: str, brought: str, wrong_host: s
     log = str(steps.tmp / "pgbouncer-wrong-host.log")
     steps.step("verify-full refuses a certificate for another host name", wrong_host, steps.probe("refused", log))
     steps.step("asyncpg: 300 calls on 48 concurrent sessions (Airflow's async URI)", client, steps.probe("asyncpg"))
+    job = json.loads((rendered / "create-user-dev.json").read_text())
+    as_the_job = {
+        "AIRFLOW_CONFIG": str(rendered / "airflow-dev.cfg"),
+        job["password_env"]: ADMIN_PASSWORD,
+        "PATH": f"{steps.python.parent}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
+    steps.step("the chart's admin-user Job command (FAB's `airflow users create`)", client, job["args"], env=as_the_job)
+    steps.step("the admin user exists, with the Admin role", client, steps.probe("admin"), env=as_the_job)
+    for stack in STACKS:
+        steps.step(
+            f"airflow config lint, options known and read back: the chart's airflow.cfg for {stack}",
+            client,
+            steps.probe("config", str(rendered / f"values-config-{stack}.json")),
+            env={"AIRFLOW_CONFIG": str(rendered / f"airflow-{stack}.cfg")},
+        )
 
 
 def timed(what: str, fn: Callable[[], T]) -> T:
@@ -372,6 +413,7 @@ def timed(what: str, fn: Callable[[], T]) -> T:
 def integration(drop: Sequence[str], tmp: Path, procs: Processes) -> Steps:
     binary = timed(f"PgBouncer {PGBOUNCER_VERSION} (built once, cached in build/integration/)", install_pgbouncer)
     python = timed("Airflow's virtualenv (.venv-airflow)", install_airflow)
+    rendered = timed("the chart's airflow.cfg from the dev and prod values (real Helm)", lambda: render_configs(tmp))
     ca_file = make_certificates(tmp)
     pg_port = timed("PostgreSQL (TLS and SCRAM only)", lambda: start_postgres(tmp, procs))
     # What components/database.py builds: lib.postgres.connection_uri, for a created instance
@@ -395,6 +437,7 @@ def integration(drop: Sequence[str], tmp: Path, procs: Processes) -> Steps:
         local(pgbouncer.pgbouncer_stats_uri(db), ports["pgbouncer"]),
         local(pgbouncer.pgbouncer_client_uri(brought, NAMESPACE, RELEASE), ports["pgbouncer-brought"]),
         local(pgbouncer.pgbouncer_client_uri(db, NAMESPACE, RELEASE), ports["pgbouncer-wrong-host"]),
+        rendered,
     )
     return steps
 
@@ -406,7 +449,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     options = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so `finally` stops what was started
     began, procs = time.monotonic(), Processes()
-    tmp = Path(tempfile.mkdtemp(prefix="airflow-integration-"))
+    tmp = Path(tempfile.mkdtemp(prefix="make-integration-"))  # its own prefix: other runs clean theirs
     tmp.chmod(0o755)
     give_away(tmp)
     dropped = f", without {', '.join(options.drop_setting)}" if options.drop_setting else ""

@@ -70,11 +70,11 @@ def test_one_airflow_release_of_the_official_chart(plans: dict[str, Plan], stack
     i = release.inputs
     assert (i["chart"], i["version"], i["repositoryOpts"]) == (
         "airflow",
-        "1.18.0",
+        "1.22.0",
         {"repo": "https://airflow.apache.org"},
     )
     assert i["name"] == "airflow" == plan.outputs["airflow_release_name"]
-    assert plan.outputs["airflow_chart_version"] == "1.18.0"
+    assert plan.outputs["airflow_chart_version"] == "1.22.0"
     assert i["namespace"] == plan.outputs["airflow_namespace"] == "airflow"
     assert i["createNamespace"] is False
     assert i["atomic"] is True and i["cleanupOnFail"] is True
@@ -238,8 +238,9 @@ def test_replicas_exactly_as_configured_in_dev_and_two_or_more_in_prod(dev: Plan
 def test_budgets_spread_and_placement(plans: dict[str, Plan], stack: str) -> None:
     plan = plans[stack]
     v = values(plan)
-    for section in ("scheduler", "apiServer", "pgbouncer"):
+    for section in CONTROL_PLANE:  # chart 1.22 has a budget for each (the program made two before)
         assert v[section]["podDisruptionBudget"] == {"enabled": True, "config": {"maxUnavailable": 1}}
+    assert not [r for r in plan.resources if "PodDisruptionBudget" in r.type]
     airflow_labels = labels_of_group(plan, "airflow")
     for section in (*CONTROL_PLANE, "statsd", *JOBS):
         selector = v[section]["nodeSelector"]
@@ -248,11 +249,12 @@ def test_budgets_spread_and_placement(plans: dict[str, Plan], stack: str) -> Non
         keys = [c["topologyKey"] for c in v[section]["topologySpreadConstraints"]]
         assert sorted(keys) == sorted([ZONE_KEY, HOST_KEY]), section
     workers = plan.one(MNG, f"airflow-{stack}-workers").inputs
-    assert v["workers"]["nodeSelector"].items() <= workers["labels"].items()
-    assert not v["workers"]["nodeSelector"].items() <= airflow_labels.items()
+    task_pods = v["workers"]["kubernetes"]  # chart 1.22's keys for the KubernetesExecutor's pods
+    assert task_pods["nodeSelector"].items() <= workers["labels"].items()
+    assert not task_pods["nodeSelector"].items() <= airflow_labels.items()
     effects = {"NO_SCHEDULE": "NoSchedule", "NO_EXECUTE": "NoExecute", "PREFER_NO_SCHEDULE": "PreferNoSchedule"}
     taints = {(t["key"], t["value"], effects[t["effect"]]) for t in workers["taints"]}
-    tolerated = {(t["key"], t["value"], t["effect"]) for t in v["workers"]["tolerations"] if t["operator"] == "Equal"}
+    tolerated = {(t["key"], t["value"], t["effect"]) for t in task_pods["tolerations"] if t["operator"] == "Equal"}
     assert taints and taints <= tolerated
 
 
@@ -266,8 +268,9 @@ def test_jobs_volumes_and_resources(plans: dict[str, Plan], stack: str) -> None:
     assert v["dags"]["persistence"] == {"enabled": True, "existingClaim": plan.outputs["efs_dags_claim_name"]}
     assert v["logs"]["persistence"] == {"enabled": True, "existingClaim": plan.outputs["efs_logs_claim_name"]}
     assert {v["dags"]["persistence"]["existingClaim"], v["logs"]["persistence"]["existingClaim"]} == claims
-    for section in (*CONTROL_PLANE, "statsd", "workers", *JOBS):
-        r = v[section]["resources"]
+    sections = {s: v[s] for s in (*CONTROL_PLANE, "statsd", *JOBS)}
+    for section, values_ in {**sections, "workers.kubernetes": v["workers"]["kubernetes"]}.items():
+        r = values_["resources"]
         assert r["requests"]["cpu"] and r["requests"]["memory"] and r["limits"]["memory"], section
 
 
@@ -287,6 +290,11 @@ def test_keys_are_generated_once_and_never_regenerated(plans: dict[str, Plan], s
     for random in (fernet, *ours):
         assert "keepers" not in random.inputs, random.name  # nothing that changes can replace a key
         assert random.inputs["length"] >= 32
+    # 64 bytes: HS512's key size (Airflow signs with HS512 given `jwt_secret`; PyJWT warns below
+    # 64 bytes). Chart 1.21 (#65082) lengthened its own generated secret for the same reason; the
+    # program's is long enough already, so the live key is kept (no regeneration, no logout).
+    (jwt,) = [p for p in ours if p.name == f"airflow-{stack}-jwt-secret"]
+    assert (jwt.inputs["length"], jwt.inputs["special"]) == (64, False)
     assert fernet_key("ab+/cd==") == "ab-_cd=="  # url-safe alphabet, padding kept
     assert re.fullmatch(r"[A-Za-z0-9_-]{43}=", fernet_key("A" * 40 + "+/A="))
 
@@ -306,7 +314,7 @@ def test_no_secret_value_in_plain_text(plans: dict[str, Plan], stack: str) -> No
 
 def test_no_admin_user_no_password(no_admin: Plan) -> None:
     v = values(no_admin)
-    assert v["webserver"]["defaultUser"] == {"enabled": False}
+    assert v["createUserJob"]["enabled"] is False and "webserver" not in v
     assert "env" not in v["createUserJob"]
     # Still exported (a stable contract), empty, and still a secret.
     assert no_admin.outputs["airflow_admin_password"] == ""
@@ -383,8 +391,9 @@ def test_dev_is_smaller_than_prod_in_every_configured_dimension(dev: Plan, prod:
     dv, pv = values(dev), values(prod)
     for section in ("scheduler", "apiServer", "triggerer", "dagProcessor", "pgbouncer"):
         assert dv[section]["replicas"] < pv[section]["replicas"], section
-    for section in (*CONTROL_PLANE, "statsd", "workers", *JOBS):
-        d, p = dv[section]["resources"]["requests"], pv[section]["resources"]["requests"]
+    for section in (*CONTROL_PLANE, "statsd", *JOBS, "workers"):
+        d, p = ((v["workers"]["kubernetes"] if section == "workers" else v[section]) for v in (dv, pv))
+        d, p = d["resources"]["requests"], p["resources"]["requests"]
         assert cpu(d["cpu"]) < cpu(p["cpu"]) and memory(d["memory"]) < memory(p["memory"]), section
 
     for group in ("system", "airflow", "workers"):

@@ -15,9 +15,18 @@ from typing import Any
 import jsonschema  # type: ignore[import-untyped]  # no stubs in requirements-dev.txt
 import pytest
 
+from components.airflow import RELEASE_TIMEOUT_SECONDS
 from config.settings import Settings
+from lib.airflow_config import (
+    EXECUTION_API_TIMEOUT_SECONDS,
+    EXECUTION_JWT_SECONDS,
+    TASK_INSTANCE_HEARTBEAT_TIMEOUT_SECONDS,
+    TASK_QUEUED_TIMEOUT_SECONDS,
+    worst_execution_api_seconds,
+)
 from lib.airflow_resources import RESOURCE_PROFILES, ResourceProfile
 from lib.airflow_secrets import SecretNames
+from lib.airflow_telemetry import RemoteLogs, StatsdTarget
 from lib.airflow_values import (
     API_SERVER_PORT,
     API_SERVER_PRE_STOP_SECONDS,
@@ -47,7 +56,7 @@ from lib.scheduling import HOST_KEY, NODE_GROUP_LABEL, ZONE_KEY
 from offline.chart import values_schema
 from tests.support import settings_of
 
-CHART_VERSION = "1.18.0"
+CHART_VERSION = "1.22.0"
 CONTROL_PLANE = ("scheduler", "apiServer", "triggerer", "dagProcessor", "pgbouncer")
 JOBS = ("migrateDatabaseJob", "createUserJob")
 SECRETS = SecretNames(
@@ -117,6 +126,43 @@ def test_values_of_every_option_meet_the_chart_schema() -> None:
         assert schema_errors(values_for(settings, **changes)) == [], changes
 
 
+def deprecated_paths(values: dict[str, Any], schema: dict[str, Any], path: str = "") -> list[str]:
+    """Every key of `values` whose schema description says it is deprecated (chart 1.22 marks
+    each one so: "(deprecated, use `workers.kubernetes.nodeSelector` ...)")."""
+    found = []
+    properties = schema.get("properties") or {}
+    for key, value in values.items():
+        if key not in properties:
+            continue
+        where = f"{path}{key}"
+        if "deprecated" in (properties[key].get("description") or "").lower():
+            found.append(where)
+        elif isinstance(value, dict):
+            found += deprecated_paths(value, properties[key], f"{where}.")
+    return found
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_no_value_uses_a_key_the_chart_deprecates(stack: str) -> None:
+    settings = settings_of(stack)
+    remote = RemoteLogs(bucket="logs", role_arn="arn:aws:iam::123456789012:role/logs", region="us-east-1")
+    everything = values_for(
+        settings,
+        worker_role_arn="arn:aws:iam::123456789012:role/tasks",
+        statsd=StatsdTarget("agent", 8125, "airflow"),
+        remote_logs=remote,
+        secrets=SECRETS,
+    )
+    assert deprecated_paths(everything, chart_schema()) == []
+    assert schema_errors(everything) == []
+
+
+def test_the_deprecation_check_finds_the_keys_of_chart_1_18() -> None:
+    old = {"workers": {"nodeSelector": {}, "serviceAccount": {"create": True}}, "webserver": {"defaultUser": {}}}
+    found = deprecated_paths(old, chart_schema())
+    assert found == ["workers.nodeSelector", "workers.serviceAccount", "webserver.defaultUser"]
+
+
 def test_the_schema_check_catches_a_misspelt_top_level_key_and_a_bad_nested_value() -> None:
     values = values_for(settings_of("dev"))
     assert schema_errors(values) == []
@@ -168,7 +214,7 @@ def test_disruption_budgets_and_spread_on_the_control_plane(stack: str) -> None:
     v = values_for(settings_of(stack))
     schema = chart_schema()["properties"]
     offered = {s for s in CONTROL_PLANE if "podDisruptionBudget" in schema[s]["properties"]}
-    assert offered == set(PDB_SECTIONS)  # every section of chart 1.18 that has one
+    assert offered == set(PDB_SECTIONS) == set(CONTROL_PLANE)  # chart 1.22 offers one for each
     for section in PDB_SECTIONS:
         assert v[section]["podDisruptionBudget"] == {"enabled": True, "config": {"maxUnavailable": 1}}
     for section in CONTROL_PLANE:
@@ -192,8 +238,10 @@ def test_control_plane_on_the_airflow_group_and_task_pods_on_the_tainted_workers
         assert v[section]["nodeSelector"] == airflow_group, section
     assert v["nodeSelector"] == airflow_group  # anything else the chart adds
     workers = settings.node_group("workers")
-    assert v["workers"]["nodeSelector"] == {NODE_GROUP_LABEL: "workers"}
-    tolerated = {(t["key"], t["operator"], t["value"], t["effect"]) for t in v["workers"]["tolerations"]}
+    assert set(v["workers"]) == {"kubernetes"}  # chart 1.22: the task pods' keys, no deprecated `workers.*`
+    task_pods = v["workers"]["kubernetes"]
+    assert task_pods["nodeSelector"] == {NODE_GROUP_LABEL: "workers"}
+    tolerated = {(t["key"], t["operator"], t["value"], t["effect"]) for t in task_pods["tolerations"]}
     assert tolerated == {(t.key, "Equal", t.value, t.effect.kubernetes) for t in workers.taints}
     assert tolerated and all(effect == "NoSchedule" for *_, effect in tolerated)
 
@@ -214,14 +262,15 @@ def test_jobs_run_without_helm_hooks_or_custom_env(stack: str) -> None:
 
 def test_admin_user_password_comes_from_a_secret_through_the_environment() -> None:
     v = values_for(settings_of("dev"))
-    assert v["webserver"]["defaultUser"]["enabled"] is True
-    assert v["webserver"]["defaultUser"]["password"] == ""
+    assert "webserver" not in v  # chart 1.19 deprecated `webserver.defaultUser` for `createUserJob`
+    assert v["createUserJob"]["enabled"] is True
+    assert v["createUserJob"]["defaultUser"]["password"] == ""
     (env,) = v["createUserJob"]["env"]
     assert env["valueFrom"] == {"secretKeyRef": {"name": SECRETS.admin_password, "key": "password"}}
     assert "value" not in env
     script = v["createUserJob"]["args"][2]
     assert f'--password "${env["name"]}"' in script and "users create" in script
-    # Chart 1.18 gives this Job no wait for migrations: it waits itself, before anything else.
+    # Chart 1.22 gives this Job no wait for migrations: it waits itself, before anything else.
     assert script.startswith(f"airflow db check-migrations --migration-wait-timeout={MIGRATIONS_WAIT_SECONDS} && ")
     assert "defaultUser.password" not in json.dumps(v["createUserJob"]["args"])
     assert v["config"]["core"]["auth_manager"].endswith("FabAuthManager")  # `airflow users create`
@@ -229,7 +278,7 @@ def test_admin_user_password_comes_from_a_secret_through_the_environment() -> No
 
 def test_no_admin_user_when_turned_off() -> None:
     v = values_for(settings_of("dev", airflowCreateAdminUser=False))
-    assert v["webserver"]["defaultUser"] == {"enabled": False}
+    assert v["createUserJob"]["enabled"] is False and "defaultUser" not in v["createUserJob"]
     assert "env" not in v["createUserJob"] and "args" not in v["createUserJob"]
 
 
@@ -253,7 +302,7 @@ def test_git_sync_leaves_the_chart_git_sync_off_and_points_dags_folder_at_its_li
         gitSyncCredentialsSecret="git-creds",
     )
     v = values_for(settings)
-    # Chart 1.18 renders its git-sync nowhere with persistence on and a standalone DAG processor.
+    # Chart 1.22 renders its git-sync nowhere with persistence on and a standalone DAG processor.
     assert v["dags"]["gitSync"] == {"enabled": False}
     assert v["dags"]["persistence"] == {"enabled": True, "existingClaim": "claim-dags"}
     assert v["config"]["core"]["dags_folder"] == "/opt/airflow/dags/repo/airflow/dags"
@@ -286,7 +335,8 @@ def test_every_component_has_requests_and_limits_from_the_profile(stack: str) ->
     v = values_for(settings)
     profile = RESOURCE_PROFILES[settings.airflow.resource_profile]
     sections = {
-        **{s: v[s] for s in (*CONTROL_PLANE, "statsd", "workers", *JOBS)},
+        **{s: v[s] for s in (*CONTROL_PLANE, "statsd", *JOBS)},
+        "workers": v["workers"]["kubernetes"],
         "pgbouncerExporter": v["pgbouncer"]["metricsExporterSidecar"],
     }
     for section, values in sections.items():
@@ -398,3 +448,43 @@ def test_deep_merge_follows_helm() -> None:
     assert deep_merge(base, {"a": None}) == {"d": 1}
     assert deep_merge(base, {"a": 5}) == {"a": 5, "d": 1}
     assert base == {"a": {"b": 1, "c": [1, 2]}, "d": 1}  # not modified
+
+
+# --------------------------------------------------------------------------- Airflow 3.3 settings
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_execution_api_client_timeout_and_retries_fit_inside_the_heartbeat_timeout(stack: str) -> None:
+    config = values_for(settings_of(stack))["config"]
+    assert config["workers"] == {
+        "execution_api_timeout": "20.0",
+        "execution_api_retries": "5",
+        "execution_api_retry_wait_min": "1.0",
+        "execution_api_retry_wait_max": "90.0",
+    }
+    heartbeat_timeout = float(config["scheduler"]["task_instance_heartbeat_timeout"])
+    assert heartbeat_timeout == TASK_INSTANCE_HEARTBEAT_TIMEOUT_SECONDS == 300
+    # One call given up on (5 attempts of 20 s and the waits between them) leaves the scheduler
+    # time to see the failure before it would fail the task as silent.
+    assert worst_execution_api_seconds() == 5 * 20 + 31 < heartbeat_timeout
+    assert EXECUTION_API_TIMEOUT_SECONDS > 5  # the 3.0.2 fixed value (apache/airflow#56571)
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_token_lifetimes(stack: str) -> None:
+    config = values_for(settings_of(stack))["config"]
+    # 3.3: a queued task's workload token lives [scheduler] task_queued_timeout.
+    assert config["scheduler"]["task_queued_timeout"] == "1800.0"
+    assert TASK_QUEUED_TIMEOUT_SECONDS >= 15 * 60 + 5 * 60  # a failed node provisioning, then a good one
+    assert TASK_QUEUED_TIMEOUT_SECONDS <= RELEASE_TIMEOUT_SECONDS
+    assert config["execution_api"] == {"jwt_expiration_time": "600"}
+    # An execution token outlives the heartbeat timeout: it never expires on a task still alive.
+    assert EXECUTION_JWT_SECONDS > TASK_INSTANCE_HEARTBEAT_TIMEOUT_SECONDS
+    assert "standalone_dag_processor" not in config["scheduler"]  # not an option of Airflow 3.3.2
+
+
+@pytest.mark.parametrize(("profile", "workers"), [("small", "1"), ("medium", "2"), ("large", "2")])
+def test_api_server_runs_one_worker_per_core_of_its_limit(profile: str, workers: str) -> None:
+    v = values_for(settings_of("dev"), resource_profile=ResourceProfile(profile))
+    assert v["config"]["api"] == {"workers": workers}
+    assert int(workers) == cpu(RESOURCE_PROFILES[ResourceProfile(profile)]["apiServer"].cpu_limit) // 1000

@@ -17,7 +17,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from lib.airflow_values import IRSA_ROLE_ANNOTATION, MIGRATIONS_WAIT_SECONDS
+from lib.airflow_values import API_SERVER_HEALTH_PATH, IRSA_ROLE_ANNOTATION, MIGRATIONS_WAIT_SECONDS
 from lib.git_sync import HTTPS_SECRET_KEYS, SSH_SECRET_KEYS
 from offline.chart import chart_dir, helm_binary, render
 from offline.mocks import Plan, Registration, run_program
@@ -136,7 +136,7 @@ def test_helm_and_the_chart_are_the_pinned_ones(renders: dict[str, Rendered]) ->
     assert helm_binary().is_file()
     version = renders["prod"].release.inputs["version"]
     meta = yaml.safe_load((chart_dir(version) / "Chart.yaml").read_text())
-    assert (meta["name"], meta["version"], meta["appVersion"]) == ("airflow", "1.18.0", "3.0.2")
+    assert (meta["name"], meta["version"], meta["appVersion"]) == ("airflow", "1.22.0", "3.2.2")
 
 
 # --------------------------------------------------------------------------- schemas
@@ -149,7 +149,7 @@ def test_every_rendered_object_is_valid_for_the_cluster_version(renders: dict[st
     agent = bool(r.plan.outputs["cloudwatch_metrics_namespace"])
     expected = sorted(n for n in CONTROL_PLANE if not (agent and n == "airflow-statsd"))
     kinds = sorted(o["kind"] for o in r.objects)
-    assert kinds.count("Job") == 2 and kinds.count("PodDisruptionBudget") == 3
+    assert kinds.count("Job") == 2 and kinds.count("PodDisruptionBudget") == 5  # one per control-plane Deployment
     for o in r.objects:
         assert kubernetes_validate.validate(o, r.kube_version, strict=True) == r.kube_version, o["metadata"]["name"]
     assert sorted(o["metadata"]["name"] for o in r.objects if o["kind"] == "Deployment") == expected
@@ -265,21 +265,30 @@ def test_the_docs_copy_dags_into_a_pod_that_mounts_the_dags_volume(renders: dict
     assert mount == path.rstrip("/") == r.airflow_cfg()["core.dags_folder"]
 
 
-def test_the_charts_git_sync_renders_nowhere_with_a_persistent_dags_volume(renders: dict[str, Rendered]) -> None:
-    """Why the program runs its own git-sync: chart 1.18 with `dags.persistence` on and its own
-    git-sync on (the values the first version shipped) has no git-sync container at all."""
-    r = renders["git-https"]
+def test_the_charts_git_sync_with_a_persistent_dags_volume_is_one_writer_per_dag_processor(
+    renders: dict[str, Rendered],
+) -> None:
+    """Why the program runs its own git-sync: chart 1.22 with `dags.persistence` and its own
+    git-sync on adds a git-sync sidecar to each DAG processor replica, every one writing into the
+    same shared DAGs claim (2 or more writers on one repository), and none anywhere else."""
+    r = renders["git-ssh"]  # prod: 2 DAG processors
     values = {**r.release.inputs["values"]}
     values["dags"] = {**values["dags"], "gitSync": {"enabled": True, "repo": GIT_HTTPS["gitSyncRepo"]}}
     i = r.release.inputs
     objects = render(values, version=i["version"], release=i["name"], namespace=i["namespace"], kube_version="1.33")
-    names = [
-        c["name"]
+    syncing = {
+        o["metadata"]["name"]: o
         for o in objects
         if o["kind"] in ("Deployment", "StatefulSet", "Job")
-        for c in containers(o["spec"]["template"]["spec"])
-    ]
-    assert names and not [n for n in names if "git-sync" in n]
+        and [c for c in containers(o["spec"]["template"]["spec"]) if "git-sync" in c["name"]]
+    }
+    assert list(syncing) == ["airflow-dag-processor"]
+    processor = syncing["airflow-dag-processor"]
+    pod = processor["spec"]["template"]["spec"]
+    assert [c["name"] for c in pod["containers"] if "git-sync" in c["name"]] == ["git-sync"]
+    assert processor["spec"]["replicas"] >= 2
+    dags = {v["name"]: v for v in pod["volumes"]}["dags"]
+    assert dags["persistentVolumeClaim"]["claimName"] == r.plan.outputs["efs_dags_claim_name"]
 
 
 @pytest.mark.parametrize("config", ["git-https", "git-ssh"])
@@ -341,6 +350,10 @@ def test_task_pods_run_on_the_tainted_workers_and_the_rest_on_the_airflow_group(
     effects = {"NO_SCHEDULE": "NoSchedule", "NO_EXECUTE": "NoExecute"}
     taints = {(t["key"], t["value"], effects[t["effect"]]) for t in groups["workers"]["taints"]}
     assert taints and taints <= {(t["key"], t.get("value"), t["effect"]) for t in task["tolerations"]}
+    # Its size from `workers.kubernetes.resources` (chart 1.22), the task pod profile's requests and limits.
+    (base,) = [c for c in task["containers"] if c["name"] == "base"]
+    expected = r.release.inputs["values"]["workers"]["kubernetes"]["resources"]
+    assert base["resources"] == expected and expected["requests"]["cpu"] and expected["limits"]["memory"]
     for name, pod in pods(r).items():
         if name == "task-pod":
             continue
@@ -388,11 +401,20 @@ def test_api_server_rollouts_drain_through_the_nlb(renders: dict[str, Rendered],
 def test_control_plane_budgets_and_spread(renders: dict[str, Rendered], config: str) -> None:
     r = renders[config]
     budgets = {o["metadata"]["name"]: o["spec"] for o in r.objects if o["kind"] == "PodDisruptionBudget"}
+    # Chart 1.22 has the triggerer's and the DAG processor's too (1.19: #59068, #60294), under the
+    # names the program gave its own before (UPGRADING.md: the objects move from the program to Helm).
     assert {name: spec["maxUnavailable"] for name, spec in budgets.items()} == {
         "airflow-scheduler-pdb": 1,
         "airflow-api-server-pdb": 1,
         "airflow-pgbouncer-pdb": 1,
+        "airflow-triggerer-pdb": 1,
+        "airflow-dag-processor-pdb": 1,
     }
+    for name, spec in budgets.items():
+        component = name.removeprefix("airflow-").removesuffix("-pdb")
+        assert spec["selector"] == {"matchLabels": {"tier": "airflow", "component": component, "release": "airflow"}}
+        pod = r.one("Deployment", f"airflow-{component}")["spec"]["template"]["metadata"]["labels"]
+        assert spec["selector"]["matchLabels"].items() <= pod.items(), name
     for name in ("airflow-scheduler", "airflow-api-server", "airflow-triggerer", "airflow-dag-processor"):
         spread = r.deployment_pod(name)["topologySpreadConstraints"]
         assert {c["topologyKey"] for c in spread} == {"topology.kubernetes.io/zone", "kubernetes.io/hostname"}, name
@@ -416,7 +438,7 @@ def test_helm_never_waits_on_a_job_that_deletes_itself(renders: dict[str, Render
     for name in ("airflow-scheduler", "airflow-api-server", "airflow-triggerer", "airflow-dag-processor"):
         init = {c["name"]: c for c in r.deployment_pod(name).get("initContainers", [])}
         assert init["wait-for-airflow-migrations"]["args"] == wait, name
-    # The create-user Job has no such init container in chart 1.18: its command waits first.
+    # The create-user Job has no such init container in chart 1.22: its command waits first.
     (create_user,) = jobs["airflow-create-user"]["spec"]["template"]["spec"]["containers"]
     assert "initContainers" not in jobs["airflow-create-user"]["spec"]["template"]["spec"]
     script = create_user["args"][2]
@@ -443,7 +465,14 @@ def test_task_pods_and_only_they_run_as_the_account_with_the_worker_role(
     role_arn = r.plan.outputs["airflow_worker_role_arn"]
     account = r.plan.outputs["airflow_worker_service_account"]
     assert r.pod_template()["spec"]["serviceAccountName"] == account
-    assert r.one("ServiceAccount", account)["metadata"]["annotations"] == {IRSA_ROLE_ANNOTATION: role_arn}
+    # Chart 1.22's `workers.kubernetes.serviceAccount` (templates/workers/worker-kubernetes-serviceaccount.yaml),
+    # under the name the role trusts; neither the chart's default name nor the Celery account.
+    service_account = r.one("ServiceAccount", account)
+    assert service_account["metadata"]["annotations"] == {IRSA_ROLE_ANNOTATION: role_arn}
+    assert service_account["automountServiceAccountToken"] is False
+    assert service_account["metadata"]["labels"]["component"] == "worker"
+    accounts = [o["metadata"]["name"] for o in r.objects if o["kind"] == "ServiceAccount"]
+    assert [a for a in accounts if "worker" in a] == [account] == ["airflow-worker"]
     # The role trusts exactly that account in the release's namespace.
     role = r.plan.one("aws:iam/role:Role", f"{r.plan.outputs['cluster_name']}-airflow-worker-role")
     trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]["Condition"]["StringEquals"]
@@ -460,3 +489,33 @@ def test_task_pods_and_only_they_run_as_the_account_with_the_worker_role(
     assert annotated == {account: role_arn, **readers}
     others = {name: pod.get("serviceAccountName") for name, pod in pods(r).items() if name != "task-pod"}
     assert account not in others.values(), others
+
+
+# --------------------------------------------------------------------------- chart 1.22's Airflow 3 fixes
+
+
+@pytest.mark.parametrize("config", ["dev", "prod"])
+def test_api_server_probes_use_the_health_route_the_nlb_checks(renders: dict[str, Rendered], config: str) -> None:
+    """Chart 1.22 probes `/api/v2/monitor/health` (unauthenticated in airflow-core 3.3.2:
+    routes/public/__init__.py includes the monitor router outside the authenticated one)."""
+    pod = renders[config].deployment_pod("airflow-api-server")
+    (server,) = [c for c in pod["containers"] if c["name"] == "api-server"]
+    for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
+        assert server[probe]["httpGet"] == {"path": API_SERVER_HEALTH_PATH, "port": 8080, "scheme": "HTTP"}, probe
+
+
+@pytest.mark.parametrize("config", ["dev", "prod"])
+def test_the_jwt_secret_reaches_only_the_api_server_and_the_scheduler(
+    renders: dict[str, Rendered], config: str
+) -> None:
+    """Chart 1.20 (#63204) stopped giving it to the triggerer, the DAG processor and task pods:
+    only the API server (which checks tokens) and the scheduler (which signs the workload tokens)
+    hold it, from the program's Secret."""
+    r = renders[config]
+    holders = {}
+    for name, pod in pods(r).items():
+        env = [e for c in containers(pod) for e in c.get("env", []) if e["name"] == "AIRFLOW__API_AUTH__JWT_SECRET"]
+        if env:
+            holders[name] = {e["valueFrom"]["secretKeyRef"]["name"] for e in env}
+    secret = r.release.inputs["values"]["jwtSecretName"]
+    assert holders == {"airflow-api-server": {secret}, "airflow-scheduler": {secret}}

@@ -316,10 +316,14 @@ def test_airflow_alone_without_an_admin_and_with_git_sync() -> None:
     assert plan.one("kubernetes:apps/v1:Deployment").inputs["metadata"]["namespace"] == "data"
     values = plan.one("kubernetes:helm.sh/v3:Release").inputs["values"]
     assert values["config"]["core"]["dags_folder"] == "/opt/airflow/dags/repo/dags"
-    assert values["workers"]["nodeSelector"] == {"airflow-eks/node-group": "workers"}
+    assert set(values["workers"]) == {"kubernetes"}  # chart 1.22's keys for the task pods only
+    assert values["workers"]["kubernetes"]["nodeSelector"] == {"airflow-eks/node-group": "workers"}
     # Without a role, the task pods' account carries no annotation.
     account = {"create": True, "name": "airflow-worker", "annotations": {}, "automountServiceAccountToken": False}
-    assert values["workers"]["serviceAccount"] == account
+    assert values["workers"]["kubernetes"]["serviceAccount"] == account
+    # Every PodDisruptionBudget is the chart's: the component registers none of its own.
+    assert not plan.of_type("kubernetes:policy/v1:PodDisruptionBudget")
+    assert values["triggerer"]["podDisruptionBudget"] == values["dagProcessor"]["podDisruptionBudget"]
     volumes = {v: VolumeClaimArgs(f"c-{v}", f"pv-{v}", "1Gi") for v in ("dags", "logs")}
     with pytest.raises(ValueError, match="'system' of the task pods has no taint"):
         AirflowArgs("uri", 100, volumes, SYSTEM, SYSTEM, None)  # type: ignore[arg-type]

@@ -80,7 +80,7 @@ def test_the_longest_stack_name_fits_every_aws_name_limit(tmp_path: Any) -> None
         ("availabilityZoneIds", ["use1-az1", "use1-az\u0664"]),  # an Arabic-Indic digit
         ("clusterAdminRoleArns", ["arn:aws:iam::123456789012:role/admin\n"]),
         ("clusterAdminRoleArns", ["arn:aws:iam::\u0661\u0662\u0663456789012:role/admin"]),
-        ("airflowChartVersion", "1.18.0\n"),
+        ("airflowChartVersion", "1.22.0\n"),
         ("eksAddonVersions", {"coredns": "v1.11.4-eksbuild.2\n"}),
         ("imageRegistryMirrors", {"docker.io": "registry.example.com/hub\n"}),
     ],

@@ -33,7 +33,7 @@ from tests.test_chart_render import Rendered, containers
 
 ROOT = Path(__file__).resolve().parent.parent
 SECURITY_DOCS = ROOT / "docs" / "security.md"
-MAX_FAILED = 30
+MAX_FAILED = 27  # issue 20: no more than with chart 1.18 (27); chart 1.22.0 renders 27
 SKIPPED_CHECKS = ("CKV_K8S_21",)  # "the default namespace": `helm template` leaves objects without one
 PROGRAM_KINDS = {
     "kubernetes:networking.k8s.io/v1:NetworkPolicy": ("networking.k8s.io/v1", "NetworkPolicy"),

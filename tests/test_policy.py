@@ -217,7 +217,7 @@ MUTATIONS: dict[str, tuple[str, Mutation]] = {
     "scheduler-not-spread": (PRODUCTION_HA, _values(lambda v: v["scheduler"].update(topologySpreadConstraints=[]))),
     "triggerer-without-budget": (
         PRODUCTION_HA,
-        _dropping("PodDisruptionBudget", "airflow-prod-airflow-triggerer-pdb", lambda plan: release(plan)),
+        _values(lambda v: v["triggerer"].update(podDisruptionBudget={"enabled": False})),
     ),
     "fernet-key-in-values": (NO_PLAINTEXT_SECRETS, _values(lambda v: v.update(fernetKey="bXktZmVybmV0LWtleQ=="))),
     "uri-with-password-in-values": (
