@@ -21,7 +21,9 @@ Starts, all throw-away (a temporary directory; builds cached under build/integra
 Then runs the steps (scripts/integration_probes.py runs inside Airflow's virtualenv), each
 printed with its duration; stops everything it started, by PID, even on failure or a signal;
 exits 1 if a step failed. `--drop-setting NAME` removes that generated line from pgbouncer.ini
-before PgBouncer starts (to show which step catches its loss).
+before PgBouncer starts (to show which step catches its loss); `--drop-setting SECTION.KEY`
+removes that line from the rendered airflow.cfg of the Airflow run (scripts/airflow_run.py).
+Every step's outcome and duration is written to build/integration/report.json.
 
     python3 scripts/integration.py [--drop-setting NAME ...]
 """
@@ -54,6 +56,8 @@ from lib.postgres import connection_uri  # noqa: E402
 
 T = TypeVar("T")
 BUILD = ROOT / "build" / "integration"
+REPORT = BUILD / "report.json"
+"""Each step's name, outcome (passed/failed) and seconds."""
 AIRFLOW_VENV = ROOT / ".venv-airflow"
 PROJECT_PYTHON = Path(os.environ.get("PROJECT_PYTHON", ROOT / ".venv" / "bin" / "python"))
 """The project's virtualenv (Pulumi, PyYAML, Helm beside it), for rendering the chart."""
@@ -411,6 +415,8 @@ def timed(what: str, fn: Callable[[], T]) -> T:
 
 
 def integration(drop: Sequence[str], tmp: Path, procs: Processes) -> Steps:
+    airflow_drop = [d for d in drop if "." in d]  # `section.key` of the rendered airflow.cfg (airflow_run.py)
+    drop = [d for d in drop if "." not in d]
     binary = timed(f"PgBouncer {PGBOUNCER_VERSION} (built once, cached in build/integration/)", install_pgbouncer)
     python = timed("Airflow's virtualenv (.venv-airflow)", install_airflow)
     rendered = timed("the chart's airflow.cfg from the dev and prod values (real Helm)", lambda: render_configs(tmp))
@@ -439,12 +445,15 @@ def integration(drop: Sequence[str], tmp: Path, procs: Processes) -> Steps:
         local(pgbouncer.pgbouncer_client_uri(db, NAMESPACE, RELEASE), ports["pgbouncer-wrong-host"]),
         rendered,
     )
+    from scripts import airflow_run  # issue 21: a DAG through the rendered Airflow (imports this module)
+
+    airflow_run.run(steps, tmp, procs, binary, python, airflow_drop)
     return steps
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--drop-setting", action="append", default=[], help="remove this generated pgbouncer.ini line")
+    parser.add_argument("--drop-setting", action="append", default=[], help="a pgbouncer.ini or airflow.cfg line")
     parser.add_argument("--keep", action="store_true", help="keep the run directory (logs) after the run")
     options = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so `finally` stops what was started
@@ -460,6 +469,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         procs.stop_all()
         failed = steps is None or not all(ok for _, ok, _ in steps.results)
+        from scripts.airflow_run import write_report
+
+        write_report(steps.results if steps else [("integration run", False, time.monotonic() - began)], REPORT)
         if failed and steps is not None:
             print(f"Logs: {tmp / 'steps.log'}; last lines:\n" + "\n".join(tail(tmp / "steps.log", 15)))
         if not (options.keep or failed):
