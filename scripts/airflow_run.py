@@ -44,7 +44,7 @@ sys.path.insert(0, str(ROOT))
 
 from lib import pgbouncer  # noqa: E402
 from lib.postgres import connection_uri  # noqa: E402
-from scripts import emulated_pod  # noqa: E402
+from scripts import emulated_pod, task_pod_checks  # noqa: E402
 from scripts.emulated_pod import Cluster, Local  # noqa: E402
 from scripts.integration import (  # noqa: E402
     DEFAULT_PORT,
@@ -487,6 +487,27 @@ def _run(
         assert final == "success", f"the DAG run ended {final}"
     tis = {(t["task_id"], t["map_index"]): t for t in api.call("GET", f"{path}/taskInstances")["task_instances"]}
     check_properties(report, api, path, tis, kubelet, work, endpoint, bucket, prefix)
+    # Issue 21, items 2 and 3 (scripts/task_pod_checks.py).
+    metadata = pgbouncer.parse_database_uri(rendered.secrets["airflow-secret-metadata"]["connection"])
+    task_pod_checks.checks(
+        report.step,
+        task_pod=next(p for p in kubelet.task_pods() if p["metadata"]["annotations"].get("task_id") == "parallel"),
+        scheduler_pod=rendered.pod("Deployment", "airflow-scheduler"),
+        cluster=kubelet.cluster,
+        local=local,
+        secrets=rendered.secrets,
+        work=work,
+        target={
+            "user": metadata.username,
+            "servers": {
+                "pgbouncer": ["127.0.0.1", pgb_port, "prefer", metadata.dbname],
+                "postgresql": [SERVER_HOST, pg_port, "require", db.dbname],
+            },
+        },
+        api_call=api.call,
+        airflow_cfg=cfg,
+        run_migration_job=lambda: kubelet.run_to_completion(rendered.pod("Job", JOBS[0]), timeout=300),
+    )
     return kubelet
 
 
