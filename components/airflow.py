@@ -65,6 +65,10 @@ from lib.pgbouncer_tls import config_checksum
 RELEASE_TIMEOUT_SECONDS = 1800  # image pulls, node scale-up, a first migration, every replica ready
 FERNET_KEY_BYTES = 32
 KEY_LENGTH = 64
+"""Characters (= bytes) of the API, JWT and webserver keys. For the JWT secret, Airflow 3.3.2 signs
+with HS512 (api_fastapi/auth/tokens.py) and PyJWT 2.15 warns on an HMAC key shorter than the
+hash's 64 bytes (jwt/algorithms.py check_key_length, RFC 7518 3.2): 64 is enough, so the key
+generated before chart 1.22 (which lengthened its own, #65082) is kept, not regenerated."""
 ADMIN_PASSWORD_LENGTH = 32
 READINESS_GATE_LABEL = "elbv2.k8s.aws/pod-readiness-gate-inject"
 # Pod Security: the strictest level every pod passes, enforced. The load balancer controller's pod

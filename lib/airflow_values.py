@@ -11,12 +11,10 @@ What the values give (chart 1.22, Airflow 3.3):
   into its values. Its metrics exporter logs in through a Secret too.
 - Fernet, API, JWT and webserver keys from program-made Secrets: stable across upgrades.
 - Replicas from settings; the chart's PodDisruptionBudget (maxUnavailable 1) for every control-plane
-  section (chart 1.19 added the triggerer's and the DAG processor's); the control plane spread
-  over zones (best effort: never blocks rescheduling) and hosts (strict).
-- Control-plane pods on the `airflow` node group; task pods (the KubernetesExecutor pod
-  template reads `workers.kubernetes.*`: chart 1.20-1.21 deprecated the shared `workers.*` keys)
-  on the `workers` group, tolerating its taints, under their own service account, which carries
-  the task pods' IAM role (IRSA) and nothing the scheduler has.
+  section; the control plane spread over zones (best effort) and hosts (strict).
+- Control-plane pods on the `airflow` node group; task pods (`workers.kubernetes.*`) on the
+  `workers` group, tolerating its taints, under their own service account, which carries the
+  task pods' IAM role (IRSA) and nothing the scheduler has.
 - Migrations and the admin user as plain Jobs (no Helm hooks, as the chart advises for tools
   that are not the Helm CLI). The Deployments wait for migrations in their init containers, the
   admin-user Job in its command (chart 1.22 gives it no wait); its password comes from a Secret.
@@ -34,6 +32,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from lib.airflow_config import airflow_config
 from lib.airflow_hardening import hardening_values
 from lib.airflow_resources import RESOURCE_PROFILES, ResourceProfile, Resources
 from lib.airflow_secrets import ADMIN_PASSWORD_KEY, RELEASE_NAME, SecretNames
@@ -41,7 +40,6 @@ from lib.airflow_telemetry import IRSA_ROLE_ANNOTATION, RemoteLogs, StatsdTarget
 from lib.images import mirrored
 from lib.merge import deep_merge
 from lib.node_groups import NodeGroup
-from lib.plan_facts import cpu_millicores
 from lib.scheduling import HOST_KEY, ZONE_KEY, node_selector, tolerations
 from lib.task_pod import task_pod_template
 
@@ -49,9 +47,9 @@ CHART_NAME = "airflow"
 CHART_REPOSITORY = "https://airflow.apache.org"
 API_SERVER_PORT = 8080  # the chart's `ports.apiServer`
 API_SERVER_HEALTH_PATH = "/api/v2/monitor/health"
-"""The NLB's health check (Airflow 3). No login: the monitor router is outside the authenticated
-one (api_fastapi/core_api/routes/public/__init__.py), so a readiness gate can turn true."""
-FAB_AUTH_MANAGER = "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager"
+"""The NLB's health check (Airflow 3), and chart 1.22's API server probes. No login: the monitor
+router is outside the authenticated one (airflow-core 3.3.2, as in 3.0.2:
+api_fastapi/core_api/routes/public/__init__.py), so a readiness gate can turn true."""
 ADMIN_USERNAME = "admin"
 ADMIN_PASSWORD_ENV = "AIRFLOW_ADMIN_PASSWORD"
 MIGRATIONS_WAIT_SECONDS = 600  # migrations run as a plain Job alongside the pods that wait for them
@@ -60,8 +58,7 @@ API_SERVER_PRE_STOP_SECONDS = 25
 (components/load_balancer.py), less than the pod's 30 s grace period (chart 1.22 offers no
 `terminationGracePeriodSeconds` for the API server), leaving uvicorn 5 s to finish."""
 
-# Images of chart 1.22.0 (its values.yaml and schema defaults), pinned here; update them with the
-# chart. 1.22.0 keeps 1.18.0's PgBouncer and exporter images; statsd-exporter moved v0.28.0 -> v0.30.0.
+# Chart 1.22.0's images (values.yaml and schema defaults; 1.18.0 had statsd-exporter v0.28.0).
 SIDECAR_IMAGES = {
     "pgbouncer": {"repository": "apache/airflow", "tag": "airflow-pgbouncer-2025.03.05-1.23.1"},
     "pgbouncerExporter": {"repository": "apache/airflow", "tag": "airflow-pgbouncer-exporter-2025.03.05-0.18.0"},
@@ -237,94 +234,10 @@ def _admin_user(admin_password_secret: str | None) -> dict[str, Any]:
     }
 
 
-# Settings of Airflow 3.3.2, each read in its apache-airflow-core 3.3.2 (or task-sdk 1.3.2) source.
-EXECUTION_API_TIMEOUT_SECONDS = 20
-"""`[workers] execution_api_timeout` (added in 3.1.1, apache/airflow#56571; default 5 s): how long a
-task waits for one execution-API response. 5 s failed heartbeats and state updates of an API
-server busy with hundreds of task pods; see `EXECUTION_API_RETRIES` for the upper bound."""
-EXECUTION_API_RETRIES = 5
-"""`[workers] execution_api_retries` (default 5): attempts per request. task-sdk 1.3.2 api/client.py
-retries with `stop_after_attempt(retries)` and `wait_random_exponential(min, max)` (1 s and 90 s
-by default), which its own comment puts at 31 s of waiting at most. A request given up on takes at
-most 5 x 20 + 31 = 131 s, well inside `[scheduler] task_instance_heartbeat_timeout` (300 s),
-after which the scheduler fails the task anyway (`worst_execution_api_seconds`)."""
-RETRY_WAITS_SECONDS = 31  # task-sdk 1.3.2 api/client.py: "fails after 31seconds" with the default waits
-EXECUTION_API_RETRY_WAIT_SECONDS = (1.0, 90.0)  # `[workers] execution_api_retry_wait_min`/`_max` (defaults)
-TASK_INSTANCE_HEARTBEAT_TIMEOUT_SECONDS = 300  # `[scheduler] task_instance_heartbeat_timeout` (default)
-TASK_QUEUED_TIMEOUT_SECONDS = 1800
-"""`[scheduler] task_queued_timeout` (default 600 s). In 3.3 it is also the lifetime of the
-"workload" token a queued task carries into its pod (executors/workloads/base.py
-`generate_token`): a pod that starts later cannot authenticate and the task fails. The slowest
-start here is a task pod on a workers group scaled from zero: the Cluster Autoscaler gives a node
-that never becomes ready `--max-node-provision-time` (15 min, its default) before it tries
-again, then the new node boots and pulls the Airflow image. 30 min covers one failed and one
-good provisioning; it is also the release's own timeout for image pulls and node scale-up
-(components/airflow.py RELEASE_TIMEOUT_SECONDS). A task stuck in the queue fails after 30 min
-instead of 10."""
-EXECUTION_JWT_SECONDS = 600
-"""`[execution_api] jwt_expiration_time` (default 600 s): the execution token a running task swaps
-its workload token for (execution_api/routes/task_instances.py). The API server re-issues it
-when a fifth of its life is left (execution_api/app.py JWTReissueMiddleware) and tasks call it
-every 5 s (`[workers] min_heartbeat_interval`): it only expires for a task cut off from the API
-server for 10 min, which `[scheduler] task_instance_heartbeat_timeout` (300 s) has failed first."""
-
-
-def worst_execution_api_seconds() -> float:
-    """The longest one execution-API call keeps a task waiting before it gives up."""
-    return EXECUTION_API_RETRIES * EXECUTION_API_TIMEOUT_SECONDS + RETRY_WAITS_SECONDS
-
-
-def api_workers(profile: ResourceProfile) -> int:
-    """`[api] workers`: uvicorn processes per API server pod. 3.2 changed the default from 4 to 1,
-    and config.yml (3.3.2) says roughly one per CPU core, scaling out with more API servers
-    (apache/airflow#52270): one per core of the pod's CPU limit. Each process holds its own
-    SQLAlchemy pool (lib/capacity.py counts them)."""
-    return max(1, cpu_millicores(RESOURCE_PROFILES[profile]["apiServer"].cpu_limit) // 1000)
-
-
-def _airflow_config(inputs: ChartInputs) -> dict[str, Any]:
-    retry_wait_min, retry_wait_max = EXECUTION_API_RETRY_WAIT_SECONDS
-    return {
-        "core": {
-            "dags_folder": inputs.dags_folder,
-            # providers-fab 3.10.2 keeps the class here (auth_manager/fab_auth_manager.py).
-            "auth_manager": FAB_AUTH_MANAGER,  # users and passwords (`airflow users create`)
-            "load_examples": "False",
-            # Per scheduler: the stack runs schedulers x parallelism task instances at most.
-            "parallelism": str(inputs.parallelism),
-            # Task pods report to the API server's execution API inside the cluster (3.3.2
-            # config.yml: still `[core] execution_api_server_url`, default `{BASE_URL}/execution/`).
-            "execution_api_server_url": (
-                f"http://{api_server_service_name()}.{inputs.namespace}:{API_SERVER_PORT}/execution/"
-            ),
-        },
-        # No `[scheduler] standalone_dag_processor`: 3.3.2's config.yml has no such option (the DAG
-        # processor is always separate in Airflow 3; the chart still writes it, unread).
-        "scheduler": {
-            "task_queued_timeout": str(float(TASK_QUEUED_TIMEOUT_SECONDS)),
-            "task_instance_heartbeat_timeout": str(TASK_INSTANCE_HEARTBEAT_TIMEOUT_SECONDS),
-        },
-        "execution_api": {"jwt_expiration_time": str(EXECUTION_JWT_SECONDS)},
-        "workers": {
-            "execution_api_timeout": str(float(EXECUTION_API_TIMEOUT_SECONDS)),
-            "execution_api_retries": str(EXECUTION_API_RETRIES),
-            "execution_api_retry_wait_min": str(retry_wait_min),
-            "execution_api_retry_wait_max": str(retry_wait_max),
-        },
-        "api": {"workers": str(api_workers(inputs.resource_profile))},
-        "kubernetes_executor": {
-            "delete_worker_pods": "True",
-            "delete_worker_pods_on_failure": "False",  # keep a failed pod for its events
-            "worker_pods_creation_batch_size": "8",
-        },
-    }
-
-
 def _task_pods(inputs: ChartInputs) -> dict[str, Any]:
-    """`workers.kubernetes`: where task pods run, their size, and their service account. Setting
-    `serviceAccount.create` renders templates/workers/worker-kubernetes-serviceaccount.yaml and the
-    pod template names that account; its name is kept (an IAM role trusts it, the chart's default
-    would be `<release>-worker-kubernetes`), and the Celery `workers.serviceAccount` is then not rendered."""
+    """`workers.kubernetes` (chart 1.20/1.21 deprecated the shared `workers.*`): where task pods run,
+    their size, their account. `serviceAccount.create` renders worker-kubernetes-serviceaccount.yaml,
+    named as before (an IAM role trusts it; the chart's default is `<release>-worker-kubernetes`)."""
     return {
         **_placement(inputs.workers),
         "resources": RESOURCE_PROFILES[inputs.task_pod_size or inputs.resource_profile]["workers"].values(),
@@ -377,7 +290,13 @@ def airflow_values(inputs: ChartInputs) -> dict[str, Any]:
             "gitSync": {"enabled": False},  # see the module docstring: the program runs its own
         },
         "logs": {"persistence": {"enabled": True, "existingClaim": inputs.logs_claim}},
-        "config": _airflow_config(inputs),
+        "config": airflow_config(
+            inputs.dags_folder,
+            inputs.parallelism,
+            # Task pods report to the API server's execution API inside the cluster.
+            f"http://{api_server_service_name()}.{inputs.namespace}:{API_SERVER_PORT}/execution/",
+            inputs.resource_profile,
+        ),
     }
     computed = deep_merge(computed, hardening_values(inputs.load_balancer_cidrs))
     computed = deep_merge(computed, telemetry_values(inputs.statsd, inputs.remote_logs))

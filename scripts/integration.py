@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import os
 import shutil
 import signal
@@ -72,6 +73,7 @@ WRONG_HOST = "127.0.0.1"  # the same server under a name its certificate does no
 RELEASE, NAMESPACE = "airflow", "airflow"
 USER, DB = "airflow", "airflow"
 PASSWORD = "Generated0Alphanumeric0Password0Like0Rds"  # components/database.py generates alphanumerics
+ADMIN_PASSWORD = "Generated0Admin0Password0Like0The0Component"  # components/airflow.py: alphanumerics
 BROUGHT_USER = "brought_user"
 BROUGHT_PASSWORD = "p@ss:w/rd?#[]%20 \"quoted\" 'single' \\back;slash=é€"
 """A password `existingDbPassword` may hold: every character a URI or users.txt must escape."""
@@ -168,15 +170,16 @@ def install_pgbouncer() -> Path:
 
 
 def install_airflow() -> Path:
-    """.venv-airflow from the pinned requirements, reinstalled when they change."""
+    """.venv-airflow from the pinned requirements, made anew when they change: an install over
+    another Airflow would keep what the new set no longer has (as it did from 3.0.2 to 3.3.2)."""
     files = [ROOT / "requirements-integration.txt", ROOT / "constraints-integration.txt"]
     stamp = hashlib.sha256(b"".join(f.read_bytes() for f in files)).hexdigest()
     marker = AIRFLOW_VENV / ".installed"
     python = AIRFLOW_VENV / "bin" / "python"
     if marker.exists() and marker.read_text() == stamp:
         return python
-    if not python.exists():
-        run([sys.executable, "-m", "venv", str(AIRFLOW_VENV)])
+    shutil.rmtree(AIRFLOW_VENV, ignore_errors=True)
+    run([sys.executable, "-m", "venv", str(AIRFLOW_VENV)])
     run([str(python), "-m", "pip", "install", "--quiet", "-r", str(files[0]), "-c", str(files[1])])
     marker.write_text(stamp)
     return python
@@ -380,6 +383,14 @@ def run_steps(steps: Steps, client: str, stats: str, brought: str, wrong_host: s
     log = str(steps.tmp / "pgbouncer-wrong-host.log")
     steps.step("verify-full refuses a certificate for another host name", wrong_host, steps.probe("refused", log))
     steps.step("asyncpg: 300 calls on 48 concurrent sessions (Airflow's async URI)", client, steps.probe("asyncpg"))
+    job = json.loads((rendered / "create-user-dev.json").read_text())
+    as_the_job = {
+        "AIRFLOW_CONFIG": str(rendered / "airflow-dev.cfg"),
+        job["password_env"]: ADMIN_PASSWORD,
+        "PATH": f"{steps.python.parent}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
+    steps.step("the chart's admin-user Job command (FAB's `airflow users create`)", client, job["args"], env=as_the_job)
+    steps.step("the admin user exists, with the Admin role", client, steps.probe("admin"), env=as_the_job)
     for stack in STACKS:
         steps.step(
             f"airflow config lint, options known and read back: the chart's airflow.cfg for {stack}",

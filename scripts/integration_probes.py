@@ -4,7 +4,7 @@ Airflow's own configuration comes from the environment scripts/integration.py se
 (`AIRFLOW__DATABASE__SQL_ALCHEMY_CONN`: the pods' connection string, pointed at the local PgBouncer).
 
     python scripts/integration_probes.py sqlalchemy | asyncpg | scram URI | stats URI | refused LOG
-    python scripts/integration_probes.py config VALUES_CONFIG_JSON   (with AIRFLOW_CONFIG set)
+    python scripts/integration_probes.py config VALUES_CONFIG_JSON | admin   (with AIRFLOW_CONFIG set)
 """
 
 from __future__ import annotations
@@ -131,6 +131,21 @@ def stats(uri: str) -> None:
     assert any(name.endswith("-metadata") for name in databases), databases
 
 
+def admin() -> None:
+    """The user the admin-user Job created (lib/airflow_values.py ADMIN_USERNAME), with the Admin role."""
+    listed = airflow_cli("users", "list", "--output", "json")
+    assert listed.returncode == 0, listed.stderr[-2000:]
+    (table,) = [line for line in listed.stdout.splitlines() if line.startswith("[{")]  # after the log lines
+    users = json.loads(table)
+    print(users)
+    assert [(u["username"], u["roles"]) for u in users] == [("admin", ["Admin"])], users
+
+
+def airflow_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    airflow = os.path.join(os.path.dirname(sys.executable), "airflow")
+    return subprocess.run([airflow, *args], capture_output=True, text=True)
+
+
 LINT_CLEAN = "No issues found in your airflow.cfg"
 LINT_EXPLAINED = {
     "Changed default value of `executor` in `core` from `SequentialExecutor` to `LocalExecutor`. "
@@ -146,8 +161,7 @@ cannot delete a chart default from Pulumi's Python SDK (it drops `None`, pulumi/
 
 
 def lint(*ignore: str) -> subprocess.CompletedProcess[str]:
-    airflow = os.path.join(os.path.dirname(sys.executable), "airflow")
-    return subprocess.run([airflow, "config", "lint", *ignore], capture_output=True, text=True)
+    return airflow_cli("config", "lint", *ignore)
 
 
 def config(values_config: str) -> None:
@@ -194,7 +208,7 @@ def config(values_config: str) -> None:
 
 
 if __name__ == "__main__":
-    probes = {"sqlalchemy": sqlalchemy_round_trip, "asyncpg": asyncpg_round_trip}
+    probes = {"sqlalchemy": sqlalchemy_round_trip, "asyncpg": asyncpg_round_trip, "admin": admin}
     uri_probes = {"scram": scram, "stats": stats, "refused": refused, "config": config}
     name = sys.argv[1]
     if name in uri_probes:

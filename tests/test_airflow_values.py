@@ -17,6 +17,13 @@ import pytest
 
 from components.airflow import RELEASE_TIMEOUT_SECONDS
 from config.settings import Settings
+from lib.airflow_config import (
+    EXECUTION_API_TIMEOUT_SECONDS,
+    EXECUTION_JWT_SECONDS,
+    TASK_INSTANCE_HEARTBEAT_TIMEOUT_SECONDS,
+    TASK_QUEUED_TIMEOUT_SECONDS,
+    worst_execution_api_seconds,
+)
 from lib.airflow_resources import RESOURCE_PROFILES, ResourceProfile
 from lib.airflow_secrets import SecretNames
 from lib.airflow_telemetry import RemoteLogs, StatsdTarget
@@ -24,16 +31,11 @@ from lib.airflow_values import (
     API_SERVER_PORT,
     API_SERVER_PRE_STOP_SECONDS,
     COMPONENT_LABELS,
-    EXECUTION_API_TIMEOUT_SECONDS,
-    EXECUTION_JWT_SECONDS,
     MIGRATIONS_WAIT_SECONDS,
     PDB_SECTIONS,
-    TASK_INSTANCE_HEARTBEAT_TIMEOUT_SECONDS,
-    TASK_QUEUED_TIMEOUT_SECONDS,
     ChartInputs,
     airflow_values,
     api_server_service_name,
-    worst_execution_api_seconds,
 )
 from lib.git_sync import DAGS_MOUNT_PATH, dags_folder
 from lib.merge import deep_merge

@@ -17,7 +17,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from lib.airflow_values import IRSA_ROLE_ANNOTATION, MIGRATIONS_WAIT_SECONDS
+from lib.airflow_values import API_SERVER_HEALTH_PATH, IRSA_ROLE_ANNOTATION, MIGRATIONS_WAIT_SECONDS
 from lib.git_sync import HTTPS_SECRET_KEYS, SSH_SECRET_KEYS
 from offline.chart import chart_dir, helm_binary, render
 from offline.mocks import Plan, Registration, run_program
@@ -489,3 +489,33 @@ def test_task_pods_and_only_they_run_as_the_account_with_the_worker_role(
     assert annotated == {account: role_arn, **readers}
     others = {name: pod.get("serviceAccountName") for name, pod in pods(r).items() if name != "task-pod"}
     assert account not in others.values(), others
+
+
+# --------------------------------------------------------------------------- chart 1.22's Airflow 3 fixes
+
+
+@pytest.mark.parametrize("config", ["dev", "prod"])
+def test_api_server_probes_use_the_health_route_the_nlb_checks(renders: dict[str, Rendered], config: str) -> None:
+    """Chart 1.22 probes `/api/v2/monitor/health` (unauthenticated in airflow-core 3.3.2:
+    routes/public/__init__.py includes the monitor router outside the authenticated one)."""
+    pod = renders[config].deployment_pod("airflow-api-server")
+    (server,) = [c for c in pod["containers"] if c["name"] == "api-server"]
+    for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
+        assert server[probe]["httpGet"] == {"path": API_SERVER_HEALTH_PATH, "port": 8080, "scheme": "HTTP"}, probe
+
+
+@pytest.mark.parametrize("config", ["dev", "prod"])
+def test_the_jwt_secret_reaches_only_the_api_server_and_the_scheduler(
+    renders: dict[str, Rendered], config: str
+) -> None:
+    """Chart 1.20 (#63204) stopped giving it to the triggerer, the DAG processor and task pods:
+    only the API server (which checks tokens) and the scheduler (which signs the workload tokens)
+    hold it, from the program's Secret."""
+    r = renders[config]
+    holders = {}
+    for name, pod in pods(r).items():
+        env = [e for c in containers(pod) for e in c.get("env", []) if e["name"] == "AIRFLOW__API_AUTH__JWT_SECRET"]
+        if env:
+            holders[name] = {e["valueFrom"]["secretKeyRef"]["name"] for e in env}
+    secret = r.release.inputs["values"]["jwtSecretName"]
+    assert holders == {"airflow-api-server": {secret}, "airflow-scheduler": {secret}}
