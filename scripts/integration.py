@@ -53,6 +53,8 @@ from lib.postgres import connection_uri  # noqa: E402
 
 T = TypeVar("T")
 BUILD = ROOT / "build" / "integration"
+REPORT = BUILD / "report.json"
+"""Each step's name, outcome (passed/failed) and seconds."""
 AIRFLOW_VENV = ROOT / ".venv-airflow"
 PROJECT_PYTHON = Path(os.environ.get("PROJECT_PYTHON", ROOT / ".venv" / "bin" / "python"))
 """The project's virtualenv (Pulumi, PyYAML, Helm beside it), for rendering the chart."""
@@ -424,6 +426,9 @@ def integration(drop: Sequence[str], tmp: Path, procs: Processes) -> Steps:
         local(pgbouncer.pgbouncer_client_uri(db, NAMESPACE, RELEASE), ports["pgbouncer-wrong-host"]),
         rendered,
     )
+    from scripts import airflow_run  # issue 21: a DAG through the rendered Airflow (imports this module)
+
+    airflow_run.run(steps, tmp, procs, binary, python)
     return steps
 
 
@@ -445,6 +450,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         procs.stop_all()
         failed = steps is None or not all(ok for _, ok, _ in steps.results)
+        from scripts.airflow_run import write_report
+
+        write_report(steps.results if steps else [("integration run", False, time.monotonic() - began)], REPORT)
         if failed and steps is not None:
             print(f"Logs: {tmp / 'steps.log'}; last lines:\n" + "\n".join(tail(tmp / "steps.log", 15)))
         if not (options.keep or failed):

@@ -1,0 +1,689 @@
+"""`make integration`, issue 21: a DAG through Airflow as the real chart renders it for the prod stack.
+
+Called by scripts/integration.py after its database steps (standard library only, like it):
+1. The program runs under mocks for the prod stack and the official chart is rendered with the
+   values its release carries (scripts/airflow_render.py, in .venv); the Kubernetes Secrets come
+   from what the program creates (its random keys, database URI, admin password).
+2. A PostgreSQL of its own (TLS and SCRAM only, scripts/integration.py's `start_postgres`) with
+   the plan's database user and password, behind a PgBouncer with the files lib/pgbouncer.py
+   generates for that URI (`start_pgbouncer`), and moto's S3/STS server with the plan's logs
+   bucket: all on 127.0.0.1.
+3. An emulated kubelet (`Kubelet`, scripts/emulated_pod.py) runs pods of the render as local
+   processes: the migration and create-user Jobs, then the API server, scheduler, DAG processor
+   and triggerer Deployments (their init containers first; one replica each; the log-groomer
+   sidecars are not run: /clean-logs is the image's script), then every task pod the scheduler's
+   KubernetesExecutor creates (scripts/emulated_executor.py), from the pod it built.
+4. The DAG tests/dags/integration_run.py, copied into the DAGs claim's directory, is triggered
+   through the REST API as the generated admin, and each property is checked.
+
+The scheduler's airflow.cfg differs from the render in one key: `[core] executor` names the
+emulated executor (`scheduler_config`). Every other change is in `emulated_pod.substitute`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from lib import pgbouncer  # noqa: E402
+from lib.postgres import connection_uri  # noqa: E402
+from scripts import emulated_pod  # noqa: E402
+from scripts.emulated_pod import Cluster, Local  # noqa: E402
+from scripts.integration import (  # noqa: E402
+    DEFAULT_PORT,
+    RDS_HOST,
+    SERVER_HOST,
+    Processes,
+    Steps,
+    free_port,
+    give_away,
+    make_certificates,
+    psql,
+    start_pgbouncer,
+    start_postgres,
+)
+
+PROJECT_PYTHON = ROOT / ".venv" / "bin" / "python"
+DAG_FILE = ROOT / "tests" / "dags" / "integration_run.py"
+EXECUTOR_FILE = ROOT / "scripts" / "emulated_executor.py"
+STACK_OVERRIDES: dict[str, str] = {"airflowChartVersion": "1.22.0", "airflowVersion": "3.3.2"}
+"""Config keys set for the render, beside the prod stack's own (none once the stack pins them)."""
+COMPONENTS = ("airflow-api-server", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer")
+JOBS = ("airflow-run-airflow-migrations", "airflow-create-user")
+NOT_RUN = ("scheduler-log-groomer", "dag-processor-log-groomer", "triggerer-log-groomer")
+"""Sidecars whose command (/clean-logs) is a script of the image, not of the render."""
+EXECUTOR = "emulated_executor.EmulatedKubernetesExecutor"
+ADMIN = "admin"  # the create-user Job's --username (lib/airflow_values.py)
+DAG_ID = "integration_run"
+CONNECTION = {
+    "connection_id": "integration_http",
+    "conn_type": "http",
+    "host": "example.internal",
+    "login": "robot",
+    "password": "stored Fernet-encrypted",
+}
+VARIABLE = {"key": "integration_variable", "value": "read through the task SDK"}
+RUN_TIMEOUT_SECONDS = 300
+START_TIMEOUT_SECONDS = 180
+
+
+# --------------------------------------------------------------------------- the render
+
+
+@dataclass(frozen=True)
+class Render:
+    objects: list[dict[str, Any]]
+    secrets: dict[str, dict[str, str]]
+    outputs: dict[str, Any]
+    namespace: str
+
+    def one(self, kind: str, name: str) -> dict[str, Any]:
+        (found,) = [o for o in self.objects if o["kind"] == kind and o["metadata"]["name"] == name]
+        return found
+
+    def config_maps(self) -> dict[str, dict[str, str]]:
+        return {o["metadata"]["name"]: o.get("data") or {} for o in self.objects if o["kind"] == "ConfigMap"}
+
+    def services(self) -> dict[str, int]:
+        """`<service>.<namespace>:<port>` of every rendered Service -> the free local port standing in."""
+        found = {}
+        for o in self.objects:
+            if o["kind"] == "Service":
+                for port in o["spec"]["ports"]:
+                    found[f"{o['metadata']['name']}.{self.namespace}:{port['port']}"] = free_port()
+        return found
+
+    def pod(self, kind: str, name: str) -> dict[str, Any]:
+        """A Deployment's or a Job's pod, named as its first replica would be."""
+        template = self.one(kind, name)["spec"]["template"]
+        return {"metadata": {**template.get("metadata", {}), "name": f"{name}-0"}, "spec": template["spec"]}
+
+    def airflow_cfg(self) -> dict[str, str]:
+        found, section = {}, ""
+        for line in self.config_maps()["airflow-config"]["airflow.cfg"].splitlines():
+            if line.startswith("["):
+                section = line.strip("[]")
+            elif " = " in line:
+                key, value = line.split(" = ", 1)
+                found[f"{section}.{key}"] = value
+        return found
+
+
+def render(out: Path) -> Render:
+    if not PROJECT_PYTHON.exists():
+        subprocess.run(["make", "-C", str(ROOT), ".venv/.dev"], check=True, stdout=subprocess.DEVNULL)
+    sets = [arg for k, v in STACK_OVERRIDES.items() for arg in ("--set", f"{k}={v}")]
+    subprocess.run([str(PROJECT_PYTHON), str(ROOT / "scripts" / "airflow_render.py"), str(out), *sets], check=True)
+    data = json.loads(out.read_text())
+    return Render(data["objects"], data["secrets"], data["outputs"], data["release"]["namespace"])
+
+
+def scheduler_config(config_maps: Mapping[str, Mapping[str, str]]) -> dict[str, Mapping[str, str]]:
+    """The scheduler's ConfigMaps: the render's, with `[core] executor` naming the emulated
+    KubernetesExecutor (scripts/emulated_executor.py), the one key that differs."""
+    cfg = config_maps["airflow-config"]["airflow.cfg"]
+    rendered = "executor = KubernetesExecutor"
+    assert cfg.splitlines().count(rendered) == 1, "the render's [core] executor changed"
+    changed = cfg.replace(f"\n{rendered}\n", f"\nexecutor = {EXECUTOR}\n")
+    return {**config_maps, "airflow-config": {**config_maps["airflow-config"], "airflow.cfg": changed}}
+
+
+# --------------------------------------------------------------------------- the kubelet
+
+
+@dataclass
+class PodRun:
+    name: str
+    root: Path
+    proc: subprocess.Popen[bytes] | None = None
+    phase: str = "Pending"
+    exit_code: int | None = None
+    container: str = "base"
+    image: str = ""
+
+
+class Kubelet:
+    """Runs pods of the render, and the task pods the executor writes to its spool, as processes."""
+
+    def __init__(self, tmp: Path, cluster: Cluster, local: Local, procs: Processes) -> None:
+        self.tmp, self.cluster, self.local, self.procs = tmp, cluster, local, procs
+        self.spool = tmp / "kubelet"
+        for sub in ("pods", "status", "patches", "deleted"):
+            (self.spool / sub).mkdir(parents=True, exist_ok=True)
+        self.pods: dict[str, PodRun] = {}
+        self.version = 0
+        self.lock = threading.Lock()
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._loop, name="kubelet", daemon=True)
+        self.errors: list[str] = []
+
+    def start_container(
+        self, pod: Mapping[str, Any], container: str, cluster: Cluster | None = None
+    ) -> subprocess.Popen[bytes]:
+        """One container of `pod` as a process (its own session, so its children stop with it)."""
+        name = pod["metadata"]["name"]
+        root = self.tmp / "pods" / name
+        cluster = cluster or self.cluster
+        resolved = emulated_pod.resolve(pod, container, cluster)
+        local = emulated_pod.substitute(resolved, root, self.local)
+        cwd = emulated_pod.materialise(local, root, cluster)
+        emulated_pod.dump(local, root / f".{container}.process.json")
+        log = (self.tmp / "pods" / f"{name}.{container}.log").open("ab")
+        proc = subprocess.Popen(
+            local.argv,
+            env=emulated_pod.environment(local),
+            cwd=cwd,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        log.close()
+        self.procs.started.append((f"{name}/{container}", proc))
+        return proc
+
+    def run_to_completion(self, pod: Mapping[str, Any], timeout: float) -> None:
+        """A Job's pod: its containers in order, each to exit 0."""
+        spec = pod["spec"]
+        for c in [*(spec.get("initContainers") or []), *spec["containers"]]:
+            proc = self.start_container(pod, c["name"])
+            code = proc.wait(timeout)
+            if code != 0:
+                raise RuntimeError(f"{pod['metadata']['name']}/{c['name']} exited {code} (see pods/*.log)")
+
+    # The executor's pods, from the spool.
+    def start(self) -> None:
+        self.thread.start()
+
+    def _status(self, run: PodRun, phase: str, exit_code: int | None = None) -> None:
+        with self.lock:
+            self.version += 1
+            version = self.version
+        run.phase, run.exit_code = phase, exit_code
+        status: dict[str, Any] = {"phase": phase}
+        if exit_code is not None:
+            terminated = {"exitCode": exit_code, "reason": "Completed" if exit_code == 0 else "Error"}
+            status["containerStatuses"] = [
+                {
+                    "name": run.container,
+                    "image": run.image,
+                    "imageID": "",
+                    "ready": False,
+                    "restartCount": 0,
+                    "state": {"terminated": terminated},
+                }
+            ]
+        path = self.spool / "status" / f"{run.name}.json"
+        partial = path.with_name(f".{path.name}")
+        partial.write_text(json.dumps({"resourceVersion": str(version), "status": status}))
+        partial.replace(path)
+
+    def _loop(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                self._tick()
+            except Exception as error:  # reported by the run, never silently
+                self.errors.append(f"{type(error).__name__}: {error}")
+            time.sleep(0.2)
+
+    def _tick(self) -> None:
+        for manifest in sorted((self.spool / "pods").glob("*.json")):
+            name = manifest.stem
+            if name in self.pods:
+                continue
+            pod = json.loads(manifest.read_text())
+            main = pod["spec"]["containers"][0]
+            run = self.pods[name] = PodRun(name, self.tmp / "pods" / name, container=main["name"], image=main["image"])
+            self._status(run, "Pending")
+            try:
+                run.proc = self.start_container(pod, main["name"])
+                self._status(run, "Running")
+            except Exception:
+                self._status(run, "Failed", 128)
+                raise
+        for run in self.pods.values():
+            if run.proc is None or run.phase not in ("Running",):
+                continue
+            if (self.spool / "deleted" / f"{run.name}.json").exists() and run.proc.poll() is None:
+                os.killpg(run.proc.pid, signal.SIGTERM)  # a deleted pod's containers get SIGTERM
+            code = run.proc.poll()
+            if code is not None:
+                self._status(run, "Succeeded" if code == 0 else "Failed", code)
+
+    def stop(self) -> None:
+        self.stopping.set()
+        if self.thread.is_alive():
+            self.thread.join(5)
+
+    def task_pods(self) -> list[dict[str, Any]]:
+        return [json.loads(p.read_text()) for p in sorted((self.spool / "pods").glob("*.json"))]
+
+
+def stop_group(proc: subprocess.Popen[bytes], grace: float = 20) -> None:
+    """SIGTERM to the process group the process leads (its own session), then SIGKILL."""
+    if proc.poll() is None:
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        except ProcessLookupError:
+            pass
+    for sig in (signal.SIGTERM, signal.SIGKILL):  # children left behind in the group
+        try:
+            os.killpg(proc.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            break
+        time.sleep(0.5)
+
+
+# --------------------------------------------------------------------------- HTTP
+
+
+class Api:
+    """The REST API as the admin: a token from the FAB auth manager's POST /auth/token."""
+
+    def __init__(self, base: str) -> None:
+        self.base, self.token = base, ""
+
+    def call(self, method: str, path: str, body: Any = None, auth: bool = True) -> Any:
+        data = None if body is None else json.dumps(body).encode()
+        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        if auth:
+            headers["Authorization"] = f"Bearer {self.token}"
+        request = urllib.request.Request(f"{self.base}{path}", data=data, method=method, headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                text = response.read().decode()
+        except urllib.error.HTTPError as error:
+            detail = error.read().decode(errors="replace")[:500]
+            raise RuntimeError(f"{method} {path}: {error.code} {detail}") from error
+        return json.loads(text) if text else None
+
+    def login(self, username: str, password: str) -> None:
+        answer = self.call("POST", "/auth/token", {"username": username, "password": password}, auth=False)
+        self.token = answer["access_token"]
+
+
+def s3(endpoint: str, method: str, path: str) -> bytes:
+    """moto's S3 without signatures (it accepts unsigned requests)."""
+    request = urllib.request.Request(f"{endpoint}{path}", method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            body: bytes = response.read()
+    except urllib.error.HTTPError as error:
+        raise RuntimeError(f"S3 {method} {path}: {error.code} {error.read().decode(errors='replace')[:500]}") from error
+    return body
+
+
+def s3_keys(endpoint: str, bucket: str, prefix: str) -> list[str]:
+    import xml.etree.ElementTree as ET
+
+    query = urllib.parse.urlencode({"list-type": "2", "prefix": prefix})
+    tree = ET.fromstring(s3(endpoint, "GET", f"/{bucket}?{query}"))
+    return [e.text or "" for e in tree.iter() if e.tag.endswith("}Key")]
+
+
+# --------------------------------------------------------------------------- the run
+
+
+class Report:
+    """Each step: name, outcome, seconds, appended to the integration run's results."""
+
+    def __init__(self, steps: Steps) -> None:
+        self.steps = steps
+
+    @contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        print(f"- {name} ...", flush=True)
+        start = time.monotonic()
+        ok = False
+        try:
+            yield
+            ok = True
+        except Exception as error:
+            print(f"  {type(error).__name__}: {error}", flush=True)
+        finally:
+            took = time.monotonic() - start
+            print(f"  {'ok' if ok else 'FAILED'} in {took:.1f} s", flush=True)
+            self.steps.results.append((name, ok, took))
+        if not ok:
+            raise StepFailed(name)
+
+
+class StepFailed(Exception):
+    """A step the later ones need failed: the rest of the Airflow run is not attempted."""
+
+
+def write_report(results: Sequence[tuple[str, bool, float]], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    entries = [{"name": n, "outcome": "passed" if ok else "failed", "seconds": round(s, 1)} for n, ok, s in results]
+    path.write_text(json.dumps({"steps": entries}, indent=1) + "\n")
+
+
+def poll(what: str, ready: Callable[[], Any], seconds: float, every: float = 1.0) -> Any:
+    deadline = time.monotonic() + seconds
+    last: Any = None
+    while time.monotonic() < deadline:
+        try:
+            last = ready()
+            if last:
+                return last
+        except (urllib.error.URLError, ConnectionError, TimeoutError, OSError) as error:
+            last = error
+        time.sleep(every)
+    raise TimeoutError(f"{what}: not within {seconds:.0f} s (last: {last!r})")
+
+
+def run(steps: Steps, tmp: Path, procs: Processes, pgbouncer_binary: Path, python: Path) -> None:
+    """The Airflow run; its steps are appended to `steps.results`. Stops what it started."""
+    report = Report(steps)
+    work = tmp / "airflow-run"
+    work.mkdir()
+    work.chmod(0o755)
+    give_away(work)
+    started: list[subprocess.Popen[bytes]] = []
+    kubelet: Kubelet | None = None
+    try:
+        kubelet = _run(report, work, procs, pgbouncer_binary, python, started)
+    except StepFailed:
+        pass
+    finally:
+        if kubelet is not None:
+            kubelet.stop()
+            for run in kubelet.pods.values():
+                if run.proc is not None:
+                    stop_group(run.proc, 5)
+        for proc in reversed(started):
+            stop_group(proc)
+
+
+def _run(
+    report: Report,
+    work: Path,
+    procs: Processes,
+    pgbouncer_binary: Path,
+    python: Path,
+    started: list[subprocess.Popen[bytes]],
+) -> Kubelet:
+    with report.step("render the chart for the prod stack (program under mocks, helm template)"):
+        rendered = render(work / "render.json")
+        cfg = rendered.airflow_cfg()
+    with report.step("PostgreSQL and PgBouncer with the plan's database user, moto (S3, STS)"):
+        db = pgbouncer.parse_database_uri(rendered.outputs["db_connection_uri"])
+        pg_port = start_postgres_for(work, procs, db)
+        # PgBouncer's files for the plan's URI with the host the integration run's substitute expects.
+        target_uri = connection_uri(db.username, db.password, RDS_HOST, DEFAULT_PORT, db.dbname)
+        target = pgbouncer.parse_database_uri(target_uri)
+        services = rendered.services()
+        pgb_service = f"{pgbouncer.pgbouncer_service_host(rendered.namespace, 'airflow')}:{pgbouncer.PGBOUNCER_PORT}"
+        ca = work / "ca.pem"
+        pgb_port = start_pgbouncer(
+            pgbouncer_binary, target, f"{SERVER_HOST} port={pg_port}", work, "pgbouncer", ca, procs, []
+        )
+        services[pgb_service] = pgb_port
+        moto_port = free_port()
+        procs.start(
+            "moto", [str(python.parent / "moto_server"), "-H", "127.0.0.1", "-p", str(moto_port)], work / "moto.log"
+        )
+        endpoint = f"http://127.0.0.1:{moto_port}"
+        poll("moto", lambda: s3(endpoint, "GET", "/") is not None, 30, 0.3)
+        bucket_url = urllib.parse.urlparse(cfg["logging.remote_base_log_folder"])
+        bucket, prefix = bucket_url.netloc, bucket_url.path.strip("/")
+        s3(endpoint, "PUT", f"/{bucket}")
+    claims = {"airflow-dags": work / "claims" / "dags", "airflow-logs": work / "claims" / "logs"}
+    cluster = Cluster(rendered.namespace, rendered.secrets, rendered.config_maps(), claims)
+    api_service = next(s for s in services if s.startswith("airflow-api-server."))
+    api_port = services[api_service]
+    local = Local(
+        services=services,
+        external_hosts=[cfg["metrics.statsd_host"]],
+        python_bin=python.parent,
+        aws_endpoint=endpoint,
+    )
+    kubelet = Kubelet(work, cluster, local, procs)
+    (work / "pods").mkdir()
+    with report.step("the migration and create-user Jobs (rendered pods)"):
+        for job in JOBS:
+            kubelet.run_to_completion(rendered.pod("Job", job), timeout=300)
+    for claim in claims.values():
+        claim.mkdir(parents=True, exist_ok=True)
+    shutil.copy(DAG_FILE, claims["airflow-dags"] / DAG_FILE.name)
+    with report.step("API server, scheduler, DAG processor, triggerer (rendered pods) start"):
+        start_components(rendered, kubelet, local, api_port, started)
+        base = f"http://127.0.0.1:{api_port}"
+        poll("API server health", lambda: _healthy(base), START_TIMEOUT_SECONDS, 2)
+    kubelet.start()
+    api = Api(base)
+    with report.step("REST API: token for the generated admin (POST /auth/token)"):
+        api.login(ADMIN, rendered.secrets["airflow-secret-admin-password"]["password"])
+    with report.step("the DAG parsed by the DAG processor; connection and variable created through the API"):
+        poll("DAG parsed", lambda: api.call("GET", f"/api/v2/dags/{DAG_ID}"), 120, 2)
+        api.call("POST", "/api/v2/connections", CONNECTION)
+        api.call("POST", "/api/v2/variables", VARIABLE)
+        api.call("PATCH", f"/api/v2/dags/{DAG_ID}", {"is_paused": False})
+    with report.step("DAG run through the REST API to success"):
+        run_id = api.call("POST", f"/api/v2/dags/{DAG_ID}/dagRuns", {"logical_date": None})["dag_run_id"]
+        path = f"/api/v2/dags/{DAG_ID}/dagRuns/{urllib.parse.quote(run_id)}"
+        final = poll("DAG run", lambda: _finished(api, path), RUN_TIMEOUT_SECONDS, 2)
+        assert final == "success", f"the DAG run ended {final}"
+    tis = {(t["task_id"], t["map_index"]): t for t in api.call("GET", f"{path}/taskInstances")["task_instances"]}
+    check_properties(report, api, path, tis, kubelet, work, endpoint, bucket, prefix)
+    return kubelet
+
+
+def start_postgres_for(work: Path, procs: Processes, db: pgbouncer.DatabaseUri) -> int:
+    """scripts/integration.py's PostgreSQL (TLS, SCRAM), its role given the plan's password."""
+    make_certificates(work)
+    port = start_postgres(work, procs)
+    quoted = db.password.replace("'", "''")
+    psql(work, port, f"ALTER ROLE {db.username} PASSWORD '{quoted}'")
+    return port
+
+
+def start_components(
+    rendered: Render, kubelet: Kubelet, local: Local, api_port: int, started: list[subprocess.Popen[bytes]]
+) -> None:
+    """Each Deployment's init containers (to completion, concurrently across pods), then its containers."""
+    pods = {name: rendered.pod("Deployment", name) for name in COMPONENTS}
+    clusters = {name: kubelet.cluster for name in COMPONENTS}
+    clusters["airflow-scheduler"] = replace(kubelet.cluster, config_maps=scheduler_config(kubelet.cluster.config_maps))
+    inits = [
+        kubelet.start_container(pods[n], c["name"], clusters[n])
+        for n in COMPONENTS
+        for c in pods[n]["spec"].get("initContainers") or []
+    ]
+    codes = [p.wait(300) for p in inits]
+    if any(codes):
+        raise RuntimeError(f"init containers exited {codes}")
+    scheduler_root = kubelet.tmp / "pods" / pods["airflow-scheduler"]["metadata"]["name"]
+    config_dir = scheduler_root / "opt" / "airflow" / "config"
+    config_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copy(EXECUTOR_FILE, config_dir / EXECUTOR_FILE.name)
+    link = config_dir / "emulated-kubelet"
+    if not link.exists():
+        link.symlink_to(kubelet.spool, target_is_directory=True)
+    for name in COMPONENTS:
+        for c in pods[name]["spec"]["containers"]:
+            if c["name"] in NOT_RUN:
+                continue
+            listen = {}
+            if name == "airflow-api-server":
+                listen = {"AIRFLOW__API__HOST": "127.0.0.1", "AIRFLOW__API__PORT": str(api_port)}
+            kubelet.local = replace(local, listen=listen)
+            started.append(kubelet.start_container(pods[name], c["name"], clusters[name]))
+    kubelet.local = local
+
+
+def _healthy(base: str) -> bool:
+    with urllib.request.urlopen(f"{base}/api/v2/monitor/health", timeout=5) as response:
+        return bool(response.status == 200)
+
+
+def _finished(api: Api, path: str) -> str | None:
+    state: str = api.call("GET", path)["state"]
+    return state if state in ("success", "failed") else None
+
+
+def check_properties(
+    report: Report,
+    api: Api,
+    path: str,
+    tis: Mapping[tuple[str, int], Mapping[str, Any]],
+    kubelet: Kubelet,
+    work: Path,
+    endpoint: str,
+    bucket: str,
+    prefix: str,
+) -> None:
+    """One step per property; each fails on its own (the others still run)."""
+    pods = kubelet.task_pods()
+
+    def pods_of(task_id: str) -> list[dict[str, Any]]:
+        return [p for p in pods if p["metadata"]["annotations"].get("task_id") == task_id]
+
+    def state(task_id: str, map_index: int = -1) -> tuple[str, int]:
+        ti = tis[(task_id, map_index)]
+        return ti["state"], ti["try_number"]
+
+    checks: dict[str, Callable[[], None]] = {}
+
+    def parallel() -> None:
+        mapped = [tis[("parallel", i)] for i in range(3)]
+        assert [(t["state"], t["try_number"]) for t in mapped] == [("success", 1)] * 3, mapped
+        assert max(t["start_date"] for t in mapped) < min(t["end_date"] for t in mapped), "the three did not overlap"
+        assert len(pods_of("parallel")) == 3, [p["metadata"]["name"] for p in pods_of("parallel")]
+
+    def retry() -> None:
+        assert state("flaky") == ("success", 2), state("flaky")
+        tries = api.call("GET", f"{path}/taskInstances/flaky/tries")["task_instances"]
+        assert [(t["try_number"], t["state"]) for t in tries] == [(1, "up_for_retry"), (2, "success")] or [
+            (t["try_number"], t["state"]) for t in tries
+        ] == [(1, "failed"), (2, "success")], tries
+        codes = sorted(r.exit_code or 0 for r in kubelet.pods.values() if r.name.startswith("integration-run-flaky"))
+        assert len(codes) == 2, codes
+
+    def deferred() -> None:
+        assert state("deferred") == ("success", 1), state("deferred")
+        # Deferred, then resumed: two pods for one try; the trigger's log, written and uploaded by
+        # the triggerer, is named after the triggerer's job (`attempt=1.log.trigger.<job id>.log`).
+        assert len(pods_of("deferred")) == 2, [p["metadata"]["name"] for p in pods_of("deferred")]
+        marker = "/task_id=deferred/attempt=1.log.trigger."
+        keys = poll("the trigger's log in S3", lambda: [k for k in logs() if marker in k], 30)
+        assert len(keys) == 1, keys
+        triggerers = api.call("GET", "/api/v2/jobs?job_type=TriggererJob")["jobs"]
+        job_id = keys[0].split(marker, 1)[1].removesuffix(".log")
+        assert job_id in {str(j["id"]) for j in triggerers}, (job_id, triggerers)
+        text = s3(endpoint, "GET", f"/{bucket}/{urllib.parse.quote(keys[0])}").decode()
+        assert "trigger" in text.lower(), text[:1000]
+
+    def connection_and_variable() -> None:
+        assert state("reads_connection_and_variable") == ("success", 1)
+        xcom = api.call(
+            "GET", f"{path}/taskInstances/reads_connection_and_variable/xcomEntries/return_value?deserialize=true"
+        )["value"]
+        value = json.loads(xcom) if isinstance(xcom, str) else xcom
+        expected = {k: CONNECTION[k] for k in ("host", "login", "password")}
+        assert value == {"connection": expected, "variable": VARIABLE["value"]}, value
+
+    def logs() -> list[str]:
+        return s3_keys(endpoint, bucket, f"{prefix}/dag_id={DAG_ID}/")
+
+    def remote_logs() -> None:
+        # Each attempt's log, uploaded by the task's own process when it exits (possibly after the
+        # run is marked successful).
+        wanted = [
+            *(f"/task_id=parallel/map_index={i}/attempt=1.log" for i in range(3)),
+            "/task_id=flaky/attempt=1.log",
+            "/task_id=flaky/attempt=2.log",
+            "/task_id=deferred/attempt=1.log",
+            "/task_id=reads_connection_and_variable/attempt=1.log",
+        ]
+
+        def uploaded() -> bool:
+            keys = logs()
+            return all(any(k.endswith(w) for k in keys) for w in wanted)
+
+        poll(f"the task logs under s3://{bucket}/{prefix}/", uploaded, 30)
+
+    def logs_served() -> None:
+        # The local copy removed (the logs claim), the API must read the first try's log from S3.
+        local = list((work / "claims" / "logs").rglob("attempt=1.log"))
+        flaky = [p for p in local if "task_id=flaky" in str(p)]
+        assert len(flaky) == 1, local
+        flaky[0].unlink()
+        served = api.call("GET", f"{path}/taskInstances/flaky/logs/1?full_content=true")
+        text = json.dumps(served)
+        assert "first try fails on purpose" in text, text[:2000]
+        assert f"s3://{bucket}/{prefix}/" in text, text[:2000]
+
+    checks = {
+        "parallel tasks: three pods at once (run times overlap)": parallel,
+        "a task that fails once succeeds on its retry (try 2)": retry,
+        "a deferrable sensor waits on the triggerer, then resumes": deferred,
+        "a task reads a connection and a variable (task SDK, XCom back)": connection_and_variable,
+        "task logs uploaded to S3 under the configured prefix": remote_logs,
+        "the API serves a task's log from S3 (local copy removed)": logs_served,
+    }
+    for name, check in checks.items():
+        try:
+            with report.step(name):
+                check()
+        except StepFailed:
+            continue
+    if kubelet.errors:
+        with report.step("the emulated kubelet ran every pod"):
+            raise RuntimeError("; ".join(kubelet.errors))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """This run alone (without the database steps), for development: `python3 scripts/airflow_run.py`."""
+    import argparse
+    import tempfile
+
+    from scripts.integration import AIRFLOW_VENV, REPORT, install_pgbouncer
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--keep", action="store_true", help="keep the run directory")
+    options = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    tmp = Path(tempfile.mkdtemp(prefix="airflow-run-"))
+    tmp.chmod(0o755)
+    give_away(tmp)
+    print(f"Airflow run in {tmp}")
+    python = AIRFLOW_VENV / "bin" / "python"
+    procs = Processes()
+    steps = Steps(tmp, python)
+    try:
+        run(steps, tmp, procs, install_pgbouncer(), python)
+    finally:
+        procs.stop_all()
+        write_report(steps.results, REPORT)
+    for name, ok, took in steps.results:
+        print(f"{'PASS' if ok else 'FAIL'} {took:6.1f} s  {name}")
+    failed = not steps.results or not all(ok for _, ok, _ in steps.results)
+    if not (options.keep or failed):
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
