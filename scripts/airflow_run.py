@@ -48,6 +48,7 @@ from scripts import emulated_pod  # noqa: E402
 from scripts.emulated_pod import Cluster, Local  # noqa: E402
 from scripts.integration import (  # noqa: E402
     DEFAULT_PORT,
+    PROJECT_PYTHON,
     RDS_HOST,
     SERVER_HOST,
     Processes,
@@ -60,11 +61,8 @@ from scripts.integration import (  # noqa: E402
     start_postgres,
 )
 
-PROJECT_PYTHON = ROOT / ".venv" / "bin" / "python"
 DAG_FILE = ROOT / "tests" / "dags" / "integration_run.py"
 EXECUTOR_FILE = ROOT / "scripts" / "emulated_executor.py"
-STACK_OVERRIDES: dict[str, str] = {"airflowChartVersion": "1.22.0", "airflowVersion": "3.3.2"}
-"""Config keys set for the render, beside the prod stack's own (none once the stack pins them)."""
 COMPONENTS = ("airflow-api-server", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer")
 JOBS = ("airflow-run-airflow-migrations", "airflow-create-user")
 NOT_RUN = ("scheduler-log-groomer", "dag-processor-log-groomer", "triggerer-log-groomer")
@@ -129,8 +127,7 @@ class Render:
 def render(out: Path) -> Render:
     if not PROJECT_PYTHON.exists():
         subprocess.run(["make", "-C", str(ROOT), ".venv/.dev"], check=True, stdout=subprocess.DEVNULL)
-    sets = [arg for k, v in STACK_OVERRIDES.items() for arg in ("--set", f"{k}={v}")]
-    subprocess.run([str(PROJECT_PYTHON), str(ROOT / "scripts" / "airflow_render.py"), str(out), *sets], check=True)
+    subprocess.run([str(PROJECT_PYTHON), str(ROOT / "scripts" / "airflow_render.py"), str(out)], check=True)
     data = json.loads(out.read_text())
     return Render(data["objects"], data["secrets"], data["outputs"], data["release"]["namespace"])
 

@@ -10,7 +10,8 @@ What a kubelet does for a container, done on this machine (standard library only
   mounts are made unwritable (files 0444, directories 0555: effective for a process that is not
   root), a `persistentVolumeClaim` is a directory shared by every pod that claims it (a
   symlink at the mount path), an `emptyDir` a fresh directory;
-- its process: `command` + `args`, with `workingDir`.
+- its process: `command` + `args` (without `command`, `args` alone: the image's ENTRYPOINT is
+  not run), in `workingDir` (else the image's WORKDIR).
 
 The pod's filesystem is the directory `root`; `substitute` is the one place where what the
 render says is changed to run here, and its docstring lists every change.
@@ -28,7 +29,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-IMAGE_ENTRYPOINT_NOT_RUN = "the image's ENTRYPOINT (dumb-init, /entrypoint) is the image's, not the render's"
 IMAGE_WORKDIR = "/opt/airflow"  # apache/airflow image's WORKDIR, where a container without workingDir starts
 IMAGE_HOME = "/home/airflow"  # apache/airflow image's HOME (user airflow, uid 50000)
 VAR_REFERENCE = re.compile(r"\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)")
@@ -157,9 +157,9 @@ def resolve(pod: Mapping[str, Any], container_name: str, cluster: Cluster) -> Co
             raise PodError(f"env {var['name']}: {sorted(ref)} is not emulated")
         if value is not None:
             env[var["name"]] = value
+    # Without `command`, Kubernetes runs the image's ENTRYPOINT with `args`; that entrypoint
+    # (dumb-init, /entrypoint) is the image's, not the render's: `args` run as the command itself.
     argv = [_expand(a, env) for a in [*(c.get("command") or []), *(c.get("args") or [])]]
-    if not c.get("command"):
-        argv = [a for a in argv]  # IMAGE_ENTRYPOINT_NOT_RUN: args run as the command itself
     volumes = {v["name"]: v for v in spec.get("volumes") or []}
     files: dict[str, tuple[str, bool]] = {}
     directories: dict[str, tuple[str, bool]] = {}
@@ -274,7 +274,7 @@ def substitute(container: Container, root: Path, local: Local) -> Container:
         container.name,
         argv,
         env,
-        text(container.working_dir),
+        str(_local_path(root, container.working_dir)),
         files,
         dict(container.directories),
         container.run_as_user,
@@ -291,8 +291,8 @@ def _make_unwritable(path: Path) -> None:
 
 
 def materialise(container: Container, root: Path, cluster: Cluster) -> Path:
-    """The container's filesystem under `root` (the pod's directory, shared by its containers);
-    returns its working directory."""
+    """The filesystem of a container `substitute` localised, under `root` (the pod's directory,
+    shared by its containers); returns its working directory."""
     for directory in (IMAGE_HOME, "/tmp", IMAGE_WORKDIR):
         _local_path(root, directory).mkdir(parents=True, exist_ok=True)
     for mount, (source, _read_only) in sorted(container.directories.items()):
@@ -317,7 +317,7 @@ def materialise(container: Container, root: Path, cluster: Cluster) -> Path:
         target.write_text(content)
         if read_only:
             _make_unwritable(target)
-    work = _local_path(root, container.working_dir) if container.working_dir.startswith("/") else root
+    work = Path(container.working_dir)  # already under `root` (substitute)
     work.mkdir(parents=True, exist_ok=True)
     return work
 
