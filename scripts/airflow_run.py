@@ -23,12 +23,10 @@ emulated executor (`scheduler_config`). Every other change is in `emulated_pod.s
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
 import urllib.error
 import urllib.parse
@@ -43,11 +41,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from lib import pgbouncer  # noqa: E402
+from lib.airflow_secrets import ADMIN_PASSWORD_KEY, RELEASE_NAME, SECRET_NAMES  # noqa: E402
+from lib.airflow_values import ADMIN_USERNAME  # noqa: E402
 from lib.postgres import connection_uri  # noqa: E402
-from scripts import emulated_pod, task_pod_checks  # noqa: E402
+from scripts import task_pod_checks  # noqa: E402
 from scripts.emulated_pod import Cluster, Local  # noqa: E402
 from scripts.integration import (  # noqa: E402
     DEFAULT_PORT,
+    PROJECT_PYTHON,
     RDS_HOST,
     SERVER_HOST,
     Processes,
@@ -59,18 +60,15 @@ from scripts.integration import (  # noqa: E402
     start_pgbouncer,
     start_postgres,
 )
+from scripts.kubelet import Kubelet, stop_group  # noqa: E402
 
-PROJECT_PYTHON = ROOT / ".venv" / "bin" / "python"
 DAG_FILE = ROOT / "tests" / "dags" / "integration_run.py"
 EXECUTOR_FILE = ROOT / "scripts" / "emulated_executor.py"
-STACK_OVERRIDES: dict[str, str] = {"airflowChartVersion": "1.22.0", "airflowVersion": "3.3.2"}
-"""Config keys set for the render, beside the prod stack's own (none once the stack pins them)."""
 COMPONENTS = ("airflow-api-server", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer")
 JOBS = ("airflow-run-airflow-migrations", "airflow-create-user")
 NOT_RUN = ("scheduler-log-groomer", "dag-processor-log-groomer", "triggerer-log-groomer")
 """Sidecars whose command (/clean-logs) is a script of the image, not of the render."""
 EXECUTOR = "emulated_executor.EmulatedKubernetesExecutor"
-ADMIN = "admin"  # the create-user Job's --username (lib/airflow_values.py)
 DAG_ID = "integration_run"
 CONNECTION = {
     "connection_id": "integration_http",
@@ -129,10 +127,36 @@ class Render:
 def render(out: Path) -> Render:
     if not PROJECT_PYTHON.exists():
         subprocess.run(["make", "-C", str(ROOT), ".venv/.dev"], check=True, stdout=subprocess.DEVNULL)
-    sets = [arg for k, v in STACK_OVERRIDES.items() for arg in ("--set", f"{k}={v}")]
-    subprocess.run([str(PROJECT_PYTHON), str(ROOT / "scripts" / "airflow_render.py"), str(out), *sets], check=True)
+    subprocess.run([str(PROJECT_PYTHON), str(ROOT / "scripts" / "airflow_render.py"), str(out)], check=True)
     data = json.loads(out.read_text())
     return Render(data["objects"], data["secrets"], data["outputs"], data["release"]["namespace"])
+
+
+def without_settings(rendered: Render, drop: Sequence[str]) -> Render:
+    """The render with `section.key` lines removed from airflow.cfg (a fault put in on purpose)."""
+    if not drop:
+        return rendered
+    maps = rendered.config_maps()
+    lines, section, kept = maps["airflow-config"]["airflow.cfg"].splitlines(), "", []
+    dropped = set()
+    for line in lines:
+        if line.startswith("["):
+            section = line.strip("[]")
+        name = f"{section}.{line.split(' = ', 1)[0]}" if " = " in line else ""
+        if name in drop:
+            dropped.add(name)
+            continue
+        kept.append(line)
+    if dropped != set(drop):
+        raise SystemExit(f"--drop-setting {sorted(set(drop) - dropped)}: not in the rendered airflow.cfg")
+    cfg = "\n".join([*kept, ""])
+    objects = [
+        {**o, "data": {**o["data"], "airflow.cfg": cfg}}
+        if o["kind"] == "ConfigMap" and o["metadata"]["name"] == "airflow-config"
+        else o
+        for o in rendered.objects
+    ]
+    return replace(rendered, objects=objects)
 
 
 def scheduler_config(config_maps: Mapping[str, Mapping[str, str]]) -> dict[str, Mapping[str, str]]:
@@ -143,156 +167,6 @@ def scheduler_config(config_maps: Mapping[str, Mapping[str, str]]) -> dict[str, 
     assert cfg.splitlines().count(rendered) == 1, "the render's [core] executor changed"
     changed = cfg.replace(f"\n{rendered}\n", f"\nexecutor = {EXECUTOR}\n")
     return {**config_maps, "airflow-config": {**config_maps["airflow-config"], "airflow.cfg": changed}}
-
-
-# --------------------------------------------------------------------------- the kubelet
-
-
-@dataclass
-class PodRun:
-    name: str
-    root: Path
-    proc: subprocess.Popen[bytes] | None = None
-    phase: str = "Pending"
-    exit_code: int | None = None
-    container: str = "base"
-    image: str = ""
-
-
-class Kubelet:
-    """Runs pods of the render, and the task pods the executor writes to its spool, as processes."""
-
-    def __init__(self, tmp: Path, cluster: Cluster, local: Local, procs: Processes) -> None:
-        self.tmp, self.cluster, self.local, self.procs = tmp, cluster, local, procs
-        self.spool = tmp / "kubelet"
-        for sub in ("pods", "status", "patches", "deleted"):
-            (self.spool / sub).mkdir(parents=True, exist_ok=True)
-        self.pods: dict[str, PodRun] = {}
-        self.version = 0
-        self.lock = threading.Lock()
-        self.stopping = threading.Event()
-        self.thread = threading.Thread(target=self._loop, name="kubelet", daemon=True)
-        self.errors: list[str] = []
-
-    def start_container(
-        self, pod: Mapping[str, Any], container: str, cluster: Cluster | None = None
-    ) -> subprocess.Popen[bytes]:
-        """One container of `pod` as a process (its own session, so its children stop with it)."""
-        name = pod["metadata"]["name"]
-        root = self.tmp / "pods" / name
-        cluster = cluster or self.cluster
-        resolved = emulated_pod.resolve(pod, container, cluster)
-        local = emulated_pod.substitute(resolved, root, self.local)
-        cwd = emulated_pod.materialise(local, root, cluster)
-        emulated_pod.dump(local, root / f".{container}.process.json")
-        log = (self.tmp / "pods" / f"{name}.{container}.log").open("ab")
-        proc = subprocess.Popen(
-            local.argv,
-            env=emulated_pod.environment(local),
-            cwd=cwd,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        log.close()
-        self.procs.started.append((f"{name}/{container}", proc))
-        return proc
-
-    def run_to_completion(self, pod: Mapping[str, Any], timeout: float) -> None:
-        """A Job's pod: its containers in order, each to exit 0."""
-        spec = pod["spec"]
-        for c in [*(spec.get("initContainers") or []), *spec["containers"]]:
-            proc = self.start_container(pod, c["name"])
-            code = proc.wait(timeout)
-            if code != 0:
-                raise RuntimeError(f"{pod['metadata']['name']}/{c['name']} exited {code} (see pods/*.log)")
-
-    # The executor's pods, from the spool.
-    def start(self) -> None:
-        self.thread.start()
-
-    def _status(self, run: PodRun, phase: str, exit_code: int | None = None) -> None:
-        with self.lock:
-            self.version += 1
-            version = self.version
-        run.phase, run.exit_code = phase, exit_code
-        status: dict[str, Any] = {"phase": phase}
-        if exit_code is not None:
-            terminated = {"exitCode": exit_code, "reason": "Completed" if exit_code == 0 else "Error"}
-            status["containerStatuses"] = [
-                {
-                    "name": run.container,
-                    "image": run.image,
-                    "imageID": "",
-                    "ready": False,
-                    "restartCount": 0,
-                    "state": {"terminated": terminated},
-                }
-            ]
-        path = self.spool / "status" / f"{run.name}.json"
-        partial = path.with_name(f".{path.name}")
-        partial.write_text(json.dumps({"resourceVersion": str(version), "status": status}))
-        partial.replace(path)
-
-    def _loop(self) -> None:
-        while not self.stopping.is_set():
-            try:
-                self._tick()
-            except Exception as error:  # reported by the run, never silently
-                self.errors.append(f"{type(error).__name__}: {error}")
-            time.sleep(0.2)
-
-    def _tick(self) -> None:
-        for manifest in sorted((self.spool / "pods").glob("*.json")):
-            name = manifest.stem
-            if name in self.pods:
-                continue
-            pod = json.loads(manifest.read_text())
-            main = pod["spec"]["containers"][0]
-            run = self.pods[name] = PodRun(name, self.tmp / "pods" / name, container=main["name"], image=main["image"])
-            self._status(run, "Pending")
-            try:
-                run.proc = self.start_container(pod, main["name"])
-                self._status(run, "Running")
-            except Exception:
-                self._status(run, "Failed", 128)
-                raise
-        for run in self.pods.values():
-            if run.proc is None or run.phase not in ("Running",):
-                continue
-            if (self.spool / "deleted" / f"{run.name}.json").exists() and run.proc.poll() is None:
-                os.killpg(run.proc.pid, signal.SIGTERM)  # a deleted pod's containers get SIGTERM
-            code = run.proc.poll()
-            if code is not None:
-                self._status(run, "Succeeded" if code == 0 else "Failed", code)
-
-    def stop(self) -> None:
-        self.stopping.set()
-        if self.thread.is_alive():
-            self.thread.join(5)
-
-    def task_pods(self) -> list[dict[str, Any]]:
-        return [json.loads(p.read_text()) for p in sorted((self.spool / "pods").glob("*.json"))]
-
-
-def stop_group(proc: subprocess.Popen[bytes], grace: float = 20) -> None:
-    """SIGTERM to the process group the process leads (its own session), then SIGKILL."""
-    if proc.poll() is None:
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(grace)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        except ProcessLookupError:
-            pass
-    for sig in (signal.SIGTERM, signal.SIGKILL):  # children left behind in the group
-        try:
-            os.killpg(proc.pid, sig)
-        except (ProcessLookupError, PermissionError):
-            break
-        time.sleep(0.5)
 
 
 # --------------------------------------------------------------------------- HTTP
@@ -393,122 +267,151 @@ def poll(what: str, ready: Callable[[], Any], seconds: float, every: float = 1.0
     raise TimeoutError(f"{what}: not within {seconds:.0f} s (last: {last!r})")
 
 
-def run(steps: Steps, tmp: Path, procs: Processes, pgbouncer_binary: Path, python: Path) -> None:
-    """The Airflow run; its steps are appended to `steps.results`. Stops what it started."""
-    report = Report(steps)
-    work = tmp / "airflow-run"
-    work.mkdir()
-    work.chmod(0o755)
-    give_away(work)
-    started: list[subprocess.Popen[bytes]] = []
-    kubelet: Kubelet | None = None
+@dataclass
+class Services:
+    """What the run started for Airflow, and the names the render uses for them."""
+
+    services: dict[str, int]
+    endpoint: str
+    bucket: str
+    prefix: str
+    postgres: int = 0
+    """PostgreSQL's local port (behind PgBouncer)."""
+
+
+@dataclass
+class Finished:
+    """A finished DAG run, for the property checks."""
+
+    api: Api
+    path: str
+    tis: dict[tuple[str, int], dict[str, Any]]
+    kubelet: Kubelet
+    work: Path
+    s3: Services
+
+    def state(self, task_id: str, map_index: int = -1) -> tuple[str, int]:
+        ti = self.tis[(task_id, map_index)]
+        return ti["state"], ti["try_number"]
+
+    def pods_of(self, task_id: str) -> list[dict[str, Any]]:
+        return [p for p in self.kubelet.task_pods() if p["metadata"]["annotations"].get("task_id") == task_id]
+
+    def logs(self) -> list[str]:
+        return s3_keys(self.s3.endpoint, self.s3.bucket, f"{self.s3.prefix}/dag_id={DAG_ID}/")
+
+
+def run(
+    steps: Steps, tmp: Path, procs: Processes, pgbouncer_binary: Path, python: Path, drop: Sequence[str] = ()
+) -> None:
+    """The Airflow run; its steps are appended to `steps.results`. Stops what it started. `drop`:
+    `section.key` settings removed from the rendered airflow.cfg (to show which check catches it)."""
+    airflow = AirflowRun(Report(steps), tmp / "airflow-run", procs, python)
     try:
-        kubelet = _run(report, work, procs, pgbouncer_binary, python, started)
+        airflow.run(pgbouncer_binary, drop)
     except StepFailed:
         pass
     finally:
-        if kubelet is not None:
-            kubelet.stop()
-            for run in kubelet.pods.values():
-                if run.proc is not None:
-                    stop_group(run.proc, 5)
-        for proc in reversed(started):
+        airflow.stop()
+
+
+class AirflowRun:
+    """The phases of the run, each a step (or several), and what they started."""
+
+    def __init__(self, report: Report, work: Path, procs: Processes, python: Path) -> None:
+        self.report, self.work, self.procs, self.python = report, work, procs, python
+        work.mkdir()
+        work.chmod(0o755)
+        give_away(work)
+        self.started: list[subprocess.Popen[bytes]] = []
+        self.kubelet: Kubelet | None = None
+
+    def stop(self) -> None:
+        if self.kubelet is not None:
+            self.kubelet.stop()
+            for pod in self.kubelet.pods.values():
+                if pod.proc is not None:
+                    stop_group(pod.proc, 5)
+        for proc in reversed(self.started):
             stop_group(proc)
 
+    def run(self, pgbouncer_binary: Path, drop: Sequence[str]) -> None:
+        report = self.report
+        with report.step("render the chart for the prod stack (program under mocks, helm template)"):
+            rendered = without_settings(render(self.work / "render.json"), drop)
+        with report.step("PostgreSQL and PgBouncer with the plan's database user, moto (S3, STS)"):
+            started = self.start_services(rendered, pgbouncer_binary)
+        kubelet = self.kubelet = self.make_kubelet(rendered, started)
+        with report.step("the migration and create-user Jobs (rendered pods)"):
+            for job in JOBS:
+                kubelet.run_to_completion(rendered.pod("Job", job), timeout=300)
+        for claim in kubelet.cluster.claims.values():
+            claim.mkdir(parents=True, exist_ok=True)
+        shutil.copy(DAG_FILE, kubelet.cluster.claims["airflow-dags"] / DAG_FILE.name)
+        api_port = next(p for s, p in started.services.items() if s.startswith("airflow-api-server."))
+        base = f"http://127.0.0.1:{api_port}"
+        with report.step("API server, scheduler, DAG processor, triggerer (rendered pods) start"):
+            self.started += start_components(rendered, kubelet, api_port)
+            poll("API server health", lambda: _healthy(base), START_TIMEOUT_SECONDS, 2)
+        kubelet.start()
+        api = Api(base)
+        path, tis = self.run_dag(api, rendered)
+        check_properties(report, Finished(api, path, tis, kubelet, self.work, started))
+        # Issue 21, items 2 and 3: a task pod's credentials, the pool (scripts/task_pod_checks.py).
+        task_pod_checks.checks(report.step, rendered, kubelet, started, api.call, self.work)
 
-def _run(
-    report: Report,
-    work: Path,
-    procs: Processes,
-    pgbouncer_binary: Path,
-    python: Path,
-    started: list[subprocess.Popen[bytes]],
-) -> Kubelet:
-    with report.step("render the chart for the prod stack (program under mocks, helm template)"):
-        rendered = render(work / "render.json")
-        cfg = rendered.airflow_cfg()
-    with report.step("PostgreSQL and PgBouncer with the plan's database user, moto (S3, STS)"):
+    def start_services(self, rendered: Render, pgbouncer_binary: Path) -> Services:
         db = pgbouncer.parse_database_uri(rendered.outputs["db_connection_uri"])
-        pg_port = start_postgres_for(work, procs, db)
-        # PgBouncer's files for the plan's URI with the host the integration run's substitute expects.
-        target_uri = connection_uri(db.username, db.password, RDS_HOST, DEFAULT_PORT, db.dbname)
-        target = pgbouncer.parse_database_uri(target_uri)
+        pg_port = start_postgres_for(self.work, self.procs, db)
+        # PgBouncer's files for the plan's URI at the host name scripts/integration.py's substitute expects.
+        target = pgbouncer.parse_database_uri(
+            connection_uri(db.username, db.password, RDS_HOST, DEFAULT_PORT, db.dbname)
+        )
+        server = f"{SERVER_HOST} port={pg_port}"
         services = rendered.services()
-        pgb_service = f"{pgbouncer.pgbouncer_service_host(rendered.namespace, 'airflow')}:{pgbouncer.PGBOUNCER_PORT}"
-        ca = work / "ca.pem"
-        pgb_port = start_pgbouncer(
-            pgbouncer_binary, target, f"{SERVER_HOST} port={pg_port}", work, "pgbouncer", ca, procs, []
+        pgb = start_pgbouncer(
+            pgbouncer_binary, target, server, self.work, "pgbouncer", self.work / "ca.pem", self.procs, []
         )
-        services[pgb_service] = pgb_port
+        pgb_service = pgbouncer.pgbouncer_service_host(rendered.namespace, RELEASE_NAME)
+        services[f"{pgb_service}:{pgbouncer.PGBOUNCER_PORT}"] = pgb
         moto_port = free_port()
-        procs.start(
-            "moto", [str(python.parent / "moto_server"), "-H", "127.0.0.1", "-p", str(moto_port)], work / "moto.log"
-        )
+        moto = [str(self.python.parent / "moto_server"), "-H", "127.0.0.1", "-p", str(moto_port)]
+        self.procs.start("moto", moto, self.work / "moto.log")
         endpoint = f"http://127.0.0.1:{moto_port}"
         poll("moto", lambda: s3(endpoint, "GET", "/") is not None, 30, 0.3)
-        bucket_url = urllib.parse.urlparse(cfg["logging.remote_base_log_folder"])
-        bucket, prefix = bucket_url.netloc, bucket_url.path.strip("/")
-        s3(endpoint, "PUT", f"/{bucket}")
-    claims = {"airflow-dags": work / "claims" / "dags", "airflow-logs": work / "claims" / "logs"}
-    cluster = Cluster(rendered.namespace, rendered.secrets, rendered.config_maps(), claims)
-    api_service = next(s for s in services if s.startswith("airflow-api-server."))
-    api_port = services[api_service]
-    local = Local(
-        services=services,
-        external_hosts=[cfg["metrics.statsd_host"]],
-        python_bin=python.parent,
-        aws_endpoint=endpoint,
-    )
-    kubelet = Kubelet(work, cluster, local, procs)
-    (work / "pods").mkdir()
-    with report.step("the migration and create-user Jobs (rendered pods)"):
-        for job in JOBS:
-            kubelet.run_to_completion(rendered.pod("Job", job), timeout=300)
-    for claim in claims.values():
-        claim.mkdir(parents=True, exist_ok=True)
-    shutil.copy(DAG_FILE, claims["airflow-dags"] / DAG_FILE.name)
-    with report.step("API server, scheduler, DAG processor, triggerer (rendered pods) start"):
-        start_components(rendered, kubelet, local, api_port, started)
-        base = f"http://127.0.0.1:{api_port}"
-        poll("API server health", lambda: _healthy(base), START_TIMEOUT_SECONDS, 2)
-    kubelet.start()
-    api = Api(base)
-    with report.step("REST API: token for the generated admin (POST /auth/token)"):
-        api.login(ADMIN, rendered.secrets["airflow-secret-admin-password"]["password"])
-    with report.step("the DAG parsed by the DAG processor; connection and variable created through the API"):
-        poll("DAG parsed", lambda: api.call("GET", f"/api/v2/dags/{DAG_ID}"), 120, 2)
-        api.call("POST", "/api/v2/connections", CONNECTION)
-        api.call("POST", "/api/v2/variables", VARIABLE)
-        api.call("PATCH", f"/api/v2/dags/{DAG_ID}", {"is_paused": False})
-    with report.step("DAG run through the REST API to success"):
-        run_id = api.call("POST", f"/api/v2/dags/{DAG_ID}/dagRuns", {"logical_date": None})["dag_run_id"]
-        path = f"/api/v2/dags/{DAG_ID}/dagRuns/{urllib.parse.quote(run_id)}"
-        final = poll("DAG run", lambda: _finished(api, path), RUN_TIMEOUT_SECONDS, 2)
-        assert final == "success", f"the DAG run ended {final}"
-    tis = {(t["task_id"], t["map_index"]): t for t in api.call("GET", f"{path}/taskInstances")["task_instances"]}
-    check_properties(report, api, path, tis, kubelet, work, endpoint, bucket, prefix)
-    # Issue 21, items 2 and 3 (scripts/task_pod_checks.py).
-    metadata = pgbouncer.parse_database_uri(rendered.secrets["airflow-secret-metadata"]["connection"])
-    task_pod_checks.checks(
-        report.step,
-        task_pod=next(p for p in kubelet.task_pods() if p["metadata"]["annotations"].get("task_id") == "parallel"),
-        scheduler_pod=rendered.pod("Deployment", "airflow-scheduler"),
-        cluster=kubelet.cluster,
-        local=local,
-        secrets=rendered.secrets,
-        work=work,
-        target={
-            "user": metadata.username,
-            "servers": {
-                "pgbouncer": ["127.0.0.1", pgb_port, "prefer", metadata.dbname],
-                "postgresql": [SERVER_HOST, pg_port, "require", db.dbname],
-            },
-        },
-        api_call=api.call,
-        airflow_cfg=cfg,
-        run_migration_job=lambda: kubelet.run_to_completion(rendered.pod("Job", JOBS[0]), timeout=300),
-    )
-    return kubelet
+        logs = urllib.parse.urlparse(rendered.airflow_cfg()["logging.remote_base_log_folder"])
+        s3(endpoint, "PUT", f"/{logs.netloc}")
+        return Services(services, endpoint, logs.netloc, logs.path.strip("/"), pg_port)
+
+    def make_kubelet(self, rendered: Render, started: Services) -> Kubelet:
+        claims = {"airflow-dags": self.work / "claims" / "dags", "airflow-logs": self.work / "claims" / "logs"}
+        cluster = Cluster(rendered.namespace, rendered.secrets, rendered.config_maps(), claims)
+        local = Local(
+            services=started.services,
+            external_hosts=[rendered.airflow_cfg()["metrics.statsd_host"]],
+            python_bin=self.python.parent,
+            aws_endpoint=started.endpoint,
+        )
+        (self.work / "pods").mkdir()
+        return Kubelet(self.work, cluster, local, self.procs)
+
+    def run_dag(self, api: Api, rendered: Render) -> tuple[str, dict[tuple[str, int], dict[str, Any]]]:
+        """The DAG run's path in the API, and its task instances by (task_id, map_index)."""
+        report = self.report
+        with report.step("REST API: token for the generated admin (POST /auth/token)"):
+            api.login(ADMIN_USERNAME, rendered.secrets[str(SECRET_NAMES.admin_password)][ADMIN_PASSWORD_KEY])
+        with report.step("the DAG parsed by the DAG processor; connection and variable created through the API"):
+            poll("DAG parsed", lambda: api.call("GET", f"/api/v2/dags/{DAG_ID}"), 120, 2)
+            api.call("POST", "/api/v2/connections", CONNECTION)
+            api.call("POST", "/api/v2/variables", VARIABLE)
+            api.call("PATCH", f"/api/v2/dags/{DAG_ID}", {"is_paused": False})
+        with report.step("DAG run through the REST API to success"):
+            run_id = api.call("POST", f"/api/v2/dags/{DAG_ID}/dagRuns", {"logical_date": None})["dag_run_id"]
+            path = f"/api/v2/dags/{DAG_ID}/dagRuns/{urllib.parse.quote(run_id)}"
+            final = poll("DAG run", lambda: _finished(api, path), RUN_TIMEOUT_SECONDS, 2)
+            assert final == "success", f"the DAG run ended {final}"
+        listed = api.call("GET", f"{path}/taskInstances")["task_instances"]
+        return path, {(t["task_id"], t["map_index"]): t for t in listed}
 
 
 def start_postgres_for(work: Path, procs: Processes, db: pgbouncer.DatabaseUri) -> int:
@@ -520,9 +423,7 @@ def start_postgres_for(work: Path, procs: Processes, db: pgbouncer.DatabaseUri) 
     return port
 
 
-def start_components(
-    rendered: Render, kubelet: Kubelet, local: Local, api_port: int, started: list[subprocess.Popen[bytes]]
-) -> None:
+def start_components(rendered: Render, kubelet: Kubelet, api_port: int) -> list[subprocess.Popen[bytes]]:
     """Each Deployment's init containers (to completion, concurrently across pods), then its containers."""
     pods = {name: rendered.pod("Deployment", name) for name in COMPONENTS}
     clusters = {name: kubelet.cluster for name in COMPONENTS}
@@ -535,13 +436,12 @@ def start_components(
     codes = [p.wait(300) for p in inits]
     if any(codes):
         raise RuntimeError(f"init containers exited {codes}")
-    scheduler_root = kubelet.tmp / "pods" / pods["airflow-scheduler"]["metadata"]["name"]
-    config_dir = scheduler_root / "opt" / "airflow" / "config"
+    # The scheduler's image carries the emulated executor in $AIRFLOW_HOME/config (on sys.path).
+    config_dir = kubelet.tmp / "pods" / pods["airflow-scheduler"]["metadata"]["name"] / "opt" / "airflow" / "config"
     config_dir.mkdir(parents=True, exist_ok=True)
     shutil.copy(EXECUTOR_FILE, config_dir / EXECUTOR_FILE.name)
-    link = config_dir / "emulated-kubelet"
-    if not link.exists():
-        link.symlink_to(kubelet.spool, target_is_directory=True)
+    (config_dir / "emulated-kubelet").symlink_to(kubelet.spool, target_is_directory=True)
+    local, started = kubelet.local, []
     for name in COMPONENTS:
         for c in pods[name]["spec"]["containers"]:
             if c["name"] in NOT_RUN:
@@ -552,6 +452,7 @@ def start_components(
             kubelet.local = replace(local, listen=listen)
             started.append(kubelet.start_container(pods[name], c["name"], clusters[name]))
     kubelet.local = local
+    return started
 
 
 def _healthy(base: str) -> bool:
@@ -564,115 +465,98 @@ def _finished(api: Api, path: str) -> str | None:
     return state if state in ("success", "failed") else None
 
 
-def check_properties(
-    report: Report,
-    api: Api,
-    path: str,
-    tis: Mapping[tuple[str, int], Mapping[str, Any]],
-    kubelet: Kubelet,
-    work: Path,
-    endpoint: str,
-    bucket: str,
-    prefix: str,
-) -> None:
+# --------------------------------------------------------------------------- the properties
+
+
+def parallel(run: Finished) -> None:
+    mapped = [run.tis[("parallel", i)] for i in range(3)]
+    assert [(t["state"], t["try_number"]) for t in mapped] == [("success", 1)] * 3, mapped
+    assert max(t["start_date"] for t in mapped) < min(t["end_date"] for t in mapped), "the three did not overlap"
+    assert len(run.pods_of("parallel")) == 3, [p["metadata"]["name"] for p in run.pods_of("parallel")]
+
+
+def retry(run: Finished) -> None:
+    assert run.state("flaky") == ("success", 2), run.state("flaky")
+    tries = run.api.call("GET", f"{run.path}/taskInstances/flaky/tries")["task_instances"]
+    # The history keeps each try's final state: the first failed (the task instance went up for retry).
+    assert [(t["try_number"], t["state"]) for t in tries] == [(1, "failed"), (2, "success")], tries
+    assert len(run.pods_of("flaky")) == 2, [p["metadata"]["name"] for p in run.pods_of("flaky")]
+
+
+def deferred(run: Finished) -> None:
+    assert run.state("deferred") == ("success", 1), run.state("deferred")
+    # Deferred, then resumed: two pods for one try; the trigger's log, written and uploaded by the
+    # triggerer, is named after the triggerer's job (`attempt=1.log.trigger.<job id>.log`).
+    assert len(run.pods_of("deferred")) == 2, [p["metadata"]["name"] for p in run.pods_of("deferred")]
+    marker = "/task_id=deferred/attempt=1.log.trigger."
+    keys = poll("the trigger's log in S3", lambda: [k for k in run.logs() if marker in k], 30)
+    assert len(keys) == 1, keys
+    triggerers = run.api.call("GET", "/api/v2/jobs?job_type=TriggererJob")["jobs"]
+    job_id = keys[0].split(marker, 1)[1].removesuffix(".log")
+    assert job_id in {str(j["id"]) for j in triggerers}, (job_id, triggerers)
+    # The API serves the try's log with the trigger's, read from S3.
+    served = json.dumps(run.api.call("GET", f"{run.path}/taskInstances/deferred/logs/1?full_content=true"))
+    assert f"s3://{run.s3.bucket}/{keys[0]}" in served, served[:2000]
+
+
+def connection_and_variable(run: Finished) -> None:
+    assert run.state("reads_connection_and_variable") == ("success", 1)
+    entry = f"{run.path}/taskInstances/reads_connection_and_variable/xcomEntries/return_value?deserialize=true"
+    xcom = run.api.call("GET", entry)["value"]
+    value = json.loads(xcom) if isinstance(xcom, str) else xcom
+    expected = {k: CONNECTION[k] for k in ("host", "login", "password")}
+    assert value == {"connection": expected, "variable": VARIABLE["value"]}, value
+
+
+def remote_logs(run: Finished) -> None:
+    """Each attempt's log, uploaded by the task's own process when it exits (possibly after the
+    run is marked successful)."""
+    wanted = [
+        *(f"/task_id=parallel/map_index={i}/attempt=1.log" for i in range(3)),
+        "/task_id=flaky/attempt=1.log",
+        "/task_id=flaky/attempt=2.log",
+        "/task_id=deferred/attempt=1.log",
+        "/task_id=reads_connection_and_variable/attempt=1.log",
+    ]
+
+    def uploaded() -> bool:
+        keys = run.logs()
+        return all(any(k.endswith(w) for k in keys) for w in wanted)
+
+    poll(f"the task logs under s3://{run.s3.bucket}/{run.s3.prefix}/", uploaded, 30)
+
+
+def logs_served(run: Finished) -> None:
+    """The local copy removed (the logs claim), the API must read the first try's log from S3."""
+    local = [p for p in (run.work / "claims" / "logs").rglob("attempt=1.log") if "task_id=flaky" in str(p)]
+    assert len(local) == 1, local
+    local[0].unlink()
+    served = json.dumps(run.api.call("GET", f"{run.path}/taskInstances/flaky/logs/1?full_content=true"))
+    assert "first try fails on purpose" in served, served[:2000]
+    assert f"s3://{run.s3.bucket}/{run.s3.prefix}/" in served, served[:2000]
+
+
+PROPERTIES: dict[str, Callable[[Finished], None]] = {
+    "parallel tasks: three pods at once (run times overlap)": parallel,
+    "a task that fails once succeeds on its retry (try 2)": retry,
+    "a deferrable sensor waits on the triggerer, then resumes": deferred,
+    "a task reads a connection and a variable (task SDK, XCom back)": connection_and_variable,
+    "task logs uploaded to S3 under the configured prefix": remote_logs,
+    "the API serves a task's log from S3 (local copy removed)": logs_served,
+}
+
+
+def check_properties(report: Report, run: Finished) -> None:
     """One step per property; each fails on its own (the others still run)."""
-    pods = kubelet.task_pods()
-
-    def pods_of(task_id: str) -> list[dict[str, Any]]:
-        return [p for p in pods if p["metadata"]["annotations"].get("task_id") == task_id]
-
-    def state(task_id: str, map_index: int = -1) -> tuple[str, int]:
-        ti = tis[(task_id, map_index)]
-        return ti["state"], ti["try_number"]
-
-    checks: dict[str, Callable[[], None]] = {}
-
-    def parallel() -> None:
-        mapped = [tis[("parallel", i)] for i in range(3)]
-        assert [(t["state"], t["try_number"]) for t in mapped] == [("success", 1)] * 3, mapped
-        assert max(t["start_date"] for t in mapped) < min(t["end_date"] for t in mapped), "the three did not overlap"
-        assert len(pods_of("parallel")) == 3, [p["metadata"]["name"] for p in pods_of("parallel")]
-
-    def retry() -> None:
-        assert state("flaky") == ("success", 2), state("flaky")
-        tries = api.call("GET", f"{path}/taskInstances/flaky/tries")["task_instances"]
-        assert [(t["try_number"], t["state"]) for t in tries] == [(1, "up_for_retry"), (2, "success")] or [
-            (t["try_number"], t["state"]) for t in tries
-        ] == [(1, "failed"), (2, "success")], tries
-        codes = sorted(r.exit_code or 0 for r in kubelet.pods.values() if r.name.startswith("integration-run-flaky"))
-        assert len(codes) == 2, codes
-
-    def deferred() -> None:
-        assert state("deferred") == ("success", 1), state("deferred")
-        # Deferred, then resumed: two pods for one try; the trigger's log, written and uploaded by
-        # the triggerer, is named after the triggerer's job (`attempt=1.log.trigger.<job id>.log`).
-        assert len(pods_of("deferred")) == 2, [p["metadata"]["name"] for p in pods_of("deferred")]
-        marker = "/task_id=deferred/attempt=1.log.trigger."
-        keys = poll("the trigger's log in S3", lambda: [k for k in logs() if marker in k], 30)
-        assert len(keys) == 1, keys
-        triggerers = api.call("GET", "/api/v2/jobs?job_type=TriggererJob")["jobs"]
-        job_id = keys[0].split(marker, 1)[1].removesuffix(".log")
-        assert job_id in {str(j["id"]) for j in triggerers}, (job_id, triggerers)
-        text = s3(endpoint, "GET", f"/{bucket}/{urllib.parse.quote(keys[0])}").decode()
-        assert "trigger" in text.lower(), text[:1000]
-
-    def connection_and_variable() -> None:
-        assert state("reads_connection_and_variable") == ("success", 1)
-        xcom = api.call(
-            "GET", f"{path}/taskInstances/reads_connection_and_variable/xcomEntries/return_value?deserialize=true"
-        )["value"]
-        value = json.loads(xcom) if isinstance(xcom, str) else xcom
-        expected = {k: CONNECTION[k] for k in ("host", "login", "password")}
-        assert value == {"connection": expected, "variable": VARIABLE["value"]}, value
-
-    def logs() -> list[str]:
-        return s3_keys(endpoint, bucket, f"{prefix}/dag_id={DAG_ID}/")
-
-    def remote_logs() -> None:
-        # Each attempt's log, uploaded by the task's own process when it exits (possibly after the
-        # run is marked successful).
-        wanted = [
-            *(f"/task_id=parallel/map_index={i}/attempt=1.log" for i in range(3)),
-            "/task_id=flaky/attempt=1.log",
-            "/task_id=flaky/attempt=2.log",
-            "/task_id=deferred/attempt=1.log",
-            "/task_id=reads_connection_and_variable/attempt=1.log",
-        ]
-
-        def uploaded() -> bool:
-            keys = logs()
-            return all(any(k.endswith(w) for k in keys) for w in wanted)
-
-        poll(f"the task logs under s3://{bucket}/{prefix}/", uploaded, 30)
-
-    def logs_served() -> None:
-        # The local copy removed (the logs claim), the API must read the first try's log from S3.
-        local = list((work / "claims" / "logs").rglob("attempt=1.log"))
-        flaky = [p for p in local if "task_id=flaky" in str(p)]
-        assert len(flaky) == 1, local
-        flaky[0].unlink()
-        served = api.call("GET", f"{path}/taskInstances/flaky/logs/1?full_content=true")
-        text = json.dumps(served)
-        assert "first try fails on purpose" in text, text[:2000]
-        assert f"s3://{bucket}/{prefix}/" in text, text[:2000]
-
-    checks = {
-        "parallel tasks: three pods at once (run times overlap)": parallel,
-        "a task that fails once succeeds on its retry (try 2)": retry,
-        "a deferrable sensor waits on the triggerer, then resumes": deferred,
-        "a task reads a connection and a variable (task SDK, XCom back)": connection_and_variable,
-        "task logs uploaded to S3 under the configured prefix": remote_logs,
-        "the API serves a task's log from S3 (local copy removed)": logs_served,
-    }
-    for name, check in checks.items():
+    for name, check in PROPERTIES.items():
         try:
             with report.step(name):
-                check()
+                check(run)
         except StepFailed:
             continue
-    if kubelet.errors:
+    if run.kubelet.errors:
         with report.step("the emulated kubelet ran every pod"):
-            raise RuntimeError("; ".join(kubelet.errors))
+            raise RuntimeError("; ".join(run.kubelet.errors))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -684,6 +568,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("--keep", action="store_true", help="keep the run directory")
+    parser.add_argument("--drop-setting", action="append", default=[], help="remove airflow.cfg's section.key")
     options = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     tmp = Path(tempfile.mkdtemp(prefix="airflow-run-"))
@@ -694,7 +579,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     procs = Processes()
     steps = Steps(tmp, python)
     try:
-        run(steps, tmp, procs, install_pgbouncer(), python)
+        run(steps, tmp, procs, install_pgbouncer(), python, options.drop_setting)
     finally:
         procs.stop_all()
         write_report(steps.results, REPORT)

@@ -10,7 +10,8 @@ What a kubelet does for a container, done on this machine (standard library only
   mounts are made unwritable (files 0444, directories 0555: effective for a process that is not
   root), a `persistentVolumeClaim` is a directory shared by every pod that claims it (a
   symlink at the mount path), an `emptyDir` a fresh directory;
-- its process: `command` + `args`, with `workingDir`.
+- its process: `command` + `args` (without `command`, `args` alone: the image's ENTRYPOINT is
+  not run), in `workingDir` (else the image's WORKDIR).
 
 The pod's filesystem is the directory `root`; `substitute` is the one place where what the
 render says is changed to run here, and its docstring lists every change.
@@ -28,7 +29,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-IMAGE_ENTRYPOINT_NOT_RUN = "the image's ENTRYPOINT (dumb-init, /entrypoint) is the image's, not the render's"
 IMAGE_WORKDIR = "/opt/airflow"  # apache/airflow image's WORKDIR, where a container without workingDir starts
 IMAGE_HOME = "/home/airflow"  # apache/airflow image's HOME (user airflow, uid 50000)
 VAR_REFERENCE = re.compile(r"\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)")
@@ -131,6 +131,24 @@ def resolve(pod: Mapping[str, Any], container_name: str, cluster: Cluster) -> Co
     spec, name = pod["spec"], pod["metadata"]["name"]
     every = [*(spec.get("initContainers") or []), *spec["containers"]]
     (c,) = [c for c in every if c["name"] == container_name]
+    env = _environment(c, name, spec.get("serviceAccountName", "default"), cluster)
+    # Without `command`, Kubernetes runs the image's ENTRYPOINT with `args`; that entrypoint
+    # (dumb-init, /entrypoint) is the image's, not the render's: `args` run as the command itself.
+    argv = [_expand(a, env) for a in [*(c.get("command") or []), *(c.get("args") or [])]]
+    volumes = {v["name"]: v for v in spec.get("volumes") or []}
+    files: dict[str, tuple[str, bool]] = {}
+    directories: dict[str, tuple[str, bool]] = {}
+    for mount in c.get("volumeMounts") or []:
+        volume = volumes.get(mount["name"])
+        if volume is None:
+            raise PodError(f"{name}/{container_name}: no volume {mount['name']!r}")
+        _mount(mount, volume, cluster, files, directories)
+    security = {**(spec.get("securityContext") or {}), **(c.get("securityContext") or {})}
+    user = security.get("runAsUser")
+    return Container(name, container_name, argv, env, c.get("workingDir") or IMAGE_WORKDIR, files, directories, user)
+
+
+def _environment(c: Mapping[str, Any], pod: str, account: str, cluster: Cluster) -> dict[str, str]:
     env: dict[str, str] = {}
     for source in c.get("envFrom") or []:
         prefix = source.get("prefix", "")
@@ -140,7 +158,6 @@ def resolve(pod: Mapping[str, Any], container_name: str, cluster: Cluster) -> Co
                 if data is None and not source[kind].get("optional"):
                     raise PodError(f"envFrom {kind} {source[kind]['name']!r} does not exist")
                 env.update({f"{prefix}{k}": v for k, v in (data or {}).items()})
-    account = spec.get("serviceAccountName", "default")
     for var in c.get("env") or []:
         if "value" in var or "valueFrom" not in var:
             env[var["name"]] = _expand(str(var.get("value", "")), env)
@@ -152,52 +169,49 @@ def resolve(pod: Mapping[str, Any], container_name: str, cluster: Cluster) -> Co
         elif "configMapKeyRef" in ref:
             value = _lookup(cluster.config_maps, "ConfigMap", ref["configMapKeyRef"])
         elif "fieldRef" in ref:
-            value = _field(ref["fieldRef"]["fieldPath"], name, cluster.namespace, account)
+            value = _field(ref["fieldRef"]["fieldPath"], pod, cluster.namespace, account)
         else:
             raise PodError(f"env {var['name']}: {sorted(ref)} is not emulated")
         if value is not None:
             env[var["name"]] = value
-    argv = [_expand(a, env) for a in [*(c.get("command") or []), *(c.get("args") or [])]]
-    if not c.get("command"):
-        argv = [a for a in argv]  # IMAGE_ENTRYPOINT_NOT_RUN: args run as the command itself
-    volumes = {v["name"]: v for v in spec.get("volumes") or []}
-    files: dict[str, tuple[str, bool]] = {}
-    directories: dict[str, tuple[str, bool]] = {}
-    for mount in c.get("volumeMounts") or []:
-        volume = volumes.get(mount["name"])
-        if volume is None:
-            raise PodError(f"{name}/{container_name}: no volume {mount['name']!r}")
-        path, read_only, sub = mount["mountPath"], bool(mount.get("readOnly")), mount.get("subPath")
-        if "persistentVolumeClaim" in volume:
-            claim = volume["persistentVolumeClaim"]["claimName"]
-            if claim not in cluster.claims:
-                raise PodError(f"no claim {claim!r}")
-            ro = read_only or bool(volume["persistentVolumeClaim"].get("readOnly"))
-            directories[path] = (f"claim:{claim}{'/' + sub if sub else ''}", ro)
-        elif "emptyDir" in volume:
-            directories[path] = ("empty", read_only)
-        elif "configMap" in volume or "secret" in volume:
-            kind = "configMap" if "configMap" in volume else "secret"
-            store = cluster.config_maps if kind == "configMap" else cluster.secrets
-            source = volume[kind]
-            source_name = source["name"] if kind == "configMap" else source["secretName"]
-            data = store.get(source_name)
-            if data is None:
-                raise PodError(f"{kind} {source_name!r} does not exist")
-            keys = {i["key"]: i["path"] for i in source.get("items") or []} or {k: k for k in data}
-            if sub is not None:
-                inverse = {p: k for k, p in keys.items()}
-                if sub not in inverse:
-                    raise PodError(f"{kind} {source_name!r} has no {sub!r}")
-                files[path] = (data[inverse[sub]], True)  # a configMap/secret is always read-only
-            else:
-                for key, rel in keys.items():
-                    files[f"{path.rstrip('/')}/{rel}"] = (data[key], True)
+    return env
+
+
+def _mount(
+    mount: Mapping[str, Any],
+    volume: Mapping[str, Any],
+    cluster: Cluster,
+    files: dict[str, tuple[str, bool]],
+    directories: dict[str, tuple[str, bool]],
+) -> None:
+    path, read_only, sub = mount["mountPath"], bool(mount.get("readOnly")), mount.get("subPath")
+    if "persistentVolumeClaim" in volume:
+        claim = volume["persistentVolumeClaim"]["claimName"]
+        if claim not in cluster.claims:
+            raise PodError(f"no claim {claim!r}")
+        read_only = read_only or bool(volume["persistentVolumeClaim"].get("readOnly"))
+        directories[path] = (f"claim:{claim}{'/' + sub if sub else ''}", read_only)
+    elif "emptyDir" in volume:
+        directories[path] = ("empty", read_only)
+    elif "configMap" in volume or "secret" in volume:
+        kind = "configMap" if "configMap" in volume else "secret"
+        store = cluster.config_maps if kind == "configMap" else cluster.secrets
+        source = volume[kind]
+        source_name = source["name"] if kind == "configMap" else source["secretName"]
+        data = store.get(source_name)
+        if data is None:
+            raise PodError(f"{kind} {source_name!r} does not exist")
+        keys = {i["key"]: i["path"] for i in source.get("items") or []} or {k: k for k in data}
+        if sub is not None:
+            inverse = {p: k for k, p in keys.items()}
+            if sub not in inverse:
+                raise PodError(f"{kind} {source_name!r} has no {sub!r}")
+            files[path] = (data[inverse[sub]], True)  # a configMap or Secret volume is always read-only
         else:
-            raise PodError(f"volume {mount['name']}: {sorted(volume)} is not emulated")
-    security = {**(spec.get("securityContext") or {}), **(c.get("securityContext") or {})}
-    user = security.get("runAsUser")
-    return Container(name, container_name, argv, env, c.get("workingDir") or IMAGE_WORKDIR, files, directories, user)
+            for key, rel in keys.items():
+                files[f"{path.rstrip('/')}/{rel}"] = (data[key], True)
+    else:
+        raise PodError(f"volume {mount['name']}: {sorted(volume)} is not emulated")
 
 
 def _local_path(root: Path, path: str) -> Path:
@@ -238,14 +252,7 @@ def substitute(container: Container, root: Path, local: Local) -> Container:
     """
     prefixes = [*container.files, *container.directories, IMAGE_WORKDIR, IMAGE_HOME]
     paths = _path_pattern(prefixes)
-    hosts: dict[str, str] = {}
-    for service, port in local.services.items():
-        name, service_port = service.rsplit(":", 1)
-        base, _, namespace = name.partition(".")
-        for form in (base, f"{base}.{namespace}", f"{base}.{namespace}.svc", f"{base}.{namespace}.svc.cluster.local"):
-            hosts[f"{form}:{service_port}"] = f"127.0.0.1:{port}"
-    for host in local.external_hosts:
-        hosts[host] = "127.0.0.1"
+    hosts = _hosts(local)
     host_pattern = re.compile(
         r"(?<![\w.-])(" + "|".join(re.escape(h) for h in sorted(hosts, key=len, reverse=True)) + r")(?![\w.-])"
     )
@@ -274,11 +281,24 @@ def substitute(container: Container, root: Path, local: Local) -> Container:
         container.name,
         argv,
         env,
-        text(container.working_dir),
+        str(_local_path(root, container.working_dir)),
         files,
         dict(container.directories),
         container.run_as_user,
     )
+
+
+def _hosts(local: Local) -> dict[str, str]:
+    """Each way a pod may name a Service's port (cluster DNS) -> its local stand-in."""
+    hosts: dict[str, str] = {}
+    for service, port in local.services.items():
+        name, service_port = service.rsplit(":", 1)
+        base, _, namespace = name.partition(".")
+        for form in (base, f"{base}.{namespace}", f"{base}.{namespace}.svc", f"{base}.{namespace}.svc.cluster.local"):
+            hosts[f"{form}:{service_port}"] = f"127.0.0.1:{port}"
+    for host in local.external_hosts:
+        hosts[host] = "127.0.0.1"
+    return hosts
 
 
 def _is_pod_manifest(text: str) -> bool:
@@ -291,8 +311,8 @@ def _make_unwritable(path: Path) -> None:
 
 
 def materialise(container: Container, root: Path, cluster: Cluster) -> Path:
-    """The container's filesystem under `root` (the pod's directory, shared by its containers);
-    returns its working directory."""
+    """The filesystem of a container `substitute` localised, under `root` (the pod's directory,
+    shared by its containers); returns its working directory."""
     for directory in (IMAGE_HOME, "/tmp", IMAGE_WORKDIR):
         _local_path(root, directory).mkdir(parents=True, exist_ok=True)
     for mount, (source, _read_only) in sorted(container.directories.items()):
@@ -317,7 +337,7 @@ def materialise(container: Container, root: Path, cluster: Cluster) -> Path:
         target.write_text(content)
         if read_only:
             _make_unwritable(target)
-    work = _local_path(root, container.working_dir) if container.working_dir.startswith("/") else root
+    work = Path(container.working_dir)  # already under `root` (substitute)
     work.mkdir(parents=True, exist_ok=True)
     return work
 

@@ -21,7 +21,9 @@ Starts, all throw-away (a temporary directory; builds cached under build/integra
 Then runs the steps (scripts/integration_probes.py runs inside Airflow's virtualenv), each
 printed with its duration; stops everything it started, by PID, even on failure or a signal;
 exits 1 if a step failed. `--drop-setting NAME` removes that generated line from pgbouncer.ini
-before PgBouncer starts (to show which step catches its loss).
+before PgBouncer starts (to show which step catches its loss); `--drop-setting SECTION.KEY`
+removes that line from the rendered airflow.cfg of the Airflow run (scripts/airflow_run.py).
+Every step's outcome and duration is written to build/integration/report.json.
 
     python3 scripts/integration.py [--drop-setting NAME ...]
 """
@@ -409,6 +411,8 @@ def timed(what: str, fn: Callable[[], T]) -> T:
 
 
 def integration(drop: Sequence[str], tmp: Path, procs: Processes) -> Steps:
+    airflow_drop = [d for d in drop if "." in d]  # `section.key` of the rendered airflow.cfg (airflow_run.py)
+    drop = [d for d in drop if "." not in d]
     binary = timed(f"PgBouncer {PGBOUNCER_VERSION} (built once, cached in build/integration/)", install_pgbouncer)
     python = timed("Airflow's virtualenv (.venv-airflow)", install_airflow)
     rendered = timed("the chart's airflow.cfg from the dev and prod values (real Helm)", lambda: render_configs(tmp))
@@ -439,13 +443,13 @@ def integration(drop: Sequence[str], tmp: Path, procs: Processes) -> Steps:
     )
     from scripts import airflow_run  # issue 21: a DAG through the rendered Airflow (imports this module)
 
-    airflow_run.run(steps, tmp, procs, binary, python)
+    airflow_run.run(steps, tmp, procs, binary, python, airflow_drop)
     return steps
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--drop-setting", action="append", default=[], help="remove this generated pgbouncer.ini line")
+    parser.add_argument("--drop-setting", action="append", default=[], help="a pgbouncer.ini or airflow.cfg line")
     parser.add_argument("--keep", action="store_true", help="keep the run directory (logs) after the run")
     options = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so `finally` stops what was started

@@ -19,12 +19,16 @@ import json
 import shutil
 import subprocess
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from lib import pgbouncer
+from lib.airflow_secrets import RELEASE_NAME, SECRET_KEYS, SECRET_NAMES
 from scripts import emulated_pod
 from scripts.emulated_pod import Cluster, Local
+from scripts.integration import SERVER_HOST
 
 PROBE = r"""
 import json, os, sys
@@ -53,6 +57,7 @@ print("PROBE " + json.dumps(out))
 """
 NO_PASSWORD = ("no password supplied", "password authentication failed")
 """libpq's answers (psycopg2 2.9.13) when the server asks for a password the client has not."""
+MIGRATION_JOB = f"{RELEASE_NAME}-run-airflow-migrations"  # chart 1.22.0: `<fullname>-run-airflow-migrations`
 MIN_SECRET_LENGTH = 8  # shorter Secret values (none here) would match by chance
 
 
@@ -98,42 +103,52 @@ def held_secrets(container: emulated_pod.Container, secrets: Mapping[str, Mappin
 
 
 def checks(
-    step: Callable[[str], Any],
-    *,
-    task_pod: Mapping[str, Any],
-    scheduler_pod: Mapping[str, Any],
-    cluster: Cluster,
-    local: Local,
-    secrets: Mapping[str, Mapping[str, str]],
-    work: Path,
-    target: Mapping[str, Any],
+    step: Callable[[str], AbstractContextManager[None]],
+    rendered: Any,
+    kubelet: Any,
+    started: Any,
     api_call: Callable[..., Any],
-    airflow_cfg: Mapping[str, str],
-    run_migration_job: Callable[[], None],
+    work: Path,
 ) -> None:
-    """The steps; `step(name)` is the harness's context manager (one report entry each)."""
+    """The two steps, after the DAG run: `step(name)` is the harness's report entry, `rendered` its
+    Render, `kubelet` its Kubelet (the executor's task pods, the cluster, the local names),
+    `started` its Services (local ports)."""
+    metadata = pgbouncer.parse_database_uri(rendered.secrets[SECRET_NAMES.metadata][SECRET_KEYS["metadata"]])
+    db = pgbouncer.parse_database_uri(rendered.outputs["db_connection_uri"])
+    pgb_service = f"{pgbouncer.pgbouncer_service_host(rendered.namespace, RELEASE_NAME)}:{pgbouncer.PGBOUNCER_PORT}"
+    target = {
+        "user": metadata.username,
+        "servers": {
+            "pgbouncer": ["127.0.0.1", started.services[pgb_service], "prefer", metadata.dbname],
+            "postgresql": [SERVER_HOST, started.postgres, "require", db.dbname],
+        },
+    }
+    cfg = rendered.airflow_cfg()
 
     def no_keys() -> None:
-        task, found = probe(task_pod, "base", cluster, local, work / "probes" / "task-pod", target)
+        (task_pod, *_) = [p for p in kubelet.task_pods() if p["metadata"]["annotations"].get("task_id") == "parallel"]
+        task, found = probe(task_pod, "base", kubelet.cluster, kubelet.local, work / "probes" / "task-pod", target)
         print(f"  task pod: {found}", flush=True)
-        assert not held_secrets(task, secrets), held_secrets(task, secrets)
-        assert found["sql_alchemy_conn_scheme"] not in ("postgresql", "postgresql+psycopg2"), found
+        assert not held_secrets(task, rendered.secrets), held_secrets(task, rendered.secrets)
+        assert found["sql_alchemy_conn_scheme"].split("+")[0] != "postgresql", found
         assert str(found["metadata"]).startswith("error: "), found
         for server in target["servers"]:
             assert any(reason in found[server] for reason in NO_PASSWORD), (server, found[server])
         # The control: the scheduler's own environment logs in, through PgBouncer, with its connection.
-        _, control = probe(scheduler_pod, "scheduler", cluster, local, work / "probes" / "scheduler", target)
+        scheduler = rendered.pod("Deployment", "airflow-scheduler")
+        root = work / "probes" / "scheduler"
+        _, control = probe(scheduler, "scheduler", kubelet.cluster, kubelet.local, root, target)
         print(f"  scheduler: {control}", flush=True)
         assert isinstance(control["metadata"], int), control
 
     def pool() -> None:
-        slots = int(airflow_cfg["core.default_pool_task_slot_count"])
-        assert slots == int(airflow_cfg["core.parallelism"]), airflow_cfg["core.parallelism"]
+        slots = int(cfg["core.default_pool_task_slot_count"])
+        assert slots == int(cfg["core.parallelism"]), cfg["core.parallelism"]
         assert api_call("GET", "/api/v2/pools/default_pool")["slots"] == slots
         # An earlier release's pool (Airflow's default 128, created once): the upgrade's Job resizes it.
         api_call("PATCH", "/api/v2/pools/default_pool?update_mask=slots", {"slots": 128})
         assert api_call("GET", "/api/v2/pools/default_pool")["slots"] == 128
-        run_migration_job()
+        kubelet.run_to_completion(rendered.pod("Job", MIGRATION_JOB), timeout=300)
         assert api_call("GET", "/api/v2/pools/default_pool")["slots"] == slots
         print(f"  default_pool: {slots} slots", flush=True)
 
