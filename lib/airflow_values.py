@@ -328,6 +328,7 @@ def capacity_values(task_capacity: int) -> dict[str, Any]:
     every migration Job: each Helm upgrade re-creates it), and each scheduler's `[core] parallelism`
     is the whole of it, so one scheduler alone still fills the pool; the pool caps the total."""
     return {
-        "config": {"core": {"parallelism": str(task_capacity), "default_pool_task_slot_count": str(task_capacity)}},
+        # `[core] parallelism` is lib.airflow_config's, from the same number.
+        "config": {"core": {"default_pool_task_slot_count": str(task_capacity)}},
         "migrateDatabaseJob": {"args": migrate_args(task_capacity)},
     }

@@ -8,10 +8,12 @@ from typing import Any
 
 import pytest
 
+from config.errors import ConfigError
 from lib.cost import MissingPrice, PriceTable, estimate
 from lib.sizing import assumptions_for, capacity, load_table
 from offline.mocks import Plan, run_program
 from offline.stack_config import resolve_stack_config
+from tests.support import settings_of
 
 PRICES = load_table("aws-prices.json")
 USAGE = {k: 0.0 for k in assumptions_for("dev", load_table("assumptions.json")).usage}
@@ -174,3 +176,17 @@ def test_the_capacity_follows_the_worker_group_and_the_cap(prod: Plan) -> None:
 def prod_node_groups() -> Any:
     config, _ = resolve_stack_config("prod")
     return json.loads(config["nodeGroups"]) if isinstance(config["nodeGroups"], str) else config["nodeGroups"]
+
+
+def test_the_capacity_needs_the_worker_shapes_or_an_explicit_number() -> None:
+    groups = prod_node_groups()
+    groups["workers"]["instanceTypes"] = ["c7i.2xlarge"]  # no shape in sizing/instance-types.json
+    with pytest.raises(ConfigError) as raised:
+        settings_of("prod", nodeGroups=groups)
+    assert raised.value.key == "airflowParallelism"
+    assert "c7i.2xlarge" in str(raised.value) and "sizing/instance-types.json" in str(raised.value)
+    assert settings_of("prod", nodeGroups=groups, airflowParallelism=400).task_capacity == 400
+    assert settings_of("prod").task_capacity == 600
+    with pytest.raises(ConfigError) as raised:
+        settings_of("prod", airflowValues={"workers": {"kubernetes": {"resources": {"requests": {"cpu": "lots"}}}}})
+    assert raised.value.key == "airflowValues.workers.kubernetes.resources.requests"
