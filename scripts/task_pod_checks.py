@@ -78,7 +78,7 @@ def probe(
     localised = emulated_pod.substitute(resolved, root, local)
     cwd = emulated_pod.materialise(localised, root, cluster)
     done = subprocess.run(
-        [*emulated_pod.run_as(localised), *localised.argv],
+        localised.argv,  # as scripts/kubelet.py starts a container (this run's user)
         env=emulated_pod.environment(localised),
         cwd=cwd,
         capture_output=True,
