@@ -8,7 +8,8 @@ Pods (chart 1.22, values merged before the user's `airflowValues`):
 - read-only root file systems for the control plane and the Jobs, with an emptyDir on /tmp (read
   in airflow-core 3.0.2: the only writes outside the logs and DAGs volumes are temp files, the
   DAG bundles' locks under `tempfile.gettempdir()`, and a `mkdir(exist_ok=True)` of the UI's
-  existing folder; PgBouncer's unix socket is in /tmp). Task pods keep a writable root: DAG code
+  existing folder; the same two in 3.3.2's dag_processing/bundles/base.py and core_api/app.py,
+  not a full re-read; PgBouncer's unix socket is in /tmp). Task pods keep a writable root: DAG code
   writes where it likes;
 - service-account tokens only for the scheduler (it creates the task pods) and the API server
   (it reads a running task pod's log through the Kubernetes API: the cncf.kubernetes 10.5
@@ -31,8 +32,8 @@ from lib.airflow_secrets import RELEASE_NAME
 AIRFLOW_UID = 50000  # the chart's `uid`, the image's airflow user
 NOBODY_UID = 65534  # the chart's `uid` of PgBouncer and statsd
 API_SERVER_PORT = 8080  # the chart's `ports.apiServer`
-WORKER_LOGS_PORT = 8793  # `ports.workerLogs`: a running task pod serves its log here
-TRIGGERER_LOGS_PORT = 8794  # `ports.triggererLogs`
+WORKER_LOGS_PORT = 8793  # `ports.workerLogs`: a running task pod serves its log here (3.3.2 config.yml default)
+TRIGGERER_LOGS_PORT = 8794  # `ports.triggererLogs` (`[logging] trigger_log_server_port`, 3.3.2 default)
 PSA_LEVEL = "restricted"
 """Pod Security Standard the namespace enforces (every pod here passes it: tests/test_pod_security.py)."""
 POD_SECURITY_LABELS = {f"pod-security.kubernetes.io/{mode}": PSA_LEVEL for mode in ("enforce", "warn", "audit")}

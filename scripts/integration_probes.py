@@ -141,6 +141,35 @@ def admin() -> None:
     assert [(u["username"], u["roles"]) for u in users] == [("admin", ["Admin"])], users
 
 
+LOCK_REFUSED = "LockNotAvailable"
+
+
+def concurrent_migrations() -> None:
+    """Two `airflow db migrate` at once (a migration Job re-created while one still runs). Airflow
+    3.3.2 serialises them on a PostgreSQL advisory lock whose wait is `lock_timeout` 1800, which
+    PostgreSQL reads as milliseconds (utils/db.py `create_global_lock`; so in 3.0.2 too), and 3.3's
+    locked section outlasts 1.8 s: the second may give up with `LockNotAvailable` instead of
+    waiting. What must hold: one succeeds, any other fails only on that lock and succeeds when run
+    again (the chart's Job restarts `OnFailure`), and the schema is then at its head."""
+    airflow = os.path.join(os.path.dirname(sys.executable), "airflow")
+    pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.STDOUT, "text": True}
+    runs = [subprocess.Popen([airflow, "db", "migrate"], **pipes) for _ in range(2)]  # type: ignore[call-overload]
+    outputs = [run.communicate()[0] for run in runs]  # both run meanwhile; read without filling a pipe
+    results = [(run.returncode, output) for run, output in zip(runs, outputs, strict=True)]
+    codes = [code for code, _ in results]
+    print(f"exit codes {codes}")
+    assert 0 in codes, results[0][1][-3000:]
+    for code, output in results:
+        if code != 0:
+            assert LOCK_REFUSED in output, output[-3000:]
+            print("refused on the migration lock; run again (as the Job's restart would):")
+            again = airflow_cli("db", "migrate")
+            assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    at_head = airflow_cli("db", "check-migrations", "--migration-wait-timeout=1")
+    assert at_head.returncode == 0, at_head.stderr[-3000:]
+    print("schema at head")
+
+
 def airflow_cli(*args: str) -> subprocess.CompletedProcess[str]:
     airflow = os.path.join(os.path.dirname(sys.executable), "airflow")
     return subprocess.run([airflow, *args], capture_output=True, text=True)
@@ -208,7 +237,12 @@ def config(values_config: str) -> None:
 
 
 if __name__ == "__main__":
-    probes = {"sqlalchemy": sqlalchemy_round_trip, "asyncpg": asyncpg_round_trip, "admin": admin}
+    probes = {
+        "sqlalchemy": sqlalchemy_round_trip,
+        "asyncpg": asyncpg_round_trip,
+        "admin": admin,
+        "concurrent-migrate": concurrent_migrations,
+    }
     uri_probes = {"scram": scram, "stats": stats, "refused": refused, "config": config}
     name = sys.argv[1]
     if name in uri_probes:
