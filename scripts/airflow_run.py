@@ -8,7 +8,7 @@ Called by scripts/integration.py after its database steps (standard library only
    the plan's database user and password, behind a PgBouncer with the files lib/pgbouncer.py
    generates for that URI (`start_pgbouncer`), and moto's S3/STS server with the plan's logs
    bucket: all on 127.0.0.1.
-3. An emulated kubelet (`Kubelet`, scripts/emulated_pod.py) runs pods of the render as local
+3. An emulated kubelet (scripts/kubelet.py, scripts/emulated_pod.py) runs pods of the render as local
    processes: the migration and create-user Jobs, then the API server, scheduler, DAG processor
    and triggerer Deployments (their init containers first; one replica each; the log-groomer
    sidecars are not run: /clean-logs is the image's script), then every task pod the scheduler's
