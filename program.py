@@ -411,7 +411,7 @@ def airflow_of(
             replicas=a.replicas,
             resource_profile=a.resource_profile,
             task_pod_size=a.task_pod_size,
-            parallelism=a.parallelism,
+            parallelism=settings.task_capacity,
             create_admin_user=a.create_admin_user,
             git_sync=a.git_sync,
             worker_role_arn=worker_role.role_arn,

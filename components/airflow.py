@@ -7,6 +7,8 @@ Creates (`airflow:index:Airflow`), with the cluster's provider:
 - from the database URI, inside Pulumi secrets: the metadata connection Secret (through
   PgBouncer), PgBouncer's config Secret (pools sized from `max_connections`) and its exporter's;
   the RDS CA bundle PgBouncer verifies the database with (`components/pgbouncer_files.py`);
+- a keyed checksum of the connection and keys on the scheduler, API server, triggerer and DAG
+  processor pods, which roll them when one is rotated (`lib.airflow_secrets.secrets_rollout_values`);
 - git-sync's Deployment when configured (`lib/git_sync.py`); NetworkPolicies the chart lacks (every
   PodDisruptionBudget now comes from the chart: 1.19 added the triggerer's and DAG processor's);
 - a Helm v3 release of the chart (values from `lib/airflow_values.py`, `airflowValues` merged last),
@@ -33,7 +35,16 @@ from components.outputs import register_public_outputs
 from components.pgbouncer_files import pgbouncer_files
 from lib.airflow_hardening import POD_SECURITY_LABELS, network_policies
 from lib.airflow_resources import RESOURCE_PROFILES, ResourceProfile
-from lib.airflow_secrets import ADMIN_PASSWORD_KEY, RELEASE_NAME, SECRET_KEYS, SECRET_NAMES, SecretNames, fernet_key
+from lib.airflow_secrets import (
+    ADMIN_PASSWORD_KEY,
+    RELEASE_NAME,
+    ROLLED_SECRETS,
+    SECRET_KEYS,
+    SECRET_NAMES,
+    SecretNames,
+    fernet_key,
+    secrets_rollout_values,
+)
 from lib.airflow_telemetry import RemoteLogs, StatsdTarget
 from lib.airflow_values import (
     CHART_NAME,
@@ -49,6 +60,7 @@ from lib.images import mirrored
 from lib.merge import deep_merge
 from lib.naming import child_name, slug
 from lib.node_groups import NodeGroup
+from lib.pgbouncer_tls import config_checksum
 
 RELEASE_TIMEOUT_SECONDS = 1800  # image pulls, node scale-up, a first migration, every replica ready
 FERNET_KEY_BYTES = 32
@@ -105,7 +117,8 @@ class AirflowArgs:
     task_pod_size: ResourceProfile | None = None
     """A task pod's requests and limits (that profile's `workers`); None: `resource_profile`'s."""
     parallelism: int = 32
-    """Airflow's [core] parallelism, per scheduler."""
+    """The stack's task capacity: `default_pool`'s slots, set by the migration Job on every update,
+    and each scheduler's [core] parallelism (so one scheduler alone still fills the pool)."""
     create_admin_user: bool = True
     """An `admin` user with a generated password (`admin_password`)."""
     git_sync: GitSyncSource | None = None
@@ -172,10 +185,13 @@ class Airflow(pulumi.ComponentResource):
             version=args.chart_version,
             repository=CHART_REPOSITORY,
             namespace=args.namespace,
-            values=pulumi.Output.all(args.worker_role_arn, args.image_mirrors, args.remote_logs, self._pgbouncer)
-            .apply(lambda v: (self._chart_inputs(args, names, *v[:3]), v[3]))
-            # PgBouncer's rollout values, then the user's again (airflow_values merged them last): theirs win.
-            .apply(lambda v: deep_merge(deep_merge(airflow_values(v[0]), v[1]), args.values)),
+            values=pulumi.Output.all(
+                args.worker_role_arn, args.image_mirrors, args.remote_logs, self._pgbouncer, self._rollout
+            )
+            .apply(lambda v: (self._chart_inputs(args, names, *v[:3]), v[3:]))
+            # PgBouncer's and the secrets' rollout values, then the user's again (airflow_values
+            # merged them last): theirs win.
+            .apply(lambda v: deep_merge(deep_merge(deep_merge(airflow_values(v[0]), v[1][0]), v[1][1]), args.values)),
             provider=args.provider,
             timeout=RELEASE_TIMEOUT_SECONDS,
             depends_on=[*secrets, *ready],
@@ -233,6 +249,7 @@ class Airflow(pulumi.ComponentResource):
             for key, value in generated.items()
         ]
         secrets += self._database_secrets(name, args)
+        self._rollout = self._secrets_rollout(generated)
         self.admin_password = None
         if not args.create_admin_user:
             return secrets, replace(SECRET_NAMES, admin_password=None)
@@ -261,7 +278,19 @@ class Airflow(pulumi.ComponentResource):
             lambda key, secret, data: self._secret(name, key, secret, data, args),
         )
         self._pgbouncer = files.values
+        self._connection, self._checksum_key = files.connection, files.checksum_key
         return files.resources
+
+    def _secrets_rollout(self, generated: Mapping[str, pulumi.Input[str]]) -> pulumi.Output[dict[str, Any]]:
+        """The control plane's pods roll when a secret they read at start changes: an HMAC of the
+        secrets with PgBouncer's checksum key (random, in the state), unsecreted because keyed
+        (lib.pgbouncer_tls.config_checksum); a plain hash would let a pod reader test guesses."""
+        values = {"metadata": self._connection, **{k: generated[k] for k in ROLLED_SECRETS if k != "metadata"}}
+        names = list(values)
+        checksum = pulumi.Output.all(self._checksum_key, *values.values()).apply(
+            lambda v: config_checksum(v[0], dict(zip(names, v[1:], strict=True)))
+        )
+        return pulumi.Output.unsecret(checksum).apply(secrets_rollout_values)
 
     def _git_sync(self, name: str, args: AirflowArgs, source: GitSyncSource, ready: list[pulumi.Resource]) -> None:
         def manifest(mirrors: Mapping[str, str]) -> dict[str, Any]:

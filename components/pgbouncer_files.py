@@ -5,7 +5,8 @@ Creates, under the Airflow component: the metadata connection Secret (Airflow to
 PgBouncer's config Secret (`pgbouncer.ini`, `users.txt`) and its exporter's Secret, all built from
 the database URI inside Pulumi secrets; a ConfigMap with the RDS root CAs PgBouncer verifies the
 database with; the random key of the files' checksum (`pulumi_random`, no keepers: generated once,
-so the checksum changes only when the files do).
+so the checksum changes only when the files do), which the Airflow pods' checksum of their
+secrets uses too (components/airflow.py).
 """
 
 from __future__ import annotations
@@ -34,6 +35,10 @@ class PgBouncerFiles:
     """The Secrets and the CA ConfigMap: the release waits for them."""
     values: pulumi.Output[dict[str, Any]]
     """Helm values (not secret): the pod annotation with the files' keyed checksum, the CA mount."""
+    connection: pulumi.Output[str]
+    """The metadata connection (Airflow to PgBouncer), a secret."""
+    checksum_key: pulumi.Output[str]
+    """The random key of the checksums (a secret): the Airflow pods' secrets checksum uses it too."""
 
 
 def _unverified(db: pgbouncer.DatabaseUri) -> pgbouncer.DatabaseUri:
@@ -85,4 +90,4 @@ def pgbouncer_files(
         secret("pgbouncer-stats-secret", SECRET_NAMES.pgbouncer_stats, stats),
         ca,
     ]
-    return PgBouncerFiles(resources, values)
+    return PgBouncerFiles(resources, values, pulumi.Output.secret(client), pulumi.Output.secret(key.result))

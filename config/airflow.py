@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 from config.checks import ACM_ARN, SEMVER, Section, in_range, matches, source_cidrs
 from config.errors import ConfigError
 from config.keys import key_of
-from lib.airflow_resources import ResourceProfile
+from lib.airflow_resources import RESOURCE_PROFILES, ResourceProfile
 from lib.airflow_values import WORKER_SERVICE_ACCOUNT, Replicas
 from lib.eks_addons import ADDON_NAMES, VERSION_PATTERN
 from lib.git_sync import SSH_SECRET_KEYS, GitSyncSource, branch_problem, is_ssh, sub_path_problem
@@ -36,6 +36,7 @@ class AirflowSettings(Section):
     task_pod_size: ResourceProfile | None
     """None: the resource profile's task pod."""
     parallelism: int
+    """At most this many tasks at once over the stack; 0: the worker group's capacity (`Settings.task_capacity`)."""
     create_admin_user: bool
     git_sync_repo: str
     git_sync_branch: str
@@ -53,6 +54,17 @@ class AirflowSettings(Section):
             dag_processor=self.dag_processor_replicas,
             pgbouncer=self.pgbouncer_replicas,
         )
+
+    @property
+    def task_pod_requests(self) -> tuple[str, str]:
+        """A task pod's CPU and memory requests: the user's `workers.kubernetes.resources`, else the profile's."""
+        size = RESOURCE_PROFILES[self.task_pod_size or self.resource_profile]["workers"]
+        workers = self.values.get("workers")
+        kubernetes = workers.get("kubernetes") if isinstance(workers, Mapping) else None
+        resources = kubernetes.get("resources") if isinstance(kubernetes, Mapping) else None
+        requests = resources.get("requests") if isinstance(resources, Mapping) else None
+        requests = requests if isinstance(requests, Mapping) else {}
+        return str(requests.get("cpu", size.cpu_request)), str(requests.get("memory", size.memory_request))
 
     @property
     def git_sync(self) -> GitSyncSource | None:
@@ -78,7 +90,7 @@ class AirflowSettings(Section):
             "pgbouncer_replicas",
         ):
             self.check(field, in_range, getattr(self, field), 1, MAX_REPLICAS)
-        self.check("parallelism", in_range, self.parallelism, 1, MAX_PARALLELISM)
+        self.check("parallelism", in_range, self.parallelism, 0, MAX_PARALLELISM)
         if self.git_sync_repo:
             self._check_git_sync()
         workers = self.values.get("workers")

@@ -31,6 +31,8 @@ from lib.eks_versions import support_warning
 from lib.guardrails import waiver_problem
 from lib.images import CREDENTIAL_ARN, PULL_THROUGH_CACHE
 from lib.node_groups import NodeGroup, TaintEffect
+from lib.plan_facts import cpu_millicores, memory_mebibytes
+from lib.sizing import has_shapes, node_task_capacity
 from lib.zones import is_zone_id_of, zone_id_prefix
 
 REQUIRED_NODE_GROUPS = ("system", "airflow", "workers")
@@ -99,6 +101,7 @@ class Settings:
                 f"{backups} is below {MIN_PROTECTED_BACKUP_DAYS} while protectStatefulResources is true",
             )
         self._check_images()
+        self._check_task_capacity()
         check_tags(self.tags, self.policy_waivers)
         extra_tags = len(self.tags) + len(self.policy_waivers)
         check_node_group_tags(key_of("settings", "node_groups"), self.node_groups, extra_tags)
@@ -106,6 +109,36 @@ class Settings:
             problem = waiver_problem(policy, reason)
             if problem:
                 raise ConfigError(f"{key_of('settings', 'policy_waivers')}.{policy}", problem)
+
+    @property
+    def task_capacity(self) -> int:
+        """Tasks the stack runs at once: the worker group's capacity (`make cost`'s "nodes" line,
+        lib.sizing.node_task_capacity), or `airflowParallelism` when set and lower. Airflow enforces
+        it: `default_pool`'s slots and each scheduler's [core] parallelism (lib.airflow_values)."""
+        cap = self.airflow.parallelism
+        workers = self.node_group("workers")
+        if not has_shapes(workers.instance_types):
+            return cap
+        cpu, memory = self.airflow.task_pod_requests
+        types, size = workers.instance_types, workers.max_size
+        nodes = node_task_capacity(types, size, cpu_millicores(cpu), memory_mebibytes(memory))
+        return min(nodes, cap) if cap else nodes
+
+    def _check_task_capacity(self) -> None:
+        workers = self.node_group("workers")
+        if not self.airflow.parallelism and not has_shapes(workers.instance_types):
+            raise ConfigError(
+                key_of("airflow", "parallelism"),
+                f"is required: the program sizes Airflow's pool from the worker group's instance types, and "
+                f"{list(workers.instance_types)} are not all in sizing/instance-types.json; set it to the stack's "
+                "task capacity (1 to 5000) or add the types' shapes there",
+            )
+        try:
+            cpu, memory = self.airflow.task_pod_requests
+            cpu_millicores(cpu), memory_mebibytes(memory)
+        except ValueError as err:
+            key = f"{key_of('airflow', 'values')}.workers.kubernetes.resources.requests"
+            raise ConfigError(key, str(err)) from None
 
     def _check_images(self) -> None:
         arn = self.pull_through_cache_credential_arn

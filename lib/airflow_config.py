@@ -68,7 +68,8 @@ def airflow_config(
             # providers-fab 3.10.2 keeps the class here (auth_manager/fab_auth_manager.py).
             "auth_manager": FAB_AUTH_MANAGER,  # users and passwords (`airflow users create`)
             "load_examples": "False",
-            # Per scheduler: the stack runs schedulers x parallelism task instances at most.
+            # Per scheduler, the stack's whole task capacity: default_pool caps the total
+            # (lib.airflow_values.capacity_values), one scheduler alone still fills it.
             "parallelism": str(parallelism),
             # Task pods report to the API server's execution API inside the cluster (3.3.2
             # config.yml: still `[core] execution_api_server_url`, default `{BASE_URL}/execution/`).

@@ -7,6 +7,7 @@ through PgBouncer, PgBouncer's files), and the Helm values name them, never thei
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 RELEASE_NAME = "airflow"
 ADMIN_PASSWORD_KEY = "password"
@@ -53,3 +54,19 @@ SECRET_NAMES = SecretNames(
 def fernet_key(random_base64: str) -> str:
     """A Fernet key from the standard base64 of 32 random bytes: the url-safe alphabet."""
     return random_base64.replace("+", "-").replace("/", "_")
+
+
+ROLLOUT_ANNOTATION = "checksum/airflow-keys"
+"""Not `...secrets`: the policy pack reads a value under a key naming a secret as a credential."""
+ROLLOUT_SECTIONS = ("scheduler", "apiServer", "triggerer", "dagProcessor")
+"""The chart sections whose pods read the metadata connection, the Fernet, API, JWT or webserver key
+at start. The chart's own `checksum/metadata-secret` and `checksum/jwt-secret` (1.22.0) hash its
+templates, which render nothing when the Secrets are brought, as here: they never change."""
+ROLLED_SECRETS = ("metadata", "fernet_key", "api_secret_key", "jwt_secret", "webserver_secret_key")
+"""The Secrets (`SecretNames` fields) whose change rolls those pods."""
+
+
+def secrets_rollout_values(checksum: str) -> dict[str, Any]:
+    """Helm values: a keyed checksum of the secrets (lib.pgbouncer_tls.config_checksum) on each
+    section's pods, so a rotation rolls them (task pods hold none of these: lib/task_pod.py)."""
+    return {section: {"podAnnotations": {ROLLOUT_ANNOTATION: checksum}} for section in ROLLOUT_SECTIONS}

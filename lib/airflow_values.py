@@ -41,6 +41,7 @@ from lib.images import mirrored
 from lib.merge import deep_merge
 from lib.node_groups import NodeGroup
 from lib.scheduling import HOST_KEY, ZONE_KEY, node_selector, tolerations
+from lib.task_pod import task_pod_template
 
 CHART_NAME = "airflow"
 CHART_REPOSITORY = "https://airflow.apache.org"
@@ -117,7 +118,9 @@ class ChartInputs:
     worker_role_arn: str = ""
     """IAM role the task pods' service account carries (IRSA); "" for none."""
     task_pod_size: ResourceProfile | None = None  # a task pod's profile; None: resource_profile
-    parallelism: int = 32  # Airflow's [core] parallelism, per scheduler
+    parallelism: int = 32
+    """The stack's task capacity: `default_pool`'s slots and each scheduler's [core] parallelism
+    (`capacity_values`)."""
     image_mirrors: Mapping[str, str] = field(default_factory=dict)  # registry -> mirror prefix
     statsd: StatsdTarget | None = None  # None: the chart's statsd exporter
     remote_logs: RemoteLogs | None = None  # None: logs on the EFS volume only
@@ -296,4 +299,35 @@ def airflow_values(inputs: ChartInputs) -> dict[str, Any]:
     }
     computed = deep_merge(computed, hardening_values())
     computed = deep_merge(computed, telemetry_values(inputs.statsd, inputs.remote_logs))
-    return deep_merge(computed, inputs.overrides)
+    computed = deep_merge(computed, capacity_values(inputs.parallelism))
+    values = deep_merge(computed, inputs.overrides)
+    if "podTemplate" not in inputs.overrides:
+        # From the merged values: the user's `workers.kubernetes.*` reach the task pods (lib/task_pod.py).
+        values["podTemplate"] = task_pod_template(values)
+    return values
+
+
+DEFAULT_POOL = "default_pool"
+
+
+def migrate_args(pool_slots: int) -> list[str]:
+    """The migration Job's command: migrate, then size `default_pool`. Airflow 3.3.2 creates the pool
+    once, from `[core] default_pool_task_slot_count` (utils/db.py `add_default_pool_if_not_exists`),
+    and never resizes it; `airflow pools set` updates it (models/pool.py `create_or_update_pool`).
+    The chart's default args (1.22.0 values.yaml) are `exec airflow db migrate`."""
+    return [
+        "bash",
+        "-c",
+        f'airflow db migrate && exec airflow pools set {DEFAULT_POOL} {pool_slots} "Default pool"',
+    ]
+
+
+def capacity_values(task_capacity: int) -> dict[str, Any]:
+    """The stack's task capacity enforced by Airflow: `default_pool` holds that many slots (set by
+    every migration Job: each Helm upgrade re-creates it), and each scheduler's `[core] parallelism`
+    is the whole of it, so one scheduler alone still fills the pool; the pool caps the total."""
+    return {
+        # `[core] parallelism` is lib.airflow_config's, from the same number.
+        "config": {"core": {"default_pool_task_slot_count": str(task_capacity)}},
+        "migrateDatabaseJob": {"args": migrate_args(task_capacity)},
+    }

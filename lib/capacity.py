@@ -10,7 +10,9 @@ Each limit is a number of concurrent task pods; the smallest binds. Inputs are p
                Allocatable follows the EKS AMIs' kubelet reservations: CPU 6% of the first
                core, 1% of the second, 0.5% of the next two and 0.25% of the rest; memory
                11 MiB per pod + 255 MiB, plus the eviction threshold and the OS's share.
-- parallelism: schedulers x Airflow's [core] parallelism (a limit per scheduler).
+- pool:        Airflow's `default_pool` slots (every task runs in it), and at most schedulers x
+               [core] parallelism (a limit per scheduler); the program sets both to the nodes'
+               limit (`node_limit`), so one scheduler alone still fills the pool.
 - creation:    the KubernetesExecutor starts at most batch size pods per scheduler loop, so
                at most schedulers x batch / loop seconds a second; with a mean task length
                that holds rate x length pods at once (Little's law).
@@ -113,6 +115,8 @@ class Airflow:
 
     schedulers: int
     parallelism: int
+    pool_slots: int
+    """`default_pool`'s slots."""
     batch_size: int
     api_servers: int
     api_workers: int
@@ -148,26 +152,38 @@ class Limit:
     detail: str
 
 
-def task_limits(
-    workers: Workers, airflow: Airflow, timing: Timing, addresses: Addresses, overhead: NodeOverhead
-) -> list[Limit]:
-    """Every limit on concurrent task pods, in a fixed order."""
+def _fewest_pods(workers: Workers, overhead: NodeOverhead) -> tuple[str, int, str]:
+    """The instance type holding the fewest task pods, how many, and what binds."""
     per_node = {
         t: pods_per_node(s, workers.task_cpu_m, workers.task_memory_mi, overhead) for t, s in workers.shapes.items()
     }
     smallest = min(per_node, key=lambda t: per_node[t][0])
-    pods, reason = per_node[smallest]
+    return smallest, *per_node[smallest]
+
+
+def node_limit(workers: Workers, overhead: NodeOverhead) -> Limit:
+    """Worker nodes at their maximum x task pods per node (the instance type holding fewest)."""
+    smallest, pods, reason = _fewest_pods(workers, overhead)
+    return Limit(
+        "nodes",
+        workers.max_nodes * pods,
+        f"{workers.max_nodes} worker nodes x {pods} task pods ({smallest}, bound by {reason}; "
+        f"task pod requests {workers.task_cpu_m}m CPU / {workers.task_memory_mi}Mi)",
+    )
+
+
+def task_limits(
+    workers: Workers, airflow: Airflow, timing: Timing, addresses: Addresses, overhead: NodeOverhead
+) -> list[Limit]:
+    """Every limit on concurrent task pods, in a fixed order."""
+    _, pods, _ = _fewest_pods(workers, overhead)
     limits = [
+        node_limit(workers, overhead),
         Limit(
-            "nodes",
-            workers.max_nodes * pods,
-            f"{workers.max_nodes} worker nodes x {pods} task pods ({smallest}, bound by {reason}; "
-            f"task pod requests {workers.task_cpu_m}m CPU / {workers.task_memory_mi}Mi)",
-        ),
-        Limit(
-            "parallelism",
-            airflow.schedulers * airflow.parallelism,
-            f"{airflow.schedulers} schedulers x [core] parallelism {airflow.parallelism}",
+            "pool",
+            min(airflow.pool_slots, airflow.schedulers * airflow.parallelism),
+            f"default_pool {airflow.pool_slots} slots; {airflow.schedulers} schedulers x [core] parallelism "
+            f"{airflow.parallelism}",
         ),
     ]
     rate = airflow.schedulers * airflow.batch_size / timing.scheduler_loop_seconds

@@ -8,12 +8,23 @@ with its reason, optionally per stack).
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lib.capacity import Addresses, Airflow, Limit, NodeOverhead, Shape, Timing, Workers, binding_limit, task_limits
+from lib.capacity import (
+    Addresses,
+    Airflow,
+    Limit,
+    NodeOverhead,
+    Shape,
+    Timing,
+    Workers,
+    binding_limit,
+    node_limit,
+    task_limits,
+)
 from lib.plan_facts import (
     Plan,
     airflow_release_values,
@@ -92,6 +103,7 @@ def capacity(plan: Plan, shapes: Mapping[str, Any], assumed: Assumptions) -> Cap
     airflow = Airflow(
         schedulers=int(values["scheduler"]["replicas"]),
         parallelism=_setting(values, "core", "parallelism", a["parallelism_default"]),
+        pool_slots=_setting(values, "core", "default_pool_task_slot_count", a["pool_slots_default"]),
         batch_size=_setting(values, "kubernetes_executor", "worker_pods_creation_batch_size", a["batch_size_default"]),
         api_servers=int(values["apiServer"]["replicas"]),
         api_workers=_setting(values, "api", "workers", a["api_workers"]),
@@ -120,3 +132,24 @@ def node_overhead(assumed: Assumptions) -> NodeOverhead:
         os_memory_overhead=a["os_memory_overhead"],
         eviction_memory_mi=int(a["eviction_memory_mi"]),
     )
+
+
+def node_task_capacity(
+    instance_types: Sequence[str], max_nodes: int, task_cpu_m: int, task_memory_mi: int, sizing_dir: Path = SIZING_DIR
+) -> int:
+    """The nodes' limit of the capacity model (`make cost`'s "nodes" line) from a worker group's
+    settings: what the program sizes Airflow's `default_pool` and parallelism with."""
+    shapes = load_table("instance-types.json", sizing_dir)
+    assumed = assumptions_for("default", load_table("assumptions.json", sizing_dir))
+    workers = Workers(
+        shapes={t: shape_of(t, shapes) for t in instance_types},
+        max_nodes=max_nodes,
+        task_cpu_m=task_cpu_m,
+        task_memory_mi=task_memory_mi,
+    )
+    return node_limit(workers, node_overhead(assumed)).tasks
+
+
+def has_shapes(instance_types: Sequence[str], sizing_dir: Path = SIZING_DIR) -> bool:
+    known = load_table("instance-types.json", sizing_dir)["instance_types"]
+    return all(t in known for t in instance_types)

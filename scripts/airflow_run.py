@@ -44,6 +44,7 @@ from lib import pgbouncer  # noqa: E402
 from lib.airflow_secrets import ADMIN_PASSWORD_KEY, RELEASE_NAME, SECRET_NAMES  # noqa: E402
 from lib.airflow_values import ADMIN_USERNAME  # noqa: E402
 from lib.postgres import connection_uri  # noqa: E402
+from scripts import task_pod_checks  # noqa: E402
 from scripts.emulated_pod import Cluster, Local  # noqa: E402
 from scripts.integration import (  # noqa: E402
     DEFAULT_PORT,
@@ -274,6 +275,8 @@ class Services:
     endpoint: str
     bucket: str
     prefix: str
+    postgres: int = 0
+    """PostgreSQL's local port (behind PgBouncer)."""
 
 
 @dataclass
@@ -354,6 +357,8 @@ class AirflowRun:
         api = Api(base)
         path, tis = self.run_dag(api, rendered)
         check_properties(report, Finished(api, path, tis, kubelet, self.work, started))
+        # Issue 21, items 2 and 3: a task pod's credentials, the pool (scripts/task_pod_checks.py).
+        task_pod_checks.checks(report.step, rendered, kubelet, started, api.call, self.work)
 
     def start_services(self, rendered: Render, pgbouncer_binary: Path) -> Services:
         db = pgbouncer.parse_database_uri(rendered.outputs["db_connection_uri"])
@@ -376,7 +381,7 @@ class AirflowRun:
         poll("moto", lambda: s3(endpoint, "GET", "/") is not None, 30, 0.3)
         logs = urllib.parse.urlparse(rendered.airflow_cfg()["logging.remote_base_log_folder"])
         s3(endpoint, "PUT", f"/{logs.netloc}")
-        return Services(services, endpoint, logs.netloc, logs.path.strip("/"))
+        return Services(services, endpoint, logs.netloc, logs.path.strip("/"), pg_port)
 
     def make_kubelet(self, rendered: Render, started: Services) -> Kubelet:
         claims = {"airflow-dags": self.work / "claims" / "dags", "airflow-logs": self.work / "claims" / "logs"}

@@ -26,6 +26,7 @@ MNG = "eks:index:ManagedNodeGroup"
 CSI = "aws:eks/addon:Addon"
 RANDOM_BYTES = "random:index/randomBytes:RandomBytes"
 RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
+ROLLED_KEYS = ("api-secret-key", "jwt-secret", "webserver-secret-key")
 SECRET_SIGNATURE = "4dabf18193072939515e22adb298388d"  # the engine's marker of a secret value
 
 
@@ -354,6 +355,9 @@ def test_release_waits_for_exactly_what_it_needs(plans: dict[str, Plan], stack: 
         plan.one(RANDOM_PASSWORD, f"airflow-{stack}-pgbouncer-checksum-key").urn,
         plan.one("aws:rds/instance:Instance").urn,
         plan.one(RANDOM_PASSWORD, f"airflow-{stack}-db-password").urn,
+        # The control plane's checksum annotation is keyed over the generated keys (issue 21).
+        plan.one("random:index/randomBytes:RandomBytes", f"airflow-{stack}-fernet-key").urn,
+        *(plan.one(RANDOM_PASSWORD, f"airflow-{stack}-{key}").urn for key in ROLLED_KEYS),
     }
     if plan.outputs["task_logs_bucket_name"]:  # the values name the logs bucket and role
         expected |= {

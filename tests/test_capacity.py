@@ -16,6 +16,7 @@ from lib.capacity import (
     Workers,
     allocatable,
     binding_limit,
+    node_limit,
     pods_per_node,
     reserved_cpu_m,
     reserved_memory_mi,
@@ -59,6 +60,7 @@ def _limits(addresses: Addresses, **airflow: Any) -> dict[str, int]:
     settings = {
         "schedulers": 2,
         "parallelism": 32,
+        "pool_slots": 128,
         "batch_size": 4,
         "api_servers": 2,
         "api_workers": 4,
@@ -73,7 +75,7 @@ def test_every_limit_by_hand() -> None:
     limits = _limits(Addresses(free=1000, other_nodes=4, other_node_addresses=30))
     assert limits == {
         "nodes": 10 * 3,  # 3 one-CPU pods per m6i.xlarge
-        "parallelism": 2 * 32,
+        "pool": 2 * 32,  # below the pool's 128 slots
         "pod creation": 2 * 4 // 2 * 60,  # 4 pods/s for a minute
         "api server": 100 * 5 * 20,  # PgBouncer's 100 < 2 x 4 x 15 sessions, 20 heartbeats a request-second
         "subnet addresses": (1000 - 4 * 30) // 60 * 3,  # 14 worker nodes of 60 addresses
@@ -85,6 +87,19 @@ def test_the_binding_limit_is_the_smallest_and_pgbouncer_absent_lifts_its_cap() 
     assert few_addresses["subnet addresses"] == 3 * 3
     assert _limits(Addresses(None, 0, 0), pgbouncer_server_connections=None)["api server"] == 120 * 100
     assert "subnet addresses" not in _limits(Addresses(None, 0, 0))
+
+
+def test_the_pool_caps_what_the_schedulers_admit() -> None:
+    addresses = Addresses(None, 0, 0)
+    assert _limits(addresses, parallelism=600, pool_slots=30)["pool"] == 30  # one scheduler's 600, 30 slots
+    assert _limits(addresses, schedulers=1, parallelism=30, pool_slots=30)["pool"] == 30  # one scheduler down
+
+
+def test_the_nodes_limit_alone_is_what_the_program_sizes_airflow_with() -> None:
+    workers = Workers({"m6i.xlarge": M6I_XLARGE}, max_nodes=10, task_cpu_m=1000, task_memory_mi=2048)
+    assert node_limit(workers, NO_OVERHEAD) == Limit(
+        "nodes", 30, "10 worker nodes x 3 task pods (m6i.xlarge, bound by cpu; task pod requests 1000m CPU / 2048Mi)"
+    )
 
 
 def test_binding_limit() -> None:

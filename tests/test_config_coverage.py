@@ -114,7 +114,7 @@ CHANGES: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
     "airflowPgbouncerReplicas": ("dev", {}, {"airflowPgbouncerReplicas": 2}),
     "airflowResourceProfile": ("dev", {}, {"airflowResourceProfile": "medium"}),
     "airflowTaskPodSize": ("dev", {}, {"airflowTaskPodSize": "large"}),
-    "airflowParallelism": ("dev", {}, {"airflowParallelism": 64}),
+    "airflowParallelism": ("dev", {}, {"airflowParallelism": 16}),
     "hibernate": ("dev", {}, {"hibernate": True}),
     "imagePullThroughCacheCredentialArn": ("dev", {}, {"imagePullThroughCacheCredentialArn": PTC_ARN}),
     "imageRegistryMirrors": ("dev", {}, {"imageRegistryMirrors": {"docker.io": "registry.example.com/hub"}}),

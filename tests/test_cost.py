@@ -9,10 +9,13 @@ from typing import Any
 
 import pytest
 
+from config.errors import ConfigError
 from lib.cost import MissingPrice, PriceTable, estimate
 from lib.eks_versions import DEFAULT_VERSION, EKS_VERSIONS
 from lib.sizing import assumptions_for, capacity, load_table
 from offline.mocks import Plan, run_program
+from offline.stack_config import resolve_stack_config
+from tests.support import settings_of
 
 PRICES = load_table("aws-prices.json")
 DAY = date(2026, 12, 6)
@@ -159,7 +162,7 @@ def test_prod_runs_at_least_500_tasks_at_once(prod: Plan) -> None:
     assert doc["binding_limit"] == "nodes"
     assert {limit["name"] for limit in doc["limits"]} == {
         "nodes",
-        "parallelism",
+        "pool",
         "pod creation",
         "api server",
         "subnet addresses",
@@ -171,4 +174,63 @@ def test_the_model_reads_overrides_from_the_plan(prod: Plan) -> None:
     release = next(r for r in plan["resources"] if r["type"].endswith(":Release") and r["inputs"]["chart"] == "airflow")
     release["inputs"]["values"]["config"]["core"]["parallelism"] = "100"
     model = capacity(plan, load_table("instance-types.json"), assumptions_for("prod", load_table("assumptions.json")))
-    assert (model.binding.name, model.max_concurrent_tasks) == ("parallelism", 2 * 100)
+    assert (model.binding.name, model.max_concurrent_tasks) == ("pool", 2 * 100)
+    release["inputs"]["values"]["config"]["core"]["default_pool_task_slot_count"] = "150"
+    model = capacity(plan, load_table("instance-types.json"), assumptions_for("prod", load_table("assumptions.json")))
+    assert (model.binding.name, model.max_concurrent_tasks) == ("pool", 150)
+    del release["inputs"]["values"]["config"]["core"]["default_pool_task_slot_count"]
+    model = capacity(plan, load_table("instance-types.json"), assumptions_for("prod", load_table("assumptions.json")))
+    assert (model.binding.name, model.max_concurrent_tasks) == ("pool", 128)  # Airflow's default pool
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_airflow_enforces_the_capacity_make_cost_reports(stack: str, plans: dict[str, Plan]) -> None:
+    """Each scheduler's [core] parallelism and default_pool's slots (set by the migration Job on every
+    upgrade) are the stack's task capacity, the figure `make cost` reports (issue 21, item 3)."""
+    plan = plans[stack]
+    doc = _report(plan, stack)
+    release = next(r for r in plan.of_type("kubernetes:helm.sh/v3:Release") if r.inputs["chart"] == "airflow")
+    values = release.inputs["values"]
+    core = values["config"]["core"]
+    slots = doc["max_concurrent_tasks"]
+    limits = {limit["name"]: limit["tasks"] for limit in doc["limits"]}
+    assert (int(core["parallelism"]), int(core["default_pool_task_slot_count"])) == (slots, slots)
+    assert limits["nodes"] == limits["pool"] == slots
+    assert values["migrateDatabaseJob"]["args"] == [
+        "bash",
+        "-c",
+        f'airflow db migrate && exec airflow pools set default_pool {slots} "Default pool"',
+    ]
+    if stack == "prod":
+        assert slots == 600
+
+
+def test_the_capacity_follows_the_worker_group_and_the_cap(prod: Plan) -> None:
+    """No second number: a bigger worker group raises the pool, `airflowParallelism` lowers it."""
+    groups = json.loads(json.dumps(prod_node_groups()))
+    groups["workers"]["maxSize"] = 50
+    bigger = run_program("prod", config_overrides={"nodeGroups": groups})
+    capped = run_program("prod", config_overrides={"airflowParallelism": 450})
+    for plan, slots in ((bigger, 750), (capped, 450)):
+        assert _report(plan, "prod")["max_concurrent_tasks"] == slots
+        release = next(r for r in plan.of_type("kubernetes:helm.sh/v3:Release") if r.inputs["chart"] == "airflow")
+        assert release.inputs["values"]["config"]["core"]["default_pool_task_slot_count"] == str(slots)
+
+
+def prod_node_groups() -> Any:
+    config, _ = resolve_stack_config("prod")
+    return json.loads(config["nodeGroups"]) if isinstance(config["nodeGroups"], str) else config["nodeGroups"]
+
+
+def test_the_capacity_needs_the_worker_shapes_or_an_explicit_number() -> None:
+    groups = prod_node_groups()
+    groups["workers"]["instanceTypes"] = ["c7i.2xlarge"]  # no shape in sizing/instance-types.json
+    with pytest.raises(ConfigError) as raised:
+        settings_of("prod", nodeGroups=groups)
+    assert raised.value.key == "airflowParallelism"
+    assert "c7i.2xlarge" in str(raised.value) and "sizing/instance-types.json" in str(raised.value)
+    assert settings_of("prod", nodeGroups=groups, airflowParallelism=400).task_capacity == 400
+    assert settings_of("prod").task_capacity == 600
+    with pytest.raises(ConfigError) as raised:
+        settings_of("prod", airflowValues={"workers": {"kubernetes": {"resources": {"requests": {"cpu": "lots"}}}}})
+    assert raised.value.key == "airflowValues.workers.kubernetes.resources.requests"
