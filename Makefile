@@ -10,7 +10,7 @@ VENV ?= .venv
 STACK ?= dev
 BIN := $(VENV)/bin
 
-.PHONY: plan cost policy test lint typecheck pytest fuzz bench integration clean
+.PHONY: plan cost policy test test-fast lint typecheck pytest fuzz bench integration clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,7 +48,7 @@ lint: $(VENV)/.dev
 typecheck: $(VENV)/.dev
 	$(BIN)/mypy
 
-# checkov, for tests/test_hardening.py, in its own virtualenv: it needs packaging<24, pulumi >=26.
+# checkov, for tests/renders/test_hardening.py, in its own virtualenv: it needs packaging<24, pulumi >=26.
 CHECKOV_VENV ?= .venv-checkov
 $(CHECKOV_VENV)/.installed: requirements-checkov.txt
 	$(PYTHON) -m venv $(CHECKOV_VENV)
@@ -61,10 +61,14 @@ pytest: $(VENV)/.dev $(CHECKOV_VENV)/.installed
 
 test: lint typecheck pytest
 
+# The fast tier: pure units and components alone (no whole-program plan, no real tool).
+test-fast: $(VENV)/.dev
+	$(BIN)/python -m pytest --numprocesses=auto tests/unit tests/components
+
 # The config loader's property tests with thousands of examples (HYPOTHESIS_PROFILE=fuzz) instead
 # of the 150 (and 4 registrations) `make test` runs.
 fuzz: $(VENV)/.dev
-	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest -p no:xdist tests/test_config_fuzz.py
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest -p no:xdist tests/plans/test_config_fuzz.py
 
 # Standard library only: builds PgBouncer into build/integration/, Airflow into .venv-airflow; the
 # project's virtualenv (with the pinned Helm) renders the chart's airflow.cfg for the lint steps.

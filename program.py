@@ -3,7 +3,7 @@
 `__main__.py` calls `main()` under the Pulumi CLI; the offline plan and the tests call it under
 mocks. Settings are mapped to each component's own args here, and nowhere else. The exported
 names are a public contract, defined in `contract/` (the `airflow_eks_contract` package other
-stacks read them with): `tests/test_contract.py` holds the program to it.
+stacks read them with): `tests/plans/test_contract.py` holds the program to it.
 """
 
 from __future__ import annotations
@@ -29,32 +29,32 @@ from components.flow_logs import FlowLogs, FlowLogsArgs
 from components.image_cache import ImageCache, ImageCacheArgs
 from components.load_balancer import LoadBalancer, LoadBalancerArgs
 from components.log_archive import LogArchive, LogArchiveArgs
-from components.moves import former_parent
 from components.network import ExistingVpcArgs, Network, NetworkArgs
 from components.node_groups import NodeGroups, NodeGroupsArgs
+from components.parts.moves import former_parent
 from components.service_account_role import ServiceAccountRole, ServiceAccountRoleArgs
 from components.shared_storage import SharedStorage, SharedStorageArgs
 from config.errors import ConfigError
 from config.project import check_secrets
 from config.settings import Settings, load_settings
-from lib import addons
-from lib import alarms as alarm_specs
-from lib.airflow_alarms import airflow_alarms, workers_at_max_alarm
-from lib.airflow_telemetry import REMOTE_LOG_READERS, RemoteLogs, StatsdTarget, service_account_name
-from lib.airflow_values import (
+from lib.airflow.alarms import airflow_alarms, workers_at_max_alarm
+from lib.airflow.telemetry import REMOTE_LOG_READERS, RemoteLogs, StatsdTarget, service_account_name
+from lib.airflow.values import (
     API_SERVER_HEALTH_PATH,
     API_SERVER_PORT,
     WORKER_SERVICE_ACCOUNT,
     api_server_service_name,
 )
-from lib.audit import flow_log_group
-from lib.eks_addons import CLOUDWATCH_OBSERVABILITY, COREDNS, EFS_CSI_DRIVER, addon_versions
-from lib.eks_versions import utc_today
-from lib.guardrails import guardrail_tags
+from lib.cluster import helm_addons as addons
+from lib.cluster.managed_addons import CLOUDWATCH_OBSERVABILITY, COREDNS, EFS_CSI_DRIVER, addon_versions
+from lib.cluster.versions import utc_today
 from lib.naming import base_tags, child_name
-from lib.network_plan import node_subnet_cidrs
-from lib.telemetry import STATSD_PREFIX
-from lib.zones import MAX_ZONES, choose_zone_ids
+from lib.network.subnets import node_subnet_cidrs
+from lib.network.zones import MAX_ZONES, choose_zone_ids
+from lib.observability import alarms as alarm_specs
+from lib.observability.cloudwatch import STATSD_PREFIX
+from lib.security.audit import flow_log_group
+from lib.security.guardrails import guardrail_tags
 
 AIRFLOW_NAMESPACE = "airflow"
 AIRFLOW_CLAIMS = {"dags": "airflow-dags", "logs": "airflow-logs"}

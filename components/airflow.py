@@ -6,12 +6,12 @@ Creates (`airflow:index:Airflow`), with the cluster's provider:
   the API, JWT and webserver secret keys, each in its Secret; with an admin user, its password;
 - from the database URI, inside Pulumi secrets: the metadata connection Secret (through
   PgBouncer), PgBouncer's config Secret (pools sized from `max_connections`) and its exporter's;
-  the RDS CA bundle PgBouncer verifies the database with (`components/pgbouncer_files.py`);
+  the RDS CA bundle PgBouncer verifies the database with (`components/parts/pgbouncer_files.py`);
 - a keyed checksum of the connection and keys on the scheduler, API server, triggerer and DAG
-  processor pods, which roll them when one is rotated (`lib.airflow_secrets.secrets_rollout_values`);
-- git-sync's Deployment when configured (`lib/git_sync.py`); NetworkPolicies the chart lacks (every
+  processor pods, which roll them when one is rotated (`lib.airflow.secrets.secrets_rollout_values`);
+- git-sync's Deployment when configured (`lib/airflow/git_sync.py`); NetworkPolicies the chart lacks (every
   PodDisruptionBudget now comes from the chart: 1.19 added the triggerer's and DAG processor's);
-- a Helm v3 release of the chart (values from `lib/airflow_values.py`, `airflowValues` merged last),
+- a Helm v3 release of the chart (values from `lib/airflow/values.py`, `airflowValues` merged last),
   atomic. Helm waits for the Deployments, never for the Jobs: a Job deletes itself 300 s after it
   finishes, and one gone before the last Deployment was ready failed Helm's wait (a 404, not
   retried, helm v3.20 pkg/kube/wait.go), so `atomic` rolled back. The Deployments wait for the
@@ -28,14 +28,16 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
-from components.helm import helm_release
-from components.manifests import register_manifests
-from components.moves import former_parent
-from components.outputs import register_public_outputs
-from components.pgbouncer_files import pgbouncer_files
-from lib.airflow_hardening import POD_SECURITY_LABELS, network_policies
-from lib.airflow_resources import RESOURCE_PROFILES, ResourceProfile
-from lib.airflow_secrets import (
+from components.parts.helm import helm_release
+from components.parts.manifests import register_manifests
+from components.parts.moves import former_parent
+from components.parts.outputs import register_public_outputs
+from components.parts.pgbouncer_files import pgbouncer_files
+from lib.airflow.git_sync import IMAGE as GIT_SYNC_IMAGE
+from lib.airflow.git_sync import GitSyncSource, dags_folder, git_sync_deployment
+from lib.airflow.hardening import POD_SECURITY_LABELS, network_policies
+from lib.airflow.resources import RESOURCE_PROFILES, ResourceProfile
+from lib.airflow.secrets import (
     ADMIN_PASSWORD_KEY,
     RELEASE_NAME,
     ROLLED_SECRETS,
@@ -45,8 +47,8 @@ from lib.airflow_secrets import (
     fernet_key,
     secrets_rollout_values,
 )
-from lib.airflow_telemetry import RemoteLogs, StatsdTarget
-from lib.airflow_values import (
+from lib.airflow.telemetry import RemoteLogs, StatsdTarget
+from lib.airflow.values import (
     CHART_NAME,
     CHART_REPOSITORY,
     WORKER_SERVICE_ACCOUNT,
@@ -54,13 +56,11 @@ from lib.airflow_values import (
     Replicas,
     airflow_values,
 )
-from lib.git_sync import IMAGE as GIT_SYNC_IMAGE
-from lib.git_sync import GitSyncSource, dags_folder, git_sync_deployment
+from lib.cluster.node_groups import NodeGroup
+from lib.database.pgbouncer.tls import config_checksum
 from lib.images import mirrored
 from lib.merge import deep_merge
 from lib.naming import child_name, slug
-from lib.node_groups import NodeGroup
-from lib.pgbouncer_tls import config_checksum
 
 RELEASE_TIMEOUT_SECONDS = 1800  # image pulls, node scale-up, a first migration, every replica ready
 FERNET_KEY_BYTES = 32
@@ -113,7 +113,7 @@ class AirflowArgs:
     replicas: Replicas = field(default_factory=Replicas)
     """Pods of each control-plane component (2 or more for HA)."""
     resource_profile: ResourceProfile = ResourceProfile.LARGE
-    """Requests and limits of every pod (`lib/airflow_resources.py`)."""
+    """Requests and limits of every pod (`lib/airflow/resources.py`)."""
     task_pod_size: ResourceProfile | None = None
     """A task pod's requests and limits (that profile's `workers`); None: `resource_profile`'s."""
     parallelism: int = 32
@@ -158,7 +158,7 @@ class Airflow(pulumi.ComponentResource):
     admin_password: pulumi.Output[str] | None
     """Password of the `admin` user (a secret), or None when no admin user is created."""
     worker_service_account: str
-    """Service account of the task pods (`lib.airflow_values.WORKER_SERVICE_ACCOUNT`)."""
+    """Service account of the task pods (`lib.airflow.values.WORKER_SERVICE_ACCOUNT`)."""
 
     def __init__(self, name: str, args: AirflowArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("airflow:index:Airflow", name, None, opts)
@@ -284,7 +284,7 @@ class Airflow(pulumi.ComponentResource):
     def _secrets_rollout(self, generated: Mapping[str, pulumi.Input[str]]) -> pulumi.Output[dict[str, Any]]:
         """The control plane's pods roll when a secret they read at start changes: an HMAC of the
         secrets with PgBouncer's checksum key (random, in the state), unsecreted because keyed
-        (lib.pgbouncer_tls.config_checksum); a plain hash would let a pod reader test guesses."""
+        (lib.database.pgbouncer.tls.config_checksum); a plain hash would let a pod reader test guesses."""
         values = {"metadata": self._connection, **{k: generated[k] for k in ROLLED_SECRETS if k != "metadata"}}
         names = list(values)
         checksum = pulumi.Output.all(self._checksum_key, *values.values()).apply(

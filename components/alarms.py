@@ -1,7 +1,7 @@
 """Alarms: the stack's CloudWatch alarms, each notifying the alerts topic.
 
 Creates (`airflow:index:Alarms`):
-- a CloudWatch metric alarm per spec (`lib/alarms.py`: metric, metric math or a Metrics Insights
+- a CloudWatch metric alarm per spec (`lib/observability/alarms.py`: metric, metric math or a Metrics Insights
   query; threshold from config; a description that names the runbook section), named
   `<name>-<spec>`, alarm and OK actions to the topic; actions off while the stack hibernates
   (a stopped database and empty node groups are not an outage);
@@ -19,9 +19,9 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.outputs import register_public_outputs
-from lib.alarms import Alarm
+from components.parts.outputs import register_public_outputs
 from lib.naming import child_name, with_name
+from lib.observability.alarms import Alarm
 
 RDS_EVENT_CATEGORIES = ("failover", "failure", "low storage", "maintenance")
 
@@ -42,7 +42,7 @@ class AlarmsArgs:
     topic_arn: pulumi.Input[str]
     """The topic every alarm notifies."""
     alarms: Sequence[Alarm]
-    """The alarms (`lib/alarms.py`)."""
+    """The alarms (`lib/observability/alarms.py`)."""
     log_metrics: Sequence[LogMetric] = ()
     """Metrics counted from log events, created before the alarms that read them."""
     db_instance_identifier: str | None = None

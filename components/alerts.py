@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from components.kms import encryption_key
-from components.outputs import register_public_outputs
+from components.parts.kms import encryption_key
+from components.parts.outputs import register_public_outputs
 from lib.naming import child_name, slug, with_name
-from lib.telemetry import EMAIL, TOPIC_ARN, alerts_key_policy, alerts_topic_policy
+from lib.observability.cloudwatch import EMAIL, TOPIC_ARN, alerts_key_policy, alerts_topic_policy
 
 
 @dataclass(frozen=True)

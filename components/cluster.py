@@ -29,15 +29,15 @@ import pulumi_aws as aws
 import pulumi_eks as eks
 import pulumi_kubernetes as k8s
 
-from components.kms import encryption_key
-from components.log_group import encrypted_log_group
-from components.outputs import register_public_outputs
-from components.security_groups import ingress_rule
-from lib.audit import cluster_log_group
-from lib.eks_addons import KUBE_PROXY, VPC_CNI, VPC_CNI_CONFIGURATION
-from lib.eks_versions import SupportType
+from components.parts.kms import encryption_key
+from components.parts.log_group import encrypted_log_group
+from components.parts.outputs import register_public_outputs
+from components.parts.security_groups import ingress_rule
+from lib.cluster.managed_addons import KUBE_PROXY, VPC_CNI, VPC_CNI_CONFIGURATION
+from lib.cluster.versions import SupportType
 from lib.naming import access_entry_key, child_name, slug, with_name
-from lib.telemetry import LOG_RETENTION_DAYS
+from lib.observability.cloudwatch import LOG_RETENTION_DAYS
+from lib.security.audit import cluster_log_group
 
 CLUSTER_LOG_TYPES = ("api", "audit", "authenticator")
 CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"

@@ -1,6 +1,6 @@
 """ClusterAddon: one Helm chart of the cluster's plumbing, with its own IAM role.
 
-Creates (`airflow:index:ClusterAddon`), for one `lib.addons.AddonChart`:
+Creates (`airflow:index:ClusterAddon`), for one `lib.cluster.helm_addons.AddonChart`:
 - an IAM role that only the chart's service account can assume, through the cluster's OIDC
   provider (IRSA: `<issuer>:sub` is `system:serviceaccount:<namespace>:<sa>` and `<issuer>:aud`
   is `sts.amazonaws.com`);
@@ -22,10 +22,10 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components.helm import helm_release
-from components.iam import iam_role, irsa_trust
-from components.outputs import register_public_outputs
-from lib.addons import AddonChart, irsa_values
+from components.parts.helm import helm_release
+from components.parts.iam_roles import iam_role, irsa_trust
+from components.parts.outputs import register_public_outputs
+from lib.cluster.helm_addons import AddonChart, irsa_values
 from lib.merge import deep_merge
 from lib.naming import child_name, with_name
 

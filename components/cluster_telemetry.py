@@ -7,7 +7,7 @@ Creates (`airflow:index:ClusterTelemetry`):
 - the `amazon-cloudwatch-observability` EKS add-on (an `EksAddon`) with an IRSA role holding
   `CloudWatchAgentServerPolicy`: Container Insights with enhanced observability, a StatsD
   listener publishing Airflow's metrics to `metrics_namespace`, and container logs through
-  Fluent Bit (`lib/telemetry.py` has the configuration and what was read to write it).
+  Fluent Bit (`lib/observability/cloudwatch.py` has the configuration and what was read to write it).
 """
 
 from __future__ import annotations
@@ -20,11 +20,11 @@ import pulumi
 import pulumi_aws as aws
 
 from components.eks_addon import AddonRoleArgs, EksAddon, EksAddonArgs
-from components.kms import encryption_key
-from components.outputs import register_public_outputs
-from lib.eks_addons import CLOUDWATCH_OBSERVABILITY
+from components.parts.kms import encryption_key
+from components.parts.outputs import register_public_outputs
+from lib.cluster.managed_addons import CLOUDWATCH_OBSERVABILITY
 from lib.naming import child_name, with_name
-from lib.telemetry import (
+from lib.observability.cloudwatch import (
     AGENT_NAME,
     AGENT_NAMESPACE,
     AGENT_POLICY_ARN,
@@ -48,7 +48,7 @@ class ClusterTelemetryArgs:
     account_id: pulumi.Input[str]
     """Its account."""
     addon_version: str
-    """Version of the add-on (pinned per Kubernetes minor, `lib/eks_addons.py`)."""
+    """Version of the add-on (pinned per Kubernetes minor, `lib/cluster/managed_addons.py`)."""
     oidc_provider_arn: pulumi.Input[str]
     """The cluster's IAM OIDC provider."""
     oidc_issuer: pulumi.Input[str]

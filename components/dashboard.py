@@ -1,7 +1,7 @@
 """Dashboard: the stack's CloudWatch dashboard.
 
 Creates (`airflow:index:Dashboard`):
-- a CloudWatch dashboard named after the component, its widgets from `lib/dashboard.py` over the
+- a CloudWatch dashboard named after the component, its widgets from `lib/observability/dashboard.py` over the
   stack's own resources (cluster, database, file system, load balancer, alarms).
 """
 
@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.outputs import register_public_outputs
-from lib.dashboard import DashboardInputs, dashboard_body, dashboard_url
+from components.parts.outputs import register_public_outputs
+from lib.observability.dashboard import DashboardInputs, dashboard_body, dashboard_url
 
 
 @dataclass(frozen=True)

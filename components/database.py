@@ -26,14 +26,14 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from components.kms import encryption_key
-from components.outputs import register_public_outputs
-from components.rds import log_groups, parameter_group
-from components.security_groups import ingress_rule
+from components.parts.kms import encryption_key
+from components.parts.outputs import register_public_outputs
+from components.parts.rds import log_groups, parameter_group
+from components.parts.security_groups import ingress_rule
+from lib.database.pgbouncer.tls import RDS_CA_IDENTIFIER
+from lib.database.postgres import EXISTING_DATABASE_MAX_CONNECTIONS, max_connections, running_max_connections
+from lib.database.postgres import connection_uri as postgres_uri
 from lib.naming import child_name, with_name
-from lib.pgbouncer_tls import RDS_CA_IDENTIFIER
-from lib.postgres import EXISTING_DATABASE_MAX_CONNECTIONS, max_connections, running_max_connections
-from lib.postgres import connection_uri as postgres_uri
 
 POSTGRES_PORT = 5432
 EXPORTED_LOGS = ("postgresql", "upgrade")
@@ -45,7 +45,7 @@ SNAPSHOT_SUFFIX_BYTES = 4
 def connection_uri(
     username: str, password: pulumi.Input[str], host: pulumi.Input[str], port: pulumi.Input[int], db_name: str
 ) -> pulumi.Output[str]:
-    """Airflow's metadata connection (`lib.postgres.connection_uri`), as a secret."""
+    """Airflow's metadata connection (`lib.database.postgres.connection_uri`), as a secret."""
     parts = pulumi.Output.all(password, host, port)
     return pulumi.Output.secret(parts.apply(lambda v: postgres_uri(username, str(v[0]), v[1], v[2], db_name)))
 

@@ -20,9 +20,9 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.iam import iam_role, irsa_trust
-from components.outputs import register_public_outputs
-from lib.eks_addons import VERSION_PATTERN
+from components.parts.iam_roles import iam_role, irsa_trust
+from components.parts.outputs import register_public_outputs
+from lib.cluster.managed_addons import VERSION_PATTERN
 from lib.naming import child_name, with_name
 
 ADDON_NAMESPACE = "kube-system"

@@ -5,7 +5,7 @@ Creates (`airflow:index:FlowLogs`):
 - the log group, with a retention, encrypted with that key; it and its key outlive a destroy;
 - an IAM role that only VPC Flow Logs may assume, for this account's flow logs in the region
   (`aws:SourceAccount`, `aws:SourceArn`), allowed to write that log group's streams and nothing else
-  (`lib/audit.py` has the documents and what was read to write them);
+  (`lib/security/audit.py` has the documents and what was read to write them);
 - a flow log of the VPC, accepted and rejected traffic (`ALL`), aggregated over 10 minutes.
 It works the same on a VPC the program creates and on one you bring (a VPC holds several flow
 logs; destroying the stack deletes only this one).
@@ -20,12 +20,12 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from components.iam import iam_role
-from components.log_group import encrypted_log_group
-from components.outputs import register_public_outputs
-from lib.audit import flow_logs_role_policy, flow_logs_trust_policy, log_group_arn
+from components.parts.iam_roles import iam_role
+from components.parts.log_group import encrypted_log_group
+from components.parts.outputs import register_public_outputs
 from lib.naming import child_name, with_name
-from lib.telemetry import LOG_RETENTION_DAYS
+from lib.observability.cloudwatch import LOG_RETENTION_DAYS
+from lib.security.audit import flow_logs_role_policy, flow_logs_trust_policy, log_group_arn
 
 TRAFFIC_TYPE = "ALL"
 AGGREGATION_SECONDS = 600  # AWS's default and longest: fewer records, the same flows

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.outputs import register_public_outputs
+from components.parts.outputs import register_public_outputs
 from lib.images import CREDENTIAL_ARN, PULL_THROUGH_CACHE, ecr_registry_host, pull_through_cache_mirrors
 from lib.naming import child_name
 

@@ -26,9 +26,9 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components.outputs import register_public_outputs
-from components.security_groups import ingress_rule
-from lib.addons import TARGET_GROUP_BINDING_TAG
+from components.parts.outputs import register_public_outputs
+from components.parts.security_groups import ingress_rule
+from lib.cluster.helm_addons import TARGET_GROUP_BINDING_TAG
 from lib.naming import child_name, slug, with_name
 
 TLS_PORT = 443
@@ -36,7 +36,7 @@ TCP_PORT = 80
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"  # TLS 1.3, and 1.2 with forward secrecy only
 DEREGISTRATION_DELAY_SECONDS = 15
 """API requests are short; a terminating API server pod keeps serving for longer than this
-(its preStop delay, lib/airflow_values.py), so no request reaches a stopped pod."""
+(its preStop delay, lib/airflow/values.py), so no request reaches a stopped pod."""
 TARGET_GROUP_BINDING_API = "elbv2.k8s.aws/v1beta1"
 
 

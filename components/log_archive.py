@@ -23,13 +23,13 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.iam import iam_role
-from components.kms import encryption_key
-from components.outputs import register_public_outputs
-from lib.airflow_telemetry import LOGS_PREFIX
-from lib.iam import irsa_trust_policy
+from components.parts.iam_roles import iam_role
+from components.parts.kms import encryption_key
+from components.parts.outputs import register_public_outputs
+from lib.airflow.telemetry import LOGS_PREFIX
 from lib.naming import child_name, with_name
-from lib.telemetry import MIN_IA_DAYS, remote_logs_policy, tls_only_bucket_policy
+from lib.observability.cloudwatch import MIN_IA_DAYS, remote_logs_policy, tls_only_bucket_policy
+from lib.security.iam_documents import irsa_trust_policy
 
 MULTIPART_ABORT_DAYS = 7
 

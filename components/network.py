@@ -20,7 +20,7 @@ cluster), and which hold no rule of their own:
   carry it, and it is the only source the database admits. Task pods run on the tainted
   `workers` group (their template selects it), so a task pod's address is not admitted to
   PostgreSQL: all of Airflow reaches the database through PgBouncer, whose NetworkPolicy admits
-  no task pod (`lib/airflow_hardening.py`). (A DAG's `executor_config` pod override can still
+  no task pod (`lib/airflow/hardening.py`). (A DAG's `executor_config` pod override can still
   change its pod's node selector and labels: nothing in the cluster refuses that yet.)
 
 Why a node-level group, not security groups for pods: with the VPC CNI (no ENI trunking), a
@@ -45,11 +45,11 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from components.moves import former_parent
-from components.outputs import register_public_outputs
+from components.parts.moves import former_parent
+from components.parts.outputs import register_public_outputs
 from lib.naming import child_name, with_name
-from lib.network_plan import MAX_AZS, NatGatewayMode, plan_subnets
-from lib.zones import zone_key
+from lib.network.subnets import MAX_AZS, NatGatewayMode, plan_subnets
+from lib.network.zones import zone_key
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ Creates (`airflow:index:NodeGroups`):
 - one node IAM role shared by every group, with only the AWS managed policies a node needs
   (EKS worker, VPC CNI, ECR pull-only);
 - a KMS key (yearly rotation) for the nodes' root volumes, which the EC2 Auto Scaling
-  service-linked role may use to launch them (`lib/audit.py`: the policy and what was read);
+  service-linked role may use to launch them (`lib/security/audit.py`: the policy and what was read);
 - per group in the `nodeGroups` config map:
   - a launch template: IMDSv2 required with a hop limit of 1 (pods cannot borrow the node's
     role; add-ons get their own through IRSA), a gp3 root volume encrypted with that key, the
@@ -32,13 +32,13 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_eks as eks
 
-from components.iam import iam_role
-from components.kms import encryption_key
-from components.outputs import register_public_outputs
-from lib.audit import node_volume_key_policy
+from components.parts.iam_roles import iam_role
+from components.parts.kms import encryption_key
+from components.parts.outputs import register_public_outputs
+from lib.cluster.node_groups import NodeGroup
+from lib.cluster.scheduling import autoscaler_node_template_tags, node_labels
 from lib.naming import child_name, slug, with_name
-from lib.node_groups import NodeGroup
-from lib.scheduling import autoscaler_node_template_tags, node_labels
+from lib.security.audit import node_volume_key_policy
 
 NODE_POLICIES = {
     "worker": "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",

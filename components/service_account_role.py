@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 
 import pulumi
 
-from components.iam import iam_role, irsa_trust
-from components.outputs import register_public_outputs
+from components.parts.iam_roles import iam_role, irsa_trust
+from components.parts.outputs import register_public_outputs
 from lib.naming import child_name
 
 

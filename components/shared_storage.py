@@ -24,12 +24,12 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components.kms import encryption_key
-from components.outputs import register_public_outputs
-from components.security_groups import ingress_rule
-from lib.iam import efs_tls_only_policy
+from components.parts.kms import encryption_key
+from components.parts.outputs import register_public_outputs
+from components.parts.security_groups import ingress_rule
 from lib.naming import child_name, with_name
-from lib.zones import zone_key
+from lib.network.zones import zone_key
+from lib.security.iam_documents import efs_tls_only_policy
 
 NFS_PORT = 2049
 AIRFLOW_UID = 50000  # the official Airflow image's user; its group is root (0)

@@ -10,10 +10,10 @@ from typing import Any, ClassVar
 from config.checks import ACM_ARN, SEMVER, Section, in_range, matches, source_cidrs
 from config.errors import ConfigError
 from config.keys import key_of
-from lib.airflow_resources import RESOURCE_PROFILES, ResourceProfile
-from lib.airflow_values import WORKER_SERVICE_ACCOUNT, Replicas
-from lib.eks_addons import ADDON_NAMES, VERSION_PATTERN
-from lib.git_sync import SSH_SECRET_KEYS, GitSyncSource, branch_problem, is_ssh, sub_path_problem
+from lib.airflow.git_sync import SSH_SECRET_KEYS, GitSyncSource, branch_problem, is_ssh, sub_path_problem
+from lib.airflow.resources import RESOURCE_PROFILES, ResourceProfile
+from lib.airflow.values import WORKER_SERVICE_ACCOUNT, Replicas
+from lib.cluster.managed_addons import ADDON_NAMES, VERSION_PATTERN
 from lib.kubernetes_names import dns_subdomain_problem
 
 MAX_REPLICAS = 10

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from config.checks import EKS_PUBLIC_CIDRS, ROLE_ARN, Section, matches, source_cidrs
-from lib.eks_versions import ACCEPTED_VERSIONS, EKS_VERSIONS, RETIRED_VERSIONS, SupportType
+from lib.cluster.versions import ACCEPTED_VERSIONS, EKS_VERSIONS, RETIRED_VERSIONS, SupportType
 from lib.naming import access_entry_key
 
 SUPPORTED_KUBERNETES_VERSIONS = ACCEPTED_VERSIONS

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from config.checks import Section, host_name, ids, in_range, one_of
-from lib.postgres import (
+from lib.database.postgres import (
     RDS_DATABASES,
     RESERVED_WORDS,
     backup_window,

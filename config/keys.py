@@ -15,9 +15,9 @@ from typing import Any
 
 from config.errors import ConfigError, shown
 from config.node_groups import parse_node_groups
-from lib.airflow_resources import ResourceProfile
-from lib.eks_versions import SupportType
-from lib.network_plan import NatGatewayMode
+from lib.airflow.resources import ResourceProfile
+from lib.cluster.versions import SupportType
+from lib.network.subnets import NatGatewayMode
 
 Convert = Callable[[str, Any], Any]
 

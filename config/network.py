@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from config.checks import Section, ids, private_vpc_cidr
-from lib.network_plan import NatGatewayMode
-from lib.zones import EKS_UNSUPPORTED_ZONE_IDS, MAX_ZONES
+from lib.network.subnets import NatGatewayMode
+from lib.network.zones import EKS_UNSUPPORTED_ZONE_IDS, MAX_ZONES
 
-VPC_PREFIXES = (16, 20)  # the layout of lib/network_plan.py needs room for 3 subnet tiers
+VPC_PREFIXES = (16, 20)  # the layout of lib/network/subnets.py needs room for 3 subnet tiers
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The `nodeGroups` config map: name -> a node group's fields, parsed into `lib.node_groups.NodeGroup`.
+"""The `nodeGroups` config map: name -> a node group's fields, parsed into `lib.cluster.node_groups.NodeGroup`.
 
 A node group validates itself (naming its field); errors name the nested key they come from,
 such as `nodeGroups.workers.minSize`.
@@ -12,7 +12,16 @@ from enum import Enum
 from typing import Any
 
 from config.errors import ConfigError
-from lib.node_groups import MAX_TAGS, NAME_FORMAT, OWN_TAGS, CapacityType, InvalidField, NodeGroup, Taint, TaintEffect
+from lib.cluster.node_groups import (
+    MAX_TAGS,
+    NAME_FORMAT,
+    OWN_TAGS,
+    CapacityType,
+    InvalidField,
+    NodeGroup,
+    Taint,
+    TaintEffect,
+)
 
 FIELDS = {
     "instanceTypes": "instance_types",

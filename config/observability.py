@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from config.checks import Section, in_range, matches
-from lib.alarms import thresholds
-from lib.telemetry import EMAIL, LOG_RETENTION_DAYS, MIN_IA_DAYS, TOPIC_ARN
+from lib.observability.alarms import thresholds
+from lib.observability.cloudwatch import EMAIL, LOG_RETENTION_DAYS, MIN_IA_DAYS, TOPIC_ARN
 
 MAX_LOG_DAYS = 3650
 

@@ -27,13 +27,13 @@ from config.network import NetworkSettings
 from config.node_groups import check_node_group_tags
 from config.observability import ObservabilitySettings
 from config.project import PROJECT_FILE, parse_value, read_declarations
-from lib.eks_versions import support_warning
-from lib.guardrails import waiver_problem
+from lib.cluster.node_groups import NodeGroup, TaintEffect
+from lib.cluster.sizing import has_shapes, node_task_capacity
+from lib.cluster.versions import support_warning
 from lib.images import CREDENTIAL_ARN, PULL_THROUGH_CACHE
-from lib.node_groups import NodeGroup, TaintEffect
-from lib.plan_facts import cpu_millicores, memory_mebibytes
-from lib.sizing import has_shapes, node_task_capacity
-from lib.zones import is_zone_id_of, zone_id_prefix
+from lib.network.zones import is_zone_id_of, zone_id_prefix
+from lib.quantities import cpu_millicores, memory_mebibytes
+from lib.security.guardrails import waiver_problem
 
 REQUIRED_NODE_GROUPS = ("system", "airflow", "workers")
 MIN_PROTECTED_BACKUP_DAYS = 7
@@ -63,7 +63,7 @@ class Settings:
     """Upstream registry -> mirror prefix (without the cache)."""
     tags: Mapping[str, str] = field(default_factory=dict)
     production: bool = True
-    """The stack declares itself production to the policy pack (`lib/guardrails.py`)."""
+    """The stack declares itself production to the policy pack (`lib/security/guardrails.py`)."""
     policy_waivers: Mapping[str, str] = field(default_factory=dict)
     """Policy of the pack -> why this stack opts out of it."""
 
@@ -113,8 +113,8 @@ class Settings:
     @property
     def task_capacity(self) -> int:
         """Tasks the stack runs at once: the worker group's capacity (`make cost`'s "nodes" line,
-        lib.sizing.node_task_capacity), or `airflowParallelism` when set and lower. Airflow enforces
-        it: `default_pool`'s slots and each scheduler's [core] parallelism (lib.airflow_values)."""
+        lib.cluster.sizing.node_task_capacity), or `airflowParallelism` when set and lower. Airflow enforces
+        it: `default_pool`'s slots and each scheduler's [core] parallelism (lib.airflow.values)."""
         cap = self.airflow.parallelism
         workers = self.node_group("workers")
         if not has_shapes(workers.instance_types):

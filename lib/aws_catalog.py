@@ -10,7 +10,7 @@ of Pulumi, and importing the SDK would cost the loader a third of a second.
 
 RDS classes are not read from the SDK: its `rds.InstanceType` enum (79 members in 7.51) stops at
 db.m6g/db.r6g and lacks db.m6i, db.r6i, db.m7g, db.r7g, db.r8g..., so it would refuse current
-classes; `lib.postgres` keeps the families it can size PgBouncer's pools for instead.
+classes; `lib.database.postgres` keeps the families it can size PgBouncer's pools for instead.
 """
 
 from __future__ import annotations

@@ -38,7 +38,7 @@ AUTONAME_SUFFIX = 8
 """What Pulumi's auto-naming appends to a logical name for a physical one: `-` and 7 hex digits."""
 
 NODE_GROUP_NAME_MAX = 20
-"""Longest node group name (`lib/node_groups.py`)."""
+"""Longest node group name (`lib/cluster/node_groups.py`)."""
 
 # The names built from the stack's base name (`airflow-<stack>`) that come closest to a limit of
 # AWS, per resource kind: (resource, name with `{}` for the base, AWS's limit in characters,

@@ -21,7 +21,7 @@ from pulumi.runtime.rpc import _special_resource_sig as RESOURCE_REF_SIG
 from pulumi.runtime.rpc import _special_secret_sig as SECRET_SIG
 from pulumi.runtime.rpc import _special_sig_key as SIG_KEY
 
-from lib.zones import zone_id_prefix
+from lib.network.zones import zone_id_prefix
 
 if TYPE_CHECKING:
     from offline.mocks import PlanMonitor

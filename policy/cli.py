@@ -14,10 +14,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from lib.az_loss import Tier, az_loss, render, tiers_down
-from lib.sizing import assumptions_for, load_table, node_overhead, shape_of
+from lib.cluster.sizing import assumptions_for, load_table, node_overhead, shape_of
 from policy.model import Stack, Violation, plan_stack
 from policy.rules import POLICIES
+from reports.az_loss import Tier, az_loss, render, tiers_down
 
 
 def evaluate(stack: Stack) -> tuple[list[Violation], list[tuple[Violation, str]]]:

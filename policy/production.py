@@ -6,10 +6,9 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from lib.airflow_values import COMPONENT_LABELS
-from lib.az_loss import control_plane_sections
-from lib.guardrails import PRODUCTION_HA, PRODUCTION_PROTECTION
-from lib.scheduling import ZONE_KEY
+from lib.airflow.values import COMPONENT_LABELS
+from lib.cluster.scheduling import ZONE_KEY
+from lib.security.guardrails import PRODUCTION_HA, PRODUCTION_PROTECTION
 from policy.model import (
     BUCKET,
     DB,
@@ -29,6 +28,7 @@ from policy.model import (
     known,
     violation,
 )
+from reports.az_loss import control_plane_sections
 
 MIN_BACKUP_DAYS = 7
 

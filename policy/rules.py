@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from lib.guardrails import (
+from lib.security.guardrails import (
     ENCRYPTION,
     IMDSV2,
     NO_PLAINTEXT_SECRETS,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from lib.guardrails import NO_PLAINTEXT_SECRETS
+from lib.security.guardrails import NO_PLAINTEXT_SECRETS
 from policy.model import DB, K8S_PROVIDER, K8S_SECRET, SECRET, UNKNOWN, Stack, Violation, known, violation, walk
 
 # A key whose value is a credential; keys that name or point at one (`...SecretName`, `...Arn`,

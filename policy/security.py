@@ -6,7 +6,7 @@ import ipaddress
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from lib.guardrails import ENCRYPTION, IMDSV2, NO_PUBLIC_EXPOSURE
+from lib.security.guardrails import ENCRYPTION, IMDSV2, NO_PUBLIC_EXPOSURE
 from policy.model import (
     BUCKET,
     DB,

@@ -2,8 +2,8 @@
 
 Runs in the project's virtualenv (.venv: Pulumi, Helm): the program under mocks (offline/mocks.py)
 for the prod stack, the official chart rendered by Helm with the values the release carries
-(offline/chart.py, as tests/test_chart_render.py does), and every Kubernetes Secret the program
-creates, with the data the cloud would receive (as tests/test_airflow_release.py reads it). The
+(offline/chart.py, as tests/renders/test_chart_render.py does), and every Kubernetes Secret the program
+creates, with the data the cloud would receive (as tests/plans/test_airflow_release.py reads it). The
 mocks' random resources answer real random values here (`RandomBytes`: `length` random bytes;
 `RandomPassword`: `length` letters and digits, as `special=False` asks), so that the Fernet key
 the program derives is a working key; every value still flows through the program's objects.

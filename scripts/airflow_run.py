@@ -5,7 +5,7 @@ Called by scripts/integration.py after its database steps (standard library only
    values its release carries (scripts/airflow_render.py, in .venv); the Kubernetes Secrets come
    from what the program creates (its random keys, database URI, admin password).
 2. A PostgreSQL of its own (TLS and SCRAM only, scripts/integration.py's `start_postgres`) with
-   the plan's database user and password, behind a PgBouncer with the files lib/pgbouncer.py
+   the plan's database user and password, behind a PgBouncer with the files lib/database/pgbouncer/pools.py
    generates for that URI (`start_pgbouncer`), and moto's S3/STS server with the plan's logs
    bucket: all on 127.0.0.1.
 3. An emulated kubelet (scripts/kubelet.py, scripts/emulated_pod.py) runs pods of the render as local
@@ -40,10 +40,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from lib import pgbouncer  # noqa: E402
-from lib.airflow_secrets import ADMIN_PASSWORD_KEY, RELEASE_NAME, SECRET_NAMES  # noqa: E402
-from lib.airflow_values import ADMIN_USERNAME  # noqa: E402
-from lib.postgres import connection_uri  # noqa: E402
+from lib.airflow.secrets import ADMIN_PASSWORD_KEY, RELEASE_NAME, SECRET_NAMES  # noqa: E402
+from lib.airflow.values import ADMIN_USERNAME  # noqa: E402
+from lib.database.pgbouncer import pools as pgbouncer  # noqa: E402
+from lib.database.postgres import connection_uri  # noqa: E402
 from scripts import task_pod_checks  # noqa: E402
 from scripts.emulated_pod import Cluster, Local  # noqa: E402
 from scripts.integration import (  # noqa: E402

@@ -2,7 +2,7 @@
 
 A page gives the component's type token, what it creates (the module docstring), its args (each
 `...Args` dataclass: field, type, default, description) and its outputs (the attributes the
-component class annotates). `tests/test_docs.py` fails when a page is stale:
+component class annotates). `tests/plans/test_docs.py` fails when a page is stale:
 
     python scripts/component_docs.py
 """

@@ -4,7 +4,7 @@ A key's row gives its name, type, default and description as `Pulumi.yaml` decla
 the optional secrets the CLI does not let it declare, `config/project.py` `SECRET_KEYS`), the value
 each committed stack sets, and
 when it applies (`config/keys.py`). Rows are grouped by the settings section `config/keys.py`
-places each key in. `tests/test_docs.py` fails when the page is stale:
+places each key in. `tests/plans/test_docs.py` fails when the page is stale:
 
     python scripts/config_docs.py
 """

@@ -7,7 +7,7 @@ add an output; major to remove, rename or retype one, or to make a secret plain)
 
 It writes `contract/snapshots/<version>.json` (refusing a version that does not follow the
 latest snapshot by those rules, or a change to a published version) and rewrites the table
-under `## Stack outputs` in `contract/README.md`. `tests/test_contract.py` fails until both are current.
+under `## Stack outputs` in `contract/README.md`. `tests/plans/test_contract.py` fails until both are current.
 """
 
 from __future__ import annotations

@@ -1,13 +1,13 @@
 """Estimated monthly cost and task capacity of a stack, from its offline plan.
 
 Reads `build/plan-<stack>.json` (`make plan`), prices it with `sizing/aws-prices.json` and
-the usage in `sizing/assumptions.json`, runs the capacity model (lib/capacity.py), prints both
+the usage in `sizing/assumptions.json`, runs the capacity model (lib/cluster/capacity.py), prints both
 and writes `build/cost-<stack>.json`. Estimates from public list prices, not a quote or a bill.
 
     python scripts/cost.py [--stack dev] [--busy-hours 8] [--plan build/plan-dev.json] [--date 2027-04-01]
 
 The control plane is priced at the rate its Kubernetes version's support has on the day (`--date`,
-default today, UTC): extended support past the end of standard support (lib/eks_versions.py).
+default today, UTC): extended support past the end of standard support (lib/cluster/versions.py).
 """
 
 from __future__ import annotations
@@ -22,10 +22,11 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from lib.cost import MissingPrice, PriceTable, estimate  # noqa: E402
-from lib.eks_versions import utc_today  # noqa: E402
-from lib.sizing import assumptions_for, capacity, load_table  # noqa: E402
+from lib.cluster.sizing import assumptions_for, load_table  # noqa: E402
+from lib.cluster.versions import utc_today  # noqa: E402
 from offline.stack_config import resolve_stack_config  # noqa: E402
+from reports.capacity import capacity  # noqa: E402
+from reports.cost import MissingPrice, PriceTable, estimate  # noqa: E402
 
 
 def report(

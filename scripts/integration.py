@@ -6,7 +6,7 @@ Starts, all throw-away (a temporary directory; builds cached under build/integra
   `password_encryption=scram-sha-256`, pg_hba `hostssl ... scram-sha-256` / `hostnossl ... reject`;
 - PgBouncer 1.24.1 (built from Debian's source tarball, sha256-pinned: bookworm's 1.18 lacks
   `max_prepared_statements`; the chart's image is 1.23.1, still in chart 1.22.0's values) with
-  exactly the `pgbouncer.ini` and `users.txt` that lib/pgbouncer.py writes for the pods.
+  exactly the `pgbouncer.ini` and `users.txt` that lib/database/pgbouncer/pools.py writes for the pods.
   `substitute` changes only the listen address and port, the file paths (the auth file, the CA
   file: this run's CA stands in for the RDS bundle) and the server's host and port: the files
   are generated for an RDS endpoint name (`RDS_HOST`, so they take the `verify-full` branch),
@@ -50,9 +50,9 @@ from typing import Any, TypeVar
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from lib import pgbouncer  # noqa: E402
-from lib.pgbouncer_tls import RDS_CA_FILE  # noqa: E402
-from lib.postgres import connection_uri  # noqa: E402
+from lib.database.pgbouncer import pools as pgbouncer  # noqa: E402
+from lib.database.pgbouncer.tls import RDS_CA_FILE  # noqa: E402
+from lib.database.postgres import connection_uri  # noqa: E402
 
 T = TypeVar("T")
 BUILD = ROOT / "build" / "integration"
@@ -301,7 +301,7 @@ def start_pgbouncer(
     procs: Processes,
     drop: Sequence[str],
 ) -> int:
-    """PgBouncer with the files lib/pgbouncer.py generates for the pods (see `substitute`)."""
+    """PgBouncer with the files lib/database/pgbouncer/pools.py generates for the pods (see `substitute`)."""
     files, port = tmp / name, free_port()
     files.mkdir()
     pools = pgbouncer.pgbouncer_pools(MAX_CONNECTIONS, 2)
@@ -422,7 +422,7 @@ def integration(drop: Sequence[str], tmp: Path, procs: Processes) -> Steps:
     rendered = timed("the chart's airflow.cfg from the dev and prod values (real Helm)", lambda: render_configs(tmp))
     ca_file = make_certificates(tmp)
     pg_port = timed("PostgreSQL (TLS and SCRAM only)", lambda: start_postgres(tmp, procs))
-    # What components/database.py builds: lib.postgres.connection_uri, for a created instance
+    # What components/database.py builds: lib.database.postgres.connection_uri, for a created instance
     # (generated password) and for a brought one (existingDbPassword, any characters).
     db = pgbouncer.parse_database_uri(connection_uri(USER, PASSWORD, RDS_HOST, DEFAULT_PORT, DB))
     brought = pgbouncer.parse_database_uri(connection_uri(BROUGHT_USER, BROUGHT_PASSWORD, RDS_HOST, DEFAULT_PORT, DB))

@@ -132,7 +132,7 @@ def stats(uri: str) -> None:
 
 
 def admin() -> None:
-    """The user the admin-user Job created (lib/airflow_values.py ADMIN_USERNAME), with the Admin role."""
+    """The user the admin-user Job created (lib/airflow/values.py ADMIN_USERNAME), with the Admin role."""
     listed = airflow_cli("users", "list", "--output", "json")
     assert listed.returncode == 0, listed.stderr[-2000:]
     (table,) = [line for line in listed.stdout.splitlines() if line.startswith("[{")]  # after the log lines

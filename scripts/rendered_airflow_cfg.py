@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from lib.airflow_values import ADMIN_PASSWORD_ENV  # noqa: E402
+from lib.airflow.values import ADMIN_PASSWORD_ENV  # noqa: E402
 from offline.chart import render  # noqa: E402
 from offline.mocks import run_program  # noqa: E402
 

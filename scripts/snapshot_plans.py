@@ -1,4 +1,4 @@
-"""Write the plan snapshots `tests/test_plan_snapshot.py` compares the program against.
+"""Write the plan snapshots `tests/plans/test_plan_snapshot.py` compares the program against.
 
 A snapshot is what the offline plan registers for one configuration: every resource (URN, type,
 name, parent, dependencies, inputs, protect, retain-on-delete) and the outputs, secrets shown
@@ -19,7 +19,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from lib.eks_versions import DEFAULT_VERSION, EKS_VERSIONS  # noqa: E402
+from lib.cluster.versions import DEFAULT_VERSION, EKS_VERSIONS  # noqa: E402
 from offline.mocks import Plan, run_program  # noqa: E402
 
 SNAPSHOT_DIR = ROOT / "tests" / "snapshots"

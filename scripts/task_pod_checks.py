@@ -24,8 +24,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from lib import pgbouncer
-from lib.airflow_secrets import RELEASE_NAME, SECRET_KEYS, SECRET_NAMES
+from lib.airflow.secrets import RELEASE_NAME, SECRET_KEYS, SECRET_NAMES
+from lib.database.pgbouncer import pools as pgbouncer
 from scripts import emulated_pod
 from scripts.emulated_pod import Cluster, Local
 from scripts.integration import SERVER_HOST

@@ -1,0 +1,1 @@
+"""The Airflow release: chart values, Secrets, resources, hardening, telemetry, alarms, DAG delivery."""

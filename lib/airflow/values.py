@@ -1,0 +1,333 @@
+"""Helm values of the official Apache Airflow chart, as a pure function of plain inputs.
+
+No Pulumi here: plain options, node groups and the NAMES of the Secrets the Airflow component
+creates (never their contents): plain data, without a secret. The user's overrides come last.
+
+What the values give (chart 1.22, Airflow 3.3):
+- KubernetesExecutor; no bundled PostgreSQL or Redis; the metadata DB through an existing Secret
+  (`data.metadataSecretName`) whose URI points at PgBouncer, which relays to the database with
+  TLS required. PgBouncer reads its `pgbouncer.ini` and `users.txt` from a Secret the program
+  writes (`pgbouncer.configSecretName`): the chart would otherwise render the database password
+  into its values. Its metrics exporter logs in through a Secret too.
+- Fernet, API, JWT and webserver keys from program-made Secrets: stable across upgrades.
+- Replicas from settings; the chart's PodDisruptionBudget (maxUnavailable 1) for every control-plane
+  section; the control plane spread over zones (best effort) and hosts (strict).
+- Control-plane pods on the `airflow` node group; task pods (`workers.kubernetes.*`) on the
+  `workers` group, tolerating its taints, under their own service account, which carries the
+  task pods' IAM role (IRSA) and nothing the scheduler has.
+- Migrations and the admin user as plain Jobs (no Helm hooks, as the chart advises for tools
+  that are not the Helm CLI). The Deployments wait for migrations in their init containers, the
+  admin-user Job in its command (chart 1.22 gives it no wait); its password comes from a Secret.
+- DAGs and logs on the EFS claims (DAG processor, triggerer, task pods). The chart's own
+  git-sync is off (chart 1.22 renders it nowhere with persistence and a standalone DAG processor);
+  the program's git-sync Deployment (`lib/airflow/git_sync.py`) writes into the DAGs claim instead.
+- The API server outlives the NLB's deregistration delay (`preStop`); requests and limits from a
+  profile; images from their registry's mirror if set. Metrics and remote logs
+  (`lib/airflow/telemetry.py`), hardened pods and network policies (`lib/airflow/hardening.py`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from lib.airflow.configuration import airflow_config
+from lib.airflow.hardening import hardening_values
+from lib.airflow.resources import RESOURCE_PROFILES, ResourceProfile, Resources
+from lib.airflow.secrets import ADMIN_PASSWORD_KEY, RELEASE_NAME, SecretNames
+from lib.airflow.task_pod import task_pod_template
+from lib.airflow.telemetry import IRSA_ROLE_ANNOTATION, RemoteLogs, StatsdTarget, telemetry_values
+from lib.cluster.node_groups import NodeGroup
+from lib.cluster.scheduling import HOST_KEY, ZONE_KEY, node_selector, tolerations
+from lib.images import mirrored
+from lib.merge import deep_merge
+
+CHART_NAME = "airflow"
+CHART_REPOSITORY = "https://airflow.apache.org"
+API_SERVER_PORT = 8080  # the chart's `ports.apiServer`
+API_SERVER_HEALTH_PATH = "/api/v2/monitor/health"
+"""The NLB's health check (Airflow 3), and chart 1.22's API server probes. No login: the monitor
+router is outside the authenticated one (airflow-core 3.3.2, as in 3.0.2:
+api_fastapi/core_api/routes/public/__init__.py), so a readiness gate can turn true."""
+ADMIN_USERNAME = "admin"
+ADMIN_PASSWORD_ENV = "AIRFLOW_ADMIN_PASSWORD"
+MIGRATIONS_WAIT_SECONDS = 600  # migrations run as a plain Job alongside the pods that wait for them
+API_SERVER_PRE_STOP_SECONDS = 25
+"""A terminating API server keeps serving this long: more than the NLB's deregistration delay
+(components/load_balancer.py), less than the pod's 30 s grace period (chart 1.22 offers no
+`terminationGracePeriodSeconds` for the API server), leaving uvicorn 5 s to finish."""
+
+# Chart 1.22.0's images (values.yaml and schema defaults; 1.18.0 had statsd-exporter v0.28.0).
+SIDECAR_IMAGES = {
+    "pgbouncer": {"repository": "apache/airflow", "tag": "airflow-pgbouncer-2025.03.05-1.23.1"},
+    "pgbouncerExporter": {"repository": "apache/airflow", "tag": "airflow-pgbouncer-exporter-2025.03.05-0.18.0"},
+    "statsd": {"repository": "quay.io/prometheus/statsd-exporter", "tag": "v0.30.0"},
+}
+AIRFLOW_IMAGE_REPOSITORY = "apache/airflow"
+WORKER_SERVICE_ACCOUNT = f"{RELEASE_NAME}-worker"
+"""Service account of the task pods (the chart's default name, set explicitly: an IAM role trusts it)."""
+
+# Pod label `component` the chart sets per section (what spread constraints select).
+COMPONENT_LABELS = {
+    "scheduler": "scheduler",
+    "apiServer": "api-server",
+    "triggerer": "triggerer",
+    "dagProcessor": "dag-processor",
+    "pgbouncer": "pgbouncer",
+}
+PDB_SECTIONS = tuple(COMPONENT_LABELS)
+"""Every control-plane section has the chart's `podDisruptionBudget` in 1.22 (the triggerer's and
+the DAG processor's came in chart 1.19, #59068 and #60294; the program made its own before)."""
+
+
+def api_server_service_name(release: str = RELEASE_NAME) -> str:
+    """The chart's API server Service: `<fullname>-api-server`, where the fullname of a release
+    whose name contains the chart's name is the release name."""
+    fullname = release if CHART_NAME in release else f"{release}-{CHART_NAME}"
+    return f"{fullname}-api-server"
+
+
+@dataclass(frozen=True)
+class Replicas:
+    """Pods of each control-plane component (2 or more for HA)."""
+
+    scheduler: int = 2
+    api_server: int = 2
+    triggerer: int = 2
+    dag_processor: int = 2
+    pgbouncer: int = 2
+
+
+@dataclass(frozen=True)
+class ChartInputs:
+    """Everything the values depend on, as plain data."""
+
+    airflow_version: str
+    replicas: Replicas
+    resource_profile: ResourceProfile
+    control_plane: NodeGroup
+    """Node group of the control plane: schedulers, API servers, ..., PgBouncer and jobs."""
+    workers: NodeGroup
+    """Node group of the task pods (tainted)."""
+    secrets: SecretNames
+    dags_claim: str
+    logs_claim: str
+    namespace: str
+    dags_folder: str
+    worker_role_arn: str = ""
+    """IAM role the task pods' service account carries (IRSA); "" for none."""
+    task_pod_size: ResourceProfile | None = None  # a task pod's profile; None: resource_profile
+    parallelism: int = 32
+    """The stack's task capacity: `default_pool`'s slots and each scheduler's [core] parallelism
+    (`capacity_values`)."""
+    image_mirrors: Mapping[str, str] = field(default_factory=dict)  # registry -> mirror prefix
+    statsd: StatsdTarget | None = None  # None: the chart's statsd exporter
+    remote_logs: RemoteLogs | None = None  # None: logs on the EFS volume only
+    overrides: Mapping[str, Any] = field(default_factory=dict)
+    """The user's values, merged last."""
+
+
+def spread_constraints(section: str, release: str = RELEASE_NAME) -> list[dict[str, Any]]:
+    """Spread a component's pods over zones (best effort) and hosts (strict)."""
+    selector = {"matchLabels": {"tier": "airflow", "component": COMPONENT_LABELS[section], "release": release}}
+    return [
+        {"maxSkew": 1, "topologyKey": ZONE_KEY, "whenUnsatisfiable": "ScheduleAnyway", "labelSelector": selector},
+        {"maxSkew": 1, "topologyKey": HOST_KEY, "whenUnsatisfiable": "DoNotSchedule", "labelSelector": selector},
+    ]
+
+
+def _placement(group: NodeGroup) -> dict[str, Any]:
+    return {"nodeSelector": node_selector(group), "tolerations": tolerations(group)}
+
+
+def _control_plane(inputs: ChartInputs) -> dict[str, Any]:
+    """The scheduler, API server, triggerer, DAG processor and PgBouncer sections."""
+    profile = RESOURCE_PROFILES[inputs.resource_profile]
+    r = inputs.replicas
+
+    def control(section: str, replicas: int) -> dict[str, Any]:
+        values = {
+            "replicas": replicas,
+            **_placement(inputs.control_plane),
+            "topologySpreadConstraints": spread_constraints(section),
+            "resources": profile[section].values(),
+        }
+        if section in PDB_SECTIONS:
+            values["podDisruptionBudget"] = {"enabled": True, "config": {"maxUnavailable": 1}}
+        return values
+
+    return {
+        "scheduler": control("scheduler", r.scheduler),
+        "apiServer": {
+            **control("apiServer", r.api_server),
+            # The Pulumi-owned NLB reaches the pods through a TargetGroupBinding.
+            "service": {"type": "ClusterIP"},
+            "containerLifecycleHooks": {"preStop": {"exec": {"command": ["sleep", str(API_SERVER_PRE_STOP_SECONDS)]}}},
+        },
+        "triggerer": {
+            **control("triggerer", r.triggerer),
+            "persistence": {"enabled": False},  # a Deployment; its logs go to the EFS logs volume
+        },
+        "dagProcessor": {"enabled": True, **control("dagProcessor", r.dag_processor)},
+        "pgbouncer": {
+            "enabled": True,
+            **control("pgbouncer", r.pgbouncer),
+            # pgbouncer.ini (pools, TLS to the database) comes whole from this Secret.
+            "configSecretName": inputs.secrets.pgbouncer_config,
+            "metricsExporterSidecar": {
+                "statsSecretName": inputs.secrets.pgbouncer_stats,
+                "resources": profile["pgbouncerExporter"].values(),
+            },
+        },
+    }
+
+
+def _job(place: dict[str, Any], resources: Resources, admin_password_secret: str | None = None) -> dict[str, Any]:
+    """A Job without Helm hooks; with the admin password's Secret, the one that creates the user."""
+    job = {"useHelmHooks": False, "applyCustomEnv": False, **place, "resources": resources.values()}
+    if admin_password_secret is None:
+        return job
+    job["env"] = [
+        {
+            "name": ADMIN_PASSWORD_ENV,
+            "valueFrom": {"secretKeyRef": {"name": admin_password_secret, "key": ADMIN_PASSWORD_KEY}},
+        }
+    ]
+    # The chart's default args put `createUserJob.defaultUser.password` on the command line, and its
+    # Job has no wait for migrations (the Deployments have one): wait here, then create the user.
+    job["args"] = [
+        "bash",
+        "-c",
+        f"airflow db check-migrations --migration-wait-timeout={MIGRATIONS_WAIT_SECONDS} && "
+        f'exec airflow users create "$@" --password "${ADMIN_PASSWORD_ENV}"',
+        "--",
+        "--role",
+        "Admin",
+        "--username",
+        ADMIN_USERNAME,
+        "--email",
+        f"{ADMIN_USERNAME}@example.com",
+        "--firstname",
+        "Airflow",
+        "--lastname",
+        "Admin",
+    ]
+    return job
+
+
+def _admin_user(admin_password_secret: str | None) -> dict[str, Any]:
+    """`createUserJob.enabled` and `defaultUser` (chart 1.19 deprecated `webserver.defaultUser`)."""
+    if admin_password_secret is None:
+        return {"enabled": False}
+    return {
+        "enabled": True,
+        "defaultUser": {
+            "role": "Admin",
+            "username": ADMIN_USERNAME,
+            "email": f"{ADMIN_USERNAME}@example.com",
+            "firstName": "Airflow",
+            "lastName": "Admin",
+            "password": "",  # unused: the job reads the Secret
+        },
+    }
+
+
+def _task_pods(inputs: ChartInputs) -> dict[str, Any]:
+    """`workers.kubernetes` (chart 1.20/1.21 deprecated the shared `workers.*`): where task pods run,
+    their size, their account. `serviceAccount.create` renders worker-kubernetes-serviceaccount.yaml,
+    named as before (an IAM role trusts it; the chart's default is `<release>-worker-kubernetes`)."""
+    return {
+        **_placement(inputs.workers),
+        "resources": RESOURCE_PROFILES[inputs.task_pod_size or inputs.resource_profile]["workers"].values(),
+        "serviceAccount": {
+            "create": True,
+            "name": WORKER_SERVICE_ACCOUNT,
+            "annotations": {IRSA_ROLE_ANNOTATION: inputs.worker_role_arn} if inputs.worker_role_arn else {},
+        },
+    }
+
+
+def _sidecar_images(mirrors: Mapping[str, str]) -> dict[str, Any]:
+    return {
+        name: {**image, "repository": mirrored(image["repository"], mirrors)} for name, image in SIDECAR_IMAGES.items()
+    }
+
+
+def airflow_values(inputs: ChartInputs) -> dict[str, Any]:
+    """The release's values: the program's, then the user's overrides merged last."""
+    profile = RESOURCE_PROFILES[inputs.resource_profile]
+    place = _placement(inputs.control_plane)
+    secrets = inputs.secrets
+    computed: dict[str, Any] = {
+        "defaultAirflowRepository": mirrored(AIRFLOW_IMAGE_REPOSITORY, inputs.image_mirrors),
+        "defaultAirflowTag": inputs.airflow_version,
+        "airflowVersion": inputs.airflow_version,
+        "images": {**_sidecar_images(inputs.image_mirrors), "migrationsWaitTimeout": MIGRATIONS_WAIT_SECONDS},
+        "executor": "KubernetesExecutor",
+        "postgresql": {"enabled": False},
+        "redis": {"enabled": False},
+        "data": {"metadataSecretName": secrets.metadata},
+        "fernetKeySecretName": secrets.fernet_key,
+        "apiSecretKeySecretName": secrets.api_secret_key,
+        "jwtSecretName": secrets.jwt_secret,
+        "webserverSecretKeySecretName": secrets.webserver_secret_key,
+        # Anything not placed below (cleanup jobs, ...) lands on the control-plane group too.
+        **place,
+        **_control_plane(inputs),
+        "statsd": {"enabled": True, **place, "resources": profile["statsd"].values()},
+        # The KubernetesExecutor's pod template (chart 1.22 files/pod-template-file.kubernetes-helm-yaml)
+        # reads `workers.kubernetes.*` first; the shared `workers.*` keys are deprecated (1.20, 1.21).
+        "workers": {"kubernetes": _task_pods(inputs)},
+        "migrateDatabaseJob": _job(place, profile["jobs"]),
+        "createUserJob": {
+            **_job(place, profile["jobs"], secrets.admin_password),
+            **_admin_user(secrets.admin_password),
+        },
+        "dags": {
+            "persistence": {"enabled": True, "existingClaim": inputs.dags_claim},
+            "gitSync": {"enabled": False},  # see the module docstring: the program runs its own
+        },
+        "logs": {"persistence": {"enabled": True, "existingClaim": inputs.logs_claim}},
+        "config": airflow_config(
+            inputs.dags_folder,
+            inputs.parallelism,
+            # Task pods report to the API server's execution API inside the cluster.
+            f"http://{api_server_service_name()}.{inputs.namespace}:{API_SERVER_PORT}/execution/",
+            inputs.resource_profile,
+        ),
+    }
+    computed = deep_merge(computed, hardening_values())
+    computed = deep_merge(computed, telemetry_values(inputs.statsd, inputs.remote_logs))
+    computed = deep_merge(computed, capacity_values(inputs.parallelism))
+    values = deep_merge(computed, inputs.overrides)
+    if "podTemplate" not in inputs.overrides:
+        # From the merged values: the user's `workers.kubernetes.*` reach the task pods (lib/airflow/task_pod.py).
+        values["podTemplate"] = task_pod_template(values)
+    return values
+
+
+DEFAULT_POOL = "default_pool"
+
+
+def migrate_args(pool_slots: int) -> list[str]:
+    """The migration Job's command: migrate, then size `default_pool`. Airflow 3.3.2 creates the pool
+    once, from `[core] default_pool_task_slot_count` (utils/db.py `add_default_pool_if_not_exists`),
+    and never resizes it; `airflow pools set` updates it (models/pool.py `create_or_update_pool`).
+    The chart's default args (1.22.0 values.yaml) are `exec airflow db migrate`."""
+    return [
+        "bash",
+        "-c",
+        f'airflow db migrate && exec airflow pools set {DEFAULT_POOL} {pool_slots} "Default pool"',
+    ]
+
+
+def capacity_values(task_capacity: int) -> dict[str, Any]:
+    """The stack's task capacity enforced by Airflow: `default_pool` holds that many slots (set by
+    every migration Job: each Helm upgrade re-creates it), and each scheduler's `[core] parallelism`
+    is the whole of it, so one scheduler alone still fills the pool; the pool caps the total."""
+    return {
+        # `[core] parallelism` is lib.airflow.configuration's, from the same number.
+        "config": {"core": {"default_pool_task_slot_count": str(task_capacity)}},
+        "migrateDatabaseJob": {"args": migrate_args(task_capacity)},
+    }

@@ -1,0 +1,273 @@
+"""Cluster add-ons as data: pinned charts, computed Helm values and least-privilege IAM.
+
+Everything here is plain Python (no Pulumi), so that it is unit-tested directly;
+`components/cluster_addon.py` turns one `AddonChart` into an IAM role for its service account
+(IRSA) and a Helm release.
+
+- AWS Load Balancer Controller: this program uses it for one thing only, a TargetGroupBinding
+  that registers the Airflow API server pods in a target group Pulumi owns. Its IAM policy
+  allows the describe calls that reconciling needs and registering targets only in target
+  groups tagged for this cluster; it creates no load balancer and writes no security group (the
+  program adds the NLB -> nodes rule itself), so it gets no permission to. It does read
+  security groups: read in controller v3.4.3, a binding without `spec.networking` still runs
+  the networking reconcile, and so does the finalizer's cleanup, whose first call is
+  `ec2:DescribeSecurityGroups` (pkg/networking/networking_manager.go: reconcile l.100-110, gc
+  l.243-246 and l.615-634; cleanup l.124-126). Without it, every reconcile fails and the
+  binding's finalizer is never removed: `pulumi destroy` hangs on the namespace.
+- Cluster Autoscaler: discovers the managed node groups' Auto Scaling groups by the tags EKS puts
+  on them, and may change only the groups tagged as owned by this cluster.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from lib.cluster.node_groups import NodeGroup
+from lib.cluster.scheduling import node_selector, tolerations
+from lib.images import mirrored
+
+IRSA_ANNOTATION = "eks.amazonaws.com/role-arn"
+ADDON_NAMESPACE = "kube-system"
+TARGET_GROUP_BINDING_TAG = "airflow-eks/target-group-binding"
+"""Tag (value: the cluster name) marking target groups this cluster's controller may fill."""
+
+
+@dataclass(frozen=True)
+class AddonChart:
+    """A Helm chart installed as a cluster add-on, at a pinned version."""
+
+    key: str
+    """Short name, used in resource names (`lb-controller`)."""
+    repository: str
+    chart: str
+    version: str
+    release_name: str
+    service_account: str
+    service_account_annotations_path: tuple[str, ...]
+    """Where the chart reads the service account's annotations, as a path of value keys."""
+    namespace: str = ADDON_NAMESPACE
+
+
+# Chart 3.x installs controller v3.x (chart and app versions are equal since 3.0); 3.4.3 is the
+# latest patch of the 3.4 line (eks-charts release v0.0.240 and later).
+LOAD_BALANCER_CONTROLLER = AddonChart(
+    key="lb-controller",
+    repository="https://aws.github.io/eks-charts",
+    chart="aws-load-balancer-controller",
+    version="3.4.3",
+    release_name="aws-load-balancer-controller",
+    service_account="aws-load-balancer-controller",
+    service_account_annotations_path=("serviceAccount", "annotations"),
+)
+
+# Chart 9.59.0 (tag cluster-autoscaler-chart-9.59.0 of kubernetes/autoscaler, 2026-07-21, the newest
+# read here) ships Cluster Autoscaler 1.35.0 (appVersion); the image is set per cluster minor below,
+# as the autoscaler's docs require. 9.51.0 (appVersion 1.33.0) lacks the RBAC that autoscalers from
+# 1.35 read through (resource.k8s.io resourceslices, deviceclasses and resourceclaims, added in chart
+# 9.54.0; podtemplates; autoscaling.x-k8s.io capacitybuffers and provisioningrequests); the values
+# this program sets are unchanged between the two (values.yaml diff read).
+CLUSTER_AUTOSCALER = AddonChart(
+    key="cluster-autoscaler",
+    repository="https://kubernetes.github.io/autoscaler",
+    chart="cluster-autoscaler",
+    version="9.59.0",
+    release_name="cluster-autoscaler",
+    service_account="cluster-autoscaler",
+    service_account_annotations_path=("rbac", "serviceAccount", "annotations"),
+)
+
+CLUSTER_AUTOSCALER_IMAGE_TAGS = {
+    "1.32": "v1.32.7",
+    "1.33": "v1.33.6",
+    "1.34": "v1.34.5",
+    "1.35": "v1.35.2",
+    "1.36": "v1.36.1",
+}
+"""The autoscaler release for each accepted Kubernetes minor (it must match the cluster's): the
+newest patch tag `cluster-autoscaler-<version>` of kubernetes/autoscaler read here (1.33.6, 1.34.5,
+1.35.2 and 1.36.1 all tagged 2026-07-22, 1.32.7 earlier; snapshot of 2026-08-22). The images
+at registry.k8s.io/autoscaling/cluster-autoscaler were not pulled from here."""
+
+# Requests and limits of the add-on pods: small, fixed, measured against their defaults.
+LOAD_BALANCER_CONTROLLER_RESOURCES = {
+    "requests": {"cpu": "50m", "memory": "128Mi"},
+    "limits": {"cpu": "500m", "memory": "256Mi"},
+}
+CLUSTER_AUTOSCALER_RESOURCES = {
+    "requests": {"cpu": "100m", "memory": "300Mi"},
+    "limits": {"cpu": "500m", "memory": "600Mi"},
+}
+
+
+def partition(region: str) -> str:
+    """The AWS partition of `region` (`aws`, `aws-cn`, `aws-us-gov`)."""
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"
+
+
+def irsa_values(chart: AddonChart, role_arn: str) -> dict[str, Any]:
+    """The values that annotate `chart`'s service account with its IAM role."""
+    values: dict[str, Any] = {IRSA_ANNOTATION: role_arn}
+    for key in reversed(chart.service_account_annotations_path):
+        values = {key: values}
+    return values
+
+
+# --------------------------------------------------------------------------- load balancer controller
+
+
+def load_balancer_controller_policy(region: str, cluster_name: str) -> dict[str, Any]:
+    """IAM policy for TargetGroupBinding of Pulumi-owned IP target groups, and nothing else."""
+    target_groups = f"arn:{partition(region)}:elasticloadbalancing:{region}:*:targetgroup/*/*"
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                # Read-only calls of reconciling (target group, its health and tags; the
+                # webhook's DescribeTargetGroups), of IP target checks (the VPC's CIDRs, subnets
+                # and zones) and of the networking reconcile and cleanup (security groups).
+                "Sid": "Describe",
+                "Effect": "Allow",
+                "Action": [
+                    "elasticloadbalancing:DescribeLoadBalancers",
+                    "elasticloadbalancing:DescribeListeners",
+                    "elasticloadbalancing:DescribeTags",
+                    "elasticloadbalancing:DescribeTargetGroups",
+                    "elasticloadbalancing:DescribeTargetGroupAttributes",
+                    "elasticloadbalancing:DescribeTargetHealth",
+                    "ec2:DescribeAvailabilityZones",
+                    "ec2:DescribeSecurityGroups",
+                    "ec2:DescribeSubnets",
+                    "ec2:DescribeVpcs",
+                ],
+                "Resource": "*",
+            },
+            {
+                # Only target groups in this region tagged for this cluster.
+                "Sid": "RegisterTargetsOfOwnTargetGroups",
+                "Effect": "Allow",
+                "Action": ["elasticloadbalancing:RegisterTargets", "elasticloadbalancing:DeregisterTargets"],
+                "Resource": target_groups,
+                "Condition": {"StringEquals": {f"aws:ResourceTag/{TARGET_GROUP_BINDING_TAG}": cluster_name}},
+            },
+        ],
+    }
+
+
+LOAD_BALANCER_CONTROLLER_IMAGE = "public.ecr.aws/eks/aws-load-balancer-controller"  # the chart's default
+CLUSTER_AUTOSCALER_IMAGE = "registry.k8s.io/autoscaling/cluster-autoscaler"  # the chart's default
+
+
+def load_balancer_controller_values(
+    cluster_name: str, region: str, vpc_id: str, group: NodeGroup, image_mirrors: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """Values of the controller chart (before the IRSA annotation and the user's overrides)."""
+    return {
+        "clusterName": cluster_name,
+        "image": {"repository": mirrored(LOAD_BALANCER_CONTROLLER_IMAGE, image_mirrors or {})},
+        # Explicit: nodes allow a single IMDS hop, so pods cannot read these from the instance.
+        "region": region,
+        "vpcId": vpc_id,
+        "replicaCount": 2,
+        "podDisruptionBudget": {"maxUnavailable": 1},
+        "serviceAccount": {"create": True, "name": LOAD_BALANCER_CONTROLLER.service_account},
+        "nodeSelector": node_selector(group),
+        "tolerations": tolerations(group),
+        "resources": LOAD_BALANCER_CONTROLLER_RESOURCES,
+        # TargetGroupBinding only: no take-over of Services of type LoadBalancer, no ingress
+        # class, no ALB add-ons (Shield, WAF), no shared backend security group to manage.
+        "enableServiceMutatorWebhook": False,
+        "createIngressClassResource": False,
+        "ingressClassParams": {"create": False},
+        "enableShield": False,
+        "enableWaf": False,
+        "enableWafv2": False,
+        "enableBackendSecurityGroup": False,
+    }
+
+
+# --------------------------------------------------------------------------- cluster autoscaler
+
+
+def autoscaler_discovery_tags(cluster_name: str) -> list[str]:
+    """The tags EKS puts on every managed node group's Auto Scaling group."""
+    return ["k8s.io/cluster-autoscaler/enabled", f"k8s.io/cluster-autoscaler/{cluster_name}"]
+
+
+def cluster_autoscaler_policy(region: str, cluster_name: str) -> dict[str, Any]:
+    """IAM policy: describe freely; scale only the Auto Scaling groups owned by this cluster."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "Describe",
+                "Effect": "Allow",
+                "Action": [
+                    "autoscaling:DescribeAutoScalingGroups",
+                    "autoscaling:DescribeAutoScalingInstances",
+                    "autoscaling:DescribeLaunchConfigurations",
+                    "autoscaling:DescribeScalingActivities",
+                    "autoscaling:DescribeTags",
+                    "ec2:DescribeImages",
+                    "ec2:DescribeInstanceTypes",
+                    "ec2:DescribeLaunchTemplateVersions",
+                    "ec2:GetInstanceTypesFromInstanceRequirements",
+                ],
+                "Resource": "*",
+            },
+            {
+                # Labels, taints and resources of a group with no node yet (scale up from zero).
+                "Sid": "DescribeOwnNodegroups",
+                "Effect": "Allow",
+                "Action": "eks:DescribeNodegroup",
+                "Resource": f"arn:{partition(region)}:eks:{region}:*:nodegroup/{cluster_name}/*/*",
+            },
+            {
+                "Sid": "ScaleOwnGroups",
+                "Effect": "Allow",
+                "Action": ["autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"],
+                "Resource": "*",
+                "Condition": {"StringEquals": {f"aws:ResourceTag/k8s.io/cluster-autoscaler/{cluster_name}": "owned"}},
+            },
+        ],
+    }
+
+
+def cluster_autoscaler_values(
+    cluster_name: str,
+    region: str,
+    kubernetes_version: str,
+    group: NodeGroup,
+    image_mirrors: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """Values of the autoscaler chart (before the IRSA annotation and the user's overrides)."""
+    if kubernetes_version not in CLUSTER_AUTOSCALER_IMAGE_TAGS:
+        raise ValueError(f"no Cluster Autoscaler release pinned for Kubernetes {kubernetes_version}")
+    return {
+        "cloudProvider": "aws",
+        "awsRegion": region,
+        "autoDiscovery": {"clusterName": cluster_name, "tags": autoscaler_discovery_tags(cluster_name)},
+        "image": {
+            "repository": mirrored(CLUSTER_AUTOSCALER_IMAGE, image_mirrors or {}),
+            "tag": CLUSTER_AUTOSCALER_IMAGE_TAGS[kubernetes_version],
+        },
+        "fullnameOverride": CLUSTER_AUTOSCALER.release_name,
+        "rbac": {"serviceAccount": {"create": True, "name": CLUSTER_AUTOSCALER.service_account}},
+        "replicaCount": 1,  # leader-elected; a restarted pod loses nothing
+        "podDisruptionBudget": {"maxUnavailable": 1},
+        "nodeSelector": node_selector(group),
+        "tolerations": tolerations(group),
+        "resources": CLUSTER_AUTOSCALER_RESOURCES,
+        "extraArgs": {
+            "expander": "least-waste",
+            "balance-similar-node-groups": True,
+            # Add-ons on the system group (CoreDNS, the controllers) must not pin its nodes forever.
+            "skip-nodes-with-system-pods": False,
+            "skip-nodes-with-local-storage": False,
+        },
+    }

@@ -1,0 +1,1 @@
+"""PostgreSQL and PgBouncer: connection limits, pools, the files PgBouncer reads."""

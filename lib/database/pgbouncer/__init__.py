@@ -1,0 +1,1 @@
+"""PgBouncer: pool sizes and its files, and TLS towards the database."""

@@ -1,0 +1,1 @@
+"""The VPC's address plan and its availability zones."""

@@ -1,0 +1,1 @@
+"""Alarms, the dashboard, and where metrics and logs go in CloudWatch."""

@@ -1,0 +1,1 @@
+"""Guardrail tags for the policy pack, IAM documents, the audit trail."""

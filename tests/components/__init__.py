@@ -1,0 +1,1 @@
+"""Components alone, under the Pulumi mocks."""

@@ -1,0 +1,172 @@
+"""Nothing a user configures is silently ignored.
+
+For every key declared in Pulumi.yaml, changing it to another valid value must change the
+plan (resources, inputs or outputs, secrets included). A new key without an entry here fails
+`test_every_declared_key_is_covered`.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from typing import Any
+
+import pytest
+
+from config.keys import KEYS
+from config.project import read_declarations
+from lib.cluster.versions import DEFAULT_VERSION, EKS_VERSIONS
+from offline.mocks import Plan, run_program
+from tests.support.overrides import groups_with
+
+SUBNETS = {
+    "existingNodeSubnetIds": ["subnet-0000000000000000a", "subnet-0000000000000000b", "subnet-0000000000000000c"],
+    "existingDataSubnetIds": ["subnet-0000000000000001a", "subnet-0000000000000001b", "subnet-0000000000000001c"],
+}
+OWN_VPC = {
+    "vpcCidr": "10.0.0.0/16",
+    "availabilityZoneIds": ["use1-az1", "use1-az2", "use1-az4"],
+    "existingVpcId": "vpc-0123456789abcdef0",
+    "nlbAllowedCidrs": ["10.0.0.0/16"],
+    **SUBNETS,
+}
+OWN_DB = {"existingDbHost": "db.example.internal", "existingDbPassword": "first-password-value"}
+PRIVATE = {"clusterPrivateAccessCidrs": ["10.99.0.0/24"]}
+PTC_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:ecr-pullthroughcache/docker-hub-AbCdEf"
+GIT = {"gitSyncRepo": "https://git.example.com/data/dags.git"}
+
+# key -> (stack, baseline overrides, overrides that change the key)
+CHANGES: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
+    "availabilityZoneIds": ("dev", {}, {"availabilityZoneIds": ["use1-az2", "use1-az5"]}),
+    "vpcCidr": ("dev", {}, {"vpcCidr": "10.21.0.0/16"}),
+    "natGateways": ("dev", {}, {"natGateways": "perAz"}),
+    "existingVpcId": ("prod", OWN_VPC, {**OWN_VPC, "existingVpcId": "vpc-0fedcba9876543210"}),
+    "existingPublicSubnetIds": (
+        "prod",
+        OWN_VPC,
+        {
+            **OWN_VPC,
+            "existingPublicSubnetIds": [
+                "subnet-000000000000000fa",
+                "subnet-000000000000000fb",
+                "subnet-000000000000000fc",
+            ],
+        },
+    ),
+    "existingNodeSubnetIds": (
+        "prod",
+        OWN_VPC,
+        {**OWN_VPC, "existingNodeSubnetIds": [s[:-2] + "e" + s[-1] for s in SUBNETS["existingNodeSubnetIds"]]},
+    ),
+    "existingDataSubnetIds": (
+        "prod",
+        OWN_VPC,
+        {**OWN_VPC, "existingDataSubnetIds": [s[:-2] + "e" + s[-1] for s in SUBNETS["existingDataSubnetIds"]]},
+    ),
+    "kubernetesVersion": ("dev", {}, {"kubernetesVersion": "1.32"}),
+    "clusterEndpointPublicAccess": (
+        "dev",
+        PRIVATE,
+        {**PRIVATE, "clusterEndpointPublicAccess": False, "clusterPublicAccessCidrs": []},
+    ),
+    "clusterPublicAccessCidrs": ("dev", {}, {"clusterPublicAccessCidrs": ["192.0.2.10/32", "198.51.100.7/32"]}),
+    "clusterPrivateAccessCidrs": ("dev", {}, PRIVATE),
+    "clusterAdminRoleArns": ("dev", {}, {"clusterAdminRoleArns": ["arn:aws:iam::123456789012:role/admin"]}),
+    "nodeAmiReleaseVersion": ("dev", {}, {"nodeAmiReleaseVersion": EKS_VERSIONS[DEFAULT_VERSION].ami_release}),
+    "clusterUpgradePolicy": ("dev", {}, {"clusterUpgradePolicy": "EXTENDED"}),
+    "protectStatefulResources": (
+        "dev",
+        {"dbBackupRetentionDays": 7},
+        {"dbBackupRetentionDays": 7, "protectStatefulResources": True},
+    ),
+    "dbInstanceClass": ("dev", {}, {"dbInstanceClass": "db.t4g.large"}),
+    "dbEngineVersion": ("dev", {}, {"dbEngineVersion": "17"}),
+    "dbAllocatedStorageGib": ("dev", {}, {"dbAllocatedStorageGib": 30}),
+    "dbMaxAllocatedStorageGib": ("dev", {}, {"dbMaxAllocatedStorageGib": 200}),
+    "dbMultiAz": ("dev", {}, {"dbMultiAz": True}),
+    "dbBackupRetentionDays": ("dev", {}, {"dbBackupRetentionDays": 3}),
+    "dbBackupWindow": ("dev", {}, {"dbBackupWindow": "05:00-06:00"}),
+    "dbMaintenanceWindow": ("dev", {}, {"dbMaintenanceWindow": "sat:04:00-sat:05:00"}),
+    "dbPerformanceInsights": ("dev", {}, {"dbPerformanceInsights": True}),
+    "dbFinalSnapshot": ("dev", {}, {"dbFinalSnapshot": False}),
+    "dbRetainAutomatedBackups": ("dev", {}, {"dbRetainAutomatedBackups": False}),
+    "dbSlowStatementMs": ("dev", {}, {"dbSlowStatementMs": 250}),
+    "dbName": ("dev", {}, {"dbName": "airflow_meta"}),
+    "dbUsername": ("dev", {}, {"dbUsername": "airflow_owner"}),
+    "existingDbHost": ("prod", OWN_DB, {**OWN_DB, "existingDbHost": "db2.example.internal"}),
+    "existingDbPort": ("prod", OWN_DB, {**OWN_DB, "existingDbPort": 6432}),
+    "existingDbSecurityGroupId": ("prod", OWN_DB, {**OWN_DB, "existingDbSecurityGroupId": "sg-0123456789abcdef0"}),
+    "existingDbPassword": ("prod", OWN_DB, {**OWN_DB, "existingDbPassword": "second-password-value"}),
+    "efsTransitionToIaDays": ("dev", {}, {"efsTransitionToIaDays": 60}),
+    "efsBackups": ("dev", {}, {"efsBackups": True}),
+    "nlbAllowedCidrs": ("dev", {}, {"nlbAllowedCidrs": ["10.20.0.0/24"]}),
+    "nlbCertificateArn": (
+        "dev",
+        {},
+        {"nlbCertificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-4e5f-6789-abcd-ef0123456789"},
+    ),
+    "airflowChartVersion": ("dev", {}, {"airflowChartVersion": "1.22.1"}),
+    "airflowVersion": ("dev", {}, {"airflowVersion": "3.3.3"}),
+    "airflowSchedulerReplicas": ("dev", {}, {"airflowSchedulerReplicas": 2}),
+    "airflowApiServerReplicas": ("dev", {}, {"airflowApiServerReplicas": 2}),
+    "airflowTriggererReplicas": ("dev", {}, {"airflowTriggererReplicas": 2}),
+    "airflowDagProcessorReplicas": ("dev", {}, {"airflowDagProcessorReplicas": 2}),
+    "airflowPgbouncerReplicas": ("dev", {}, {"airflowPgbouncerReplicas": 2}),
+    "airflowResourceProfile": ("dev", {}, {"airflowResourceProfile": "medium"}),
+    "airflowTaskPodSize": ("dev", {}, {"airflowTaskPodSize": "large"}),
+    "airflowParallelism": ("dev", {}, {"airflowParallelism": 16}),
+    "hibernate": ("dev", {}, {"hibernate": True}),
+    "imagePullThroughCacheCredentialArn": ("dev", {}, {"imagePullThroughCacheCredentialArn": PTC_ARN}),
+    "imageRegistryMirrors": ("dev", {}, {"imageRegistryMirrors": {"docker.io": "registry.example.com/hub"}}),
+    "airflowCreateAdminUser": ("dev", {}, {"airflowCreateAdminUser": False}),
+    "gitSyncRepo": ("dev", {}, GIT),
+    "gitSyncBranch": ("dev", GIT, {**GIT, "gitSyncBranch": "release"}),
+    "gitSyncSubPath": ("dev", GIT, {**GIT, "gitSyncSubPath": "airflow/dags"}),
+    "gitSyncCredentialsSecret": ("dev", GIT, {**GIT, "gitSyncCredentialsSecret": "git-credentials"}),
+    "tags": ("dev", {}, {"tags": {"environment": "dev", "team": "data"}}),
+    "production": ("dev", {}, {"production": True}),
+    "policyWaivers": ("dev", {}, {"policyWaivers": {"no-public-exposure": "public endpoint reviewed in SEC-1234"}}),
+    "nodeGroups": ("dev", {}, {"nodeGroups": groups_with(system__maxSize=3)}),
+    "airflowValues": ("dev", {}, {"airflowValues": {"images": {"airflow": {"pullPolicy": "IfNotPresent"}}}}),
+    "loadBalancerControllerValues": ("dev", {}, {"loadBalancerControllerValues": {"replicaCount": 3}}),
+    "eksAddonVersions": ("dev", {}, {"eksAddonVersions": {"coredns": "v1.12.1-eksbuild.2"}}),
+    "clusterAutoscalerValues": (
+        "dev",
+        {},
+        {"clusterAutoscalerValues": {"extraArgs": {"scale-down-delay-after-add": "5m"}}},
+    ),
+    "alarms": ("dev", {}, {"alarms": False}),
+    "alarmEmails": ("dev", {}, {"alarmEmails": ["oncall@example.com"]}),
+    "alarmTopicArn": ("dev", {}, {"alarmTopicArn": "arn:aws:sns:us-east-1:123456789012:platform-alerts"}),
+    "alarmThresholds": ("dev", {}, {"alarmThresholds": {"dbCpuPercent": 70}}),
+    "dashboard": ("dev", {}, {"dashboard": False}),
+    "clusterMetrics": ("dev", {}, {"clusterMetrics": True}),
+    "logRetentionDays": ("prod", {}, {"logRetentionDays": 90}),
+    "auditLogRetentionDays": ("dev", {}, {"auditLogRetentionDays": 90}),
+    "remoteLogs": ("dev", {}, {"remoteLogs": True}),
+    "remoteLogsTransitionDays": ("prod", {}, {"remoteLogsTransitionDays": 60}),
+    "remoteLogsExpirationDays": ("prod", {}, {"remoteLogsExpirationDays": 730}),
+}
+
+
+def fingerprint(plan: Plan) -> str:
+    """Everything the plan shows, plus the raw outputs (a changed secret shows only there)."""
+    return json.dumps([plan.as_json(), plan.outputs], sort_keys=True, default=str)
+
+
+@functools.cache
+def baseline(stack: str, overrides: str) -> str:
+    return fingerprint(run_program(stack, config_overrides=json.loads(overrides)))
+
+
+def test_every_declared_key_is_covered() -> None:
+    _, decls = read_declarations()
+    assert set(CHANGES) == set(decls) == set(KEYS)
+
+
+@pytest.mark.parametrize("key", sorted(CHANGES))
+def test_changing_a_key_changes_the_plan(key: str) -> None:
+    stack, base, changed = CHANGES[key]
+    before = baseline(stack, json.dumps(base, sort_keys=True))
+    after = fingerprint(run_program(stack, config_overrides=changed))
+    assert after != before, f"changing {key} left the {stack} plan unchanged"

@@ -1,0 +1,234 @@
+"""The cost estimate (reports/cost.py) on a hand-worked plan, its errors, and the committed stacks' figures."""
+
+from __future__ import annotations
+
+import copy
+import json
+from datetime import date
+from typing import Any
+
+import pytest
+
+from config.errors import ConfigError
+from lib.cluster.sizing import assumptions_for, load_table
+from lib.cluster.versions import DEFAULT_VERSION, EKS_VERSIONS
+from offline.mocks import Plan, run_program
+from offline.stack_config import resolve_stack_config
+from reports.capacity import capacity
+from reports.cost import MissingPrice, PriceTable, estimate
+from tests.support.plans import cost_report
+from tests.support.settings import settings_of
+
+PRICES = load_table("aws-prices.json")
+DAY = date(2026, 12, 6)
+USAGE = {k: 0.0 for k in assumptions_for("dev", load_table("assumptions.json")).usage}
+
+
+def _resource(type_: str, name: str, inputs: dict[str, Any], deps: list[str] | None = None) -> dict[str, Any]:
+    return {"urn": f"urn:{name}", "type": type_, "name": name, "inputs": inputs, "dependencies": deps or []}
+
+
+def _group(name: str, types: list[str], sizes: tuple[int, int, int], spot: bool, tainted: bool) -> list[Any]:
+    lt = _resource(
+        "aws:ec2/launchTemplate:LaunchTemplate", f"{name}-lt", {"blockDeviceMappings": [{"ebs": {"volumeSize": 20}}]}
+    )
+    inputs = {
+        "instanceTypes": types,
+        "capacityType": "SPOT" if spot else "ON_DEMAND",
+        "scalingConfig": dict(zip(("minSize", "desiredSize", "maxSize"), sizes, strict=True)),
+        "labels": {"airflow-eks/node-group": name},
+        "taints": [{"key": "k", "value": "v", "effect": "NO_SCHEDULE"}] if tainted else [],
+    }
+    return [lt, _resource("eks:index:ManagedNodeGroup", name, inputs, [lt["urn"]])]
+
+
+def small_plan() -> dict[str, Any]:
+    db = {"instanceClass": "db.t4g.micro", "multiAz": False, "allocatedStorage": 20}
+    return {
+        "resources": [
+            _resource("eks:index:Cluster", "eks", {"version": DEFAULT_VERSION}),
+            *_group("airflow", ["t3.large"], (1, 2, 3), spot=False, tainted=False),
+            *_group("workers", ["m6i.large", "m6a.large"], (0, 0, 4), spot=True, tainted=True),
+            _resource("aws:rds/instance:Instance", "db", db),
+            _resource("aws:ec2/natGateway:NatGateway", "nat", {}),
+            _resource("aws:ec2/eip:Eip", "eip", {}),
+            _resource("aws:iam/role:Role", "role", {}),
+            _resource("kubernetes:core/v1:Secret", "secret", {}),
+        ]
+    }
+
+
+def test_a_small_plan_priced_by_hand() -> None:
+    cost = estimate(small_plan(), PriceTable(PRICES, "us-east-1"), USAGE, busy_hours=6, today=DAY)
+    # 730 h: EKS 0.10; two on-demand t3.large 0.0832 with 20 GiB gp3 at 0.08; db.t4g.micro 0.016 + 20 GiB at 0.115;
+    # NAT 0.045 and its address 0.005. Workers idle at 0 nodes.
+    idle = 73 + 2 * 0.0832 * 730 + 2 * 20 * 0.08 + 0.016 * 730 + 20 * 0.115 + 0.045 * 730 + 0.005 * 730
+    assert cost.total("idle") == pytest.approx(idle, abs=0.01)
+    # Busy: 4 spot m6i.large (dearer than m6a.large) at 0.4 x 0.096 for 6 h a day, 730/24 days, and their disks.
+    hours = 4 * 6 * 730 / 24
+    assert cost.total("busy") == pytest.approx(idle + hours * 0.4 * 0.096 + hours / 730 * 20 * 0.08, abs=0.01)
+    # Hibernated: no nodes, no database hours; storage, the control plane and the NAT stay.
+    assert cost.total("hibernated") == pytest.approx(idle - 2 * 0.0832 * 730 - 2 * 1.6 - 0.016 * 730, abs=0.01)
+    workers = next(line for line in cost.lines if line.resource_type.startswith("EC2 nodes: workers"))
+    assert (workers.count, workers.unit_price) == (0, pytest.approx(0.0384))
+
+
+def test_the_control_plane_costs_the_extended_rate_past_standard_support() -> None:
+    table = PriceTable(PRICES, "us-east-1")
+    plan = small_plan()
+    plan["resources"][0]["inputs"]["version"] = "1.34"
+
+    def control_plane(day: date) -> tuple[str, float, float]:
+        (line,) = [x for x in estimate(plan, table, USAGE, 8, day).lines if x.resource_type.startswith("EKS")]
+        return line.resource_type, line.unit_price, line.monthly_idle
+
+    # EKS bills extended support from the start of the day standard support ends (2026-12-02 for 1.34).
+    before = control_plane(date(2026, 12, 1))
+    assert before == ("EKS control plane (1.34, standard support to 2026-12-02)", 0.10, 73.0)
+    on_the_day = control_plane(date(2026, 12, 2))
+    assert on_the_day == ("EKS control plane (1.34, extended support from 2026-12-02)", 0.60, 438.0)
+    unknown = small_plan()
+    unknown["resources"][0]["inputs"]["version"] = "1.31"
+    with pytest.raises(
+        MissingPrice, match=r"Kubernetes version '1\.31' of cluster eks is not in lib/cluster/versions\.py"
+    ):
+        estimate(unknown, table, USAGE, 8, DAY)
+
+
+def test_a_stack_at_133_pays_extended_support_and_the_default_version_does_not() -> None:
+    """The issue's figures: on 2026-12-06 a cluster at 1.33 costs $0.60 an hour, $365 a month more."""
+    from scripts.cost import report
+
+    at_133 = run_program("dev", config_overrides={"kubernetesVersion": "1.33"})
+    lines = {}
+    for plan in (at_133, run_program("dev")):
+        doc = report("dev", json.loads(json.dumps(plan.as_json())), "us-east-1", 8, DAY)
+        assert doc["date"] == "2026-12-06"
+        (line,) = [x for x in doc["lines"] if x["resource_type"].startswith("EKS control plane")]
+        lines[plan.one("eks:index:Cluster").inputs["version"]] = line
+    old, new = lines["1.33"], lines[DEFAULT_VERSION]
+    assert (old["count"], old["unit_price"], old["monthly_idle"], old["monthly_hibernated"]) == (1, 0.6, 438.0, 438.0)
+    assert old["resource_type"] == "EKS control plane (1.33, extended support from 2026-07-29)"
+    end = EKS_VERSIONS[DEFAULT_VERSION].end_of_standard.isoformat()
+    assert new["resource_type"] == f"EKS control plane ({DEFAULT_VERSION}, standard support to {end})"
+    assert (new["count"], new["unit_price"], new["monthly_idle"]) == (1, 0.1, 73.0)
+    assert old["monthly_idle"] - new["monthly_idle"] == pytest.approx(365.0)
+    assert "extended support" in old["source"]
+
+
+def test_missing_prices_are_errors_that_name_what_is_missing() -> None:
+    table = PriceTable(PRICES, "us-east-1")
+    unknown_type = small_plan()
+    unknown_type["resources"][1]["inputs"]["instanceTypes"] = []
+    unknown_type["resources"][2]["inputs"]["instanceTypes"] = ["x9z.huge"]
+    with pytest.raises(MissingPrice, match=r"EC2 instance type x9z\.huge has no price for us-east-1"):
+        estimate(unknown_type, table, USAGE, 8)
+    unknown_class = small_plan()
+    unknown_class["resources"][5]["inputs"]["instanceClass"] = "db.x9.huge"
+    with pytest.raises(MissingPrice, match=r"RDS instance class db\.x9\.huge"):
+        estimate(unknown_class, table, USAGE, 8)
+    new_resource = small_plan()
+    new_resource["resources"].append(_resource("aws:sqs/queue:Queue", "events", {}))
+    with pytest.raises(MissingPrice, match=r"resource type aws:sqs/queue:Queue has no price"):
+        estimate(new_resource, table, USAGE, 8)
+    with pytest.raises(MissingPrice, match=r"region eu-west-9 is not in sizing/aws-prices.json"):
+        PriceTable(PRICES, "eu-west-9")
+
+
+def test_every_figure_of_the_table_has_a_source_and_a_date() -> None:
+    def figures(node: Any) -> list[dict[str, Any]]:
+        if isinstance(node, dict) and "usd" in node:
+            return [node]
+        return [f for v in (node.values() if isinstance(node, dict) else []) for f in figures(v)]
+
+    found = figures(PRICES["regions"])
+    assert len(found) > 40
+    assert all(f["source"].startswith("https://aws.amazon.com/") and f["date"] and f["usd"] > 0 for f in found)
+
+
+def test_dev_costs_under_200_a_month_idle_and_less_hibernated(dev: Plan) -> None:
+    doc = cost_report(dev, "dev")
+    assert doc["idle_monthly"] <= 200
+    assert doc["hibernated_monthly"] < doc["idle_monthly"] < doc["busy_monthly"]
+    assert doc["currency"] == "USD" and doc["stack"] == "dev"
+    assert {"resource_type", "count", "unit_price", "monthly_idle", "source"} <= set(doc["lines"][0])
+
+
+def test_prod_runs_at_least_500_tasks_at_once(prod: Plan) -> None:
+    doc = cost_report(prod, "prod")
+    assert doc["max_concurrent_tasks"] >= 500
+    assert doc["binding_limit"] == "nodes"
+    assert {limit["name"] for limit in doc["limits"]} == {
+        "nodes",
+        "pool",
+        "pod creation",
+        "api server",
+        "subnet addresses",
+    }
+
+
+def test_the_model_reads_overrides_from_the_plan(prod: Plan) -> None:
+    plan = copy.deepcopy(json.loads(json.dumps(prod.as_json())))
+    release = next(r for r in plan["resources"] if r["type"].endswith(":Release") and r["inputs"]["chart"] == "airflow")
+    release["inputs"]["values"]["config"]["core"]["parallelism"] = "100"
+    model = capacity(plan, load_table("instance-types.json"), assumptions_for("prod", load_table("assumptions.json")))
+    assert (model.binding.name, model.max_concurrent_tasks) == ("pool", 2 * 100)
+    release["inputs"]["values"]["config"]["core"]["default_pool_task_slot_count"] = "150"
+    model = capacity(plan, load_table("instance-types.json"), assumptions_for("prod", load_table("assumptions.json")))
+    assert (model.binding.name, model.max_concurrent_tasks) == ("pool", 150)
+    del release["inputs"]["values"]["config"]["core"]["default_pool_task_slot_count"]
+    model = capacity(plan, load_table("instance-types.json"), assumptions_for("prod", load_table("assumptions.json")))
+    assert (model.binding.name, model.max_concurrent_tasks) == ("pool", 128)  # Airflow's default pool
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_airflow_enforces_the_capacity_make_cost_reports(stack: str, plans: dict[str, Plan]) -> None:
+    """Each scheduler's [core] parallelism and default_pool's slots (set by the migration Job on every
+    upgrade) are the stack's task capacity, the figure `make cost` reports (issue 21, item 3)."""
+    plan = plans[stack]
+    doc = cost_report(plan, stack)
+    release = next(r for r in plan.of_type("kubernetes:helm.sh/v3:Release") if r.inputs["chart"] == "airflow")
+    values = release.inputs["values"]
+    core = values["config"]["core"]
+    slots = doc["max_concurrent_tasks"]
+    limits = {limit["name"]: limit["tasks"] for limit in doc["limits"]}
+    assert (int(core["parallelism"]), int(core["default_pool_task_slot_count"])) == (slots, slots)
+    assert limits["nodes"] == limits["pool"] == slots
+    assert values["migrateDatabaseJob"]["args"] == [
+        "bash",
+        "-c",
+        f'airflow db migrate && exec airflow pools set default_pool {slots} "Default pool"',
+    ]
+    if stack == "prod":
+        assert slots == 600
+
+
+def test_the_capacity_follows_the_worker_group_and_the_cap(prod: Plan) -> None:
+    """No second number: a bigger worker group raises the pool, `airflowParallelism` lowers it."""
+    groups = json.loads(json.dumps(prod_node_groups()))
+    groups["workers"]["maxSize"] = 50
+    bigger = run_program("prod", config_overrides={"nodeGroups": groups})
+    capped = run_program("prod", config_overrides={"airflowParallelism": 450})
+    for plan, slots in ((bigger, 750), (capped, 450)):
+        assert cost_report(plan, "prod")["max_concurrent_tasks"] == slots
+        release = next(r for r in plan.of_type("kubernetes:helm.sh/v3:Release") if r.inputs["chart"] == "airflow")
+        assert release.inputs["values"]["config"]["core"]["default_pool_task_slot_count"] == str(slots)
+
+
+def prod_node_groups() -> Any:
+    config, _ = resolve_stack_config("prod")
+    return json.loads(config["nodeGroups"]) if isinstance(config["nodeGroups"], str) else config["nodeGroups"]
+
+
+def test_the_capacity_needs_the_worker_shapes_or_an_explicit_number() -> None:
+    groups = prod_node_groups()
+    groups["workers"]["instanceTypes"] = ["c7i.2xlarge"]  # no shape in sizing/instance-types.json
+    with pytest.raises(ConfigError) as raised:
+        settings_of("prod", nodeGroups=groups)
+    assert raised.value.key == "airflowParallelism"
+    assert "c7i.2xlarge" in str(raised.value) and "sizing/instance-types.json" in str(raised.value)
+    assert settings_of("prod", nodeGroups=groups, airflowParallelism=400).task_capacity == 400
+    assert settings_of("prod").task_capacity == 600
+    with pytest.raises(ConfigError) as raised:
+        settings_of("prod", airflowValues={"workers": {"kubernetes": {"resources": {"requests": {"cpu": "lots"}}}}})
+    assert raised.value.key == "airflowValues.workers.kubernetes.resources.requests"

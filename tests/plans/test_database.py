@@ -1,0 +1,422 @@
+"""The metadata database (components/database.py) in both stacks' plans, and bring-your-own."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import pytest
+
+from components.database import DatabaseArgs
+from config.errors import ConfigError
+from config.project import read_declarations
+from config.settings import Settings
+from offline.fakes import fake_secret
+from offline.mocks import SECRET, Plan, Registration, run_program
+from offline.stack_config import resolve_stack_config
+from tests.support.settings import settings_of
+
+INSTANCE = "aws:rds/instance:Instance"
+KMS_KEY = "aws:kms/key:Key"
+INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
+SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
+EKS_CLUSTER = "eks:index:Cluster"
+
+
+def component(plan: Plan, type_: str) -> Registration:
+    return plan.one(type_)
+
+
+def children(plan: Plan, parent: Registration, type_: str | None = None) -> list[Registration]:
+    return [r for r in plan.resources if r.parent == parent.urn and (type_ is None or r.type == type_)]
+
+
+def db_children(plan: Plan, type_: str | None = None) -> list[Registration]:
+    return children(plan, component(plan, "airflow:index:Database"), type_)
+
+
+def only(regs: list[Registration]) -> Registration:
+    assert len(regs) == 1, [r.name for r in regs]
+    return regs[0]
+
+
+def instance_key(plan: Plan) -> Registration:
+    """The KMS key the instance depends on (the one its kmsKeyId comes from)."""
+    instance = plan.one(INSTANCE)
+    return only([k for k in db_children(plan, KMS_KEY) if k.urn in instance.dependencies])
+
+
+@pytest.fixture(scope="module", params=["dev", "prod"])
+def stack(request: pytest.FixtureRequest, dev: Plan, prod: Plan) -> tuple[Plan, Settings]:
+    plan = {"dev": dev, "prod": prod}[request.param]
+    return plan, settings_of(request.param)
+
+
+# ------------------------------------------------------------------ both stacks
+
+
+def test_instance_follows_settings(stack: tuple[Plan, Settings]) -> None:
+    plan, settings = stack
+    s = settings.database
+    inputs = plan.one(INSTANCE).inputs
+    assert inputs["engine"] == "postgres"
+    assert inputs["engineVersion"] == s.engine_version
+    assert inputs["instanceClass"] == s.instance_class
+    assert inputs["multiAz"] is s.multi_az
+    assert inputs["allocatedStorage"] == s.allocated_storage_gib
+    assert inputs["maxAllocatedStorage"] == s.max_allocated_storage_gib
+    assert inputs["maxAllocatedStorage"] > inputs["allocatedStorage"]  # storage autoscaling is on
+    assert inputs["storageType"] == "gp3"
+    assert inputs["storageEncrypted"] is True
+    assert inputs["publiclyAccessible"] is False
+    assert inputs["backupRetentionPeriod"] == s.backup_retention_days
+    assert inputs["backupWindow"] == s.backup_window
+    assert inputs["maintenanceWindow"] == s.maintenance_window
+    assert inputs["autoMinorVersionUpgrade"] is True
+    assert inputs["allowMajorVersionUpgrade"] is False
+    assert inputs["applyImmediately"] is False
+    assert inputs["copyTagsToSnapshot"] is True
+    assert inputs["dbName"] == s.db_name
+    assert inputs["username"] == s.username
+    assert inputs["password"] == SECRET
+    assert inputs["port"] == 5432
+    assert plan.outputs["db_port"] == 5432
+    assert plan.outputs["db_name"] == s.db_name
+    # An explicit identifier, so the physical name never depends on autonaming.
+    assert re.fullmatch(r"[a-z][a-z0-9-]{0,62}", inputs["identifier"])
+    assert inputs["identifier"].startswith(settings.name)
+    assert plan.outputs["db_address"].startswith(inputs["identifier"] + ".")
+
+
+def test_storage_and_insights_use_the_database_key(stack: tuple[Plan, Settings]) -> None:
+    plan, settings = stack
+    inputs = plan.one(INSTANCE).inputs
+    key = instance_key(plan)
+    assert key.inputs["enableKeyRotation"] is True
+    assert inputs["kmsKeyId"] == plan.outputs["db_kms_key_arn"]
+    assert inputs["kmsKeyId"].startswith("arn:aws:kms:")
+    assert inputs["performanceInsightsEnabled"] is settings.database.performance_insights
+    if settings.database.performance_insights:
+        assert inputs["performanceInsightsKmsKeyId"] == inputs["kmsKeyId"]
+        assert inputs["performanceInsightsRetentionPeriod"] == 7
+    else:  # dev turns it off
+        assert "performanceInsightsKmsKeyId" not in inputs
+        assert "performanceInsightsRetentionPeriod" not in inputs
+    # The database key is its own: not the cluster's secrets key.
+    assert plan.outputs["db_kms_key_arn"] != plan.outputs["cluster_secrets_kms_key_arn"]
+
+
+def test_parameter_group_forces_tls_and_logs_slow_statements(stack: tuple[Plan, Settings]) -> None:
+    plan, settings = stack
+    instance = plan.one(INSTANCE)
+    group = only(db_children(plan, "aws:rds/parameterGroup:ParameterGroup"))
+    assert instance.inputs["parameterGroupName"] == group.inputs["name"]
+    assert group.urn in instance.dependencies
+    assert group.inputs["family"] == f"postgres{settings.database.engine_major}"
+    params = {p["name"]: p for p in group.inputs["parameters"]}
+    assert params["rds.force_ssl"]["value"] == "1"
+    assert params["log_min_duration_statement"]["value"] == str(settings.database.slow_statement_ms)
+    # Dynamic parameters: applied without waiting for a reboot.
+    assert params["rds.force_ssl"]["applyMethod"] == "immediate"
+    assert params["log_min_duration_statement"]["applyMethod"] == "immediate"
+
+
+def test_subnet_group_is_exactly_the_data_subnets(stack: tuple[Plan, Settings]) -> None:
+    plan, settings = stack
+    instance = plan.one(INSTANCE)
+    group = only(db_children(plan, "aws:rds/subnetGroup:SubnetGroup"))
+    data_ids = plan.outputs["vpc_data_subnet_ids"]
+    data_subnets = [r for r in plan.of_type("aws:ec2/subnet:Subnet") if r.inputs["tags"].get("tier") == "data"]
+    assert len(data_ids) == len(data_subnets) == len(settings.network.availability_zone_ids) == 3
+    assert sorted(s.inputs["availabilityZoneId"] for s in data_subnets) == sorted(
+        settings.network.availability_zone_ids
+    )
+    assert group.inputs["subnetIds"] == data_ids
+    assert not set(data_ids) & set(plan.outputs["vpc_node_subnet_ids"])
+    assert not set(data_ids) & set(plan.outputs["vpc_public_subnet_ids"])
+    assert instance.inputs["dbSubnetGroupName"] == group.inputs["name"]
+
+
+def sources_admitted_to(plan: Plan, security_group_id: str) -> list[str]:
+    """Every source any ingress rule of the plan admits into `security_group_id`, inline rules too."""
+    found = [
+        str(r.inputs.get("referencedSecurityGroupId") or r.inputs.get("cidrIpv4") or r.inputs.get("cidrIpv6"))
+        for r in plan.of_type(INGRESS)
+        if r.inputs["securityGroupId"] == security_group_id
+    ]
+    for group in plan.of_type(SECURITY_GROUP):
+        if group.id == security_group_id:
+            found += [str(rule) for rule in group.inputs.get("ingress") or []]
+    return found
+
+
+def db_clients_group(plan: Plan) -> Registration:
+    return plan.one(SECURITY_GROUP, f"airflow-{plan.stack}-db-clients-sg")
+
+
+def test_only_pgbouncers_nodes_reach_postgres(stack: tuple[Plan, Settings]) -> None:
+    plan, _ = stack
+    instance = plan.one(INSTANCE)
+    group = only(db_children(plan, SECURITY_GROUP))
+    rule = only(db_children(plan, INGRESS))
+    clients = db_clients_group(plan)
+    assert instance.inputs["vpcSecurityGroupIds"] == [plan.outputs["db_security_group_id"]]
+    assert group.urn in rule.dependencies
+    assert rule.name == f"airflow-{plan.stack}-db-from-clients"
+    assert rule.inputs["securityGroupId"] == plan.outputs["db_security_group_id"]
+    # Exactly one source in the whole plan: the clients' group; never the nodes' group every task
+    # node carries, nor the EKS cluster group (all traffic among its members).
+    assert sources_admitted_to(plan, plan.outputs["db_security_group_id"]) == [clients.id]
+    assert clients.id not in (plan.outputs["cluster_node_security_group_id"], plan.outputs["cluster_security_group_id"])
+    assert clients.inputs["vpcId"] == plan.outputs["vpc_id"]
+    assert clients.inputs.get("ingress", []) == [] and clients.inputs.get("egress", []) == []
+    assert (rule.inputs["ipProtocol"], rule.inputs["fromPort"], rule.inputs["toPort"]) == ("tcp", 5432, 5432)
+    assert "cidrIpv4" not in rule.inputs and "cidrIpv6" not in rule.inputs
+    # No inline rules and no egress rule: RDS opens no connection.
+    assert "ingress" not in group.inputs and "egress" not in group.inputs
+    assert db_children(plan, EGRESS) == []
+
+
+def test_no_group_a_task_node_carries_is_admitted_to_postgres(stack: tuple[Plan, Settings]) -> None:
+    """The property itself, from the plan alone: the launch templates of the tainted (task) node
+    groups carry no security group the database's group admits; the untainted control-plane
+    group, where PgBouncer runs, carries one."""
+    plan, settings = stack
+    admitted = set(sources_admitted_to(plan, plan.outputs["db_security_group_id"]))
+    templates = {t.urn: t for t in plan.of_type("aws:ec2/launchTemplate:LaunchTemplate")}
+    carried: dict[str, tuple[bool, set[str]]] = {}
+    for group in plan.of_type("eks:index:ManagedNodeGroup"):
+        (template,) = [templates[u] for u in group.dependencies if u in templates]
+        carried[group.name.removeprefix(f"airflow-{plan.stack}-")] = (
+            bool(group.inputs.get("taints")),
+            set(template.inputs["vpcSecurityGroupIds"]),
+        )
+    assert {name: tainted for name, (tainted, _) in carried.items()} == {
+        g.name: bool(g.taints) for g in settings.node_groups
+    }
+    assert {name for name, (_, groups) in carried.items() if groups & admitted} == {"airflow"}
+    assert not any(groups & admitted for tainted, groups in carried.values() if tainted)
+    # ... and that group is where PgBouncer, the only client of the database, is placed.
+    (release,) = [r for r in plan.of_type("kubernetes:helm.sh/v3:Release") if r.inputs["chart"] == "airflow"]
+    assert release.inputs["values"]["pgbouncer"]["nodeSelector"] == {"airflow-eks/node-group": "airflow"}
+
+
+def test_no_data_tier_rule_opens_to_the_internet(stack: tuple[Plan, Settings]) -> None:
+    plan, _ = stack
+    tier = [component(plan, "airflow:index:Database"), component(plan, "airflow:index:SharedStorage")]
+    regs = [r for c in tier for r in children(plan, c) if r.type in (SECURITY_GROUP, INGRESS, EGRESS)]
+    assert len(regs) == 4  # a group and a rule each
+    text = json.dumps([r.inputs for r in regs])
+    assert "0.0.0.0/0" not in text and "::/0" not in text
+
+
+def test_database_never_waits_for_the_eks_cluster(stack: tuple[Plan, Settings]) -> None:
+    plan, _ = stack
+    eks = plan.one(EKS_CLUSTER).urn
+    for reg in [plan.one(INSTANCE), *db_children(plan, INGRESS), *db_children(plan, SECURITY_GROUP)]:
+        assert eks not in plan.waits_for(reg.urn), reg.name
+    # The check can fail: the CSI add-on does wait for the cluster (through its node groups).
+    assert eks in plan.waits_for(plan.one("aws:eks/addon:Addon", f"airflow-{plan.stack}-efs-csi").urn)
+
+
+def test_no_secret_in_plain_text(stack: tuple[Plan, Settings]) -> None:
+    plan, _ = stack
+    randoms = [r for r in plan.resources if r.type.startswith("random:")]
+    assert randoms, "the database password is generated"
+    text = json.dumps(plan.as_json())
+    for reg in randoms:
+        assert fake_secret(reg.name) not in text, reg.name
+        for key, value in plan.outputs.items():
+            if key not in plan.secret_outputs:
+                assert fake_secret(reg.name) not in json.dumps(value), key
+    assert "db_connection_uri" in plan.secret_outputs
+    assert plan.as_json()["outputs"]["db_connection_uri"] == SECRET
+
+
+def test_connection_uri_uses_the_generated_password_and_tls(stack: tuple[Plan, Settings]) -> None:
+    plan, settings = stack
+    password = only(db_children(plan, "random:index/randomPassword:RandomPassword"))
+    assert password.inputs["length"] >= 32
+    assert password.inputs["special"] is False  # nothing to escape in a URI
+    assert "keepers" not in password.inputs  # never regenerated by an update
+    uri = urlsplit(plan.outputs["db_connection_uri"])
+    assert uri.scheme == "postgresql"
+    assert uri.username == settings.database.username
+    assert uri.password == fake_secret(password.name)
+    assert uri.hostname == plan.outputs["db_address"]
+    assert uri.port == plan.outputs["db_port"]
+    assert uri.path == f"/{settings.database.db_name}"
+    assert parse_qs(uri.query) == {"sslmode": ["require"]}
+
+
+def test_no_invokes(stack: tuple[Plan, Settings]) -> None:
+    plan, _ = stack
+    assert plan.invokes == []
+
+
+# ------------------------------------------------------------------ protection per stack
+
+
+def final_snapshot_suffix(plan: Plan) -> Registration:
+    return only(db_children(plan, "random:index/randomId:RandomId"))
+
+
+def test_prod_is_protected(prod: Plan) -> None:
+    instance = prod.one(INSTANCE)
+    inputs = instance.inputs
+    assert inputs["multiAz"] is True
+    assert inputs["deletionProtection"] is True
+    assert inputs["backupRetentionPeriod"] >= 7
+    assert instance.protect is True
+    assert instance_key(prod).protect is True
+
+
+@pytest.mark.parametrize("stack_name", ["dev", "prod"])
+def test_every_stack_keeps_a_final_snapshot_and_its_key(stack_name: str, request: pytest.FixtureRequest) -> None:
+    """A destroy leaves a snapshot and the backups, whatever protectStatefulResources says, and the
+    key that decrypts them (a snapshot whose key is deleted 30 days later cannot be restored)."""
+    plan: Plan = request.getfixturevalue(stack_name)
+    inputs = plan.one(INSTANCE).inputs
+    assert inputs["skipFinalSnapshot"] is False
+    assert inputs["deleteAutomatedBackups"] is False
+    suffix = final_snapshot_suffix(plan)
+    assert suffix.inputs == {"byteLength": 4}  # no keepers: generated once, kept by every update
+    hex_suffix = hashlib.sha256(suffix.name.encode()).hexdigest()[:8]  # what the fake cloud returns
+    assert inputs["finalSnapshotIdentifier"] == f"{inputs['identifier']}-final-{hex_suffix}"
+    assert re.fullmatch(r"[a-z][a-z0-9-]{0,254}", inputs["finalSnapshotIdentifier"])
+    assert "--" not in inputs["finalSnapshotIdentifier"]
+    assert instance_key(plan).retain_on_delete is True
+
+
+def test_dev_is_cheap_and_disposable(dev: Plan) -> None:
+    instance = dev.one(INSTANCE)
+    inputs = instance.inputs
+    assert inputs["multiAz"] is False
+    assert inputs["deletionProtection"] is False
+    assert inputs["backupRetentionPeriod"] == 1
+    assert instance.protect is False
+    assert instance_key(dev).protect is False
+
+
+def test_snapshot_and_backups_are_their_own_decision() -> None:
+    plan = run_program("prod", config_overrides={"dbFinalSnapshot": False, "dbRetainAutomatedBackups": False})
+    inputs = plan.one(INSTANCE).inputs
+    assert inputs["skipFinalSnapshot"] is True and "finalSnapshotIdentifier" not in inputs
+    assert inputs["deleteAutomatedBackups"] is True
+    assert db_children(plan, "random:index/randomId:RandomId") == []
+    assert instance_key(plan).retain_on_delete is False
+    # ... and protection stays as configured: they are separate decisions.
+    assert inputs["deletionProtection"] is True and plan.one(INSTANCE).protect is True
+    only_backups = run_program("dev", config_overrides={"dbFinalSnapshot": False})
+    assert only_backups.one(INSTANCE).inputs["deleteAutomatedBackups"] is False
+    assert instance_key(only_backups).retain_on_delete is True
+
+
+# ------------------------------------------------------------------ bring your own database
+
+EXISTING = {"existingDbHost": "db.example.internal", "existingDbPassword": "s3cret-value"}
+
+
+def dev_with_existing_db(extra: dict[str, Any]) -> Plan:
+    """dev with an existing database: dev's create-only db keys go back to their defaults."""
+    _, decls = read_declarations()
+    config, _ = resolve_stack_config("dev")
+    resets = {k: decls[k].default for k in config if k.startswith("db") and k not in ("dbName", "dbUsername")}
+    assert "dbInstanceClass" in resets and "dbMultiAz" in resets
+    return run_program("dev", config_overrides={**resets, **EXISTING, **extra})
+
+
+@pytest.fixture(scope="module")
+def byo_prod() -> Plan:
+    return run_program("prod", config_overrides=EXISTING)
+
+
+@pytest.fixture(scope="module")
+def byo_dev_with_sg() -> Plan:
+    return dev_with_existing_db({"existingDbSecurityGroupId": "sg-0123456789abcdef0", "existingDbPort": "6432"})
+
+
+def test_existing_database_creates_no_rds_resource(byo_prod: Plan, byo_dev_with_sg: Plan) -> None:
+    for plan in (byo_prod, byo_dev_with_sg):
+        assert plan.of_type(INSTANCE) == []
+        assert [r for r in plan.resources if r.type.startswith("aws:rds/")] == []
+        assert [r for r in db_children(plan) if r.type.startswith("random:")] == []
+        assert db_children(plan, KMS_KEY) == []
+        assert plan.outputs["db_kms_key_arn"] == ""  # still exported: the output names never vary
+        assert plan.outputs["db_address"] == "db.example.internal"
+        # The file system is still created.
+        assert len(plan.of_type("aws:efs/fileSystem:FileSystem")) == 1
+
+
+def test_existing_database_password_stays_secret(byo_prod: Plan, byo_dev_with_sg: Plan) -> None:
+    for plan in (byo_prod, byo_dev_with_sg):
+        assert "db_connection_uri" in plan.secret_outputs
+        assert "s3cret-value" not in json.dumps(plan.as_json())
+        for key, value in plan.outputs.items():
+            if key not in plan.secret_outputs:
+                assert "s3cret-value" not in json.dumps(value), key
+        uri = urlsplit(plan.outputs["db_connection_uri"])
+        assert (uri.hostname, uri.password) == ("db.example.internal", "s3cret-value")
+    assert urlsplit(byo_prod.outputs["db_connection_uri"]).port == 5432
+    assert urlsplit(byo_dev_with_sg.outputs["db_connection_uri"]).port == 6432
+
+
+def test_existing_database_without_group_gets_no_rule(byo_prod: Plan) -> None:
+    assert db_children(byo_prod, INGRESS) == []
+    assert byo_prod.outputs["db_security_group_id"] == ""
+
+
+def test_existing_database_group_admits_pgbouncers_nodes_only(byo_dev_with_sg: Plan) -> None:
+    rule = only(db_children(byo_dev_with_sg, INGRESS))
+    assert rule.inputs["securityGroupId"] == "sg-0123456789abcdef0"
+    assert sources_admitted_to(byo_dev_with_sg, "sg-0123456789abcdef0") == [db_clients_group(byo_dev_with_sg).id]
+    assert rule.inputs["referencedSecurityGroupId"] != byo_dev_with_sg.outputs["cluster_node_security_group_id"]
+    assert (rule.inputs["ipProtocol"], rule.inputs["fromPort"], rule.inputs["toPort"]) == ("tcp", 6432, 6432)
+    assert byo_dev_with_sg.outputs["db_security_group_id"] == "sg-0123456789abcdef0"
+
+
+def test_existing_password_is_percent_encoded() -> None:
+    password = "p@ss/w:rd?#%"
+    plan = run_program("prod", config_overrides={**EXISTING, "existingDbPassword": password})
+    uri = urlsplit(plan.outputs["db_connection_uri"])
+    assert uri.hostname == "db.example.internal"
+    assert uri.path == "/airflow"
+    assert unquote(uri.password or "") == password
+    assert password not in json.dumps(plan.as_json())
+
+
+def config_error(overrides: dict[str, Any]) -> ConfigError:
+    """The ConfigError running the program with `overrides` raises (or wraps)."""
+    with pytest.raises(Exception) as info:
+        run_program("prod", config_overrides=overrides)
+    err = info.value
+    cause = err if isinstance(err, ConfigError) else getattr(err, "cause", None)
+    assert isinstance(cause, ConfigError), repr(err)
+    assert getattr(err, "registrations", []) == []  # nothing was registered
+    return cause
+
+
+def test_create_only_key_with_existing_database_is_an_error() -> None:
+    assert config_error({**EXISTING, "dbMultiAz": "false"}).key == "dbMultiAz"
+    assert config_error({**EXISTING, "dbSlowStatementMs": "250"}).key == "dbSlowStatementMs"
+
+
+def test_existing_database_needs_its_password() -> None:
+    assert config_error({"existingDbHost": "db.example.internal"}).key == "existingDbPassword"
+
+
+# ------------------------------------------------------------------ the component's own checks
+
+
+def test_unknown_instance_class_fails_before_any_resource() -> None:
+    with pytest.raises(ValueError, match=r"DatabaseArgs.instance_class 'db.r6g.medium'"):
+        DatabaseArgs(
+            vpc_id="vpc-0123456789abcdef0",
+            subnet_ids=["subnet-0123456789abcdef0"],
+            client_security_group_id="sg-0123456789abcdef0",
+            instance_class="db.r6g.medium",
+        )

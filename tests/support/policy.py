@@ -1,0 +1,199 @@
+"""Plan data the policy pack reads, and the mutations that break each policy."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from lib.security.guardrails import (
+    ENCRYPTION,
+    IMDSV2,
+    NO_PLAINTEXT_SECRETS,
+    NO_PUBLIC_EXPOSURE,
+    PRODUCTION_HA,
+    PRODUCTION_PROTECTION,
+)
+from policy import cli
+from policy.model import plan_stack
+
+PlanData = dict[str, Any]
+
+
+def find(plan: PlanData, type_suffix: str, name: str) -> dict[str, Any]:
+    found = [r for r in plan["resources"] if r["type"].endswith(type_suffix) and r["name"] == name]
+    assert len(found) == 1, f"{type_suffix} {name}: {len(found)} found"
+    return found[0]
+
+
+def release(plan: PlanData) -> dict[str, Any]:
+    return next(r for r in plan["resources"] if r["type"].endswith("Release") and r["inputs"]["chart"] == "airflow")
+
+
+def drop(plan: PlanData, type_suffix: str, name: str) -> None:
+    plan["resources"].remove(find(plan, type_suffix, name))
+
+
+def found(plan: PlanData) -> set[tuple[str, str]]:
+    mandatory, _ = cli.evaluate(plan_stack(plan))
+    return {(v.policy, v.urn) for v in mandatory}
+
+
+Mutation = Callable[[PlanData], dict[str, Any]]
+"""Breaks the plan and returns the resource the violation must name."""
+
+
+def _set(type_suffix: str, name: str, edit: Callable[[dict[str, Any]], None]) -> Mutation:
+    def mutate(plan: PlanData) -> dict[str, Any]:
+        resource = find(plan, type_suffix, name)
+        edit(resource)
+        return resource
+
+    return mutate
+
+
+def _values(edit: Callable[[dict[str, Any]], None]) -> Mutation:
+    def mutate(plan: PlanData) -> dict[str, Any]:
+        resource = release(plan)
+        edit(resource["inputs"]["values"])
+        return resource
+
+    return mutate
+
+
+def _dropping(type_suffix: str, name: str, then: Mutation) -> Mutation:
+    def mutate(plan: PlanData) -> dict[str, Any]:
+        drop(plan, type_suffix, name)
+        return then(plan)
+
+    return mutate
+
+
+def _unchanged(type_suffix: str, name: str) -> Mutation:
+    return _set(type_suffix, name, lambda r: None)
+
+
+MUTATIONS: dict[str, tuple[str, Mutation]] = {
+    "db-aws-managed-key": (ENCRYPTION, _set("Instance", "airflow-prod-db", lambda r: r["inputs"].pop("kmsKeyId"))),
+    "key-not-rotating": (
+        ENCRYPTION,
+        _set("Key", "airflow-prod-efs-key", lambda r: r["inputs"].update(enableKeyRotation=False)),
+    ),
+    "efs-unencrypted": (
+        ENCRYPTION,
+        _set("FileSystem", "airflow-prod-efs", lambda r: r["inputs"].update(encrypted=False)),
+    ),
+    "eks-secrets-aws-key": (
+        ENCRYPTION,
+        _set("Cluster", "airflow-prod-eks", lambda r: r["inputs"].update(encryptionConfigKeyArn="alias/aws/eks")),
+    ),
+    "node-volume-default-key": (
+        ENCRYPTION,
+        _set(
+            "LaunchTemplate",
+            "airflow-prod-workers-lt",
+            lambda r: r["inputs"]["blockDeviceMappings"][0]["ebs"].pop("kmsKeyId"),
+        ),
+    ),
+    "endpoint-open-in-halves": (
+        NO_PUBLIC_EXPOSURE,
+        _set(
+            "Cluster", "airflow-prod-eks", lambda r: r["inputs"].update(publicAccessCidrs=["0.0.0.0/1", "128.0.0.0/1"])
+        ),
+    ),
+    "internet-facing-nlb": (
+        NO_PUBLIC_EXPOSURE,
+        _set("LoadBalancer", "airflow-prod-nlb", lambda r: r["inputs"].update(internal=False)),
+    ),
+    "ui-open-to-world": (
+        NO_PUBLIC_EXPOSURE,
+        _set(
+            "SecurityGroupIngressRule",
+            "airflow-prod-nlb-ingress-10-30-0-0-16",
+            lambda r: r["inputs"].update(cidrIpv4="0.0.0.0/0"),
+        ),
+    ),
+    "public-database": (
+        NO_PUBLIC_EXPOSURE,
+        _set("Instance", "airflow-prod-db", lambda r: r["inputs"].update(publiclyAccessible=True)),
+    ),
+    "service-load-balancer": (
+        NO_PUBLIC_EXPOSURE,
+        _values(lambda v: v["apiServer"].update(service={"type": "LoadBalancer"})),
+    ),
+    "hop-limit-2": (
+        IMDSV2,
+        _set(
+            "LaunchTemplate",
+            "airflow-prod-system-lt",
+            lambda r: r["inputs"]["metadataOptions"].update(httpPutResponseHopLimit=2),
+        ),
+    ),
+    "imdsv1-allowed": (
+        IMDSV2,
+        _set(
+            "LaunchTemplate",
+            "airflow-prod-airflow-lt",
+            lambda r: r["inputs"]["metadataOptions"].update(httpTokens="optional"),
+        ),
+    ),
+    "group-without-template": (
+        IMDSV2,
+        _set("ManagedNodeGroup", "airflow-prod-workers", lambda r: r["inputs"].pop("launchTemplate")),
+    ),
+    "db-unprotected": (PRODUCTION_PROTECTION, _set("Instance", "airflow-prod-db", lambda r: r.update(protect=False))),
+    "no-final-snapshot": (
+        PRODUCTION_PROTECTION,
+        _set("Instance", "airflow-prod-db", lambda r: r["inputs"].update(skipFinalSnapshot=True)),
+    ),
+    "key-unprotected": (PRODUCTION_PROTECTION, _set("Key", "airflow-prod-db-key", lambda r: r.update(protect=False))),
+    "efs-backups-off": (
+        PRODUCTION_PROTECTION,
+        _dropping("BackupPolicy", "airflow-prod-efs-backup", _unchanged("FileSystem", "airflow-prod-efs")),
+    ),
+    "single-az-db": (PRODUCTION_HA, _set("Instance", "airflow-prod-db", lambda r: r["inputs"].update(multiAz=False))),
+    "one-nat": (
+        PRODUCTION_HA,
+        _dropping(
+            "NatGateway",
+            "airflow-prod-nat-b",
+            _dropping("NatGateway", "airflow-prod-nat-c", _unchanged("NatGateway", "airflow-prod-nat-a")),
+        ),
+    ),
+    "group-in-two-zones": (
+        PRODUCTION_HA,
+        _set(
+            "ManagedNodeGroup",
+            "airflow-prod-airflow",
+            lambda r: r["inputs"].update(subnetIds=r["inputs"]["subnetIds"][:2]),
+        ),
+    ),
+    "mount-target-missing": (
+        PRODUCTION_HA,
+        _dropping("MountTarget", "airflow-prod-efs-mt-c", _unchanged("MountTarget", "airflow-prod-efs-mt-a")),
+    ),
+    "one-triggerer": (PRODUCTION_HA, _values(lambda v: v["triggerer"].update(replicas=1))),
+    "scheduler-not-spread": (PRODUCTION_HA, _values(lambda v: v["scheduler"].update(topologySpreadConstraints=[]))),
+    "triggerer-without-budget": (
+        PRODUCTION_HA,
+        _values(lambda v: v["triggerer"].update(podDisruptionBudget={"enabled": False})),
+    ),
+    "fernet-key-in-values": (NO_PLAINTEXT_SECRETS, _values(lambda v: v.update(fernetKey="bXktZmVybmV0LWtleQ=="))),
+    "uri-with-password-in-values": (
+        NO_PLAINTEXT_SECRETS,
+        _values(
+            lambda v: v["scheduler"].update(
+                env=[{"name": "DB", "value": "postgresql://airflow:hunter2@db:5432/airflow"}]
+            )
+        ),
+    ),
+    "secret-data-not-secret": (
+        NO_PLAINTEXT_SECRETS,
+        _set(
+            "Secret", "airflow-prod-fernet-key-secret", lambda r: r["inputs"].update(stringData={"fernet-key": "abc"})
+        ),
+    ),
+    "db-password-not-secret": (
+        NO_PLAINTEXT_SECRETS,
+        _set("Instance", "airflow-prod-db", lambda r: r["inputs"].update(password="hunter2")),
+    ),
+}

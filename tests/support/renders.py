@@ -1,0 +1,65 @@
+"""The Airflow chart rendered by Helm with the values of a plan's release."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from offline.chart import render
+from offline.mocks import Plan, Registration
+
+RELEASE = "kubernetes:helm.sh/v3:Release"
+
+
+class Rendered:
+    """A plan, and the chart rendered with the values its Airflow release carries."""
+
+    def __init__(self, plan: Plan) -> None:
+        self.plan = plan
+        (self.release,) = [r for r in plan.of_type(RELEASE) if r.inputs["chart"] == "airflow"]
+        self.kube_version: str = plan.outputs["cluster_kubernetes_version"]
+        i = self.release.inputs
+        self.objects = render(
+            i["values"],
+            version=i["version"],
+            release=i["name"],
+            namespace=i["namespace"],
+            kube_version=self.kube_version,
+        )
+
+    def one(self, kind: str, name: str) -> dict[str, Any]:
+        (found,) = [o for o in self.objects if o["kind"] == kind and o["metadata"]["name"] == name]
+        return found
+
+    def deployment_pod(self, name: str) -> dict[str, Any]:
+        spec: dict[str, Any] = self.one("Deployment", name)["spec"]["template"]["spec"]
+        return spec
+
+    def pod_template(self) -> dict[str, Any]:
+        """The KubernetesExecutor's task pod, from the chart's pod template ConfigMap."""
+        for o in self.objects:
+            if o["kind"] == "ConfigMap" and "pod_template_file.yaml" in o.get("data", {}):
+                template: dict[str, Any] = yaml.safe_load(o["data"]["pod_template_file.yaml"])
+                return template
+        raise AssertionError("no pod template rendered")
+
+    def airflow_cfg(self) -> dict[str, str]:
+        """`key = value` lines of the rendered airflow.cfg, by `section.key`."""
+        text = self.one("ConfigMap", "airflow-config")["data"]["airflow.cfg"]
+        found: dict[str, str] = {}
+        section = ""
+        for line in text.splitlines():
+            if line.startswith("["):
+                section = line.strip("[]")
+            elif " = " in line:
+                key, value = line.split(" = ", 1)
+                found[f"{section}.{key}"] = value
+        return found
+
+    def program_objects(self, type_: str) -> list[Registration]:
+        return self.plan.of_type(type_)
+
+
+def containers(pod: dict[str, Any]) -> list[dict[str, Any]]:
+    return [*(pod.get("initContainers") or []), *pod["containers"]]

@@ -1,0 +1,1 @@
+"""Pure units: no Pulumi program runs."""
