@@ -68,7 +68,7 @@ DATABASE_CLIENTS = (
 WORKER_LOGS_PORT = 8793  # `ports.workerLogs`: a running task pod serves its log here (3.3.2 config.yml default)
 TRIGGERER_LOGS_PORT = 8794  # `ports.triggererLogs` (`[logging] trigger_log_server_port`, 3.3.2 default)
 PSA_LEVEL = "restricted"
-"""Pod Security Standard the namespace enforces (every pod here passes it: tests/test_pod_security.py)."""
+"""Pod Security Standard the namespace enforces (every pod here passes it: tests/renders/test_hardening.py)."""
 POD_SECURITY_LABELS = {f"pod-security.kubernetes.io/{mode}": PSA_LEVEL for mode in ("enforce", "warn", "audit")}
 TOKEN_SECTIONS = ("scheduler", "apiServer")
 """Chart sections whose pods mount a service-account token (they call the Kubernetes API)."""
