@@ -114,14 +114,17 @@ class Render:
         return {"metadata": {**template.get("metadata", {}), "name": f"{name}-0"}, "spec": template["spec"]}
 
     def airflow_cfg(self) -> dict[str, str]:
-        found, section = {}, ""
-        for line in self.config_maps()["airflow-config"]["airflow.cfg"].splitlines():
-            if line.startswith("["):
-                section = line.strip("[]")
-            elif " = " in line:
-                key, value = line.split(" = ", 1)
-                found[f"{section}.{key}"] = value
-        return found
+        text = self.config_maps()["airflow-config"]["airflow.cfg"]
+        return {name: line.split(" = ", 1)[1] for name, line in cfg_lines(text) if name}
+
+
+def cfg_lines(text: str) -> Iterator[tuple[str, str]]:
+    """Each line of an airflow.cfg with the `section.key` it sets ("" for any other line)."""
+    section = ""
+    for line in text.splitlines():
+        if line.startswith("["):
+            section = line.strip("[]")
+        yield (f"{section}.{line.split(' = ', 1)[0]}" if " = " in line else ""), line
 
 
 def render(out: Path) -> Render:
@@ -137,12 +140,8 @@ def without_settings(rendered: Render, drop: Sequence[str]) -> Render:
     if not drop:
         return rendered
     maps = rendered.config_maps()
-    lines, section, kept = maps["airflow-config"]["airflow.cfg"].splitlines(), "", []
-    dropped = set()
-    for line in lines:
-        if line.startswith("["):
-            section = line.strip("[]")
-        name = f"{section}.{line.split(' = ', 1)[0]}" if " = " in line else ""
+    kept, dropped = [], set()
+    for name, line in cfg_lines(maps["airflow-config"]["airflow.cfg"]):
         if name in drop:
             dropped.add(name)
             continue

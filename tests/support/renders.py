@@ -8,6 +8,7 @@ import yaml
 
 from offline.chart import render
 from offline.mocks import Plan, Registration
+from scripts.airflow_run import cfg_lines
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 
@@ -47,15 +48,7 @@ class Rendered:
     def airflow_cfg(self) -> dict[str, str]:
         """`key = value` lines of the rendered airflow.cfg, by `section.key`."""
         text = self.one("ConfigMap", "airflow-config")["data"]["airflow.cfg"]
-        found: dict[str, str] = {}
-        section = ""
-        for line in text.splitlines():
-            if line.startswith("["):
-                section = line.strip("[]")
-            elif " = " in line:
-                key, value = line.split(" = ", 1)
-                found[f"{section}.{key}"] = value
-        return found
+        return {name: line.split(" = ", 1)[1] for name, line in cfg_lines(text) if name}
 
     def program_objects(self, type_: str) -> list[Registration]:
         return self.plan.of_type(type_)
