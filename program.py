@@ -24,7 +24,7 @@ from components.cluster_addon import ClusterAddon, ClusterAddonArgs
 from components.cluster_telemetry import ClusterTelemetry, ClusterTelemetryArgs
 from components.dashboard import Dashboard, DashboardArgs
 from components.database import Database, DatabaseArgs, ExistingDatabaseArgs
-from components.eks_addon import AddonRoleArgs, EksAddon, EksAddonArgs
+from components.eks_addon import EksAddon, EksAddonArgs
 from components.flow_logs import FlowLogs, FlowLogsArgs
 from components.image_cache import ImageCache, ImageCacheArgs
 from components.load_balancer import LoadBalancer, LoadBalancerArgs
@@ -46,7 +46,15 @@ from lib.airflow.values import (
     api_server_service_name,
 )
 from lib.cluster import helm_addons as addons
-from lib.cluster.managed_addons import CLOUDWATCH_OBSERVABILITY, COREDNS, EFS_CSI_DRIVER, addon_versions
+from lib.cluster.managed_addons import (
+    CLOUDWATCH_OBSERVABILITY,
+    EFS_CSI_DRIVER,
+    Installer,
+    Prerequisite,
+    addon_versions,
+    installed_by,
+)
+from lib.cluster.node_groups import NodeGroupRole
 from lib.cluster.versions import utc_today
 from lib.naming import base_tags, child_name
 from lib.network.subnets import node_subnet_cidrs
@@ -58,11 +66,7 @@ from lib.security.guardrails import guardrail_tags
 
 AIRFLOW_NAMESPACE = "airflow"
 AIRFLOW_CLAIMS = {"dags": "airflow-dags", "logs": "airflow-logs"}
-EFS_CSI_POLICY_ARN = "arn:aws:iam::aws:policy/service-role/AmazonEFSCSIDriverPolicy"
-EFS_CSI_SERVICE_ACCOUNTS = ("efs-csi-controller-sa", "efs-csi-node-sa")
 WORKERS_AT_MAX_METRIC = "workers_at_max_size"
-CONTROL_PLANE_GROUP = "airflow"
-"""The node group of Airflow's control plane, PgBouncer and the Jobs (the only database clients)."""
 
 
 def settings_from_pulumi() -> Settings:
@@ -104,7 +108,8 @@ class Stack:
     node_groups: NodeGroups
     database: Database
     storage: SharedStorage
-    efs_csi: EksAddon
+    eks_addons: dict[str, EksAddon]
+    """The catalog's add-ons the stack creates itself (the others: Cluster, ClusterTelemetry)."""
     lb_controller: ClusterAddon
     autoscaler: ClusterAddon
     worker_role: ServiceAccountRole
@@ -169,7 +174,7 @@ def node_groups_of(settings: Settings, network: Network, cluster: Cluster, tags:
             subnet_ids=network.node_subnet_ids,
             security_group_ids=pulumi.Output.all(cluster.cluster_security_group_id, network.node_security_group_id),
             # PgBouncer runs on the control-plane group: its nodes alone reach the database.
-            group_security_group_ids={CONTROL_PLANE_GROUP: [network.database_client_security_group_id]},
+            group_security_group_ids={NodeGroupRole.AIRFLOW: [network.database_client_security_group_id]},
             kubernetes_version=settings.cluster.kubernetes_version,
             account_id=network.account_id,
             ami_release_version=settings.cluster.node_ami_release_version,
@@ -258,35 +263,32 @@ def eks_addons(
     nodes: list[pulumi.Resource],
     versions: dict[str, str],
     tags: dict[str, str],
-) -> EksAddon:
-    """CoreDNS and the EFS CSI driver, once there are nodes for their pods; returns the driver."""
-    name = settings.name
-    # pulumi-eks leaves CoreDNS self-managed without a default node group (v4.3 cluster.ts
-    # L1175-1184): managed here.
-    EksAddon(
-        child_name(name, COREDNS),
-        EksAddonArgs(cluster.cluster_name, COREDNS, versions[COREDNS], depends_on=nodes, tags=tags),
-    )
-    return EksAddon(
-        child_name(name, "efs-csi"),
-        EksAddonArgs(
-            cluster_name=cluster.cluster_name,
-            addon_name=EFS_CSI_DRIVER,
-            version=versions[EFS_CSI_DRIVER],
-            role=AddonRoleArgs(
-                service_accounts=EFS_CSI_SERVICE_ACCOUNTS,
-                policy_arn=EFS_CSI_POLICY_ARN,
-                oidc_provider_arn=cluster.oidc_provider_arn,
-                oidc_issuer=cluster.oidc_issuer,
-                description=f"EFS CSI driver of EKS cluster {cluster.cluster_name} (IRSA)",
+) -> dict[str, EksAddon]:
+    """The add-ons of the catalog (lib/cluster/managed_addons.py) that the stack creates itself, in
+    its order, those gated by a config key only when it is on: EKS name -> add-on."""
+    prerequisites: dict[Prerequisite, list[pulumi.Resource]] = {
+        Prerequisite.NODES: nodes,
+        Prerequisite.FILE_SYSTEM: list(storage.mount_ready),
+    }
+    on = settings.addon_toggles()
+    created = {}
+    for entry in installed_by(Installer.STACK):
+        if entry.only_with is not None and not on[entry.only_with]:
+            continue
+        created[entry.name] = EksAddon(
+            child_name(settings.name, entry.resource_name),
+            EksAddonArgs.of(
+                entry,
+                versions[entry.name],
+                cluster.cluster_name,
+                cluster.oidc_provider_arn,
+                cluster.oidc_issuer,
+                depends_on=[r for p in Prerequisite if p in entry.waits_for for r in prerequisites[p]],
+                former_parent=former_parent(entry.moved_from, settings.name) if entry.moved_from else None,
+                tags=tags,
             ),
-            # A mount needs the file system policy and a mount target in every AZ too.
-            depends_on=[*nodes, *storage.mount_ready],
-            # Created by SharedStorage until the reshape (UPGRADING.md).
-            former_parent=former_parent("airflow:index:SharedStorage", name),
-            tags=tags,
-        ),
-    )
+        )
+    return created
 
 
 def image_mirrors_of(settings: Settings, node_groups: NodeGroups) -> tuple[pulumi.Input[dict[str, str]], list[Any]]:
@@ -310,7 +312,7 @@ def chart_addons(
     mirrors: pulumi.Input[dict[str, str]],
 ) -> tuple[ClusterAddon, ClusterAddon]:
     """The AWS Load Balancer Controller and the Cluster Autoscaler, on the system node group."""
-    name, region, system = settings.name, settings.region, settings.node_group("system")
+    name, region, system = settings.name, settings.region, settings.node_group(NodeGroupRole.SYSTEM)
 
     def addon(chart: addons.AddonChart, values: Any, overrides: Any, policy: dict[str, Any]) -> ClusterAddon:
         return ClusterAddon(
@@ -402,8 +404,8 @@ def airflow_of(
                 volume: VolumeClaimArgs(claim, storage.volume_names[volume], storage.volume_capacity)
                 for volume, claim in storage.claim_names.items()
             },
-            control_plane=settings.node_group(CONTROL_PLANE_GROUP),
-            workers=settings.node_group("workers"),
+            control_plane=settings.node_group(NodeGroupRole.AIRFLOW),
+            workers=settings.node_group(NodeGroupRole.WORKERS),
             provider=cluster.provider,
             namespace=storage.claim_namespace,
             chart_version=a.chart_version,
@@ -533,7 +535,7 @@ def alarm_list(settings: Settings, s: Stack) -> tuple[list[alarm_specs.Alarm], l
         # The Cluster Autoscaler's line (klog V(4), its chart's default verbosity; autoscaler
         # 1.33 core/scaleup/orchestrator/orchestrator.go): "Skipping node group eks-<group>-<id>
         # - max size reached".
-        pattern=s.node_groups.node_group_names["workers"].apply(lambda n: f'"max size reached" "eks-{n}-"'),
+        pattern=s.node_groups.node_group_names[NodeGroupRole.WORKERS].apply(lambda n: f'"max size reached" "eks-{n}-"'),
         namespace=namespace,
         metric=WORKERS_AT_MAX_METRIC,
     )
@@ -605,13 +607,13 @@ def build_stack(settings: Settings) -> Stack:
     nodes: list[pulumi.Resource] = [*node_groups.groups.values(), *cache]
     database = database_of(settings, network, tags)
     storage = storage_of(settings, network, cluster, tags)
-    efs_csi = eks_addons(settings, cluster, storage, nodes, versions, tags)
+    managed = eks_addons(settings, cluster, storage, nodes, versions, tags)
     lb_controller, autoscaler = chart_addons(settings, network, cluster, nodes, tags, mirrors)
     worker_role = worker_role_of(settings, cluster, tags)
     telemetry = telemetry_of(settings, network, cluster, nodes, versions, tags)
     archive = log_archive_of(settings, cluster, worker_role, tags)
     # The release's pods need the volumes' driver, nodes, and the controller's webhook answering.
-    ready = [efs_csi.addon, *nodes, lb_controller.release]
+    ready = [managed[EFS_CSI_DRIVER].addon, *nodes, lb_controller.release]
     airflow = airflow_of(settings, database, storage, cluster, worker_role, mirrors, ready, telemetry, archive)
     nlb = load_balancer_of(settings, network, cluster, airflow, lb_controller, tags)
     stack = Stack(
@@ -621,7 +623,7 @@ def build_stack(settings: Settings) -> Stack:
         node_groups,
         database,
         storage,
-        efs_csi,
+        managed,
         lb_controller,
         autoscaler,
         worker_role,

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -33,7 +34,7 @@ from components.parts.kms import encryption_key
 from components.parts.log_group import encrypted_log_group
 from components.parts.outputs import register_public_outputs
 from components.parts.security_groups import ingress_rule
-from lib.cluster.managed_addons import KUBE_PROXY, VPC_CNI, VPC_CNI_CONFIGURATION
+from lib.cluster.managed_addons import KUBE_PROXY, MANAGED_ADDONS, VPC_CNI, Installer, installed_by
 from lib.cluster.versions import SupportType
 from lib.naming import access_entry_key, child_name, slug, with_name
 from lib.observability.cloudwatch import LOG_RETENTION_DAYS
@@ -86,7 +87,7 @@ class ClusterArgs:
             raise ValueError(
                 f"ClusterArgs.log_retention_days {self.log_retention_days} is not one of {LOG_RETENTION_DAYS}"
             )
-        missing = [a for a in (VPC_CNI, KUBE_PROXY) if a not in self.addon_versions]
+        missing = [a.name for a in installed_by(Installer.CLUSTER) if a.name not in self.addon_versions]
         if missing:
             raise ValueError(f"ClusterArgs.addon_versions lacks {missing}")
         if self.endpoint_public_access != bool(self.public_access_cidrs):
@@ -194,10 +195,7 @@ class Cluster(pulumi.ComponentResource):
             # self-managed copies EKS installs at creation, so nothing waits for these.
             # Network policies enforced: the add-on's own key (pulumi-eks keeps it, cni-addon.ts
             # mergeConfigurationValues); its aws-node pods run the network policy agent (VPC CNI 1.14+).
-            vpc_cni_options=eks.VpcCniOptionsArgs(
-                addon_version=args.addon_versions[VPC_CNI], configuration_values=VPC_CNI_CONFIGURATION
-            ),
-            kube_proxy_addon_options=eks.KubeProxyAddonOptionsArgs(version=args.addon_versions[KUBE_PROXY]),
+            **self._addon_options(args),
             # Always set, EXTENDED included: left out, the cluster keeps whatever it was given last.
             # pulumi-eks hands it to its aws.eks.Cluster as is (cluster.ts since #1787, in v4.3.0 and
             # the pinned 4.4 SDK's `upgrade_policy`); EKS changes it in place (UpdateClusterConfig).
@@ -211,6 +209,25 @@ class Cluster(pulumi.ComponentResource):
             # the group must exist first. The construction of the remote component waits for it.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group]),
         )
+
+    @staticmethod
+    def _addon_options(args: ClusterArgs) -> dict[str, Any]:
+        """pulumi-eks's option of each add-on the catalog has it create (Installer.CLUSTER), with the
+        entry's version and configuration. pulumi-eks has an option for these two only."""
+        entries = {a.name: a for a in installed_by(Installer.CLUSTER)}
+        if set(entries) != {VPC_CNI, KUBE_PROXY}:
+            raise ValueError(f"pulumi-eks creates vpc-cni and kube-proxy only, not {sorted(entries)}")
+        vpc_cni, kube_proxy = MANAGED_ADDONS[VPC_CNI], MANAGED_ADDONS[KUBE_PROXY]
+        return {
+            "vpc_cni_options": eks.VpcCniOptionsArgs(
+                addon_version=args.addon_versions[VPC_CNI],
+                configuration_values=vpc_cni.configuration_of(args.cluster_name),
+            ),
+            "kube_proxy_addon_options": eks.KubeProxyAddonOptionsArgs(
+                version=args.addon_versions[KUBE_PROXY],
+                configuration_values=kube_proxy.configuration_of(args.cluster_name),
+            ),
+        }
 
     @staticmethod
     def _access_entries(admin_role_arns: tuple[str, ...]) -> dict[str, eks.AccessEntryArgs]:

@@ -19,19 +19,15 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from components.eks_addon import AddonRoleArgs, EksAddon, EksAddonArgs
+from components.eks_addon import EksAddon, EksAddonArgs
 from components.parts.kms import encryption_key
 from components.parts.outputs import register_public_outputs
-from lib.cluster.managed_addons import CLOUDWATCH_OBSERVABILITY
+from lib.cluster.managed_addons import CLOUDWATCH_OBSERVABILITY, MANAGED_ADDONS
 from lib.naming import child_name, with_name
 from lib.observability.cloudwatch import (
-    AGENT_NAME,
-    AGENT_NAMESPACE,
-    AGENT_POLICY_ARN,
     LOG_RETENTION_DAYS,
     STATSD_HOST,
     STATSD_PORT,
-    addon_configuration,
     container_log_group_prefix,
     container_log_groups,
     logs_key_policy,
@@ -111,21 +107,16 @@ class ClusterTelemetry(pulumi.ComponentResource):
             )
             for kind, group in groups.items()
         ]
+        # Its role and configuration are the catalog's entry (lib/cluster/managed_addons.py).
+        entry = MANAGED_ADDONS[CLOUDWATCH_OBSERVABILITY]
         self.addon = EksAddon(
-            child_name(name, "cloudwatch"),
-            EksAddonArgs(
-                cluster_name=args.cluster_name,
-                addon_name=CLOUDWATCH_OBSERVABILITY,
-                version=args.addon_version,
-                role=AddonRoleArgs(
-                    service_accounts=(AGENT_NAME,),
-                    policy_arn=AGENT_POLICY_ARN,
-                    oidc_provider_arn=args.oidc_provider_arn,
-                    oidc_issuer=args.oidc_issuer,
-                    description=f"CloudWatch agent and Fluent Bit of EKS cluster {args.cluster_name} (IRSA)",
-                    namespace=AGENT_NAMESPACE,
-                ),
-                configuration=addon_configuration(args.cluster_name),
+            child_name(name, entry.resource_name),
+            EksAddonArgs.of(
+                entry,
+                args.addon_version,
+                args.cluster_name,
+                args.oidc_provider_arn,
+                args.oidc_issuer,
                 depends_on=[*args.depends_on, *log_groups],
                 tags=args.tags,
             ),

@@ -22,10 +22,8 @@ import pulumi_aws as aws
 
 from components.parts.iam_roles import iam_role, irsa_trust
 from components.parts.outputs import register_public_outputs
-from lib.cluster.managed_addons import VERSION_PATTERN
+from lib.cluster.managed_addons import ADDON_NAMESPACE, VERSION_PATTERN, ManagedAddon
 from lib.naming import child_name, with_name
-
-ADDON_NAMESPACE = "kube-system"
 
 
 @dataclass(frozen=True)
@@ -73,6 +71,40 @@ class EksAddonArgs:
             raise ValueError(f"EksAddonArgs.version '{self.version}' is not an EKS add-on version (v1.2.3-eksbuild.4)")
         if self.role is not None and not self.role.service_accounts:
             raise ValueError("EksAddonArgs.role.service_accounts is empty")
+
+    @classmethod
+    def of(
+        cls,
+        entry: ManagedAddon,
+        version: str,
+        cluster_name: str,
+        oidc_provider_arn: pulumi.Input[str],
+        oidc_issuer: pulumi.Input[str],
+        depends_on: Sequence[pulumi.Resource] = (),
+        former_parent: pulumi.Alias | None = None,
+        tags: Mapping[str, str] | None = None,
+    ) -> EksAddonArgs:
+        """The args of the add-on catalog's `entry` (lib/cluster/managed_addons.py) at `version`."""
+        role = entry.role
+        return cls(
+            cluster_name=cluster_name,
+            addon_name=entry.name,
+            version=version,
+            role=AddonRoleArgs(
+                service_accounts=role.service_accounts,
+                policy_arn=role.policy_arn,
+                oidc_provider_arn=oidc_provider_arn,
+                oidc_issuer=oidc_issuer,
+                description=role.description(cluster_name),
+                namespace=role.namespace,
+            )
+            if role
+            else None,
+            configuration=entry.configuration_of(cluster_name),
+            depends_on=depends_on,
+            former_parent=former_parent,
+            tags=tags or {},
+        )
 
 
 class EksAddon(pulumi.ComponentResource):

@@ -13,7 +13,7 @@ from config.keys import key_of
 from lib.airflow.git_sync import SSH_SECRET_KEYS, GitSyncSource, branch_problem, is_ssh, sub_path_problem
 from lib.airflow.resources import RESOURCE_PROFILES, ResourceProfile
 from lib.airflow.values import WORKER_SERVICE_ACCOUNT, Replicas
-from lib.cluster.managed_addons import ADDON_NAMES, VERSION_PATTERN
+from lib.cluster.managed_addons import MANAGED_ADDONS, VERSION_PATTERN
 from lib.kubernetes_names import dns_subdomain_problem
 
 MAX_REPLICAS = 10
@@ -150,7 +150,7 @@ class AddonSettings(Section):
     def __post_init__(self) -> None:
         for name, version in self.eks_addon_versions.items():
             key = f"{key_of(self.SECTION, 'eks_addon_versions')}.{name}"  # nested: eksAddonVersions.<add-on>
-            if name not in ADDON_NAMES:
-                raise ConfigError(key, f"is not an add-on this program manages; accepted: {', '.join(ADDON_NAMES)}")
+            if name not in MANAGED_ADDONS:
+                raise ConfigError(key, f"is not an add-on this program manages; accepted: {', '.join(MANAGED_ADDONS)}")
             if not VERSION_PATTERN.match(version):
                 raise ConfigError(key, f"'{version}' is not an EKS add-on version such as v1.21.1-eksbuild.7")

@@ -16,6 +16,7 @@ from lib.cluster.node_groups import (
     MAX_TAGS,
     NAME_FORMAT,
     OWN_TAGS,
+    REQUIRED_ROLES,
     CapacityType,
     InvalidField,
     NodeGroup,
@@ -107,7 +108,7 @@ def parse_node_group(key: str, name: str, spec: Any) -> NodeGroup:
 def parse_node_groups(key: str, value: Any) -> tuple[NodeGroup, ...]:
     """`nodeGroups`: name -> fields, in the order given."""
     if not isinstance(value, dict) or not value:
-        raise ConfigError(key, "is empty or not a map of node groups; required groups: system, airflow, workers")
+        raise ConfigError(key, f"is empty or not a map of node groups; required groups: {', '.join(REQUIRED_ROLES)}")
     for name in value:
         if not isinstance(name, str):  # a YAML key such as `1:` or `true:` arrives as a number or boolean
             raise ConfigError(key, f"a node group name is a {type(name).__name__}, not a string of {NAME_FORMAT}")

@@ -27,7 +27,8 @@ from config.network import NetworkSettings
 from config.node_groups import check_node_group_tags
 from config.observability import ObservabilitySettings
 from config.project import PROJECT_FILE, parse_value, read_declarations
-from lib.cluster.node_groups import NodeGroup, TaintEffect
+from lib.cluster.managed_addons import MANAGED_ADDONS, Toggle
+from lib.cluster.node_groups import REQUIRED_ROLES, NodeGroup, NodeGroupRole, TaintEffect
 from lib.cluster.sizing import has_shapes, node_task_capacity
 from lib.cluster.versions import support_warning
 from lib.images import CREDENTIAL_ARN, PULL_THROUGH_CACHE
@@ -35,7 +36,6 @@ from lib.network.zones import is_zone_id_of, zone_id_prefix
 from lib.quantities import cpu_millicores, memory_mebibytes
 from lib.security.guardrails import waiver_problem
 
-REQUIRED_NODE_GROUPS = ("system", "airflow", "workers")
 MIN_PROTECTED_BACKUP_DAYS = 7
 MIRROR = re.compile(r"[a-z0-9.-]+(:[0-9]+)?(/[A-Za-z0-9._-]+)*")
 
@@ -75,6 +75,10 @@ class Settings:
     def node_group(self, name: str) -> NodeGroup:
         return next(g for g in self.node_groups if g.name == name)
 
+    def addon_toggles(self) -> dict[Toggle, bool]:
+        """Whether each config key an EKS add-on of the catalog comes only with is on."""
+        return {Toggle.CLUSTER_METRICS: self.observability.cluster_metrics}
+
     def __post_init__(self) -> None:
         check_stack_name(self.stack)
         try:
@@ -101,6 +105,7 @@ class Settings:
                 f"{backups} is below {MIN_PROTECTED_BACKUP_DAYS} while protectStatefulResources is true",
             )
         self._check_images()
+        self._check_addon_versions()
         self._check_task_capacity()
         check_tags(self.tags, self.policy_waivers)
         extra_tags = len(self.tags) + len(self.policy_waivers)
@@ -116,7 +121,7 @@ class Settings:
         lib.cluster.sizing.node_task_capacity), or `airflowParallelism` when set and lower. Airflow enforces
         it: `default_pool`'s slots and each scheduler's [core] parallelism (lib.airflow.values)."""
         cap = self.airflow.parallelism
-        workers = self.node_group("workers")
+        workers = self.node_group(NodeGroupRole.WORKERS)
         if not has_shapes(workers.instance_types):
             return cap
         cpu, memory = self.airflow.task_pod_requests
@@ -125,7 +130,7 @@ class Settings:
         return min(nodes, cap) if cap else nodes
 
     def _check_task_capacity(self) -> None:
-        workers = self.node_group("workers")
+        workers = self.node_group(NodeGroupRole.WORKERS)
         if not self.airflow.parallelism and not has_shapes(workers.instance_types):
             raise ConfigError(
                 key_of("airflow", "parallelism"),
@@ -139,6 +144,16 @@ class Settings:
         except ValueError as err:
             key = f"{key_of('airflow', 'values')}.workers.kubernetes.resources.requests"
             raise ConfigError(key, str(err)) from None
+
+    def _check_addon_versions(self) -> None:
+        on = self.addon_toggles()
+        for name in self.addons.eks_addon_versions:
+            toggle = MANAGED_ADDONS[name].only_with
+            if toggle is not None and not on[toggle]:
+                raise ConfigError(
+                    f"{key_of('addons', 'eks_addon_versions')}.{name}",
+                    f"applies only when {toggle} is on (the add-on comes with it); it would be ignored",
+                )
 
     def _check_images(self) -> None:
         arn = self.pull_through_cache_credential_arn
@@ -158,12 +173,14 @@ class Settings:
 
     def _check_node_groups(self) -> None:
         key = key_of("settings", "node_groups")
-        missing = [n for n in REQUIRED_NODE_GROUPS if n not in {g.name for g in self.node_groups}]
+        missing = [str(n) for n in REQUIRED_ROLES if n not in {g.name for g in self.node_groups}]
         if missing:
-            raise ConfigError(key, f"lacks {missing}; required groups: {', '.join(REQUIRED_NODE_GROUPS)}")
-        if not any(t.effect is not TaintEffect.PREFER_NO_SCHEDULE for t in self.node_group("workers").taints):
+            raise ConfigError(key, f"lacks {missing}; required groups: {', '.join(REQUIRED_ROLES)}")
+        if not any(
+            t.effect is not TaintEffect.PREFER_NO_SCHEDULE for t in self.node_group(NodeGroupRole.WORKERS).taints
+        ):
             raise ConfigError(
-                f"{key}.workers.taints",
+                f"{key}.{NodeGroupRole.WORKERS}.taints",
                 "needs a NO_SCHEDULE or NO_EXECUTE taint so that only task pods land on the workers group",
             )
 

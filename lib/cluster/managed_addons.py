@@ -1,4 +1,11 @@
-"""EKS managed add-ons: the version of each, pinned per Kubernetes minor.
+"""EKS managed add-ons: the catalog, one entry per add-on, the one place an add-on is declared.
+
+An entry says what the add-on is (its EKS name), its version pinned per Kubernetes minor, who
+creates it (pulumi-eks with the cluster, the stack once there are nodes, or ClusterTelemetry),
+what it waits for, its IAM role (service accounts and AWS managed policy, IRSA), its configuration,
+and the config key it comes only with. The program creates what the catalog says (program.py
+`eks_addons`, components/cluster.py, components/cluster_telemetry.py), like terraform-aws-eks's
+`cluster_addons` map or a cdk-eks-blueprints add-on: adding one is an entry here (docs/development.md).
 
 Without pins, add-ons either never move (an EKS add-on created without a version keeps the one
 it got) or move on any `pulumi up` (pulumi-eks picks the most recent build at deploy time for
@@ -26,38 +33,179 @@ at create or update with InvalidParameterException naming it; `eksAddonVersions`
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from lib.observability.cloudwatch import AGENT_NAME, AGENT_NAMESPACE, AGENT_POLICY_ARN, addon_configuration
 
 VPC_CNI = "vpc-cni"
 KUBE_PROXY = "kube-proxy"
 COREDNS = "coredns"
 EFS_CSI_DRIVER = "aws-efs-csi-driver"
 CLOUDWATCH_OBSERVABILITY = "amazon-cloudwatch-observability"
-ADDON_NAMES = (VPC_CNI, KUBE_PROXY, COREDNS, EFS_CSI_DRIVER, CLOUDWATCH_OBSERVABILITY)
+ADDON_NAMESPACE = "kube-system"
+VERSION_PATTERN = re.compile(r"v[0-9]+\.[0-9]+\.[0-9]+-eksbuild\.[0-9]+\Z")
 VPC_CNI_CONFIGURATION = {"enableNetworkPolicy": "true"}
 """The vpc-cni add-on's configuration: Kubernetes NetworkPolicies enforced (by the network policy
 agent in the aws-node DaemonSet, VPC CNI 1.14 and later; the controller runs in the EKS control
 plane). A string, as the add-on's configuration schema takes it."""
-VERSION_PATTERN = re.compile(r"v[0-9]+\.[0-9]+\.[0-9]+-eksbuild\.[0-9]+\Z")
+EFS_CSI_POLICY_ARN = "arn:aws:iam::aws:policy/service-role/AmazonEFSCSIDriverPolicy"
+EFS_CSI_SERVICE_ACCOUNTS = ("efs-csi-controller-sa", "efs-csi-node-sa")
 
-_SHARED = {
-    VPC_CNI: "v1.21.1-eksbuild.7",
-    EFS_CSI_DRIVER: "v3.3.0-eksbuild.1",
-    # Chart amazon-cloudwatch-observability 4.7.0 (2025-11), read for lib/observability/cloudwatch.py; its EKS
-    # build name and its support of each minor are not confirmed from here.
-    CLOUDWATCH_OBSERVABILITY: "v4.7.0-eksbuild.1",
+
+class Installer(StrEnum):
+    """Who creates an add-on's `aws.eks.Addon`."""
+
+    CLUSTER = "pulumi-eks"
+    """pulumi-eks, with the cluster (its `vpcCniOptions` / `kubeProxyAddonOptions`): only the add-ons
+    pulumi-eks manages itself (components/cluster.py maps each to its option)."""
+    STACK = "stack"
+    """The stack, as an `EksAddon` named `<stack name>-<resource>` (program.py `eks_addons`)."""
+    CLUSTER_TELEMETRY = "ClusterTelemetry"
+    """ClusterTelemetry, as its child `EksAddon` `<telemetry>-<resource>`, after its log groups."""
+
+
+class Prerequisite(StrEnum):
+    """What an add-on created by the stack waits for (its pods or its volumes need it)."""
+
+    NODES = "nodes"
+    """The node groups (an add-on with pods only turns ACTIVE once they can run)."""
+    FILE_SYSTEM = "file system"
+    """The shared file system's policy and a mount target in every zone (a mount needs them)."""
+
+
+class Toggle(StrEnum):
+    """A config key an add-on comes only with (config/settings.py says whether it is on)."""
+
+    CLUSTER_METRICS = "clusterMetrics"
+
+
+@dataclass(frozen=True)
+class AddonRole:
+    """The add-on's IAM role, assumable by its service accounts only (IRSA)."""
+
+    service_accounts: tuple[str, ...]
+    policy_arn: str
+    """The AWS managed policy the role gets."""
+    purpose: str
+    """What the role is for: its description is `<purpose> of EKS cluster <name> (IRSA)`."""
+    namespace: str = ADDON_NAMESPACE
+
+    def description(self, cluster_name: str) -> str:
+        return f"{self.purpose} of EKS cluster {cluster_name} (IRSA)"
+
+
+@dataclass(frozen=True)
+class ManagedAddon:
+    """One EKS add-on of the catalog."""
+
+    name: str
+    """EKS add-on name (`coredns`), the key of `eksAddonVersions`."""
+    versions: Mapping[str, str]
+    """Kubernetes minor -> the add-on version pinned for it; every minor of lib/cluster/versions.py."""
+    installer: Installer = Installer.STACK
+    resource: str = ""
+    """The resource name's last part (`efs-csi`: `airflow-dev-efs-csi`); empty: the add-on's name."""
+    waits_for: frozenset[Prerequisite] = frozenset({Prerequisite.NODES})
+    role: AddonRole | None = None
+    configuration: Callable[[str], dict[str, Any]] | None = None
+    """Cluster name -> the add-on's configuration values (its own JSON schema); None: its defaults."""
+    only_with: Toggle | None = None
+    """The config key the add-on comes only with; None: always."""
+    moved_from: str | None = None
+    """The type of the component (named as the stack) the add-on's resources were created under
+    before a move: they carry an alias to it, so a live stack updates them in place."""
+
+    @property
+    def resource_name(self) -> str:
+        return self.resource or self.name
+
+    @property
+    def needs_nodes(self) -> bool:
+        return Prerequisite.NODES in self.waits_for
+
+    def configuration_of(self, cluster_name: str) -> dict[str, Any] | None:
+        return self.configuration(cluster_name) if self.configuration else None
+
+
+_PINNED_MINORS = ("1.32", "1.33", "1.34", "1.35", "1.36")
+"""The minors an add-on built the same for all of them is pinned for (a minor added to
+lib/cluster/versions.py is added here, after checking the build EKS offers for it)."""
+
+
+def _same_on(version: str, minors: Iterable[str] = _PINNED_MINORS) -> dict[str, str]:
+    return dict.fromkeys(minors, version)
+
+
+MANAGED_ADDONS: dict[str, ManagedAddon] = {
+    a.name: a
+    for a in (
+        ManagedAddon(
+            VPC_CNI,
+            _same_on("v1.21.1-eksbuild.7"),
+            Installer.CLUSTER,
+            # Nodes join with the self-managed copy EKS installs at creation: nothing waits.
+            waits_for=frozenset(),
+            configuration=lambda _cluster: dict(VPC_CNI_CONFIGURATION),
+        ),
+        ManagedAddon(
+            KUBE_PROXY,
+            {
+                "1.32": "v1.32.13-eksbuild.5",
+                "1.33": "v1.33.10-eksbuild.2",
+                "1.34": "v1.34.6-eksbuild.13",
+                "1.35": "v1.35.3-eksbuild.13",
+                "1.36": "v1.36.0-eksbuild.14",
+            },
+            Installer.CLUSTER,
+            waits_for=frozenset(),
+        ),
+        # pulumi-eks leaves CoreDNS self-managed without a default node group (v4.3 cluster.ts
+        # L1175-1184): managed by the stack.
+        ManagedAddon(
+            COREDNS,
+            {
+                "1.32": "v1.11.4-eksbuild.33",
+                "1.33": "v1.13.2-eksbuild.4",
+                "1.34": "v1.13.2-eksbuild.11",
+                "1.35": "v1.14.3-eksbuild.3",
+                "1.36": "v1.14.3-eksbuild.3",
+            },
+        ),
+        ManagedAddon(
+            EFS_CSI_DRIVER,
+            _same_on("v3.3.0-eksbuild.1"),
+            resource="efs-csi",
+            waits_for=frozenset({Prerequisite.NODES, Prerequisite.FILE_SYSTEM}),
+            role=AddonRole(EFS_CSI_SERVICE_ACCOUNTS, EFS_CSI_POLICY_ARN, "EFS CSI driver"),
+            moved_from="airflow:index:SharedStorage",  # created by SharedStorage until the reshape (UPGRADING.md)
+        ),
+        # Chart amazon-cloudwatch-observability 4.7.0 (2025-11), read for lib/observability/cloudwatch.py;
+        # its EKS build name and its support of each minor are not confirmed from here.
+        ManagedAddon(
+            CLOUDWATCH_OBSERVABILITY,
+            _same_on("v4.7.0-eksbuild.1"),
+            Installer.CLUSTER_TELEMETRY,
+            resource="cloudwatch",
+            role=AddonRole((AGENT_NAME,), AGENT_POLICY_ARN, "CloudWatch agent and Fluent Bit", AGENT_NAMESPACE),
+            configuration=addon_configuration,
+            only_with=Toggle.CLUSTER_METRICS,
+        ),
+    )
 }
-PINNED_VERSIONS: dict[str, dict[str, str]] = {
-    "1.32": {**_SHARED, KUBE_PROXY: "v1.32.13-eksbuild.5", COREDNS: "v1.11.4-eksbuild.33"},
-    "1.33": {**_SHARED, KUBE_PROXY: "v1.33.10-eksbuild.2", COREDNS: "v1.13.2-eksbuild.4"},
-    "1.34": {**_SHARED, KUBE_PROXY: "v1.34.6-eksbuild.13", COREDNS: "v1.13.2-eksbuild.11"},
-    "1.35": {**_SHARED, KUBE_PROXY: "v1.35.3-eksbuild.13", COREDNS: "v1.14.3-eksbuild.3"},
-    "1.36": {**_SHARED, KUBE_PROXY: "v1.36.0-eksbuild.14", COREDNS: "v1.14.3-eksbuild.3"},
-}
+"""EKS add-on name -> its entry, in the order the program creates them."""
+
+
+def installed_by(installer: Installer) -> list[ManagedAddon]:
+    """The catalog's add-ons that `installer` creates, in catalog order."""
+    return [a for a in MANAGED_ADDONS.values() if a.installer is installer]
 
 
 def addon_versions(kubernetes_version: str, overrides: Mapping[str, str]) -> dict[str, str]:
     """The version of every add-on for `kubernetes_version`, the user's `overrides` last."""
-    if kubernetes_version not in PINNED_VERSIONS:
-        raise ValueError(f"no EKS add-on versions pinned for Kubernetes {kubernetes_version}")
-    return {**PINNED_VERSIONS[kubernetes_version], **overrides}
+    unpinned = [a.name for a in MANAGED_ADDONS.values() if kubernetes_version not in a.versions]
+    if unpinned:
+        raise ValueError(f"no EKS add-on versions pinned for Kubernetes {kubernetes_version}: {', '.join(unpinned)}")
+    return {**{a.name: a.versions[kubernetes_version] for a in MANAGED_ADDONS.values()}, **overrides}

@@ -37,6 +37,22 @@ MAX_TEMPLATE_TAGS = MAX_TAGS - OWN_TAGS
 """Autoscaler node-template tags a group may carry: one per label (the group label too) and taint."""
 
 
+class NodeGroupRole(StrEnum):
+    """The node groups every stack has (`nodeGroups.<role>`), named for what runs on them; a stack
+    may add groups of its own beside them."""
+
+    SYSTEM = "system"
+    """The cluster's add-ons (CoreDNS, the load balancer controller, the autoscaler, ...)."""
+    AIRFLOW = "airflow"
+    """Airflow's control plane, PgBouncer and the Jobs: the only database clients."""
+    WORKERS = "workers"
+    """Task pods only (a NO_SCHEDULE or NO_EXECUTE taint keeps everything else off)."""
+
+
+REQUIRED_ROLES = tuple(NodeGroupRole)
+"""The groups a stack's `nodeGroups` must hold."""
+
+
 class InvalidField(ValueError):
     """`field` of a node group holds a value EKS or Kubernetes would refuse."""
 

@@ -8,7 +8,7 @@ import pytest
 
 from components.cluster import CLUSTER_ADMIN_POLICY
 from config.settings import load_settings
-from lib.cluster.managed_addons import PINNED_VERSIONS
+from lib.cluster.managed_addons import MANAGED_ADDONS
 from lib.cluster.versions import DEFAULT_VERSION
 from offline.fakes import fake_id
 from offline.mocks import SECRET, Plan, run_program
@@ -46,11 +46,14 @@ def test_cluster_inputs(plans: dict[str, Plan], stack: str, policy: str) -> None
     overwrite = {"resolveConflictsOnCreate": "OVERWRITE", "resolveConflictsOnUpdate": "OVERWRITE"}
     # With network policies enforced (the add-on's `enableNetworkPolicy`, a string).
     cni = {
-        "addonVersion": PINNED_VERSIONS[DEFAULT_VERSION]["vpc-cni"],
+        "addonVersion": MANAGED_ADDONS["vpc-cni"].versions[DEFAULT_VERSION],
         "configurationValues": {"enableNetworkPolicy": "true"},
     }
     assert i["vpcCniOptions"] == {**cni, **overwrite}
-    assert i["kubeProxyAddonOptions"] == {"version": PINNED_VERSIONS[DEFAULT_VERSION]["kube-proxy"], **overwrite}
+    assert i["kubeProxyAddonOptions"] == {
+        "version": MANAGED_ADDONS["kube-proxy"].versions[DEFAULT_VERSION],
+        **overwrite,
+    }
 
 
 @pytest.mark.parametrize(("stack", "protected"), [("dev", False), ("prod", True)])
@@ -160,8 +163,8 @@ def test_reordering_or_shortening_the_admin_roles_moves_no_entry() -> None:
 def test_addon_versions_follow_the_kubernetes_version_and_the_overrides() -> None:
     plan = run_program("dev", config_overrides={"kubernetesVersion": "1.34"})
     i = plan.one(EKS).inputs
-    assert i["vpcCniOptions"]["addonVersion"] == PINNED_VERSIONS["1.34"]["vpc-cni"]
-    assert i["kubeProxyAddonOptions"]["version"] == PINNED_VERSIONS["1.34"]["kube-proxy"]
-    assert PINNED_VERSIONS["1.34"]["kube-proxy"].startswith("v1.34.")
+    assert i["vpcCniOptions"]["addonVersion"] == MANAGED_ADDONS["vpc-cni"].versions["1.34"]
+    assert i["kubeProxyAddonOptions"]["version"] == MANAGED_ADDONS["kube-proxy"].versions["1.34"]
+    assert MANAGED_ADDONS["kube-proxy"].versions["1.34"].startswith("v1.34.")
     pinned = run_program("dev", config_overrides={"eksAddonVersions": {"kube-proxy": "v1.33.3-eksbuild.6"}})
     assert pinned.one(EKS).inputs["kubeProxyAddonOptions"]["version"] == "v1.33.3-eksbuild.6"

@@ -1,55 +1,173 @@
-"""EKS managed add-ons: pinned per Kubernetes minor, in order with the node groups."""
+"""EKS add-ons: the plan holds exactly what the catalog (lib/cluster/managed_addons.py) says, pinned
+per Kubernetes minor, in order with the node groups; a new entry needs no other edit."""
 
 from __future__ import annotations
 
-import pytest
+import json
+from dataclasses import replace
+from typing import Any
 
-from config.cluster import SUPPORTED_KUBERNETES_VERSIONS
-from lib.cluster.managed_addons import ADDON_NAMES, PINNED_VERSIONS, VERSION_PATTERN, addon_versions
-from lib.cluster.versions import DEFAULT_VERSION
-from offline.mocks import Plan, run_program
+import pytest
+import yaml
+
+from config.errors import ConfigError
+from config.project import PROJECT_FILE
+from lib.cluster.managed_addons import (
+    CLOUDWATCH_OBSERVABILITY,
+    KUBE_PROXY,
+    MANAGED_ADDONS,
+    VPC_CNI,
+    AddonRole,
+    Installer,
+    ManagedAddon,
+    Prerequisite,
+    Toggle,
+)
+from lib.cluster.versions import ACCEPTED_VERSIONS, DEFAULT_VERSION
+from offline.mocks import Plan, Registration, run_program
+from tests.support.settings import settings_of
 
 ADDON = "aws:eks/addon:Addon"
+COMPONENT = "airflow:index:EksAddon"
 MNG = "eks:index:ManagedNodeGroup"
+MOUNT_TARGET = "aws:efs/mountTarget:MountTarget"
+PULUMI_EKS_OPTION = {VPC_CNI: ("vpcCniOptions", "addonVersion"), KUBE_PROXY: ("kubeProxyAddonOptions", "version")}
+"""Where the eks:index:Cluster's inputs hold the version of each add-on pulumi-eks creates."""
 
 
-def addon(plan: Plan, name: str) -> dict:
+def addon(plan: Plan, name: str) -> Registration:
     (found,) = [a for a in plan.of_type(ADDON) if a.inputs["addonName"] == name]
-    return {"inputs": found.inputs, "dependencies": set(found.dependencies), "registration": found}
+    return found
 
 
-def test_every_supported_version_pins_every_addon() -> None:
-    assert set(PINNED_VERSIONS) == set(SUPPORTED_KUBERNETES_VERSIONS)
-    for minor, versions in PINNED_VERSIONS.items():
-        assert set(versions) == set(ADDON_NAMES), minor
-        assert all(VERSION_PATTERN.match(v) for v in versions.values()), minor
-        assert versions["kube-proxy"].startswith(f"v{minor}."), minor  # kube-proxy follows the minor
-    assert addon_versions("1.33", {"coredns": "v1.12.1-eksbuild.2"})["coredns"] == "v1.12.1-eksbuild.2"
-    with pytest.raises(ValueError, match=r"Kubernetes 1\.20"):
-        addon_versions("1.20", {})
+def children(plan: Plan, parent: Registration, type_: str) -> list[Registration]:
+    return [r for r in plan.resources if r.parent == parent.urn and r.type == type_]
+
+
+def assert_role(plan: Plan, component: Registration, found: Registration, role: AddonRole, cluster: str) -> None:
+    (iam_role,) = children(plan, component, "aws:iam/role:Role")
+    assert iam_role.name == f"{component.name}-role"
+    assert iam_role.inputs["description"] == role.description(cluster)
+    (statement,) = json.loads(iam_role.inputs["assumeRolePolicy"])["Statement"]
+    (sub,) = [v for k, v in statement["Condition"]["StringEquals"].items() if k.endswith(":sub")]
+    subjects = [sub] if isinstance(sub, str) else sub
+    assert subjects == [f"system:serviceaccount:{role.namespace}:{sa}" for sa in role.service_accounts]
+    (attachment,) = children(plan, component, "aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+    assert attachment.inputs["policyArn"] == role.policy_arn
+    assert found.inputs["serviceAccountRoleArn"].endswith(f":role/{iam_role.name}")
+
+
+def assert_created_as_the_catalog_says(plan: Plan, expected: list[ManagedAddon], versions: dict[str, str]) -> None:
+    """`expected`'s add-ons, and no other, as `aws.eks.Addon`s of `EksAddon`s, at `versions`."""
+    cluster = plan.outputs["cluster_name"]
+    groups = {g.urn for g in plan.of_type(MNG)}
+    mounts = {m.urn for m in plan.of_type(MOUNT_TARGET)}
+    assert len(groups) == 3 and mounts
+    assert sorted(a.inputs["addonName"] for a in plan.of_type(ADDON)) == sorted(e.name for e in expected)
+    assert len(plan.of_type(COMPONENT)) == len(expected)
+    for entry in expected:
+        found = addon(plan, entry.name)
+        component = plan.by_urn(found.parent)
+        if entry.installer is Installer.STACK:
+            assert component.parent.endswith("::pulumi:pulumi:Stack::airflow-eks-" + plan.stack)
+            assert component.name == f"{cluster}-{entry.resource_name}"
+        else:
+            host = plan.by_urn(component.parent)
+            assert host.type == "airflow:index:ClusterTelemetry"
+            assert component.name == f"{host.name}-{entry.resource_name}"
+        assert (component.type, found.name) == (COMPONENT, component.name)
+        assert found.inputs["addonVersion"] == versions[entry.name], entry.name
+        assert found.inputs["clusterName"] == cluster
+        assert found.inputs["resolveConflictsOnCreate"] == "OVERWRITE"  # takes over EKS's own copy
+        configuration = entry.configuration_of(cluster)
+        if configuration is None:
+            assert "configurationValues" not in found.inputs
+        else:
+            assert json.loads(found.inputs["configurationValues"]) == configuration
+        waits = set(found.dependencies)
+        assert (groups <= waits) is entry.needs_nodes, entry.name
+        assert (mounts <= waits) is (Prerequisite.FILE_SYSTEM in entry.waits_for), entry.name
+        if entry.role is None:
+            assert "serviceAccountRoleArn" not in found.inputs
+            assert not children(plan, component, "aws:iam/role:Role")
+        else:
+            assert_role(plan, component, found, entry.role, cluster)
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
-def test_coredns_and_efs_csi_wait_for_every_node_group(plans: dict[str, Plan], stack: str) -> None:
+def test_the_plan_holds_the_catalogs_addons_and_no_other(plans: dict[str, Plan], stack: str) -> None:
     plan = plans[stack]
-    groups = {g.urn for g in plan.of_type(MNG)}
-    assert len(groups) == 3
-    ours = ["aws-efs-csi-driver", "coredns"]
-    if plan.outputs["cloudwatch_metrics_namespace"]:  # clusterMetrics: its agents need nodes too
-        ours.insert(0, "amazon-cloudwatch-observability")
-    for name in ours:
-        found = addon(plan, name)
-        assert found["inputs"]["addonVersion"] == PINNED_VERSIONS[DEFAULT_VERSION][name], name
-        assert found["inputs"]["clusterName"] == plan.outputs["cluster_name"]
-        assert found["inputs"]["resolveConflictsOnCreate"] == "OVERWRITE"  # takes over EKS's own copy
-        assert groups <= found["dependencies"], name
-    coredns = addon(plan, "coredns")["registration"]
-    assert plan.by_urn(coredns.parent).type == "airflow:index:EksAddon"
-    # pulumi-eks creates vpc-cni and kube-proxy with the cluster: none of them are ours twice.
-    assert sorted(a.inputs["addonName"] for a in plan.of_type(ADDON)) == ours
+    on = settings_of(stack).addon_toggles()
+    assert on == {Toggle.CLUSTER_METRICS: stack == "prod"}  # dev runs without clusterMetrics
+    expected = [
+        e
+        for e in MANAGED_ADDONS.values()
+        if e.installer is not Installer.CLUSTER and (e.only_with is None or on[e.only_with])
+    ]
+    assert (CLOUDWATCH_OBSERVABILITY in [e.name for e in expected]) is (stack == "prod")
+    pinned = {name: e.versions[DEFAULT_VERSION] for name, e in MANAGED_ADDONS.items()}
+    assert_created_as_the_catalog_says(plan, expected, pinned)
+    # pulumi-eks creates the others with the cluster, from the same entries.
+    inputs = plan.one("eks:index:Cluster").inputs
+    assert set(PULUMI_EKS_OPTION) == {e.name for e in MANAGED_ADDONS.values() if e.installer is Installer.CLUSTER}
+    for name, (option, version_key) in PULUMI_EKS_OPTION.items():
+        assert inputs[option][version_key] == pinned[name], name
+        assert inputs[option].get("configurationValues") == MANAGED_ADDONS[name].configuration_of(
+            plan.outputs["cluster_name"]
+        )
 
 
-def test_addons_move_with_the_kubernetes_version() -> None:
-    plan = run_program("dev", config_overrides={"kubernetesVersion": "1.33"})
-    assert addon(plan, "coredns")["inputs"]["addonVersion"] == PINNED_VERSIONS["1.33"]["coredns"]
-    assert PINNED_VERSIONS["1.33"]["coredns"] != PINNED_VERSIONS[DEFAULT_VERSION]["coredns"]
+def test_addons_move_with_the_kubernetes_version_and_the_overrides() -> None:
+    override = {"coredns": "v1.12.1-eksbuild.2", "vpc-cni": "v1.20.0-eksbuild.1"}
+    plan = run_program("prod", config_overrides={"kubernetesVersion": "1.33", "eksAddonVersions": override})
+    versions = {name: e.versions["1.33"] for name, e in MANAGED_ADDONS.items()} | override
+    assert versions["aws-efs-csi-driver"] == MANAGED_ADDONS["aws-efs-csi-driver"].versions["1.33"]
+    expected = [e for e in MANAGED_ADDONS.values() if e.installer is not Installer.CLUSTER]
+    assert_created_as_the_catalog_says(plan, expected, versions)
+    assert plan.one("eks:index:Cluster").inputs["vpcCniOptions"]["addonVersion"] == "v1.20.0-eksbuild.1"
+    assert MANAGED_ADDONS["coredns"].versions["1.33"] != MANAGED_ADDONS["coredns"].versions[DEFAULT_VERSION]
+
+
+PROBE = ManagedAddon(
+    "eks-pod-identity-agent",
+    dict.fromkeys(ACCEPTED_VERSIONS, "v1.3.9-eksbuild.5"),
+    role=AddonRole(("probe-sa",), "arn:aws:iam::aws:policy/ReadOnlyAccess", "A probe", namespace="probe"),
+    configuration=lambda cluster: {"agent": {"cluster": cluster}},
+)
+
+
+@pytest.mark.parametrize("gated", [False, True])
+def test_an_entry_added_to_the_catalog_is_created_with_no_other_edit(
+    monkeypatch: pytest.MonkeyPatch, gated: bool
+) -> None:
+    entry = replace(PROBE, only_with=Toggle.CLUSTER_METRICS if gated else None)
+    monkeypatch.setitem(MANAGED_ADDONS, entry.name, entry)
+    plan = run_program("prod", config_overrides={"eksAddonVersions": {entry.name: "v1.4.0-eksbuild.1"}})
+    expected = [e for e in MANAGED_ADDONS.values() if e.installer is not Installer.CLUSTER]
+    versions = {name: e.versions[DEFAULT_VERSION] for name, e in MANAGED_ADDONS.items()}
+    assert_created_as_the_catalog_says(plan, expected, versions | {entry.name: "v1.4.0-eksbuild.1"})
+    assert addon(plan, entry.name).name == "airflow-prod-eks-pod-identity-agent"
+    if gated:  # off with its toggle, and its override refused rather than ignored
+        off = run_program("prod", config_overrides={"clusterMetrics": False})
+        assert entry.name not in {a.inputs["addonName"] for a in off.of_type(ADDON)}
+        with pytest.raises(ConfigError) as refused:
+            settings_of("prod", clusterMetrics=False, eksAddonVersions={entry.name: "v1.4.0-eksbuild.1"})
+        assert refused.value.key == f"eksAddonVersions.{entry.name}"
+        assert "only when clusterMetrics is on" in str(refused.value)
+
+
+def test_eks_addon_versions_refuses_an_unknown_addon_naming_the_accepted_ones() -> None:
+    with pytest.raises(ConfigError) as refused:
+        settings_of("dev", eksAddonVersions={"metrics-server": "v0.8.1-eksbuild.1"})
+    assert refused.value.key == "eksAddonVersions.metrics-server"
+    assert str(refused.value).endswith(f"accepted: {', '.join(MANAGED_ADDONS)}")
+    # dev runs without clusterMetrics: a version for its add-on would be ignored.
+    with pytest.raises(ConfigError, match="only when clusterMetrics is on") as ignored:
+        settings_of("dev", eksAddonVersions={CLOUDWATCH_OBSERVABILITY: "v4.7.0-eksbuild.1"})
+    assert ignored.value.key == f"eksAddonVersions.{CLOUDWATCH_OBSERVABILITY}"
+
+
+def test_pulumi_yaml_names_the_catalogs_addons() -> None:
+    """The key's description (and so docs/configuration.md) lists the catalog's names, in its order."""
+    description: Any = yaml.safe_load(PROJECT_FILE.read_text())["config"]["eksAddonVersions"]["description"]
+    assert f"EKS add-on name ({', '.join(MANAGED_ADDONS)}) -> version" in description

@@ -13,7 +13,7 @@ from config.errors import ConfigError
 from config.project import read_declarations
 from config.settings import load_settings
 from lib.cluster.helm_addons import CLUSTER_AUTOSCALER_IMAGE_TAGS
-from lib.cluster.managed_addons import COREDNS, KUBE_PROXY, PINNED_VERSIONS
+from lib.cluster.managed_addons import COREDNS, KUBE_PROXY, MANAGED_ADDONS
 from lib.cluster.versions import (
     ACCEPTED_VERSIONS,
     DEFAULT_VERSION,
@@ -57,14 +57,17 @@ def test_the_table_follows_eks_rules() -> None:
 
 
 def test_every_accepted_version_pins_its_addons_ami_and_autoscaler() -> None:
-    assert set(PINNED_VERSIONS) == set(ACCEPTED_VERSIONS) == set(CLUSTER_AUTOSCALER_IMAGE_TAGS)
+    assert set(ACCEPTED_VERSIONS) == set(CLUSTER_AUTOSCALER_IMAGE_TAGS)
+    for addon in MANAGED_ADDONS.values():
+        assert set(addon.versions) == set(ACCEPTED_VERSIONS), addon.name
     for minor, version in EKS_VERSIONS.items():
         assert re.fullmatch(rf"{re.escape(minor)}\.[0-9]+-[0-9]{{8}}", version.ami_release), minor
-        assert PINNED_VERSIONS[minor][KUBE_PROXY].startswith(f"v{minor}."), minor
+        assert MANAGED_ADDONS[KUBE_PROXY].versions[minor].startswith(f"v{minor}."), minor
         assert CLUSTER_AUTOSCALER_IMAGE_TAGS[minor].startswith(f"v{minor}."), minor
     # CoreDNS never moves down a minor on the way up (EKS does not downgrade an add-on).
     coredns = [
-        tuple(int(p) for p in PINNED_VERSIONS[m][COREDNS][1:].split("-")[0].split(".")) for m in ACCEPTED_VERSIONS
+        tuple(int(p) for p in MANAGED_ADDONS[COREDNS].versions[m][1:].split("-")[0].split("."))
+        for m in ACCEPTED_VERSIONS
     ]
     assert coredns == sorted(coredns)
 
