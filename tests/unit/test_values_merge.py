@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from lib.airflow.secrets import SECRET_NAMES
+from lib.airflow.task_pod import TASK_POD_KEYS
 from lib.airflow.telemetry import LOGS_CONNECTION_ID, RemoteLogs
 from lib.airflow.values import CHART_LIST_KEYS, ChartInputs, airflow_values
 from lib.cluster.helm_addons import (
@@ -25,7 +26,7 @@ from lib.cluster.helm_addons import (
 from lib.database.pgbouncer.tls import CA_VOLUME, pgbouncer_rollout_values
 from lib.merge import ListKeys, OwnershipError, compose, deep_merge
 from offline.chart import chart_dir
-from tests.support.chart_values import CHART_VERSION
+from tests.support.chart_values import CHART_VERSION, chart_schema
 from tests.support.settings import settings_of
 
 LISTS = ListKeys.of(named=("env",), unnamed=("tolerations",), volumeMounts="mountPath")
@@ -249,6 +250,14 @@ def test_every_chart_list_key_is_a_list_of_the_chart() -> None:
     }
     assert "extraEnv" not in CHART_LIST_KEYS and "args" not in CHART_LIST_KEYS  # a string; positional
     assert ADDON_LIST_KEYS.identity == {"extraVolumes": "name", "extraVolumeMounts": "mountPath", "tolerations": None}
+
+
+def test_the_task_pod_keys_are_the_shared_workers_keys_the_chart_deprecates() -> None:
+    workers = chart_schema()["properties"]["workers"]["properties"]
+    for key in TASK_POD_KEYS:
+        assert key in workers["kubernetes"]["properties"], key
+        description = workers[key]["description"]
+        assert "(deprecated" in description and f"``workers.kubernetes.{key}``" in description, key
 
 
 def chart_inputs() -> ChartInputs:
