@@ -1,4 +1,4 @@
-"""Helm values from parts: the program's fragments, each key owned by one, then the user's overrides.
+"""Helm values from parts: the program's fragments, each value owned by one, then the user's overrides.
 
 Two rules, both over plain values (docs/architecture.md, "Chart values", says them for users):
 
