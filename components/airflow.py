@@ -59,7 +59,6 @@ from lib.airflow.values import (
 from lib.cluster.node_groups import NodeGroup
 from lib.database.pgbouncer.tls import config_checksum
 from lib.images import mirrored
-from lib.merge import deep_merge
 from lib.naming import child_name, slug
 
 RELEASE_TIMEOUT_SECONDS = 1800  # image pulls, node scale-up, a first migration, every replica ready
@@ -188,10 +187,15 @@ class Airflow(pulumi.ComponentResource):
             values=pulumi.Output.all(
                 args.worker_role_arn, args.image_mirrors, args.remote_logs, self._pgbouncer, self._rollout
             )
-            .apply(lambda v: (self._chart_inputs(args, names, *v[:3]), v[3:]))
-            # PgBouncer's and the secrets' rollout values, then the user's again (airflow_values
-            # merged them last): theirs win.
-            .apply(lambda v: deep_merge(deep_merge(deep_merge(airflow_values(v[0]), v[1][0]), v[1][1]), args.values)),
+            # PgBouncer's and the secrets' rollout values are two more of the program's fragments:
+            # each value has one owner, the user's overrides come after all of them.
+            .apply(
+                lambda v: airflow_values(
+                    self._chart_inputs(args, names, *v[:3]),
+                    ("pgbouncer_rollout_values", v[3]),
+                    ("secrets_rollout_values", v[4]),
+                )
+            ),
             provider=args.provider,
             timeout=RELEASE_TIMEOUT_SECONDS,
             depends_on=[*secrets, *ready],

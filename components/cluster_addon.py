@@ -5,8 +5,9 @@ Creates (`airflow:index:ClusterAddon`), for one `lib.cluster.helm_addons.AddonCh
   provider (IRSA: `<issuer>:sub` is `system:serviceaccount:<namespace>:<sa>` and `<issuer>:aud`
   is `sts.amazonaws.com`);
 - a customer managed IAM policy with the add-on's least-privilege document, attached to it;
-- a Helm v3 release of the chart at its pinned version, with the computed values, the role's
-  annotation on the service account, then the user's overrides merged last. It waits for the
+- a Helm v3 release of the chart at its pinned version, with the computed values and the role's
+  annotation on the service account (each value with one owner), then the user's overrides merged
+  last, their `tolerations` and extra volumes added to the program's (`lib/merge.py`). It waits for the
   policy attachment and for everything given in `depends_on` (the node groups: its pods need
   nodes, and the release waits for them to be ready).
 """
@@ -25,8 +26,7 @@ import pulumi_kubernetes as k8s
 from components.parts.helm import helm_release
 from components.parts.iam_roles import iam_role, irsa_trust
 from components.parts.outputs import register_public_outputs
-from lib.cluster.helm_addons import AddonChart, irsa_values
-from lib.merge import deep_merge
+from lib.cluster.helm_addons import AddonChart, release_values
 from lib.naming import child_name, with_name
 
 RELEASE_TIMEOUT_SECONDS = 600
@@ -101,9 +101,9 @@ class ClusterAddon(pulumi.ComponentResource):
             version=chart.version,
             repository=chart.repository,
             namespace=chart.namespace,
-            # Computed values first, the role's annotation next, the user's overrides last.
+            # The computed values and the role's annotation, then the user's overrides (lib/merge.py).
             values=pulumi.Output.all(pulumi.Output.from_input(args.values), role.arn).apply(
-                lambda v: deep_merge(deep_merge(v[0], irsa_values(chart, v[1])), args.overrides)
+                lambda v: release_values(chart, v[0], v[1], args.overrides)
             ),
             provider=args.provider,
             timeout=RELEASE_TIMEOUT_SECONDS,

@@ -12,6 +12,7 @@ from config.errors import ConfigError
 from config.keys import key_of
 from lib.airflow.git_sync import SSH_SECRET_KEYS, GitSyncSource, branch_problem, is_ssh, sub_path_problem
 from lib.airflow.resources import RESOURCE_PROFILES, ResourceProfile
+from lib.airflow.task_pod import TASK_POD_KEYS
 from lib.airflow.values import WORKER_SERVICE_ACCOUNT, Replicas
 from lib.cluster.managed_addons import MANAGED_ADDONS, VERSION_PATTERN
 from lib.kubernetes_names import dns_subdomain_problem
@@ -99,6 +100,13 @@ class AirflowSettings(Section):
                 f"{key_of(self.SECTION, 'values')}.workers.serviceAccount",
                 f"is the program's: task pods run as '{WORKER_SERVICE_ACCOUNT}' with the IAM role exported as "
                 "airflow_worker_role_arn; attach policies to that role (airflow_worker_role_name) instead",
+            )
+        shared = [key for key in TASK_POD_KEYS if isinstance(workers, Mapping) and key in workers]
+        if shared:
+            raise ConfigError(
+                f"{key_of(self.SECTION, 'values')}.workers.{shared[0]}",
+                f"is deprecated by the Airflow chart (1.22) and never reaches the task pods: set "
+                f"workers.kubernetes.{shared[0]} instead",
             )
 
     def _check_git_sync(self) -> None:

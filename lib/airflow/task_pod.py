@@ -58,6 +58,30 @@ SECRET_ENV_NAMES = frozenset(
 `_SECRET` forms (Airflow reads `<KEY>_SECRET` from a secrets backend)."""
 
 
+TASK_POD_KEYS = (
+    "env",
+    "extraVolumes",
+    "extraVolumeMounts",
+    "securityContexts",
+    "resources",
+    "nodeSelector",
+    "tolerations",
+    "affinity",
+    "topologySpreadConstraints",
+    "priorityClassName",
+    "runtimeClassName",
+    "labels",
+    "podAnnotations",
+    "safeToEvict",
+    "serviceAccount",
+    "terminationGracePeriodSeconds",
+)
+"""The `workers.kubernetes` keys the template reads. Chart 1.22.0 deprecates each shared
+`workers.<key>` (values.schema.json), which its own template read for task pods only without the
+`workers.kubernetes` one; this template reads `workers.kubernetes` alone, so config/airflow.py
+refuses the shared keys rather than let one be ignored."""
+
+
 def _section(values: Mapping[str, Any]) -> Mapping[str, Any]:
     workers = values.get("workers") or {}
     return dict(workers.get("kubernetes") or {})

@@ -57,9 +57,9 @@ def _connection(region: str, role_arn: str = "") -> str:
 
 def telemetry_values(statsd: StatsdTarget | None, remote_logs: RemoteLogs | None) -> dict[str, Any]:
     """The values fragment for metrics and remote logs."""
-    values: dict[str, Any] = {"config": {"logging": {"remote_logging": "False"}}}
+    # The chart's statsd exporter only without a target: the agent receives StatsD instead.
+    values: dict[str, Any] = {"config": {"logging": {"remote_logging": "False"}}, "statsd": {"enabled": statsd is None}}
     if statsd is not None:
-        values["statsd"] = {"enabled": False}  # the agent receives StatsD instead
         values["config"]["metrics"] = {
             "statsd_on": "True",
             "statsd_host": statsd.host,

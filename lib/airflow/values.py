@@ -41,7 +41,7 @@ from lib.airflow.telemetry import IRSA_ROLE_ANNOTATION, RemoteLogs, StatsdTarget
 from lib.cluster.node_groups import NodeGroup
 from lib.cluster.scheduling import HOST_KEY, ZONE_KEY, node_selector, tolerations
 from lib.images import mirrored
-from lib.merge import deep_merge
+from lib.merge import ListKeys, compose, deep_merge
 
 CHART_NAME = "airflow"
 CHART_REPOSITORY = "https://airflow.apache.org"
@@ -79,6 +79,29 @@ COMPONENT_LABELS = {
 PDB_SECTIONS = tuple(COMPONENT_LABELS)
 """Every control-plane section has the chart's `podDisruptionBudget` in 1.22 (the triggerer's and
 the DAG processor's came in chart 1.19, #59068 and #60294; the program made its own before)."""
+
+
+CHART_LIST_KEYS = ListKeys.of(
+    named=("env", "volumes", "extraVolumes", "extraContainers", "extraInitContainers"),
+    unnamed=("tolerations",),
+    volumeMounts="mountPath",
+    extraVolumeMounts="mountPath",
+    secret="envName",
+)
+"""The chart's lists whose entries add up, wherever they are (chart 1.22.0): the chart appends each
+to entries of its own, so a fragment's entries add to another's and the user's to the program's.
+`env` (templates/_helpers.yaml `custom_airflow_environment` for the top-level one, `container_extra_envs`
+for a section's, in scheduler/scheduler-deployment.yaml and the other Deployments and Jobs; the
+sidecars' `waitForMigrations.env` and `logGroomerSidecar.env` after their own), `secret` (an env
+var per entry, `custom_airflow_environment`), `volumes`/`volumeMounts` and a section's
+`extraVolumes`/`extraVolumeMounts`/`extraContainers`/`extraInitContainers` (after the chart's own
+volumes, mounts and containers in every pod template). A mount is identified by its path (one
+volume may be mounted at several), a `secret` entry by its `envName`, the others by `name`.
+`tolerations` is the program's choice: the chart takes a section's list whole, else the
+top-level one (`or .Values.scheduler.tolerations .Values.tolerations`), but a toleration only
+allows a node, never requires one, so adding the user's to the program's node group's keeps the
+pod schedulable where `nodeSelector` sends it. `extraEnv` and `extraEnvFrom` are strings (a
+template), and `args`, `command`, `topologySpreadConstraints`, `hostAliases`, ... are replaced."""
 
 
 def api_server_service_name(release: str = RELEASE_NAME) -> str:
@@ -254,8 +277,11 @@ def _sidecar_images(mirrors: Mapping[str, str]) -> dict[str, Any]:
     }
 
 
-def airflow_values(inputs: ChartInputs) -> dict[str, Any]:
-    """The release's values: the program's, then the user's overrides merged last."""
+def airflow_values(inputs: ChartInputs, *fragments: tuple[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """The release's values: the program's fragments composed, each value with one owner
+    (`lib.merge.compose`), then the user's overrides merged last (`deep_merge`: Helm's rule, but
+    the user's entries of `CHART_LIST_KEYS` add to the program's), then the task pods' template.
+    `fragments`: more of the program's, named (the component's: PgBouncer's and the secrets' rollout)."""
     profile = RESOURCE_PROFILES[inputs.resource_profile]
     place = _placement(inputs.control_plane)
     secrets = inputs.secrets
@@ -275,7 +301,8 @@ def airflow_values(inputs: ChartInputs) -> dict[str, Any]:
         # Anything not placed below (cleanup jobs, ...) lands on the control-plane group too.
         **place,
         **_control_plane(inputs),
-        "statsd": {"enabled": True, **place, "resources": profile["statsd"].values()},
+        # Whether the chart's exporter runs is telemetry_values' (lib/airflow/telemetry.py).
+        "statsd": {**place, "resources": profile["statsd"].values()},
         # The KubernetesExecutor's pod template (chart 1.22 files/pod-template-file.kubernetes-helm-yaml)
         # reads `workers.kubernetes.*` first; the shared `workers.*` keys are deprecated (1.20, 1.21).
         "workers": {"kubernetes": _task_pods(inputs)},
@@ -297,10 +324,17 @@ def airflow_values(inputs: ChartInputs) -> dict[str, Any]:
             inputs.resource_profile,
         ),
     }
-    computed = deep_merge(computed, hardening_values())
-    computed = deep_merge(computed, telemetry_values(inputs.statsd, inputs.remote_logs))
-    computed = deep_merge(computed, capacity_values(inputs.parallelism))
-    values = deep_merge(computed, inputs.overrides)
+    program = compose(
+        [
+            ("airflow_values", computed),
+            ("hardening_values", hardening_values()),
+            ("telemetry_values", telemetry_values(inputs.statsd, inputs.remote_logs)),
+            ("capacity_values", capacity_values(inputs.parallelism)),
+            *fragments,
+        ],
+        CHART_LIST_KEYS,
+    )
+    values = deep_merge(program, inputs.overrides, CHART_LIST_KEYS)
     if "podTemplate" not in inputs.overrides:
         # From the merged values: the user's `workers.kubernetes.*` reach the task pods (lib/airflow/task_pod.py).
         values["podTemplate"] = task_pod_template(values)

@@ -27,6 +27,7 @@ from typing import Any
 from lib.cluster.node_groups import NodeGroup
 from lib.cluster.scheduling import node_selector, tolerations
 from lib.images import mirrored
+from lib.merge import ListKeys, compose, deep_merge
 
 IRSA_ANNOTATION = "eks.amazonaws.com/role-arn"
 ADDON_NAMESPACE = "kube-system"
@@ -110,12 +111,30 @@ def partition(region: str) -> str:
     return "aws"
 
 
+ADDON_LIST_KEYS = ListKeys.of(named=("extraVolumes",), unnamed=("tolerations",), extraVolumeMounts="mountPath")
+"""Lists of both charts whose entries add up (`lib.merge`): the extra volumes and mounts follow
+the chart's own in its Deployment (aws-load-balancer-controller's webhook certificate, eks-charts
+stable/aws-load-balancer-controller/templates/deployment.yaml; the cluster autoscaler's
+`extraVolumes`); `tolerations`, rendered whole by both, add up as the Airflow chart's do
+(`lib.airflow.values.CHART_LIST_KEYS`: a toleration only allows a node). Their `env`, `extraEnv`
+and `extraArgs` are maps, merged key by key anyway."""
+
+
 def irsa_values(chart: AddonChart, role_arn: str) -> dict[str, Any]:
     """The values that annotate `chart`'s service account with its IAM role."""
     values: dict[str, Any] = {IRSA_ANNOTATION: role_arn}
     for key in reversed(chart.service_account_annotations_path):
         values = {key: values}
     return values
+
+
+def release_values(
+    chart: AddonChart, values: Mapping[str, Any], role_arn: str, overrides: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The release's values: the computed ones and the role's annotation, each value with one
+    owner (`lib.merge.compose`), then the user's overrides, their list entries added (`deep_merge`)."""
+    program = compose([("computed values", values), ("irsa_values", irsa_values(chart, role_arn))], ADDON_LIST_KEYS)
+    return deep_merge(program, overrides, ADDON_LIST_KEYS)
 
 
 # --------------------------------------------------------------------------- load balancer controller

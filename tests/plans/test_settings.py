@@ -219,6 +219,12 @@ BAD_CONFIG: list[tuple[str, str, dict[str, Any], str]] = [
         {"airflowValues": {"workers": {"serviceAccount": {"name": "mine"}}}},
         "airflowValues.workers.serviceAccount",
     ),
+    (
+        "a shared workers key the chart deprecates (the task pods' template reads workers.kubernetes)",
+        "prod",
+        {"airflowValues": {"workers": {"env": [{"name": "TEAM", "value": "data"}]}}},
+        "airflowValues.workers.env",
+    ),
 ]
 
 
