@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 
 from config.checks import ACM_ARN, SEMVER, Section, in_range, matches, source_cidrs
 from config.errors import ConfigError
-from config.keys import key_of
+from config.keys import as_tuple, enum_of, key, key_of, optional, str_map
 from lib.airflow.git_sync import SSH_SECRET_KEYS, GitSyncSource, branch_problem, is_ssh, sub_path_problem
 from lib.airflow.resources import RESOURCE_PROFILES, ResourceProfile
 from lib.airflow.values import WORKER_SERVICE_ACCOUNT, Replicas
@@ -24,25 +24,103 @@ _REPO = re.compile(r"(https://|ssh://|git@)\S+")
 @dataclass(frozen=True)
 class AirflowSettings(Section):
     SECTION: ClassVar[str] = "airflow"
+    TITLE: ClassVar[str] = "Airflow"
 
-    chart_version: str
-    airflow_version: str
-    scheduler_replicas: int
-    api_server_replicas: int
-    triggerer_replicas: int
-    dag_processor_replicas: int
-    pgbouncer_replicas: int
-    resource_profile: ResourceProfile
-    task_pod_size: ResourceProfile | None
+    chart_version: str = key(
+        "airflowChartVersion",
+        "1.22.0",
+        "Version of the official Apache Airflow Helm chart.",
+    )
+    airflow_version: str = key(
+        "airflowVersion",
+        "3.3.2",
+        "Apache Airflow version (image tag), 3.x.",
+    )
+    scheduler_replicas: int = key(
+        "airflowSchedulerReplicas",
+        2,
+        "Scheduler replicas (2 or more for HA).",
+    )
+    api_server_replicas: int = key(
+        "airflowApiServerReplicas",
+        2,
+        "API server / UI replicas.",
+    )
+    triggerer_replicas: int = key(
+        "airflowTriggererReplicas",
+        2,
+        "Triggerer replicas.",
+    )
+    dag_processor_replicas: int = key(
+        "airflowDagProcessorReplicas",
+        2,
+        "DAG processor replicas.",
+    )
+    pgbouncer_replicas: int = key(
+        "airflowPgbouncerReplicas",
+        2,
+        "PgBouncer replicas.",
+    )
+    resource_profile: ResourceProfile = key(
+        "airflowResourceProfile",
+        "large",
+        "Requests and limits of the Airflow pods: small, medium or large.",
+        convert=enum_of(ResourceProfile),
+    )
+    task_pod_size: ResourceProfile | None = key(
+        "airflowTaskPodSize",
+        "",
+        "Requests and limits of a task pod: small (250m CPU, 512Mi), medium (500m, 1Gi) or large (1 CPU, "
+        "2Gi). Empty: the airflowResourceProfile's.",
+        convert=optional(enum_of(ResourceProfile)),
+    )
     """None: the resource profile's task pod."""
-    parallelism: int
+    parallelism: int = key(
+        "airflowParallelism",
+        0,
+        "Tasks the stack runs at once at most (1 to 5000; 0: the worker group's capacity, as `make cost` "
+        "reports it). Airflow enforces it: default_pool's slots and each scheduler's [core] parallelism.",
+    )
     """At most this many tasks at once over the stack; 0: the worker group's capacity (`Settings.task_capacity`)."""
-    create_admin_user: bool
-    git_sync_repo: str
-    git_sync_branch: str
-    git_sync_sub_path: str
-    git_sync_credentials_secret: str
-    values: Mapping[str, Any]
+    create_admin_user: bool = key(
+        "airflowCreateAdminUser",
+        True,
+        "Create an `admin` user with a generated password (secret output). Turn off when you configure "
+        "your own authentication.",
+    )
+    git_sync_repo: str = key(
+        "gitSyncRepo",
+        "",
+        "Git repository the airflow-git-sync Deployment keeps in the DAGs volume (empty turns git-sync off).",
+    )
+    git_sync_branch: str = key(
+        "gitSyncBranch",
+        "main",
+        "Branch for git-sync: a name `git check-ref-format --branch` accepts (no space, control "
+        "character, `..`, `@{`, `//`, `~ ^ : ? * [ \\`; no part beginning with `.` or ending with `.lock`;"
+        " not `@`).",
+        only_with="gitSyncRepo",
+    )
+    git_sync_sub_path: str = key(
+        "gitSyncSubPath",
+        "dags",
+        'Folder of the repository that holds the DAGs (`""`: its top): relative, without `..`, `.` or empty parts.',
+        only_with="gitSyncRepo",
+    )
+    git_sync_credentials_secret: str = key(
+        "gitSyncCredentialsSecret",
+        "",
+        "Kubernetes secret in the airflow namespace (a DNS subdomain: lowercase, at most 253) for a "
+        "private repository: GITSYNC_USERNAME and GITSYNC_PASSWORD (https), or gitSshKey and known_hosts "
+        "(ssh URLs, required).",
+        only_with="gitSyncRepo",
+    )
+    values: Mapping[str, Any] = key(
+        "airflowValues",
+        {},
+        "Helm values merged last over the computed values of the Airflow release. "
+        "`workers.serviceAccount` is refused: the task pods' IAM role trusts the program's account.",
+    )
     """Helm values merged last over the computed ones."""
 
     @property
@@ -96,7 +174,7 @@ class AirflowSettings(Section):
         workers = self.values.get("workers")
         if isinstance(workers, Mapping) and "serviceAccount" in workers:
             raise ConfigError(
-                f"{key_of(self.SECTION, 'values')}.workers.serviceAccount",
+                f"{key_of(self, 'values')}.workers.serviceAccount",
                 f"is the program's: task pods run as '{WORKER_SERVICE_ACCOUNT}' with the IAM role exported as "
                 "airflow_worker_role_arn; attach policies to that role (airflow_worker_role_name) instead",
             )
@@ -127,10 +205,21 @@ class AirflowSettings(Section):
 @dataclass(frozen=True)
 class LoadBalancerSettings(Section):
     SECTION: ClassVar[str] = "load_balancer"
+    TITLE: ClassVar[str] = "Load balancer"
 
-    allowed_cidrs: tuple[str, ...]
+    allowed_cidrs: tuple[str, ...] = key(
+        "nlbAllowedCidrs",
+        [],
+        "CIDRs allowed to reach the Airflow UI through the internal NLB (default is the VPC CIDR): "
+        "canonical IPv4 CIDRs, each once, at most 50.",
+        convert=as_tuple,
+    )
     """Sources allowed to reach the listener; empty: the VPC's CIDR."""
-    certificate_arn: str
+    certificate_arn: str = key(
+        "nlbCertificateArn",
+        "",
+        "ACM certificate ARN; when set the NLB listens with TLS on 443, otherwise TCP on 80.",
+    )
 
     def __post_init__(self) -> None:
         self.check("allowed_cidrs", source_cidrs, self.allowed_cidrs)
@@ -141,15 +230,31 @@ class LoadBalancerSettings(Section):
 @dataclass(frozen=True)
 class AddonSettings(Section):
     SECTION: ClassVar[str] = "addons"
+    TITLE: ClassVar[str] = "Cluster add-ons"
 
-    load_balancer_controller_values: Mapping[str, Any]
-    cluster_autoscaler_values: Mapping[str, Any]
-    eks_addon_versions: Mapping[str, str]
+    load_balancer_controller_values: Mapping[str, Any] = key(
+        "loadBalancerControllerValues",
+        {},
+        "Helm values merged last over the AWS Load Balancer Controller's computed values.",
+    )
+    cluster_autoscaler_values: Mapping[str, Any] = key(
+        "clusterAutoscalerValues",
+        {},
+        "Helm values merged last over the Cluster Autoscaler's computed values.",
+    )
+    eks_addon_versions: Mapping[str, str] = key(
+        "eksAddonVersions",
+        {},
+        "EKS add-on name (vpc-cni, kube-proxy, coredns, aws-efs-csi-driver, "
+        "amazon-cloudwatch-observability) -> version, over the versions the program pins for the "
+        "cluster's Kubernetes version.",
+        convert=str_map,
+    )
     """EKS add-on name -> version, over the versions pinned for the Kubernetes version."""
 
     def __post_init__(self) -> None:
         for name, version in self.eks_addon_versions.items():
-            key = f"{key_of(self.SECTION, 'eks_addon_versions')}.{name}"  # nested: eksAddonVersions.<add-on>
+            key = f"{key_of(self, 'eks_addon_versions')}.{name}"  # nested: eksAddonVersions.<add-on>
             if name not in ADDON_NAMES:
                 raise ConfigError(key, f"is not an add-on this program manages; accepted: {', '.join(ADDON_NAMES)}")
             if not VERSION_PATTERN.match(version):
