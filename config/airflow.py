@@ -97,8 +97,8 @@ class AirflowSettings(Section):
         "gitSyncBranch",
         "main",
         "Branch for git-sync: a name `git check-ref-format --branch` accepts (no space, control "
-        "character, `..`, `@{`, `//`, `~ ^ : ? * [ \\`; no part beginning with `.` or ending with `.lock`;"
-        " not `@`).",
+        "character, `..`, `@{`, `//`, `~ ^ : ? * [ \\`; no part beginning with `.` or ending with `.lock`; "
+        "not `@`).",
         only_with="gitSyncRepo",
     )
     git_sync_sub_path: str = key(

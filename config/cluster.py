@@ -30,8 +30,8 @@ class ClusterSettings(Section):
     endpoint_public_access: bool = key(
         "clusterEndpointPublicAccess",
         False,
-        "Expose the Kubernetes API publicly, limited to clusterPublicAccessCidrs. The private endpoint is"
-        " always on; with the public one off, clusterPrivateAccessCidrs must admit the machine that runs "
+        "Expose the Kubernetes API publicly, limited to clusterPublicAccessCidrs. The private endpoint is "
+        "always on; with the public one off, clusterPrivateAccessCidrs must admit the machine that runs "
         "`pulumi up`.",
     )
     public_access_cidrs: tuple[str, ...] = key(
@@ -53,8 +53,8 @@ class ClusterSettings(Section):
     admin_role_arns: tuple[str, ...] = key(
         "clusterAdminRoleArns",
         [],
-        "IAM role ARNs granted cluster-admin through EKS access entries (keyed by role, so reordering the"
-        " list moves nothing). Never the identity that runs the first `pulumi up`, which EKS makes admin "
+        "IAM role ARNs granted cluster-admin through EKS access entries (keyed by role, so reordering the "
+        "list moves nothing). Never the identity that runs the first `pulumi up`, which EKS makes admin "
         "already.",
         convert=as_tuple,
     )
@@ -68,8 +68,8 @@ class ClusterSettings(Section):
     upgrade_policy: SupportType = key(
         "clusterUpgradePolicy",
         "EXTENDED",
-        "What EKS does when the version's standard support ends (EKS upgradePolicy.supportType): EXTENDED"
-        " (EKS's default) keeps it and bills extended support ($0.60 instead of $0.10 a cluster-hour; "
+        "What EKS does when the version's standard support ends (EKS upgradePolicy.supportType): EXTENDED "
+        "(EKS's default) keeps it and bills extended support ($0.60 instead of $0.10 a cluster-hour; "
         "`make cost` shows it); STANDARD has EKS upgrade the control plane instead (not the node groups "
         "or add-ons). EKS refuses STANDARD on a cluster already in extended support.",
         convert=enum_of(SupportType),

@@ -35,8 +35,8 @@ class DatabaseSettings(Section):
     instance_class: str = key(
         "dbInstanceClass",
         "db.r6g.large",
-        "RDS instance class of the metadata database, of a family the program sizes PgBouncer for: db.t3,"
-        " db.t4g, db.m5/m5d, db.m6g/m6gd, db.m6i/m6id/m6in/m6idn, db.m7g, db.m7i, db.m8g/m8gd and the "
+        "RDS instance class of the metadata database, of a family the program sizes PgBouncer for: db.t3, "
+        "db.t4g, db.m5/m5d, db.m6g/m6gd, db.m6i/m6id/m6in/m6idn, db.m7g, db.m7i, db.m8g/m8gd and the "
         "db.r families of the same generations (db.r5b too), in sizes that family has.",
         only_without="existingDbHost",
     )
@@ -119,8 +119,8 @@ class DatabaseSettings(Section):
     username: str = key(
         "dbUsername",
         "airflow",
-        "Master user name (Airflow connects as it): lowercase letters, digits or _ from a letter, 1 to 16"
-        " (RDS's limit; 63 for a brought database); not a PostgreSQL reserved word (user, ...), public, "
+        "Master user name (Airflow connects as it): lowercase letters, digits or _ from a letter, 1 to 16 "
+        "(RDS's limit; 63 for a brought database); not a PostgreSQL reserved word (user, ...), public, "
         "none, postgres, admin, nor beginning with pg_ or rds.",
     )
     existing_host: str = key(

@@ -30,8 +30,8 @@ class NetworkSettings(Section):
     vpc_cidr: str = key(
         "vpcCidr",
         "10.0.0.0/16",
-        "Private IPv4 CIDR of the VPC (/16 to /20), in canonical form, within 10/8, 172.16/12, 192.168/16"
-        " or 100.64/10. Only when the program creates the VPC.",
+        "Private IPv4 CIDR of the VPC (/16 to /20), in canonical form, within 10/8, 172.16/12, 192.168/16 "
+        "or 100.64/10. Only when the program creates the VPC.",
         only_without="existingVpcId",
     )
     nat_gateways: NatGatewayMode = key(

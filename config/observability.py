@@ -38,15 +38,15 @@ class ObservabilitySettings(Section):
     alarm_topic_arn: str = key(
         "alarmTopicArn",
         "",
-        "An existing SNS topic the alarms notify instead of one the stack creates; it must let CloudWatch"
-        " (cloudwatch.amazonaws.com) and RDS events (events.rds.amazonaws.com) publish (and use its key).",
+        "An existing SNS topic the alarms notify instead of one the stack creates; it must let CloudWatch "
+        "(cloudwatch.amazonaws.com) and RDS events (events.rds.amazonaws.com) publish (and use its key).",
         only_with="alarms",
     )
     alarm_thresholds: Mapping[str, Any] = key(
         "alarmThresholds",
         {},
-        "Alarm threshold name -> number, over the defaults; an unknown name or a value out of range is an"
-        " error (docs/observability.md, Alarms and dashboard, lists every name, its unit and its "
+        "Alarm threshold name -> number, over the defaults; an unknown name or a value out of range is an "
+        "error (docs/observability.md, Alarms and dashboard, lists every name, its unit and its "
         "default).",
         only_with="alarms",
     )

@@ -1,8 +1,9 @@
 """Typed, validated settings for the whole program, loaded from a stack's config.
 
 `load_settings` takes the stack's resolved config (what the Pulumi CLI hands the program: every
-value a string), checks it against `Pulumi.yaml` (config/project.py), refuses values that would
-be ignored (config/keys.py says when each key applies), and builds the frozen sections, which
+value a string), checks it against the keys the sections declare (`KEYS`: each field's `key()`,
+config/keys.py), refuses values that would be ignored (a key's `only_with`, `only_without`,
+`required_with`), and builds the frozen sections, which
 check their own meaning; `Settings` adds the rules that span sections. Every error is a
 `ConfigError` naming the config key and what it accepts, raised before any resource exists.
 """
@@ -60,15 +61,15 @@ class Settings:
         "nodeGroups",
         DEFAULT_NODE_GROUPS,
         "Managed node groups, name (1 to 20 lowercase letters, digits or `-`, from a letter to a letter "
-        "or digit) -> `instanceTypes` (EC2 types the pulumi-aws SDK lists, one architecture, none twice),"
-        " `capacityType` (`ON_DEMAND`/`SPOT`), `minSize`, `desiredSize`, `maxSize`, `diskSizeGib`, "
+        "or digit) -> `instanceTypes` (EC2 types the pulumi-aws SDK lists, one architecture, none twice), "
+        "`capacityType` (`ON_DEMAND`/`SPOT`), `minSize`, `desiredSize`, `maxSize`, `diskSizeGib`, "
         "`labels` (Kubernetes label keys of at most 63 characters with their prefix, as EKS limits them, "
         "not in the `kubernetes.io`/`k8s.io` namespaces but for `node.`/`kubelet.` ones, nor "
         "`airflow-eks/node-group`; values 1 to 63, never empty), `taints` (at most 50, each key once; "
         "`key` (at most 63), `value`, `effect`: `NO_SCHEDULE`/`NO_EXECUTE`/`PREFER_NO_SCHEDULE`); keys "
         "may not differ only in case or punctuation (`team.a`, `team-a`), and labels plus taints stay "
-        "within 44, less one per `tags` entry and `policyWaivers` entry (each is an autoscaler tag on the"
-        " group, which AWS allows 50). `system`, `airflow` and `workers` are required; `workers` must be "
+        "within 44, less one per `tags` entry and `policyWaivers` entry (each is an autoscaler tag on the "
+        "group, which AWS allows 50). `system`, `airflow` and `workers` are required; `workers` must be "
         "tainted. `make cost` knows the types in `sizing/instance-types.json`.",
         convert=parse_node_groups,
         type="object",
@@ -83,17 +84,17 @@ class Settings:
         "hibernate",
         False,
         "Every node group at zero nodes and the database stopped; the database, file system, keys and "
-        "secrets stay. false brings the configured sizes back. AWS starts a stopped database after 7 days"
-        " (docs/cost.md, Hibernation).",
+        "secrets stay. false brings the configured sizes back. AWS starts a stopped database after 7 days "
+        "(docs/cost.md, Hibernation).",
     )
     """Node groups at zero and the database stopped (`hibernate`)."""
     pull_through_cache_credential_arn: str = key(
         "imagePullThroughCacheCredentialArn",
         "",
-        "ARN of a Secrets Manager secret named ecr-pullthroughcache/... holding a Docker Hub username and"
-        " access token. Set: the stack creates ECR pull-through cache rules (Docker Hub, Quay, "
-        "registry.k8s.io, ECR Public) and every image it runs comes through them (docs/cost.md, Images at"
-        " scale).",
+        "ARN of a Secrets Manager secret named ecr-pullthroughcache/... holding a Docker Hub username and "
+        "access token. Set: the stack creates ECR pull-through cache rules (Docker Hub, Quay, "
+        "registry.k8s.io, ECR Public) and every image it runs comes through them (docs/cost.md, Images at "
+        "scale).",
     )
     """Docker Hub credential of the ECR pull-through cache; empty: no cache."""
     image_mirrors: Mapping[str, str] = key(
@@ -111,15 +112,15 @@ class Settings:
         {},
         "Extra AWS tags on every resource, name -> value: at most 42 less one per policyWaivers entry "
         "(AWS allows 50; the program sets up to 8); keys of 1 to 128 and values of up to 256 ASCII "
-        "letters, digits, spaces and `_ . : / = + - @`; not `Name`, `tier` or a case variant of a program"
-        " tag, nor `aws:`, `airflow-eks:`, `kubernetes.io/`, `k8s.io/` keys.",
+        "letters, digits, spaces and `_ . : / = + - @`; not `Name`, `tier` or a case variant of a program "
+        "tag, nor `aws:`, `airflow-eks:`, `kubernetes.io/`, `k8s.io/` keys.",
         convert=str_map,
     )
     production: bool = key(
         "production",
         True,
-        "The stack declares itself production; the policy pack then requires protected stateful resources"
-        " with final snapshots and backups, and high availability (docs/security.md, Guardrails).",
+        "The stack declares itself production; the policy pack then requires protected stateful resources "
+        "with final snapshots and backups, and high availability (docs/security.md, Guardrails).",
     )
     """The stack declares itself production to the policy pack (`lib/security/guardrails.py`)."""
     policy_waivers: Mapping[str, str] = key(
