@@ -121,7 +121,6 @@ class AirflowSettings(Section):
         "Helm values merged last over the computed values of the Airflow release. "
         "`workers.serviceAccount` is refused: the task pods' IAM role trusts the program's account.",
     )
-    """Helm values merged last over the computed ones."""
 
     @property
     def replicas(self) -> Replicas:
@@ -214,7 +213,6 @@ class LoadBalancerSettings(Section):
         "canonical IPv4 CIDRs, each once, at most 50.",
         convert=as_tuple,
     )
-    """Sources allowed to reach the listener; empty: the VPC's CIDR."""
     certificate_arn: str = key(
         "nlbCertificateArn",
         "",
@@ -250,7 +248,6 @@ class AddonSettings(Section):
         "cluster's Kubernetes version.",
         convert=str_map,
     )
-    """EKS add-on name -> version, over the versions pinned for the Kubernetes version."""
 
     def __post_init__(self) -> None:
         for name, version in self.eks_addon_versions.items():

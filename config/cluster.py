@@ -64,7 +64,6 @@ class ClusterSettings(Section):
         "EKS-optimized AMI release of every node group (for example 1.36.2-20260714), of the cluster's "
         "minor; empty takes the newest when a group is created, and a group keeps that release.",
     )
-    """EKS AMI release of every node group (`1.36.2-20260714`); empty: the newest at creation."""
     upgrade_policy: SupportType = key(
         "clusterUpgradePolicy",
         "EXTENDED",
@@ -74,7 +73,6 @@ class ClusterSettings(Section):
         "or add-ons). EKS refuses STANDARD on a cluster already in extended support.",
         convert=enum_of(SupportType),
     )
-    """What EKS does at the end of the version's standard support (`upgradePolicy.supportType`)."""
 
     def __post_init__(self) -> None:
         if self.kubernetes_version not in SUPPORTED_KUBERNETES_VERSIONS:

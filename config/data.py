@@ -128,7 +128,6 @@ class DatabaseSettings(Section):
         "",
         "Bring your own PostgreSQL. When set, no RDS instance is created. A host name (RFC 1123) or an IPv4 address.",
     )
-    """A PostgreSQL server to use instead of creating one; empty: the program creates it."""
     existing_port: int = key(
         "existingDbPort",
         5432,

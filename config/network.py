@@ -26,7 +26,6 @@ class NetworkSettings(Section):
         "supports; required with existingVpcId.",
         convert=as_tuple,
     )
-    """Zone IDs in order; empty: three available zones EKS supports (a read at deploy time)."""
     vpc_cidr: str = key(
         "vpcCidr",
         "10.0.0.0/16",
@@ -48,7 +47,6 @@ class NetworkSettings(Section):
         "Bring your own VPC. When set, no VPC is created and the `existing*SubnetIds` keys are used; it "
         "requires availabilityZoneIds, existingNodeSubnetIds, existingDataSubnetIds and nlbAllowedCidrs.",
     )
-    """A VPC to use instead of creating one; empty: the program creates it."""
     existing_public_subnet_ids: tuple[str, ...] = key(
         "existingPublicSubnetIds",
         [],

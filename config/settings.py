@@ -87,7 +87,6 @@ class Settings:
         "secrets stay. false brings the configured sizes back. AWS starts a stopped database after 7 days "
         "(docs/cost.md, Hibernation).",
     )
-    """Node groups at zero and the database stopped (`hibernate`)."""
     pull_through_cache_credential_arn: str = key(
         "imagePullThroughCacheCredentialArn",
         "",
@@ -96,7 +95,6 @@ class Settings:
         "registry.k8s.io, ECR Public) and every image it runs comes through them (docs/cost.md, Images at "
         "scale).",
     )
-    """Docker Hub credential of the ECR pull-through cache; empty: no cache."""
     image_mirrors: Mapping[str, str] = key(
         "imageRegistryMirrors",
         {},
@@ -106,7 +104,6 @@ class Settings:
         convert=str_map,
         only_without="imagePullThroughCacheCredentialArn",
     )
-    """Upstream registry -> mirror prefix (without the cache)."""
     tags: Mapping[str, str] = key(
         "tags",
         {},
@@ -131,7 +128,6 @@ class Settings:
         "(docs/security.md, Guardrails).",
         convert=str_map,
     )
-    """Policy of the pack -> why this stack opts out of it."""
 
     @property
     def name(self) -> str:
