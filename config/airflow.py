@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 
 from config.checks import ACM_ARN, SEMVER, Section, in_range, matches, source_cidrs
 from config.errors import ConfigError
-from config.keys import key_of
+from config.keys import as_tuple, enum_of, key, key_of, optional, str_map
 from lib.airflow.git_sync import SSH_SECRET_KEYS, GitSyncSource, branch_problem, is_ssh, sub_path_problem
 from lib.airflow.resources import RESOURCE_PROFILES, ResourceProfile
 from lib.airflow.task_pod import TASK_POD_KEYS
@@ -25,26 +25,107 @@ _REPO = re.compile(r"(https://|ssh://|git@)\S+")
 @dataclass(frozen=True)
 class AirflowSettings(Section):
     SECTION: ClassVar[str] = "airflow"
+    TITLE: ClassVar[str] = "Airflow"
 
-    chart_version: str
-    airflow_version: str
-    scheduler_replicas: int
-    api_server_replicas: int
-    triggerer_replicas: int
-    dag_processor_replicas: int
-    pgbouncer_replicas: int
-    resource_profile: ResourceProfile
-    task_pod_size: ResourceProfile | None
+    chart_version: str = key(
+        "airflowChartVersion",
+        "1.22.0",
+        "Version of the official Apache Airflow Helm chart.",
+    )
+    airflow_version: str = key(
+        "airflowVersion",
+        "3.3.2",
+        "Apache Airflow version (image tag), 3.x.",
+    )
+    scheduler_replicas: int = key(
+        "airflowSchedulerReplicas",
+        2,
+        "Scheduler replicas (2 or more for HA).",
+    )
+    api_server_replicas: int = key(
+        "airflowApiServerReplicas",
+        2,
+        "API server / UI replicas.",
+    )
+    triggerer_replicas: int = key(
+        "airflowTriggererReplicas",
+        2,
+        "Triggerer replicas.",
+    )
+    dag_processor_replicas: int = key(
+        "airflowDagProcessorReplicas",
+        2,
+        "DAG processor replicas.",
+    )
+    pgbouncer_replicas: int = key(
+        "airflowPgbouncerReplicas",
+        2,
+        "PgBouncer replicas.",
+    )
+    resource_profile: ResourceProfile = key(
+        "airflowResourceProfile",
+        "large",
+        "Requests and limits of the Airflow pods: small, medium or large.",
+        convert=enum_of(ResourceProfile),
+    )
+    task_pod_size: ResourceProfile | None = key(
+        "airflowTaskPodSize",
+        "",
+        "Requests and limits of a task pod: small (250m CPU, 512Mi), medium (500m, 1Gi) or large (1 CPU, "
+        "2Gi). Empty: the airflowResourceProfile's.",
+        convert=optional(enum_of(ResourceProfile)),
+    )
     """None: the resource profile's task pod."""
-    parallelism: int
+    parallelism: int = key(
+        "airflowParallelism",
+        0,
+        "Tasks the stack runs at once at most (1 to 5000; 0: the worker group's capacity, as `make cost` "
+        "reports it). Airflow enforces it: default_pool's slots and each scheduler's [core] parallelism.",
+    )
     """At most this many tasks at once over the stack; 0: the worker group's capacity (`Settings.task_capacity`)."""
-    create_admin_user: bool
-    git_sync_repo: str
-    git_sync_branch: str
-    git_sync_sub_path: str
-    git_sync_credentials_secret: str
-    values: Mapping[str, Any]
-    """Helm values merged last over the computed ones."""
+    create_admin_user: bool = key(
+        "airflowCreateAdminUser",
+        True,
+        "Create an `admin` user with a generated password (secret output). Turn off when you configure "
+        "your own authentication.",
+    )
+    git_sync_repo: str = key(
+        "gitSyncRepo",
+        "",
+        "Git repository the airflow-git-sync Deployment keeps in the DAGs volume (empty turns git-sync off).",
+    )
+    git_sync_branch: str = key(
+        "gitSyncBranch",
+        "main",
+        "Branch for git-sync: a name `git check-ref-format --branch` accepts (no space, control "
+        "character, `..`, `@{`, `//`, `~ ^ : ? * [ \\`; no part beginning with `.` or ending with `.lock`; "
+        "not `@`).",
+        only_with="gitSyncRepo",
+    )
+    git_sync_sub_path: str = key(
+        "gitSyncSubPath",
+        "dags",
+        'Folder of the repository that holds the DAGs (`""`: its top): relative, without `..`, `.` or empty parts.',
+        only_with="gitSyncRepo",
+    )
+    git_sync_credentials_secret: str = key(
+        "gitSyncCredentialsSecret",
+        "",
+        "Kubernetes secret in the airflow namespace (a DNS subdomain: lowercase, at most 253) for a "
+        "private repository: GITSYNC_USERNAME and GITSYNC_PASSWORD (https), or gitSshKey and known_hosts "
+        "(ssh URLs, required).",
+        only_with="gitSyncRepo",
+    )
+    values: Mapping[str, Any] = key(
+        "airflowValues",
+        {},
+        "Helm values merged last over the computed values of the Airflow release: maps merge, scalars "
+        "replace, null removes, and entries of the lists the chart appends (env, volumes, volumeMounts, extra "
+        "containers and volumes, tolerations) are added to the program's, one of the same name (a mount: the "
+        "same path) replacing it (docs/architecture.md, Chart values). `workers.serviceAccount` is refused (the "
+        "task pods' IAM role trusts the program's account), and so are the shared `workers.*` keys of the task "
+        "pods chart 1.22 deprecates (`workers.env`, ...: set `workers.kubernetes.*`).",
+    )
 
     @property
     def replicas(self) -> Replicas:
@@ -97,14 +178,14 @@ class AirflowSettings(Section):
         workers = self.values.get("workers")
         if isinstance(workers, Mapping) and "serviceAccount" in workers:
             raise ConfigError(
-                f"{key_of(self.SECTION, 'values')}.workers.serviceAccount",
+                f"{key_of(self, 'values')}.workers.serviceAccount",
                 f"is the program's: task pods run as '{WORKER_SERVICE_ACCOUNT}' with the IAM role exported as "
                 "airflow_worker_role_arn; attach policies to that role (airflow_worker_role_name) instead",
             )
         shared = [key for key in TASK_POD_KEYS if isinstance(workers, Mapping) and key in workers]
         if shared:
             raise ConfigError(
-                f"{key_of(self.SECTION, 'values')}.workers.{shared[0]}",
+                f"{key_of(self, 'values')}.workers.{shared[0]}",
                 f"is deprecated by the Airflow chart (1.22) and never reaches the task pods: set "
                 f"workers.kubernetes.{shared[0]} instead",
             )
@@ -135,10 +216,20 @@ class AirflowSettings(Section):
 @dataclass(frozen=True)
 class LoadBalancerSettings(Section):
     SECTION: ClassVar[str] = "load_balancer"
+    TITLE: ClassVar[str] = "Load balancer"
 
-    allowed_cidrs: tuple[str, ...]
-    """Sources allowed to reach the listener; empty: the VPC's CIDR."""
-    certificate_arn: str
+    allowed_cidrs: tuple[str, ...] = key(
+        "nlbAllowedCidrs",
+        [],
+        "CIDRs allowed to reach the Airflow UI through the internal NLB (default is the VPC CIDR): "
+        "canonical IPv4 CIDRs, each once, at most 50.",
+        convert=as_tuple,
+    )
+    certificate_arn: str = key(
+        "nlbCertificateArn",
+        "",
+        "ACM certificate ARN; when set the NLB listens with TLS on 443, otherwise TCP on 80.",
+    )
 
     def __post_init__(self) -> None:
         self.check("allowed_cidrs", source_cidrs, self.allowed_cidrs)
@@ -149,15 +240,32 @@ class LoadBalancerSettings(Section):
 @dataclass(frozen=True)
 class AddonSettings(Section):
     SECTION: ClassVar[str] = "addons"
+    TITLE: ClassVar[str] = "Cluster add-ons"
 
-    load_balancer_controller_values: Mapping[str, Any]
-    cluster_autoscaler_values: Mapping[str, Any]
-    eks_addon_versions: Mapping[str, str]
-    """EKS add-on name -> version, over the versions pinned for the Kubernetes version."""
+    load_balancer_controller_values: Mapping[str, Any] = key(
+        "loadBalancerControllerValues",
+        {},
+        "Helm values merged last over the AWS Load Balancer Controller's computed values; `tolerations` and "
+        "extra volumes are added to the program's (docs/architecture.md, Chart values).",
+    )
+    cluster_autoscaler_values: Mapping[str, Any] = key(
+        "clusterAutoscalerValues",
+        {},
+        "Helm values merged last over the Cluster Autoscaler's computed values; `tolerations` and extra "
+        "volumes are added to the program's (docs/architecture.md, Chart values).",
+    )
+    eks_addon_versions: Mapping[str, str] = key(
+        "eksAddonVersions",
+        {},
+        "EKS add-on name (vpc-cni, kube-proxy, coredns, aws-efs-csi-driver, "
+        "amazon-cloudwatch-observability) -> version, over the versions the program pins for the "
+        "cluster's Kubernetes version.",
+        convert=str_map,
+    )
 
     def __post_init__(self) -> None:
         for name, version in self.eks_addon_versions.items():
-            key = f"{key_of(self.SECTION, 'eks_addon_versions')}.{name}"  # nested: eksAddonVersions.<add-on>
+            key = f"{key_of(self, 'eks_addon_versions')}.{name}"  # nested: eksAddonVersions.<add-on>
             if name not in MANAGED_ADDONS:
                 raise ConfigError(key, f"is not an add-on this program manages; accepted: {', '.join(MANAGED_ADDONS)}")
             if not VERSION_PATTERN.match(version):

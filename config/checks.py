@@ -1,8 +1,8 @@
 """Checks shared by the settings sections, and the base every section derives from.
 
 A check takes a value and raises `ValueError` with what is wrong; a section runs it for one of
-its fields (`Section.check`), which turns the error into a `ConfigError` naming that field's
-config key (config/keys.py): sections never write key names themselves.
+its fields (`Section.check`), which turns the error into a `ConfigError` naming the config key
+the field declares (config/keys.py `key_of`): sections never write key names themselves.
 """
 
 from __future__ import annotations
@@ -39,9 +39,12 @@ class Section:
     """Base of the settings sections: their checks raise errors that name the config key."""
 
     SECTION: ClassVar[str]
+    """The `Settings` attribute that holds the section."""
+    TITLE: ClassVar[str]
+    """Its heading in docs/configuration.md and its comment in `Pulumi.yaml`."""
 
     def invalid(self, field: str, message: str) -> ConfigError:
-        return ConfigError(key_of(self.SECTION, field), message)
+        return ConfigError(key_of(self, field), message)
 
     def check(self, field: str, check: Callable[..., T], *args: Any) -> T:
         try:

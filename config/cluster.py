@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from config.checks import EKS_PUBLIC_CIDRS, ROLE_ARN, Section, matches, source_cidrs
+from config.keys import as_tuple, enum_of, key
 from lib.cluster.versions import ACCEPTED_VERSIONS, EKS_VERSIONS, RETIRED_VERSIONS, SupportType
 from lib.naming import access_entry_key
 
@@ -16,16 +17,62 @@ SUPPORTED_KUBERNETES_VERSIONS = ACCEPTED_VERSIONS
 @dataclass(frozen=True)
 class ClusterSettings(Section):
     SECTION: ClassVar[str] = "cluster"
+    TITLE: ClassVar[str] = "Cluster"
 
-    kubernetes_version: str
-    endpoint_public_access: bool
-    public_access_cidrs: tuple[str, ...]
-    private_access_cidrs: tuple[str, ...]
-    admin_role_arns: tuple[str, ...]
-    node_ami_release_version: str
-    """EKS AMI release of every node group (`1.36.2-20260714`); empty: the newest at creation."""
-    upgrade_policy: SupportType
-    """What EKS does at the end of the version's standard support (`upgradePolicy.supportType`)."""
+    kubernetes_version: str = key(
+        "kubernetesVersion",
+        "1.36",
+        "EKS Kubernetes version, 1.32 to 1.36 (lib/cluster/versions.py holds each one's EKS support "
+        "calendar). A live cluster moves one minor at a time: check its version first "
+        "(docs/operations.md, Upgrading; UPGRADING.md). The plan warns from 60 days before the version's "
+        "standard support ends, naming the next one.",
+    )
+    endpoint_public_access: bool = key(
+        "clusterEndpointPublicAccess",
+        False,
+        "Expose the Kubernetes API publicly, limited to clusterPublicAccessCidrs. The private endpoint is "
+        "always on; with the public one off, clusterPrivateAccessCidrs must admit the machine that runs "
+        "`pulumi up`.",
+    )
+    public_access_cidrs: tuple[str, ...] = key(
+        "clusterPublicAccessCidrs",
+        [],
+        "CIDRs allowed to reach the public API endpoint: the egress of the machine that runs `pulumi up` "
+        "(required when it is on); canonical IPv4 CIDRs, each once, at most 40 (EKS), together never all "
+        "of IPv4 (never 0.0.0.0/0).",
+        convert=as_tuple,
+    )
+    private_access_cidrs: tuple[str, ...] = key(
+        "clusterPrivateAccessCidrs",
+        [],
+        "CIDRs inside your network (VPN, bastion, CI runners) allowed to reach the private API endpoint "
+        "on 443; required when the public endpoint is off; canonical IPv4 CIDRs in 10/8, 172.16/12, "
+        "192.168/16 or 100.64/10, at most 50.",
+        convert=as_tuple,
+    )
+    admin_role_arns: tuple[str, ...] = key(
+        "clusterAdminRoleArns",
+        [],
+        "IAM role ARNs granted cluster-admin through EKS access entries (keyed by role, so reordering the "
+        "list moves nothing). Never the identity that runs the first `pulumi up`, which EKS makes admin "
+        "already.",
+        convert=as_tuple,
+    )
+    node_ami_release_version: str = key(
+        "nodeAmiReleaseVersion",
+        "",
+        "EKS-optimized AMI release of every node group (for example 1.36.2-20260714), of the cluster's "
+        "minor; empty takes the newest when a group is created, and a group keeps that release.",
+    )
+    upgrade_policy: SupportType = key(
+        "clusterUpgradePolicy",
+        "EXTENDED",
+        "What EKS does when the version's standard support ends (EKS upgradePolicy.supportType): EXTENDED "
+        "(EKS's default) keeps it and bills extended support ($0.60 instead of $0.10 a cluster-hour; "
+        "`make cost` shows it); STANDARD has EKS upgrade the control plane instead (not the node groups "
+        "or add-ons). EKS refuses STANDARD on a cluster already in extended support.",
+        convert=enum_of(SupportType),
+    )
 
     def __post_init__(self) -> None:
         if self.kubernetes_version not in SUPPORTED_KUBERNETES_VERSIONS:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from config.checks import Section, host_name, ids, in_range, one_of
+from config.keys import key, secret_key
 from lib.database.postgres import (
     RDS_DATABASES,
     RESERVED_WORDS,
@@ -29,26 +30,120 @@ MASTER_USER_MAX = 16
 @dataclass(frozen=True)
 class DatabaseSettings(Section):
     SECTION: ClassVar[str] = "database"
+    TITLE: ClassVar[str] = "Metadata database"
 
-    instance_class: str
-    engine_version: str
-    allocated_storage_gib: int
-    max_allocated_storage_gib: int
-    multi_az: bool
-    backup_retention_days: int
-    backup_window: str
-    maintenance_window: str
-    performance_insights: bool
-    final_snapshot: bool
-    retain_automated_backups: bool
-    slow_statement_ms: int
-    db_name: str
-    username: str
-    existing_host: str
-    """A PostgreSQL server to use instead of creating one; empty: the program creates it."""
-    existing_port: int
-    existing_security_group_id: str
-    existing_password_set: bool
+    instance_class: str = key(
+        "dbInstanceClass",
+        "db.r6g.large",
+        "RDS instance class of the metadata database, of a family the program sizes PgBouncer for: db.t3, "
+        "db.t4g, db.m5/m5d, db.m6g/m6gd, db.m6i/m6id/m6in/m6idn, db.m7g, db.m7i, db.m8g/m8gd and the "
+        "db.r families of the same generations (db.r5b too), in sizes that family has.",
+        only_without="existingDbHost",
+    )
+    engine_version: str = key(
+        "dbEngineVersion",
+        "16",
+        "PostgreSQL engine version, major or major.minor (13 to 17).",
+        only_without="existingDbHost",
+    )
+    allocated_storage_gib: int = key(
+        "dbAllocatedStorageGib",
+        50,
+        "Initial gp3 storage in GiB (20 to 65536).",
+        only_without="existingDbHost",
+    )
+    max_allocated_storage_gib: int = key(
+        "dbMaxAllocatedStorageGib",
+        500,
+        "Storage autoscaling ceiling in GiB (at least dbAllocatedStorageGib).",
+        only_without="existingDbHost",
+    )
+    multi_az: bool = key(
+        "dbMultiAz",
+        True,
+        "Run a synchronous standby in another AZ.",
+        only_without="existingDbHost",
+    )
+    backup_retention_days: int = key(
+        "dbBackupRetentionDays",
+        14,
+        "Days of automated backups (1 to 35; at least 7 when protectStatefulResources is on).",
+        only_without="existingDbHost",
+    )
+    backup_window: str = key(
+        "dbBackupWindow",
+        "02:00-03:00",
+        "Daily backup window, UTC, hh:mm-hh:mm, 30 minutes or more, never overlapping the maintenance window.",
+        only_without="existingDbHost",
+    )
+    maintenance_window: str = key(
+        "dbMaintenanceWindow",
+        "sun:04:00-sun:05:00",
+        "Weekly maintenance window, UTC, ddd:hh:mm-ddd:hh:mm, 30 minutes or more.",
+        only_without="existingDbHost",
+    )
+    performance_insights: bool = key(
+        "dbPerformanceInsights",
+        True,
+        "Enable Performance Insights (encrypted with the database KMS key).",
+        only_without="existingDbHost",
+    )
+    final_snapshot: bool = key(
+        "dbFinalSnapshot",
+        True,
+        "Take a final snapshot when the database is deleted, `<identifier>-final-<hex>` (the suffix is "
+        "generated once per database, so a second stack's destroy never collides); its KMS key is then "
+        "kept too.",
+        only_without="existingDbHost",
+    )
+    retain_automated_backups: bool = key(
+        "dbRetainAutomatedBackups",
+        True,
+        "Keep the automated backups (for their retention period) when the database is deleted; its KMS "
+        "key is then kept too.",
+        only_without="existingDbHost",
+    )
+    slow_statement_ms: int = key(
+        "dbSlowStatementMs",
+        1000,
+        "Log statements slower than this many milliseconds (log_min_duration_statement).",
+        only_without="existingDbHost",
+    )
+    db_name: str = key(
+        "dbName",
+        "airflow",
+        "Name of the Airflow metadata database: 1 to 63 lowercase letters, digits or _, from a letter; "
+        "for a created database not a PostgreSQL reserved word (select, user, ...) nor rdsadmin, "
+        "template0, template1.",
+    )
+    username: str = key(
+        "dbUsername",
+        "airflow",
+        "Master user name (Airflow connects as it): lowercase letters, digits or _ from a letter, 1 to 16 "
+        "(RDS's limit; 63 for a brought database); not a PostgreSQL reserved word (user, ...), public, "
+        "none, postgres, admin, nor beginning with pg_ or rds.",
+    )
+    existing_host: str = key(
+        "existingDbHost",
+        "",
+        "Bring your own PostgreSQL. When set, no RDS instance is created. A host name (RFC 1123) or an IPv4 address.",
+    )
+    existing_port: int = key(
+        "existingDbPort",
+        5432,
+        "Port of the existing database.",
+        only_with="existingDbHost",
+    )
+    existing_security_group_id: str = key(
+        "existingDbSecurityGroupId",
+        "",
+        "Security group of the existing database; the program admits PgBouncer's nodes (the `db-clients` "
+        "group) on its port (optional).",
+        only_with="existingDbHost",
+    )
+    existing_password_set: bool = secret_key(
+        "existingDbPassword", only_with="existingDbHost", required_with="existingDbHost"
+    )
     """Whether `existingDbPassword` is set (the program reads it itself, as a secret)."""
 
     @property
@@ -129,9 +224,18 @@ def _no_problem(problem: str | None) -> None:
 @dataclass(frozen=True)
 class StorageSettings(Section):
     SECTION: ClassVar[str] = "storage"
+    TITLE: ClassVar[str] = "Shared file system"
 
-    transition_to_ia_days: int
-    backups: bool
+    transition_to_ia_days: int = key(
+        "efsTransitionToIaDays",
+        30,
+        "Move files to EFS Infrequent Access after this many days (1, 7, 14, 30, 60, 90, 180, 270, 365).",
+    )
+    backups: bool = key(
+        "efsBackups",
+        True,
+        "AWS Backup of the file system.",
+    )
 
     def __post_init__(self) -> None:
         self.check("transition_to_ia_days", one_of, self.transition_to_ia_days, EFS_TRANSITION_DAYS)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from config.checks import Section, ids, private_vpc_cidr
+from config.keys import as_tuple, enum_of, key
 from lib.network.subnets import NatGatewayMode
 from lib.network.zones import EKS_UNSUPPORTED_ZONE_IDS, MAX_ZONES
 
@@ -15,16 +16,58 @@ VPC_PREFIXES = (16, 20)  # the layout of lib/network/subnets.py needs room for 3
 @dataclass(frozen=True)
 class NetworkSettings(Section):
     SECTION: ClassVar[str] = "network"
+    TITLE: ClassVar[str] = "Network"
 
-    availability_zone_ids: tuple[str, ...]
-    """Zone IDs in order; empty: three available zones EKS supports (a read at deploy time)."""
-    vpc_cidr: str
-    nat_gateways: NatGatewayMode
-    existing_vpc_id: str
-    """A VPC to use instead of creating one; empty: the program creates it."""
-    existing_public_subnet_ids: tuple[str, ...]
-    existing_node_subnet_ids: tuple[str, ...]
-    existing_data_subnet_ids: tuple[str, ...]
+    availability_zone_ids: tuple[str, ...] = key(
+        "availabilityZoneIds",
+        [],
+        "Availability zone IDs (use1-az1, the same physical zone in every account), 2 or 3 (3 for HA), "
+        "never one EKS refuses (use1-az3, usw1-az2, cac1-az3). Empty picks three available zones EKS "
+        "supports; required with existingVpcId.",
+        convert=as_tuple,
+    )
+    vpc_cidr: str = key(
+        "vpcCidr",
+        "10.0.0.0/16",
+        "Private IPv4 CIDR of the VPC (/16 to /20), in canonical form, within 10/8, 172.16/12, 192.168/16 "
+        "or 100.64/10. Only when the program creates the VPC.",
+        only_without="existingVpcId",
+    )
+    nat_gateways: NatGatewayMode = key(
+        "natGateways",
+        "perAz",
+        "NAT gateways: perAz (one per AZ, survives an AZ outage) or single (cheaper). Only when the "
+        "program creates the VPC.",
+        convert=enum_of(NatGatewayMode),
+        only_without="existingVpcId",
+    )
+    existing_vpc_id: str = key(
+        "existingVpcId",
+        "",
+        "Bring your own VPC. When set, no VPC is created and the `existing*SubnetIds` keys are used; it "
+        "requires availabilityZoneIds, existingNodeSubnetIds, existingDataSubnetIds and nlbAllowedCidrs.",
+    )
+    existing_public_subnet_ids: tuple[str, ...] = key(
+        "existingPublicSubnetIds",
+        [],
+        "Public subnets of the existing VPC, one per AZ in availabilityZones order (optional).",
+        convert=as_tuple,
+        only_with="existingVpcId",
+    )
+    existing_node_subnet_ids: tuple[str, ...] = key(
+        "existingNodeSubnetIds",
+        [],
+        "Private subnets for nodes and the internal NLB, one per AZ in availabilityZones order, each once.",
+        convert=as_tuple,
+        only_with="existingVpcId",
+    )
+    existing_data_subnet_ids: tuple[str, ...] = key(
+        "existingDataSubnetIds",
+        [],
+        "Private subnets for the database and the file system, one per AZ in availabilityZones order.",
+        convert=as_tuple,
+        only_with="existingVpcId",
+    )
 
     @property
     def existing(self) -> bool:

@@ -37,6 +37,34 @@ FIELDS = {
 """Key of a node group's field in the config map -> field of `NodeGroup`."""
 _KEY_OF = {f: k for k, f in FIELDS.items()} | {"name": ""}
 REQUIRED = ("instanceTypes", "minSize", "desiredSize", "maxSize")
+DEFAULT_NODE_GROUPS = {
+    "system": {
+        "instanceTypes": ["m6i.large"],
+        "capacityType": "ON_DEMAND",
+        "minSize": 2,
+        "desiredSize": 3,
+        "maxSize": 4,
+        "diskSizeGib": 50,
+    },
+    "airflow": {
+        "instanceTypes": ["m6i.xlarge"],
+        "capacityType": "ON_DEMAND",
+        "minSize": 3,
+        "desiredSize": 3,
+        "maxSize": 6,
+        "diskSizeGib": 50,
+    },
+    "workers": {
+        "instanceTypes": ["m6i.xlarge", "m6a.xlarge"],
+        "capacityType": "ON_DEMAND",
+        "minSize": 1,
+        "desiredSize": 2,
+        "maxSize": 20,
+        "diskSizeGib": 100,
+        "taints": [{"key": "airflow.apache.org/workers", "value": "true", "effect": "NO_SCHEDULE"}],
+    },
+}
+"""`nodeGroups`' default, as a stack file would write it: the prod profile."""
 
 
 def _object(key: str, value: Any, fields: Mapping[str, Any]) -> dict[str, Any]:

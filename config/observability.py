@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from config.checks import Section, in_range, matches
+from config.keys import as_tuple, key
 from lib.observability.alarms import thresholds
 from lib.observability.cloudwatch import EMAIL, LOG_RETENTION_DAYS, MIN_IA_DAYS, TOPIC_ARN
 
@@ -16,18 +17,82 @@ MAX_LOG_DAYS = 3650
 @dataclass(frozen=True)
 class ObservabilitySettings(Section):
     SECTION: ClassVar[str] = "observability"
+    TITLE: ClassVar[str] = "Observability"
 
-    alarms: bool
-    alarm_emails: tuple[str, ...]
-    alarm_topic_arn: str
-    alarm_thresholds: Mapping[str, Any]
-    dashboard: bool
-    cluster_metrics: bool
-    log_retention_days: int
-    audit_log_retention_days: int
-    remote_logs: bool
-    remote_logs_transition_days: int
-    remote_logs_expiration_days: int
+    alarms: bool = key(
+        "alarms",
+        True,
+        "The alerts topic, CloudWatch alarms on the database, file system, load balancer, NAT gateways, "
+        "workers group and (with clusterMetrics) Airflow, notifying it, and the RDS event subscription "
+        "(docs/observability.md, Alarms and dashboard).",
+    )
+    alarm_emails: tuple[str, ...] = key(
+        "alarmEmails",
+        [],
+        "Email addresses subscribed to the alerts topic (each confirms AWS's mail). Only when the stack "
+        "creates the topic.",
+        convert=as_tuple,
+        only_with="alarms",
+        only_without="alarmTopicArn",
+    )
+    alarm_topic_arn: str = key(
+        "alarmTopicArn",
+        "",
+        "An existing SNS topic the alarms notify instead of one the stack creates; it must let CloudWatch "
+        "(cloudwatch.amazonaws.com) and RDS events (events.rds.amazonaws.com) publish (and use its key).",
+        only_with="alarms",
+    )
+    alarm_thresholds: Mapping[str, Any] = key(
+        "alarmThresholds",
+        {},
+        "Alarm threshold name -> number, over the defaults; an unknown name or a value out of range is an "
+        "error (docs/observability.md, Alarms and dashboard, lists every name, its unit and its "
+        "default).",
+        only_with="alarms",
+    )
+    dashboard: bool = key(
+        "dashboard",
+        True,
+        "A CloudWatch dashboard of the stack (its URL is the output cloudwatch_dashboard_url).",
+    )
+    cluster_metrics: bool = key(
+        "clusterMetrics",
+        True,
+        "The amazon-cloudwatch-observability EKS add-on: Container Insights, Airflow's StatsD metrics "
+        "(and their alarms) and control-plane container logs in CloudWatch.",
+    )
+    log_retention_days: int = key(
+        "logRetentionDays",
+        30,
+        "Days CloudWatch keeps the container and Container Insights logs (1, 3, 5, 7, 14, 30, 60, 90, "
+        "120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653).",
+        only_with="clusterMetrics",
+    )
+    audit_log_retention_days: int = key(
+        "auditLogRetentionDays",
+        365,
+        "Days CloudWatch keeps the audit trail, the VPC flow logs and the EKS control-plane logs (1, 3, "
+        "5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, "
+        "3653; docs/security.md, Audit trail).",
+    )
+    remote_logs: bool = key(
+        "remoteLogs",
+        False,
+        "Also keep task logs in an S3 bucket (Airflow remote logging) beside the EFS logs volume "
+        "(docs/observability.md, Long-term logs).",
+    )
+    remote_logs_transition_days: int = key(
+        "remoteLogsTransitionDays",
+        30,
+        "Days before a task log in S3 moves to Standard-IA (30 or more).",
+        only_with="remoteLogs",
+    )
+    remote_logs_expiration_days: int = key(
+        "remoteLogsExpirationDays",
+        365,
+        "Days before a task log in S3 is deleted (after the transition).",
+        only_with="remoteLogs",
+    )
 
     @property
     def thresholds(self) -> dict[str, float]:

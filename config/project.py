@@ -1,8 +1,10 @@
-"""The config keys `Pulumi.yaml` declares, and their values turned into the declared types.
+"""What a config key's declaration holds, the declarations `Pulumi.yaml` carries, and values turned
+into the declared types.
 
-`Pulumi.yaml` is the one place of each key's name, type, description and default, but for the
-optional secret keys of `SECRET_KEYS`, which the Pulumi CLI does not let it declare. A key in the
-`value:` form (no type) is an object whose default is its value.
+Each key is declared once, on the settings field it fills (config/keys.py `key`); `Pulumi.yaml`'s
+`config:` block is written from those declarations (scripts/project_config.py). The optional
+secret keys of `SECRET_KEYS` are declared here instead: the Pulumi CLI does not let `Pulumi.yaml`
+declare them. A key in the `value:` form (no type) is an object whose default is its value.
 """
 
 from __future__ import annotations
@@ -39,7 +41,6 @@ class Declaration:
     items: str | None = None
     secret: bool = False
     description: str = ""
-    """Only for `SECRET_KEYS` (docs/configuration.md shows it); `Pulumi.yaml` holds the others'."""
 
 
 SECRET_KEYS = {
@@ -70,7 +71,11 @@ def read_declarations(project_file: Path = PROJECT_FILE) -> tuple[str, dict[str,
             decls[key] = Declaration(None, spec["value"], True)
         else:
             decls[key] = Declaration(
-                spec["type"], spec.get("default"), "default" in spec, (spec.get("items") or {}).get("type")
+                spec["type"],
+                spec.get("default"),
+                "default" in spec,
+                (spec.get("items") or {}).get("type"),
+                description=spec.get("description", ""),
             )
     for key, decl in SECRET_KEYS.items():
         decls.setdefault(key, decl)

@@ -1,8 +1,9 @@
 """Typed, validated settings for the whole program, loaded from a stack's config.
 
 `load_settings` takes the stack's resolved config (what the Pulumi CLI hands the program: every
-value a string), checks it against `Pulumi.yaml` (config/project.py), refuses values that would
-be ignored (config/keys.py says when each key applies), and builds the frozen sections, which
+value a string), checks it against the keys the sections declare (`KEYS`: each field's `key()`,
+config/keys.py), refuses values that would be ignored (a key's `only_with`, `only_without`,
+`required_with`), and builds the frozen sections, which
 check their own meaning; `Settings` adds the rules that span sections. Every error is a
 `ConfigError` naming the config key and what it accepts, raised before any resource exists.
 """
@@ -11,22 +12,22 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from config.airflow import AddonSettings, AirflowSettings, LoadBalancerSettings
 from config.checks import documentation_range
 from config.cluster import ClusterSettings
 from config.data import DatabaseSettings, StorageSettings
 from config.errors import ConfigError
-from config.keys import KEYS, REPLACED_KEYS, key_of
+from config.keys import REPLACED_KEYS, Key, declared, key, key_of, str_map
 from config.names import check_stack_name, check_tags
 from config.network import NetworkSettings
-from config.node_groups import check_node_group_tags
+from config.node_groups import DEFAULT_NODE_GROUPS, check_node_group_tags, parse_node_groups
 from config.observability import ObservabilitySettings
-from config.project import PROJECT_FILE, parse_value, read_declarations
+from config.project import PROJECT_FILE, SECRET_KEYS, Declaration, parse_value, read_declarations
 from lib.cluster.managed_addons import MANAGED_ADDONS, Toggle
 from lib.cluster.node_groups import REQUIRED_ROLES, NodeGroup, NodeGroupRole, TaintEffect
 from lib.cluster.sizing import has_shapes, node_task_capacity
@@ -42,6 +43,9 @@ MIRROR = re.compile(r"[a-z0-9.-]+(:[0-9]+)?(/[A-Za-z0-9._-]+)*")
 
 @dataclass(frozen=True)
 class Settings:
+    SECTION: ClassVar[str] = "settings"
+    TITLE: ClassVar[str] = "Stack-wide"
+
     project: str
     stack: str
     region: str
@@ -53,19 +57,77 @@ class Settings:
     addons: AddonSettings
     airflow: AirflowSettings
     observability: ObservabilitySettings
-    node_groups: tuple[NodeGroup, ...]
-    protect: bool = True
-    hibernate: bool = False
-    """Node groups at zero and the database stopped (`hibernate`)."""
-    pull_through_cache_credential_arn: str = ""
-    """Docker Hub credential of the ECR pull-through cache; empty: no cache."""
-    image_mirrors: Mapping[str, str] = field(default_factory=dict)
-    """Upstream registry -> mirror prefix (without the cache)."""
-    tags: Mapping[str, str] = field(default_factory=dict)
-    production: bool = True
+    node_groups: tuple[NodeGroup, ...] = key(
+        "nodeGroups",
+        DEFAULT_NODE_GROUPS,
+        "Managed node groups, name (1 to 20 lowercase letters, digits or `-`, from a letter to a letter "
+        "or digit) -> `instanceTypes` (EC2 types the pulumi-aws SDK lists, one architecture, none twice), "
+        "`capacityType` (`ON_DEMAND`/`SPOT`), `minSize`, `desiredSize`, `maxSize`, `diskSizeGib`, "
+        "`labels` (Kubernetes label keys of at most 63 characters with their prefix, as EKS limits them, "
+        "not in the `kubernetes.io`/`k8s.io` namespaces but for `node.`/`kubelet.` ones, nor "
+        "`airflow-eks/node-group`; values 1 to 63, never empty), `taints` (at most 50, each key once; "
+        "`key` (at most 63), `value`, `effect`: `NO_SCHEDULE`/`NO_EXECUTE`/`PREFER_NO_SCHEDULE`); keys "
+        "may not differ only in case or punctuation (`team.a`, `team-a`), and labels plus taints stay "
+        "within 44, less one per `tags` entry and `policyWaivers` entry (each is an autoscaler tag on the "
+        "group, which AWS allows 50). `system`, `airflow` and `workers` are required; `workers` must be "
+        "tainted. `make cost` knows the types in `sizing/instance-types.json`.",
+        convert=parse_node_groups,
+        type="object",
+    )
+    protect: bool = key(
+        "protectStatefulResources",
+        True,
+        "Pulumi protect on the database, file system and KMS keys, and RDS deletion protection; requires "
+        "dbBackupRetentionDays of 7 or more.",
+    )
+    hibernate: bool = key(
+        "hibernate",
+        False,
+        "Every node group at zero nodes and the database stopped; the database, file system, keys and "
+        "secrets stay. false brings the configured sizes back. AWS starts a stopped database after 7 days "
+        "(docs/cost.md, Hibernation).",
+    )
+    pull_through_cache_credential_arn: str = key(
+        "imagePullThroughCacheCredentialArn",
+        "",
+        "ARN of a Secrets Manager secret named ecr-pullthroughcache/... holding a Docker Hub username and "
+        "access token. Set: the stack creates ECR pull-through cache rules (Docker Hub, Quay, "
+        "registry.k8s.io, ECR Public) and every image it runs comes through them (docs/cost.md, Images at "
+        "scale).",
+    )
+    image_mirrors: Mapping[str, str] = key(
+        "imageRegistryMirrors",
+        {},
+        "Upstream registry (docker.io, quay.io, registry.k8s.io, public.ecr.aws) -> a mirror's prefix; "
+        "every image of that registry the stack runs is pulled as `<prefix>/<path>`. Only without "
+        "imagePullThroughCacheCredentialArn, which sets its own.",
+        convert=str_map,
+        only_without="imagePullThroughCacheCredentialArn",
+    )
+    tags: Mapping[str, str] = key(
+        "tags",
+        {},
+        "Extra AWS tags on every resource, name -> value: at most 42 less one per policyWaivers entry "
+        "(AWS allows 50; the program sets up to 8); keys of 1 to 128 and values of up to 256 ASCII "
+        "letters, digits, spaces and `_ . : / = + - @`; not `Name`, `tier` or a case variant of a program "
+        "tag, nor `aws:`, `airflow-eks:`, `kubernetes.io/`, `k8s.io/` keys.",
+        convert=str_map,
+    )
+    production: bool = key(
+        "production",
+        True,
+        "The stack declares itself production; the policy pack then requires protected stateful resources "
+        "with final snapshots and backups, and high availability (docs/security.md, Guardrails).",
+    )
     """The stack declares itself production to the policy pack (`lib/security/guardrails.py`)."""
-    policy_waivers: Mapping[str, str] = field(default_factory=dict)
-    """Policy of the pack -> why this stack opts out of it."""
+    policy_waivers: Mapping[str, str] = key(
+        "policyWaivers",
+        {},
+        "Policy of the pack (policy/) -> why this stack opts out of it (10-256 characters AWS tags "
+        "accept); the pack reports the waived policy's violations as advisory, with the reason "
+        "(docs/security.md, Guardrails).",
+        convert=str_map,
+    )
 
     @property
     def name(self) -> str:
@@ -88,20 +150,20 @@ class Settings:
         for zone_id in self.network.availability_zone_ids:
             if not is_zone_id_of(self.region, zone_id):
                 raise ConfigError(
-                    key_of("network", "availability_zone_ids"),
+                    key_of(NetworkSettings, "availability_zone_ids"),
                     f"'{zone_id}' is not a zone ID of region {self.region} ({prefix}-az1, ...)",
                 )
         self._check_node_groups()
         if self.network.existing and not self.load_balancer.allowed_cidrs:
             # The default source is the VPC's CIDR, which the program knows only for a VPC it creates.
             raise ConfigError(
-                key_of("load_balancer", "allowed_cidrs"),
+                key_of(LoadBalancerSettings, "allowed_cidrs"),
                 "is required with existingVpcId; list the CIDRs allowed to reach the Airflow UI",
             )
         backups = self.database.backup_retention_days
         if self.protect and not self.database.existing and backups < MIN_PROTECTED_BACKUP_DAYS:
             raise ConfigError(
-                key_of("database", "backup_retention_days"),
+                key_of(DatabaseSettings, "backup_retention_days"),
                 f"{backups} is below {MIN_PROTECTED_BACKUP_DAYS} while protectStatefulResources is true",
             )
         self._check_images()
@@ -109,11 +171,11 @@ class Settings:
         self._check_task_capacity()
         check_tags(self.tags, self.policy_waivers)
         extra_tags = len(self.tags) + len(self.policy_waivers)
-        check_node_group_tags(key_of("settings", "node_groups"), self.node_groups, extra_tags)
+        check_node_group_tags(key_of(self, "node_groups"), self.node_groups, extra_tags)
         for policy, reason in self.policy_waivers.items():
             problem = waiver_problem(policy, reason)
             if problem:
-                raise ConfigError(f"{key_of('settings', 'policy_waivers')}.{policy}", problem)
+                raise ConfigError(f"{key_of(self, 'policy_waivers')}.{policy}", problem)
 
     @property
     def task_capacity(self) -> int:
@@ -133,7 +195,7 @@ class Settings:
         workers = self.node_group(NodeGroupRole.WORKERS)
         if not self.airflow.parallelism and not has_shapes(workers.instance_types):
             raise ConfigError(
-                key_of("airflow", "parallelism"),
+                key_of(AirflowSettings, "parallelism"),
                 f"is required: the program sizes Airflow's pool from the worker group's instance types, and "
                 f"{list(workers.instance_types)} are not all in sizing/instance-types.json; set it to the stack's "
                 "task capacity (1 to 5000) or add the types' shapes there",
@@ -142,7 +204,7 @@ class Settings:
             cpu, memory = self.airflow.task_pod_requests
             cpu_millicores(cpu), memory_mebibytes(memory)
         except ValueError as err:
-            key = f"{key_of('airflow', 'values')}.workers.kubernetes.resources.requests"
+            key = f"{key_of(AirflowSettings, 'values')}.workers.kubernetes.resources.requests"
             raise ConfigError(key, str(err)) from None
 
     def _check_addon_versions(self) -> None:
@@ -151,7 +213,7 @@ class Settings:
             toggle = MANAGED_ADDONS[name].only_with
             if toggle is not None and not on[toggle]:
                 raise ConfigError(
-                    f"{key_of('addons', 'eks_addon_versions')}.{name}",
+                    f"{key_of(AddonSettings, 'eks_addon_versions')}.{name}",
                     f"applies only when {toggle} is on (the add-on comes with it); it would be ignored",
                 )
 
@@ -159,20 +221,20 @@ class Settings:
         arn = self.pull_through_cache_credential_arn
         if arn and not CREDENTIAL_ARN.match(arn):
             raise ConfigError(
-                key_of("settings", "pull_through_cache_credential_arn"),
+                key_of(self, "pull_through_cache_credential_arn"),
                 f"'{arn}' is not the ARN of a Secrets Manager secret whose name starts with ecr-pullthroughcache/ "
                 "(ECR requires that prefix)",
             )
         for registry, mirror in self.image_mirrors.items():
             if registry not in PULL_THROUGH_CACHE or not MIRROR.fullmatch(mirror):
                 raise ConfigError(
-                    f"{key_of('settings', 'image_mirrors')}.{registry}",
+                    f"{key_of(self, 'image_mirrors')}.{registry}",
                     f"'{mirror}' for '{registry}': registries accepted: {', '.join(PULL_THROUGH_CACHE)}; a mirror is "
                     "a host and optional path without a scheme, such as registry.example.com/dockerhub",
                 )
 
     def _check_node_groups(self) -> None:
-        key = key_of("settings", "node_groups")
+        key = key_of(self, "node_groups")
         missing = [str(n) for n in REQUIRED_ROLES if n not in {g.name for g in self.node_groups}]
         if missing:
             raise ConfigError(key, f"lacks {missing}; required groups: {', '.join(REQUIRED_ROLES)}")
@@ -189,15 +251,15 @@ class Settings:
         by `pulumi preview` and the plan."""
         support = support_warning(self.cluster.kubernetes_version, self.cluster.upgrade_policy, today)
         hibernation = [
-            f"hibernate: the database at {key_of('database', 'existing_host')} is not this stack's; it keeps "
+            f"hibernate: the database at {key_of(DatabaseSettings, 'existing_host')} is not this stack's; it keeps "
             "running (only the node groups go to zero)"
         ]
         return (
             (hibernation if self.hibernate and self.database.existing else [])
             + [
-                f"{key_of('cluster', 'public_access_cidrs')}: {cidr} is a documentation range that no machine connects "
-                "from; set the egress CIDR of the machine that runs `pulumi up`, or it cannot reach the Kubernetes API "
-                "(docs/operations.md, Deploying for real)"
+                f"{key_of(ClusterSettings, 'public_access_cidrs')}: {cidr} is a documentation range that no machine "
+                "connects from; set the egress CIDR of the machine that runs `pulumi up`, or it cannot reach the "
+                "Kubernetes API (docs/operations.md, Deploying for real)"
                 for cidr in self.cluster.public_access_cidrs
                 if documentation_range(cidr)
             ]
@@ -205,40 +267,67 @@ class Settings:
         )
 
 
+SECTIONS: tuple[type, ...] = (
+    NetworkSettings,
+    ClusterSettings,
+    Settings,
+    DatabaseSettings,
+    StorageSettings,
+    LoadBalancerSettings,
+    AirflowSettings,
+    AddonSettings,
+    ObservabilitySettings,
+)
+"""Every settings section, in the order docs/configuration.md and `Pulumi.yaml` list their keys."""
+KEYS: dict[str, Key] = {k.name: k for section in SECTIONS for k in declared(section)}
+"""Every config key, as its field declares it (config/keys.py), in `SECTIONS`' order."""
+
+
+def declaration(k: Key) -> Declaration:
+    """What `Pulumi.yaml` declares of `k` (or `SECRET_KEYS`, for a secret it cannot declare)."""
+    if k.secret:
+        return SECRET_KEYS[k.name]
+    return Declaration(k.type, k.default, True, "string" if k.type == "array" else None, description=k.description)
+
+
+DECLARATIONS = {name: declaration(k) for name, k in KEYS.items()}
+
+
 def _refuse_ignored(values: Mapping[str, Any], defaults: Mapping[str, Any]) -> None:
     """A value set for a mode that is off would be ignored: refuse it, naming the key."""
-    for name, key in KEYS.items():
-        if key.required_with and values[key.required_with] and not values[name]:
-            raise ConfigError(name, f"is required when {key.required_with} is set")
-    for name, key in KEYS.items():
+    for name, k in KEYS.items():
+        if k.required_with and values[k.required_with] and not values[name]:
+            raise ConfigError(name, f"is required when {k.required_with} is set")
+    for name, k in KEYS.items():
         if values[name] == defaults[name]:
             continue
-        if key.only_with and not values[key.only_with]:
-            raise ConfigError(name, f"applies only when {key.only_with} is set; it would be ignored")
-        if key.only_without and values[key.only_without]:
-            raise ConfigError(name, f"applies only when {key.only_without} is empty; it would be ignored")
+        if k.only_with and not values[k.only_with]:
+            raise ConfigError(name, f"applies only when {k.only_with} is set; it would be ignored")
+        if k.only_without and values[k.only_without]:
+            raise ConfigError(name, f"applies only when {k.only_without} is empty; it would be ignored")
 
 
 def load_settings(config: Mapping[str, Any], stack: str, region: str, project_file: Path = PROJECT_FILE) -> Settings:
-    """Validate a stack's resolved config (keys without the project prefix) into `Settings`."""
-    project, decls = read_declarations(project_file)
-    unknown = sorted(set(config) - set(decls))
+    """Validate a stack's resolved config (keys without the project prefix) into `Settings`; the
+    project's name is read from `project_file`, the keys are those `KEYS` declares."""
+    project, _ = read_declarations(project_file)
+    unknown = sorted(set(config) - set(DECLARATIONS))
     for old in unknown:
         if old in REPLACED_KEYS:
             raise ConfigError(old, f"was replaced by {REPLACED_KEYS[old]}; see UPGRADING.md")
     if unknown:
-        raise ConfigError(unknown[0], f"is not a config key of this project; known keys: {', '.join(sorted(decls))}")
+        raise ConfigError(
+            unknown[0], f"is not a config key of this project; known keys: {', '.join(sorted(DECLARATIONS))}"
+        )
     values: dict[str, Any] = {}
     defaults: dict[str, Any] = {}
-    for name, decl in decls.items():
-        if name not in config and not decl.has_default:
-            raise ConfigError(name, "is required; set it in the stack's config file")
-        defaults[name] = parse_value(name, decl, decl.default) if decl.has_default else None
+    for name, decl in DECLARATIONS.items():
+        defaults[name] = parse_value(name, decl, decl.default)
         values[name] = parse_value(name, decl, config[name]) if name in config else defaults[name]
     _refuse_ignored(values, defaults)
     sections: dict[str, dict[str, Any]] = {}
-    for name, key in KEYS.items():
-        sections.setdefault(key.section, {})[key.field] = key.convert(name, values[name])
+    for name, k in KEYS.items():
+        sections.setdefault(k.section, {})[k.field] = k.convert(name, values[name])
     return Settings(
         project=project,
         stack=stack,

@@ -20,8 +20,8 @@ import pytest
 import yaml
 
 from config.errors import ConfigError
-from config.keys import KEYS
 from config.project import PROJECT_FILE, SECRET_KEYS
+from config.settings import KEYS
 from offline import go_yaml, mocks
 from offline.cli_project import PULUMI_COMMIT, PULUMI_TAG, SCHEMA_FILE, SCHEMA_SHA256, load_project, schema_errors
 from offline.cli_values import (

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from config.keys import KEYS
 from config.project import read_declarations
+from config.settings import KEYS
 from lib.cluster.versions import DEFAULT_VERSION, EKS_VERSIONS
 from offline.mocks import Plan, run_program
 from tests.support.overrides import groups_with

@@ -7,11 +7,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from config.keys import KEYS
 from config.project import read_declarations
+from config.settings import KEYS, SECTIONS
 from offline.mocks import Plan
 from scripts.component_docs import DOCS, pages
-from scripts.config_docs import PAGE, SECTIONS
+from scripts.config_docs import PAGE
 from scripts.config_docs import page as configuration_page
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -58,17 +58,16 @@ def test_every_config_key_is_documented() -> None:
     _, decls = read_declarations()
     text = PAGE.read_text()
     sections = re.findall(r"^## (.+)$", text, flags=re.M)
-    assert sections == [
-        title for section, title in SECTIONS.items() if any(k.section == section for k in KEYS.values())
-    ]
+    titles = {section.SECTION: section.TITLE for section in SECTIONS}  # type: ignore[attr-defined]
+    assert sections == [titles[s] for s in titles if any(k.section == s for k in KEYS.values())]
     rows: dict[str, list[str]] = {}
     for title in sections:
         table = table_after(text, f"\n## {title}\n")
         assert table.pop("key")[:7] == ["key", "type", "default", "dev", "prod", "applies", "description"]
-        assert {KEYS[key].section for key in table} == {s for s, t in SECTIONS.items() if t == title}, title
+        assert {KEYS[key].section for key in table} == {s for s, t in titles.items() if t == title}, title
         assert not rows.keys() & table.keys()
         rows |= table
-    # Pulumi.yaml declares, config/keys.py places, the reference documents: the same keys.
+    # Pulumi.yaml declares, the settings' fields declare, the reference documents: the same keys.
     assert set(rows) == set(decls) == set(KEYS)
     for key, decl in decls.items():
         documented_type = rows[key][1]

@@ -7,6 +7,7 @@ Every bad-config case runs the real program under mocks and asserts that it fail
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -252,16 +253,19 @@ def test_unknown_key_error_lists_the_known_keys() -> None:
     assert "vpcCidr" in message and "natGateways" in message
 
 
-def test_missing_required_key(tmp_path: Any) -> None:
-    """A key declared without a default is required, as Pulumi's project schema has it."""
-    project = yaml.safe_load(PROJECT_FILE.read_text())
-    del project["config"]["vpcCidr"]["default"]
-    (tmp_path / "Pulumi.yaml").write_text(yaml.safe_dump(project))
-    config, region = resolve_stack_config("prod")
-    del config["vpcCidr"]
-    with pytest.raises(ConfigError) as failure:
-        load_settings(config, "prod", region, project_file=tmp_path / "Pulumi.yaml")
-    assert failure.value.key == "vpcCidr"
+def test_the_cli_applies_the_declared_defaults(tmp_path: Any) -> None:
+    """The defaults the CLI applies from Pulumi.yaml (generated from the declarations) and those the
+    loader applies for a key it is not handed (the declarations') give the same settings."""
+    (tmp_path / "Pulumi.new.yaml").write_text(
+        "config:\n  aws:region: us-east-1\n  airflow-eks:clusterPrivateAccessCidrs: [10.99.0.0/24]\n"
+    )
+    config, region = resolve_stack_config("new", config_dir=tmp_path)
+    assert len(config) == len(read_declarations()[1]) - 1  # every key but the optional secret
+    bare = load_settings({"clusterPrivateAccessCidrs": '["10.99.0.0/24"]'}, "new", region)
+    applied = load_settings(config, "new", region)
+    # The CLI hands an object over as Go's JSON of it, map keys sorted: the groups come by name.
+    assert applied.node_groups == tuple(sorted(bare.node_groups, key=lambda g: g.name))
+    assert replace(applied, node_groups=bare.node_groups) == bare
 
 
 def test_replaced_key_names_its_replacement() -> None:
