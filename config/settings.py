@@ -33,7 +33,7 @@ from lib.cluster.versions import support_warning
 from lib.images import CREDENTIAL_ARN, PULL_THROUGH_CACHE
 from lib.network.zones import is_zone_id_of, zone_id_prefix
 from lib.quantities import cpu_millicores, memory_mebibytes
-from lib.security.guardrails import waiver_problem
+from policy.airflow_eks_guardrails.declaration import waiver_problem
 
 REQUIRED_NODE_GROUPS = ("system", "airflow", "workers")
 MIN_PROTECTED_BACKUP_DAYS = 7
@@ -63,7 +63,7 @@ class Settings:
     """Upstream registry -> mirror prefix (without the cache)."""
     tags: Mapping[str, str] = field(default_factory=dict)
     production: bool = True
-    """The stack declares itself production to the policy pack (`lib/security/guardrails.py`)."""
+    """The stack declares itself production to the policy pack (`policy/airflow_eks_guardrails/declaration.py`)."""
     policy_waivers: Mapping[str, str] = field(default_factory=dict)
     """Policy of the pack -> why this stack opts out of it."""
 

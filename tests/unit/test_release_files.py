@@ -67,7 +67,12 @@ def test_every_action_is_pinned_to_a_commit_named_by_its_release() -> None:
         assert re.fullmatch(r"v\d+\.\d+\.\d+", comment.strip()), f"no release named: {line}"
         shas.setdefault(match["action"], set()).add(f"{match['sha']} {comment.strip()}")
     assert all(len(pins) == 1 for pins in shas.values()), shas
-    assert set(shas) == {"actions/checkout", "actions/setup-python", "aws-actions/configure-aws-credentials", "pulumi/actions"}
+    assert set(shas) == {
+        "actions/checkout",
+        "actions/setup-python",
+        "aws-actions/configure-aws-credentials",
+        "pulumi/actions",
+    }
 
 
 def test_the_workflow_runs_what_ci_runs_then_previews_and_deploys_with_the_policy_pack() -> None:
