@@ -39,14 +39,16 @@ cost: $(VENV)/.runtime
 # The policy pack over the stack's plan, then the AZ-loss table (docs/security.md, Guardrails).
 policy: $(VENV)/.runtime
 	$(BIN)/python scripts/plan.py --stack $(STACK) --quiet
-	$(BIN)/python -m policy build/plan-$(STACK).json
+	$(BIN)/python scripts/policy.py build/plan-$(STACK).json
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# The policy pack's folder again on its own, as it is published (its modules as top-level imports).
 typecheck: $(VENV)/.dev
 	$(BIN)/mypy
+	cd policy && ../$(BIN)/mypy --config-file ../pyproject.toml __main__.py tests
 
 # checkov, for tests/renders/test_hardening.py, in its own virtualenv: it needs packaging<24, pulumi >=26.
 CHECKOV_VENV ?= .venv-checkov

@@ -62,7 +62,7 @@ from lib.network.zones import MAX_ZONES, choose_zone_ids
 from lib.observability import alarms as alarm_specs
 from lib.observability.cloudwatch import STATSD_PREFIX
 from lib.security.audit import flow_log_group
-from lib.security.guardrails import guardrail_tags
+from policy.airflow_eks_guardrails.declaration import guardrail_tags
 
 AIRFLOW_NAMESPACE = "airflow"
 AIRFLOW_CLAIMS = {"dags": "airflow-dags", "logs": "airflow-logs"}

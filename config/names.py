@@ -13,7 +13,7 @@ from collections.abc import Mapping
 
 from config.errors import ConfigError, cut
 from lib.naming import PROGRAM_TAG_KEYS, PROGRAM_TAGS_MAX, longest_stack_name, name_overflow
-from lib.security.guardrails import TAG_PREFIX
+from policy.airflow_eks_guardrails.declaration import TAG_PREFIX
 
 STACK_NAME = re.compile(r"[a-z](?:[a-z0-9]|-(?=[a-z0-9]))*")
 """A letter, then letters, digits and single hyphens, never last: RDS identifiers refuse `--`

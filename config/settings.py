@@ -35,7 +35,7 @@ from lib.cluster.versions import support_warning
 from lib.images import CREDENTIAL_ARN, PULL_THROUGH_CACHE
 from lib.network.zones import is_zone_id_of, zone_id_prefix
 from lib.quantities import cpu_millicores, memory_mebibytes
-from lib.security.guardrails import waiver_problem
+from policy.airflow_eks_guardrails.declaration import waiver_problem
 
 MIN_PROTECTED_BACKUP_DAYS = 7
 MIRROR = re.compile(r"[a-z0-9.-]+(:[0-9]+)?(/[A-Za-z0-9._-]+)*")
@@ -119,7 +119,6 @@ class Settings:
         "The stack declares itself production; the policy pack then requires protected stateful resources "
         "with final snapshots and backups, and high availability (docs/security.md, Guardrails).",
     )
-    """The stack declares itself production to the policy pack (`lib/security/guardrails.py`)."""
     policy_waivers: Mapping[str, str] = key(
         "policyWaivers",
         {},

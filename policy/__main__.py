@@ -1,24 +1,10 @@
-"""Entry point of both uses of the pack.
+"""The pack's program: `pulumi preview --policy-pack policy` (and `pulumi policy publish policy`).
 
-- `python -m policy PLAN.json ...` (package `policy`): the offline run (`policy/cli.py`).
-- `pulumi preview --policy-pack policy`: the Pulumi engine's policy host runs this file as a
-  script (`runpy.run_path` of the pack's folder, pulumi/policy/__main__.py in the SDK), which
-  serves the pack over gRPC (`policy/pack.py`).
-Either way the repository root goes on the path, for `lib` and `policy`.
+The Pulumi engine's policy host runs this file as a script (`runpy.run_path` of the pack's
+folder, which puts the folder on the path), so the pack imports only what its folder holds
+(`airflow_eks_guardrails/`) and what `requirements.txt` installs: it can be published alone.
 """
 
-import sys
-from pathlib import Path
+from airflow_eks_guardrails.pack import serve
 
-ROOT = str(Path(__file__).resolve().parent.parent)
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
-
-if __package__ == "policy":
-    from policy.cli import main
-
-    sys.exit(main())
-else:
-    from policy.pack import serve
-
-    serve()
+serve()

@@ -17,14 +17,14 @@ For each zone the stack uses, each tier's state once that zone is gone:
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from lib.airflow.values import COMPONENT_LABELS
 from lib.cluster.capacity import NodeOverhead, Shape, allocatable
 from lib.cluster.scheduling import NODE_GROUP_LABEL
 from lib.quantities import cpu_millicores, memory_mebibytes
+from policy.airflow_eks_guardrails.chart import control_plane_sections
 from reports.plan_facts import DB_INSTANCE, SUBNET, GroupFacts, Plan, airflow_release_values, node_groups, of_type
 
 UP, DEGRADED, DOWN = "up", "degraded", "DOWN"
@@ -59,14 +59,6 @@ class Topology:
 
     def node_zones(self) -> list[str]:
         return sorted({z for s, z in self.zone_of.items() if self.tier_of[s] == "nodes"})
-
-
-def control_plane_sections(values: Mapping[str, Any]) -> Iterator[tuple[str, Mapping[str, Any]]]:
-    """(section, its values) of each control-plane component the release runs."""
-    for section in COMPONENT_LABELS:
-        v = values.get(section) or {}
-        if section != "pgbouncer" or v.get("enabled"):
-            yield section, v
 
 
 def control_plane_requests(values: Mapping[str, Any]) -> tuple[int, int]:

@@ -448,7 +448,37 @@ def integration(drop: Sequence[str], tmp: Path, procs: Processes) -> Steps:
     from scripts import airflow_run  # issue 21: a DAG through the rendered Airflow (imports this module)
 
     airflow_run.run(steps, tmp, procs, binary, python, airflow_drop)
+    policy_pack_alone(steps, tmp)
     return steps
+
+
+def policy_pack_alone(steps: Steps, tmp: Path) -> None:
+    """The policy pack as `pulumi policy publish policy` takes it: its folder copied alone, its
+    requirements.txt (and the tests' pytest) installed into a fresh virtualenv, its tests run."""
+    alone = tmp / "policy-pack-alone"
+    shutil.copytree(ROOT / "policy", alone / "policy", ignore=shutil.ignore_patterns("venv", "__pycache__"))
+    venv = alone / "venv"
+    run([sys.executable, "-m", "venv", venv])
+    pytest_pin = next(
+        line for line in (ROOT / "requirements-dev.txt").read_text().splitlines() if line.startswith("pytest==")
+    )
+    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet"]
+    requirements = str(alone / "policy" / "requirements.txt")
+    steps.step(
+        "the policy pack alone: its requirements.txt into a fresh virtualenv",
+        "",
+        [*pip, "-r", requirements, pytest_pin],
+    )
+    tests = [
+        str(venv / "bin" / "python"),
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        str(alone / "policy" / "tests"),
+    ]
+    steps.step("the policy pack alone: its own tests, in its folder only", "", tests)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from offline.mocks import Plan
-from policy.cli import analyse
 from reports.az_loss import DEGRADED, DOWN, UP, Tier, render, tiers_down
+from reports.guardrails import analyse
 from tests.support.policy import drop, find
 
 ROOT = Path(__file__).resolve().parents[2]

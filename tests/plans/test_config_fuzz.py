@@ -27,9 +27,9 @@ from hypothesis import HealthCheck, given, settings
 from config.errors import ConfigError
 from config.project import read_declarations
 from config.settings import Settings, load_settings
-from lib.security.guardrails import POLICY_NAMES
 from offline.mocks import run_program
 from offline.stack_config import CONFIG_DIR, resolve_stack_config
+from policy.airflow_eks_guardrails.declaration import POLICY_NAMES
 from tests.support.strategies import configs, helm_values_deep, mutated_configs
 
 settings.register_profile(

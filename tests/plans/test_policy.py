@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 
 from config.errors import ConfigError
-from lib.security.guardrails import (
+from offline.mocks import Plan, run_program
+from policy.airflow_eks_guardrails.declaration import (
     ENCRYPTION,
     IMDSV2,
     NO_PUBLIC_EXPOSURE,
@@ -22,10 +23,9 @@ from lib.security.guardrails import (
     PRODUCTION_HA,
     PRODUCTION_TAG,
 )
-from offline.mocks import Plan, run_program
-from policy import cli
-from policy.model import Resource, Stack
-from policy.rules import POLICIES
+from policy.airflow_eks_guardrails.model import Resource, Stack
+from policy.airflow_eks_guardrails.rules import POLICIES
+from reports import guardrails as cli
 from tests.support.policy import (
     MUTATIONS,
     PlanData,

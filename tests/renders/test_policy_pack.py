@@ -20,8 +20,8 @@ from google.protobuf import empty_pb2, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 from pulumi_policy import proxy
 
-from lib.security.guardrails import IMDSV2, POLICY_NAMES, PRODUCTION_HA, WAIVER_TAG_PREFIX
 from offline.mocks import Plan
+from policy.airflow_eks_guardrails.declaration import IMDSV2, POLICY_NAMES, PRODUCTION_HA, WAIVER_TAG_PREFIX
 from tests.support.policy import MUTATIONS, find
 
 ROOT = Path(__file__).resolve().parents[2]

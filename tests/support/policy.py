@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from lib.security.guardrails import (
+from policy.airflow_eks_guardrails.declaration import (
     ENCRYPTION,
     IMDSV2,
     NO_PLAINTEXT_SECRETS,
@@ -13,8 +13,8 @@ from lib.security.guardrails import (
     PRODUCTION_HA,
     PRODUCTION_PROTECTION,
 )
-from policy import cli
-from policy.model import plan_stack
+from policy.airflow_eks_guardrails.model import plan_stack
+from reports import guardrails as cli
 
 PlanData = dict[str, Any]
 

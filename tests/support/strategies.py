@@ -17,7 +17,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from config.project import read_declarations
-from lib.security.guardrails import POLICY_NAMES
+from policy.airflow_eks_guardrails.declaration import POLICY_NAMES
 
 Config = dict[str, str | None]  # None: remove the key
 _PARENTS = [

@@ -6,10 +6,9 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from lib.airflow.values import COMPONENT_LABELS
-from lib.cluster.scheduling import ZONE_KEY
-from lib.security.guardrails import PRODUCTION_HA, PRODUCTION_PROTECTION
-from policy.model import (
+from .chart import CONTROL_PLANE_LABELS, ZONE_KEY, control_plane_sections
+from .declaration import PRODUCTION_HA, PRODUCTION_PROTECTION
+from .model import (
     BUCKET,
     DB,
     EFS,
@@ -28,7 +27,6 @@ from policy.model import (
     known,
     violation,
 )
-from reports.az_loss import control_plane_sections
 
 MIN_BACKUP_DAYS = 7
 
@@ -112,7 +110,7 @@ def _control_plane(stack: Stack) -> Iterator[Violation]:
     release, values = found
     budgets = {b.get("spec", "selector", "matchLabels", "component") for b in stack.of_type(PDB)}
     for section, v in control_plane_sections(values):  # PgBouncer when the chart runs it (Helm's truthiness)
-        component = COMPONENT_LABELS[section]
+        component = CONTROL_PLANE_LABELS[section]
         if int(v.get("replicas") or 1) < 2:
             yield violation(PRODUCTION_HA, release, f"values.{section}.replicas: run 2 or more")
         if not any(c.get("topologyKey") == ZONE_KEY for c in v.get("topologySpreadConstraints") or []):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from lib.security.guardrails import NO_PLAINTEXT_SECRETS
-from policy.model import DB, K8S_PROVIDER, K8S_SECRET, SECRET, UNKNOWN, Stack, Violation, known, violation, walk
+from .declaration import NO_PLAINTEXT_SECRETS
+from .model import DB, K8S_PROVIDER, K8S_SECRET, SECRET, UNKNOWN, Stack, Violation, known, violation, walk
 
 # A key whose value is a credential; keys that name or point at one (`...SecretName`, `...Arn`,
 # `secretKeyRef`) are references, and two AWS inputs only sound like one (an idempotency token

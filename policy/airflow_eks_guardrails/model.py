@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from lib.security.guardrails import TAG_PREFIX, declared
+from .declaration import TAG_PREFIX, declared
 
 SECRET = "[secret]"
 UNKNOWN = "[unknown]"

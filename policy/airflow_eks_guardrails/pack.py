@@ -7,7 +7,7 @@ checks need (zones of subnets, budgets of pods). Mandatory, unless the stack wai
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pulumi_policy import (
@@ -16,26 +16,35 @@ from pulumi_policy import (
     ReportViolation,
     StackValidationArgs,
     StackValidationPolicy,
-    proxy,
 )
 
-from policy.model import UNKNOWN, Resource, Stack
-from policy.rules import POLICIES, Policy
+from .model import UNKNOWN, Resource, Stack
+from .rules import POLICIES, Policy
 
 PACK_NAME = "airflow-eks-guardrails"
-# pulumi-policy's sentinels for values a preview cannot know yet.
-_UNKNOWN_SENTINELS = frozenset(v for k, v in vars(proxy).items() if k.startswith("UNKNOWN_") and k.endswith("_VALUE"))
 
 
 def plain(value: Any) -> Any:
-    """pulumi-policy's props (proxies that raise on an unknown) as plain data, unknowns as UNKNOWN."""
-    if type(value).__name__ in ("_DictProxy", "_ListProxy"):
-        value = value["__target"]  # the proxies' own way to the wrapped value, which never raises
+    """pulumi-policy's props as plain data, a value the engine cannot know yet as UNKNOWN.
+
+    Only pulumi-policy's public API: the props are a `Mapping` whose lists are `Sequence`s, and
+    reading an unknown value raises pulumi-policy's `UnknownValueError` (1.21: a class of its
+    `proxy` module, which the package does not export), recognised here by its name.
+    """
     if isinstance(value, Mapping):
-        return {k: plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [plain(v) for v in value]
-    return UNKNOWN if isinstance(value, str) and value in _UNKNOWN_SENTINELS else value
+        return {key: plain(_read(value, key)) for key in value}
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        return [plain(_read(value, i)) for i in range(len(value))]
+    return value
+
+
+def _read(container: Any, key: Any) -> Any:
+    try:
+        return container[key]
+    except Exception as error:
+        if type(error).__name__ != "UnknownValueError":
+            raise
+        return UNKNOWN
 
 
 def stack_of(args: StackValidationArgs) -> Stack:

@@ -6,8 +6,8 @@ import ipaddress
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from lib.security.guardrails import ENCRYPTION, IMDSV2, NO_PUBLIC_EXPOSURE
-from policy.model import (
+from .declaration import ENCRYPTION, IMDSV2, NO_PUBLIC_EXPOSURE
+from .model import (
     BUCKET,
     DB,
     EFS,

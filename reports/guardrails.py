@@ -1,4 +1,4 @@
-"""`python -m policy build/plan-<stack>.json`: the pack over an offline plan, then the AZ-loss table.
+"""`python scripts/policy.py build/plan-<stack>.json`: the pack over an offline plan, then the AZ-loss table.
 
 Prints each violation (policy, resource URN, what to change); a waived policy's violations are
 printed as advisory with the stack's reason. Exits 1 when a mandatory policy is violated, 2 when
@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from lib.cluster.sizing import assumptions_for, load_table, node_overhead, shape_of
-from policy.model import Stack, Violation, plan_stack
-from policy.rules import POLICIES
+from policy.airflow_eks_guardrails.model import Stack, Violation, plan_stack
+from policy.airflow_eks_guardrails.rules import POLICIES
 from reports.az_loss import Tier, az_loss, render, tiers_down
 
 
@@ -42,7 +42,7 @@ def analyse(plan: Mapping[str, Any]) -> dict[str, list[Tier]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m policy", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="scripts/policy.py", description=__doc__.splitlines()[0])
     parser.add_argument("plans", nargs="+", type=Path, help="plan files written by `make plan`")
     args = parser.parse_args(argv)
     failed = False

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from lib.security.guardrails import (
+from .declaration import (
     ENCRYPTION,
     IMDSV2,
     NO_PLAINTEXT_SECRETS,
@@ -17,10 +17,10 @@ from lib.security.guardrails import (
     PRODUCTION_HA,
     PRODUCTION_PROTECTION,
 )
-from policy.model import Stack, Violation
-from policy.production import production_high_availability, production_protection
-from policy.secrets import no_plaintext_secrets
-from policy.security import encryption, imdsv2, no_public_exposure
+from .model import Stack, Violation
+from .production import production_high_availability, production_protection
+from .secrets import no_plaintext_secrets
+from .security import encryption, imdsv2, no_public_exposure
 
 Check = Callable[[Stack], Iterator[Violation]]
 
