@@ -21,7 +21,8 @@ import pulumi_aws as aws
 from components.parts.kms import encryption_key
 from components.parts.outputs import register_public_outputs
 from lib.naming import child_name, slug, with_name
-from lib.observability.cloudwatch import EMAIL, TOPIC_ARN, alerts_key_policy, alerts_topic_policy
+from lib.observability.cloudwatch import EMAIL, TOPIC_ARN
+from lib.security.iam_documents import alerts_key_policy, alerts_topic_policy
 
 
 @dataclass(frozen=True)

@@ -30,9 +30,9 @@ from lib.observability.cloudwatch import (
     STATSD_PORT,
     container_log_group_prefix,
     container_log_groups,
-    logs_key_policy,
     metrics_namespace,
 )
+from lib.security.iam_documents import logs_key_policy
 
 
 @dataclass(frozen=True)

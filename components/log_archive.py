@@ -28,8 +28,8 @@ from components.parts.kms import encryption_key
 from components.parts.outputs import register_public_outputs
 from lib.airflow.telemetry import LOGS_PREFIX
 from lib.naming import child_name, with_name
-from lib.observability.cloudwatch import MIN_IA_DAYS, remote_logs_policy, tls_only_bucket_policy
-from lib.security.iam_documents import irsa_trust_policy
+from lib.observability.cloudwatch import MIN_IA_DAYS
+from lib.security.iam_documents import irsa_trust_policy, remote_logs_policy, tls_only_bucket_policy
 
 MULTIPART_ABORT_DAYS = 7
 

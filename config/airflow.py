@@ -257,9 +257,8 @@ class AddonSettings(Section):
     eks_addon_versions: Mapping[str, str] = key(
         "eksAddonVersions",
         {},
-        "EKS add-on name (vpc-cni, kube-proxy, coredns, aws-efs-csi-driver, "
-        "amazon-cloudwatch-observability) -> version, over the versions the program pins for the "
-        "cluster's Kubernetes version.",
+        f"EKS add-on name ({', '.join(MANAGED_ADDONS)}) -> version, over the versions the program pins for "
+        "the cluster's Kubernetes version.",
         convert=str_map,
     )
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lib.observability.cloudwatch import key_policy
+from lib.security.iam_documents import key_policy
 
 FLOW_LOGS_SERVICE = "vpc-flow-logs.amazonaws.com"
 AUTOSCALING_ROLE_PATH = "aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"

@@ -1,4 +1,5 @@
-"""IAM documents shared by the components."""
+"""Policy documents of the stack: trust, identity and resource policies (IAM, KMS key, SNS topic,
+S3 bucket, EFS file system policies), each with what it allows and why."""
 
 from __future__ import annotations
 
@@ -59,6 +60,128 @@ def efs_tls_only_policy(file_system_arn: str) -> dict[str, Any]:
                 "Action": "*",
                 "Resource": file_system_arn,
                 "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            },
+        ],
+    }
+
+
+def _statement(sid: str, principal: dict[str, Any], actions: Sequence[str], condition: Any = None) -> dict[str, Any]:
+    statement: dict[str, Any] = {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Principal": principal,
+        "Action": list(actions),
+        "Resource": "*",
+    }
+    if condition:
+        statement["Condition"] = condition
+    return statement
+
+
+def key_policy(account_id: str, services: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """A KMS key policy: the account administers it through IAM (the default statement, without
+    which the key is unmanageable), and each of `services` statements on top."""
+    root = _statement("AccountAdministersThroughIam", {"AWS": f"arn:aws:iam::{account_id}:root"}, ["kms:*"])
+    return {"Version": "2012-10-17", "Statement": [root, *services]}
+
+
+def alerts_key_policy(account_id: str) -> dict[str, Any]:
+    """CloudWatch alarms and RDS events publish to the encrypted topic: they need the data key."""
+    use = ["kms:Decrypt", "kms:GenerateDataKey*"]
+    source = {"StringEquals": {"aws:SourceAccount": account_id}}
+    return key_policy(
+        account_id,
+        [
+            _statement("CloudWatchAlarmsPublish", {"Service": "cloudwatch.amazonaws.com"}, use, source),
+            _statement("RdsEventsPublish", {"Service": "events.rds.amazonaws.com"}, use, source),
+        ],
+    )
+
+
+def logs_key_policy(account_id: str, region: str, log_group_prefix: str) -> dict[str, Any]:
+    """CloudWatch Logs encrypts the log groups under `log_group_prefix` with the key, and no others."""
+    arn = f"arn:aws:logs:{region}:{account_id}:log-group:{log_group_prefix}*"
+    return key_policy(
+        account_id,
+        [
+            _statement(
+                "LogsEncryptTheseGroups",
+                {"Service": f"logs.{region}.amazonaws.com"},
+                ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+                {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": arn}},
+            )
+        ],
+    )
+
+
+def alerts_topic_policy(topic_arn: str, account_id: str) -> dict[str, Any]:
+    """Who may publish to the alerts topic: this account's alarms and RDS event subscriptions."""
+    source = {"StringEquals": {"aws:SourceAccount": account_id}}
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {**_statement(sid, {"Service": service}, ["sns:Publish"], source), "Resource": topic_arn}
+            for sid, service in (
+                ("CloudWatchAlarms", "cloudwatch.amazonaws.com"),
+                ("RdsEvents", "events.rds.amazonaws.com"),
+            )
+        ],
+    }
+
+
+def tls_only_bucket_policy(bucket_arn: str) -> dict[str, Any]:
+    """Refuse every request to the bucket and its objects that is not over TLS."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "DenyWithoutTls",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:*",
+                "Resource": [bucket_arn, f"{bucket_arn}/*"],
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            }
+        ],
+    }
+
+
+def remote_logs_policy(bucket_arn: str, prefix: str, key_arn: str) -> dict[str, Any]:
+    """What Airflow's S3 remote logging does, and nothing else, on nothing else: read and write the
+    log objects under `prefix`, use the bucket's key, and list the bucket.
+
+    The list right is what lets a missing log answer 404. Before every upload the provider checks
+    whether the log exists, to append to it (amazon provider 9.39.0, `S3RemoteLogIO.write` ->
+    `S3Hook.check_for_key` -> `head_object`, which takes only a 404 as "absent" and re-raises
+    anything else, so `write` logs "Could not verify previous log to append" and uploads nothing).
+    S3 answers a HEAD or GET of a missing key with 404 only to a caller allowed s3:ListBucket on
+    the bucket, 403 otherwise (S3 API reference, HeadObject and GetObject, "Permissions"). A HEAD
+    names no prefix, so a ListBucket limited by an `s3:prefix` condition cannot match it (whether
+    S3 leaves the key out of that check or leaves it empty, `<prefix>/*` matches neither): the
+    statement is unconditioned. It shows no more than the role reads already: the bucket is the
+    stack's own, for these logs only (components/log_archive.py), and the program lets this role
+    alone write to it, under `prefix`.
+    """
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "ListLogs",
+                "Effect": "Allow",
+                "Action": "s3:ListBucket",
+                "Resource": bucket_arn,
+            },
+            {
+                "Sid": "ReadWriteLogs",
+                "Effect": "Allow",
+                "Action": ["s3:GetObject", "s3:PutObject"],
+                "Resource": f"{bucket_arn}/{prefix}/*",
+            },
+            {
+                "Sid": "UseBucketKey",
+                "Effect": "Allow",
+                "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+                "Resource": key_arn,
             },
         ],
     }

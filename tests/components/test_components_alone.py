@@ -185,10 +185,21 @@ def test_node_groups_alone() -> None:
 
 def test_eks_addon_alone_with_a_role_and_a_former_parent() -> None:
     role = AddonRoleArgs(("sa-a",), "arn:aws:iam::aws:policy/P", "arn:aws:iam::1:oidc-provider/x", "x")
-    args = EksAddonArgs(
-        "team", "aws-efs-csi-driver", "v3.3.0-eksbuild.1", role, former_parent=former_parent("t:index:Old", "team")
+    # The alias is built under the mocks: its URN names the stack and project they set.
+    plan = alone(
+        lambda: {
+            "role": EksAddon(
+                "team-csi",
+                EksAddonArgs(
+                    "team",
+                    "aws-efs-csi-driver",
+                    "v3.3.0-eksbuild.1",
+                    role,
+                    former_parent=former_parent("t:index:Old", "team"),
+                ),
+            ).role_arn
+        }
     )
-    plan = alone(lambda: {"role": EksAddon("team-csi", args).role_arn})
     addon = plan.one("aws:eks/addon:Addon")
     assert addon.inputs["serviceAccountRoleArn"] == plan.outputs["role"]
     assert plan.one("aws:iam/rolePolicyAttachment:RolePolicyAttachment").urn in addon.dependencies

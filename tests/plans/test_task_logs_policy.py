@@ -27,7 +27,7 @@ from typing import Any
 import pytest
 
 from lib.airflow.telemetry import LOGS_PREFIX
-from lib.observability.cloudwatch import remote_logs_policy, tls_only_bucket_policy
+from lib.security.iam_documents import remote_logs_policy, tls_only_bucket_policy
 from offline.mocks import Plan
 
 BUCKET = "airflow-prod-task-logs-0a1b2c3d"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from lib.observability.alarms import THRESHOLDS, Alarm, Metric, periods, thresholds
-from lib.observability.cloudwatch import alerts_key_policy, logs_key_policy
 from lib.observability.dashboard import DashboardInputs, dashboard_body
+from lib.security.iam_documents import alerts_key_policy, logs_key_policy
 
 
 def test_thresholds_are_the_defaults_with_overrides_checked_by_name_and_range() -> None:
