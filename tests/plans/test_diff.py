@@ -13,7 +13,7 @@ import yaml
 
 import scripts.diff as diff_script
 from offline.mocks import Plan, run_program
-from reports.diff import Action, PlanDiff, diff_plans
+from reports.diff import Action, PlanDiff, diff_plans, render
 from reports.replacement import covered
 from scripts.diff_plan import document
 from scripts.snapshot_plans import SNAPSHOT_DIR
@@ -70,6 +70,15 @@ def test_a_new_database_name_replaces_the_database_and_what_takes_its_address(de
             ['values.pgbouncer.podAnnotations["checksum/pgbouncer-generated-config"]', f"values (from replaced {DB})"],
         ),
     }
+
+
+def test_the_operations_page_shows_what_make_diff_prints(dev: Plan) -> None:
+    page = (ROOT / "docs" / "operations.md").read_text()
+    example = page.split("For the dev stack with `dbName` changed:\n\n```\n", 1)[1].split("```", 1)[0]
+    printed = render(dev_diff(dev, {"dbName": "airflowdb"}), "HEAD").splitlines()
+    shown = [line for line in example.splitlines() if line.strip() != "..."]
+    assert len(shown) > 20
+    assert [line for line in shown if line not in printed] == []
 
 
 def test_a_larger_instance_class_updates_the_database_in_place(dev: Plan) -> None:
