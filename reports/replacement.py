@@ -95,7 +95,7 @@ RULES: dict[str, Rule] = {
         stateful="the bucket's objects (the task logs)",
     ),
     "aws:cloudwatch/logGroup:LogGroup": Rule(
-        _tf("internal/service/logs/group.go"),
+        _tf("internal/service/logs/group.go", "0073593e"),
         ("name", "namePrefix", "logGroupClass"),
         stateful="the log group's events (an audit trail kept for its retention)",
     ),
@@ -211,10 +211,10 @@ RULES: dict[str, Rule] = {
         update_outputs=True,
     ),
     "aws:autoscaling/tag:Tag": Rule(
-        _tf("internal/service/autoscaling/group_tag.go"), ("autoscalingGroupName", "tag.key")
+        _tf("internal/service/autoscaling/group_tag.go", "050ac111"), ("autoscalingGroupName", "tag.key")
     ),
     # --- EKS, IAM, KMS ---
-    "aws:eks/addon:Addon": Rule(_tf("internal/service/eks/addon.go"), ("addonName", "clusterName")),
+    "aws:eks/addon:Addon": Rule(_tf("internal/service/eks/addon.go", "00a35305"), ("addonName", "clusterName")),
     "aws:iam/role:Role": Rule(_tf("internal/service/iam/role.go"), ("name", "namePrefix", "path")),
     "aws:iam/policy:Policy": Rule(_tf("internal/service/iam/policy.go"), ("description", "name", "namePrefix", "path")),
     "aws:iam/rolePolicy:RolePolicy": Rule(_tf("internal/service/iam/role_policy.go"), ("name", "namePrefix", "role")),
@@ -261,7 +261,7 @@ RULES: dict[str, Rule] = {
     ),
     # --- load balancer ---
     "aws:lb/loadBalancer:LoadBalancer": Rule(
-        _tf("internal/service/elbv2/load_balancer.go"),
+        _tf("internal/service/elbv2/load_balancer.go (customizeDiffLoadBalancerNLB read; schema not)"),
         ("internal", "loadBalancerType", "name", "namePrefix", "subnetMappings"),
         conditional={
             "subnets": "a network load balancer is replaced when a subnet is removed (CustomizeDiff)",
@@ -284,7 +284,9 @@ RULES: dict[str, Rule] = {
     ),
     "aws:lb/listener:Listener": Rule(_tf("internal/service/elbv2/listener.go"), ("loadBalancerArn",)),
     # --- observability ---
-    "aws:cloudwatch/metricAlarm:MetricAlarm": Rule(_tf("internal/service/cloudwatch/metric_alarm.go"), ("name",)),
+    "aws:cloudwatch/metricAlarm:MetricAlarm": Rule(
+        _tf("internal/service/cloudwatch/metric_alarm.go (alarm_name)", "055611a6"), ("name",)
+    ),
     "aws:cloudwatch/dashboard:Dashboard": Rule(_tf("internal/service/cloudwatch/dashboard.go"), ("dashboardName",)),
     "aws:cloudwatch/logMetricFilter:LogMetricFilter": Rule(
         _tf("internal/service/logs/metric_filter.go"), ("logGroupName", "name")

@@ -178,6 +178,17 @@ def test_a_saved_plan_of_the_same_tree_shows_no_change(
     assert "note:" not in printed  # secrets compared: the same key
 
 
+def test_a_copy_of_make_plans_file_is_a_base_too(
+    key_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    plain = tmp_path / "plan-dev.json"
+    plain.write_text(json.dumps(run_program("dev", {"dbInstanceClass": "db.t4g.small"}).as_json()))
+    assert diff_script.main(["--stack", "dev", "--base", str(plain), "--out", str(tmp_path)]) == 0
+    printed = capsys.readouterr().out
+    assert "~  update   aws:rds/instance:Instance  airflow-dev-db\n        instanceClass\n" in printed
+    assert "could not be compared (the base plan holds no digests)" in printed
+
+
 def test_a_base_revision_is_planned_in_a_temporary_worktree() -> None:
     worktrees = subprocess.run(["git", "-C", str(ROOT), "worktree", "list"], capture_output=True, text=True, check=True)
     doc = diff_script.revision_plan("HEAD", "dev", "config", KEY)
