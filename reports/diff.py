@@ -258,7 +258,9 @@ def diff_plans(old: Plan, new: Plan) -> PlanDiff:
     _cascade(pairs)
     unread = sorted(p.change.name for p in pairs if p.change.unknown_secrets)
     if unread:
-        notes.append(f"secret inputs of {', '.join(unread)} could not be compared (the base plan holds no digests)")
+        notes.append(
+            f"secret inputs of {', '.join(unread)} could not be compared (no digests of this key in the base plan)"
+        )
     uncovered = sorted({c.change.type for c in pairs if c.change.note.startswith("no replacement rule")})
     if uncovered:
         notes.append(f"no replacement rule for {', '.join(uncovered)}: their updates may be replacements")
@@ -303,9 +305,15 @@ def _classify(
     if forced:
         change.action = Action.REPLACE
         change.replaced_by = [show(p) for p in forced]
-    conditions = [f"{path}: {what}" for path, what in rule.conditional.items() if forcing(paths, Rule("", (path,)))]
-    if conditions:
-        change.note = "; ".join(conditions)
+    _note_conditions(change, rule, paths)
+
+
+def _note_conditions(change: Change, rule: Rule, paths: Sequence[Path]) -> None:
+    """What a changed input does when it depends on the values: replaces or fails (a note)."""
+    for path, what in rule.conditional.items():
+        text = f"{path}: {what}"
+        if forcing(paths, Rule("", (path,))) and text not in change.note:
+            change.note = f"{change.note}; {text}" if change.note else text
 
 
 def _under(digests: Mapping[str, str], path: Path) -> dict[str, str]:
@@ -318,18 +326,18 @@ def _cascade(pairs: list[_Pair]) -> None:
     `propertyDependencies`), or the new version a launch template's update makes; a dependent whose
     unknown input is replace-on-change is replaced too. Every Kubernetes resource goes with a
     replaced Kubernetes provider. Repeated until nothing more changes."""
-    done: set[str] = set()
+    done: set[tuple[str, Action]] = set()  # an update seen, then a replacement: both spread
     while True:
         moved = [
             p
             for p in pairs
-            if p.change.urn not in done
+            if (p.change.urn, p.change.action) not in done
             and (p.change.action is Action.REPLACE or (p.change.action is Action.UPDATE and _new_outputs(p)))
         ]
         if not moved:
             return
         for gone in moved:
-            done.add(gone.change.urn)
+            done.add((gone.change.urn, gone.change.action))
             replaced = gone.change.action is Action.REPLACE
             for pair in pairs:
                 if pair.old is None or pair.new is None or pair is gone:
@@ -351,6 +359,8 @@ def _cascade(pairs: list[_Pair]) -> None:
                         pair.change.action = Action.UPDATE
                     for path in hits:
                         _add(pair.change, f"{show(path)} ({why})")
+                    if rule is not None and replaced:
+                        _note_conditions(pair.change, rule, hits)
 
 
 def _new_outputs(pair: _Pair) -> bool:

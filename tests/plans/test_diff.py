@@ -186,7 +186,7 @@ def test_a_copy_of_make_plans_file_is_a_base_too(
     assert diff_script.main(["--stack", "dev", "--base", str(plain), "--out", str(tmp_path)]) == 0
     printed = capsys.readouterr().out
     assert "~  update   aws:rds/instance:Instance  airflow-dev-db\n        instanceClass\n" in printed
-    assert "could not be compared (the base plan holds no digests)" in printed
+    assert "could not be compared (no digests of this key in the base plan)" in printed
 
 
 def test_a_base_revision_is_planned_in_a_temporary_worktree() -> None:

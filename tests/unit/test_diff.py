@@ -179,6 +179,18 @@ def test_a_replaced_resource_replaces_what_takes_its_outputs_at_a_replace_on_cha
     assert [c.name for c in diff.loud] == ["key", "db"]
 
 
+def test_a_replaced_key_of_the_cluster_notes_that_eks_refuses_a_new_one() -> None:
+    key = res("aws:kms/key:Key", "key", {"customerMasterKeySpec": "SYMMETRIC_DEFAULT"})
+    cluster = res("eks:index:Cluster", "eks", {"name": "airflow-dev", "encryptionConfigKeyArn": "arn:key"})
+    cluster["propertyDependencies"] = {"encryptionConfigKeyArn": [key["urn"]]}
+    old = plan(key, cluster)
+    new = copy.deepcopy(old)
+    new["resources"][0]["inputs"]["customerMasterKeySpec"] = "RSA_2048"
+    change = diff_plans(old, new).by_name("eks")
+    assert (change.action, change.changed) == (Action.UPDATE, ["encryptionConfigKeyArn (from replaced key)"])
+    assert change.note.startswith("encryptionConfigKeyArn: removing it replaces the cluster")
+
+
 def test_a_launch_template_update_updates_its_node_group() -> None:
     template = res(
         "aws:ec2/launchTemplate:LaunchTemplate", "lt", {"blockDeviceMappings": [{"ebs": {"volumeSize": 20}}]}
