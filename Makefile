@@ -2,6 +2,10 @@
 # Pulumi.yaml names, so `pulumi up` uses the same one):
 #   make plan [STACK=prod]   offline plan of a stack: build/plan-<stack>.json, no credentials
 #   make test                ruff, mypy and pytest
+# and before a `pulumi up` on a live stack:
+#   make diff STACK=prod [BASE=<git revision or saved plan>] [ALLOW_STATEFUL=1]
+#                            what the working tree changes: create/update/replace/delete per resource,
+#                            exit 3 for a stateful replacement; SAVE=<file> keeps the deployed plan
 # and an optional third, which CI runs after the tests:
 #   make integration         PostgreSQL (TLS + SCRAM only), PgBouncer with the generated files and
 #                            Airflow 3.3.2 (.venv-airflow) on this machine (scripts/integration.py)
@@ -10,7 +14,7 @@ VENV ?= .venv
 STACK ?= dev
 BIN := $(VENV)/bin
 
-.PHONY: plan cost policy test test-fast lint typecheck pytest fuzz bench integration clean
+.PHONY: plan diff cost policy test test-fast lint typecheck pytest fuzz bench integration clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +33,14 @@ $(VENV)/.dev: requirements.txt requirements-offline.txt contract/pyproject.toml 
 
 plan: $(VENV)/.runtime
 	$(BIN)/python scripts/plan.py --stack $(STACK)
+
+# What `pulumi up` would do to the stack: the working tree's plan against BASE, a git revision
+# (default HEAD: your uncommitted changes) planned in a temporary worktree, or a plan file that
+# SAVE=<file> wrote when the stack was deployed. Exits 3 when a stateful resource would be replaced
+# or deleted, unless ALLOW_STATEFUL=1 (scripts/diff.py, docs/operations.md).
+BASE ?= HEAD
+diff: $(VENV)/.runtime
+	$(BIN)/python scripts/diff.py --stack $(STACK) $(if $(SAVE),--save $(SAVE),--base $(BASE)) $(if $(ALLOW_STATEFUL),--allow-stateful)
 
 # Estimated monthly cost and task capacity of the stack's plan: build/cost-<stack>.json, priced
 # on DATE (YYYY-MM-DD, default today): the control plane's rate follows its version's EKS support.

@@ -53,6 +53,18 @@ def _clean(value: Any) -> Any:
     return value
 
 
+def _secret_values(value: Any, path: tuple[str | int, ...] = ()) -> list[tuple[tuple[str | int, ...], Any]]:
+    """Each secret of a registered input with its path: never written anywhere, only digested
+    by `make diff` (scripts/diff_plan.py) to tell a changed secret from an unchanged one."""
+    if isinstance(value, dict):
+        if value.get(SIG_KEY) == SECRET_SIG:
+            return [(path, value.get("value"))]
+        return [found for key, item in value.items() for found in _secret_values(item, (*path, key))]
+    if isinstance(value, list):
+        return [found for i, item in enumerate(value) for found in _secret_values(item, (*path, i))]
+    return []
+
+
 @dataclass(frozen=True)
 class Registration:
     urn: str
@@ -67,6 +79,11 @@ class Registration:
     retain_on_delete: bool = False
     id: str = ""
     """The fake cloud's ID of a custom resource (what other resources' inputs carry), "" for components."""
+    secrets: tuple[tuple[tuple[str | int, ...], Any], ...] = field(default=(), compare=False, repr=False)
+    """The secret inputs' paths and values (`inputs` shows them as "[secret]"), kept in memory only."""
+    property_dependencies: Mapping[str, tuple[str, ...]] = field(default_factory=dict, compare=False, repr=False)
+    """Each input's dependencies: the resources whose outputs it takes (an unknown value, to the
+    engine, while they are replaced)."""
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -105,6 +122,7 @@ class PlanMonitor(pulumi_mocks.MockMonitor):
     def RegisterResource(self, request: Any) -> Any:
         response = super().RegisterResource(request)
         if request.type != "pulumi:pulumi:Stack":
+            inputs = json_format.MessageToDict(request.object)
             self.registrations.append(
                 Registration(
                     urn=response.urn,
@@ -113,11 +131,15 @@ class PlanMonitor(pulumi_mocks.MockMonitor):
                     custom=bool(request.custom),
                     parent=request.parent,
                     dependencies=tuple(sorted(request.dependencies)),
-                    inputs=_clean(json_format.MessageToDict(request.object)),
+                    inputs=_clean(inputs),
                     protect=bool(request.protect),
                     aliases=tuple(request.aliasURNs),
                     retain_on_delete=bool(request.retainOnDelete),
                     id=response.id if request.custom else "",
+                    secrets=tuple(_secret_values(inputs)),
+                    property_dependencies={
+                        key: tuple(sorted(deps.urns)) for key, deps in request.propertyDependencies.items() if deps.urns
+                    },
                 )
             )
         return response
