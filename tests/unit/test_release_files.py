@@ -85,6 +85,12 @@ def test_the_workflow_runs_what_ci_runs_then_previews_and_deploys_with_the_polic
     assert set(runs) == {"preview", "up"}
     assert all(step["with"]["policyPacks"] == "policy" for step in runs.values())
     assert jobs["preview"]["if"].startswith("github.event_name == 'pull_request'")
+    reports = "\n".join(step.get("run", "") for step in jobs["preview"]["steps"])
+    assert (
+        'make --no-print-directory diff STACK="${STACK}" BASE="${BASE}"' in reports
+        and 'exit "${diff_status}"' in reports
+    )
+    assert 'make --no-print-directory cost STACK="${STACK}"' in reports
     assert jobs["deploy"]["if"].startswith("github.event_name == 'push' && github.ref == 'refs/heads/main'")
     assert jobs["deploy"]["strategy"] == {"max-parallel": 1, "matrix": {"stack": ["dev", "prod"]}}
     assert workflow()["permissions"] == {"contents": "read"}
