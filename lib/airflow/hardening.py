@@ -83,7 +83,6 @@ RESTRICTED_VIA = (
     "every Airflow pod runs under the Restricted Pod Security Standard the namespace enforces "
     "(docs/security.md, Hardened pods)"
 )
-TOKEN_VIA = "service-account tokens are mounted only where a pod calls the Kubernetes API (docs/security.md)"
 NETWORK_VIA = (
     "the program writes the namespace's NetworkPolicies; add peers through apiServer.networkPolicy.ingress.from, "
     "pgbouncer.extraNetworkPolicies or statsd.extraNetworkPolicies"
@@ -155,14 +154,14 @@ def hardening_values() -> dict[str, Any]:
                     {"pod": pod_security(AIRFLOW_UID), "container": container_security(read_only=False)},
                     RESTRICTED_VIA,
                 ),
-                "serviceAccount": {"automountServiceAccountToken": owned(False, TOKEN_VIA)},
+                "serviceAccount": {"automountServiceAccountToken": False},
             }
         },
     }
     for section in TOKEN_SECTIONS:
-        values.setdefault(section, {})["serviceAccount"] = {"automountServiceAccountToken": owned(True, TOKEN_VIA)}
+        values.setdefault(section, {})["serviceAccount"] = {"automountServiceAccountToken": True}
     for section in NO_TOKEN_SECTIONS:
-        values.setdefault(section, {})["serviceAccount"] = {"automountServiceAccountToken": owned(False, TOKEN_VIA)}
+        values.setdefault(section, {})["serviceAccount"] = {"automountServiceAccountToken": False}
     for section in GROOMED_SECTIONS:
         values[section]["logGroomerSidecar"] = {"resources": LOG_GROOMER.values()}
     for section in ("pgbouncer", "statsd"):

@@ -294,14 +294,14 @@ def _task_pods(inputs: ChartInputs) -> dict[str, Any]:
     return {
         **_placement(inputs.workers),
         "resources": RESOURCE_PROFILES[inputs.task_pod_size or inputs.resource_profile]["workers"].values(),
-        "serviceAccount": owned(
-            {
-                "create": True,
-                "name": WORKER_SERVICE_ACCOUNT,
-                "annotations": {IRSA_ROLE_ANNOTATION: inputs.worker_role_arn} if inputs.worker_role_arn else {},
-            },
-            WORKER_ACCOUNT_VIA,
-        ),
+        # Its token stays the user's to mount (a KubernetesPodOperator needs it: docs/security.md).
+        "serviceAccount": {
+            "create": owned(True, WORKER_ACCOUNT_VIA),
+            "name": owned(WORKER_SERVICE_ACCOUNT, WORKER_ACCOUNT_VIA),
+            "annotations": owned(
+                {IRSA_ROLE_ANNOTATION: inputs.worker_role_arn} if inputs.worker_role_arn else {}, WORKER_ACCOUNT_VIA
+            ),
+        },
     }
 
 

@@ -122,7 +122,8 @@ def test_the_owned_paths_are_the_programs_named_values() -> None:
         **{(section, "replicas"): f"set {key}" for section, key in REPLICA_KEYS.items()},
         ("config", "core", "parallelism"): "set airflowParallelism",
         ("images",): "set airflowVersion",
-        ("workers", "kubernetes", "serviceAccount"): "airflow_worker_role_arn",
+        ("workers", "kubernetes", "serviceAccount", "name"): "airflow_worker_role_arn",
+        ("workers", "kubernetes", "serviceAccount", "annotations"): "airflow_worker_role_arn",
         ("securityContexts",): RESTRICTED,
         ("workers", "kubernetes", "securityContexts"): RESTRICTED,
         ("pgbouncer", "securityContexts"): RESTRICTED,
@@ -132,7 +133,7 @@ def test_the_owned_paths_are_the_programs_named_values() -> None:
     }
     for path, via in expected.items():
         assert via in OWNED[path], path
-    assert len(OWNED) == 44
+    assert len(OWNED) == 37
 
 
 @pytest.mark.parametrize("path", sorted(OWNED), ids=dotted)
@@ -165,10 +166,21 @@ def test_the_refusal_is_derived_from_the_marks() -> None:
 
 
 def test_a_value_the_program_sets_but_does_not_own_stays_the_users() -> None:
-    values = {"scheduler": {"resources": {"limits": {"memory": "6Gi"}}}, "config": {"core": {"load_examples": "True"}}}
+    values = {
+        "scheduler": {"resources": {"limits": {"memory": "6Gi"}}},
+        "config": {"core": {"load_examples": "True"}},
+        # A KubernetesPodOperator's task pod calls the Kubernetes API (docs/security.md, Hardened pods).
+        "workers": {"kubernetes": {"serviceAccount": {"automountServiceAccountToken": True}}},
+    }
     merged = airflow_chart_values(settings_of("dev", airflowValues=values))
     assert merged["scheduler"]["resources"]["limits"]["memory"] == "6Gi"
     assert merged["config"]["core"]["load_examples"] == "True"
+    assert merged["workers"]["kubernetes"]["serviceAccount"] == {
+        "create": True,
+        "name": "airflow-worker",
+        "annotations": {"eks.amazonaws.com/role-arn": "arn:aws:iam::000000000000:role/placeholder"},
+        "automountServiceAccountToken": True,
+    }
 
 
 # --------------------------------------------------------------------------- Restricted pod security
