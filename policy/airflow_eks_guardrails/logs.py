@@ -33,21 +33,22 @@ def _denies_plain_http(statement: Mapping[str, Any]) -> bool:
 
 def tls_only_buckets(stack: Stack) -> Iterator[Violation]:
     """Every bucket has a policy that denies any request not made over TLS (`aws:SecureTransport` false)."""
-    policies: dict[Any, list[Any]] = {}
+    tls_only: set[Any] = set()  # the buckets (IDs, names) a TLS-only policy is for
     for policy in stack.of_type(BUCKET_POLICY):
-        policies.setdefault(policy.props.get("bucket"), []).append(policy.props.get("policy"))
-    if UNKNOWN in policies:
-        return  # a preview before the buckets exist: which bucket a policy is for is not known yet
+        doc = policy.props.get("policy")
+        if not known(doc) or any(_denies_plain_http(s) for s in statements(document(doc) or {})):
+            tls_only.add(policy.props.get("bucket"))
     for bucket in stack.of_type(BUCKET):
-        docs = policies.get(bucket.id) or policies.get(bucket.props.get("bucket")) or []
-        if any(not known(d) for d in docs):
+        keys = {bucket.id, bucket.props.get("bucket")} - {"", None, UNKNOWN}
+        # A preview may not know yet which bucket a policy is for; the engine gives stack policies
+        # no IDs, and an autonamed bucket has no name in its inputs: any TLS-only policy may be its.
+        if keys & tls_only or UNKNOWN in tls_only or (not keys and tls_only):
             continue
-        if not any(_denies_plain_http(s) for d in docs for s in statements(document(d) or {})):
-            yield violation(
-                TLS_ONLY_BUCKETS,
-                bucket,
-                "add a BucketPolicy denying s3:* to every principal when aws:SecureTransport is false (TLS only)",
-            )
+        yield violation(
+            TLS_ONLY_BUCKETS,
+            bucket,
+            "add a BucketPolicy denying s3:* to every principal when aws:SecureTransport is false (TLS only)",
+        )
 
 
 def log_retention(stack: Stack) -> Iterator[Violation]:
@@ -56,7 +57,8 @@ def log_retention(stack: Stack) -> Iterator[Violation]:
         days = group.props.get("retentionInDays")
         if days == UNKNOWN:
             continue
-        if not isinstance(days, int) or isinstance(days, bool) or days <= 0:
+        # A number, which the engine hands over as a float (protobuf's Struct).
+        if not isinstance(days, int | float) or isinstance(days, bool) or days <= 0:
             yield violation(
                 LOG_RETENTION, group, f"retentionInDays is {days}: set a retention (0 or none keeps logs forever)"
             )

@@ -182,10 +182,15 @@ def test_a_bucket_needs_a_policy_that_denies_plain_http() -> None:
     )
     unknown = resource(BUCKET_POLICY, {"bucket": UNKNOWN, "policy": UNKNOWN})
     assert violations(TLS_ONLY_BUCKETS, bucket, unknown) == []  # a preview: which bucket is not known yet
+    # The engine's view: no ID, an autonamed bucket; only a stack without any TLS-only policy fails.
+    engine_bucket = resource(BUCKET, {"bucketPrefix": "logs-"})
+    assert violations(TLS_ONLY_BUCKETS, engine_bucket, good) == []
+    assert violations(TLS_ONLY_BUCKETS, engine_bucket)
 
 
 def test_a_log_group_must_expire_its_events() -> None:
     assert violations(LOG_RETENTION, resource(LOG_GROUP, {"retentionInDays": 30})) == []
+    assert violations(LOG_RETENTION, resource(LOG_GROUP, {"retentionInDays": 30.0})) == []  # the engine's number
     (message,) = violations(LOG_RETENTION, resource(LOG_GROUP, {"retentionInDays": 0}))
     assert message == "retentionInDays is 0: set a retention (0 or none keeps logs forever)"
     assert violations(LOG_RETENTION, resource(LOG_GROUP, {"name": "/aws/x"}))
