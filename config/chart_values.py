@@ -80,6 +80,12 @@ def _refused(key: str, build: Callable[[], Any]) -> None:
         raise ConfigError(f"{key}.{dotted(err.path)}", str(err)) from None
 
 
+def _meets_the_schema(values: dict[str, Any], version: str) -> None:
+    problem = values_problem(values, version)
+    if problem is not None:
+        raise problem
+
+
 def check_chart_values(settings: Settings) -> None:
     """Refuse, naming the config key and the path in it, values of the user's that the program
     owns, that break the Restricted profile, or that the Airflow chart's schema refuses."""
@@ -91,15 +97,7 @@ def check_chart_values(settings: Settings) -> None:
             f"'{version}' has no values schema here to check {airflow_key} against; chart versions with one: "
             f"{', '.join(SCHEMAS)} and their patch releases (lib/airflow/schemas/README.md)",
         )
-    values: dict[str, Any] = {}
-
-    def build() -> None:
-        values.update(airflow_chart_values(settings))
-        problem = values_problem(values, version)
-        if problem is not None:
-            raise problem
-
-    _refused(airflow_key, build)
+    _refused(airflow_key, lambda: _meets_the_schema(airflow_chart_values(settings), version))
     system = settings.node_group(NodeGroupRole.SYSTEM)
     mirrors = settings.image_mirrors
     lb = addons.load_balancer_controller_values(PLACEHOLDER, settings.region, PLACEHOLDER, system, mirrors)
