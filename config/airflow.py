@@ -122,9 +122,15 @@ class AirflowSettings(Section):
         "Helm values merged last over the computed values of the Airflow release: maps merge, scalars "
         "replace, null removes, and entries of the lists the chart appends (env, volumes, volumeMounts, extra "
         "containers and volumes, tolerations) are added to the program's, one of the same name (a mount: the "
-        "same path) replacing it (docs/architecture.md, Chart values). `workers.serviceAccount` is refused (the "
-        "task pods' IAM role trusts the program's account), and so are the shared `workers.*` keys of the task "
-        "pods chart 1.22 deprecates (`workers.env`, ...: set `workers.kubernetes.*`).",
+        "same path) replacing it (docs/architecture.md, Chart values). The merged values must meet the chart's "
+        "own values schema (a misspelt key or a wrong type is refused with its path). Values the program owns are "
+        "refused, naming the key that sets them (`<section>.replicas`: airflow<Section>Replicas; "
+        "`config.core.parallelism`: airflowParallelism; `images`, the Secrets' names, `executor`, the task pods' "
+        "service account, `podTemplate`, ...), and so is what would break the Restricted pod security profile "
+        "(security contexts, host namespaces, volumes other than configMap, secret, emptyDir, ...; extra "
+        "containers lacking allowPrivilegeEscalation: false and capabilities.drop: [ALL]). `workers.serviceAccount` "
+        "is refused (the task pods' IAM role trusts the program's account), and so are the shared `workers.*` keys "
+        "of the task pods chart 1.22 deprecates (`workers.env`, ...: set `workers.kubernetes.*`).",
     )
 
     @property
@@ -246,13 +252,17 @@ class AddonSettings(Section):
         "loadBalancerControllerValues",
         {},
         "Helm values merged last over the AWS Load Balancer Controller's computed values; `tolerations` and "
-        "extra volumes are added to the program's (docs/architecture.md, Chart values).",
+        "extra volumes are added to the program's (docs/architecture.md, Chart values). The values the program "
+        "owns are refused: clusterName, region, vpcId, image, replicaCount, the service account's name and IAM "
+        "role, and the features it keeps off (webhooks, ingress class, Shield, WAF). The chart ships no schema.",
     )
     cluster_autoscaler_values: Mapping[str, Any] = key(
         "clusterAutoscalerValues",
         {},
         "Helm values merged last over the Cluster Autoscaler's computed values; `tolerations` and extra "
-        "volumes are added to the program's (docs/architecture.md, Chart values).",
+        "volumes are added to the program's (docs/architecture.md, Chart values). The values the program owns "
+        "are refused: cloudProvider, awsRegion, autoDiscovery, image, replicaCount, fullnameOverride, the service "
+        "account's name and IAM role. The chart ships no schema.",
     )
     eks_addon_versions: Mapping[str, str] = key(
         "eksAddonVersions",

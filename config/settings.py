@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from config.airflow import AddonSettings, AirflowSettings, LoadBalancerSettings
+from config.chart_values import check_chart_values
 from config.checks import documentation_range
 from config.cluster import ClusterSettings
 from config.data import DatabaseSettings, StorageSettings
@@ -175,6 +176,7 @@ class Settings:
             problem = waiver_problem(policy, reason)
             if problem:
                 raise ConfigError(f"{key_of(self, 'policy_waivers')}.{policy}", problem)
+        check_chart_values(self)  # last: it reads the node groups and the task capacity checked above
 
     @property
     def task_capacity(self) -> int:

@@ -13,6 +13,11 @@ Two rules, both over plain values (docs/architecture.md, "Chart values", says th
   the user's entries are added to the program's instead of replacing them: one with the identity
   of a program entry replaces it in place, one equal to an entry is kept once, the others are
   appended. Without list keys it is Helm's merge exactly.
+
+A fragment marks the values the user may not override with `owned(value, via)`, where it sets
+them: `compose` records the path (a whole subtree for a map), and `refusals` finds the overrides
+that would change one (set it or anything under it, or remove or replace a parent), each with
+`via`, the config key that sets it (or why it is the program's).
 """
 
 from __future__ import annotations
@@ -44,6 +49,20 @@ NO_LIST_KEYS = ListKeys()
 
 class OwnershipError(ValueError):
     """Two of the program's fragments set the same value."""
+
+
+@dataclass(frozen=True)
+class Owned:
+    """A value of a fragment that overrides may not change (`owned`)."""
+
+    value: Any
+    via: str
+    """How to set it instead: the config key (`set airflowSchedulerReplicas`), or why it is the program's."""
+
+
+def owned(value: Any, via: str) -> Owned:
+    """Mark `value` (a map: its whole subtree) as the program's; `via` says how to set it instead."""
+    return Owned(value, via)
 
 
 def _identity(entry: Any, key: str | None) -> Any:
@@ -78,6 +97,7 @@ class _Composer:
     def __init__(self, lists: ListKeys) -> None:
         self.lists = lists
         self.owners: dict[Path, str] = {}
+        self.owned: dict[Path, str] = {}
         self.fragment = ""
 
     def conflict(self, path: Path) -> OwnershipError:
@@ -86,6 +106,15 @@ class _Composer:
 
     def new(self, path: Path, value: Any) -> Any:
         self.owners[path] = self.fragment
+        return self.unwrap(path, value)
+
+    def unwrap(self, path: Path, value: Any) -> Any:
+        """`value` without its `Owned` marks, each recorded at its path (maps only: not list entries)."""
+        if isinstance(value, Owned):
+            self.owned[path] = value.via
+            value = value.value
+        if isinstance(value, Mapping):
+            return {k: self.unwrap((*path, k), v) for k, v in value.items()}
         return copy.deepcopy(value)
 
     def entries(self, path: Path, base: list[Any], added: Sequence[Any], key: str | None) -> list[Any]:
@@ -105,6 +134,9 @@ class _Composer:
         for key, value in fragment.items():
             here = (*path, key)
             current = merged.get(key)
+            if isinstance(value, Owned) and isinstance(current, Mapping) and isinstance(value.value, Mapping):
+                self.owned[here] = value.via  # a subtree another fragment began: owned from here down
+                value = value.value
             if key not in merged:
                 merged[key] = self.new(here, value)
             elif isinstance(current, Mapping) and isinstance(value, Mapping):
@@ -116,18 +148,48 @@ class _Composer:
         return merged
 
 
-def compose(fragments: Sequence[tuple[str, Mapping[str, Any]]], lists: ListKeys = NO_LIST_KEYS) -> dict[str, Any]:
-    """The program's values from named fragments, each leaf owned by one (see the module docstring).
-
-    Raises `OwnershipError` naming the path and the two fragments when two set the same leaf.
-    The fragments are not modified.
-    """
+def compose_owned(
+    fragments: Sequence[tuple[str, Mapping[str, Any]]], lists: ListKeys = NO_LIST_KEYS
+) -> tuple[dict[str, Any], dict[Path, str]]:
+    """`compose`'s values, and the paths the fragments marked `owned`, each with its `via`."""
     composer = _Composer(lists)
     merged: dict[str, Any] = {}
     for name, fragment in fragments:
         composer.fragment = name
         merged = composer.maps((), merged, fragment)
-    return merged
+    return merged, composer.owned
+
+
+def compose(fragments: Sequence[tuple[str, Mapping[str, Any]]], lists: ListKeys = NO_LIST_KEYS) -> dict[str, Any]:
+    """The program's values from named fragments, each leaf owned by one (see the module docstring).
+
+    Raises `OwnershipError` naming the path and the two fragments when two set the same leaf.
+    The fragments are not modified; `owned` marks are dropped (`compose_owned` returns them).
+    """
+    return compose_owned(fragments, lists)[0]
+
+
+def dotted(path: Path) -> str:
+    """A values path as the user writes it: `scheduler.replicas`."""
+    return _dotted(path)
+
+
+def refusals(owned: Mapping[Path, str], overrides: Mapping[str, Any]) -> list[tuple[Path, Path, str]]:
+    """The overrides that would change an owned value: (where the user's value is, the owned path,
+    its `via`), in the owned paths' order. An override changes it by setting it or anything under
+    it (even to the same value: the program's would silently win or lose on its next change), or by
+    setting a parent to `null` (removed) or to something other than a map (replaced)."""
+    found = []
+    for path, via in owned.items():
+        node: Any = overrides
+        for depth, key in enumerate(path):
+            if not isinstance(node, Mapping) or key not in node:
+                break
+            node = node[key]
+            if depth == len(path) - 1 or not isinstance(node, Mapping):
+                found.append((path[: depth + 1], path, via))
+                break
+    return found
 
 
 def _merge_lists(base: list[Any], added: Sequence[Any], key: str | None) -> list[Any]:
@@ -162,3 +224,30 @@ def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any], lists: List
         else:
             merged[key] = copy.deepcopy(value)
     return merged
+
+
+class ValuesError(ValueError):
+    """The user's values are refused; `path` is where in them, the message what to do instead."""
+
+    def __init__(self, path: Path, message: str) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+class OverrideError(ValuesError):
+    """The user's values would change a value the program owns; `path` is where the user set it."""
+
+    def __init__(self, path: Path, owned_path: Path, via: str) -> None:
+        what = "is" if path == owned_path else f"would remove or replace `{_dotted(owned_path)}`, which is"
+        super().__init__(path, f"{what} the program's: {via}")
+        self.owned_path, self.via = owned_path, via
+
+
+def merge_overrides(
+    program: Mapping[str, Any], owned: Mapping[Path, str], overrides: Mapping[str, Any], lists: ListKeys = NO_LIST_KEYS
+) -> dict[str, Any]:
+    """`deep_merge` of the user's overrides, after refusing the first that would change an owned
+    value (`refusals`) with an `OverrideError`."""
+    for path, owned_path, via in refusals(owned, overrides):
+        raise OverrideError(path, owned_path, via)
+    return deep_merge(program, overrides, lists)

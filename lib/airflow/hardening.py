@@ -47,6 +47,7 @@ from typing import Any
 
 from lib.airflow.resources import Resources
 from lib.airflow.secrets import RELEASE_NAME
+from lib.merge import Path, ValuesError, owned
 
 AIRFLOW_UID = 50000  # the chart's `uid`, the image's airflow user
 NOBODY_UID = 65534  # the chart's `uid` of PgBouncer and statsd
@@ -78,6 +79,30 @@ LOG_GROOMER = Resources("10m", "64Mi", "100m", "128Mi")
 SECCOMP = {"type": "RuntimeDefault"}
 TMP_VOLUME = {"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}}
 TMP_MOUNT = {"name": "tmp", "mountPath": "/tmp"}
+RESTRICTED_VIA = (
+    "every Airflow pod runs under the Restricted Pod Security Standard the namespace enforces "
+    "(docs/security.md, Hardened pods)"
+)
+NETWORK_VIA = (
+    "the program writes the namespace's NetworkPolicies; add peers through apiServer.networkPolicy.ingress.from, "
+    "pgbouncer.extraNetworkPolicies or statsd.extraNetworkPolicies"
+)
+
+# What the user's values may not hold anywhere, whatever the chart would do with it: the
+# Restricted Pod Security Standard (Kubernetes 1.33 "Pod Security Standards"), which the namespace
+# enforces, so a pod breaking it is refused by the API server after the cluster exists.
+POD_SECURITY_KEYS = frozenset({"securityContext", "securityContexts"})
+"""A section's own security context overrides the program's (chart 1.22 `_helpers.yaml`
+`airflowPodSecurityContext`: the section's, else the global one): refused outside containers."""
+HOST_NAMESPACES = ("hostNetwork", "hostPID", "hostIPC")
+CONTAINER_LISTS = frozenset({"extraContainers", "extraInitContainers"})
+"""Containers the chart renders as given (e.g. scheduler-deployment.yaml `tpl (toYaml ...extraContainers)`):
+the program's security contexts do not reach them, so each carries its own."""
+VOLUME_LISTS = frozenset({"volumes", "extraVolumes"})
+RESTRICTED_VOLUMES = frozenset(
+    {"configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "persistentVolumeClaim", "projected", "secret"}
+)
+RESTRICTED_CAPABILITIES = frozenset({"NET_BIND_SERVICE"})
 
 
 def container_security(read_only: bool = True) -> dict[str, Any]:
@@ -112,21 +137,23 @@ def hardening_values() -> dict[str, Any]:
     """The values fragment: security contexts, tokens, pull policies, /tmp, the chart's network
     policies off (the program writes them: `network_policies`)."""
     values: dict[str, Any] = {
-        "securityContexts": {"pod": pod_security(AIRFLOW_UID), "containers": container_security()},
+        "securityContexts": owned(
+            {"pod": pod_security(AIRFLOW_UID), "containers": container_security()}, RESTRICTED_VIA
+        ),
         "volumes": [TMP_VOLUME],
         "volumeMounts": [TMP_MOUNT],
         "images": {
             **{image: {"pullPolicy": "Always"} for image in ("airflow", "pgbouncer", "pgbouncerExporter", "statsd")},
             "pod_template": {"pullPolicy": "IfNotPresent"},
         },
-        "networkPolicies": {"enabled": False},
+        "networkPolicies": owned({"enabled": False}, NETWORK_VIA),
         # Task pods: `workers.kubernetes.*` (chart 1.22; the shared `workers.*` keys are deprecated).
         "workers": {
             "kubernetes": {
-                "securityContexts": {
-                    "pod": pod_security(AIRFLOW_UID),
-                    "container": container_security(read_only=False),
-                },
+                "securityContexts": owned(
+                    {"pod": pod_security(AIRFLOW_UID), "container": container_security(read_only=False)},
+                    RESTRICTED_VIA,
+                ),
                 "serviceAccount": {"automountServiceAccountToken": False},
             }
         },
@@ -138,9 +165,77 @@ def hardening_values() -> dict[str, Any]:
     for section in GROOMED_SECTIONS:
         values[section]["logGroomerSidecar"] = {"resources": LOG_GROOMER.values()}
     for section in ("pgbouncer", "statsd"):
-        values[section]["securityContexts"] = {"pod": pod_security(NOBODY_UID), "container": container_security()}
-    values["pgbouncer"]["metricsExporterSidecar"] = {"securityContexts": {"container": container_security()}}
+        values[section]["securityContexts"] = owned(
+            {"pod": pod_security(NOBODY_UID), "container": container_security()}, RESTRICTED_VIA
+        )
+    values["pgbouncer"]["metricsExporterSidecar"] = {
+        "securityContexts": owned({"container": container_security()}, RESTRICTED_VIA)
+    }
     return values
+
+
+def _map(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _container_problem(container: Any) -> str | None:
+    """Why a container of the user's would break the Restricted standard, or None."""
+    if not isinstance(container, Mapping):
+        return None  # the chart's schema refuses it
+    sc: Mapping[str, Any] = _map(container.get("securityContext"))
+    caps, seccomp = _map(sc.get("capabilities")), _map(sc.get("seccompProfile"))
+    ports = container.get("ports")
+    ports = ports if isinstance(ports, list) else []
+    checks = (
+        (sc.get("allowPrivilegeEscalation") is not False, "needs securityContext.allowPrivilegeEscalation: false"),
+        ("ALL" not in (caps.get("drop") or []), "needs securityContext.capabilities.drop: [ALL]"),
+        (bool(set(caps.get("add") or []) - RESTRICTED_CAPABILITIES), "may add no capability but NET_BIND_SERVICE"),
+        (bool(sc.get("privileged")), "may not be privileged"),
+        (sc.get("runAsNonRoot") is False or sc.get("runAsUser") == 0, "may not run as root"),
+        (seccomp.get("type", "RuntimeDefault") not in ("RuntimeDefault", "Localhost"), "needs RuntimeDefault seccomp"),
+        (sc.get("procMount", "Default") != "Default", "needs the Default procMount"),
+        (any(isinstance(p, Mapping) and p.get("hostPort") for p in ports), "may not use a hostPort"),
+    )
+    return next((why for failed, why in checks if failed), None)
+
+
+def _entry_problems(key: str, entries: list[Any], path: Path) -> ValuesError | None:
+    for i, entry in enumerate(entries):
+        here = (*path, f"[{i}]")
+        if key in CONTAINER_LISTS:
+            why = _container_problem(entry)
+            if why:
+                return ValuesError(here, f"{why}: {RESTRICTED_VIA}")
+        elif isinstance(entry, Mapping):
+            kinds = sorted(set(entry) - {"name"} - RESTRICTED_VOLUMES)
+            if kinds:
+                return ValuesError(
+                    here,
+                    f"a {kinds[0]} volume is refused: accepted: {', '.join(sorted(RESTRICTED_VOLUMES))}; "
+                    f"{RESTRICTED_VIA}",
+                )
+    return None
+
+
+def restricted_problem(values: Mapping[str, Any], path: Path = ()) -> ValuesError | None:
+    """The first place where the user's chart `values` would break the Restricted Pod Security
+    Standard, or None: a security context outside a container of theirs, a host namespace, a
+    container of theirs without the Restricted settings (allowPrivilegeEscalation false, every
+    capability dropped, ...), a volume of a kind Restricted refuses (hostPath, ...)."""
+    for key, value in values.items():
+        here = (*path, key)
+        if key in POD_SECURITY_KEYS:
+            return ValuesError(here, f"is the program's: {RESTRICTED_VIA}")
+        if key in HOST_NAMESPACES and value:
+            return ValuesError(here, f"is refused: {RESTRICTED_VIA}")
+        problem = None
+        if isinstance(value, Mapping):
+            problem = restricted_problem(value, here)
+        elif isinstance(value, list) and key in CONTAINER_LISTS | VOLUME_LISTS:
+            problem = _entry_problems(key, value, here)
+        if problem is not None:
+            return problem
+    return None
 
 
 def _policy(name: str, selector: dict[str, Any], ingress: list[dict[str, Any]], release: str) -> dict[str, Any]:

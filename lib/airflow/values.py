@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lib.airflow.configuration import airflow_config
-from lib.airflow.hardening import hardening_values
+from lib.airflow.hardening import hardening_values, restricted_problem
 from lib.airflow.resources import RESOURCE_PROFILES, ResourceProfile, Resources
 from lib.airflow.secrets import ADMIN_PASSWORD_KEY, RELEASE_NAME, SecretNames
 from lib.airflow.task_pod import task_pod_template
@@ -41,7 +41,7 @@ from lib.airflow.telemetry import IRSA_ROLE_ANNOTATION, RemoteLogs, StatsdTarget
 from lib.cluster.node_groups import NodeGroup
 from lib.cluster.scheduling import HOST_KEY, ZONE_KEY, node_selector, tolerations
 from lib.images import mirrored
-from lib.merge import ListKeys, compose, deep_merge
+from lib.merge import ListKeys, Path, compose_owned, merge_overrides, owned
 
 CHART_NAME = "airflow"
 CHART_REPOSITORY = "https://airflow.apache.org"
@@ -102,6 +102,37 @@ top-level one (`or .Values.scheduler.tolerations .Values.tolerations`), but a to
 allows a node, never requires one, so adding the user's to the program's node group's keeps the
 pod schedulable where `nodeSelector` sends it. `extraEnv` and `extraEnvFrom` are strings (a
 template), and `args`, `command`, `topologySpreadConstraints`, `hostAliases`, ... are replaced."""
+
+
+REPLICA_KEYS = {
+    "scheduler": "airflowSchedulerReplicas",
+    "apiServer": "airflowApiServerReplicas",
+    "triggerer": "airflowTriggererReplicas",
+    "dagProcessor": "airflowDagProcessorReplicas",
+    "pgbouncer": "airflowPgbouncerReplicas",
+}
+"""The config key of each control-plane section's replicas (the user's `airflowValues` may not set them)."""
+# Why each value marked `owned` below is the program's, and how to set it (lib.merge.refusals).
+IMAGES_VIA = (
+    "every image is the program's pin (Airflow's: set airflowVersion), pulled through imageRegistryMirrors "
+    "or imagePullThroughCacheCredentialArn"
+)
+PARALLELISM_VIA = "set airflowParallelism (default_pool's slots and each scheduler's [core] parallelism)"
+SECRETS_VIA = "the program generates the keys and the database connection into its own Secrets"
+WORKER_ACCOUNT_VIA = (
+    f"task pods run as '{WORKER_SERVICE_ACCOUNT}' with the IAM role exported as airflow_worker_role_arn; "
+    "attach policies to that role (airflow_worker_role_name) instead"
+)
+POD_TEMPLATE_VIA = (
+    "the program builds the task pods' template from `workers.kubernetes.*`, `env` and `volumes`: set those"
+)
+STORAGE_VIA = "DAGs and logs are on the stack's EFS claims; DAGs from git: set gitSyncRepo"
+CONFIG_OWNED = {
+    "dags_folder": "the DAGs volume's folder (with git-sync: set gitSyncSubPath)",
+    "parallelism": PARALLELISM_VIA,
+    "execution_api_server_url": "task pods reach the API server's execution API inside the cluster",
+}
+"""`[core]` options of `airflow_config` the user may not override."""
 
 
 def api_server_service_name(release: str = RELEASE_NAME) -> str:
@@ -171,7 +202,7 @@ def _control_plane(inputs: ChartInputs) -> dict[str, Any]:
 
     def control(section: str, replicas: int) -> dict[str, Any]:
         values = {
-            "replicas": replicas,
+            "replicas": owned(replicas, f"set {REPLICA_KEYS[section]}"),
             **_placement(inputs.control_plane),
             "topologySpreadConstraints": spread_constraints(section),
             "resources": profile[section].values(),
@@ -197,9 +228,9 @@ def _control_plane(inputs: ChartInputs) -> dict[str, Any]:
             "enabled": True,
             **control("pgbouncer", r.pgbouncer),
             # pgbouncer.ini (pools, TLS to the database) comes whole from this Secret.
-            "configSecretName": inputs.secrets.pgbouncer_config,
+            "configSecretName": owned(inputs.secrets.pgbouncer_config, SECRETS_VIA),
             "metricsExporterSidecar": {
-                "statsSecretName": inputs.secrets.pgbouncer_stats,
+                "statsSecretName": owned(inputs.secrets.pgbouncer_stats, SECRETS_VIA),
                 "resources": profile["pgbouncerExporter"].values(),
             },
         },
@@ -263,10 +294,13 @@ def _task_pods(inputs: ChartInputs) -> dict[str, Any]:
     return {
         **_placement(inputs.workers),
         "resources": RESOURCE_PROFILES[inputs.task_pod_size or inputs.resource_profile]["workers"].values(),
+        # Its token stays the user's to mount (a KubernetesPodOperator needs it: docs/security.md).
         "serviceAccount": {
-            "create": True,
-            "name": WORKER_SERVICE_ACCOUNT,
-            "annotations": {IRSA_ROLE_ANNOTATION: inputs.worker_role_arn} if inputs.worker_role_arn else {},
+            "create": owned(True, WORKER_ACCOUNT_VIA),
+            "name": owned(WORKER_SERVICE_ACCOUNT, WORKER_ACCOUNT_VIA),
+            "annotations": owned(
+                {IRSA_ROLE_ANNOTATION: inputs.worker_role_arn} if inputs.worker_role_arn else {}, WORKER_ACCOUNT_VIA
+            ),
         },
     }
 
@@ -277,27 +311,64 @@ def _sidecar_images(mirrors: Mapping[str, str]) -> dict[str, Any]:
     }
 
 
+def _config(inputs: ChartInputs) -> dict[str, Any]:
+    config: dict[str, Any] = airflow_config(
+        inputs.dags_folder,
+        inputs.parallelism,
+        # Task pods report to the API server's execution API inside the cluster.
+        f"http://{api_server_service_name()}.{inputs.namespace}:{API_SERVER_PORT}/execution/",
+        inputs.resource_profile,
+    )
+    core = config["core"]
+    config["core"] = {k: owned(v, CONFIG_OWNED[k]) if k in CONFIG_OWNED else v for k, v in core.items()}
+    return config
+
+
 def airflow_values(inputs: ChartInputs, *fragments: tuple[str, Mapping[str, Any]]) -> dict[str, Any]:
     """The release's values: the program's fragments composed, each value with one owner
     (`lib.merge.compose`), then the user's overrides merged last (`deep_merge`: Helm's rule, but
     the user's entries of `CHART_LIST_KEYS` add to the program's), then the task pods' template.
-    `fragments`: more of the program's, named (the component's: PgBouncer's and the secrets' rollout)."""
+    `fragments`: more of the program's, named (the component's: PgBouncer's and the secrets' rollout).
+
+    Raises `lib.merge.ValuesError` (its `path` in the overrides) for an override of a value the
+    fragments mark `owned`, and for one that would break the Restricted Pod Security Standard
+    (`lib.airflow.hardening.restricted_problem`)."""
+    problem = restricted_problem(inputs.overrides)
+    if problem is not None:
+        raise problem
+    program, paths = _program(inputs, *fragments)
+    values = merge_overrides(program, paths, inputs.overrides, CHART_LIST_KEYS)
+    # From the merged values: the user's `workers.kubernetes.*` reach the task pods (lib/airflow/task_pod.py).
+    values["podTemplate"] = task_pod_template(values)
+    return values
+
+
+def owned_paths(inputs: ChartInputs, *fragments: tuple[str, Mapping[str, Any]]) -> dict[Path, str]:
+    """The values the user's overrides may not change, each with how to set it instead: those the
+    fragments mark `owned`, and the task pods' template (built from the merged values)."""
+    return _program(inputs, *fragments)[1]
+
+
+def _program(inputs: ChartInputs, *fragments: tuple[str, Mapping[str, Any]]) -> tuple[dict[str, Any], dict[Path, str]]:
+    """The program's values, composed (`lib.merge.compose_owned`), and the paths it owns."""
     profile = RESOURCE_PROFILES[inputs.resource_profile]
     place = _placement(inputs.control_plane)
     secrets = inputs.secrets
     computed: dict[str, Any] = {
-        "defaultAirflowRepository": mirrored(AIRFLOW_IMAGE_REPOSITORY, inputs.image_mirrors),
-        "defaultAirflowTag": inputs.airflow_version,
-        "airflowVersion": inputs.airflow_version,
-        "images": {**_sidecar_images(inputs.image_mirrors), "migrationsWaitTimeout": MIGRATIONS_WAIT_SECONDS},
-        "executor": "KubernetesExecutor",
-        "postgresql": {"enabled": False},
-        "redis": {"enabled": False},
-        "data": {"metadataSecretName": secrets.metadata},
-        "fernetKeySecretName": secrets.fernet_key,
-        "apiSecretKeySecretName": secrets.api_secret_key,
-        "jwtSecretName": secrets.jwt_secret,
-        "webserverSecretKeySecretName": secrets.webserver_secret_key,
+        "defaultAirflowRepository": owned(mirrored(AIRFLOW_IMAGE_REPOSITORY, inputs.image_mirrors), IMAGES_VIA),
+        "defaultAirflowTag": owned(inputs.airflow_version, "set airflowVersion"),
+        "airflowVersion": owned(inputs.airflow_version, "set airflowVersion"),
+        "images": owned(
+            {**_sidecar_images(inputs.image_mirrors), "migrationsWaitTimeout": MIGRATIONS_WAIT_SECONDS}, IMAGES_VIA
+        ),
+        "executor": owned("KubernetesExecutor", "the stack runs the KubernetesExecutor"),
+        "postgresql": owned({"enabled": False}, "the metadata database is the stack's (db* or existingDb* keys)"),
+        "redis": owned({"enabled": False}, "the KubernetesExecutor uses no Redis"),
+        "data": owned({"metadataSecretName": secrets.metadata}, SECRETS_VIA),
+        "fernetKeySecretName": owned(secrets.fernet_key, SECRETS_VIA),
+        "apiSecretKeySecretName": owned(secrets.api_secret_key, SECRETS_VIA),
+        "jwtSecretName": owned(secrets.jwt_secret, SECRETS_VIA),
+        "webserverSecretKeySecretName": owned(secrets.webserver_secret_key, SECRETS_VIA),
         # Anything not placed below (cleanup jobs, ...) lands on the control-plane group too.
         **place,
         **_control_plane(inputs),
@@ -312,19 +383,13 @@ def airflow_values(inputs: ChartInputs, *fragments: tuple[str, Mapping[str, Any]
             **_admin_user(secrets.admin_password),
         },
         "dags": {
-            "persistence": {"enabled": True, "existingClaim": inputs.dags_claim},
-            "gitSync": {"enabled": False},  # see the module docstring: the program runs its own
+            "persistence": owned({"enabled": True, "existingClaim": inputs.dags_claim}, STORAGE_VIA),
+            "gitSync": owned({"enabled": False}, STORAGE_VIA),  # see the module docstring: the program runs its own
         },
-        "logs": {"persistence": {"enabled": True, "existingClaim": inputs.logs_claim}},
-        "config": airflow_config(
-            inputs.dags_folder,
-            inputs.parallelism,
-            # Task pods report to the API server's execution API inside the cluster.
-            f"http://{api_server_service_name()}.{inputs.namespace}:{API_SERVER_PORT}/execution/",
-            inputs.resource_profile,
-        ),
+        "logs": {"persistence": owned({"enabled": True, "existingClaim": inputs.logs_claim}, STORAGE_VIA)},
+        "config": _config(inputs),
     }
-    program = compose(
+    program, paths = compose_owned(
         [
             ("airflow_values", computed),
             ("hardening_values", hardening_values()),
@@ -334,11 +399,7 @@ def airflow_values(inputs: ChartInputs, *fragments: tuple[str, Mapping[str, Any]
         ],
         CHART_LIST_KEYS,
     )
-    values = deep_merge(program, inputs.overrides, CHART_LIST_KEYS)
-    if "podTemplate" not in inputs.overrides:
-        # From the merged values: the user's `workers.kubernetes.*` reach the task pods (lib/airflow/task_pod.py).
-        values["podTemplate"] = task_pod_template(values)
-    return values
+    return program, {**paths, ("podTemplate",): POD_TEMPLATE_VIA}
 
 
 DEFAULT_POOL = "default_pool"
@@ -362,6 +423,6 @@ def capacity_values(task_capacity: int) -> dict[str, Any]:
     is the whole of it, so one scheduler alone still fills the pool; the pool caps the total."""
     return {
         # `[core] parallelism` is lib.airflow.configuration's, from the same number.
-        "config": {"core": {"default_pool_task_slot_count": str(task_capacity)}},
-        "migrateDatabaseJob": {"args": migrate_args(task_capacity)},
+        "config": {"core": {"default_pool_task_slot_count": owned(str(task_capacity), PARALLELISM_VIA)}},
+        "migrateDatabaseJob": {"args": owned(migrate_args(task_capacity), PARALLELISM_VIA)},
     }

@@ -27,7 +27,7 @@ from typing import Any
 from lib.cluster.node_groups import NodeGroup
 from lib.cluster.scheduling import node_selector, tolerations
 from lib.images import mirrored
-from lib.merge import ListKeys, compose, deep_merge
+from lib.merge import ListKeys, compose_owned, merge_overrides, owned
 
 IRSA_ANNOTATION = "eks.amazonaws.com/role-arn"
 ADDON_NAMESPACE = "kube-system"
@@ -120,9 +120,24 @@ stable/aws-load-balancer-controller/templates/deployment.yaml; the cluster autos
 and `extraArgs` are maps, merged key by key anyway."""
 
 
+IMAGE_VIA = (
+    "the image is the program's pin (the autoscaler's: the cluster's Kubernetes minor), pulled through "
+    "imageRegistryMirrors or imagePullThroughCacheCredentialArn"
+)
+CLUSTER_VIA = "the program's: the stack's cluster, region and VPC"
+ACCOUNT_VIA = "the service account carries the IAM role the program made for it (IRSA)"
+REPLICAS_VIA = "the replicas the program runs, with their disruption budget"
+SCOPE_VIA = "the controller here only binds the API server's target group (its IAM policy allows nothing else)"
+
+
+def _account(chart: AddonChart) -> dict[str, Any]:
+    """The chart's service account, created under the name its IAM role trusts (other annotations are the user's)."""
+    return {"create": owned(True, ACCOUNT_VIA), "name": owned(chart.service_account, ACCOUNT_VIA)}
+
+
 def irsa_values(chart: AddonChart, role_arn: str) -> dict[str, Any]:
     """The values that annotate `chart`'s service account with its IAM role."""
-    values: dict[str, Any] = {IRSA_ANNOTATION: role_arn}
+    values: dict[str, Any] = {IRSA_ANNOTATION: owned(role_arn, ACCOUNT_VIA)}
     for key in reversed(chart.service_account_annotations_path):
         values = {key: values}
     return values
@@ -133,8 +148,10 @@ def release_values(
 ) -> dict[str, Any]:
     """The release's values: the computed ones and the role's annotation, each value with one
     owner (`lib.merge.compose`), then the user's overrides, their list entries added (`deep_merge`)."""
-    program = compose([("computed values", values), ("irsa_values", irsa_values(chart, role_arn))], ADDON_LIST_KEYS)
-    return deep_merge(program, overrides, ADDON_LIST_KEYS)
+    program, owned_paths = compose_owned(
+        [("computed values", values), ("irsa_values", irsa_values(chart, role_arn))], ADDON_LIST_KEYS
+    )
+    return merge_overrides(program, owned_paths, overrides, ADDON_LIST_KEYS)
 
 
 # --------------------------------------------------------------------------- load balancer controller
@@ -185,28 +202,34 @@ CLUSTER_AUTOSCALER_IMAGE = "registry.k8s.io/autoscaling/cluster-autoscaler"  # t
 def load_balancer_controller_values(
     cluster_name: str, region: str, vpc_id: str, group: NodeGroup, image_mirrors: Mapping[str, str] | None = None
 ) -> dict[str, Any]:
-    """Values of the controller chart (before the IRSA annotation and the user's overrides)."""
+    """Values of the controller chart (before the IRSA annotation and the user's overrides); those
+    marked `owned` the user's values may not change (`release_values`)."""
     return {
-        "clusterName": cluster_name,
-        "image": {"repository": mirrored(LOAD_BALANCER_CONTROLLER_IMAGE, image_mirrors or {})},
+        "clusterName": owned(cluster_name, CLUSTER_VIA),
+        "image": owned({"repository": mirrored(LOAD_BALANCER_CONTROLLER_IMAGE, image_mirrors or {})}, IMAGE_VIA),
         # Explicit: nodes allow a single IMDS hop, so pods cannot read these from the instance.
-        "region": region,
-        "vpcId": vpc_id,
-        "replicaCount": 2,
+        "region": owned(region, CLUSTER_VIA),
+        "vpcId": owned(vpc_id, CLUSTER_VIA),
+        "replicaCount": owned(2, REPLICAS_VIA),
         "podDisruptionBudget": {"maxUnavailable": 1},
-        "serviceAccount": {"create": True, "name": LOAD_BALANCER_CONTROLLER.service_account},
+        "serviceAccount": _account(LOAD_BALANCER_CONTROLLER),
         "nodeSelector": node_selector(group),
         "tolerations": tolerations(group),
         "resources": LOAD_BALANCER_CONTROLLER_RESOURCES,
         # TargetGroupBinding only: no take-over of Services of type LoadBalancer, no ingress
         # class, no ALB add-ons (Shield, WAF), no shared backend security group to manage.
-        "enableServiceMutatorWebhook": False,
-        "createIngressClassResource": False,
-        "ingressClassParams": {"create": False},
-        "enableShield": False,
-        "enableWaf": False,
-        "enableWafv2": False,
-        "enableBackendSecurityGroup": False,
+        **{
+            key: owned(value, SCOPE_VIA)
+            for key, value in {
+                "enableServiceMutatorWebhook": False,
+                "createIngressClassResource": False,
+                "ingressClassParams": {"create": False},
+                "enableShield": False,
+                "enableWaf": False,
+                "enableWafv2": False,
+                "enableBackendSecurityGroup": False,
+            }.items()
+        },
     }
 
 
@@ -268,16 +291,22 @@ def cluster_autoscaler_values(
     if kubernetes_version not in CLUSTER_AUTOSCALER_IMAGE_TAGS:
         raise ValueError(f"no Cluster Autoscaler release pinned for Kubernetes {kubernetes_version}")
     return {
-        "cloudProvider": "aws",
-        "awsRegion": region,
-        "autoDiscovery": {"clusterName": cluster_name, "tags": autoscaler_discovery_tags(cluster_name)},
-        "image": {
-            "repository": mirrored(CLUSTER_AUTOSCALER_IMAGE, image_mirrors or {}),
-            "tag": CLUSTER_AUTOSCALER_IMAGE_TAGS[kubernetes_version],
-        },
-        "fullnameOverride": CLUSTER_AUTOSCALER.release_name,
-        "rbac": {"serviceAccount": {"create": True, "name": CLUSTER_AUTOSCALER.service_account}},
-        "replicaCount": 1,  # leader-elected; a restarted pod loses nothing
+        "cloudProvider": owned("aws", CLUSTER_VIA),
+        "awsRegion": owned(region, CLUSTER_VIA),
+        # Its IAM policy lets it scale only the groups tagged as this cluster's.
+        "autoDiscovery": owned(
+            {"clusterName": cluster_name, "tags": autoscaler_discovery_tags(cluster_name)}, CLUSTER_VIA
+        ),
+        "image": owned(
+            {
+                "repository": mirrored(CLUSTER_AUTOSCALER_IMAGE, image_mirrors or {}),
+                "tag": CLUSTER_AUTOSCALER_IMAGE_TAGS[kubernetes_version],
+            },
+            IMAGE_VIA,
+        ),
+        "fullnameOverride": owned(CLUSTER_AUTOSCALER.release_name, ACCOUNT_VIA),
+        "rbac": {"serviceAccount": _account(CLUSTER_AUTOSCALER)},
+        "replicaCount": owned(1, REPLICAS_VIA),  # leader-elected; a restarted pod loses nothing
         "podDisruptionBudget": {"maxUnavailable": 1},
         "nodeSelector": node_selector(group),
         "tolerations": tolerations(group),

@@ -18,7 +18,20 @@ IMDSV2 = "imdsv2-hop-limit-1"
 PRODUCTION_PROTECTION = "production-stateful-protection"
 PRODUCTION_HA = "production-high-availability"
 NO_PLAINTEXT_SECRETS = "no-plaintext-secrets"
-POLICY_NAMES = (ENCRYPTION, NO_PUBLIC_EXPOSURE, IMDSV2, PRODUCTION_PROTECTION, PRODUCTION_HA, NO_PLAINTEXT_SECRETS)
+LEAST_PRIVILEGE_IAM = "least-privilege-iam"
+TLS_ONLY_BUCKETS = "tls-only-buckets"
+LOG_RETENTION = "log-retention"
+POLICY_NAMES = (
+    ENCRYPTION,
+    NO_PUBLIC_EXPOSURE,
+    IMDSV2,
+    PRODUCTION_PROTECTION,
+    PRODUCTION_HA,
+    NO_PLAINTEXT_SECRETS,
+    LEAST_PRIVILEGE_IAM,
+    TLS_ONLY_BUCKETS,
+    LOG_RETENTION,
+)
 """Every policy of the pack; each is mandatory unless the stack waives it."""
 
 TAG_PREFIX = "airflow-eks:"

@@ -45,6 +45,15 @@ RELEASE = "kubernetes:helm.sh/v3:Release"
 K8S_SECRET = "kubernetes:core/v1:Secret"
 K8S_PROVIDER = "pulumi:providers:kubernetes"
 PDB = "kubernetes:policy/v1:PodDisruptionBudget"
+IAM_POLICY = "aws:iam/policy:Policy"
+IAM_ROLE = "aws:iam/role:Role"
+INLINE_POLICIES = (
+    "aws:iam/rolePolicy:RolePolicy",
+    "aws:iam/userPolicy:UserPolicy",
+    "aws:iam/groupPolicy:GroupPolicy",
+)
+BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 
 
 @dataclass(frozen=True)

@@ -12,11 +12,16 @@ from dataclasses import dataclass
 from .declaration import (
     ENCRYPTION,
     IMDSV2,
+    LEAST_PRIVILEGE_IAM,
+    LOG_RETENTION,
     NO_PLAINTEXT_SECRETS,
     NO_PUBLIC_EXPOSURE,
     PRODUCTION_HA,
     PRODUCTION_PROTECTION,
+    TLS_ONLY_BUCKETS,
 )
+from .iam import least_privilege_iam
+from .logs import log_retention, tls_only_buckets
 from .model import Stack, Violation
 from .production import production_high_availability, production_protection
 from .secrets import no_plaintext_secrets
@@ -41,5 +46,8 @@ POLICIES = tuple(
         (PRODUCTION_PROTECTION, production_protection),
         (PRODUCTION_HA, production_high_availability),
         (NO_PLAINTEXT_SECRETS, no_plaintext_secrets),
+        (LEAST_PRIVILEGE_IAM, least_privilege_iam),
+        (TLS_ONLY_BUCKETS, tls_only_buckets),
+        (LOG_RETENTION, log_retention),
     )
 )

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 from .declaration import NO_PLAINTEXT_SECRETS
-from .model import DB, K8S_PROVIDER, K8S_SECRET, SECRET, UNKNOWN, Stack, Violation, known, violation, walk
+from .model import DB, K8S_PROVIDER, K8S_SECRET, SECRET, UNKNOWN, Resource, Stack, Violation, known, violation, walk
 
 # A key whose value is a credential; keys that name or point at one (`...SecretName`, `...Arn`,
 # `secretKeyRef`) are references, and two AWS inputs only sound like one (an idempotency token
@@ -22,9 +23,41 @@ def _secret_field(path: tuple[str, ...]) -> bool:
     return bool(SECRET_KEY.search(key)) and not REFERENCE_KEY.search(key) and key not in NOT_CREDENTIALS
 
 
+def env_lists(value: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], list[Any]]]:
+    """Every list under a key `env` (a container's variables, a chart's `env` values), with its path."""
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            here = (*path, str(key))
+            if key == "env" and isinstance(item, list):
+                yield here, item
+            yield from env_lists(item, here)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from env_lists(item, (*path, str(index)))
+
+
+def _env_credentials(resource: Resource) -> Iterator[Violation]:
+    """An env entry named like a credential (`DB_PASSWORD`, `AIRFLOW__CORE__FERNET_KEY`) whose
+    `value` is written out: the key walk sees only `value`, so the entry's name decides."""
+    for path, entries in env_lists(resource.props):
+        for i, entry in enumerate(entries):
+            if not isinstance(entry, Mapping) or not isinstance(entry.get("name"), str):
+                continue
+            value = entry.get("value")
+            if _secret_field((entry["name"],)) and isinstance(value, str) and value not in ("", SECRET, UNKNOWN):
+                yield violation(
+                    NO_PLAINTEXT_SECRETS,
+                    resource,
+                    f"{'.'.join(path)}[{i}] ({entry['name']}) holds a credential in clear: take it from a Secret "
+                    "(valueFrom.secretKeyRef, or the chart's `secret` list)",
+                )
+
+
 def no_plaintext_secrets(stack: Stack) -> Iterator[Violation]:
-    """No credential in clear in a resource input or Helm value: Secrets are referenced by name."""
+    """No credential in clear in a resource input or Helm value (an env variable named like one
+    included): Secrets are referenced by name."""
     for resource in stack.resources:
+        yield from _env_credentials(resource)
         for path, value in walk(resource.props):
             if not isinstance(value, str) or value in ("", SECRET, UNKNOWN):
                 continue

@@ -19,16 +19,36 @@ from pulumi_policy import EnforcementLevel, PolicyResource, PolicyResourceOption
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the pack's folder, as the engine has it
 
+import json
+
 from airflow_eks_guardrails.declaration import (
     ENCRYPTION,
     IMDSV2,
+    LEAST_PRIVILEGE_IAM,
+    LOG_RETENTION,
     NO_PLAINTEXT_SECRETS,
     NO_PUBLIC_EXPOSURE,
     POLICY_NAMES,
     PRODUCTION_PROTECTION,
+    TLS_ONLY_BUCKETS,
     guardrail_tags,
 )
-from airflow_eks_guardrails.model import DB, KMS_KEY, LAUNCH_TEMPLATE, LOAD_BALANCER, UNKNOWN, Resource, Stack
+from airflow_eks_guardrails.model import (
+    BUCKET,
+    BUCKET_POLICY,
+    DB,
+    IAM_POLICY,
+    IAM_ROLE,
+    INLINE_POLICIES,
+    KMS_KEY,
+    LAUNCH_TEMPLATE,
+    LOAD_BALANCER,
+    LOG_GROUP,
+    RELEASE,
+    UNKNOWN,
+    Resource,
+    Stack,
+)
 from airflow_eks_guardrails.pack import plain, stack_of, validation
 from airflow_eks_guardrails.rules import POLICIES
 
@@ -86,6 +106,95 @@ def test_a_production_database_is_protected_and_a_declared_dev_one_need_not_be()
 def test_a_password_in_clear_is_refused() -> None:
     assert violations(NO_PLAINTEXT_SECRETS, resource(DB, {"password": "hunter2-in-clear"}))
     assert violations(NO_PLAINTEXT_SECRETS, resource(DB, {"password": "[secret]"})) == []
+
+
+def test_a_credential_in_a_helm_env_entry_is_refused() -> None:
+    def release(entry: dict[str, Any]) -> Resource:
+        return resource(RELEASE, {"values": {"workers": {"kubernetes": {"env": [entry]}}}})
+
+    (message,) = violations(NO_PLAINTEXT_SECRETS, release({"name": "WAREHOUSE_PASSWORD", "value": "hunter2"}))
+    assert message.startswith("values.workers.kubernetes.env[0] (WAREHOUSE_PASSWORD) holds a credential in clear")
+    reference = {"name": "WAREHOUSE_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}}
+    assert violations(NO_PLAINTEXT_SECRETS, release(reference)) == []
+    assert violations(NO_PLAINTEXT_SECRETS, release({"name": "TOKEN_FILE", "value": "/var/run/token"})) == []
+    assert violations(NO_PLAINTEXT_SECRETS, release({"name": "API_TOKEN", "value": "[secret]"})) == []
+
+
+def policy_document(*statements: dict[str, Any]) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+def allow(action: Any, resource_: Any, **more: Any) -> dict[str, Any]:
+    return {"Effect": "Allow", "Action": action, "Resource": resource_, **more}
+
+
+def test_iam_refuses_wildcard_actions_and_resources_in_every_kind_of_policy() -> None:
+    wildcard_action = policy_document(allow("s3:*", "arn:aws:s3:::logs/*"))
+    (message,) = violations(LEAST_PRIVILEGE_IAM, resource(IAM_POLICY, {"policy": wildcard_action}))
+    assert message == "policy statement 0 allows the wildcard action s3:*: list the actions it needs"
+    wildcard_resource = policy_document(allow(["s3:GetObject"], "*", Sid="Read"))
+    for type_ in INLINE_POLICIES:
+        (message,) = violations(LEAST_PRIVILEGE_IAM, resource(type_, {"policy": wildcard_resource}))
+        assert message.startswith("policy statement Read allows s3:GetObject on *: name the resources")
+    every_bucket = policy_document(allow("s3:GetObject", "arn:aws:s3:::*"))
+    assert violations(LEAST_PRIVILEGE_IAM, resource(IAM_POLICY, {"policy": every_bucket}))
+    embedded = {"inlinePolicies": [{"name": "admin", "policy": policy_document(allow("*", "*"))}]}
+    assert len(violations(LEAST_PRIVILEGE_IAM, resource(IAM_ROLE, embedded))) == 2
+    not_action = policy_document({"Effect": "Allow", "NotAction": "iam:*", "NotResource": "arn:aws:iam::*:*"})
+    assert len(violations(LEAST_PRIVILEGE_IAM, resource(IAM_POLICY, {"policy": not_action}))) == 2
+
+
+def test_iam_accepts_scoped_grants_read_only_describes_and_tag_conditions() -> None:
+    scoped = policy_document(
+        allow(["ec2:DescribeSubnets", "ec2:GetInstanceTypesFromInstanceRequirements"], "*"),
+        allow("s3:GetObject", "arn:aws:s3:::logs/task-logs/*"),
+        allow(
+            "autoscaling:SetDesiredCapacity",
+            "*",
+            Condition={"StringEquals": {"aws:ResourceTag/k8s.io/cluster-autoscaler/c": "owned"}},
+        ),
+        {"Effect": "Deny", "Action": "s3:*", "Resource": "*"},
+    )
+    assert violations(LEAST_PRIVILEGE_IAM, resource(IAM_POLICY, {"policy": scoped})) == []
+    assert violations(LEAST_PRIVILEGE_IAM, resource(IAM_POLICY, {"policy": UNKNOWN})) == []
+    conditioned_on_tls = policy_document(
+        allow("s3:GetObject", "*", Condition={"Bool": {"aws:SecureTransport": "true"}})
+    )
+    assert violations(LEAST_PRIVILEGE_IAM, resource(IAM_POLICY, {"policy": conditioned_on_tls}))
+
+
+def test_a_bucket_needs_a_policy_that_denies_plain_http() -> None:
+    bucket = resource(BUCKET, {"bucket": "logs"}, id_="b-1")
+    tls_only = {
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": ["arn:aws:s3:::logs", "arn:aws:s3:::logs/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+    (message,) = violations(TLS_ONLY_BUCKETS, bucket)
+    assert message.startswith("add a BucketPolicy denying s3:* to every principal when aws:SecureTransport is false")
+    good = resource(BUCKET_POLICY, {"bucket": "b-1", "policy": policy_document(tls_only)})
+    assert violations(TLS_ONLY_BUCKETS, bucket, good) == []
+    other = {**tls_only, "Condition": {"Bool": {"aws:SecureTransport": "true"}}}
+    assert violations(
+        TLS_ONLY_BUCKETS, bucket, resource(BUCKET_POLICY, {"bucket": "b-1", "policy": policy_document(other)})
+    )
+    unknown = resource(BUCKET_POLICY, {"bucket": UNKNOWN, "policy": UNKNOWN})
+    assert violations(TLS_ONLY_BUCKETS, bucket, unknown) == []  # a preview: which bucket is not known yet
+    # The engine's view: no ID, an autonamed bucket; only a stack without any TLS-only policy fails.
+    engine_bucket = resource(BUCKET, {"bucketPrefix": "logs-"})
+    assert violations(TLS_ONLY_BUCKETS, engine_bucket, good) == []
+    assert violations(TLS_ONLY_BUCKETS, engine_bucket)
+
+
+def test_a_log_group_must_expire_its_events() -> None:
+    assert violations(LOG_RETENTION, resource(LOG_GROUP, {"retentionInDays": 30})) == []
+    assert violations(LOG_RETENTION, resource(LOG_GROUP, {"retentionInDays": 30.0})) == []  # the engine's number
+    (message,) = violations(LOG_RETENTION, resource(LOG_GROUP, {"retentionInDays": 0}))
+    assert message == "retentionInDays is 0: set a retention (0 or none keeps logs forever)"
+    assert violations(LOG_RETENTION, resource(LOG_GROUP, {"name": "/aws/x"}))
+    assert violations(LOG_RETENTION, resource(LOG_GROUP, {"retentionInDays": UNKNOWN})) == []
 
 
 def engine_resource(props: dict[str, Any]) -> PolicyResource:

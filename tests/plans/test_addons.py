@@ -22,6 +22,7 @@ from lib.cluster.helm_addons import (
     partition,
 )
 from lib.cluster.scheduling import NODE_GROUP_LABEL
+from lib.merge import compose
 from offline.mocks import Plan, Registration, run_program
 from offline.stack_config import resolve_stack_config
 
@@ -72,13 +73,10 @@ def overridden() -> Plan:
         "dev",
         config_overrides={
             "loadBalancerControllerValues": {
-                "replicaCount": 3,
+                "logLevel": "debug",
                 "serviceAccount": {"annotations": {"example.com/team": "platform"}},
             },
-            "clusterAutoscalerValues": {
-                "extraArgs": {"expander": "priority"},
-                "rbac": {"serviceAccount": {"annotations": {IRSA_ANNOTATION: "arn:aws:iam::123456789012:role/mine"}}},
-            },
+            "clusterAutoscalerValues": {"extraArgs": {"expander": "priority"}},
         },
     )
 
@@ -218,14 +216,15 @@ def test_every_supported_kubernetes_version_has_a_matching_autoscaler() -> None:
     group = load_settings(config, "dev", region).node_group("system")
     assert set(CLUSTER_AUTOSCALER_IMAGE_TAGS) == set(SUPPORTED_KUBERNETES_VERSIONS)
     for version in SUPPORTED_KUBERNETES_VERSIONS:
-        assert cluster_autoscaler_values("c", "us-east-1", version, group)["image"]["tag"].startswith(f"v{version}.")
+        values = compose([("values", cluster_autoscaler_values("c", "us-east-1", version, group))])
+        assert values["image"]["tag"].startswith(f"v{version}.")
     with pytest.raises(ValueError):
         cluster_autoscaler_values("c", "us-east-1", "1.20", group)
 
 
 def test_user_overrides_are_merged_last(overridden: Plan, dev: Plan) -> None:
     lb = release_values(overridden, "lb-controller")
-    assert lb["replicaCount"] == 3 != release_values(dev, "lb-controller")["replicaCount"]
+    assert lb["logLevel"] == "debug" and "logLevel" not in release_values(dev, "lb-controller")
     assert lb["serviceAccount"]["annotations"] == {
         IRSA_ANNOTATION: overridden.outputs["addon_load_balancer_controller_role_arn"],
         "example.com/team": "platform",
@@ -234,11 +233,12 @@ def test_user_overrides_are_merged_last(overridden: Plan, dev: Plan) -> None:
     ca = release_values(overridden, "cluster-autoscaler")
     assert ca["extraArgs"]["expander"] == "priority"
     assert ca["extraArgs"]["balance-similar-node-groups"] is True
-    # Even the computed IRSA annotation yields to the user's.
-    assert ca["rbac"]["serviceAccount"]["annotations"] == {IRSA_ANNOTATION: "arn:aws:iam::123456789012:role/mine"}
+    assert ca["rbac"]["serviceAccount"]["annotations"] == {
+        IRSA_ANNOTATION: overridden.outputs["addon_cluster_autoscaler_role_arn"]
+    }
 
 
 def test_irsa_values_follow_the_chart_path_and_partitions() -> None:
     chart = AddonChart("x", "https://e.example.com", "x", "1.0.0", "x", "sa", ("a", "b", "annotations"))
-    assert irsa_values(chart, "arn") == {"a": {"b": {"annotations": {IRSA_ANNOTATION: "arn"}}}}
+    assert compose([("irsa", irsa_values(chart, "arn"))]) == {"a": {"b": {"annotations": {IRSA_ANNOTATION: "arn"}}}}
     assert [partition(r) for r in ("us-east-1", "cn-north-1", "us-gov-west-1")] == ["aws", "aws-cn", "aws-us-gov"]

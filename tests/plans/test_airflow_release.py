@@ -57,7 +57,8 @@ def no_admin() -> Plan:
 
 @pytest.fixture(scope="module")
 def overridden() -> Plan:
-    return run_program("dev", config_overrides={"airflowValues": {"scheduler": {"replicas": 3}, "executor": None}})
+    overrides = {"scheduler": {"resources": {"limits": {"cpu": "3"}}}, "config": {"core": {"load_examples": None}}}
+    return run_program("dev", config_overrides={"airflowValues": overrides})
 
 
 # --------------------------------------------------------------------------- the release
@@ -297,9 +298,10 @@ def test_no_admin_user_no_password(no_admin: Plan) -> None:
 
 def test_user_values_win(overridden: Plan, dev: Plan) -> None:
     v = values(overridden)
-    assert v["scheduler"]["replicas"] == 3 != values(dev)["scheduler"]["replicas"]
-    assert "executor" not in v  # null removes a computed value, as Helm does
-    assert v["scheduler"]["resources"] == values(dev)["scheduler"]["resources"]
+    limits, dev_limits = v["scheduler"]["resources"]["limits"], values(dev)["scheduler"]["resources"]["limits"]
+    assert limits == {**dev_limits, "cpu": "3"} != dev_limits
+    assert "load_examples" not in v["config"]["core"]  # null removes a computed value, as Helm does
+    assert v["scheduler"]["replicas"] == values(dev)["scheduler"]["replicas"]
 
 
 # --------------------------------------------------------------------------- dependencies

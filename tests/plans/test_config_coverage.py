@@ -127,8 +127,12 @@ CHANGES: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
     "production": ("dev", {}, {"production": True}),
     "policyWaivers": ("dev", {}, {"policyWaivers": {"no-public-exposure": "public endpoint reviewed in SEC-1234"}}),
     "nodeGroups": ("dev", {}, {"nodeGroups": groups_with(system__maxSize=3)}),
-    "airflowValues": ("dev", {}, {"airflowValues": {"images": {"airflow": {"pullPolicy": "IfNotPresent"}}}}),
-    "loadBalancerControllerValues": ("dev", {}, {"loadBalancerControllerValues": {"replicaCount": 3}}),
+    "airflowValues": ("dev", {}, {"airflowValues": {"config": {"core": {"load_examples": "True"}}}}),
+    "loadBalancerControllerValues": (
+        "dev",
+        {},
+        {"loadBalancerControllerValues": {"resources": {"limits": {"memory": "512Mi"}}}},
+    ),
     "eksAddonVersions": ("dev", {}, {"eksAddonVersions": {"coredns": "v1.12.1-eksbuild.2"}}),
     "clusterAutoscalerValues": (
         "dev",

@@ -28,7 +28,7 @@ from lib.airflow.git_sync import GitSyncSource, git_sync_deployment
 from lib.airflow.hardening import PSA_LEVEL, TRIGGERER_LOGS_PORT, WORKER_LOGS_PORT, network_policies
 from lib.cluster.node_groups import NodeGroup
 from lib.network.subnets import node_subnet_cidrs
-from offline.mocks import Plan
+from offline.mocks import Plan, run_program
 from tests.support.renders import Rendered, containers
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -252,6 +252,27 @@ def test_the_namespace_enforces_the_strictest_level_every_pod_passes(rendered: R
     assert labels == NAMESPACE_LABELS
     assert labels["pod-security.kubernetes.io/enforce"] == level
     assert labels["pod-security.kubernetes.io/warn"] == labels["pod-security.kubernetes.io/audit"] == "restricted"
+
+
+def test_what_the_loader_accepts_from_the_user_keeps_every_pod_restricted() -> None:
+    """The loader's Restricted rules (lib.airflow.hardening.restricted_problem) are enough: a user's
+    containers and volumes it accepts render into pods the checker passes."""
+    sidecar = {
+        "name": "sidecar",
+        "image": "busybox:1.36",
+        "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
+    }
+    scratch = {"name": "scratch", "emptyDir": {}}
+    values = {
+        "volumes": [scratch],
+        "scheduler": {"extraContainers": [sidecar], "extraVolumes": [{"name": "more", "emptyDir": {}}]},
+        "triggerer": {"extraInitContainers": [{**sidecar, "name": "init"}]},
+    }
+    pods = every_pod(Rendered(run_program("dev", config_overrides={"airflowValues": values})))
+    scheduler = pods["airflow-scheduler"]
+    assert "sidecar" in [c["name"] for c in scheduler["containers"]]
+    assert "init" in [c["name"] for c in pods["airflow-triggerer"]["initContainers"]]
+    assert {name: restricted_problems(pod) for name, pod in pods.items()} == {n: [] for n in pods}
 
 
 def test_tokens_are_mounted_only_where_the_kubernetes_api_is_called(rendered: Rendered) -> None:

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
 from policy.airflow_eks_guardrails.declaration import (
     ENCRYPTION,
     IMDSV2,
+    LEAST_PRIVILEGE_IAM,
+    LOG_RETENTION,
     NO_PLAINTEXT_SECRETS,
     NO_PUBLIC_EXPOSURE,
     PRODUCTION_HA,
     PRODUCTION_PROTECTION,
+    TLS_ONLY_BUCKETS,
 )
 from policy.airflow_eks_guardrails.model import plan_stack
 from reports import guardrails as cli
@@ -70,6 +74,21 @@ def _dropping(type_suffix: str, name: str, then: Mutation) -> Mutation:
 
 def _unchanged(type_suffix: str, name: str) -> Mutation:
     return _set(type_suffix, name, lambda r: None)
+
+
+def _statement(index: int, drop: str = "", **changes: Any) -> Callable[[dict[str, Any]], None]:
+    """Edits one statement of a resource's JSON policy document (`policy`): `changes`, and `drop` removed."""
+
+    def edit(resource: dict[str, Any]) -> None:
+        document = json.loads(resource["inputs"]["policy"])
+        document["Statement"][index].update(changes)
+        document["Statement"][index].pop(drop, None)
+        resource["inputs"]["policy"] = json.dumps(document)
+
+    return edit
+
+
+ADMIN = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
 
 
 MUTATIONS: dict[str, tuple[str, Mutation]] = {
@@ -185,6 +204,42 @@ MUTATIONS: dict[str, tuple[str, Mutation]] = {
                 env=[{"name": "DB", "value": "postgresql://airflow:hunter2@db:5432/airflow"}]
             )
         ),
+    ),
+    "credential-in-helm-env": (
+        NO_PLAINTEXT_SECRETS,
+        _values(lambda v: v["workers"]["kubernetes"]["env"].append({"name": "WAREHOUSE_PASSWORD", "value": "hunter2"})),
+    ),
+    "iam-wildcard-action": (
+        LEAST_PRIVILEGE_IAM,
+        _set("Policy", "airflow-prod-lb-controller-policy", _statement(1, Action="elasticloadbalancing:*")),
+    ),
+    "iam-wildcard-resource": (
+        LEAST_PRIVILEGE_IAM,
+        _set("RolePolicy", "airflow-prod-task-logs-role-policy", _statement(1, Resource="*")),
+    ),
+    "iam-unconditioned-scaling": (
+        LEAST_PRIVILEGE_IAM,
+        _set("Policy", "airflow-prod-cluster-autoscaler-policy", _statement(2, drop="Condition")),
+    ),
+    "role-with-inline-admin": (
+        LEAST_PRIVILEGE_IAM,
+        _set(
+            "Role",
+            "airflow-prod-airflow-worker-role",
+            lambda r: r["inputs"].update(inlinePolicies=[{"name": "admin", "policy": ADMIN}]),
+        ),
+    ),
+    "bucket-without-tls-policy": (
+        TLS_ONLY_BUCKETS,
+        _dropping("BucketPolicy", "airflow-prod-task-logs-policy", _unchanged("Bucket", "airflow-prod-task-logs")),
+    ),
+    "log-group-never-expires": (
+        LOG_RETENTION,
+        _set("LogGroup", "airflow-prod-flow-logs", lambda r: r["inputs"].update(retentionInDays=0)),
+    ),
+    "log-group-without-retention": (
+        LOG_RETENTION,
+        _set("LogGroup", "airflow-prod-cluster-logs", lambda r: r["inputs"].pop("retentionInDays")),
     ),
     "secret-data-not-secret": (
         NO_PLAINTEXT_SECRETS,

@@ -406,15 +406,16 @@ def test_user_values_are_merged_last() -> None:
     settings = settings_of(
         "dev",
         airflowValues={
-            "scheduler": {"replicas": 3, "nodeSelector": None},
+            "scheduler": {"resources": {"limits": {"cpu": "3"}}, "nodeSelector": None},
             "config": {"core": {"load_examples": "True"}},
             "extraEnv": "- name: A\n  value: b\n",
         },
     )
     v = values_for(settings)
-    assert v["scheduler"]["replicas"] == 3  # a computed value, overridden
+    assert v["scheduler"]["resources"]["limits"]["cpu"] == "3"  # a computed value, overridden
+    assert v["scheduler"]["resources"]["requests"]  # siblings kept
     assert "nodeSelector" not in v["scheduler"]  # null removes, as in Helm
-    assert v["scheduler"]["resources"]  # siblings kept
+    assert v["scheduler"]["replicas"] == settings.airflow.scheduler_replicas
     assert v["config"]["core"]["load_examples"] == "True"
     assert v["config"]["core"]["auth_manager"].endswith("FabAuthManager")
     assert v["extraEnv"].startswith("- name: A")

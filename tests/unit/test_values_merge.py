@@ -194,10 +194,10 @@ def test_an_addons_user_values_add_tolerations_and_volumes_to_the_programs() -> 
     computed = load_balancer_controller_values("c", "us-east-1", "vpc-1", tainted)
     gpu = {"key": "nvidia.com/gpu", "operator": "Exists"}
     volume, mount = {"name": "certs", "secret": {"secretName": "ca"}}, {"name": "certs", "mountPath": "/certs"}
-    user = {"tolerations": [gpu], "extraVolumes": [volume], "extraVolumeMounts": [mount], "replicaCount": 3}
+    user = {"tolerations": [gpu], "extraVolumes": [volume], "extraVolumeMounts": [mount], "logLevel": "debug"}
     v = release_values(LOAD_BALANCER_CONTROLLER, computed, "arn:aws:iam::123456789012:role/lb", user)
     assert v["tolerations"] == [*computed["tolerations"], gpu] and len(computed["tolerations"]) == 1
-    assert (v["extraVolumes"], v["extraVolumeMounts"], v["replicaCount"]) == ([volume], [mount], 3)
+    assert (v["extraVolumes"], v["extraVolumeMounts"], v["logLevel"]) == ([volume], [mount], "debug")
     assert v["serviceAccount"]["annotations"] == {IRSA_ANNOTATION: "arn:aws:iam::123456789012:role/lb"}
     autoscaler = cluster_autoscaler_values("c", "us-east-1", "1.33", tainted)
     assert release_values(CLUSTER_AUTOSCALER, autoscaler, "arn", {"tolerations": [gpu]})["tolerations"] == [
