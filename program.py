@@ -415,6 +415,8 @@ def airflow_of(
             task_pod_size=a.task_pod_size,
             parallelism=settings.task_capacity,
             create_admin_user=a.create_admin_user,
+            fernet_key_generations=a.fernet_key_generations,
+            failed_pod_retention_hours=a.failed_pod_retention_hours,
             git_sync=a.git_sync,
             worker_role_arn=worker_role.role_arn,
             image_mirrors=mirrors,

@@ -115,6 +115,13 @@ CHANGES: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
     "airflowResourceProfile": ("dev", {}, {"airflowResourceProfile": "medium"}),
     "airflowTaskPodSize": ("dev", {}, {"airflowTaskPodSize": "large"}),
     "airflowParallelism": ("dev", {}, {"airflowParallelism": 16}),
+    "airflowFailedPodRetentionHours": ("dev", {}, {"airflowFailedPodRetentionHours": 48}),
+    "fernetKeyGeneration": ("dev", {}, {"fernetKeyGeneration": 1}),
+    "fernetKeyPreviousGeneration": (
+        "dev",
+        {"fernetKeyGeneration": 1},
+        {"fernetKeyGeneration": 1, "fernetKeyPreviousGeneration": 0},
+    ),
     "hibernate": ("dev", {}, {"hibernate": True}),
     "imagePullThroughCacheCredentialArn": ("dev", {}, {"imagePullThroughCacheCredentialArn": PTC_ARN}),
     "imageRegistryMirrors": ("dev", {}, {"imageRegistryMirrors": {"docker.io": "registry.example.com/hub"}}),
