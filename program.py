@@ -181,6 +181,7 @@ def node_groups_of(settings: Settings, network: Network, cluster: Cluster, tags:
             tags=tags,
             hibernate=settings.hibernate,
             protect=settings.protect,
+            apply_sizes=settings.node_groups_apply_sizes,
         ),
     )
 

@@ -22,7 +22,7 @@ from config.checks import documentation_range
 from config.cluster import ClusterSettings
 from config.data import DatabaseSettings, StorageSettings
 from config.errors import ConfigError
-from config.keys import REPLACED_KEYS, Key, declared, key, key_of, str_map
+from config.keys import REPLACED_KEYS, Key, as_tuple, declared, key, key_of, str_map
 from config.names import check_stack_name, check_tags
 from config.network import NetworkSettings
 from config.node_groups import DEFAULT_NODE_GROUPS, check_node_group_tags, parse_node_groups
@@ -73,6 +73,17 @@ class Settings:
         "tainted. `make cost` knows the types in `sizing/instance-types.json`.",
         convert=parse_node_groups,
         type="object",
+    )
+    node_groups_apply_sizes: tuple[str, ...] = key(
+        "nodeGroupsApplySizes",
+        [],
+        "Node groups (names of nodeGroups) whose configured minSize, desiredSize and maxSize this update "
+        "sends to EKS as they are. A group's desired size is otherwise the cluster autoscaler's and an "
+        "update sends the one Pulumi last applied, which EKS refuses below a raised minSize (min <= desired "
+        "<= max): list the group while raising its minSize above its live size, then remove it, since while "
+        "listed every update resets the autoscaler's size (docs/runbook.md, Raising a node group's minimum). "
+        "Not while hibernating.",
+        convert=as_tuple,
     )
     protect: bool = key(
         "protectStatefulResources",
@@ -244,6 +255,23 @@ class Settings:
                 f"{key}.{NodeGroupRole.WORKERS}.taints",
                 "needs a NO_SCHEDULE or NO_EXECUTE taint so that only task pods land on the workers group",
             )
+        names = [g.name for g in self.node_groups]
+        for name in self.node_groups_apply_sizes:
+            if name not in names:
+                raise ConfigError(
+                    key_of(self, "node_groups_apply_sizes"),
+                    f"'{name}' is not a group of {key}; accepted: {', '.join(names)}",
+                )
+        if len(set(self.node_groups_apply_sizes)) != len(self.node_groups_apply_sizes):
+            raise ConfigError(
+                key_of(self, "node_groups_apply_sizes"), f"{list(self.node_groups_apply_sizes)} lists a group twice"
+            )
+        if self.hibernate and self.node_groups_apply_sizes:
+            raise ConfigError(
+                key_of(self, "node_groups_apply_sizes"),
+                "is set while hibernate is true: a hibernated group is a new group at zero, and waking creates "
+                "the groups at their configured sizes; empty it",
+            )
 
     def warnings(self, today: date) -> list[str]:
         """What is accepted but would not work as it stands, or soon costs more, on `today` (UTC): shown
@@ -263,6 +291,13 @@ class Settings:
                 if documentation_range(cidr)
             ]
             + ([support] if support else [])
+            + [
+                f"{key_of(self, 'node_groups_apply_sizes')}: this update sets node group '{g.name}' to {g.min_size} "
+                f"min, {g.desired_size} desired, {g.max_size} max, over the cluster autoscaler's desired size; "
+                "remove it from the list once applied"
+                for g in self.node_groups
+                if g.name in self.node_groups_apply_sizes
+            ]
         )
 
 

@@ -16,7 +16,9 @@ NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
 def pod(
     name: str, phase: str, finished: list[str | None], start: str | None = "2026-12-01T00:00:00Z"
 ) -> dict[str, Any]:
-    statuses = [{"state": {"terminated": {"finishedAt": f}} if f else {"waiting": {}}} for f in finished]
+    statuses: list[dict[str, Any]] = [
+        {"state": {"terminated": {"finishedAt": f}} if f else {"waiting": {}}} for f in finished
+    ]
     return {
         "metadata": {"name": name, "creationTimestamp": "2026-11-30T00:00:00Z"},
         "status": {"phase": phase, "startTime": start, "containerStatuses": statuses},
