@@ -233,6 +233,7 @@ def database_of(settings: Settings, network: Network, tags: dict[str, str]) -> D
             existing=existing,
             protect=settings.protect,
             stopped=settings.hibernate,
+            restore_snapshot_identifier=d.restore_snapshot_identifier,
             tags=tags,
         ),
     )

@@ -67,6 +67,9 @@ class Registration:
     retain_on_delete: bool = False
     id: str = ""
     """The fake cloud's ID of a custom resource (what other resources' inputs carry), "" for components."""
+    delete_before_replace: bool = False
+    import_id: str = ""
+    """The ID of a cloud resource the engine adopts (`import_`) instead of creating one."""
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -118,6 +121,8 @@ class PlanMonitor(pulumi_mocks.MockMonitor):
                     aliases=tuple(request.aliasURNs),
                     retain_on_delete=bool(request.retainOnDelete),
                     id=response.id if request.custom else "",
+                    delete_before_replace=bool(request.deleteBeforeReplace),
+                    import_id=request.importId,
                 )
             )
         return response

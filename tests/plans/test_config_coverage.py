@@ -123,6 +123,7 @@ CHANGES: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
         {"fernetKeyGeneration": 1, "fernetKeyPreviousGeneration": 0},
     ),
     "hibernate": ("dev", {}, {"hibernate": True}),
+    "dbRestoreSnapshotIdentifier": ("dev", {}, {"dbRestoreSnapshotIdentifier": "airflow-dev-db-final-1a2b3c4d"}),
     "nodeGroupsApplySizes": ("dev", {}, {"nodeGroupsApplySizes": ["workers"]}),
     "imagePullThroughCacheCredentialArn": ("dev", {}, {"imagePullThroughCacheCredentialArn": PTC_ARN}),
     "imageRegistryMirrors": ("dev", {}, {"imageRegistryMirrors": {"docker.io": "registry.example.com/hub"}}),
