@@ -35,6 +35,7 @@ from lib.cluster.versions import support_warning
 from lib.images import CREDENTIAL_ARN, PULL_THROUGH_CACHE
 from lib.network.zones import is_zone_id_of, zone_id_prefix
 from lib.quantities import cpu_millicores, memory_mebibytes
+from lib.security.audit import cluster_log_group, flow_log_group
 from policy.airflow_eks_guardrails.declaration import waiver_problem
 
 MIN_PROTECTED_BACKUP_DAYS = 7
@@ -164,6 +165,7 @@ class Settings:
                     f"'{zone_id}' is not a zone ID of region {self.region} ({prefix}-az1, ...)",
                 )
         self._check_node_groups()
+        self._check_kept_audit_logs()
         if self.network.existing and not self.load_balancer.allowed_cidrs:
             # The default source is the VPC's CIDR, which the program knows only for a VPC it creates.
             raise ConfigError(
@@ -241,6 +243,20 @@ class Settings:
                     f"{key_of(self, 'image_mirrors')}.{registry}",
                     f"'{mirror}' for '{registry}': registries accepted: {', '.join(PULL_THROUGH_CACHE)}; a mirror is "
                     "a host and optional path without a scheme, such as registry.example.com/dockerhub",
+                )
+
+    @property
+    def kept_audit_log_groups(self) -> tuple[str, str]:
+        """The log groups a destroy of this stack keeps (with their keys): flow logs, control plane."""
+        return flow_log_group(self.name), cluster_log_group(self.name)
+
+    def _check_kept_audit_logs(self) -> None:
+        kept = self.kept_audit_log_groups
+        for group in self.observability.adopt_kept_audit_logs:
+            if group not in kept:
+                raise ConfigError(
+                    f"{key_of(ObservabilitySettings, 'adopt_kept_audit_logs')}.{group}",
+                    f"is not a log group this stack keeps on destroy; accepted: {', '.join(kept)}",
                 )
 
     def _check_node_groups(self) -> None:

@@ -70,6 +70,7 @@ class Registration:
     delete_before_replace: bool = False
     import_id: str = ""
     """The ID of a cloud resource the engine adopts (`import_`) instead of creating one."""
+    ignore_changes: tuple[str, ...] = ()
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -82,6 +83,8 @@ class Registration:
             "dependencies": list(self.dependencies),
             "inputs": self.inputs,
             "protect": self.protect,
+            # Only when set: the engine adopts the cloud resource of that ID instead of creating one.
+            **({"import": self.import_id} if self.import_id else {}),
         }
 
 
@@ -123,6 +126,7 @@ class PlanMonitor(pulumi_mocks.MockMonitor):
                     id=response.id if request.custom else "",
                     delete_before_replace=bool(request.deleteBeforeReplace),
                     import_id=request.importId,
+                    ignore_changes=tuple(request.ignoreChanges),
                 )
             )
         return response

@@ -123,6 +123,11 @@ CHANGES: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
         {"fernetKeyGeneration": 1, "fernetKeyPreviousGeneration": 0},
     ),
     "hibernate": ("dev", {}, {"hibernate": True}),
+    "adoptKeptAuditLogs": (
+        "dev",
+        {},
+        {"adoptKeptAuditLogs": {"/aws/vpc/airflow-dev/flow-logs": "1234abcd-12ab-34cd-56ef-1234567890ab"}},
+    ),
     "dbRestoreSnapshotIdentifier": ("dev", {}, {"dbRestoreSnapshotIdentifier": "airflow-dev-db-final-1a2b3c4d"}),
     "nodeGroupsApplySizes": ("dev", {}, {"nodeGroupsApplySizes": ["workers"]}),
     "imagePullThroughCacheCredentialArn": ("dev", {}, {"imagePullThroughCacheCredentialArn": PTC_ARN}),
