@@ -27,9 +27,9 @@ def encryption_key(
     With `protect`, Pulumi refuses to delete the key; with `retain_on_delete`, a destroy leaves it
     in the account (what it encrypted outlives the stack: a final snapshot, backups). `policy`
     replaces the default key policy (a service that uses the key itself needs a statement).
-    `adopt_id`: import that existing key instead of creating one; AWS does not report a key's
-    deletion window, so the import ignores it (the provider's own import tests of aws_kms_key skip
-    `deletion_window_in_days` for that reason)."""
+    `adopt_id`: import that existing key instead of creating one; the import ignores the deletion
+    window, which AWS reports only for a key pending deletion (DescribeKey's
+    `PendingDeletionWindowInDays`), so that an enabled key's import finds no difference."""
     key = aws.kms.Key(
         name,
         description=description,
