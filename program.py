@@ -61,7 +61,7 @@ from lib.network.subnets import node_subnet_cidrs
 from lib.network.zones import MAX_ZONES, choose_zone_ids
 from lib.observability import alarms as alarm_specs
 from lib.observability.cloudwatch import STATSD_PREFIX
-from lib.security.audit import flow_log_group
+from lib.security.audit import cluster_log_group, flow_log_group
 from policy.airflow_eks_guardrails.declaration import guardrail_tags
 
 AIRFLOW_NAMESPACE = "airflow"
@@ -160,6 +160,7 @@ def network_and_cluster(settings: Settings, tags: dict[str, str], versions: dict
             admin_role_arns=c.admin_role_arns,
             protect=settings.protect,
             tags=tags,
+            adopt_log_key_id=settings.observability.adopt_kept_audit_logs.get(cluster_log_group(name), ""),
         ),
     )
     return network, cluster
@@ -181,6 +182,7 @@ def node_groups_of(settings: Settings, network: Network, cluster: Cluster, tags:
             tags=tags,
             hibernate=settings.hibernate,
             protect=settings.protect,
+            apply_sizes=settings.node_groups_apply_sizes,
         ),
     )
 
@@ -198,6 +200,7 @@ def flow_logs_of(settings: Settings, network: Network, tags: dict[str, str]) -> 
             retention_days=settings.observability.audit_log_retention_days,
             protect=settings.protect,
             tags=tags,
+            adopt_key_id=settings.observability.adopt_kept_audit_logs.get(flow_log_group(settings.name), ""),
         ),
     )
 
@@ -232,6 +235,7 @@ def database_of(settings: Settings, network: Network, tags: dict[str, str]) -> D
             existing=existing,
             protect=settings.protect,
             stopped=settings.hibernate,
+            restore_snapshot_identifier=d.restore_snapshot_identifier,
             tags=tags,
         ),
     )
@@ -415,6 +419,8 @@ def airflow_of(
             task_pod_size=a.task_pod_size,
             parallelism=settings.task_capacity,
             create_admin_user=a.create_admin_user,
+            fernet_key_generations=a.fernet_key_generations,
+            failed_pod_retention_hours=a.failed_pod_retention_hours,
             git_sync=a.git_sync,
             worker_role_arn=worker_role.role_arn,
             image_mirrors=mirrors,

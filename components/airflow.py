@@ -45,6 +45,8 @@ from lib.airflow.secrets import (
     SECRET_NAMES,
     SecretNames,
     fernet_key,
+    fernet_key_list,
+    fernet_key_suffix,
     secrets_rollout_values,
 )
 from lib.airflow.telemetry import RemoteLogs, StatsdTarget
@@ -120,6 +122,11 @@ class AirflowArgs:
     and each scheduler's [core] parallelism (so one scheduler alone still fills the pool)."""
     create_admin_user: bool = True
     """An `admin` user with a generated password (`admin_password`)."""
+    failed_pod_retention_hours: int = 24
+    """Hours a failed task pod is kept before the cleanup CronJob deletes it."""
+    fernet_key_generations: tuple[int, ...] = (0,)
+    """Generations of the Fernet key the Secret holds, newest first (`lib.airflow.secrets.fernet_generations`):
+    each its own random key, so a second generation is added while the first is kept."""
     git_sync: GitSyncSource | None = None
     """Keep the DAGs volume in step with a git branch; None: DAGs are copied in."""
     worker_role_arn: pulumi.Input[str] = ""
@@ -143,6 +150,9 @@ class AirflowArgs:
             raise ValueError(f"AirflowArgs: a namespace and the volumes {list(VOLUMES)} are required (lacks {missing})")
         if not self.workers.taints:
             raise ValueError(f"AirflowArgs: node group '{self.workers.name}' of the task pods has no taint")
+        gens = self.fernet_key_generations
+        if not gens or list(gens) != sorted(set(gens), reverse=True) or gens[-1] < 0:
+            raise ValueError(f"AirflowArgs.fernet_key_generations {gens} is not distinct generations, newest first")
 
 
 class Airflow(pulumi.ComponentResource):
@@ -243,8 +253,14 @@ class Airflow(pulumi.ComponentResource):
         """Every Secret the release reads, and their names. Keys and passwords have no keepers:
         generated once, at create, they are kept by every later update."""
         child = pulumi.ResourceOptions(parent=self)
-        fernet = random.RandomBytes(child_name(name, "fernet-key"), length=FERNET_KEY_BYTES, opts=child)
-        generated: dict[str, pulumi.Input[str]] = {"fernet_key": fernet.base64.apply(fernet_key)}
+        # One random key per generation, newest first; generation 0 is the key of the first update.
+        fernets = [
+            random.RandomBytes(
+                child_name(name, "fernet-key", *fernet_key_suffix(g)), length=FERNET_KEY_BYTES, opts=child
+            ).base64.apply(fernet_key)
+            for g in args.fernet_key_generations
+        ]
+        generated: dict[str, pulumi.Input[str]] = {"fernet_key": pulumi.Output.all(*fernets).apply(fernet_key_list)}
         for key in ("api_secret_key", "jwt_secret", "webserver_secret_key"):
             password = random.RandomPassword(child_name(name, slug(key)), length=KEY_LENGTH, special=False, opts=child)
             generated[key] = password.result
@@ -336,5 +352,6 @@ class Airflow(pulumi.ComponentResource):
             image_mirrors=mirrors,
             statsd=args.statsd,
             remote_logs=logs,
+            failed_pod_retention_hours=args.failed_pod_retention_hours,
             overrides=args.values,
         )

@@ -79,6 +79,9 @@ class ClusterArgs:
     """Protect the KMS keys and the control-plane log group from deletion."""
     tags: Mapping[str, str] = field(default_factory=dict)
     """Tags on every resource."""
+    adopt_log_key_id: str = ""
+    """ID of the key of the control-plane log group a destroyed cluster of the same name kept: the
+    group and the key are imported, not created (`components/parts/log_group.py`)."""
 
     def __post_init__(self) -> None:
         if not self.cluster_name or not self.kubernetes_version or not self.region:
@@ -140,6 +143,7 @@ class Cluster(pulumi.ComponentResource):
             args.log_retention_days,
             args.protect,
             args.tags,
+            adopt_key_id=args.adopt_log_key_id,
         )
         self.eks_cluster = self._eks_cluster(name, args, key.arn, log_group)
         # EKS's cluster security group admits only its members: open the private endpoint

@@ -10,7 +10,8 @@ Creates (`airflow:index:Database`), when no existing database is given:
 - the RDS instance: gp3 with storage autoscaling, Multi-AZ or not, private, automated backups,
   minor upgrades in the maintenance window and never an immediate or major change. With
   `protect`, deletion protection and Pulumi `protect` on the instance and its key; with a final
-  snapshot or kept backups, a destroy keeps the key too (a snapshot is useless without it);
+  snapshot or kept backups, a destroy keeps the key too (a snapshot is useless without it). With
+  `restore_snapshot_identifier`, created from that snapshot, under the snapshot's key;
 - the instance's desired state (`aws.rds.InstanceDesiredState`): `stopped` while the stack
   hibernates, `available` otherwise (AWS starts a stopped instance by itself after 7 days).
 With an existing database, at most one ingress rule (its port, from the clients' group) in its group.
@@ -106,6 +107,9 @@ class DatabaseArgs:
     """Deletion protection and Pulumi `protect` on the instance and its key."""
     stopped: bool = False
     """Keep the created instance stopped (hibernation); its storage and backups stay."""
+    restore_snapshot_identifier: str = ""
+    """Create the instance from this RDS snapshot (its data, user, database name and encryption key);
+    "" creates it empty. Changing it replaces the instance (see `_create`)."""
     tags: Mapping[str, str] = field(default_factory=dict)
     """Tags on every resource."""
 
@@ -117,6 +121,8 @@ class DatabaseArgs:
                 raise ValueError(f"DatabaseArgs.instance_class {err}") from None
         if not self.db_name or not self.username:
             raise ValueError("DatabaseArgs: db_name and username are required")
+        if self.existing is not None and self.restore_snapshot_identifier:
+            raise ValueError("DatabaseArgs: restore_snapshot_identifier restores a created instance, not a brought one")
 
 
 class Database(pulumi.ComponentResource):
@@ -212,8 +218,13 @@ class Database(pulumi.ComponentResource):
         if not args.final_snapshot:
             return password.result, None
         # Generated once (no keepers): stable across updates, new for a new instance.
+        # A restored instance is another instance: its final snapshot gets another name.
+        restore = args.restore_snapshot_identifier
         suffix = random.RandomId(
-            child_name(name, "db-final-snapshot-suffix"), byte_length=SNAPSHOT_SUFFIX_BYTES, opts=child
+            child_name(name, "db-final-snapshot-suffix"),
+            byte_length=SNAPSHOT_SUFFIX_BYTES,
+            keepers={"restoredFrom": restore} if restore else None,
+            opts=child,
         )
         return password.result, pulumi.Output.concat(identifier, "-final-", suffix.hex)
 
@@ -247,6 +258,7 @@ class Database(pulumi.ComponentResource):
         subnet_group, security_group = self._network(name, identifier, args)
         password, final_snapshot = self._secrets(name, identifier, args)
         insights = args.performance_insights
+        restore = args.restore_snapshot_identifier
         instance = aws.rds.Instance(
             identifier,
             identifier=identifier,
@@ -263,7 +275,10 @@ class Database(pulumi.ComponentResource):
             allocated_storage=args.allocated_storage_gib,
             max_allocated_storage=args.max_allocated_storage_gib,
             storage_encrypted=True,
-            kms_key_id=key.arn,
+            # RDS restores a snapshot under the snapshot's key (RestoreDBInstanceFromDBSnapshot takes
+            # none), and the provider replaces an instance whose key differs from its input: none then.
+            snapshot_identifier=restore or None,
+            kms_key_id=None if restore else key.arn,
             multi_az=args.multi_az,
             db_subnet_group_name=subnet_group.name,
             vpc_security_group_ids=[security_group.id],
@@ -288,7 +303,11 @@ class Database(pulumi.ComponentResource):
             final_snapshot_identifier=final_snapshot,
             delete_automated_backups=not args.retain_automated_backups,
             tags=with_name(args.tags, identifier),
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect, depends_on=log_groups),
+            # A restore replaces the instance (the provider's snapshot_identifier forces a new one) under
+            # the same identifier: the old one goes first (taking its final snapshot).
+            opts=pulumi.ResourceOptions(
+                parent=self, protect=args.protect, depends_on=log_groups, delete_before_replace=bool(restore)
+            ),
         )
         self._desired_state(identifier, instance, args.stopped)
         self.address, self.port = instance.address, instance.port

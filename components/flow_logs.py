@@ -47,6 +47,9 @@ class FlowLogsArgs:
     """Pulumi `protect` on the log group and its key."""
     tags: Mapping[str, str] = field(default_factory=dict)
     """Tags on every resource."""
+    adopt_key_id: str = ""
+    """ID of the key of a log group a destroyed stack of the same name kept: the group and the key
+    are imported, not created (`components/parts/log_group.py`)."""
 
     def __post_init__(self) -> None:
         if not self.log_group_name or not self.region:
@@ -76,6 +79,7 @@ class FlowLogs(pulumi.ComponentResource):
             args.retention_days,
             args.protect,
             args.tags,
+            adopt_key_id=args.adopt_key_id,
         )
         account = pulumi.Output.from_input(args.account_id)
         role, _ = iam_role(

@@ -4,6 +4,10 @@ Creates (`airflow:index:ImageCache`):
 - an ECR pull-through cache rule per upstream (`lib/images.py`): Docker Hub (`docker-hub/`,
   with the credential secret you give: Docker Hub refuses anonymous caching), Quay (`quay/`),
   registry.k8s.io (`k8s/`) and ECR Public (`ecr-public/`);
+- a repository creation template per prefix (`PULL_THROUGH_CACHE`): the repositories ECR creates
+  on a first pull, outside Pulumi's state, get a lifecycle policy that expires a cached image 30
+  days after it was cached (`lib.images.cache_lifecycle_policy`), so the ones a destroy leaves
+  empty themselves and cost nothing (docs/operations.md, Tearing down);
 - an inline policy on the nodes' role that lets a node's first pull import an image and create
   its repository under those prefixes only (ecr:BatchImportUpstreamImage, ecr:CreateRepository:
   "IAM permissions required to sync an upstream registry", ECR user guide); later pulls need
@@ -24,7 +28,13 @@ import pulumi
 import pulumi_aws as aws
 
 from components.parts.outputs import register_public_outputs
-from lib.images import CREDENTIAL_ARN, PULL_THROUGH_CACHE, ecr_registry_host, pull_through_cache_mirrors
+from lib.images import (
+    CREDENTIAL_ARN,
+    PULL_THROUGH_CACHE,
+    cache_lifecycle_policy,
+    ecr_registry_host,
+    pull_through_cache_mirrors,
+)
 from lib.naming import child_name
 
 
@@ -63,6 +73,17 @@ class ImageCache(pulumi.ComponentResource):
             )
             for up in PULL_THROUGH_CACHE.values()
         ]
+        templates = [
+            aws.ecr.RepositoryCreationTemplate(
+                child_name(name, up.prefix, "template"),
+                prefix=up.prefix,
+                applied_fors=["PULL_THROUGH_CACHE"],
+                description=f"Repositories of the {up.url} pull-through cache",
+                lifecycle_policy=json.dumps(cache_lifecycle_policy()),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            for up in PULL_THROUGH_CACHE.values()
+        ]
         account = rules[0].registry_id
         self.registry = account.apply(lambda a: ecr_registry_host(a, args.region))
         self.mirrors = self.registry.apply(pull_through_cache_mirrors)
@@ -70,7 +91,8 @@ class ImageCache(pulumi.ComponentResource):
             child_name(name, "node-import"),
             role=args.node_role_name,
             policy=account.apply(lambda a: json.dumps(import_policy(a, args.region))),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=rules),
+            # A first pull creates its repository from the template: both exist before a node pulls.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*rules, *templates]),
         )
         register_public_outputs(self)
 

@@ -14,8 +14,9 @@ Creates (`airflow:index:NodeGroups`):
     the cluster's Kubernetes version and, when one is pinned, AMI release (EKS rolls an
     update one node at a time, its default, within the PodDisruptionBudgets), with its labels
     (plus `airflow-eks/node-group: <name>`) and taints; its desired size is left to the
-    cluster autoscaler after creation. While the stack hibernates, each group is replaced by
-    one named `<group>-hibernated` at zero nodes (min 0, desired 0): the autoscaler owns the
+    cluster autoscaler after creation (but for a group of `apply_sizes`, whose configured sizes
+    an update sends, to raise its minimum above its live size). While the stack hibernates,
+    each group is replaced by one named `<group>-hibernated` at zero nodes (min 0, desired 0): the autoscaler owns the
     desired size, so only a new group applies a size, and the way back creates the awake
     group at its configured sizes before the empty one goes;
   - Auto Scaling group tags that tell the cluster autoscaler the labels and taints of a
@@ -83,6 +84,8 @@ class NodeGroupsArgs:
     group_security_group_ids: Mapping[str, Sequence[pulumi.Input[str]]] = field(default_factory=dict)
     """Group name -> security groups its nodes carry besides `security_group_ids` (a change rolls
     that group's nodes)."""
+    apply_sizes: tuple[str, ...] = ()
+    """Groups whose configured sizes this update sends, desired size included (see `_group`)."""
 
     def __post_init__(self) -> None:
         names = [g.name for g in self.groups]
@@ -91,6 +94,11 @@ class NodeGroupsArgs:
         unknown = sorted(set(self.group_security_group_ids) - set(names))
         if unknown:
             raise ValueError(f"NodeGroupsArgs.group_security_group_ids names {unknown}, not among the groups {names}")
+        unknown = sorted(set(self.apply_sizes) - set(names))
+        if unknown or (self.hibernate and self.apply_sizes):
+            raise ValueError(
+                f"NodeGroupsArgs.apply_sizes {list(self.apply_sizes)}: groups among {names}, and none while hibernating"
+            )
 
 
 class NodeGroups(pulumi.ComponentResource):
@@ -180,6 +188,12 @@ class NodeGroups(pulumi.ComponentResource):
         # With ignore_scaling_changes an update never applies a desired size (EKS refuses a
         # minimum above the old desired size on the way back), so a hibernated group is another
         # group, at zero.
+        # pulumi-eks 4.x (nodejs/eks/nodes/nodegroup.ts, the same from v4.3.0 to the 2026-08 head)
+        # turns ignoreScalingChanges into `ignoreChanges: ["scalingConfig.desiredSize"]` on the
+        # aws.eks.NodeGroup; the engine then sends the desired size of the state with the new
+        # minimum, so EKS's min <= desired <= max refuses a minimum raised above it, whatever
+        # the program passes. A group of `apply_sizes` drops the option for that update: its
+        # configured sizes go as they are (UpdateNodegroupConfig), the autoscaler's taken over once.
         size = (0, 0) if args.hibernate else (group.min_size, group.desired_size)
         name = child_name(name, "hibernated") if args.hibernate else name
         mng = eks.ManagedNodeGroup(
@@ -196,7 +210,7 @@ class NodeGroups(pulumi.ComponentResource):
                 min_size=size[0], desired_size=size[1], max_size=group.max_size
             ),
             # The cluster autoscaler owns the desired size once the group exists.
-            ignore_scaling_changes=True,
+            ignore_scaling_changes=group.name not in args.apply_sizes,
             labels=node_labels(group),
             taints=[aws.eks.NodeGroupTaintArgs(key=t.key, value=t.value, effect=t.effect.value) for t in group.taints],
             launch_template=aws.eks.NodeGroupLaunchTemplateArgs(

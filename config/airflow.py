@@ -12,6 +12,7 @@ from config.errors import ConfigError
 from config.keys import as_tuple, enum_of, key, key_of, optional, str_map
 from lib.airflow.git_sync import SSH_SECRET_KEYS, GitSyncSource, branch_problem, is_ssh, sub_path_problem
 from lib.airflow.resources import RESOURCE_PROFILES, ResourceProfile
+from lib.airflow.secrets import fernet_generations
 from lib.airflow.task_pod import TASK_POD_KEYS
 from lib.airflow.values import WORKER_SERVICE_ACCOUNT, Replicas
 from lib.cluster.managed_addons import MANAGED_ADDONS, VERSION_PATTERN
@@ -19,6 +20,8 @@ from lib.kubernetes_names import dns_subdomain_problem
 
 MAX_REPLICAS = 10
 MAX_PARALLELISM = 5000
+MAX_FERNET_GENERATION = 999
+MAX_RETENTION_HOURS = 720
 _REPO = re.compile(r"(https://|ssh://|git@)\S+")
 
 
@@ -88,6 +91,26 @@ class AirflowSettings(Section):
         True,
         "Create an `admin` user with a generated password (secret output). Turn off when you configure "
         "your own authentication.",
+    )
+    fernet_key_generation: int = key(
+        "fernetKeyGeneration",
+        0,
+        "Generation of the Fernet key Airflow encrypts connections and variables with (0 to 999): raising "
+        "it generates a new key, first in the list Airflow reads. Raise it together with "
+        "fernetKeyPreviousGeneration set to the old generation, so the old key still decrypts until "
+        "`airflow rotate-fernet-key` has re-encrypted (docs/runbook.md, Rotating the Fernet key).",
+    )
+    fernet_key_previous_generation: int = key(
+        "fernetKeyPreviousGeneration",
+        -1,
+        "A former Fernet key generation kept after the current one, for decryption only, during a "
+        "rotation: below fernetKeyGeneration; -1 (none) drops it, once `airflow rotate-fernet-key` has run.",
+    )
+    failed_pod_retention_hours: int = key(
+        "airflowFailedPodRetentionHours",
+        24,
+        "Hours a failed task pod is kept for its events and logs before a CronJob deletes it (1 to 720; "
+        "it runs hourly, so a pod goes within the hour after). Succeeded pods are deleted at once.",
     )
     git_sync_repo: str = key(
         "gitSyncRepo",
@@ -179,6 +202,8 @@ class AirflowSettings(Section):
         ):
             self.check(field, in_range, getattr(self, field), 1, MAX_REPLICAS)
         self.check("parallelism", in_range, self.parallelism, 0, MAX_PARALLELISM)
+        self.check("failed_pod_retention_hours", in_range, self.failed_pod_retention_hours, 1, MAX_RETENTION_HOURS)
+        self._check_fernet_generations()
         if self.git_sync_repo:
             self._check_git_sync()
         workers = self.values.get("workers")
@@ -194,6 +219,22 @@ class AirflowSettings(Section):
                 f"{key_of(self, 'values')}.workers.{shared[0]}",
                 f"is deprecated by the Airflow chart (1.22) and never reaches the task pods: set "
                 f"workers.kubernetes.{shared[0]} instead",
+            )
+
+    @property
+    def fernet_key_generations(self) -> tuple[int, ...]:
+        """The Fernet key generations the Secret holds, newest first."""
+        previous = self.fernet_key_previous_generation
+        return fernet_generations(self.fernet_key_generation, None if previous == -1 else previous)
+
+    def _check_fernet_generations(self) -> None:
+        self.check("fernet_key_generation", in_range, self.fernet_key_generation, 0, MAX_FERNET_GENERATION)
+        previous = self.fernet_key_previous_generation
+        if previous != -1 and not 0 <= previous < self.fernet_key_generation:
+            raise self.invalid(
+                "fernet_key_previous_generation",
+                f"{previous} is not a generation below fernetKeyGeneration {self.fernet_key_generation} "
+                f"(0 to {self.fernet_key_generation - 1}), nor -1 (none)",
             )
 
     def _check_git_sync(self) -> None:

@@ -23,6 +23,10 @@ EFS_TRANSITION_DAYS = (1, 7, 14, 30, 60, 90, 180, 270, 365)
 _DB_INSTANCE_CLASS = re.compile(r"db\.[a-z0-9-]+\.[a-z0-9]+")
 _IDENTIFIER = re.compile(r"[a-z][a-z0-9_]{0,62}")
 """A PostgreSQL name unquoted: a letter, then letters, digits or `_`, at most 63 (RDS: DB name)."""
+_SNAPSHOT = re.compile(
+    r"(arn:aws[a-z-]*:rds:[a-z]{2}(-[a-z]+)+-[0-9]:[0-9]{12}:snapshot:)?(rds:)?[A-Za-z](-?[A-Za-z0-9]){0,254}"
+)
+"""An RDS DB snapshot: its identifier (CreateDBSnapshot's rules; `rds:` for an automated one) or ARN."""
 MASTER_USER_MAX = 16
 """RDS's limit on the master user name (CreateDBInstance: 1 to 16 letters, digits or `_`)."""
 
@@ -123,6 +127,17 @@ class DatabaseSettings(Section):
         "(RDS's limit; 63 for a brought database); not a PostgreSQL reserved word (user, ...), public, "
         "none, postgres, admin, nor beginning with pg_ or rds.",
     )
+    restore_snapshot_identifier: str = key(
+        "dbRestoreSnapshotIdentifier",
+        "",
+        "Create the database from this RDS snapshot (a name such as airflow-prod-db-final-1a2b3c4d or "
+        "rds:airflow-prod-db-2026-12-01-02-05, or a snapshot ARN; encrypted, as the stack's are): the data, "
+        "dbName and dbUsername (which must be the snapshot's) and the encryption key are the snapshot's. "
+        "On a stack whose database exists, setting or changing it replaces the database: the old one is "
+        "deleted first, taking its final snapshot (docs/runbook.md, Restoring the database from a "
+        "snapshot). Keep it set afterwards: removing it replaces the database again, empty.",
+        only_without="existingDbHost",
+    )
     existing_host: str = key(
         "existingDbHost",
         "",
@@ -178,6 +193,13 @@ class DatabaseSettings(Section):
         self._check_windows()
         self.check("slow_statement_ms", in_range, self.slow_statement_ms, -1, 3_600_000)
         self._check_names()
+        snapshot = self.restore_snapshot_identifier
+        if snapshot and not _SNAPSHOT.fullmatch(snapshot):
+            raise self.invalid(
+                "restore_snapshot_identifier",
+                f"'{snapshot}' is not an RDS snapshot identifier (a letter, then letters, digits and single "
+                "hyphens, at most 255, not ending with a hyphen; `rds:` before an automated one) nor a snapshot ARN",
+            )
         if self.existing:
             self.check("existing_host", host_name, self.existing_host)
             self.check("existing_port", in_range, self.existing_port, 1, 65535)

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from config.checks import Section, in_range, matches
-from config.keys import as_tuple, key
+from config.errors import ConfigError
+from config.keys import as_tuple, key, key_of, str_map
 from lib.observability.alarms import thresholds
 from lib.observability.cloudwatch import EMAIL, LOG_RETENTION_DAYS, MIN_IA_DAYS, TOPIC_ARN
 
 MAX_LOG_DAYS = 3650
+KMS_KEY_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32}")
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,18 @@ class ObservabilitySettings(Section):
         "5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, "
         "3653; docs/security.md, Audit trail).",
     )
+    adopt_kept_audit_logs: Mapping[str, str] = key(
+        "adoptKeptAuditLogs",
+        {},
+        "For a stack re-created under the name of a destroyed one: kept audit log group -> the ID of its "
+        "kept KMS key (`aws logs describe-log-groups --log-group-name-prefix <group> --query "
+        "'logGroups[0].kmsKeyId'`, the part after `key/`). A destroy keeps the flow logs' group "
+        "/aws/vpc/airflow-<stack>/flow-logs and the control-plane group /aws/eks/airflow-<stack>/cluster with "
+        "their keys, which a new stack of the same name would collide with; listed, each group and its key "
+        "are imported and the trail goes on (docs/runbook.md, Re-creating a destroyed stack). Leave it "
+        "empty otherwise; once imported, it may stay or go.",
+        convert=str_map,
+    )
     remote_logs: bool = key(
         "remoteLogs",
         False,
@@ -112,6 +127,13 @@ class ObservabilitySettings(Section):
             days = getattr(self, name)
             if days not in LOG_RETENTION_DAYS:
                 raise self.invalid(name, f"{days} is not a retention CloudWatch Logs accepts: {accepted}")
+        for group, key_id in self.adopt_kept_audit_logs.items():
+            if not KMS_KEY_ID.fullmatch(key_id):
+                raise ConfigError(
+                    f"{key_of(self, 'adopt_kept_audit_logs')}.{group}",
+                    f"'{key_id}' is not a KMS key ID (1234abcd-12ab-34cd-56ef-1234567890ab, or mrk-... for a "
+                    "multi-Region key): the part of the key's ARN after key/",
+                )
         self.check("remote_logs_transition_days", in_range, self.remote_logs_transition_days, MIN_IA_DAYS, MAX_LOG_DAYS)
         self.check(
             "remote_logs_expiration_days",

@@ -23,7 +23,7 @@ from config.checks import documentation_range
 from config.cluster import ClusterSettings
 from config.data import DatabaseSettings, StorageSettings
 from config.errors import ConfigError
-from config.keys import REPLACED_KEYS, Key, declared, key, key_of, str_map
+from config.keys import REPLACED_KEYS, Key, as_tuple, declared, key, key_of, str_map
 from config.names import check_stack_name, check_tags
 from config.network import NetworkSettings
 from config.node_groups import DEFAULT_NODE_GROUPS, check_node_group_tags, parse_node_groups
@@ -36,6 +36,7 @@ from lib.cluster.versions import support_warning
 from lib.images import CREDENTIAL_ARN, PULL_THROUGH_CACHE
 from lib.network.zones import is_zone_id_of, zone_id_prefix
 from lib.quantities import cpu_millicores, memory_mebibytes
+from lib.security.audit import cluster_log_group, flow_log_group
 from policy.airflow_eks_guardrails.declaration import waiver_problem
 
 MIN_PROTECTED_BACKUP_DAYS = 7
@@ -74,6 +75,17 @@ class Settings:
         "tainted. `make cost` knows the types in `sizing/instance-types.json`.",
         convert=parse_node_groups,
         type="object",
+    )
+    node_groups_apply_sizes: tuple[str, ...] = key(
+        "nodeGroupsApplySizes",
+        [],
+        "Node groups (names of nodeGroups) whose configured minSize, desiredSize and maxSize this update "
+        "sends to EKS as they are. A group's desired size is otherwise the cluster autoscaler's and an "
+        "update sends the one Pulumi last applied, which EKS refuses below a raised minSize (min <= desired "
+        "<= max): list the group while raising its minSize above its live size, then remove it, since while "
+        "listed every update resets the autoscaler's size (docs/runbook.md, Raising a node group's minimum). "
+        "Not while hibernating.",
+        convert=as_tuple,
     )
     protect: bool = key(
         "protectStatefulResources",
@@ -154,6 +166,7 @@ class Settings:
                     f"'{zone_id}' is not a zone ID of region {self.region} ({prefix}-az1, ...)",
                 )
         self._check_node_groups()
+        self._check_kept_audit_logs()
         if self.network.existing and not self.load_balancer.allowed_cidrs:
             # The default source is the VPC's CIDR, which the program knows only for a VPC it creates.
             raise ConfigError(
@@ -234,6 +247,20 @@ class Settings:
                     "a host and optional path without a scheme, such as registry.example.com/dockerhub",
                 )
 
+    @property
+    def kept_audit_log_groups(self) -> tuple[str, str]:
+        """The log groups a destroy of this stack keeps (with their keys): flow logs, control plane."""
+        return flow_log_group(self.name), cluster_log_group(self.name)
+
+    def _check_kept_audit_logs(self) -> None:
+        kept = self.kept_audit_log_groups
+        for group in self.observability.adopt_kept_audit_logs:
+            if group not in kept:
+                raise ConfigError(
+                    f"{key_of(ObservabilitySettings, 'adopt_kept_audit_logs')}.{group}",
+                    f"is not a log group this stack keeps on destroy; accepted: {', '.join(kept)}",
+                )
+
     def _check_node_groups(self) -> None:
         key = key_of(self, "node_groups")
         missing = [str(n) for n in REQUIRED_ROLES if n not in {g.name for g in self.node_groups}]
@@ -245,6 +272,23 @@ class Settings:
             raise ConfigError(
                 f"{key}.{NodeGroupRole.WORKERS}.taints",
                 "needs a NO_SCHEDULE or NO_EXECUTE taint so that only task pods land on the workers group",
+            )
+        names = [g.name for g in self.node_groups]
+        for name in self.node_groups_apply_sizes:
+            if name not in names:
+                raise ConfigError(
+                    key_of(self, "node_groups_apply_sizes"),
+                    f"'{name}' is not a group of {key}; accepted: {', '.join(names)}",
+                )
+        if len(set(self.node_groups_apply_sizes)) != len(self.node_groups_apply_sizes):
+            raise ConfigError(
+                key_of(self, "node_groups_apply_sizes"), f"{list(self.node_groups_apply_sizes)} lists a group twice"
+            )
+        if self.hibernate and self.node_groups_apply_sizes:
+            raise ConfigError(
+                key_of(self, "node_groups_apply_sizes"),
+                "is set while hibernate is true: a hibernated group is a new group at zero, and waking creates "
+                "the groups at their configured sizes; empty it",
             )
 
     def warnings(self, today: date) -> list[str]:
@@ -265,6 +309,13 @@ class Settings:
                 if documentation_range(cidr)
             ]
             + ([support] if support else [])
+            + [
+                f"{key_of(self, 'node_groups_apply_sizes')}: this update sets node group '{g.name}' to {g.min_size} "
+                f"min, {g.desired_size} desired, {g.max_size} max, over the cluster autoscaler's desired size; "
+                "remove it from the list once applied"
+                for g in self.node_groups
+                if g.name in self.node_groups_apply_sizes
+            ]
         )
 
 

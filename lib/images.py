@@ -64,3 +64,30 @@ def pull_through_cache_mirrors(registry_host: str) -> dict[str, str]:
 
 def ecr_registry_host(account_id: str, region: str) -> str:
     return f"{account_id}.dkr.ecr.{region}.amazonaws.com"
+
+
+CACHED_IMAGE_DAYS = 30
+"""Days a cached image stays in its ECR repository after the cache pulled it (`cache_lifecycle_policy`)."""
+
+
+def cache_lifecycle_policy(days: int = CACHED_IMAGE_DAYS) -> dict[str, object]:
+    """The lifecycle policy of every repository the pull-through cache creates: an image expires
+    `days` after the cache pulled it (`sinceImagePushed`, ECR user guide, "Lifecycle policy
+    parameters"). A later pull through the cache fetches it from upstream again, so a live stack
+    pays one re-pull a month per image; a destroyed one leaves repositories that are empty, and cost
+    nothing, within `days` (ECR bills storage only)."""
+    return {
+        "rules": [
+            {
+                "rulePriority": 1,
+                "description": f"Cached images expire {days} days after the cache pulled them",
+                "selection": {
+                    "tagStatus": "any",
+                    "countType": "sinceImagePushed",
+                    "countUnit": "days",
+                    "countNumber": days,
+                },
+                "action": {"type": "expire"},
+            }
+        ]
+    }

@@ -84,6 +84,10 @@ class Registration:
     property_dependencies: Mapping[str, tuple[str, ...]] = field(default_factory=dict, compare=False, repr=False)
     """Each input's dependencies: the resources whose outputs it takes (an unknown value, to the
     engine, while they are replaced)."""
+    delete_before_replace: bool = False
+    import_id: str = ""
+    """The ID of a cloud resource the engine adopts (`import_`) instead of creating one."""
+    ignore_changes: tuple[str, ...] = ()
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -96,6 +100,8 @@ class Registration:
             "dependencies": list(self.dependencies),
             "inputs": self.inputs,
             "protect": self.protect,
+            # Only when set: the engine adopts the cloud resource of that ID instead of creating one.
+            **({"import": self.import_id} if self.import_id else {}),
         }
 
 
@@ -140,6 +146,9 @@ class PlanMonitor(pulumi_mocks.MockMonitor):
                     property_dependencies={
                         key: tuple(sorted(deps.urns)) for key, deps in request.propertyDependencies.items() if deps.urns
                     },
+                    delete_before_replace=bool(request.deleteBeforeReplace),
+                    import_id=request.importId,
+                    ignore_changes=tuple(request.ignoreChanges),
                 )
             )
         return response

@@ -21,11 +21,15 @@ def encryption_key(
     tags: Mapping[str, str],
     retain_on_delete: bool = False,
     policy: pulumi.Input[str] | None = None,
+    adopt_id: str = "",
 ) -> aws.kms.Key:
     """A customer-managed key with yearly rotation, and its `alias/<alias>`, children of `parent`.
     With `protect`, Pulumi refuses to delete the key; with `retain_on_delete`, a destroy leaves it
     in the account (what it encrypted outlives the stack: a final snapshot, backups). `policy`
-    replaces the default key policy (a service that uses the key itself needs a statement)."""
+    replaces the default key policy (a service that uses the key itself needs a statement).
+    `adopt_id`: import that existing key instead of creating one; the import ignores the deletion
+    window, which AWS reports only for a key pending deletion (DescribeKey's
+    `PendingDeletionWindowInDays`), so that an enabled key's import finds no difference."""
     key = aws.kms.Key(
         name,
         description=description,
@@ -33,7 +37,13 @@ def encryption_key(
         deletion_window_in_days=DELETION_WINDOW_DAYS,
         policy=policy,
         tags=with_name(tags, name),
-        opts=pulumi.ResourceOptions(parent=parent, protect=protect, retain_on_delete=retain_on_delete),
+        opts=pulumi.ResourceOptions(
+            parent=parent,
+            protect=protect,
+            retain_on_delete=retain_on_delete,
+            import_=adopt_id or None,
+            ignore_changes=["deletionWindowInDays"] if adopt_id else None,
+        ),
     )
     aws.kms.Alias(
         f"{name}-alias", name=f"alias/{alias}", target_key_id=key.key_id, opts=pulumi.ResourceOptions(parent=parent)

@@ -91,7 +91,8 @@ def airflow_config(
         "api": {"workers": str(api_workers(profile))},
         "kubernetes_executor": {
             "delete_worker_pods": "True",
-            "delete_worker_pods_on_failure": "False",  # keep a failed pod for its events
+            # Keep a failed pod for its events; lib/airflow/pod_cleanup.py deletes it after the retention.
+            "delete_worker_pods_on_failure": "False",
             "worker_pods_creation_batch_size": "8",
         },
     }

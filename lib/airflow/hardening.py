@@ -71,8 +71,9 @@ TRIGGERER_LOGS_PORT = 8794  # `ports.triggererLogs` (`[logging] trigger_log_serv
 PSA_LEVEL = "restricted"
 """Pod Security Standard the namespace enforces (every pod here passes it: tests/renders/test_hardening.py)."""
 POD_SECURITY_LABELS = {f"pod-security.kubernetes.io/{mode}": PSA_LEVEL for mode in ("enforce", "warn", "audit")}
-TOKEN_SECTIONS = ("scheduler", "apiServer")
-"""Chart sections whose pods mount a service-account token (they call the Kubernetes API)."""
+TOKEN_SECTIONS = ("scheduler", "apiServer", "cleanup")
+"""Chart sections whose pods mount a service-account token (they call the Kubernetes API: the
+executor, the logs of running task pods, the failed-pod cleanup)."""
 NO_TOKEN_SECTIONS = ("triggerer", "dagProcessor", "pgbouncer", "statsd", "migrateDatabaseJob", "createUserJob")
 GROOMED_SECTIONS = ("scheduler", "triggerer", "dagProcessor")  # sections with a log groomer sidecar
 LOG_GROOMER = Resources("10m", "64Mi", "100m", "128Mi")

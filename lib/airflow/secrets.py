@@ -56,6 +56,26 @@ def fernet_key(random_base64: str) -> str:
     return random_base64.replace("+", "-").replace("/", "_")
 
 
+def fernet_generations(generation: int, previous: int | None) -> tuple[int, ...]:
+    """The Fernet key generations the Secret holds, newest first: Airflow encrypts with the first
+    and decrypts with any (`[core] fernet_key` takes a comma-separated list, MultiFernet), so a
+    rotation adds a generation before the old one and drops the old one after `airflow
+    rotate-fernet-key` has re-encrypted (docs/runbook.md, Rotating the Fernet key)."""
+    if generation < 0 or (previous is not None and not 0 <= previous < generation):
+        raise ValueError(f"Fernet key generations {generation} and {previous}: the previous one is below the current")
+    return (generation,) if previous is None else (generation, previous)
+
+
+def fernet_key_suffix(generation: int) -> tuple[str, ...]:
+    """Name parts of a generation's random resource: generation 0 keeps the name it always had."""
+    return () if generation == 0 else (f"gen{generation}",)
+
+
+def fernet_key_list(keys: list[str]) -> str:
+    """`[core] fernet_key`'s value: the keys, newest first, comma-separated."""
+    return ",".join(keys)
+
+
 ROLLOUT_ANNOTATION = "checksum/airflow-keys"
 """Not `...secrets`: the policy pack reads a value under a key naming a secret as a credential."""
 ROLLOUT_SECTIONS = ("scheduler", "apiServer", "triggerer", "dagProcessor")

@@ -34,6 +34,7 @@ from typing import Any
 
 from lib.airflow.configuration import airflow_config
 from lib.airflow.hardening import hardening_values, restricted_problem
+from lib.airflow.pod_cleanup import cleanup_values
 from lib.airflow.resources import RESOURCE_PROFILES, ResourceProfile, Resources
 from lib.airflow.secrets import ADMIN_PASSWORD_KEY, RELEASE_NAME, SecretNames
 from lib.airflow.task_pod import task_pod_template
@@ -178,6 +179,8 @@ class ChartInputs:
     image_mirrors: Mapping[str, str] = field(default_factory=dict)  # registry -> mirror prefix
     statsd: StatsdTarget | None = None  # None: the chart's statsd exporter
     remote_logs: RemoteLogs | None = None  # None: logs on the EFS volume only
+    failed_pod_retention_hours: int = 24
+    """Hours a failed task pod is kept before the cleanup CronJob deletes it (`lib/airflow/pod_cleanup.py`)."""
     overrides: Mapping[str, Any] = field(default_factory=dict)
     """The user's values, merged last."""
 
@@ -395,6 +398,7 @@ def _program(inputs: ChartInputs, *fragments: tuple[str, Mapping[str, Any]]) -> 
             ("hardening_values", hardening_values()),
             ("telemetry_values", telemetry_values(inputs.statsd, inputs.remote_logs)),
             ("capacity_values", capacity_values(inputs.parallelism)),
+            ("cleanup_values", cleanup_values(inputs.namespace, inputs.failed_pod_retention_hours, profile["jobs"])),
             *fragments,
         ],
         CHART_LIST_KEYS,

@@ -11,6 +11,7 @@ import pytest
 from config.errors import ConfigError
 from offline.fakes import ACCOUNT_ID, fake_id
 from offline.mocks import Plan, ProgramError, Registration, run_program
+from tests.support.settings import settings_of
 
 KEY = "aws:kms/key:Key"
 GROUP = "aws:cloudwatch/logGroup:LogGroup"
@@ -197,3 +198,69 @@ def test_the_retention_comes_from_config_and_a_bad_one_is_refused_before_any_res
     assert isinstance(cause, ConfigError) and cause.key == "auditLogRetentionDays", cause
     assert "366 is not a retention CloudWatch Logs accepts: 1, 3, 5, 7, 14, 30" in str(cause)
     assert failure.value.registrations == []
+
+
+# --------------------------------------------------------------------------- a stack re-created
+
+FLOW_KEY_ID = "1234abcd-12ab-34cd-56ef-1234567890ab"
+CLUSTER_KEY_ID = "mrk-0123456789abcdef0123456789abcdef"
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_a_destroy_keeps_exactly_the_groups_a_re_created_stack_can_adopt(plans: dict[str, Plan], stack: str) -> None:
+    """What `adoptKeptAuditLogs` accepts is what a destroy leaves: every log group kept on delete."""
+    kept = sorted(g.inputs["name"] for g in plans[stack].of_type(GROUP) if g.retain_on_delete)
+    assert kept == sorted(settings_of(stack).kept_audit_log_groups)
+    assert kept == [f"/aws/eks/airflow-{stack}/cluster", f"/aws/vpc/airflow-{stack}/flow-logs"]
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_a_re_created_stack_imports_the_kept_groups_and_keys(plans: dict[str, Plan], stack: str) -> None:
+    """A stack re-created under the name of a destroyed one would collide with the log groups
+    (and find the keys) the destroy kept; listed in `adoptKeptAuditLogs`, each group and its key are
+    imported (the engine adopts them: the same trail, the same key, the retention of the config)
+    with the inputs the stack always gives them, so the import finds nothing to change."""
+    adopt = {
+        f"/aws/vpc/airflow-{stack}/flow-logs": FLOW_KEY_ID,
+        f"/aws/eks/airflow-{stack}/cluster": CLUSTER_KEY_ID,
+    }
+    plan, before = run_program(stack, {"adoptKeptAuditLogs": adopt}), plans[stack]
+    for name, group, key_id in (
+        (f"airflow-{stack}-flow-logs", f"/aws/vpc/airflow-{stack}/flow-logs", FLOW_KEY_ID),
+        (f"airflow-{stack}-cluster-logs", f"/aws/eks/airflow-{stack}/cluster", CLUSTER_KEY_ID),
+    ):
+        log_group, key = plan.one(GROUP, name), plan.one(KEY, f"{name}-key")
+        assert (log_group.import_id, key.import_id) == (group, key_id)
+        assert key.ignore_changes == ("deletionWindowInDays",)  # AWS does not report it
+        assert log_group.ignore_changes == ()
+        assert log_group.inputs == before.one(GROUP, name).inputs
+        assert key.inputs == before.one(KEY, f"{name}-key").inputs
+        assert (log_group.urn, key.urn) == (before.one(GROUP, name).urn, before.one(KEY, f"{name}-key").urn)
+    # Nothing else is imported; without the key, nothing is.
+    assert len([r for r in plan.resources if r.import_id]) == 4
+    assert not [r for r in before.resources if r.import_id or r.ignore_changes == ("deletionWindowInDays",)]
+
+
+@pytest.mark.parametrize(
+    ("adopt", "key", "message"),
+    [
+        (
+            {"/aws/eks/airflow-other/cluster": FLOW_KEY_ID},
+            "adoptKeptAuditLogs./aws/eks/airflow-other/cluster",
+            "accepted: /aws/vpc/airflow-dev/flow-logs, /aws/eks/airflow-dev/cluster",
+        ),
+        (
+            {"/aws/vpc/airflow-dev/flow-logs": f"arn:aws:kms:us-east-1:{ACCOUNT_ID}:key/{FLOW_KEY_ID}"},
+            "adoptKeptAuditLogs./aws/vpc/airflow-dev/flow-logs",
+            "is not a KMS key ID",
+        ),
+    ],
+)
+def test_only_the_stacks_own_kept_groups_with_key_ids_are_adopted(
+    adopt: dict[str, str], key: str, message: str
+) -> None:
+    with pytest.raises(ProgramError) as failure:
+        run_program("dev", config_overrides={"adoptKeptAuditLogs": adopt})
+    cause = failure.value.cause
+    assert isinstance(cause, ConfigError) and cause.key == key, cause
+    assert message in str(cause) and failure.value.registrations == []

@@ -15,7 +15,7 @@ from config.errors import ConfigError
 from config.project import read_declarations
 from config.settings import Settings
 from offline.fakes import fake_secret
-from offline.mocks import SECRET, Plan, Registration, run_program
+from offline.mocks import SECRET, Plan, ProgramError, Registration, run_program
 from offline.stack_config import resolve_stack_config
 from tests.support.settings import settings_of
 
@@ -420,3 +420,61 @@ def test_unknown_instance_class_fails_before_any_resource() -> None:
             client_security_group_id="sg-0123456789abcdef0",
             instance_class="db.r6g.medium",
         )
+
+
+# ------------------------------------------------------------------ restore from a snapshot
+
+RESTORED_FROM = "airflow-prod-db-final-1a2b3c4d"
+
+
+def test_a_restore_from_snapshot_is_a_config_the_rules_allow() -> None:
+    """`dbRestoreSnapshotIdentifier` with the prod file as it is (its database settings included,
+    which `existingDbHost` would refuse): the instance is created from the snapshot, under the
+    snapshot's key, protected as before; replacing it deletes the old one first (same identifier),
+    and the final snapshot's name is new for the new instance."""
+    before = run_program("prod")
+    plan = run_program("prod", {"dbRestoreSnapshotIdentifier": RESTORED_FROM})
+    instance, old = plan.one(INSTANCE), before.one(INSTANCE)
+    changed = {k for k in instance.inputs.keys() | old.inputs.keys() if instance.inputs.get(k) != old.inputs.get(k)}
+    # (The final snapshot's suffix is regenerated through its keepers, below: the fake cloud answers
+    # a random resource by its name, so its value shows no change here.)
+    assert changed == {"snapshotIdentifier", "kmsKeyId"}
+    assert instance.inputs["snapshotIdentifier"] == RESTORED_FROM
+    assert "kmsKeyId" not in instance.inputs and instance.inputs["storageEncrypted"] is True
+    # Performance Insights stays on the stack's key; the instance is protected as any prod database.
+    key = only([k for k in db_children(plan, KMS_KEY) if k.name == "airflow-prod-db-key"])
+    assert instance.inputs["performanceInsightsKmsKeyId"] == old.inputs["performanceInsightsKmsKeyId"]
+    assert instance.protect is True and instance.inputs["deletionProtection"] is True and key.protect is True
+    assert (instance.urn, instance.inputs["identifier"]) == (old.urn, old.inputs["identifier"])
+    assert instance.delete_before_replace is True and old.delete_before_replace is False
+    suffix = final_snapshot_suffix(plan)
+    assert suffix.urn == final_snapshot_suffix(before).urn
+    assert suffix.inputs == {"byteLength": 4, "keepers": {"restoredFrom": RESTORED_FROM}}
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"dbRestoreSnapshotIdentifier": "1-starts-with-a-digit"}, "is not an RDS snapshot identifier"),
+        ({"dbRestoreSnapshotIdentifier": "two--hyphens"}, "is not an RDS snapshot identifier"),
+    ],
+)
+def test_a_restore_names_a_snapshot_of_a_created_database(overrides: dict[str, str], message: str) -> None:
+    with pytest.raises(ProgramError) as failure:
+        run_program("dev", overrides)
+    cause = failure.value.cause
+    assert isinstance(cause, ConfigError) and cause.key == "dbRestoreSnapshotIdentifier", cause
+    assert message in str(cause) and failure.value.registrations == []
+
+
+@pytest.mark.parametrize(
+    "snapshot",
+    [
+        "rds:airflow-prod-db-2026-12-01-02-05",
+        "arn:aws:rds:us-east-1:123456789012:snapshot:airflow-prod-db-final-1a2b3c4d",
+        "arn:aws-us-gov:rds:us-gov-west-1:123456789012:snapshot:manual",
+    ],
+)
+def test_automated_snapshots_and_arns_are_accepted(snapshot: str) -> None:
+    inputs = run_program("dev", {"dbRestoreSnapshotIdentifier": snapshot}).one(INSTANCE).inputs
+    assert inputs["snapshotIdentifier"] == snapshot

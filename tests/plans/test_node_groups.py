@@ -7,10 +7,11 @@ import json
 import pytest
 
 from components.node_groups import NODE_POLICIES
+from config.errors import ConfigError
 from lib.cluster.scheduling import NODE_GROUP_LABEL
 from lib.cluster.versions import DEFAULT_VERSION
 from offline.fakes import fake_id
-from offline.mocks import Plan, run_program
+from offline.mocks import Plan, ProgramError, run_program
 from tests.support.overrides import groups_with
 from tests.support.settings import settings_of
 
@@ -163,3 +164,42 @@ def test_node_groups_follow_the_cluster_version_and_the_pinned_ami_release() -> 
     assert len(groups) == 3
     assert {(g.inputs["version"], g.inputs["releaseVersion"]) for g in groups} == {("1.34", "1.34.1-20251015")}
     assert plan.one("eks:index:Cluster").inputs["version"] == "1.34"
+
+
+def test_a_raised_minimum_is_applied_with_its_desired_size_for_the_listed_group_only() -> None:
+    """Raising `minSize` above the live size: EKS wants min <= desired <= max, and with
+    ignoreScalingChanges the engine would send the state's desired size (pulumi-eks 4.x
+    `ignoreChanges: ["scalingConfig.desiredSize"]`). Listed in `nodeGroupsApplySizes`, the group
+    sends its configured sizes for that update; the others stay the autoscaler's."""
+    raised = groups_with(workers__minSize=3, workers__desiredSize=3)
+    plan = run_program("dev", {"nodeGroups": raised, "nodeGroupsApplySizes": ["workers"]})
+    workers = plan.one(MNG, "airflow-dev-workers").inputs
+    assert workers["ignoreScalingChanges"] is False
+    assert workers["scalingConfig"] == {"minSize": 3, "desiredSize": 3, "maxSize": raised["workers"]["maxSize"]}
+    for other in ("system", "airflow"):
+        assert plan.one(MNG, f"airflow-dev-{other}").inputs["ignoreScalingChanges"] is True
+    (warning,) = [w for w in plan.warnings if w.startswith("nodeGroupsApplySizes")]
+    assert f"'workers' to 3 min, 3 desired, {raised['workers']['maxSize']} max" in warning
+    assert "remove it from the list once applied" in warning
+    # Without the key, the same config leaves the desired size to the autoscaler (and the state).
+    alone = run_program("dev", {"nodeGroups": raised}).one(MNG, "airflow-dev-workers").inputs
+    assert alone["ignoreScalingChanges"] is True
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (
+            {"nodeGroupsApplySizes": ["worker"]},
+            "'worker' is not a group of nodeGroups; accepted: airflow, system, workers",
+        ),
+        ({"nodeGroupsApplySizes": ["workers", "workers"]}, "lists a group twice"),
+        ({"nodeGroupsApplySizes": ["workers"], "hibernate": True}, "is set while hibernate is true"),
+    ],
+)
+def test_applied_sizes_name_awake_groups_once(overrides: dict[str, object], message: str) -> None:
+    with pytest.raises(ProgramError) as failure:
+        run_program("dev", overrides)
+    cause = failure.value.cause
+    assert isinstance(cause, ConfigError) and cause.key == "nodeGroupsApplySizes", cause
+    assert message in str(cause) and failure.value.registrations == []

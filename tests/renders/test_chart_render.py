@@ -18,6 +18,7 @@ import pytest
 import yaml
 
 from lib.airflow.git_sync import HTTPS_SECRET_KEYS, SSH_SECRET_KEYS
+from lib.airflow.pod_cleanup import SCHEDULE, SCRIPT, TASK_POD_SELECTOR
 from lib.airflow.values import API_SERVER_HEALTH_PATH, IRSA_ROLE_ANNOTATION, MIGRATIONS_WAIT_SECONDS
 from offline.chart import chart_dir, helm_binary, render
 from offline.mocks import Plan, run_program
@@ -466,3 +467,54 @@ def test_the_jwt_secret_reaches_only_the_api_server_and_the_scheduler(
             holders[name] = {e["valueFrom"]["secretKeyRef"]["name"] for e in env}
     secret = r.release.inputs["values"]["jwtSecretName"]
     assert holders == {"airflow-api-server": {secret}, "airflow-scheduler": {secret}}
+
+
+# --------------------------------------------------------------------------- failed task pods
+
+
+@pytest.mark.parametrize("config", ["dev", "prod"])
+def test_failed_task_pods_are_deleted_after_the_configured_retention(renders: dict[str, Rendered], config: str) -> None:
+    """The chart's cleanup CronJob runs lib/airflow/pod_cleanup.py with the stack's retention, hourly,
+    on the control-plane group, as the account the chart's pod-cleanup Role lets list and delete pods;
+    the executor still keeps a failed pod (for its events) until then."""
+    r = renders[config]
+    cron = r.one("CronJob", "airflow-cleanup")
+    assert cron["spec"]["schedule"] == SCHEDULE == "17 * * * *"
+    pod = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    assert "command" not in container  # the image's entrypoint runs `bash`
+    assert container["args"] == [
+        "bash",
+        "-c",
+        'exec python -c "$0" "$@"',
+        SCRIPT.read_text(),
+        r.release.inputs["namespace"],
+        "24",
+    ]
+    group = r.plan.one(MNG, f"airflow-{config}-airflow").inputs
+    assert pod["nodeSelector"].items() <= group["labels"].items()
+    assert container["resources"]["limits"] and container["resources"]["requests"]
+    # The chart's Role for it: the pods of the release's namespace, listed and deleted.
+    (binding,) = [o for o in r.objects if o["kind"] == "RoleBinding" and o["roleRef"]["name"] == "airflow-cleanup-role"]
+    assert binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": pod["serviceAccountName"], "namespace": r.release.inputs["namespace"]}
+    ]
+    (rule,) = r.one("Role", "airflow-cleanup-role")["rules"]
+    assert rule["resources"] == ["pods"] and {"list", "delete"} <= set(rule["verbs"])
+    # The task pods carry the labels it selects.
+    labels = r.pod_template()["metadata"]["labels"]
+    assert dict(kv.split("=") for kv in TASK_POD_SELECTOR.split(",")).items() <= labels.items()
+    cfg = r.airflow_cfg()
+    assert (
+        cfg["kubernetes_executor.delete_worker_pods"],
+        cfg["kubernetes_executor.delete_worker_pods_on_failure"],
+    ) == (
+        "True",
+        "False",
+    )
+
+
+def test_the_retention_is_the_configured_one() -> None:
+    r = Rendered(run_program("dev", config_overrides={"airflowFailedPodRetentionHours": 72}))
+    (container,) = r.one("CronJob", "airflow-cleanup")["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
+    assert container["args"][-2:] == [r.release.inputs["namespace"], "72"]

@@ -41,9 +41,12 @@ def unwrap(value: Any) -> Any:
     return value
 
 
-def run_recording_secrets(stack: str, running_class: str | None = None) -> tuple[Plan, dict[str, dict[str, str]]]:
-    """The plan, and each Secret's data as the cloud receives it (the plan shows it redacted).
-    With `running_class`, the database reports that class running (a change still pending)."""
+def run_recording_secrets(
+    stack: str, running_class: str | None = None, overrides: dict[str, Any] | None = None
+) -> tuple[Plan, dict[str, dict[str, str]]]:
+    """The plan (of the stack with `overrides`), and each Secret's data as the cloud receives it (the
+    plan shows it redacted). With `running_class`, the database reports that class running (a change
+    still pending)."""
     seen: dict[str, dict[str, str]] = {}
     original = FakeCloud.new_resource
 
@@ -57,5 +60,5 @@ def run_recording_secrets(stack: str, running_class: str | None = None) -> tuple
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(FakeCloud, "new_resource", spy)
-        plan = run_program(stack)
+        plan = run_program(stack, overrides)
     return plan, seen
