@@ -392,7 +392,7 @@ def load_settings(config: Mapping[str, Any], stack: str, region: str, project_fi
                 errors.append(err)
     # A refused value stands at its default from here: the sections' own checks still run on the others.
     failed = {_root(error.key) for error in errors}
-    built = {
+    built: dict[str, Any] = {
         name: _build(section, name, sections[name], failed, errors)
         for name, section in (
             ("network", NetworkSettings),
