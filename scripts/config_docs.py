@@ -10,6 +10,7 @@ settings section, in the order of `SECTIONS`. `tests/plans/test_docs.py` fails w
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from pathlib import Path
@@ -119,7 +120,9 @@ def page() -> str:
     return "\n".join(lines)
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    # --help (argparse) prints the docstring and exits before anything is written.
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args(argv)
     PAGE.write_text(page())
     print(f"wrote {PAGE.relative_to(ROOT)}")
     return 0
