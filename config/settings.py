@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
 from config.airflow import AddonSettings, AirflowSettings, LoadBalancerSettings
-from config.checks import documentation_range
+from config.checks import ACM_ARN, documentation_range
 from config.cluster import ClusterSettings
 from config.data import DatabaseSettings, StorageSettings
 from config.errors import ConfigError, each, raise_all
@@ -35,7 +35,7 @@ from lib.cluster.node_groups import REQUIRED_ROLES, NodeGroup, NodeGroupRole, Ta
 from lib.cluster.sizing import has_shapes, node_task_capacity
 from lib.cluster.versions import support_warning
 from lib.images import CREDENTIAL_ARN, PULL_THROUGH_CACHE
-from lib.network.zones import is_zone_id_of, zone_id_prefix
+from lib.network.zones import is_zone_id_of, region_problem, zone_id_prefix
 from lib.quantities import cpu_millicores, memory_mebibytes
 from policy.airflow_eks_guardrails.declaration import waiver_problem
 
@@ -145,10 +145,18 @@ class Settings:
 
     def __post_init__(self) -> None:
         check_stack_name(self.stack)
-        try:
-            prefix = zone_id_prefix(self.region)
-        except ValueError as err:
-            raise ConfigError("aws:region", str(err)) from None
+        problem = region_problem(self.region)
+        if problem:
+            raise ConfigError("aws:region", problem)
+        prefix = zone_id_prefix(self.region)
+        certificate = ACM_ARN.fullmatch(self.load_balancer.certificate_arn)
+        if certificate and certificate["region"] != self.region:
+            # ELB takes a certificate from ACM in its own region only.
+            raise ConfigError(
+                key_of(LoadBalancerSettings, "certificate_arn"),
+                f"is a certificate of {certificate['region']}; the load balancer is in {self.region} and takes a "
+                "certificate of its own region (import or request it there)",
+            )
         for zone_id in self.network.availability_zone_ids:
             if not is_zone_id_of(self.region, zone_id):
                 raise ConfigError(
