@@ -161,3 +161,23 @@ def test_a_single_error_is_raised_alone_several_together() -> None:
     both = ConfigErrors([one, ConfigErrors([ConfigError("b", "x"), ConfigError("c", "y")])])
     assert [e.key for e in both.errors] == ["a", "b", "c"]
     assert str(both) == "3 config errors:\n  - config key 'a': wrong\n  - config key 'b': x\n  - config key 'c': y"
+
+
+def test_pulumi_up_shows_config_errors_without_a_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`__main__.py` turns them into a `pulumi.RunError`, whose message alone the language host prints."""
+    import runpy
+
+    import pulumi
+
+    import program
+
+    errors = ConfigErrors([ConfigError("dbNmae", "is not a config key"), ConfigError("dbName", "'-' is bad")])
+
+    def fail() -> None:
+        raise errors
+
+    monkeypatch.setattr(program, "main", fail)
+    with pytest.raises(pulumi.RunError) as failure:
+        runpy.run_path(str(CONFIG_DIR.parent / "__main__.py"))
+    assert str(failure.value) == str(errors)
+    assert failure.value.__cause__ is None and failure.value.__suppress_context__
