@@ -20,6 +20,7 @@ import yaml
 
 from config.errors import ConfigError, each, raise_all
 from config.project import PROJECT_FILE, SECRET_KEYS
+from config.settings import load_settings
 from offline import go_yaml
 from offline.cli_project import Project, load_project
 from offline.cli_values import CliConfigError, ConfigValue, plaintext, stack_value
@@ -188,8 +189,6 @@ def stack_problems(
     stops at the first; all are listed here), values YAML reads as something else
     (`changed_meaning`), then the program's own errors (config/settings.py `load_settings`) for the
     keys the CLI accepts."""
-    from config.settings import load_settings  # the program's rules, after the CLI's
-
     project = load_project(project_file)
     path = config_dir / f"Pulumi.{stack}.yaml"
     text = ""
