@@ -199,14 +199,18 @@ def stack_problems(
         values = parse_stack_file(text, project, str(path), duplicates)
     except ConfigError as err:
         return [(_where_in(path, text, err, project.name), err)]
+    entries = _config_entries(text, project.name)
     for duplicate in duplicates:
         line, key, first = DUPLICATE.fullmatch(duplicate).groups()  # type: ignore[union-attr]
         name = key.removeprefix(f"{project.name}:")
+        # A key set twice inside a value (a map of `tags`, say) belongs to the config key holding it.
+        holder = next((n for n, k, v in entries if k.start_mark.line < int(line) <= v.end_mark.line), None)
+        what = f"config key '{name}'" if holder is None else f"'{key}' in config key '{holder}'"
         message = (
-            f"config key '{name}' is set twice (first at line {first}); keep one. `pulumi up` refuses the file: "
+            f"{what} is set twice (first at line {first}); keep one. `pulumi up` refuses the file: "
             f"{LOADING}yaml: unmarshal errors: {duplicate}"
         )
-        errors.append(CliConfigError(name, message, int(line)))
+        errors.append(CliConfigError(holder or name, message, int(line)))
     refused: list[CliConfigError] = []
     apply_project_config(stack, project, values, lambda _key, value: plaintext(value), refused)
     errors.extend(refused)

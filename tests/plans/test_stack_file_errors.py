@@ -181,3 +181,18 @@ def test_pulumi_up_shows_config_errors_without_a_traceback(monkeypatch: pytest.M
         runpy.run_path(str(CONFIG_DIR.parent / "__main__.py"))
     assert str(failure.value) == str(errors)
     assert failure.value.__cause__ is None and failure.value.__suppress_context__
+
+
+def test_a_key_set_twice_inside_a_value_names_the_config_key_holding_it(tmp_path: Path) -> None:
+    write_stack(tmp_path, "nested", DEV + "  airflow-eks:policyWaivers:\n    ha: one reason\n    ha: another one\n")
+    found = stack_problems("nested", tmp_path)
+    line = len(DEV.splitlines()) + 3
+    assert [(where.rsplit(":", 1)[-1], error.key, str(error)) for where, error in found] == [
+        (
+            str(line),
+            "policyWaivers",
+            f"'ha' in config key 'policyWaivers' is set twice (first at line {line - 1}); keep one. `pulumi up` "
+            f'refuses the file: getting stack configuration: yaml: unmarshal errors: line {line}: mapping key "ha" '
+            f"already defined at line {line - 1}",
+        )
+    ]
