@@ -26,8 +26,12 @@ ID_PATTERNS = {
     "sg": re.compile(r"sg-([0-9a-f]{8}|[0-9a-f]{17})"),
 }
 """EC2 IDs: a prefix and 8 hex digits (before 2016) or 17."""
-ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9_+=,.@/-]+")
-ACM_ARN = re.compile(r"arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[0-9a-f-]+")
+ROLE_ARN = re.compile(r"arn:aws:iam::[0-9]{12}:role/(?P<path>(?:[!-.0-~]+/)*)(?P<name>[A-Za-z0-9_+=,.@-]+)")
+"""An IAM role's ARN in the aws partition (the only one the program builds for, lib/network/zones.py):
+a 12-digit account, an optional path, the name (`role_arn`)."""
+ROLE_NAME_MAX, ROLE_PATH_MAX = 64, 512
+"""IAM's limits (CreateRole: RoleName 1 to 64 of `[\\w+=,.@-]`; Path 1 to 512, `/` delimited)."""
+ACM_ARN = re.compile(r"arn:aws:acm:(?P<region>[a-z0-9-]+):[0-9]{12}:certificate/[0-9a-f-]+")
 SEMVER = re.compile(r"[0-9]+\.[0-9]+\.[0-9]+\Z")
 DOCUMENTATION_RANGES = tuple(
     ipaddress.ip_network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32")
@@ -61,6 +65,21 @@ def in_range(value: int, low: int, high: int) -> None:
 def matches(pattern: re.Pattern[str], value: str, what: str) -> None:
     if not pattern.fullmatch(value):
         raise ValueError(f"'{value}' is not {what}")
+
+
+def role_arn(value: str) -> None:
+    """An IAM role ARN IAM could hold: aws partition, 12-digit account, a path and a name within IAM's limits."""
+    match = ROLE_ARN.fullmatch(value)
+    if not match:
+        raise ValueError(
+            f"'{cut(value)}' is not an IAM role ARN of the aws partition (arn:aws:iam::123456789012:role/name, "
+            "a 12-digit account, an optional path such as ops/)"
+        )
+    if len(match["name"]) > ROLE_NAME_MAX:
+        raise ValueError(f"'{cut(value)}' names a role of {len(match['name'])} characters; IAM allows {ROLE_NAME_MAX}")
+    path = len(match["path"]) + 1  # with its leading /
+    if path > ROLE_PATH_MAX:
+        raise ValueError(f"'{cut(value)}' has a path of {path} characters; IAM allows {ROLE_PATH_MAX}")
 
 
 def ids(kind: str, values: Iterable[str]) -> None:
@@ -140,6 +159,12 @@ def host_name(value: str) -> None:
 def documentation_range(cidr: str) -> bool:
     net = ipaddress.ip_network(cidr)
     return any(net.version == doc.version and net.subnet_of(doc) for doc in DOCUMENTATION_RANGES)  # type: ignore[arg-type]
+
+
+def no_problem(problem: str | None) -> None:
+    """Raise the problem a check that returns one (a `..._problem` function of lib/) found."""
+    if problem:
+        raise ValueError(problem)
 
 
 def one_of(value: T, accepted: Iterable[T]) -> None:

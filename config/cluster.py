@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import ClassVar
 
-from config.checks import EKS_PUBLIC_CIDRS, ROLE_ARN, Section, matches, source_cidrs
+from config.checks import EKS_PUBLIC_CIDRS, Section, no_problem, role_arn, source_cidrs
 from config.keys import as_tuple, enum_of, key
-from lib.cluster.versions import ACCEPTED_VERSIONS, EKS_VERSIONS, RETIRED_VERSIONS, SupportType
+from lib.cluster.ami_releases import ami_release_problem
+from lib.cluster.versions import ACCEPTED_VERSIONS, RETIRED_VERSIONS, SupportType
 from lib.naming import access_entry_key
 
 SUPPORTED_KUBERNETES_VERSIONS = ACCEPTED_VERSIONS
@@ -62,7 +62,8 @@ class ClusterSettings(Section):
         "nodeAmiReleaseVersion",
         "",
         "EKS-optimized AMI release of every node group (for example 1.36.2-20260714), of the cluster's "
-        "minor; empty takes the newest when a group is created, and a group keeps that release.",
+        "minor and released (lib/cluster/ami_releases.py, or newer than its last); empty takes the newest when a "
+        "group is created, and a group keeps that release.",
     )
     upgrade_policy: SupportType = key(
         "clusterUpgradePolicy",
@@ -89,20 +90,13 @@ class ClusterSettings(Section):
             )
         self._check_endpoint()
         for arn in self.admin_role_arns:
-            self.check(
-                "admin_role_arns", matches, ROLE_ARN, arn, "an IAM role ARN (arn:aws:iam::123456789012:role/name)"
-            )
+            self.check("admin_role_arns", role_arn, arn)
         keys = [access_entry_key(arn) for arn in self.admin_role_arns]
         if len(set(keys)) != len(keys):
             raise self.invalid("admin_role_arns", f"{list(self.admin_role_arns)} lists a role twice")
         release = self.node_ami_release_version
-        if release and not re.fullmatch(rf"{re.escape(self.kubernetes_version)}\.[0-9]+-[0-9]{{8}}", release):
-            raise self.invalid(
-                "node_ami_release_version",
-                f"'{release}' is not an EKS AMI release of Kubernetes {self.kubernetes_version} "
-                f"({EKS_VERSIONS[self.kubernetes_version].ami_release}, say); empty takes the newest when a node "
-                "group is created",
-            )
+        if release:
+            self.check("node_ami_release_version", no_problem, ami_release_problem(self.kubernetes_version, release))
 
     def _check_endpoint(self) -> None:
         if self.endpoint_public_access and not self.public_access_cidrs:

@@ -10,15 +10,17 @@ from config.checks import Section, host_name, ids, in_range, one_of
 from config.keys import key, secret_key
 from lib.database.postgres import (
     RDS_DATABASES,
+    RDS_POSTGRES_MINORS,
     RESERVED_WORDS,
     backup_window,
+    engine_version_problem,
     instance_memory_gib,
     maintenance_window,
     role_name_problem,
     windows_overlap,
 )
 
-SUPPORTED_POSTGRES_MAJORS = (13, 14, 15, 16, 17)
+SUPPORTED_POSTGRES_MAJORS = tuple(RDS_POSTGRES_MINORS)
 EFS_TRANSITION_DAYS = (1, 7, 14, 30, 60, 90, 180, 270, 365)
 _DB_INSTANCE_CLASS = re.compile(r"db\.[a-z0-9-]+\.[a-z0-9]+")
 _IDENTIFIER = re.compile(r"[a-z][a-z0-9_]{0,62}")
@@ -47,7 +49,8 @@ class DatabaseSettings(Section):
     engine_version: str = key(
         "dbEngineVersion",
         "16",
-        "PostgreSQL engine version, major or major.minor (13 to 17).",
+        "PostgreSQL engine version, major or major.minor (13 to 17): a minor RDS has released "
+        '(lib/database/postgres.py lists them); quoted in the stack file ("16.10": YAML reads 16.10 as 16.1).',
         only_without="existingDbHost",
     )
     allocated_storage_gib: int = key(
@@ -174,12 +177,7 @@ class DatabaseSettings(Section):
             raise self.invalid("instance_class", f"'{self.instance_class}' is not an RDS class such as db.r6g.large")
         if not self.existing:  # PgBouncer pools are sized from the class's memory: it must be a known one
             self.check("instance_class", instance_memory_gib, self.instance_class)
-        version_form = re.fullmatch(r"[0-9]+(\.[0-9]+)?", self.engine_version)
-        if not version_form or self.engine_major not in SUPPORTED_POSTGRES_MAJORS:
-            raise self.invalid(
-                "engine_version",
-                f"'{self.engine_version}' is not a PostgreSQL version with major {SUPPORTED_POSTGRES_MAJORS}",
-            )
+        self.check("engine_version", _no_problem, engine_version_problem(self.engine_version))
         self.check("allocated_storage_gib", in_range, self.allocated_storage_gib, 20, 65536)
         # RDS storage autoscaling wants the ceiling at least 10% above the allocated storage.
         if self.max_allocated_storage_gib * 10 < self.allocated_storage_gib * 11:

@@ -1,8 +1,9 @@
-"""The one error of the settings: a config key at fault, and what it accepts."""
+"""The errors of the settings: a config key at fault and what it accepts, or several of them."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 SHOWN_CHARS = 200
@@ -15,6 +16,31 @@ class ConfigError(ValueError):
     def __init__(self, key: str, message: str) -> None:
         super().__init__(f"config key '{key}': {message}")
         self.key = key
+
+
+class ConfigErrors(ConfigError):
+    """Several config errors found at once, each naming its key (`errors`, in the order found);
+    `key` is the first one's, so a caller that reads only `key` still learns where to start."""
+
+    def __init__(self, errors: Iterable[ConfigError]) -> None:
+        self.errors: tuple[ConfigError, ...] = tuple(one for error in errors for one in each(error))
+        ValueError.__init__(
+            self, f"{len(self.errors)} config errors:\n" + "\n".join(f"  - {error}" for error in self.errors)
+        )
+        self.key = self.errors[0].key
+
+
+def each(error: ConfigError) -> tuple[ConfigError, ...]:
+    """The single errors `error` holds (itself, unless it gathers several)."""
+    return error.errors if isinstance(error, ConfigErrors) else (error,)
+
+
+def raise_all(errors: list[ConfigError]) -> None:
+    """Raise what `errors` holds: nothing, the one error as it is, or all of them together."""
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise ConfigErrors(errors)
 
 
 def cut(text: str) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -29,6 +30,15 @@ Inputs travel as protobuf Structs: a value 200 levels deep loaded, then broke re
 (RecursionError serializing it; protobuf parsers commonly stop at 100 message levels)."""
 MAX_NUMBER = 2**53
 """Largest number a value may hold: the engine carries numbers as doubles, exact up to 2^53."""
+GO_TIME_TEXT = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d+)? [+-]\d{4} [A-Za-z0-9+-]+", re.ASCII)
+"""A date as the Pulumi CLI hands it over: a stack file's unquoted `2026-01-01` is a YAML timestamp,
+which the CLI turns into Go's `time.Time.String()`, `2026-01-01 00:00:00 +0000 UTC` (pulumi/pulumi
+v3.259.0, sdk/go/common/resource/config/object.go `unmarshalObject`). No value of this project
+means that text."""
+NOT_TEXT = ("true", "false", "null", "None")
+"""What a string key receives from an unquoted YAML `true`, `false` (the CLI passes a boolean on as
+its text), or a null turned to text by a tool (`null`, Python's `None`): never a value a string key
+of this project takes."""
 
 
 @dataclass(frozen=True)
@@ -112,7 +122,20 @@ def parse_value(key: str, decl: Declaration, raw: Any) -> Any:
     if not ok:
         expected = "a list of strings" if kind == "array" else f"a {kind}"
         raise ConfigError(key, f"{shown(value)} is not {expected}")
-    levels, numbers = walk(value)
+    if kind == "string" and value in NOT_TEXT:
+        raise ConfigError(
+            key,
+            f"'{value}' is not a value of this key: YAML reads an unquoted true or false as a boolean and ~ or null "
+            "as nothing, which reach the program as this text; set the value the key takes",
+        )
+    levels, numbers, texts = walk(value)
+    date = next((text for text in texts if GO_TIME_TEXT.fullmatch(text)), None)
+    if date:
+        raise ConfigError(
+            key,
+            f"holds '{date}', a date YAML read from an unquoted {date[:10]} (Go's text of it); quote the value "
+            "as you mean it",
+        )
     if levels > MAX_DEPTH:
         raise ConfigError(key, f"nests {levels} levels deep; at most {MAX_DEPTH} are accepted")
     for number in numbers:
@@ -122,15 +145,22 @@ def parse_value(key: str, decl: Declaration, raw: Any) -> Any:
     return value
 
 
-def walk(value: Any) -> tuple[int, list[int | float]]:
-    """How deep maps and lists nest in `value` (a scalar: 0), and its numbers; without recursion."""
-    deepest, numbers, todo = 0, [], [(value, 1)]
+def walk(value: Any) -> tuple[int, list[int | float], list[str]]:
+    """How deep maps and lists nest in `value` (a scalar: 0), its numbers and its strings (map keys
+    among them); without recursion."""
+    deepest, todo = 0, [(value, 1)]
+    numbers: list[int | float] = []
+    texts: list[str] = []
     while todo:
         item, level = todo.pop()
         children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
         if children is not None:
             deepest = max(deepest, level)
             todo.extend((child, level + 1) for child in children)
+            if isinstance(item, dict):
+                texts.extend(k for k in item if isinstance(k, str))
         elif isinstance(item, (int, float)) and not isinstance(item, bool):
             numbers.append(item)
-    return deepest, numbers
+        elif isinstance(item, str):
+            texts.append(item)
+    return deepest, numbers, texts

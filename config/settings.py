@@ -10,19 +10,21 @@ check their own meaning; `Settings` adds the rules that span sections. Every err
 
 from __future__ import annotations
 
+import difflib
+import functools
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from config.airflow import AddonSettings, AirflowSettings, LoadBalancerSettings
 from config.chart_values import check_chart_values
-from config.checks import documentation_range
+from config.checks import ACM_ARN, documentation_range
 from config.cluster import ClusterSettings
 from config.data import DatabaseSettings, StorageSettings
-from config.errors import ConfigError
+from config.errors import ConfigError, each, raise_all
 from config.keys import REPLACED_KEYS, Key, as_tuple, declared, key, key_of, str_map
 from config.names import check_stack_name, check_tags
 from config.network import NetworkSettings
@@ -34,11 +36,12 @@ from lib.cluster.node_groups import REQUIRED_ROLES, NodeGroup, NodeGroupRole, Ta
 from lib.cluster.sizing import has_shapes, node_task_capacity
 from lib.cluster.versions import support_warning
 from lib.images import CREDENTIAL_ARN, PULL_THROUGH_CACHE
-from lib.network.zones import is_zone_id_of, zone_id_prefix
+from lib.network.zones import is_zone_id_of, region_problem, zone_id_prefix
 from lib.quantities import cpu_millicores, memory_mebibytes
 from lib.security.audit import cluster_log_group, flow_log_group
 from policy.airflow_eks_guardrails.declaration import waiver_problem
 
+T = TypeVar("T")
 MIN_PROTECTED_BACKUP_DAYS = 7
 MIRROR = re.compile(r"[a-z0-9.-]+(:[0-9]+)?(/[A-Za-z0-9._-]+)*")
 
@@ -155,10 +158,18 @@ class Settings:
 
     def __post_init__(self) -> None:
         check_stack_name(self.stack)
-        try:
-            prefix = zone_id_prefix(self.region)
-        except ValueError as err:
-            raise ConfigError("aws:region", str(err)) from None
+        problem = region_problem(self.region)
+        if problem:
+            raise ConfigError("aws:region", problem)
+        prefix = zone_id_prefix(self.region)
+        certificate = ACM_ARN.fullmatch(self.load_balancer.certificate_arn)
+        if certificate and certificate["region"] != self.region:
+            # ELB takes a certificate from ACM in its own region only.
+            raise ConfigError(
+                key_of(LoadBalancerSettings, "certificate_arn"),
+                f"is a certificate of {certificate['region']}; the load balancer is in {self.region} and takes a "
+                "certificate of its own region (import or request it there)",
+            )
         for zone_id in self.network.availability_zone_ids:
             if not is_zone_id_of(self.region, zone_id):
                 raise ConfigError(
@@ -343,54 +354,126 @@ def declaration(k: Key) -> Declaration:
 
 
 DECLARATIONS = {name: declaration(k) for name, k in KEYS.items()}
+DEFAULT_VALUES = {name: parse_value(name, decl, decl.default) for name, decl in DECLARATIONS.items()}
+"""Each key's default, as its declared type holds it."""
+DEFAULT_FIELDS = {name: k.convert(name, DEFAULT_VALUES[name]) for name, k in KEYS.items()}
+"""Each key's default, as its field holds it."""
 
 
-def _refuse_ignored(values: Mapping[str, Any], defaults: Mapping[str, Any]) -> None:
-    """A value set for a mode that is off would be ignored: refuse it, naming the key."""
+def _refuse_ignored(values: Mapping[str, Any], defaults: Mapping[str, Any]) -> list[ConfigError]:
+    """A value set for a mode that is off would be ignored: an error for each, naming the key."""
+    errors = []
     for name, k in KEYS.items():
-        if k.required_with and values[k.required_with] and not values[name]:
-            raise ConfigError(name, f"is required when {k.required_with} is set")
+        if k.required_with and values.get(k.required_with) and not values.get(name):
+            errors.append(ConfigError(name, f"is required when {k.required_with} is set"))
     for name, k in KEYS.items():
-        if values[name] == defaults[name]:
+        if name not in values or values[name] == defaults[name]:
             continue
-        if k.only_with and not values[k.only_with]:
-            raise ConfigError(name, f"applies only when {k.only_with} is set; it would be ignored")
-        if k.only_without and values[k.only_without]:
-            raise ConfigError(name, f"applies only when {k.only_without} is empty; it would be ignored")
+        if k.only_with and not values.get(k.only_with):
+            errors.append(ConfigError(name, f"applies only when {k.only_with} is set; it would be ignored"))
+        if k.only_without and values.get(k.only_without):
+            errors.append(ConfigError(name, f"applies only when {k.only_without} is empty; it would be ignored"))
+    return errors
+
+
+def unknown_key(name: str) -> ConfigError:
+    """A key the project does not declare: what replaced it, else the nearest declared key (a typo)."""
+    if name in REPLACED_KEYS:
+        return ConfigError(name, f"was replaced by {REPLACED_KEYS[name]}; see UPGRADING.md")
+    by_case = {k.lower(): k for k in DECLARATIONS}
+    near = [by_case[name.lower()]] if name.lower() in by_case else []
+    near = near or difflib.get_close_matches(name, list(DECLARATIONS), n=2, cutoff=0.7)
+    hint = (
+        f"did you mean {' or '.join(repr(k) for k in near)}?"
+        if near
+        else "docs/configuration.md lists the keys (Pulumi.yaml's config block declares them)"
+    )
+    return ConfigError(name, f"is not a config key of this project; {hint}")
+
+
+def _root(key: str) -> str:
+    """The config key an error names, without the path inside its value (`nodeGroups.workers` -> `nodeGroups`)."""
+    return key.split(".")[0]
+
+
+def _build(
+    make: Callable[..., T], section: str, fields: Mapping[str, Any], failed: set[str], errors: list[ConfigError]
+) -> T | None:
+    """`make(**fields)` (the settings section `section`), or None once its errors are added to `errors`.
+
+    A section stops at its first error. To report the others with it, the field at fault is put
+    back to its default and the section built again, until it builds or the error is not one of
+    its fields. An error that names a key put back (or one in `failed`, whose value was refused
+    already and stands at its default) follows from a default, not from the stack's config, and is
+    left out: dbMaxAllocatedStorageGib checked against the default dbAllocatedStorageGib once a
+    wrong one is put back."""
+    field_of = {k.name: k.field for k in KEYS.values() if k.section == section}
+    put_back = set(failed)
+    fields = dict(fields)
+    while True:
+        try:
+            return make(**fields)
+        except ConfigError as err:
+            found = each(err)
+        for error in found:
+            mentioned = any(re.search(rf"\b{re.escape(k)}\b", str(error)) for k in put_back)
+            if _root(error.key) not in put_back and not mentioned:
+                errors.append(error)
+        key = _root(found[0].key)
+        if key not in field_of or key in put_back:
+            return None
+        put_back.add(key)
+        fields[field_of[key]] = DEFAULT_FIELDS[key]
 
 
 def load_settings(config: Mapping[str, Any], stack: str, region: str, project_file: Path = PROJECT_FILE) -> Settings:
     """Validate a stack's resolved config (keys without the project prefix) into `Settings`; the
-    project's name is read from `project_file`, the keys are those `KEYS` declares."""
+    project's name is read from `project_file`, the keys are those `KEYS` declares.
+
+    Every error that does not follow from another is reported, together (`ConfigErrors`; one
+    alone is raised as it is): unknown keys, values not of their type, values that would be
+    ignored, and each section's checks. The checks that span sections run once the sections hold."""
     project, _ = read_declarations(project_file)
-    unknown = sorted(set(config) - set(DECLARATIONS))
-    for old in unknown:
-        if old in REPLACED_KEYS:
-            raise ConfigError(old, f"was replaced by {REPLACED_KEYS[old]}; see UPGRADING.md")
-    if unknown:
-        raise ConfigError(
-            unknown[0], f"is not a config key of this project; known keys: {', '.join(sorted(DECLARATIONS))}"
-        )
+    errors = [unknown_key(name) for name in sorted(set(config) - set(DECLARATIONS))]
     values: dict[str, Any] = {}
-    defaults: dict[str, Any] = {}
     for name, decl in DECLARATIONS.items():
-        defaults[name] = parse_value(name, decl, decl.default)
-        values[name] = parse_value(name, decl, config[name]) if name in config else defaults[name]
-    _refuse_ignored(values, defaults)
+        try:
+            values[name] = parse_value(name, decl, config[name]) if name in config else DEFAULT_VALUES[name]
+        except ConfigError as err:
+            errors.append(err)
+    errors.extend(_refuse_ignored(values, DEFAULT_VALUES))
     sections: dict[str, dict[str, Any]] = {}
     for name, k in KEYS.items():
-        sections.setdefault(k.section, {})[k.field] = k.convert(name, values[name])
-    return Settings(
-        project=project,
-        stack=stack,
-        region=region,
-        network=NetworkSettings(**sections["network"]),
-        cluster=ClusterSettings(**sections["cluster"]),
-        database=DatabaseSettings(**sections["database"]),
-        storage=StorageSettings(**sections["storage"]),
-        load_balancer=LoadBalancerSettings(**sections["load_balancer"]),
-        addons=AddonSettings(**sections["addons"]),
-        airflow=AirflowSettings(**sections["airflow"]),
-        observability=ObservabilitySettings(**sections["observability"]),
-        **sections["settings"],
+        fields = sections.setdefault(k.section, {})
+        fields[k.field] = DEFAULT_FIELDS[name]
+        if name in values and name not in {error.key for error in errors}:
+            try:
+                fields[k.field] = k.convert(name, values[name])
+            except ConfigError as err:
+                errors.append(err)
+    # A refused value stands at its default from here: the sections' own checks still run on the others.
+    failed = {_root(error.key) for error in errors}
+    built: dict[str, Any] = {
+        name: _build(section, name, sections[name], failed, errors)
+        for name, section in (
+            ("network", NetworkSettings),
+            ("cluster", ClusterSettings),
+            ("database", DatabaseSettings),
+            ("storage", StorageSettings),
+            ("load_balancer", LoadBalancerSettings),
+            ("addons", AddonSettings),
+            ("airflow", AirflowSettings),
+            ("observability", ObservabilitySettings),
+        )
+    }
+    raise_all(errors)
+    settings = _build(
+        functools.partial(Settings, project=project, stack=stack, region=region, **built),
+        "settings",
+        sections["settings"],
+        failed,
+        errors,
     )
+    raise_all(errors)
+    assert settings is not None
+    return settings

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 DOCKER_HUB = "docker.io"
-CREDENTIAL_ARN = re.compile(r"arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:ecr-pullthroughcache/.+\Z")
+CREDENTIAL_ARN = re.compile(r"arn:aws:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:ecr-pullthroughcache/.+\Z")
 """A Secrets Manager secret ECR accepts as a pull-through cache credential (its name's prefix is required)."""
 
 

@@ -24,11 +24,14 @@ GO_ATOI = re.compile(r"[+-]?[0-9]+")
 
 
 class CliConfigError(ConfigError):
-    """What the Pulumi CLI would refuse before the program runs: its own message, and the key at fault."""
+    """What the Pulumi CLI would refuse before the program runs: its own message, and the key at
+    fault; for a file it cannot read, the `line` and `column` of the problem (1-based; 0: not known)."""
 
-    def __init__(self, key: str, message: str) -> None:
+    def __init__(self, key: str, message: str, line: int = 0, column: int = 0) -> None:
         ValueError.__init__(self, message)
         self.key = key
+        self.line = line
+        self.column = column
 
 
 @dataclass(frozen=True)

@@ -198,26 +198,61 @@ GoYamlLoader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
 class GoYamlError(ValueError):
     """The text yaml.v3 gives for a file it cannot decode; `type_error` for its *yaml.TypeError
     (returned as is by the CLI's YAML marshaller), else a syntax error (sdk/go/common/encoding
-    marshal.go wraps those: "invalid YAML file: %w"). Syntax errors carry PyYAML's words."""
+    marshal.go wraps those: "invalid YAML file: %w"). A syntax error reads as yaml.v3 words its
+    own, `yaml: line <n>: <problem>` (yaml.go `parser.fail`), with PyYAML's words for the problem;
+    `line` and `column` (1-based; 0 when not known) say where it is."""
 
-    def __init__(self, message: str, type_error: bool) -> None:
+    def __init__(self, message: str, type_error: bool, line: int = 0, column: int = 0) -> None:
         super().__init__(message)
         self.type_error = type_error
+        self.line = line
+        self.column = column
 
     def as_marshaller_error(self) -> str:
         return str(self) if self.type_error else f"invalid YAML file: {self}"
 
 
-def load(text: str) -> Any:
-    """`text` decoded as yaml.v3 decodes it into `any` (timestamps as `GoTime`)."""
+def decode(data: bytes) -> str:
+    """A file's bytes as the text yaml.v3 reads: UTF-8, a leading byte order mark dropped (the CLI's
+    readFileStripUTF8BOM). Other bytes are refused (yaml.v3's reader: "invalid leading UTF-8 octet"
+    and the like), with the line and column of the first."""
+    try:
+        return data.removeprefix(b"\xef\xbb\xbf").decode("utf-8")
+    except UnicodeDecodeError as err:
+        before = data[: err.start].removeprefix(b"\xef\xbb\xbf")
+        line = before.count(b"\n") + 1
+        column = len(before.rsplit(b"\n", 1)[-1].decode("utf-8", "replace")) + 1
+        raise GoYamlError(
+            f"yaml: line {line}: invalid UTF-8 (byte 0x{data[err.start]:02x}); save the file as UTF-8",
+            type_error=False,
+            line=line,
+            column=column,
+        ) from None
+
+
+def load(text: str, duplicates: list[str] | None = None) -> Any:
+    """`text` decoded as yaml.v3 decodes it into `any` (timestamps as `GoTime`). A key defined twice
+    is refused as yaml.v3 refuses it, unless `duplicates` is given: then its errors are added there
+    and the later value kept (to read on and report what else is wrong)."""
     loader = GoYamlLoader(text)
     loader.errors = []
     try:
         data = loader.get_single_data()
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
+        problem = "; ".join(p for p in (err.context, err.problem) if p)
+        raise GoYamlError(f"yaml: line {line}: {problem}", type_error=False, line=line, column=column) from None
     except yaml.YAMLError as err:
         raise GoYamlError(f"yaml: {err}", type_error=False) from None
+    except RecursionError:  # yaml.v3 reads up to 10,000 levels; the program refuses values past 32
+        raise GoYamlError(
+            "yaml: the file nests lists or maps too deep to read (the program accepts 32 levels)", type_error=False
+        ) from None
     finally:
         loader.dispose()
-    if loader.errors:  # yaml.go: TypeError.Error()
+    if loader.errors and duplicates is not None:
+        duplicates.extend(loader.errors)
+    elif loader.errors:  # yaml.go: TypeError.Error()
         raise GoYamlError("yaml: unmarshal errors:\n  " + "\n  ".join(loader.errors), type_error=True)
     return data

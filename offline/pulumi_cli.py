@@ -79,12 +79,15 @@ MAP = "invalid YAML file: could not unmarshal map: "
 """config.Map `UnmarshalYAML`'s wrap ("could not unmarshal map: %w"), under the YAML marshaller's."""
 
 
-def parse_stack_file(text: str, project: Project, path: str) -> dict[Key, ConfigValue]:
-    """loaders.go `LoadProjectStackBytes`: each key namespaced, each value a config.Value."""
+def parse_stack_file(
+    text: str, project: Project, path: str, duplicates: list[str] | None = None
+) -> dict[Key, ConfigValue]:
+    """loaders.go `LoadProjectStackBytes`: each key namespaced, each value a config.Value. With
+    `duplicates`, a key defined twice is added there instead of refused (go_yaml.load)."""
     try:
-        raw = go_yaml.load(text)
+        raw = go_yaml.load(text, duplicates)
     except go_yaml.GoYamlError as err:
-        raise CliConfigError("stack", LOADING + err.as_marshaller_error()) from None
+        raise CliConfigError("stack", LOADING + err.as_marshaller_error(), err.line, err.column) from None
     if raw is None:
         return {}
     config = raw.get("config") if isinstance(raw, dict) else None
@@ -154,10 +157,17 @@ def validate_stack_value(stack: str, key: str, spec: ConfigType, value: ConfigVa
         )
 
 
-def apply_project_config(stack: str, project: Project, config: dict[Key, ConfigValue], decrypt: Decrypt) -> None:
+def apply_project_config(
+    stack: str,
+    project: Project,
+    config: dict[Key, ConfigValue],
+    decrypt: Decrypt,
+    errors: list[CliConfigError] | None = None,
+) -> None:
     """pkg/workspace/config.go `ValidateStackConfigAndApplyProjectConfig` (`mergeConfig` with
     validate=true): applies the project's defaults and values to `config` in place, then refuses
-    missing required keys, then checks each typed key in sorted order."""
+    missing required keys, then checks each typed key in sorted order. The CLI stops at the first
+    refusal; with `errors`, each is added there instead and the checks go on."""
     missing: list[str] = []
     for name in sorted(project.config):
         spec = project.config[name]
@@ -169,10 +179,19 @@ def apply_project_config(stack: str, project: Project, config: dict[Key, ConfigV
             continue
         if spec.has_value or spec.has_default:
             config[key] = default_value(spec.default if spec.has_default else spec.value)
+    found = errors if errors is not None else []
     if missing:
-        raise CliConfigError(sorted(missing)[0], f"validating stack config: {missing_keys_error(stack, missing)}")
+        refusal = CliConfigError(sorted(missing)[0], f"validating stack config: {missing_keys_error(stack, missing)}")
+        if errors is None:
+            raise refusal
+        found.append(refusal)
     for name in sorted(project.config):
         spec = project.config[name]
         key = project_key(project.name, name)
         if spec.type is not None and key in config:
-            validate_stack_value(stack, name, spec, config[key], decrypt(key, config[key]))
+            try:
+                validate_stack_value(stack, name, spec, config[key], decrypt(key, config[key]))
+            except CliConfigError as err:
+                if errors is None:
+                    raise
+                found.append(err)

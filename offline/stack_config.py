@@ -10,16 +10,21 @@ CLI's message, before the program runs. Then this program's rules: only its own 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from config.errors import ConfigError
+import yaml
+
+from config.errors import ConfigError, each, raise_all
 from config.project import PROJECT_FILE, SECRET_KEYS
-from offline.cli_project import load_project
-from offline.cli_values import ConfigValue, plaintext, stack_value
-from offline.pulumi_cli import Key, apply_project_config, parse_stack_file, project_key
+from config.settings import load_settings
+from offline import go_yaml
+from offline.cli_project import Project, load_project
+from offline.cli_values import CliConfigError, ConfigValue, plaintext, stack_value
+from offline.pulumi_cli import LOADING, Key, apply_project_config, parse_stack_file, project_key
 
 CONFIG_DIR = PROJECT_FILE.parent / "config"  # Pulumi.yaml's stackConfigDir
 
@@ -58,7 +63,8 @@ def resolve_stack(
     path = config_dir / f"Pulumi.{stack}.yaml"
     if not path.exists():
         raise ConfigError("stack", f"no config file {path.name}; stacks: {', '.join(available_stacks(config_dir))}")
-    values = parse_stack_file(path.read_text(), project, str(path))
+    text = read_stack_file(path)
+    values = parse_stack_file(text, project, str(path))
     secret_names = set(SECRET_KEYS) | {name for name, spec in project.config.items() if spec.secret}
     for key, value in (overrides or {}).items():
         full, stored = set_value(project.name, key, value, key in secret_names)
@@ -81,7 +87,165 @@ def resolve_stack(
             )
     if not region:
         raise ConfigError("aws:region", "is required in the stack's config file")
+    raise_all(changed_meaning(text, project))
     return ResolvedStack(config, region, frozenset(secret))
+
+
+def read_stack_file(path: Path) -> str:
+    """The stack file's text, read as the CLI reads it (UTF-8, a byte order mark dropped)."""
+    try:
+        return go_yaml.decode(path.read_bytes())
+    except go_yaml.GoYamlError as err:
+        raise CliConfigError("stack", LOADING + err.as_marshaller_error(), err.line, err.column) from None
+
+
+# ----------------------------------------------------------------------------- values YAML reads otherwise
+
+Position = tuple[int, int]
+"""A line and column of the stack file, 1-based."""
+
+
+def _config_entries(text: str, project_name: str) -> list[tuple[str, yaml.Node, yaml.Node]]:
+    """Each entry of the stack file's `config:` map: its key without the project's namespace (others
+    keep theirs: `aws:region`), and its key and value nodes; none for a file that does not compose."""
+    try:
+        root = yaml.compose(text, Loader=go_yaml.GoYamlLoader)
+    except (yaml.YAMLError, RecursionError):
+        return []
+    config = next(
+        (v for k, v in getattr(root, "value", []) if isinstance(root, yaml.MappingNode) and k.value == "config"), None
+    )
+    if not isinstance(config, yaml.MappingNode):
+        return []
+    prefix = f"{project_name}:"
+    return [(str(k.value).removeprefix(prefix), k, v) for k, v in config.value]
+
+
+def _plain_scalars(node: yaml.Node) -> list[yaml.ScalarNode]:
+    todo, found = [node], []
+    while todo:
+        item = todo.pop()
+        if isinstance(item, yaml.ScalarNode) and item.style is None:
+            found.append(item)
+        elif isinstance(item, yaml.SequenceNode):
+            todo.extend(item.value)
+        elif isinstance(item, yaml.MappingNode):
+            todo.extend(v for _, v in item.value)
+    return found
+
+
+def _where(node: yaml.Node) -> Position:
+    return node.start_mark.line + 1, node.start_mark.column + 1
+
+
+def changed_meaning(text: str, project: Project) -> list[ConfigError]:
+    """Values the stack file writes unquoted that YAML reads as something other than what they say:
+    for a key of type string, a number or boolean whose text the program would receive changed
+    (`1.30` arrives as "1.3", `16.10` as "16.1", `0x10` as "16"); a date anywhere, inside maps too
+    (`2026-01-01` arrives as "2026-01-01 00:00:00 +0000 UTC"); for an integer key, a leading zero,
+    which yaml.v3 reads as octal (`010` is 8). Each names its key and says how to write it.
+
+    `pulumi up` cannot see these: the CLI hands the program the changed text only (1.3), which may
+    be a valid value (dbEngineVersion 16.1), so the offline plan checks the stack file itself."""
+    errors: list[ConfigError] = []
+    for name, _, value_node in _config_entries(text, project.name):
+        spec = project.config.get(name)
+        for scalar in _plain_scalars(value_node):
+            problem = _read_otherwise(scalar.value, spec.type if spec else None)
+            if problem:
+                line, column = _where(scalar)
+                errors.append(CliConfigError(name, f"config key '{name}': {problem}", line, column))
+    return errors
+
+
+def _read_otherwise(written: str, kind: str | None) -> str:
+    """What YAML makes of the plain scalar `written` in a value of type `kind`, when that is not what it says."""
+    value = go_yaml.resolve_plain(written)
+    received, quoted = stack_value(value).text, f'"{written}"'
+    if isinstance(value, go_yaml.GoTime):
+        return f"YAML reads the unquoted {written} as a date, which reaches the program as '{received}'; write {quoted}"
+    if kind == "string" and isinstance(value, bool | int | float) and received != written:
+        what = "boolean" if isinstance(value, bool) else "number"
+        return f"YAML reads the unquoted {written} as the {what} {received}, not '{written}'; write {quoted}"
+    digits = written.replace("_", "")
+    if kind == "integer" and isinstance(value, int) and re.fullmatch(r"[+-]?0[0-7]+", digits):
+        return (
+            f"YAML reads {written} as an octal number, {value}; write {int(digits)} (or {value}) without the leading 0"
+        )
+    return ""
+
+
+# ----------------------------------------------------------------------------- every problem, where it is
+
+DUPLICATE = re.compile(r'line ([0-9]+): mapping key "(.*)" already defined at line ([0-9]+)')
+
+
+def stack_problems(
+    stack: str, config_dir: Path = CONFIG_DIR, project_file: Path = PROJECT_FILE
+) -> list[tuple[str, ConfigError]]:
+    """Every problem of `stack`'s stack file found at once, each with where it is
+    (`<file>:<line>:<column>`, or the file alone for a key it does not set), for the offline plan:
+    a file YAML cannot read stops there; otherwise each key defined twice, what the CLI refuses (it
+    stops at the first; all are listed here), values YAML reads as something else
+    (`changed_meaning`), then the program's own errors (config/settings.py `load_settings`) for the
+    keys the CLI accepts."""
+    project = load_project(project_file)
+    path = config_dir / f"Pulumi.{stack}.yaml"
+    text = ""
+    errors: list[ConfigError] = []
+    try:
+        text = read_stack_file(path)
+        duplicates: list[str] = []
+        values = parse_stack_file(text, project, str(path), duplicates)
+    except ConfigError as err:
+        return [(_where_in(path, text, err, project.name), err)]
+    entries = _config_entries(text, project.name)
+    for duplicate in duplicates:
+        line, key, first = DUPLICATE.fullmatch(duplicate).groups()  # type: ignore[union-attr]
+        name = key.removeprefix(f"{project.name}:")
+        # A key set twice inside a value (a map of `tags`, say) belongs to the config key holding it.
+        holder = next((n for n, k, v in entries if k.start_mark.line < int(line) <= v.end_mark.line), None)
+        what = f"config key '{name}'" if holder is None else f"'{key}' in config key '{holder}'"
+        message = (
+            f"{what} is set twice (first at line {first}); keep one. `pulumi up` refuses the file: "
+            f"{LOADING}yaml: unmarshal errors: {duplicate}"
+        )
+        errors.append(CliConfigError(holder or name, message, int(line)))
+    refused: list[CliConfigError] = []
+    apply_project_config(stack, project, values, lambda _key, value: plaintext(value), refused)
+    errors.extend(refused)
+    errors.extend(changed_meaning(text, project))
+    ours = {key: plaintext(value) for (namespace, key), value in values.items() if namespace == project.name}
+    region = plaintext(values[("aws", "region")]) if ("aws", "region") in values else ""
+    if not region:
+        errors.append(ConfigError("aws:region", "is required in the stack's config file"))
+    at_fault = {error.key for error in errors}
+    try:
+        load_settings({k: v for k, v in ours.items() if k not in at_fault}, stack, region, project_file)
+    except ConfigError as err:
+        errors.extend(e for e in each(err) if e.key.split(".")[0] not in at_fault)
+    return [(_where_in(path, text, error, project.name), error) for error in errors]
+
+
+def _where_in(path: Path, text: str, error: ConfigError, project_name: str) -> str:
+    """`<file>:<line>:<column>` of `error`: its own position, else its key's in the file, else the file."""
+    line, column = getattr(error, "line", 0), getattr(error, "column", 0)
+    if not line:
+        key = error.key.split(".")[0]
+        found = [k for name, k, _ in _config_entries(text, project_name) if name == key]
+        if found:
+            line, column = _where(found[0])
+    return (
+        f"{shown_path(path)}:{line}:{column}" if column else f"{shown_path(path)}:{line}" if line else shown_path(path)
+    )
+
+
+def shown_path(path: Path) -> str:
+    """`path` as a message shows it: relative to the working directory when within it (as compilers do)."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 def resolve_stack_config(stack: str, config_dir: Path = CONFIG_DIR) -> tuple[dict[str, str], str]:

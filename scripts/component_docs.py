@@ -9,6 +9,7 @@ component class annotates). `tests/plans/test_docs.py` fails when a page is stal
 
 from __future__ import annotations
 
+import argparse
 import ast
 import sys
 from dataclasses import dataclass
@@ -97,7 +98,9 @@ def pages() -> dict[str, str]:
     return out
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    # --help (argparse) prints the docstring and exits before anything is written.
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args(argv)
     DOCS.mkdir(parents=True, exist_ok=True)
     for name, text in pages().items():
         (DOCS / name).write_text(text)

@@ -10,6 +10,7 @@ settings section, in the order of `SECTIONS`. `tests/plans/test_docs.py` fails w
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from pathlib import Path
@@ -43,7 +44,9 @@ the declaration and run `python scripts/project_config.py` (`Pulumi.yaml`'s `con
 
 Keys are declared in `Pulumi.yaml` (type, description, default; generated from the same
 declarations) and set per stack under the `airflow-eks:` namespace; `aws:region` is required per
-stack. The one exception is the optional secret `existingDbPassword`: the Pulumi CLI requires
+stack, a region of the `aws` partition (GovCloud and China regions are refused: the program's ARNs,
+service principals and image registries are the `aws` partition's; lib/network/zones.py). The one
+exception is the optional secret `existingDbPassword`: the Pulumi CLI requires
 every declared key without a default on every stack, and refuses a `secret: true` key whose plain
 default applies, so it is not declared there (`config/project.py` `SECRET_KEYS` holds it); set it
 with `pulumi config set --secret
@@ -53,7 +56,11 @@ refused. `pulumi preview` checks the declared types before the program runs, the
 JSON string is text), and so do `make plan` and the tests. Unknown keys, wrong types,
 values AWS or the deployment would refuse (a zone EKS refuses, a private endpoint nothing may
 reach, an admin role listed twice, ...) and values that would be ignored (a create-only key
-with a brought VPC or database, a git-sync branch without a repository, ...) are errors.
+with a brought VPC or database, a git-sync branch without a repository, ...) are errors, all
+reported at once, each naming its key (`make plan` adds the file, line and column); a mistyped key
+names the nearest declared one. Quote a value YAML would read as something else: `"1.30"`,
+`"16.10"` (unquoted, a number: 1.3, 16.1), `"2026-01-01"` (a date); `make plan` refuses them
+unquoted, and a string key refuses `true`, `false`, `null`.
 [`examples/stacks/`](../examples/stacks/) holds stack files for what users ask for first, to copy into `config/`:
 `Pulumi.byo-vpc.yaml` (bring your own VPC, private API endpoint) and
 `Pulumi.byo-db.yaml` (an existing PostgreSQL); `make test` plans both. A stack name is at most 9
@@ -119,7 +126,9 @@ def page() -> str:
     return "\n".join(lines)
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    # --help (argparse) prints the docstring and exits before anything is written.
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args(argv)
     PAGE.write_text(page())
     print(f"wrote {PAGE.relative_to(ROOT)}")
     return 0

@@ -12,6 +12,7 @@ under `## Stack outputs` in `contract/README.md`. `tests/plans/test_contract.py`
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from pathlib import Path
@@ -46,7 +47,9 @@ def readme_with_table(readme: str) -> str:
     return f"{before}{TABLE_START}\n{outputs_table()}\n{TABLE_END}{after}"
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    # --help (argparse) prints the docstring and exits before anything is written.
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args(argv)
     current = published(CONTRACT_VERSION)
     published_before = [s for s in snapshots() if s["version"] != CONTRACT_VERSION]
     if published_before and version_tuple(published_before[-1]["version"]) > version_tuple(CONTRACT_VERSION):

@@ -9,6 +9,7 @@ Airflow's own configuration comes from the environment scripts/integration.py se
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import os
@@ -244,8 +245,13 @@ if __name__ == "__main__":
         "concurrent-migrate": concurrent_migrations,
     }
     uri_probes = {"scram": scram, "stats": stats, "refused": refused, "config": config}
-    name = sys.argv[1]
-    if name in uri_probes:
-        uri_probes[name](sys.argv[2])
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("probe", choices=[*probes, *uri_probes])
+    parser.add_argument("argument", nargs="?", help="the URI, log file or values JSON the probe takes")
+    args = parser.parse_args()
+    if args.probe in uri_probes:
+        if args.argument is None:
+            parser.error(f"{args.probe} takes an argument")
+        uri_probes[args.probe](args.argument)
     else:
-        probes[name]()
+        probes[args.probe]()

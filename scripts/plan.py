@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 from config.errors import ConfigError  # noqa: E402
 from offline.mocks import Plan, ProgramError, run_program  # noqa: E402
-from offline.stack_config import CONFIG_DIR, available_stacks  # noqa: E402
+from offline.stack_config import CONFIG_DIR, available_stacks, stack_problems  # noqa: E402
 
 
 def render_tree(plan: Plan) -> str:
@@ -63,6 +63,18 @@ def write_plan(plan: Plan, out_dir: Path) -> Path:
     return path
 
 
+def report_config_errors(stack: str, config_dir: Path, project_file: Path, first: ConfigError) -> None:
+    """Every problem of the stack's config, each with its file, line and column (not only the
+    first, which `pulumi up` would stop at)."""
+    found = stack_problems(stack, config_dir, project_file) if (config_dir / f"Pulumi.{stack}.yaml").exists() else []
+    if not found:
+        found.append(("", first))  # an error only the whole program meets (zones read from the account)
+    for where, error in found:
+        print(f"error: {where}: {error}" if where else f"error: {error}", file=sys.stderr)
+    if len(found) > 1:
+        print(f"{len(found)} problems in the stack's config", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stack", default="dev", help=f"stack to plan: {', '.join(available_stacks())}")
@@ -71,14 +83,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config-dir", default=str(CONFIG_DIR), help="folder of the stack files (examples/stacks)")
     parser.add_argument("--project-file", default=str(ROOT / "Pulumi.yaml"), help="the project file")
     args = parser.parse_args(argv)
+    config_dir, project_file = Path(args.config_dir), Path(args.project_file)
     try:
-        plan = run_program(args.stack, config_dir=Path(args.config_dir), project_file=Path(args.project_file))
+        plan = run_program(args.stack, config_dir=config_dir, project_file=project_file)
     except ConfigError as err:
-        print(f"error: {err}", file=sys.stderr)
+        report_config_errors(args.stack, config_dir, project_file, err)
         return 2
     except ProgramError as err:
-        print(f"error: {err.cause}", file=sys.stderr)
-        return 2 if isinstance(err.cause, ConfigError) else 1
+        if not isinstance(err.cause, ConfigError):
+            print(f"error: {err.cause}", file=sys.stderr)
+            return 1
+        report_config_errors(args.stack, config_dir, project_file, err.cause)
+        return 2
     path = write_plan(plan, Path(args.out))
     if not args.quiet:
         print(render_tree(plan))

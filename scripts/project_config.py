@@ -12,6 +12,7 @@ Pulumi CLI reads it, offline/go_yaml.py) read it back unchanged, else double-quo
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 import textwrap
@@ -124,7 +125,9 @@ def project_text(current: str) -> str:
     return head + "\n" + config_block()
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    # --help (argparse) prints the docstring and exits before anything is written.
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args(argv)
     PROJECT_FILE.write_text(project_text(PROJECT_FILE.read_text()))
     print(f"wrote the config: block of {PROJECT_FILE.relative_to(ROOT)}")
     return 0

@@ -11,6 +11,7 @@ Regenerate after a deliberate change to what the program creates, and review the
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from pathlib import Path
@@ -67,7 +68,9 @@ def snapshot(plan: Plan) -> dict[str, Any]:
     return {"resources": doc["resources"], "outputs": doc["outputs"]}
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    # --help (argparse) prints the docstring and exits before anything is written.
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args(argv)
     SNAPSHOT_DIR.mkdir(parents=True, exist_ok=True)
     for name, (stack, overrides) in VARIANTS.items():
         path = SNAPSHOT_DIR / f"{name}.json"

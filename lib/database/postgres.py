@@ -12,6 +12,30 @@ from __future__ import annotations
 import re
 from urllib.parse import quote
 
+RDS_POSTGRES_MINORS = {13: (1, 23), 14: (1, 22), 15: (2, 17), 16: (1, 13), 17: (1, 9)}
+"""The minor versions RDS for PostgreSQL has released of each major the program supports, first to
+last (`13: (1, 23)`: 13.1 to 13.23): aws-cdk-lib's `PostgresEngineVersion` (aws/aws-cdk,
+packages/aws-cdk-lib/aws-rds/lib/instance-engine.ts, the revision whose newest are 13.23, 14.22,
+15.17, 16.13, 17.9 and 18.3, read 2026-12-07), which lists what `aws rds
+describe-db-engine-versions` has offered. RDS's notice of 2026-05 (minors 14.14-14.17, 15.9-15.12,
+16.5-16.8, 17.1-17.4 at end of standard support, upgraded to 14.20, 15.15, 16.11, 17.7 or later)
+agrees. Some early minors can no longer be created; RDS says so at `pulumi up`."""
+
+
+def engine_version_problem(version: str) -> str | None:
+    """Why `version` (a major, or major.minor) is not an RDS for PostgreSQL version, or None."""
+    major, _, minor = version.partition(".")
+    if not re.fullmatch(r"[0-9]+(\.[0-9]+)?", version) or int(major) not in RDS_POSTGRES_MINORS:
+        return f"'{version}' is not a PostgreSQL version with major {tuple(RDS_POSTGRES_MINORS)}"
+    first, last = RDS_POSTGRES_MINORS[int(major)]
+    if minor and not first <= int(minor) <= last:
+        return (
+            f"'{version}' is not a release of RDS for PostgreSQL {major}, which has {major}.{first} to "
+            f"{major}.{last}; give the major alone ({major}) for RDS's default minor"
+        )
+    return None
+
+
 GIB = 1024**3
 BYTES_PER_CONNECTION = 9_531_392
 """The divisor in RDS's default `max_connections` formula for PostgreSQL."""

@@ -17,6 +17,59 @@ EKS_UNSUPPORTED_ZONE_IDS = frozenset({"use1-az3", "usw1-az2", "cac1-az3"})
 user guide, "Subnet requirements for clusters":
 https://docs.aws.amazon.com/eks/latest/userguide/network-reqs.html#network-requirements-subnets"""
 
+AWS_REGIONS = (
+    "af-south-1",
+    "ap-east-1",
+    "ap-east-2",
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "ap-northeast-3",
+    "ap-south-1",
+    "ap-south-2",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ap-southeast-3",
+    "ap-southeast-4",
+    "ap-southeast-5",
+    "ap-southeast-6",
+    "ap-southeast-7",
+    "ca-central-1",
+    "ca-west-1",
+    "eu-central-1",
+    "eu-central-2",
+    "eu-north-1",
+    "eu-south-1",
+    "eu-south-2",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-west-3",
+    "il-central-1",
+    "me-central-1",
+    "me-south-1",
+    "mx-central-1",
+    "sa-east-1",
+    "us-east-1",
+    "us-east-2",
+    "us-west-1",
+    "us-west-2",
+)
+"""The regions of the `aws` partition: pulumi-aws 7.51.1's `Region` enum (the SDK requirements.txt
+pins; pulumi_aws/_enums.py) less the other partitions' regions (`OTHER_PARTITIONS`).
+tests/unit/test_regions_and_arns.py holds it to the installed SDK's enum."""
+OTHER_PARTITIONS = {
+    "cn-": "aws-cn (China)",
+    "us-gov-": "aws-us-gov (GovCloud)",
+    "us-iso-": "aws-iso",
+    "us-isob-": "aws-iso-b",
+    "us-isof-": "aws-iso-f",
+    "eu-isoe-": "aws-iso-e",
+    "eusc-": "aws-eusc (European Sovereign Cloud)",
+}
+"""Region prefixes of the partitions other than `aws`. The program builds for `aws` alone: its ARNs
+(`arn:aws:`: AWS managed policies, the EKS access policy, log groups, KMS principals), service
+principals and endpoints (`amazonaws.com`, `.com.cn` in China), the ECR registries and add-on
+versions it pins are the `aws` partition's; supporting another partition means all of those per
+partition, and nothing here could test it, so such a region is refused."""
 MAX_ZONES = 3
 ZONE_KEYS = "abc"
 """Per-zone resources are named by position (`nodes-a`, `nodes-b`, ...), never by zone."""
@@ -33,6 +86,19 @@ _WORDS = {
     "northwest": "nw",
     "southwest": "sw",
 }
+
+
+def region_problem(region: str) -> str | None:
+    """Why `region` is not a region this program deploys to, or None."""
+    other = next((name for prefix, name in OTHER_PARTITIONS.items() if region.startswith(prefix)), None)
+    if other:
+        return (
+            f"'{region}' is in the {other} partition; this program builds for the aws partition only (its ARNs, "
+            "service principals, image registries and add-on versions are that partition's)"
+        )
+    if region not in AWS_REGIONS:
+        return f"'{region}' is not an AWS region (the aws partition's: {', '.join(AWS_REGIONS)})"
+    return None
 
 
 def zone_id_prefix(region: str) -> str:

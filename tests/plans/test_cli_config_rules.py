@@ -35,7 +35,7 @@ from offline.cli_values import (
     stack_value,
 )
 from offline.mocks import ProgramError, run_program
-from offline.stack_config import CONFIG_DIR, resolve_stack
+from offline.stack_config import CONFIG_DIR, resolve_stack, shown_path
 from scripts.plan import main as plan_main
 
 ROOT = PROJECT_FILE.parent
@@ -106,8 +106,8 @@ def test_make_plan_refuses_the_former_pulumi_yaml(tmp_path: Path, capsys: pytest
     project = project_with(tmp_path, declared(SECRET_WITH_DEFAULT))
     assert plan_main(["--stack", "dev", "--out", str(tmp_path), "--project-file", str(project)]) == 2
     assert capsys.readouterr().err == (
-        "error: validating stack config: Stack 'dev' with configuration key 'existingDbPassword' must be encrypted "
-        "as it's secret\n"
+        f"error: {shown_path(CONFIG_DIR / 'Pulumi.dev.yaml')}: validating stack config: Stack 'dev' with "
+        "configuration key 'existingDbPassword' must be encrypted as it's secret\n"
     )
     assert not (tmp_path / "plan-dev.json").exists()
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from config.errors import ConfigError
+from config.errors import ConfigError, ConfigErrors
 from config.project import PROJECT_FILE, read_declarations
 from config.settings import load_settings
 from lib.airflow.resources import ResourceProfile
@@ -246,11 +246,65 @@ def test_enum_errors_list_the_accepted_values() -> None:
     assert "single, perAz" in str(failure.value.cause)
 
 
-def test_unknown_key_error_lists_the_known_keys() -> None:
+@pytest.mark.parametrize(
+    ("typo", "nearest"),
+    [("vpcCIDR", "'vpcCidr'"), ("dbEngineVerison", "'dbEngineVersion'"), ("kubernetesVerson", "'kubernetesVersion'")],
+)
+def test_an_unknown_key_names_the_nearest_declared_one(typo: str, nearest: str) -> None:
     with pytest.raises(ProgramError) as failure:
-        run_program("dev", config_overrides={"vpcCIDR": "10.0.0.0/16"})
-    message = str(failure.value.cause)
-    assert "vpcCidr" in message and "natGateways" in message
+        run_program("dev", config_overrides={typo: "x"})
+    assert str(failure.value.cause) == (
+        f"config key '{typo}': is not a config key of this project; did you mean {nearest}?"
+    )
+    assert failure.value.registrations == []
+
+
+def test_an_unknown_key_near_none_points_to_the_reference_not_a_list_of_every_key() -> None:
+    config, region = resolve_stack_config("dev")
+    with pytest.raises(ConfigError) as failure:
+        load_settings(config | {"completelyUnrelated": "x"}, "dev", region)
+    assert str(failure.value) == (
+        "config key 'completelyUnrelated': is not a config key of this project; docs/configuration.md lists the "
+        "keys (Pulumi.yaml's config block declares them)"
+    )
+
+
+def test_every_independent_error_of_a_config_is_reported_at_once() -> None:
+    config, region = resolve_stack_config("dev")
+    config |= {
+        "dbNmae": "x",  # a typo
+        "dbBackupRetentionDays": "90",  # two wrong values of one section
+        "dbSlowStatementMs": "-5",
+        "efsTransitionToIaDays": "3",  # another section
+        "natGateways": "everywhere",  # not of its enum
+        "dbPerformanceInsights": "maybe",  # not of its type
+    }
+    with pytest.raises(ConfigErrors) as failure:
+        load_settings(config, "dev", region)
+    assert [(e.key, type(e)) for e in failure.value.errors] == [
+        ("dbNmae", ConfigError),
+        ("dbPerformanceInsights", ConfigError),
+        ("natGateways", ConfigError),
+        ("dbBackupRetentionDays", ConfigError),
+        ("dbSlowStatementMs", ConfigError),
+        ("efsTransitionToIaDays", ConfigError),
+    ]
+    assert failure.value.key == "dbNmae"
+    message = str(failure.value)
+    assert message.splitlines()[0] == "6 config errors:"
+    assert "  - config key 'dbNmae': is not a config key of this project; did you mean 'dbName'?" in message
+    assert "  - config key 'dbBackupRetentionDays': 90 is outside the accepted range 1 to 35" in message
+
+
+def test_an_error_that_follows_from_another_is_not_reported() -> None:
+    """dbMaxAllocatedStorageGib is checked against dbAllocatedStorageGib: once the wrong allocation is
+    set aside, the ceiling is not reported against the default allocation."""
+    config, region = resolve_stack_config("dev")
+    config |= {"dbAllocatedStorageGib": "10", "dbMaxAllocatedStorageGib": "30"}
+    with pytest.raises(ConfigError) as failure:
+        load_settings(config, "dev", region)
+    assert type(failure.value) is ConfigError
+    assert str(failure.value) == "config key 'dbAllocatedStorageGib': 10 is outside the accepted range 20 to 65536"
 
 
 def test_the_cli_applies_the_declared_defaults(tmp_path: Any) -> None:
