@@ -90,7 +90,7 @@ fuzz: $(VENV)/.dev
 integration: $(VENV)/.dev
 	PROJECT_PYTHON=$(BIN)/python $(PYTHON) scripts/integration.py $(INTEGRATION_ARGS)
 
-bench: $(VENV)/.dev
+bench: $(VENV)/.dev $(CHECKOV_VENV)/.installed
 	$(BIN)/python scripts/benchmark.py
 
 clean:

@@ -1,16 +1,61 @@
-"""Shared fixtures: each stack's offline plan, run once per test session."""
+"""Shared fixtures: each stack's offline plan, run once per test session (per xdist worker).
+
+Three things keep the suite fast without changing what any test runs or asserts:
+- the SDK's capture of the caller's stack for every resource it registers (its source position,
+  which the engine shows and the mock monitor never reads: offline/mocks.py records neither) is
+  left out: under pytest's deep stacks it was a quarter of a program run's CPU time;
+- the garbage collector: a program run under the mocks allocates a great many short-lived
+  objects (asyncio tasks, outputs), which at the default threshold (700) start a collection every
+  few registrations, and each full collection walked the SDKs' modules again (pulumi_aws alone is
+  a few hundred thousand objects). Once collection has imported every module they are frozen out
+  of its scans, and the youngest generation is collected every 20,000 allocations: together a
+  third of a run's CPU time (measured on tests/plans/test_config_coverage.py, 81 runs);
+- the chart renders of a session are shared by its workers (`tests/support/renders.py`): one
+  directory per session, made here by the controller before its workers start, removed at the end.
+"""
 
 from __future__ import annotations
 
+import gc
+import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
+import pulumi.runtime.resource
 import pytest
+from pulumi.runtime.proto import source_pb2
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from offline.mocks import Plan, run_program  # noqa: E402
+from tests.support.renders import RENDER_CACHE_ENV  # noqa: E402
+
+_made_cache = pytest.StashKey[str]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # pulumi 3.272 (requirements.txt): `register_resource` and `read_resource` call it, and pass
+    # what it returns (and the source position derived from it) on to the monitor only.
+    pulumi.runtime.resource._get_stack_trace = source_pb2.StackTrace
+    if not hasattr(config, "workerinput") and RENDER_CACHE_ENV not in os.environ:  # the controller (or no xdist)
+        os.environ[RENDER_CACHE_ENV] = tempfile.mkdtemp(prefix="airflow-eks-renders-")
+        config.stash[_made_cache] = os.environ[RENDER_CACHE_ENV]
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    made = config.stash.get(_made_cache, None)
+    if made:
+        shutil.rmtree(made, ignore_errors=True)
+        del os.environ[RENDER_CACHE_ENV]
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(20_000, 10, 10)
 
 
 @pytest.fixture(scope="session")
