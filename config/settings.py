@@ -36,7 +36,7 @@ from lib.cluster.node_groups import REQUIRED_ROLES, NodeGroup, NodeGroupRole, Ta
 from lib.cluster.sizing import has_shapes, node_task_capacity
 from lib.cluster.versions import support_warning
 from lib.images import CREDENTIAL_ARN, PULL_THROUGH_CACHE
-from lib.network.zones import is_zone_id_of, region_problem, zone_id_prefix
+from lib.network.zones import region_problem, zone_id_problem
 from lib.quantities import cpu_millicores, memory_mebibytes
 from lib.security.audit import cluster_log_group, flow_log_group
 from policy.airflow_eks_guardrails.declaration import waiver_problem
@@ -161,7 +161,6 @@ class Settings:
         problem = region_problem(self.region)
         if problem:
             raise ConfigError("aws:region", problem)
-        prefix = zone_id_prefix(self.region)
         certificate = ACM_ARN.fullmatch(self.load_balancer.certificate_arn)
         if certificate and certificate["region"] != self.region:
             # ELB takes a certificate from ACM in its own region only.
@@ -171,11 +170,9 @@ class Settings:
                 "certificate of its own region (import or request it there)",
             )
         for zone_id in self.network.availability_zone_ids:
-            if not is_zone_id_of(self.region, zone_id):
-                raise ConfigError(
-                    key_of(NetworkSettings, "availability_zone_ids"),
-                    f"'{zone_id}' is not a zone ID of region {self.region} ({prefix}-az1, ...)",
-                )
+            zone_problem = zone_id_problem(self.region, zone_id)
+            if zone_problem:
+                raise ConfigError(key_of(NetworkSettings, "availability_zone_ids"), zone_problem)
         self._check_node_groups()
         self._check_kept_audit_logs()
         if self.network.existing and not self.load_balancer.allowed_cidrs:

@@ -70,6 +70,29 @@ OTHER_PARTITIONS = {
 principals and endpoints (`amazonaws.com`, `.com.cn` in China), the ECR registries and add-on
 versions it pins are the `aws` partition's; supporting another partition means all of those per
 partition, and nothing here could test it, so such a region is refused."""
+ZONE_IDS_READ = "2026-12-07"
+ZONE_IDS = {
+    "us-east-1": tuple(f"use1-az{n}" for n in range(1, 7)),
+    "us-east-2": ("use2-az1", "use2-az2", "use2-az3"),
+    "us-west-1": ("usw1-az1", "usw1-az2", "usw1-az3"),
+    "us-west-2": ("usw2-az1", "usw2-az2", "usw2-az3", "usw2-az4"),
+    "eu-west-1": ("euw1-az1", "euw1-az2", "euw1-az3"),
+}
+"""The zone IDs of each region, read on 2026-12-07 (`ZONE_IDS_READ`). Sources: AWS's "AWS Availability
+Zones" page, https://docs.aws.amazon.com/global-infrastructure/latest/regions/aws-availability-zones.html
+(and its .md rendition), and, where it overlaps, the EFS guide's "Supported Availability Zones for One
+Zone file systems", https://docs.aws.amazon.com/efs/latest/ug/OneZoneAZs.html (the zones EFS One Zone
+serves, a subset of a region's), with the EKS page above (`EKS_UNSUPPORTED_ZONE_IDS`):
+- us-east-1: use1-az1, az2, az3 in the zones page's table; az1, az2, az4, az5, az6 on the EFS page.
+- us-east-2: the zones page says us-east-2a, b and c are the region's zones; EFS: use2-az1, az2, az3.
+- us-west-1: EFS: usw1-az1, az3; usw1-az2 on the EKS page (a zone EKS refuses).
+- us-west-2: EFS: usw2-az1, az2, az3, az4.
+- eu-west-1: the zones page says euw1-az1, az2 and az3 are the region's AZ IDs.
+The stored copies of these pages that could be read end after their tables' first rows, so the other
+regions (`ZONE_IDS_UNREAD`) are left out rather than guessed: their zone IDs are checked for shape only
+(`is_zone_id_of`). A zone AWS opens after that date is refused in these regions until added here."""
+ZONE_IDS_UNREAD = tuple(r for r in AWS_REGIONS if r not in ZONE_IDS)
+"""Regions of `AWS_REGIONS` whose zone IDs could not be read from the sources above."""
 MAX_ZONES = 3
 ZONE_KEYS = "abc"
 """Per-zone resources are named by position (`nodes-a`, `nodes-b`, ...), never by zone."""
@@ -117,6 +140,20 @@ def zone_id_prefix(region: str) -> str:
 
 def is_zone_id_of(region: str, zone_id: str) -> bool:
     return re.fullmatch(rf"{zone_id_prefix(region)}-az[0-9]+", zone_id) is not None
+
+
+def zone_id_problem(region: str, zone_id: str) -> str | None:
+    """Why `zone_id` is not a zone of `region`, or None: of another shape or region, or, where the
+    region's zones are known (`ZONE_IDS`), not one of them."""
+    known = ZONE_IDS.get(region)
+    if known is not None and zone_id not in known:
+        return (
+            f"'{zone_id}' is not a zone ID of region {region}; its zones: {', '.join(known)} "
+            f"(AWS Availability Zones page, read {ZONE_IDS_READ})"
+        )
+    if not is_zone_id_of(region, zone_id):
+        return f"'{zone_id}' is not a zone ID of region {region} ({zone_id_prefix(region)}-az1, ...)"
+    return None
 
 
 def zone_key(index: int) -> str:

@@ -9,10 +9,22 @@ import pulumi_aws
 import pytest
 
 from config.checks import ROLE_NAME_MAX, role_arn
+from config.errors import ConfigError
 from lib.cluster.ami_releases import AMI_RELEASES, ami_release_problem
 from lib.cluster.versions import EKS_VERSIONS
 from lib.database.postgres import RDS_POSTGRES_MINORS, engine_version_problem
-from lib.network.zones import AWS_REGIONS, OTHER_PARTITIONS, region_problem, zone_id_prefix
+from lib.network.zones import (
+    AWS_REGIONS,
+    OTHER_PARTITIONS,
+    ZONE_IDS,
+    ZONE_IDS_UNREAD,
+    choose_zone_ids,
+    is_zone_id_of,
+    region_problem,
+    zone_id_prefix,
+    zone_id_problem,
+)
+from tests.support.settings import settings_of
 
 
 def test_the_regions_are_the_pinned_sdks_of_the_aws_partition() -> None:
@@ -138,3 +150,49 @@ def test_role_arns_iam_could_hold_are_accepted(arn: str) -> None:
 def test_role_arns_iam_could_not_hold_are_refused(arn: str, problem: str) -> None:
     with pytest.raises(ValueError, match=problem):
         role_arn(arn)
+
+
+def test_every_region_has_its_zone_ids_or_is_named_unread() -> None:
+    assert set(ZONE_IDS) | set(ZONE_IDS_UNREAD) == set(AWS_REGIONS)
+    assert not set(ZONE_IDS) & set(ZONE_IDS_UNREAD)
+    assert sorted(ZONE_IDS) == ["eu-west-1", "us-east-1", "us-east-2", "us-west-1", "us-west-2"]
+    for region, zones in ZONE_IDS.items():
+        assert len(zones) >= 3 and len(set(zones)) == len(zones), region
+        assert all(is_zone_id_of(region, zone) for zone in zones), region
+
+
+def test_the_zone_ids_read_for_the_committed_stacks_region() -> None:
+    assert ZONE_IDS["us-east-1"] == ("use1-az1", "use1-az2", "use1-az3", "use1-az4", "use1-az5", "use1-az6")
+    assert zone_id_problem("us-east-1", "use1-az6") is None
+    assert zone_id_problem("us-east-1", "use1-az9") == (
+        "'use1-az9' is not a zone ID of region us-east-1; its zones: use1-az1, use1-az2, use1-az3, use1-az4, "
+        "use1-az5, use1-az6 (AWS Availability Zones page, read 2026-12-07)"
+    )
+    assert zone_id_problem("us-east-1", "use2-az1") is not None
+
+
+def test_a_region_whose_zones_are_unread_keeps_the_shape_check() -> None:
+    assert "ap-northeast-1" in ZONE_IDS_UNREAD
+    assert zone_id_problem("ap-northeast-1", "apne1-az4") is None
+    assert zone_id_problem("ap-northeast-1", "use1-az1") == (
+        "'use1-az1' is not a zone ID of region ap-northeast-1 (apne1-az1, ...)"
+    )
+
+
+@pytest.mark.parametrize("zones", [["use1-az1", "use1-az9"], ["use1-az7", "use1-az2", "use1-az4"]])
+def test_a_zone_id_that_does_not_exist_in_the_region_is_refused_at_load(zones: list[str]) -> None:
+    with pytest.raises(ConfigError) as error:
+        settings_of("dev", availabilityZoneIds=zones)
+    made_up = next(z for z in zones if z not in ZONE_IDS["us-east-1"])
+    assert error.value.key == "availabilityZoneIds"
+    assert str(error.value) == (
+        f"config key 'availabilityZoneIds': '{made_up}' is not a zone ID of region us-east-1; its zones: "
+        "use1-az1, use1-az2, use1-az3, use1-az4, use1-az5, use1-az6 (AWS Availability Zones page, read 2026-12-07)"
+    )
+
+
+def test_every_existing_zone_the_account_lists_is_still_chosen() -> None:
+    # The account's own list is the authority at deploy time: a zone AWS opens after the table was
+    # read is chosen rather than dropped; only another region's and those EKS refuses are skipped.
+    available = ["use1-az7", "use1-az3", "use1-az1", "usw2-az1", "use1-az2"]
+    assert choose_zone_ids("us-east-1", available) == ("use1-az7", "use1-az1", "use1-az2")
