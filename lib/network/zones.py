@@ -71,28 +71,50 @@ principals and endpoints (`amazonaws.com`, `.com.cn` in China), the ECR registri
 versions it pins are the `aws` partition's; supporting another partition means all of those per
 partition, and nothing here could test it, so such a region is refused."""
 ZONE_IDS_READ = "2026-12-07"
-ZONE_IDS = {
-    "us-east-1": tuple(f"use1-az{n}" for n in range(1, 7)),
+ZONE_IDS: dict[str, tuple[str, ...]] = {
+    "af-south-1": ("afs1-az1", "afs1-az2", "afs1-az3"),
+    "ap-east-1": ("ape1-az1", "ape1-az2", "ape1-az3"),
+    "ap-east-2": ("ape2-az1", "ape2-az2", "ape2-az3"),
+    "ap-northeast-1": ("apne1-az1", "apne1-az2", "apne1-az3", "apne1-az4"),
+    "ap-northeast-2": ("apne2-az1", "apne2-az2", "apne2-az3", "apne2-az4"),
+    "ap-northeast-3": ("apne3-az1", "apne3-az2", "apne3-az3"),
+    "ap-south-1": ("aps1-az1", "aps1-az2", "aps1-az3"),
+    "ap-south-2": ("aps2-az1", "aps2-az2", "aps2-az3"),
+    "ap-southeast-1": ("apse1-az1", "apse1-az2", "apse1-az3"),
+    "ap-southeast-2": ("apse2-az1", "apse2-az2", "apse2-az3"),
+    "ap-southeast-3": ("apse3-az1", "apse3-az2", "apse3-az3"),
+    "ap-southeast-4": ("apse4-az1", "apse4-az2", "apse4-az3"),
+    "ap-southeast-5": ("apse5-az1", "apse5-az2", "apse5-az3"),
+    "ap-southeast-6": ("apse6-az1", "apse6-az2", "apse6-az3"),
+    "ap-southeast-7": ("apse7-az1", "apse7-az2", "apse7-az3"),
+    "ca-central-1": ("cac1-az1", "cac1-az2", "cac1-az4"),
+    "ca-west-1": ("caw1-az1", "caw1-az2", "caw1-az3"),
+    "eu-central-1": ("euc1-az1", "euc1-az2", "euc1-az3"),
+    "eu-central-2": ("euc2-az1", "euc2-az2", "euc2-az3"),
+    "eu-north-1": ("eun1-az1", "eun1-az2", "eun1-az3"),
+    "eu-south-1": ("eus1-az1", "eus1-az2", "eus1-az3"),
+    "eu-south-2": ("eus2-az1", "eus2-az2", "eus2-az3"),
+    "eu-west-1": ("euw1-az1", "euw1-az2", "euw1-az3"),
+    "eu-west-2": ("euw2-az1", "euw2-az2", "euw2-az3", "euw2-az4"),
+    "eu-west-3": ("euw3-az1", "euw3-az2", "euw3-az3"),
+    "il-central-1": ("ilc1-az1", "ilc1-az2", "ilc1-az3"),
+    "me-central-1": ("mec1-az1", "mec1-az2", "mec1-az3"),
+    "me-south-1": ("mes1-az1", "mes1-az2", "mes1-az3"),
+    "mx-central-1": ("mxc1-az1", "mxc1-az2", "mxc1-az3"),
+    "sa-east-1": ("sae1-az1", "sae1-az2", "sae1-az3"),
+    "us-east-1": ("use1-az1", "use1-az2", "use1-az3", "use1-az4", "use1-az5", "use1-az6"),
     "us-east-2": ("use2-az1", "use2-az2", "use2-az3"),
     "us-west-1": ("usw1-az1", "usw1-az2", "usw1-az3"),
     "us-west-2": ("usw2-az1", "usw2-az2", "usw2-az3", "usw2-az4"),
-    "eu-west-1": ("euw1-az1", "euw1-az2", "euw1-az3"),
 }
-"""The zone IDs of each region, read on 2026-12-07 (`ZONE_IDS_READ`). Sources: AWS's "AWS Availability
-Zones" page, https://docs.aws.amazon.com/global-infrastructure/latest/regions/aws-availability-zones.html
-(and its .md rendition), and, where it overlaps, the EFS guide's "Supported Availability Zones for One
-Zone file systems", https://docs.aws.amazon.com/efs/latest/ug/OneZoneAZs.html (the zones EFS One Zone
-serves, a subset of a region's), with the EKS page above (`EKS_UNSUPPORTED_ZONE_IDS`):
-- us-east-1: use1-az1, az2, az3 in the zones page's table; az1, az2, az4, az5, az6 on the EFS page.
-- us-east-2: the zones page says us-east-2a, b and c are the region's zones; EFS: use2-az1, az2, az3.
-- us-west-1: EFS: usw1-az1, az3; usw1-az2 on the EKS page (a zone EKS refuses).
-- us-west-2: EFS: usw2-az1, az2, az3, az4.
-- eu-west-1: the zones page says euw1-az1, az2 and az3 are the region's AZ IDs.
-The stored copies of these pages that could be read end after their tables' first rows, so the other
-regions (`ZONE_IDS_UNREAD`) are left out rather than guessed: their zone IDs are checked for shape only
-(`is_zone_id_of`). A zone AWS opens after that date is refused in these regions until added here."""
-ZONE_IDS_UNREAD = tuple(r for r in AWS_REGIONS if r not in ZONE_IDS)
-"""Regions of `AWS_REGIONS` whose zone IDs could not be read from the sources above."""
+"""The AZ IDs of each region of `AWS_REGIONS`, read on 2026-12-07 (`ZONE_IDS_READ`) from the tables of
+AWS's "AWS Availability Zones" page (https://docs.aws.amazon.com/global-infrastructure/latest/regions/
+aws-availability-zones.md, every continent's table; ca-central-1's cac1-az3, a zone EKS refuses, is
+not in it). The page lists constrained zones (use1-az3, usw1-az2, apne1-az3) with the others: an account that
+has resources there may use them. Cross-checked where they overlap with the EFS guide's "Supported
+Availability Zones for One Zone file systems" (https://docs.aws.amazon.com/efs/latest/ug/OneZoneAZs.html)
+and the EKS page above (`EKS_UNSUPPORTED_ZONE_IDS`). A zone AWS opens after that date is refused until
+added here (the page names one for us-east-1, Maryland, "coming in 2026", without its ID yet)."""
 MAX_ZONES = 3
 ZONE_KEYS = "abc"
 """Per-zone resources are named by position (`nodes-a`, `nodes-b`, ...), never by zone."""

@@ -17,7 +17,6 @@ from lib.network.zones import (
     AWS_REGIONS,
     OTHER_PARTITIONS,
     ZONE_IDS,
-    ZONE_IDS_UNREAD,
     choose_zone_ids,
     is_zone_id_of,
     region_problem,
@@ -152,13 +151,20 @@ def test_role_arns_iam_could_not_hold_are_refused(arn: str, problem: str) -> Non
         role_arn(arn)
 
 
-def test_every_region_has_its_zone_ids_or_is_named_unread() -> None:
-    assert set(ZONE_IDS) | set(ZONE_IDS_UNREAD) == set(AWS_REGIONS)
-    assert not set(ZONE_IDS) & set(ZONE_IDS_UNREAD)
-    assert sorted(ZONE_IDS) == ["eu-west-1", "us-east-1", "us-east-2", "us-west-1", "us-west-2"]
+def test_every_region_has_its_zone_ids() -> None:
+    assert set(ZONE_IDS) == set(AWS_REGIONS)
     for region, zones in ZONE_IDS.items():
         assert len(zones) >= 3 and len(set(zones)) == len(zones), region
         assert all(is_zone_id_of(region, zone) for zone in zones), region
+    # Regions whose tables are not az1 to az3 on the page: a fourth zone, or a gap.
+    assert {r: z for r, z in ZONE_IDS.items() if z != tuple(f"{zone_id_prefix(r)}-az{n}" for n in (1, 2, 3))} == {
+        "ap-northeast-1": ("apne1-az1", "apne1-az2", "apne1-az3", "apne1-az4"),
+        "ap-northeast-2": ("apne2-az1", "apne2-az2", "apne2-az3", "apne2-az4"),
+        "ca-central-1": ("cac1-az1", "cac1-az2", "cac1-az4"),
+        "eu-west-2": ("euw2-az1", "euw2-az2", "euw2-az3", "euw2-az4"),
+        "us-east-1": ("use1-az1", "use1-az2", "use1-az3", "use1-az4", "use1-az5", "use1-az6"),
+        "us-west-2": ("usw2-az1", "usw2-az2", "usw2-az3", "usw2-az4"),
+    }
 
 
 def test_the_zone_ids_read_for_the_committed_stacks_region() -> None:
@@ -171,12 +177,14 @@ def test_the_zone_ids_read_for_the_committed_stacks_region() -> None:
     assert zone_id_problem("us-east-1", "use2-az1") is not None
 
 
-def test_a_region_whose_zones_are_unread_keeps_the_shape_check() -> None:
-    assert "ap-northeast-1" in ZONE_IDS_UNREAD
+def test_a_zone_of_another_region_or_shape_is_refused_everywhere() -> None:
     assert zone_id_problem("ap-northeast-1", "apne1-az4") is None
-    assert zone_id_problem("ap-northeast-1", "use1-az1") == (
-        "'use1-az1' is not a zone ID of region ap-northeast-1 (apne1-az1, ...)"
+    assert zone_id_problem("ap-northeast-1", "apne1-az5") == (
+        "'apne1-az5' is not a zone ID of region ap-northeast-1; its zones: apne1-az1, apne1-az2, apne1-az3, "
+        "apne1-az4 (AWS Availability Zones page, read 2026-12-07)"
     )
+    assert zone_id_problem("ca-central-1", "cac1-az3") is not None
+    assert zone_id_problem("ap-northeast-1", "use1-az1") is not None
 
 
 @pytest.mark.parametrize("zones", [["use1-az1", "use1-az9"], ["use1-az7", "use1-az2", "use1-az4"]])
