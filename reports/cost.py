@@ -7,9 +7,10 @@ Three figures per line, all for a 730-hour month:
               stopped; storage, NAT gateways, the load balancer, keys and the control plane stay.
 A plan that is already hibernated prices the same in all three.
 
-Every resource type of the plan is either priced here or listed as free of charge in the table
-(IAM, subnets, Kubernetes objects, ...): a type, region or instance class the table lacks is a
-`MissingPrice` naming it, never a silent zero. Usage the plan cannot show (NAT traffic, log
+Every resource type of the plan is declared in the table's `resource_types`: priced (by the figures
+it names), free (with the reason and its source) or unpriced (a known gap: what bills it, listed
+under the estimate as "not priced"). A type the table does not declare, or a region or instance
+class it lacks, is a `MissingPrice` naming it, never a silent zero. Usage the plan cannot show (NAT traffic, log
 volume, stored files) comes from `sizing/assumptions.json`.
 
 The control plane costs the extended-support rate when the cluster's Kubernetes version is past its
@@ -56,8 +57,7 @@ class PriceTable:
         self.path = path
         self.hours = float(table["hours_per_month"])
         self._prices: Mapping[str, Any] = table["regions"][region]
-        self.free_types: Mapping[str, str] = table["no_charge"]["types"]
-        self.free_prefixes: Mapping[str, str] = table["no_charge"]["prefixes"]
+        self.types: Mapping[str, Mapping[str, Any]] = table["resource_types"]
 
     def figure(self, key: str, item: str | None = None) -> Price:
         entry = self._prices.get(key)
@@ -72,8 +72,18 @@ class PriceTable:
             raise MissingPrice(f"{key} has no price for {self.region} in {self.path}")
         return Price(float(entry["usd"]), entry["unit"], entry["source"], entry["date"])
 
-    def is_free(self, resource_type: str) -> bool:
-        return resource_type in self.free_types or any(resource_type.startswith(p) for p in self.free_prefixes)
+    def declared(self, resource_type: str) -> bool:
+        return resource_type in self.types
+
+    def not_priced(self, resource_type: str) -> str | None:
+        """What bills `resource_type` that the estimate leaves out (an `unpriced` type, or a priced
+        type's `not_priced` dimension), with its source; None when nothing is left out."""
+        entry = self.types[resource_type]
+        if "unpriced" in entry:
+            return f"{entry['unpriced']}; source: {entry['source']}"
+        if "not_priced" in entry:
+            return f"{entry['not_priced']['what']}; source: {entry['not_priced']['source']}"
+        return None
 
 
 @dataclass(frozen=True)
@@ -267,36 +277,21 @@ def _monitoring_lines(plan: Plan, prices: PriceTable, usage: Mapping[str, float]
     return lines
 
 
-PRICED_TYPES = frozenset(
-    {
-        "eks:index:ManagedNodeGroup",
-        "aws:ec2/launchTemplate:LaunchTemplate",
-        "aws:rds/instance:Instance",
-        "aws:ec2/natGateway:NatGateway",
-        "aws:ec2/eip:Eip",
-        "aws:lb/loadBalancer:LoadBalancer",
-        "eks:index:Cluster",
-        "aws:efs/fileSystem:FileSystem",
-        "aws:kms/key:Key",
-        "aws:cloudwatch/logGroup:LogGroup",
-        "aws:ec2/flowLog:FlowLog",
-        "aws:ecr/pullThroughCacheRule:PullThroughCacheRule",
-        "aws:cloudwatch/metricAlarm:MetricAlarm",
-        "aws:cloudwatch/dashboard:Dashboard",
-        "aws:s3/bucket:Bucket",
-    }
-)
+def undeclared_types(plan: Plan, prices: PriceTable) -> list[str]:
+    """Resource types of the plan that the table neither prices, nor lists as free or unpriced."""
+    return sorted({r["type"] for r in plan["resources"]} - set(prices.types))
 
 
-def unpriced_types(plan: Plan, prices: PriceTable) -> list[str]:
-    """Resource types of the plan that the table neither prices nor lists as free."""
-    types = {r["type"] for r in plan["resources"]}
-    return sorted(t for t in types if t not in PRICED_TYPES and not prices.is_free(t))
+def not_priced(plan: Plan, prices: PriceTable) -> list[tuple[str, str]]:
+    """(type, what bills it) for each type of the plan whose cost, or part of it, is not estimated."""
+    found = ((t, prices.not_priced(t)) for t in sorted({r["type"] for r in plan["resources"]}))
+    return [(t, what) for t, what in found if what]
 
 
 @dataclass(frozen=True)
 class Estimate:
     lines: list[Line]
+    not_priced: list[tuple[str, str]]
 
     def total(self, which: str) -> float:
         return round(sum(getattr(line, f"monthly_{which}") for line in self.lines), 2)
@@ -309,13 +304,15 @@ def estimate(
     docstring)."""
     if not 0 <= busy_hours <= 24:
         raise ValueError(f"busy hours {busy_hours} is not between 0 and 24")
-    missing = unpriced_types(plan, prices)
+    missing = undeclared_types(plan, prices)
     if missing:
         raise MissingPrice(
-            f"resource type {missing[0]} has no price for {prices.region} in {prices.path}: price it in "
-            "reports/cost.py or list it under no_charge with the reason it costs nothing"
+            f"resource type {missing[0]} has no price for {prices.region} in {prices.path}: declare it under "
+            "resource_types as priced (and price it in reports/cost.py), free with the reason and its source, "
+            "or unpriced with what bills it"
         )
     lines = _node_lines(plan, prices, busy_hours) + _database_lines(plan, prices)
     lines += _control_plane_lines(plan, prices, today or utc_today()) + _usage_lines(plan, prices, usage)
     lines += _monitoring_lines(plan, prices, usage, busy_hours)
-    return Estimate([line for line in lines if line.count or line.monthly_idle or line.monthly_busy])
+    kept = [line for line in lines if line.count or line.monthly_idle or line.monthly_busy]
+    return Estimate(kept, not_priced(plan, prices))

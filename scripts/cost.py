@@ -51,6 +51,7 @@ def report(
         "binding_limit": model.binding.name,
         "limits": [{"name": m.name, "tasks": m.tasks, "detail": m.detail} for m in model.limits],
         "lines": [line.as_json() for line in cost.lines],
+        "not_priced": [{"resource_type": t, "what": what} for t, what in cost.not_priced],
     }
 
 
@@ -70,6 +71,9 @@ def render(doc: dict[str, Any]) -> str:
         f"{doc['hibernated_monthly']:>10.2f}"
     )
     out.append(f"(busy: task node groups at their maximum {doc['busy_hours_per_day']:g} hours a day)")
+    # Known gaps of the model, declared `unpriced` or `not_priced` in sizing/aws-prices.json: not in the totals.
+    for gap in doc["not_priced"]:
+        out.append(f"not priced: {gap['resource_type']}: {gap['what']}")
     out.append("")
     out.append(f"Task pods at once: {doc['max_concurrent_tasks']}, bound by {doc['binding_limit']}")
     for limit in doc["limits"]:
