@@ -59,6 +59,7 @@ def airflow_chart_inputs(settings: Settings) -> ChartInputs:
         image_mirrors=settings.image_mirrors,
         statsd=StatsdTarget(PLACEHOLDER, 8125, PLACEHOLDER) if o.cluster_metrics else None,
         remote_logs=RemoteLogs(PLACEHOLDER, ROLE, settings.region) if o.remote_logs else None,
+        failed_pod_retention_hours=a.failed_pod_retention_hours,
         overrides=a.values,
     )
 

@@ -3,12 +3,16 @@ not Helm, once the cluster, the database and the file system exist."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
 
-from config.chart_values import PLACEHOLDER, ROLE, airflow_chart_values
+from components import airflow as airflow_component
+from config.chart_values import PLACEHOLDER, ROLE, airflow_chart_inputs, airflow_chart_values
 from config.errors import ConfigError
+from lib.airflow import values
+from lib.airflow.values import ChartInputs
 from lib.cluster import helm_addons as addons
 from offline.mocks import Plan, ProgramError, run_program
 from tests.support.settings import settings_of
@@ -52,3 +56,26 @@ def test_the_loader_checks_the_values_the_components_give_helm(plans: dict[str, 
     ca = addons.cluster_autoscaler_values(PLACEHOLDER, settings.region, settings.cluster.kubernetes_version, system)
     for chart, computed in ((addons.LOAD_BALANCER_CONTROLLER, lb), (addons.CLUSTER_AUTOSCALER, ca)):
         assert shape(addons.release_values(chart, computed, ROLE, {})) == shape(releases[chart.chart]), chart.chart
+
+
+# The inputs the loader cannot know before resources exist; every other input must be the component's.
+STAND_INS = {"dags_claim", "logs_claim", "namespace", "worker_role_arn", "statsd", "remote_logs"}
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_the_loader_gives_airflow_values_the_components_inputs(monkeypatch: pytest.MonkeyPatch, stack: str) -> None:
+    """Input for input, but for the stand-ins, config/chart_values.py builds the `ChartInputs` that
+    components/airflow.py builds (a new input the loader leaves at its default fails here)."""
+    given: list[ChartInputs] = []
+
+    def recording(inputs: ChartInputs, *fragments: Any) -> dict[str, Any]:
+        given.append(inputs)
+        return values.airflow_values(inputs, *fragments)
+
+    overrides = {"airflowFailedPodRetentionHours": 72, "airflowParallelism": 20}
+    monkeypatch.setattr(airflow_component, "airflow_values", recording)
+    run_program(stack, config_overrides=overrides)
+    (component,) = given
+    loader = airflow_chart_inputs(settings_of(stack, **overrides))
+    fields = {f.name for f in dataclasses.fields(ChartInputs)} - STAND_INS
+    assert {f: getattr(loader, f) for f in fields} == {f: getattr(component, f) for f in fields}
