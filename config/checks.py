@@ -46,6 +46,7 @@ class Section:
     """The `Settings` attribute that holds the section."""
     TITLE: ClassVar[str]
     """Its heading in docs/configuration.md and its comment in `Pulumi.yaml`."""
+    __dataclass_fields__: ClassVar[dict[str, Any]]  # every section is a dataclass (for `key_of`'s type)
 
     def invalid(self, field: str, message: str) -> ConfigError:
         return ConfigError(key_of(self, field), message)

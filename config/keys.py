@@ -17,10 +17,13 @@ import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from config.errors import ConfigError, shown
 from config.project import SECRET_KEYS
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 Convert = Callable[[str, Any], Any]
 METADATA = "config_key"
@@ -146,7 +149,7 @@ def declared(section: type) -> list[Key]:
     ]
 
 
-def key_of(section: Any, field: str) -> str:
+def key_of(section: DataclassInstance | type[DataclassInstance], field: str) -> str:
     """The config key that fills `field` of `section` (a settings class or instance)."""
     spec: Key = next(f for f in dataclasses.fields(section) if f.name == field).metadata[METADATA]
     return spec.name
