@@ -47,6 +47,7 @@ def report(
         "idle_monthly": cost.total("idle"),
         "busy_monthly": cost.total("busy"),
         "hibernated_monthly": cost.total("hibernated"),
+        "prices_as_of": prices.as_of,
         "max_concurrent_tasks": model.max_concurrent_tasks,
         "binding_limit": model.binding.name,
         "limits": [{"name": m.name, "tasks": m.tasks, "detail": m.detail} for m in model.limits],
@@ -56,26 +57,47 @@ def report(
 
 
 def render(doc: dict[str, Any]) -> str:
-    head = f"{'resource':58} {'count':>7} {'unit $':>9} {'idle $/mo':>10} {'busy $/mo':>10} {'hibernated':>10}"
-    out = [
-        f"Estimated monthly cost of stack {doc['stack']} ({doc['region']}, USD, list prices, on {doc['date']}):",
-        head,
-    ]
+    """The estimate as a person reads it: a line per priced item with idle, busy and asleep figures and
+    the number of its source (listed under the totals), the gaps, then the capacity chain."""
+    sources: dict[str, int] = {}
     for line in doc["lines"]:
+        sources.setdefault(line["source"], len(sources) + 1)
+    width = min(72, max(len(line["resource_type"]) for line in doc["lines"]))
+    figures = f"{'count':>9} {'unit $':>9} {'idle $/mo':>10} {'busy $/mo':>10} {'asleep $/mo':>11}"
+    out = [
+        f"Estimated monthly cost of stack {doc['stack']}: {doc['region']} list prices in USD "
+        f"(sizing/aws-prices.json, figures dated to {doc['prices_as_of']}), priced on {doc['date']}",
+        f"{'resource':{width}} {figures}  src",
+    ]
+    rule = "-" * (width + len(figures) + 6)
+    out.append(rule)
+    for line in doc["lines"]:
+        label = line["resource_type"]
+        label = label if len(label) <= width else label[: width - 1] + "~"
         out.append(
-            f"{line['resource_type'][:58]:58} {line['count']:>7g} {line['unit_price']:>9.4f} "
-            f"{line['monthly_idle']:>10.2f} {line['monthly_busy']:>10.2f} {line['monthly_hibernated']:>10.2f}"
+            f"{label:{width}} {line['count']:>9.6g} {line['unit_price']:>9.4f} {line['monthly_idle']:>10.2f} "
+            f"{line['monthly_busy']:>10.2f} {line['monthly_hibernated']:>11.2f}  [{sources[line['source']]}]"
         )
+    out.append(rule)
     out.append(
-        f"{'total':58} {'':>7} {'':>9} {doc['idle_monthly']:>10.2f} {doc['busy_monthly']:>10.2f} "
-        f"{doc['hibernated_monthly']:>10.2f}"
+        f"{'total':{width}} {'':>9} {'':>9} {doc['idle_monthly']:>10.2f} {doc['busy_monthly']:>10.2f} "
+        f"{doc['hibernated_monthly']:>11.2f}"
     )
-    out.append(f"(busy: task node groups at their maximum {doc['busy_hours_per_day']:g} hours a day)")
+    out.append(
+        f"idle: every node group at its desired size, task groups at their minimum, no task running; busy: task "
+        f"groups at their maximum {doc['busy_hours_per_day']:g} hours a day; asleep: a month with `hibernate: true`"
+    )
+    out.append("")
+    out.append("Sources (volumes: sizing/assumptions.json, each with its reason):")
+    out += [f" [{n}] {source}" for source, n in sources.items()]
     # Known gaps of the model, declared `unpriced` or `not_priced` in sizing/aws-prices.json: not in the totals.
     for gap in doc["not_priced"]:
         out.append(f"not priced: {gap['resource_type']}: {gap['what']}")
     out.append("")
-    out.append(f"Task pods at once: {doc['max_concurrent_tasks']}, bound by {doc['binding_limit']}")
+    out.append(
+        f"Capacity chain (task pods at once, the least of these): {doc['max_concurrent_tasks']}, "
+        f"bound by {doc['binding_limit']}"
+    )
     for limit in doc["limits"]:
         mark = "*" if limit["name"] == doc["binding_limit"] else " "
         out.append(f" {mark} {limit['name']:17} {limit['tasks']:>7}  {limit['detail']}")
