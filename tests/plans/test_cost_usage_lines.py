@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -250,3 +251,22 @@ def test_make_cost_prints_idle_busy_and_asleep_with_each_lines_source(dev: Plan)
     ]
     assert f"Capacity chain (task pods at once, the least of these): {doc['max_concurrent_tasks']}" in text
     assert json.loads(json.dumps(doc))["prices_as_of"] == "2026-12"
+
+
+README_DAY = date(2026, 12, 7)
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_the_readme_cost_table_is_what_make_cost_says(stack: str, plans: dict[str, Plan]) -> None:
+    """The README's figures come from `make cost` on the day it names; a change to the plan, a price
+    or an assumption that moves them fails here until the README says the new figure."""
+    from scripts.cost import report
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert "Priced on 2026-12-07" in readme
+    (row,) = [r for r in readme.splitlines() if r.startswith(f"| {stack} | ")]
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    doc = report(stack, json.loads(json.dumps(plans[stack].as_json())), "us-east-1", 8, README_DAY)
+    figures = [doc["idle_monthly"], doc["busy_monthly"], doc["hibernated_monthly"]]
+    assert cells[1:4] == [f"{round(f):,}" for f in figures]
+    assert cells[4] == str(doc["max_concurrent_tasks"])
