@@ -3,15 +3,19 @@
 Three figures per line, all for a 730-hour month:
 - idle:       node groups at their desired size, task groups at their minimum;
 - busy:       idle, plus the task groups at their maximum for `busy_hours` a day;
-- hibernated: what `hibernate: true` leaves running: every node group at zero and the database
-              stopped; storage, NAT gateways, the load balancer, keys and the control plane stay.
+- hibernated: a month asleep with `hibernate: true` (`make cost` prints it as "asleep"): every
+              node group at zero and the database stopped; storage, NAT gateways, the load
+              balancer, keys, the control plane and its logs stay; activity (traffic, container
+              logs, reads and writes, requests, CPU credits) stops.
 A plan that is already hibernated prices the same in all three.
 
 Every resource type of the plan is declared in the table's `resource_types`: priced (by the figures
 it names), free (with the reason and its source) or unpriced (a known gap: what bills it, listed
 under the estimate as "not priced"). A type the table does not declare, or a region or instance
 class it lacks, is a `MissingPrice` naming it, never a silent zero. Usage the plan cannot show (NAT traffic, log
-volume, stored files) comes from `sizing/assumptions.json`.
+volume, stored files, requests, CPU) comes from `sizing/assumptions.json`, each volume with its reason; the
+usage-driven lines (`usage_driven_lines`) read from the plan what decides them (enabled log types,
+replicas and log level, key rotation, backup policy, pull-through cache, burstable types).
 
 The control plane costs the extended-support rate when the cluster's Kubernetes version is past its
 EKS standard support on the day of the estimate (lib/cluster/versions.py; EKS bills it from the start of
@@ -584,6 +588,8 @@ def estimate(
             "resource_types as priced (and price it in reports/cost.py), free with the reason and its source, "
             "or unpriced with what bills it"
         )
+    if node_groups(plan) and not _awake(plan):
+        busy_hours = 0.0  # hibernated: no autoscaler runs to scale the task groups up, no task runs
     lines = _node_lines(plan, prices, busy_hours) + _database_lines(plan, prices)
     lines += _control_plane_lines(plan, prices, today or utc_today()) + _usage_lines(plan, prices, usage)
     lines += _monitoring_lines(plan, prices, usage, busy_hours)

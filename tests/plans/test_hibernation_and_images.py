@@ -56,6 +56,8 @@ def test_the_hibernated_plan_costs_what_the_estimate_says(dev: Plan, hibernated:
     awake = report("dev", json.loads(json.dumps(dev.as_json())), "us-east-1", 8)
     asleep = report("dev", json.loads(json.dumps(hibernated.as_json())), "us-east-1", 8)
     assert asleep["idle_monthly"] == pytest.approx(awake["hibernated_monthly"], abs=0.01)
+    # Asleep, nothing scales up and no task runs: the three figures are one.
+    assert asleep["idle_monthly"] == asleep["busy_monthly"] == asleep["hibernated_monthly"]
     assert asleep["idle_monthly"] < awake["idle_monthly"]
 
 
