@@ -13,6 +13,7 @@ from typing import Any
 
 import pulumi
 import pulumi_aws as aws
+import pulumi_kubernetes as k8s
 from airflow_eks_contract import CONTRACT_VERSION, PlatformOutputs, as_exports
 from pulumi.runtime import config as runtime_config
 
@@ -106,17 +107,18 @@ class Stack:
     flow_logs: FlowLogs
     cluster: Cluster
     node_groups: NodeGroups
+    """Empty while the stack sleeps; the parts typed `| None` below are None then (`asleep_stack`)."""
     database: Database
     storage: SharedStorage
     eks_addons: dict[str, EksAddon]
     """The catalog's add-ons the stack creates itself (the others: Cluster, ClusterTelemetry)."""
-    lb_controller: ClusterAddon
-    autoscaler: ClusterAddon
+    lb_controller: ClusterAddon | None
+    autoscaler: ClusterAddon | None
     worker_role: ServiceAccountRole
     telemetry: ClusterTelemetry | None
     log_archive: LogArchive | None
     airflow: Airflow
-    nlb: LoadBalancer
+    nlb: LoadBalancer | None
     alerts: Alerts | None
     dashboard: Dashboard | None
 
@@ -139,6 +141,7 @@ def network_and_cluster(settings: Settings, tags: dict[str, str], versions: dict
             vpc_cidr=s.vpc_cidr,
             nat_gateways=s.nat_gateways,
             existing=existing,
+            nat=not settings.hibernate,
             tags=tags,
         ),
     )
@@ -161,9 +164,17 @@ def network_and_cluster(settings: Settings, tags: dict[str, str], versions: dict
             protect=settings.protect,
             tags=tags,
             adopt_log_key_id=settings.observability.adopt_kept_audit_logs.get(cluster_log_group(name), ""),
+            asleep=settings.hibernate,
         ),
     )
     return network, cluster
+
+
+def awake_provider(cluster: Cluster) -> k8s.Provider:
+    """The cluster's Kubernetes provider, for what only an awake stack builds."""
+    if cluster.provider is None:
+        raise AssertionError("an asleep stack builds nothing in Kubernetes (program.py, asleep_stack)")
+    return cluster.provider
 
 
 def node_groups_of(settings: Settings, network: Network, cluster: Cluster, tags: dict[str, str]) -> NodeGroups:
@@ -171,7 +182,7 @@ def node_groups_of(settings: Settings, network: Network, cluster: Cluster, tags:
         settings.name,
         NodeGroupsArgs(
             groups=settings.node_groups,
-            cluster=cluster.eks_cluster,
+            cluster=cluster.eks_cluster,  # None asleep
             subnet_ids=network.node_subnet_ids,
             security_group_ids=pulumi.Output.all(cluster.cluster_security_group_id, network.node_security_group_id),
             # PgBouncer runs on the control-plane group: its nodes alone reach the database.
@@ -180,9 +191,9 @@ def node_groups_of(settings: Settings, network: Network, cluster: Cluster, tags:
             account_id=network.account_id,
             ami_release_version=settings.cluster.node_ami_release_version,
             tags=tags,
-            hibernate=settings.hibernate,
             protect=settings.protect,
             apply_sizes=settings.node_groups_apply_sizes,
+            asleep=settings.hibernate,
         ),
     )
 
@@ -249,7 +260,7 @@ def storage_of(settings: Settings, network: Network, cluster: Cluster, tags: dic
             subnet_ids=network.data_subnet_ids,
             zone_count=len(network.availability_zone_ids),
             node_security_group_id=network.node_security_group_id,
-            provider=cluster.provider,
+            provider=cluster.provider,  # None asleep
             claim_namespace=AIRFLOW_NAMESPACE,
             claims=AIRFLOW_CLAIMS,
             transition_to_ia_days=settings.storage.transition_to_ia_days,
@@ -328,7 +339,7 @@ def chart_addons(
                 policy=policy,
                 oidc_provider_arn=cluster.oidc_provider_arn,
                 oidc_issuer=cluster.oidc_issuer,
-                provider=cluster.provider,
+                provider=awake_provider(cluster),
                 depends_on=nodes,
                 tags=tags,
             ),
@@ -366,6 +377,7 @@ def worker_role_of(settings: Settings, cluster: Cluster, tags: dict[str, str]) -
             oidc_issuer=cluster.oidc_issuer,
             description=f"Airflow task pods of EKS cluster {cluster.cluster_name} (IRSA)",
             tags=tags,
+            asleep=settings.hibernate,
         ),
     )
 
@@ -405,12 +417,12 @@ def airflow_of(
             connection_uri=database.connection_uri,
             max_connections=database.max_connections,
             volumes={
-                volume: VolumeClaimArgs(claim, storage.volume_names[volume], storage.volume_capacity)
+                volume: VolumeClaimArgs(claim, storage.volume_names.get(volume, ""), storage.volume_capacity)
                 for volume, claim in storage.claim_names.items()
             },
             control_plane=settings.node_group(NodeGroupRole.AIRFLOW),
             workers=settings.node_group(NodeGroupRole.WORKERS),
-            provider=cluster.provider,
+            provider=cluster.provider,  # None asleep
             namespace=storage.claim_namespace,
             chart_version=a.chart_version,
             airflow_version=a.airflow_version,
@@ -457,7 +469,7 @@ def load_balancer_of(
             service_port=API_SERVER_PORT,
             health_check_path=API_SERVER_HEALTH_PATH,
             controller=controller.release,
-            provider=cluster.provider,
+            provider=awake_provider(cluster),
             certificate_arn=lb.certificate_arn,
             tags=tags,
         ),
@@ -489,6 +501,7 @@ def telemetry_of(
             depends_on=nodes,
             protect=settings.protect,
             tags=tags,
+            asleep=settings.hibernate,
         ),
     )
 
@@ -512,6 +525,7 @@ def log_archive_of(
             expiration_days=o.remote_logs_expiration_days,
             protect=settings.protect,
             tags=tags,
+            asleep=settings.hibernate,
         ),
     )
 
@@ -520,12 +534,12 @@ def nat_gateway_id(network: Network, index: int) -> pulumi.Output[str]:
     return network.nat_gateway_ids.apply(lambda ids: ids[index])
 
 
-def alarm_list(settings: Settings, s: Stack) -> tuple[list[alarm_specs.Alarm], list[LogMetric]]:
+def alarm_list(settings: Settings, s: Stack, nlb: LoadBalancer) -> tuple[list[alarm_specs.Alarm], list[LogMetric]]:
     """Every alarm of the stack, and the log metrics they read."""
     t, db = settings.observability.thresholds, settings.database
     specs = [
         *alarm_specs.file_system_alarms(s.storage.file_system_id, t),
-        *alarm_specs.load_balancer_alarms(s.nlb.arn_suffix, s.nlb.target_group_arn_suffix, t),
+        *alarm_specs.load_balancer_alarms(nlb.arn_suffix, nlb.target_group_arn_suffix, t),
         *alarm_specs.nat_alarms([nat_gateway_id(s.network, i) for i in range(s.network.nat_gateway_count)], t),
     ]
     if s.database.instance_identifier is not None:
@@ -567,7 +581,8 @@ def monitoring_of(settings: Settings, s: Stack, tags: dict[str, str]) -> Stack:
                 tags=tags,
             ),
         )
-        specs, log_metrics = alarm_list(settings, s)
+    if alerts is not None and s.nlb is not None:  # no alarm while asleep
+        specs, log_metrics = alarm_list(settings, s, s.nlb)
         alarms = Alarms(
             child_name(name, "alarms"),
             AlarmsArgs(
@@ -575,13 +590,12 @@ def monitoring_of(settings: Settings, s: Stack, tags: dict[str, str]) -> Stack:
                 alarms=specs,
                 log_metrics=log_metrics,
                 db_instance_identifier=s.database.instance_identifier,
-                actions_enabled=not settings.hibernate,  # a stack asleep is not an outage
                 tags=tags,
             ),
         )
         alarm_arns = list(alarms.alarm_arns.values())
     dashboard = None
-    if o.dashboard:
+    if o.dashboard and s.nlb is not None:  # none while asleep
         telemetry = s.telemetry
         dashboard = Dashboard(
             child_name(name, "dashboard"),
@@ -602,12 +616,15 @@ def monitoring_of(settings: Settings, s: Stack, tags: dict[str, str]) -> Stack:
 
 
 def build_stack(settings: Settings) -> Stack:
-    """Create every component, each once, in dependency order."""
+    """Create every component, each once, in dependency order. Awake (`hibernate` false) the whole
+    stack; asleep only what holds data, under the same names (docs/cost.md, Hibernation)."""
     tags = base_tags(settings.project, settings.stack, settings.tags)
     tags |= guardrail_tags(settings.production, settings.policy_waivers)  # what the policy pack reads
     versions = addon_versions(settings.cluster.kubernetes_version, settings.addons.eks_addon_versions)
     network, cluster = network_and_cluster(settings, tags, versions)
     flow_logs = flow_logs_of(settings, network, tags)
+    if settings.hibernate:
+        return asleep_stack(settings, network, cluster, flow_logs, versions, tags)
     node_groups = node_groups_of(settings, network, cluster, tags)
     mirrors, cache = image_mirrors_of(settings, node_groups)
     nodes: list[pulumi.Resource] = [*node_groups.groups.values(), *cache]
@@ -643,10 +660,68 @@ def build_stack(settings: Settings) -> Stack:
     return monitoring_of(settings, stack, tags)
 
 
+def asleep_stack(
+    settings: Settings,
+    network: Network,
+    cluster: Cluster,
+    flow_logs: FlowLogs,
+    versions: dict[str, str],
+    tags: dict[str, str],
+) -> Stack:
+    """The stack asleep (`hibernate`): what holds data, and nothing billed by the hour. Built by the
+    same functions as awake, so each kept resource has the same URN and inputs:
+    - kept: the VPC, subnets and security groups (free); the flow logs; the cluster's keys and its
+      control-plane log group (`ClusterArgs.asleep`); the database, stopped; the file system with its
+      access points and mount targets (no PersistentVolume: `provider` None); the task pods' role (its
+      trust refuses everyone: `ServiceAccountRoleArgs.asleep`); the container log groups and their key
+      (`ClusterTelemetryArgs.asleep`); the task logs bucket and its key (`LogArchiveArgs.asleep`);
+      Airflow's generated keys and passwords (`AirflowArgs.provider` None); the alerts topic.
+    - gone: the NAT gateways and their addresses (`NetworkArgs.nat`), the EKS cluster and its
+      provider, the node groups with their role and volume key (`NodeGroupsArgs.asleep`: a key of
+      root volumes only), the image cache rules, every EKS add-on and Helm release, every
+      Kubernetes object, the IRSA roles of the add-ons, the NLB, the alarms and the dashboard.
+    A new hourly-billed or in-cluster part belongs in `build_stack` only."""
+    node_groups = node_groups_of(settings, network, cluster, tags)
+    database = database_of(settings, network, tags)
+    storage = storage_of(settings, network, cluster, tags)
+    worker_role = worker_role_of(settings, cluster, tags)
+    telemetry = telemetry_of(settings, network, cluster, [], versions, tags)
+    archive = log_archive_of(settings, cluster, worker_role, tags)
+    airflow = airflow_of(settings, database, storage, cluster, worker_role, {}, [], telemetry, archive)
+    stack = Stack(
+        network,
+        flow_logs,
+        cluster,
+        node_groups,
+        database,
+        storage,
+        {},
+        None,
+        None,
+        worker_role,
+        telemetry,
+        archive,
+        airflow,
+        None,
+        alerts=None,
+        dashboard=None,
+    )
+    return monitoring_of(settings, stack, tags)
+
+
 def exports(settings: Settings, s: Stack) -> PlatformOutputs:
     """The stack outputs, as the published contract (`contract/`) types them: every one
-    exported whatever the config (`""` where it does not apply), so readers always find it."""
+    exported whatever the config (`""` where it does not apply), so readers always find it. While
+    the stack sleeps, what names a part that is gone (the cluster, its nodes, Airflow's release and
+    claims, the NLB, the add-ons' roles, the dashboard) is `""` (`{}` for the node groups, `[]` for
+    the NAT gateways); what is kept keeps its value (contract/README.md, While the platform sleeps)."""
     plain = pulumi.Output.from_input
+    awake = not settings.hibernate
+
+    def if_awake(value: Any) -> pulumi.Output[Any]:
+        return plain(value if awake else "")
+
+    nlb = s.nlb
     return PlatformOutputs(
         vpc_id=s.network.vpc_id,
         vpc_availability_zones=plain(s.network.availability_zones),
@@ -656,16 +731,17 @@ def exports(settings: Settings, s: Stack) -> PlatformOutputs:
         vpc_data_subnet_ids=plain(s.network.data_subnet_ids),
         vpc_nat_gateway_ids=plain(s.network.nat_gateway_ids),
         vpc_flow_log_group_name=s.flow_logs.log_group_name,
-        cluster_name=plain(s.cluster.cluster_name),
+        cluster_name=if_awake(s.cluster.cluster_name),
         cluster_endpoint=s.cluster.endpoint,
-        cluster_kubernetes_version=plain(settings.cluster.kubernetes_version),
+        cluster_kubernetes_version=if_awake(settings.cluster.kubernetes_version),
         cluster_oidc_provider_arn=s.cluster.oidc_provider_arn,
         cluster_security_group_id=s.cluster.cluster_security_group_id,
         cluster_node_security_group_id=s.network.node_security_group_id,
         cluster_secrets_kms_key_arn=s.cluster.secrets_key_arn,
         cluster_log_group_name=s.cluster.log_group_name,
         cluster_kubeconfig=s.cluster.kubeconfig,
-        node_group_names=pulumi.Output.all(**s.node_groups.node_group_names),
+        # Output.all() of no keyword is a list: asleep the map is empty, still a map.
+        node_group_names=pulumi.Output.all(**names) if (names := s.node_groups.node_group_names) else plain({}),
         node_group_role_arn=s.node_groups.node_role_arn,
         db_address=plain(s.database.address),
         db_port=plain(s.database.port),
@@ -676,23 +752,23 @@ def exports(settings: Settings, s: Stack) -> PlatformOutputs:
         efs_file_system_id=s.storage.file_system_id,
         efs_dags_access_point_id=s.storage.access_point_ids["dags"],
         efs_logs_access_point_id=s.storage.access_point_ids["logs"],
-        efs_dags_claim_name=plain(s.storage.claim_names["dags"]),
-        efs_logs_claim_name=plain(s.storage.claim_names["logs"]),
+        efs_dags_claim_name=if_awake(s.storage.claim_names["dags"]),
+        efs_logs_claim_name=if_awake(s.storage.claim_names["logs"]),
         airflow_namespace=s.airflow.namespace,
-        airflow_url=s.nlb.url,
-        airflow_release_name=plain(s.airflow.release_name),
-        airflow_chart_version=plain(s.airflow.chart_version),
+        airflow_url=nlb.url if nlb else plain(""),
+        airflow_release_name=if_awake(s.airflow.release_name),
+        airflow_chart_version=if_awake(s.airflow.chart_version),
         airflow_admin_password=(
             s.airflow.admin_password if s.airflow.admin_password is not None else pulumi.Output.secret("")
         ),
-        airflow_worker_service_account=plain(s.airflow.worker_service_account),
+        airflow_worker_service_account=if_awake(s.airflow.worker_service_account),
         airflow_worker_role_arn=s.worker_role.role_arn,
         airflow_worker_role_name=s.worker_role.role_name,
-        nlb_dns_name=s.nlb.dns_name,
-        nlb_arn=s.nlb.arn,
-        nlb_security_group_id=s.nlb.security_group_id,
-        addon_load_balancer_controller_role_arn=s.lb_controller.role_arn,
-        addon_cluster_autoscaler_role_arn=s.autoscaler.role_arn,
+        nlb_dns_name=nlb.dns_name if nlb else plain(""),
+        nlb_arn=nlb.arn if nlb else plain(""),
+        nlb_security_group_id=nlb.security_group_id if nlb else plain(""),
+        addon_load_balancer_controller_role_arn=s.lb_controller.role_arn if s.lb_controller else plain(""),
+        addon_cluster_autoscaler_role_arn=s.autoscaler.role_arn if s.autoscaler else plain(""),
         sns_alerts_topic_arn=s.alerts.topic_arn if s.alerts else plain(""),
         cloudwatch_dashboard_url=plain(s.dashboard.url if s.dashboard else ""),
         cloudwatch_metrics_namespace=plain(s.telemetry.metrics_namespace if s.telemetry else ""),

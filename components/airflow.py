@@ -16,6 +16,8 @@ Creates (`airflow:index:Airflow`), with the cluster's provider:
   finishes, and one gone before the last Deployment was ready failed Helm's wait (a 404, not
   retried, helm v3.20 pkg/kube/wait.go), so `atomic` rolled back. The Deployments wait for the
   migrations in their init containers: a failed migration still fails the release.
+Without a provider (the stack asleep, no cluster) only the generated keys and passwords (with
+PgBouncer's checksum key), under the same names: waking brings the same ones back.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from components.parts.helm import helm_release
 from components.parts.manifests import register_manifests
 from components.parts.moves import former_parent
 from components.parts.outputs import register_public_outputs
-from components.parts.pgbouncer_files import pgbouncer_files
+from components.parts.pgbouncer_files import checksum_key, pgbouncer_files
 from lib.airflow.git_sync import IMAGE as GIT_SYNC_IMAGE
 from lib.airflow.git_sync import GitSyncSource, dags_folder, git_sync_deployment
 from lib.airflow.hardening import POD_SECURITY_LABELS, network_policies
@@ -103,8 +105,9 @@ class AirflowArgs:
     """Node group of the scheduler, API server, triggerer, DAG processor, PgBouncer and jobs."""
     workers: NodeGroup
     """Node group of the task pods (tainted: only task pods tolerate it)."""
-    provider: k8s.Provider
-    """Kubernetes provider of the cluster."""
+    provider: k8s.Provider | None
+    """Kubernetes provider of the cluster; None while the stack sleeps (no cluster): then only the
+    generated keys and passwords are kept (their state), nothing in Kubernetes."""
     namespace: str = "airflow"
     """Namespace the component creates for the release, its Secrets and claims."""
     chart_version: str = "1.22.0"
@@ -156,8 +159,8 @@ class AirflowArgs:
 
 
 class Airflow(pulumi.ComponentResource):
-    release: k8s.helm.v3.Release
-    """The Helm release."""
+    release: k8s.helm.v3.Release | None
+    """The Helm release; None asleep."""
     release_name: str
     """Helm release name."""
     chart_version: str
@@ -171,9 +174,19 @@ class Airflow(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: AirflowArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("airflow:index:Airflow", name, None, opts)
+        self.release_name = RELEASE_NAME
+        self.chart_version = args.chart_version
+        self.worker_service_account = WORKER_SERVICE_ACCOUNT
+        self._generated_values(name, args)
+        if args.provider is None:
+            # Asleep: only the generated values (their state), the same URNs as awake.
+            self.namespace, self.release = pulumi.Output.from_input(""), None
+            register_public_outputs(self)
+            return
+        self._provider: k8s.Provider = args.provider
         # The namespace and the claims were created by SharedStorage until the reshape (UPGRADING.md).
         moved = pulumi.ResourceOptions(
-            parent=self, provider=args.provider, aliases=[former_parent("airflow:index:SharedStorage", name)]
+            parent=self, provider=self._provider, aliases=[former_parent("airflow:index:SharedStorage", name)]
         )
         namespace = k8s.core.v1.Namespace(
             child_name(name, "namespace"),
@@ -206,7 +219,7 @@ class Airflow(pulumi.ComponentResource):
                     ("secrets_rollout_values", v[4]),
                 )
             ),
-            provider=args.provider,
+            provider=self._provider,
             timeout=RELEASE_TIMEOUT_SECONDS,
             depends_on=[*secrets, *ready],
             wait_for_jobs=False,  # see the module docstring
@@ -216,10 +229,7 @@ class Airflow(pulumi.ComponentResource):
             lambda cidrs: [p["spec"] for p in network_policies(tuple(cidrs), args.values)]
         )
         policies = [{**p, "spec": specs[i]} for i, p in enumerate(network_policies((), args.values))]
-        register_manifests(self, name, policies, self.namespace, args.provider)
-        self.release_name = RELEASE_NAME
-        self.chart_version = args.chart_version
-        self.worker_service_account = WORKER_SERVICE_ACCOUNT
+        register_manifests(self, name, policies, self.namespace, self._provider)
         register_public_outputs(self)
 
     def _claim(
@@ -246,12 +256,13 @@ class Airflow(pulumi.ComponentResource):
             metadata=k8s.meta.v1.ObjectMetaArgs(name=secret_name, namespace=self.namespace, labels=LABELS),
             type="Opaque",
             string_data={k: pulumi.Output.secret(v) for k, v in data.items()},
-            opts=pulumi.ResourceOptions(parent=self, provider=args.provider),
+            opts=pulumi.ResourceOptions(parent=self, provider=self._provider),
         )
 
-    def _secrets(self, name: str, args: AirflowArgs) -> tuple[list[pulumi.Resource], SecretNames]:
-        """Every Secret the release reads, and their names. Keys and passwords have no keepers:
-        generated once, at create, they are kept by every later update."""
+    def _generated_values(self, name: str, args: AirflowArgs) -> None:
+        """The keys and passwords the stack generates (`pulumi_random`, no keepers: generated once, at
+        create, kept by every later update, and while the stack sleeps): `self._generated` (Secret key ->
+        value), `self._admin` and `self.admin_password`, `self._checksum_key_value`."""
         child = pulumi.ResourceOptions(parent=self)
         # One random key per generation, newest first; generation 0 is the key of the first update.
         fernets = [
@@ -264,22 +275,31 @@ class Airflow(pulumi.ComponentResource):
         for key in ("api_secret_key", "jwt_secret", "webserver_secret_key"):
             password = random.RandomPassword(child_name(name, slug(key)), length=KEY_LENGTH, special=False, opts=child)
             generated[key] = password.result
+        self._generated = generated
+        self._checksum_key_value = checksum_key(self, name).result
+        self._admin: pulumi.Output[str] | None = None
+        self.admin_password = None
+        if args.create_admin_user:
+            admin = random.RandomPassword(
+                child_name(name, "admin-password"), length=ADMIN_PASSWORD_LENGTH, special=False, opts=child
+            )
+            self._admin = admin.result
+            self.admin_password = pulumi.Output.secret(admin.result)
+
+    def _secrets(self, name: str, args: AirflowArgs) -> tuple[list[pulumi.Resource], SecretNames]:
+        """Every Secret the release reads (from the generated values), and their names."""
+        generated = self._generated
         secrets: list[pulumi.Resource] = [
             self._secret(name, f"{slug(key)}-secret", getattr(SECRET_NAMES, key), {SECRET_KEYS[key]: value}, args)
             for key, value in generated.items()
         ]
         secrets += self._database_secrets(name, args)
         self._rollout = self._secrets_rollout(generated)
-        self.admin_password = None
-        if not args.create_admin_user:
+        if self._admin is None:
             return secrets, replace(SECRET_NAMES, admin_password=None)
-        admin = random.RandomPassword(
-            child_name(name, "admin-password"), length=ADMIN_PASSWORD_LENGTH, special=False, opts=child
-        )
-        self.admin_password = pulumi.Output.secret(admin.result)
         admin_secret = str(SECRET_NAMES.admin_password)
         secrets.append(
-            self._secret(name, "admin-password-secret", admin_secret, {ADMIN_PASSWORD_KEY: admin.result}, args)
+            self._secret(name, "admin-password-secret", admin_secret, {ADMIN_PASSWORD_KEY: self._admin}, args)
         )
         return secrets, SECRET_NAMES
 
@@ -294,8 +314,9 @@ class Airflow(pulumi.ComponentResource):
             args.replicas.pgbouncer,
             args.namespace,
             self.namespace,
-            args.provider,
+            self._provider,
             lambda key, secret, data: self._secret(name, key, secret, data, args),
+            self._checksum_key_value,
         )
         self._pgbouncer = files.values
         self._connection, self._checksum_key = files.connection, files.checksum_key
@@ -328,7 +349,7 @@ class Airflow(pulumi.ComponentResource):
             child_name(name, "git-sync"),
             metadata=manifest({})["metadata"],
             spec=pulumi.Output.from_input(args.image_mirrors).apply(lambda m: manifest(m)["spec"]),
-            opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=ready),
+            opts=pulumi.ResourceOptions(parent=self, provider=self._provider, depends_on=ready),
         )
 
     @staticmethod

@@ -3,8 +3,7 @@
 Creates (`airflow:index:Alarms`):
 - a CloudWatch metric alarm per spec (`lib/observability/alarms.py`: metric, metric math or a Metrics Insights
   query; threshold from config; a description that names the runbook section), named
-  `<name>-<spec>`, alarm and OK actions to the topic; actions off while the stack hibernates
-  (a stopped database and empty node groups are not an outage);
+  `<name>-<spec>`, alarm and OK actions to the topic (a stack asleep has no alarm: program.py);
 - a log metric filter per `LogMetric`, counting matching log events into a metric an alarm reads;
 - with a database identifier, an RDS event subscription for the instance's failover, failure,
   low storage and maintenance events, to the same topic.
@@ -47,8 +46,6 @@ class AlarmsArgs:
     """Metrics counted from log events, created before the alarms that read them."""
     db_instance_identifier: str | None = None
     """The RDS instance whose events notify the topic; None: no event subscription."""
-    actions_enabled: bool = True
-    """False while the stack hibernates."""
     tags: Mapping[str, str] = field(default_factory=dict)
     """Tags on every resource."""
 
@@ -107,7 +104,7 @@ class Alarms(pulumi.ComponentResource):
             "threshold": spec.threshold,
             "evaluation_periods": spec.evaluation_periods,
             "treat_missing_data": spec.missing_data,
-            "actions_enabled": args.actions_enabled,
+            "actions_enabled": True,
             "alarm_actions": [args.topic_arn],
             "ok_actions": [args.topic_arn],
             "tags": with_name(args.tags, resource),

@@ -17,6 +17,7 @@ Creates (`airflow:index:Cluster`):
   VPN or bastion can reach the private endpoint;
 - a Kubernetes provider built from the cluster's kubeconfig (a secret), which waits for the
   rules that admit the deployer.
+Asleep (`asleep`), only the two keys and the log group, under the same names.
 """
 
 from __future__ import annotations
@@ -82,6 +83,9 @@ class ClusterArgs:
     adopt_log_key_id: str = ""
     """ID of the key of the control-plane log group a destroyed cluster of the same name kept: the
     group and the key are imported, not created (`components/parts/log_group.py`)."""
+    asleep: bool = False
+    """The stack sleeps: only what holds data (the secrets key, the control-plane log group and its
+    key), under the same names; no EKS cluster, rules or provider, and the cluster's outputs empty."""
 
     def __post_init__(self) -> None:
         if not self.cluster_name or not self.kubernetes_version or not self.region:
@@ -102,8 +106,8 @@ class ClusterArgs:
 class Cluster(pulumi.ComponentResource):
     cluster_name: str
     """Name of the EKS cluster (known before it exists)."""
-    eks_cluster: eks.Cluster
-    """The pulumi-eks cluster (pass it to `eks.ManagedNodeGroup`)."""
+    eks_cluster: eks.Cluster | None
+    """The pulumi-eks cluster (pass it to `eks.ManagedNodeGroup`); None asleep."""
     endpoint: pulumi.Output[str]
     """URL of the Kubernetes API server."""
     oidc_provider_arn: pulumi.Output[str]
@@ -120,8 +124,8 @@ class Cluster(pulumi.ComponentResource):
     """Its key."""
     kubeconfig: pulumi.Output[str]
     """Kubeconfig JSON (secret)."""
-    provider: k8s.Provider
-    """Kubernetes provider for this cluster."""
+    provider: k8s.Provider | None
+    """Kubernetes provider for this cluster; None asleep."""
 
     def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("airflow:index:Cluster", name, None, opts)
@@ -145,21 +149,31 @@ class Cluster(pulumi.ComponentResource):
             args.tags,
             adopt_key_id=args.adopt_log_key_id,
         )
-        self.eks_cluster = self._eks_cluster(name, args, key.arn, log_group)
+        self.secrets_key_arn = key.arn
+        self.log_group_name = log_group.name
+        self.logs_kms_key_arn = logs_key.arn
+        if args.asleep:
+            self.eks_cluster = self.provider = None  # nothing in the cluster is built asleep
+            self.endpoint = self.oidc_provider_arn = self.oidc_issuer = pulumi.Output.from_input("")
+            self.cluster_security_group_id = pulumi.Output.from_input("")
+            self.kubeconfig = pulumi.Output.secret("")
+            register_public_outputs(self)
+            return
+        self.eks_cluster = eks_cluster = self._eks_cluster(name, args, key.arn, log_group)
         # EKS's cluster security group admits only its members: open the private endpoint
         # to the given networks (a VPN, a bastion, CI runners) that run `pulumi up`.
         api_rules = [
             ingress_rule(
                 self,
                 child_name(name, "api-from", slug(cidr)),
-                security_group_id=self.eks_cluster.cluster_security_group_id,
+                security_group_id=eks_cluster.cluster_security_group_id,
                 port=API_PORT,
                 description="Kubernetes API (private endpoint)",
                 cidr=cidr,
             )
             for cidr in args.private_access_cidrs
         ]
-        self.kubeconfig = pulumi.Output.secret(self.eks_cluster.kubeconfig_json)
+        self.kubeconfig = pulumi.Output.secret(eks_cluster.kubeconfig_json)
         self.provider = k8s.Provider(
             child_name(name, "k8s"),
             kubeconfig=self.kubeconfig,
@@ -167,13 +181,10 @@ class Cluster(pulumi.ComponentResource):
             # Through the private endpoint, nothing answers before the rules that admit the deployer.
             opts=pulumi.ResourceOptions(parent=self, depends_on=api_rules),
         )
-        self.endpoint = self.eks_cluster.eks_cluster.endpoint
-        self.oidc_provider_arn = self.eks_cluster.oidc_provider_arn
-        self.oidc_issuer = self.eks_cluster.oidc_issuer
-        self.cluster_security_group_id = self.eks_cluster.cluster_security_group_id
-        self.secrets_key_arn = key.arn
-        self.log_group_name = log_group.name
-        self.logs_kms_key_arn = logs_key.arn
+        self.endpoint = eks_cluster.eks_cluster.endpoint
+        self.oidc_provider_arn = eks_cluster.oidc_provider_arn
+        self.oidc_issuer = eks_cluster.oidc_issuer
+        self.cluster_security_group_id = eks_cluster.cluster_security_group_id
         register_public_outputs(self)
 
     def _eks_cluster(

@@ -8,6 +8,7 @@ Creates (`airflow:index:ClusterTelemetry`):
   `CloudWatchAgentServerPolicy`: Container Insights with enhanced observability, a StatsD
   listener publishing Airflow's metrics to `metrics_namespace`, and container logs through
   Fluent Bit (`lib/observability/cloudwatch.py` has the configuration and what was read to write it).
+Asleep (`asleep`), only the key and the log groups, under the same names.
 """
 
 from __future__ import annotations
@@ -55,6 +56,8 @@ class ClusterTelemetryArgs:
     """What the add-on's pods need first (the node groups)."""
     protect: bool = True
     """Pulumi `protect` on the logs' key."""
+    asleep: bool = False
+    """The stack sleeps: the key and the log groups (what holds data) stay, no add-on or role."""
     tags: Mapping[str, str] = field(default_factory=dict)
     """Tags on every resource."""
 
@@ -78,8 +81,8 @@ class ClusterTelemetry(pulumi.ComponentResource):
     """The log groups' key."""
     role_arn: pulumi.Output[str] | None
     """The agent's IAM role."""
-    addon: EksAddon
-    """The add-on (depend on it for the StatsD listener)."""
+    addon: EksAddon | None
+    """The add-on (depend on it for the StatsD listener); None asleep."""
 
     def __init__(self, name: str, args: ClusterTelemetryArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("airflow:index:ClusterTelemetry", name, None, opts)
@@ -107,25 +110,27 @@ class ClusterTelemetry(pulumi.ComponentResource):
             )
             for kind, group in groups.items()
         ]
-        # Its role and configuration are the catalog's entry (lib/cluster/managed_addons.py).
-        entry = MANAGED_ADDONS[CLOUDWATCH_OBSERVABILITY]
-        self.addon = EksAddon(
-            child_name(name, entry.resource_name),
-            EksAddonArgs.of(
-                entry,
-                args.addon_version,
-                args.cluster_name,
-                args.oidc_provider_arn,
-                args.oidc_issuer,
-                depends_on=[*args.depends_on, *log_groups],
-                tags=args.tags,
-            ),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
+        self.addon = None
+        if not args.asleep:
+            # Its role and configuration are the catalog's entry (lib/cluster/managed_addons.py).
+            entry = MANAGED_ADDONS[CLOUDWATCH_OBSERVABILITY]
+            self.addon = EksAddon(
+                child_name(name, entry.resource_name),
+                EksAddonArgs.of(
+                    entry,
+                    args.addon_version,
+                    args.cluster_name,
+                    args.oidc_provider_arn,
+                    args.oidc_issuer,
+                    depends_on=[*args.depends_on, *log_groups],
+                    tags=args.tags,
+                ),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
         self.metrics_namespace = metrics_namespace(args.cluster_name)
         self.statsd_host = STATSD_HOST
         self.statsd_port = STATSD_PORT
         self.log_group_names = groups
         self.logs_kms_key_arn = key.arn
-        self.role_arn = self.addon.role_arn
+        self.role_arn = self.addon.role_arn if self.addon else None
         register_public_outputs(self)

@@ -10,7 +10,7 @@ Creates (`airflow:index:LogArchive`):
 - an IAM role that may only list, read and write the log prefix and use the key: assumed by the
   service accounts given (IRSA: the API server, the triggerer) and by the roles given (the task
   pods' role, whose Airflow connection assumes it).
-With `protect`, Pulumi `protect` on the bucket and its key.
+With `protect`, Pulumi `protect` on the bucket and its key. Asleep, no role (`role_arn` empty).
 """
 
 from __future__ import annotations
@@ -52,6 +52,8 @@ class LogArchiveArgs:
     """Days before a log is deleted."""
     protect: bool = True
     """Pulumi `protect` on the bucket and its key."""
+    asleep: bool = False
+    """The stack sleeps (no cluster, no OIDC provider): the key and the bucket stay, no role."""
     tags: Mapping[str, str] = field(default_factory=dict)
     """Tags on every resource."""
 
@@ -80,7 +82,7 @@ class LogArchive(pulumi.ComponentResource):
     bucket_arn: pulumi.Output[str]
     """ARN of the bucket."""
     role_arn: pulumi.Output[str]
-    """The role Airflow's remote logging uses."""
+    """The role Airflow's remote logging uses ("" asleep)."""
     kms_key_arn: pulumi.Output[str]
     """The objects' key."""
 
@@ -90,6 +92,15 @@ class LogArchive(pulumi.ComponentResource):
             self, child_name(name, "key"), name, f"Airflow task logs of {name}", args.protect, args.tags
         )
         bucket = self._bucket(name, args, key)
+        self.bucket_name = bucket.bucket
+        self.bucket_arn = bucket.arn
+        self.kms_key_arn = key.arn
+        self.role_arn = pulumi.Output.from_input("")
+        if not args.asleep:
+            self.role_arn = self._role(name, args, bucket, key)
+        register_public_outputs(self)
+
+    def _role(self, name: str, args: LogArchiveArgs, bucket: aws.s3.Bucket, key: aws.kms.Key) -> pulumi.Output[str]:
         trust = pulumi.Output.all(args.oidc_provider_arn, args.oidc_issuer, *args.assuming_role_arns).apply(
             lambda v: _trust(v[0], v[1], args, v[2:])
         )
@@ -104,11 +115,7 @@ class LogArchive(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self.bucket_name = bucket.bucket
-        self.bucket_arn = bucket.arn
-        self.role_arn = role.arn
-        self.kms_key_arn = key.arn
-        register_public_outputs(self)
+        return role.arn
 
     def _bucket(self, name: str, args: LogArchiveArgs, key: aws.kms.Key) -> aws.s3.Bucket:
         """The bucket and its settings: ownership, public access block, encryption, lifecycle, policy."""

@@ -5,7 +5,8 @@ Creates (`airflow:index:Network`), when no existing VPC is given:
 - per availability zone, placed by zone ID (the same physical zone in every account) and
   named by position (`-a`, `-b`, `-c`): a public subnet, a private node subnet (nodes, pods,
   internal NLB) and a private data subnet (database, file system);
-- an internet gateway, and NAT gateways with Elastic IPs: one per AZ or a single one;
+- an internet gateway, and NAT gateways with Elastic IPs: one per AZ or a single one (none while
+  the stack sleeps, `nat`: the node subnets then have no route out);
 - route tables: one public, one private per AZ (default route to that AZ's NAT, or the
   single NAT), and one for the data subnets with no route out of the VPC;
 - an S3 gateway endpoint on the private route tables (image layers from ECR, logs);
@@ -80,6 +81,9 @@ class NetworkArgs:
     """One NAT gateway per zone (survives a zone outage) or a single one."""
     existing: ExistingVpcArgs | None = None
     """Use this VPC instead of creating one."""
+    nat: bool = True
+    """False while the stack sleeps: no NAT gateway or Elastic IP (both billed by the hour), and the
+    node subnets' route tables without a default route; everything else stays."""
     tags: Mapping[str, str] = field(default_factory=dict)
     """Tags on every resource."""
 
@@ -196,15 +200,18 @@ class Network(pulumi.ComponentResource):
         subnets: Mapping[int, aws.ec2.Subnet],
         vpc: aws.ec2.Vpc,
         tags: Mapping[str, str],
+        clear: bool = False,
         **route: pulumi.Input[str],
     ) -> aws.ec2.RouteTable:
         """A route table (with a default route when `route` names its target), associated with the
-        `subnets` of `tier`, given by zone index (associations `<tier>-rta-<zone>`)."""
+        `subnets` of `tier`, given by zone index (associations `<tier>-rta-<zone>`). `clear`: an empty
+        list of routes, which removes a default route the table had (the provider manages the inline
+        routes only when the list is given)."""
         child = pulumi.ResourceOptions(parent=self)
         table = aws.ec2.RouteTable(
             table_name,
             vpc_id=vpc.id,
-            routes=[aws.ec2.RouteTableRouteArgs(cidr_block="0.0.0.0/0", **route)] if route else None,
+            routes=[aws.ec2.RouteTableRouteArgs(cidr_block="0.0.0.0/0", **route)] if route else [] if clear else None,
             tags=with_name(tags, table_name),
             opts=child,
         )
@@ -219,7 +226,9 @@ class Network(pulumi.ComponentResource):
     ) -> list[aws.ec2.NatGateway]:
         """One per zone, in its public subnet, or a single one in the first zone's."""
         tags, child = args.tags, pulumi.ResourceOptions(parent=self)
-        nats = []
+        nats: list[aws.ec2.NatGateway] = []
+        if not args.nat:
+            return nats
         for i in range(len(public) if args.nat_gateways is NatGatewayMode.PER_AZ else 1):
             z = zone_key(i)
             eip = aws.ec2.Eip(
@@ -274,7 +283,8 @@ class Network(pulumi.ComponentResource):
                 {i: subnet},
                 vpc,
                 tags,
-                nat_gateway_id=nats[min(i, len(nats) - 1)].id,
+                clear=not nats,
+                **({"nat_gateway_id": nats[min(i, len(nats) - 1)].id} if nats else {}),
             )
             for i, subnet in enumerate(subnets["nodes"])
         ]

@@ -15,10 +15,9 @@ Creates (`airflow:index:NodeGroups`):
     update one node at a time, its default, within the PodDisruptionBudgets), with its labels
     (plus `airflow-eks/node-group: <name>`) and taints; its desired size is left to the
     cluster autoscaler after creation (but for a group of `apply_sizes`, whose configured sizes
-    an update sends, to raise its minimum above its live size). While the stack hibernates,
-    each group is replaced by one named `<group>-hibernated` at zero nodes (min 0, desired 0): the autoscaler owns the
-    desired size, so only a new group applies a size, and the way back creates the awake
-    group at its configured sizes before the empty one goes;
+    an update sends, to raise its minimum above its live size). While the stack sleeps
+    (`asleep`) the component is empty: no key (it encrypts only the nodes' root volumes, which go
+    with the nodes), role, template or group; waking creates each group at its configured sizes;
   - Auto Scaling group tags that tell the cluster autoscaler the labels and taints of a
     group that has no node yet, so that it can scale a tainted group up from zero.
 """
@@ -62,8 +61,8 @@ def _first_asg_name(node_group: aws.eks.NodeGroup) -> pulumi.Output[str]:
 class NodeGroupsArgs:
     groups: tuple[NodeGroup, ...]
     """The node groups (each validates itself), by unique name."""
-    cluster: eks.Cluster
-    """The pulumi-eks cluster the groups join."""
+    cluster: eks.Cluster | None
+    """The pulumi-eks cluster the groups join; None asleep (`asleep`), where no group is made."""
     subnet_ids: pulumi.Input[list[str]]
     """Private subnets, one per zone: every group spans them all."""
     security_group_ids: pulumi.Input[list[str]]
@@ -77,10 +76,10 @@ class NodeGroupsArgs:
     """EKS AMI release of every group; empty takes the newest when a group is created."""
     tags: Mapping[str, str] = field(default_factory=dict)
     """Tags on every resource (and the nodes' instances and volumes)."""
-    hibernate: bool = False
-    """Every group at zero nodes, under a `-hibernated` name (see the module docstring)."""
     protect: bool = True
     """Pulumi `protect` on the volume key."""
+    asleep: bool = False
+    """The stack sleeps: nothing (no node, so no volume to encrypt: the key goes too)."""
     group_security_group_ids: Mapping[str, Sequence[pulumi.Input[str]]] = field(default_factory=dict)
     """Group name -> security groups its nodes carry besides `security_group_ids` (a change rolls
     that group's nodes)."""
@@ -95,10 +94,8 @@ class NodeGroupsArgs:
         if unknown:
             raise ValueError(f"NodeGroupsArgs.group_security_group_ids names {unknown}, not among the groups {names}")
         unknown = sorted(set(self.apply_sizes) - set(names))
-        if unknown or (self.hibernate and self.apply_sizes):
-            raise ValueError(
-                f"NodeGroupsArgs.apply_sizes {list(self.apply_sizes)}: groups among {names}, and none while hibernating"
-            )
+        if unknown:
+            raise ValueError(f"NodeGroupsArgs.apply_sizes {list(self.apply_sizes)}: groups among {names}")
 
 
 class NodeGroups(pulumi.ComponentResource):
@@ -115,9 +112,11 @@ class NodeGroups(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: NodeGroupsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("airflow:index:NodeGroups", name, None, opts)
-        role, attachments = iam_role(
-            self, child_name(name, "node-role"), json.dumps(EC2_TRUST), args.tags, managed_policies=NODE_POLICIES
-        )
+        if args.asleep:
+            self.groups, self.node_group_names = {}, {}
+            self.node_role_arn = self.node_role_name = self.volume_kms_key_arn = pulumi.Output.from_input("")
+            register_public_outputs(self)
+            return
         key = encryption_key(
             self,
             child_name(name, "node-volume-key"),
@@ -128,6 +127,9 @@ class NodeGroups(pulumi.ComponentResource):
             policy=pulumi.Output.from_input(args.account_id).apply(lambda a: json.dumps(node_volume_key_policy(a))),
         )
         self.volume_kms_key_arn = key.arn
+        role, attachments = iam_role(
+            self, child_name(name, "node-role"), json.dumps(EC2_TRUST), args.tags, managed_policies=NODE_POLICIES
+        )
         self.groups = {
             g.name: self._group(child_name(name, g.name), g, args, role, attachments, key) for g in args.groups
         }
@@ -185,17 +187,13 @@ class NodeGroups(pulumi.ComponentResource):
         volume_key: aws.kms.Key,
     ) -> eks.ManagedNodeGroup:
         template = self._launch_template(name, group, args, volume_key)
-        # With ignore_scaling_changes an update never applies a desired size (EKS refuses a
-        # minimum above the old desired size on the way back), so a hibernated group is another
-        # group, at zero.
         # pulumi-eks 4.x (nodejs/eks/nodes/nodegroup.ts, the same from v4.3.0 to the 2026-08 head)
         # turns ignoreScalingChanges into `ignoreChanges: ["scalingConfig.desiredSize"]` on the
         # aws.eks.NodeGroup; the engine then sends the desired size of the state with the new
         # minimum, so EKS's min <= desired <= max refuses a minimum raised above it, whatever
         # the program passes. A group of `apply_sizes` drops the option for that update: its
         # configured sizes go as they are (UpdateNodegroupConfig), the autoscaler's taken over once.
-        size = (0, 0) if args.hibernate else (group.min_size, group.desired_size)
-        name = child_name(name, "hibernated") if args.hibernate else name
+        size = (group.min_size, group.desired_size)
         mng = eks.ManagedNodeGroup(
             name,
             cluster=args.cluster,

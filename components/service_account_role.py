@@ -4,7 +4,9 @@ Creates (`airflow:index:ServiceAccountRole`):
 - an IAM role that only `system:serviceaccount:<namespace>:<service account>` can assume,
   through the cluster's OIDC provider and for the STS audience, with the managed policies given
   (none by default: the task pods' role starts empty, and teams attach their own policies to it
-  from their stacks, by the exported name).
+  from their stacks, by the exported name). While the stack sleeps the role stays (with what
+  teams attached to it) under a trust policy no one can use: IAM refuses to delete a role with
+  policies attached, and waking gives it back its IRSA trust.
 
 The service account itself is not created here: it carries the role's ARN in its
 `eks.amazonaws.com/role-arn` annotation where it is made (the Airflow chart makes the task
@@ -15,6 +17,7 @@ freshly scaled-up worker node before a task's first AWS call.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -23,6 +26,7 @@ import pulumi
 from components.parts.iam_roles import iam_role, irsa_trust
 from components.parts.outputs import register_public_outputs
 from lib.naming import child_name
+from lib.security.iam_documents import nobody_trust_policy
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,9 @@ class ServiceAccountRoleArgs:
     """Key -> ARN of each managed policy to attach (none by default)."""
     tags: Mapping[str, str] = field(default_factory=dict)
     """Tags on the role."""
+    asleep: bool = False
+    """The stack sleeps (no cluster, no OIDC provider): the role stays, with the policies attached
+    to it, under a trust policy no one can use (`lib.security.iam_documents.nobody_trust_policy`)."""
 
     def __post_init__(self) -> None:
         if not self.namespace or not self.service_account:
@@ -62,7 +69,11 @@ class ServiceAccountRole(pulumi.ComponentResource):
         role, _ = iam_role(
             self,
             child_name(name, "role"),
-            irsa_trust(args.oidc_provider_arn, args.oidc_issuer, args.namespace, [args.service_account]),
+            (
+                json.dumps(nobody_trust_policy())
+                if args.asleep
+                else irsa_trust(args.oidc_provider_arn, args.oidc_issuer, args.namespace, [args.service_account])
+            ),
             args.tags,
             managed_policies=args.managed_policies,
             description=args.description or f"Pods of {args.namespace}/{args.service_account} (IRSA)",

@@ -11,7 +11,8 @@ Creates (`airflow:index:SharedStorage`):
   user) in its own root directory, so a full logs tree cannot touch the DAGs, and, with the
   cluster's Kubernetes provider, a static PersistentVolume (TLS mount through the access point,
   EFS CSI driver) reserved for one claim, which the volume's user creates (the Airflow component).
-With `protect`, Pulumi `protect` on the file system and its key.
+With `protect`, Pulumi `protect` on the file system and its key. While the stack sleeps (no
+provider) everything but the PersistentVolumes stays, under the same names.
 """
 
 from __future__ import annotations
@@ -54,8 +55,9 @@ class SharedStorageArgs:
     """Number of availability zones, and of data subnets."""
     node_security_group_id: pulumi.Input[str]
     """The nodes' security group: the only source admitted on NFS."""
-    provider: k8s.Provider
-    """Kubernetes provider of the cluster (the PersistentVolumes)."""
+    provider: k8s.Provider | None
+    """Kubernetes provider of the cluster (the PersistentVolumes); None while the stack sleeps (no
+    cluster): the file system, its access points and mount targets stay, no PersistentVolume."""
     claim_namespace: str
     """Namespace of the claims the volumes are reserved for."""
     claims: Mapping[str, str] = field(default_factory=lambda: {"dags": "airflow-dags", "logs": "airflow-logs"})
@@ -84,7 +86,7 @@ class SharedStorage(pulumi.ComponentResource):
     security_group_id: pulumi.Output[str]
     """Security group of the mount targets."""
     volume_names: dict[str, pulumi.Output[str]]
-    """PersistentVolume of each volume (ReadWriteMany, reserved for its claim)."""
+    """PersistentVolume of each volume (ReadWriteMany, reserved for its claim); none asleep."""
     claim_names: dict[str, str]
     """The claim each volume is reserved for, in `claim_namespace`."""
     claim_namespace: str
@@ -115,7 +117,8 @@ class SharedStorage(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self),
             )
             self.access_point_ids[volume] = access_point.id
-            self.volume_names[volume] = self._volume(name, volume, claim, args, fs, access_point).metadata.name
+            if args.provider is not None:
+                self.volume_names[volume] = self._volume(name, volume, claim, args, fs, access_point).metadata.name
         self.file_system_id = fs.id
         self.claim_names = dict(args.claims)
         self.claim_namespace = args.claim_namespace
@@ -204,6 +207,7 @@ class SharedStorage(pulumi.ComponentResource):
         fs: aws.efs.FileSystem,
         access_point: aws.efs.AccessPoint,
     ) -> k8s.core.v1.PersistentVolume:
+        provider = args.provider
         return k8s.core.v1.PersistentVolume(
             child_name(name, volume, "pv"),
             metadata=k8s.meta.v1.ObjectMetaArgs(name=child_name(name, volume)),  # cluster-scoped: the stack's name
@@ -220,5 +224,5 @@ class SharedStorage(pulumi.ComponentResource):
                     driver=CSI_DRIVER, volume_handle=pulumi.Output.format("{0}::{1}", fs.id, access_point.id)
                 ),
             ),
-            opts=pulumi.ResourceOptions(parent=self, provider=args.provider),
+            opts=pulumi.ResourceOptions(parent=self, provider=provider),
         )

@@ -99,8 +99,10 @@ class Settings:
     hibernate: bool = key(
         "hibernate",
         False,
-        "Every node group at zero nodes and the database stopped; the database, file system, keys and "
-        "secrets stay. false brings the configured sizes back. AWS starts a stopped database after 7 days "
+        "Asleep: only what holds data stays (the database, stopped; the file system; the KMS keys; the log "
+        "groups and the task logs bucket; the generated passwords and keys); the EKS cluster with everything "
+        "in it, the node groups, NAT gateways, load balancer, alarms and dashboard are deleted. false rebuilds "
+        "them around the same data. Refused with production. AWS starts a stopped database after 7 days "
         "(docs/cost.md, Hibernation).",
     )
     pull_through_cache_credential_arn: str = key(
@@ -292,10 +294,17 @@ class Settings:
             raise ConfigError(
                 key_of(self, "node_groups_apply_sizes"), f"{list(self.node_groups_apply_sizes)} lists a group twice"
             )
+        if self.hibernate and self.production:
+            raise ConfigError(
+                key_of(self, "hibernate"),
+                "is true while production is true: sleeping deletes the EKS cluster, and with it Airflow and "
+                "every Kubernetes object consuming teams created there (their connections, secrets); accepted: "
+                "false, or set production false first (docs/cost.md, Hibernation)",
+            )
         if self.hibernate and self.node_groups_apply_sizes:
             raise ConfigError(
                 key_of(self, "node_groups_apply_sizes"),
-                "is set while hibernate is true: a hibernated group is a new group at zero, and waking creates "
+                "is set while hibernate is true: asleep there are no node groups, and waking creates "
                 "the groups at their configured sizes; empty it",
             )
 
@@ -305,7 +314,7 @@ class Settings:
         support = support_warning(self.cluster.kubernetes_version, self.cluster.upgrade_policy, today)
         hibernation = [
             f"hibernate: the database at {key_of(DatabaseSettings, 'existing_host')} is not this stack's; it keeps "
-            "running (only the node groups go to zero)"
+            "running (only this stack's cluster, nodes, NAT gateways and load balancer go)"
         ]
         return (
             (hibernation if self.hibernate and self.database.existing else [])

@@ -42,6 +42,8 @@ def capacity(plan: Plan, shapes: Mapping[str, Any], assumed: Assumptions) -> Cap
     """The capacity model (lib/cluster/capacity.py) with the plan's worker group, Airflow values and subnets."""
     a = assumed.capacity
     groups = node_groups(plan)
+    if not groups:  # asleep (`hibernate`): no node and no Airflow run a task
+        return Capacity([Limit("asleep", 0, "hibernate: no node group and no Airflow release")])
     task_groups = [g for g in groups if g.for_tasks]
     if len(task_groups) != 1:
         raise ValueError(f"the plan has {len(task_groups)} tainted task node groups; the model reads exactly one")

@@ -3,11 +3,17 @@
 Three figures per line, all for a 730-hour month:
 - idle:       node groups at their desired size, task groups at their minimum;
 - busy:       idle, plus the task groups at their maximum for `busy_hours` a day;
-- hibernated: a month asleep with `hibernate: true` (`make cost` prints it as "asleep"): every
-              node group at zero and the database stopped; storage, NAT gateways, the load
-              balancer, keys, the control plane and its logs stay; activity (traffic, container
-              logs, reads and writes, requests, CPU credits) stops.
-A plan that is already hibernated prices the same in all three.
+- hibernated: a month asleep with `hibernate: true` (`make cost` prints it as "asleep"): only what
+              holds data stays (program.py, `asleep_stack`): the database's storage, and its
+              instance hours between AWS's start of a stopped instance after 7 days and the next
+              `pulumi up` (`rds_asleep_started_hours_month`); the file system, its backups, the flow
+              logs stored, the task logs bucket, the keys but the nodes' volume key, and their
+              rotations. The control plane, nodes, NAT gateways and their addresses, the load
+              balancer, alarms, dashboards and metrics go; activity (traffic, logs, reads and
+              writes, requests, CPU credits) stops. Logs stored before the stack fell asleep are not
+              in it: they expire with their retention.
+A plan that is already hibernated prices the same in all three, and its total is the awake plan's
+hibernated total (tests/plans/test_hibernation_and_images.py).
 
 Every resource type of the plan is declared in the table's `resource_types`: priced (by the figures
 it names), free (with the reason and its source) or unpriced (a known gap: what bills it, listed
@@ -159,16 +165,20 @@ def _node_lines(plan: Plan, prices: PriceTable, busy_hours: float) -> list[Line]
     return lines
 
 
-def _database_lines(plan: Plan, prices: PriceTable) -> list[Line]:
+def _database_lines(plan: Plan, prices: PriceTable, usage: Mapping[str, float]) -> list[Line]:
     lines = []
+    # Stopped, an instance runs only from AWS's start after 7 days to the next `pulumi up`.
+    started = usage["rds_asleep_started_hours_month"]
     for db in of_type(plan, "aws:rds/instance:Instance"):
         inputs = db["inputs"]
         copies = prices.figure("rds_multi_az_factor").usd if inputs.get("multiAz") else 1.0
         az = "Multi-AZ" if inputs.get("multiAz") else "Single-AZ"
         price = prices.figure("rds_instance_hour", inputs["instanceClass"])
         hourly = price.usd * copies
-        running = 0.0 if database_stopped(plan) else hourly * prices.hours
-        lines.append(Line(f"RDS {inputs['instanceClass']} ({az})", 1, hourly, running, running, 0.0, price.source))
+        stopped = database_stopped(plan)
+        running = hourly * (started if stopped else prices.hours)
+        label = f"RDS {inputs['instanceClass']} ({az})" + (f", stopped: {started:g} h AWS runs it" if stopped else "")
+        lines.append(Line(label, 1, hourly, running, running, hourly * started, price.source))
         storage = prices.figure("rds_gp3_gb_month")
         lines.append(_line(f"RDS gp3 storage ({az})", inputs["allocatedStorage"] * copies, storage, 1))
     return lines
@@ -195,7 +205,7 @@ def _control_plane_lines(plan: Plan, prices: PriceTable, today: date) -> list[Li
             )
         else:
             label, key = f"EKS control plane ({version}, standard support to {end})", "eks_cluster_hour"
-        lines.append(_line(label, count, prices.figure(key), prices.hours))
+        lines.append(_line(label, count, prices.figure(key), prices.hours, hibernated=0.0))
     return lines
 
 
@@ -207,21 +217,19 @@ def _usage_lines(plan: Plan, prices: PriceTable, usage: Mapping[str, float]) -> 
     )
     efs = count.get("aws:efs/fileSystem:FileSystem", 0)
     hours = prices.hours
+    # Asleep, the NAT gateways, their addresses and the NLB are gone (program.py, asleep_stack).
     lines = [
-        _line("NAT gateway hours", nat, prices.figure("nat_gateway_hour"), hours),
-        _line("Public IPv4 addresses", eips, prices.figure("public_ipv4_hour"), hours),
-        _line("Network Load Balancer hours", nlbs, prices.figure("nlb_hour"), hours),
-        _line("Network Load Balancer NLCU", nlbs * usage["nlb_lcu"], prices.figure("nlb_lcu_hour"), hours),
+        _line("NAT gateway hours", nat, prices.figure("nat_gateway_hour"), hours, 0.0),
+        _line("Public IPv4 addresses", eips, prices.figure("public_ipv4_hour"), hours, 0.0),
+        _line("Network Load Balancer hours", nlbs, prices.figure("nlb_hour"), hours, 0.0),
+        _line("Network Load Balancer NLCU", nlbs * usage["nlb_lcu"], prices.figure("nlb_lcu_hour"), hours, 0.0),
         _line("EFS Standard storage (GB)", efs * usage["efs_stored_gb"], prices.figure("efs_standard_gb_month"), 1),
     ]
     flow_logs = count.get("aws:ec2/flowLog:FlowLog", 0)
+    delivered = flow_logs * usage["flow_logs_gb_month"]
     lines += [
-        _line(
-            "VPC flow logs delivered (GB)",
-            flow_logs * usage["flow_logs_gb_month"],
-            prices.figure("vended_logs_cwl_gb"),
-            1,
-        ),
+        # Asleep, no node, NAT gateway or load balancer talks: the records are the nodes' traffic.
+        _activity("VPC flow logs delivered (GB)", delivered, delivered, prices.figure("vended_logs_cwl_gb"), _awake(plan)),
         _line(
             "VPC flow logs stored (GB)",
             flow_logs * usage["flow_logs_stored_gb"],
@@ -230,7 +238,10 @@ def _usage_lines(plan: Plan, prices: PriceTable, usage: Mapping[str, float]) -> 
         ),
     ]
     if count.get("aws:ecr/pullThroughCacheRule:PullThroughCacheRule"):
-        lines.append(_line("ECR cached images (GB)", usage["ecr_cached_gb"], prices.figure("ecr_storage_gb_month"), 1))
+        # Asleep the rules are gone (the node role their policy is on): what the cache's repositories
+        # keep is not in the asleep column (docs/cost.md, Hibernation).
+        ecr = prices.figure("ecr_storage_gb_month")
+        lines.append(_line("ECR cached images (GB)", usage["ecr_cached_gb"], ecr, 1, 0.0))
     return lines
 
 
@@ -245,19 +256,22 @@ def _monitoring_lines(plan: Plan, prices: PriceTable, usage: Mapping[str, float]
     agents = [a for a in of_type(plan, "aws:eks/addon:Addon") if a["inputs"]["addonName"] == CLOUDWATCH_OBSERVABILITY]
     filters = len(of_type(plan, "aws:cloudwatch/logMetricFilter:LogMetricFilter"))
     alarms = sum(_alarm_metrics(a) for a in of_type(plan, "aws:cloudwatch/metricAlarm:MetricAlarm"))
+    # Asleep the alarms, the dashboard and the log metric filters are gone, and nothing publishes a metric.
     lines = [
-        _line("CloudWatch alarm metrics", alarms, prices.figure("cloudwatch_alarm_metric_month"), 1),
+        _line("CloudWatch alarm metrics", alarms, prices.figure("cloudwatch_alarm_metric_month"), 1, 0.0),
         _line(
             "CloudWatch dashboards",
             len(of_type(plan, "aws:cloudwatch/dashboard:Dashboard")),
             prices.figure("cloudwatch_dashboard_month"),
             1,
+            0.0,
         ),
         _line(
             "CloudWatch custom metrics (Airflow StatsD, log metrics)",
             len(STATSD_METRICS) * len(agents) + filters,
             prices.figure("cloudwatch_custom_metric_month"),
             1,
+            0.0,
         ),
     ]
     if agents:
@@ -304,6 +318,17 @@ ADDON_RELEASES = {
     "cluster-autoscaler": "cluster-autoscaler",
     "aws-load-balancer-controller": "aws-load-balancer-controller",
 }
+
+
+# Components whose resources `hibernate: true` deletes, besides those of the cluster (program.py,
+# asleep_stack): what the asleep column leaves out of an awake plan's keys.
+GONE_ASLEEP_PARENTS = ("airflow:index:NodeGroups",)
+
+
+def _gone_asleep(resource: Mapping[str, Any]) -> bool:
+    """The resource is a child of a component that sleep empties (its URN's parent types)."""
+    parents = str(resource["urn"]).split("::")[2].split("$")[:-1]
+    return any(p in GONE_ASLEEP_PARENTS for p in parents)
 
 
 def _awake(plan: Plan) -> bool:
@@ -407,11 +432,11 @@ def _container_logs(plan: Plan, usage: Mapping[str, float], busy_hours: float) -
 def _log_lines(plan: Plan, prices: PriceTable, usage: Mapping[str, float], busy_hours: float) -> list[Line]:
     """CloudWatch Logs ingested per source, and what their retention keeps stored."""
     ingest, store, awake = prices.figure("logs_ingest_gb"), prices.figure("logs_store_gb_month"), _awake(plan)
-    lines, stored_idle, stored_asleep = [], 0.0, 0.0
+    lines, stored_idle = [], 0.0
     fraction = usage["logs_stored_fraction"]
     months = _retention_months(plan, LOG_SOURCES["control plane"])
     for kind, idle, busy in _control_plane_logs(plan, usage, busy_hours):
-        # The control plane runs while the stack sleeps (hibernate keeps the cluster); tasks do not.
+        # Asleep there is no control plane: nothing is ingested.
         lines.append(
             Line(
                 f"EKS control-plane logs: {kind} (GB)",
@@ -419,12 +444,11 @@ def _log_lines(plan: Plan, prices: PriceTable, usage: Mapping[str, float], busy_
                 ingest.usd,
                 idle * ingest.usd,
                 busy * ingest.usd,
-                idle * ingest.usd,
+                0.0,
                 ingest.source,
             )
         )
         stored_idle += idle * months * fraction
-        stored_asleep += idle * months * fraction
     rds = [d for d in of_type(plan, "aws:rds/instance:Instance") if d["inputs"].get("enabledCloudwatchLogsExports")]
     if rds:
         gb = len(rds) * usage["rds_logs_gb_month"] * (0.0 if database_stopped(plan) else 1.0)
@@ -441,7 +465,7 @@ def _log_lines(plan: Plan, prices: PriceTable, usage: Mapping[str, float], busy_
             store.usd,
             stored_idle * store.usd,
             stored_idle * store.usd,
-            stored_asleep * store.usd,
+            0.0,  # asleep nothing is ingested; what was stored expires with its retention
             store.source,
         )
     )
@@ -486,15 +510,20 @@ def _key_lines(plan: Plan, prices: PriceTable, usage: Mapping[str, float]) -> li
         return []
     rotated = sum(1 for k in keys if k["inputs"].get("enableKeyRotation"))
     rotations = rotated * usage["kms_rotations_billed"]
+    # Asleep every key stays but the nodes' volume key (no node, no volume: program.py, asleep_stack).
+    kept = [k for k in keys if not _gone_asleep(k)]
+    kept_rotations = sum(1 for k in kept if k["inputs"].get("enableKeyRotation")) * usage["kms_rotations_billed"]
+    key_month, rotation = prices.figure("kms_key_month"), prices.figure("kms_rotation_month")
     requests = prices.figure("kms_requests_10k")
     billable = max(0.0, usage["kms_requests_month"] / 10_000 - prices.free_units("kms_requests_10k"))
     return [
-        _line("KMS customer-managed keys", len(keys), prices.figure("kms_key_month"), 1),
+        _line("KMS customer-managed keys", len(keys), key_month, 1, len(kept) * key_month.usd),
         _line(
             f"KMS key rotations ({rotated} keys rotated yearly, from their third year)",
             rotations,
-            prices.figure("kms_rotation_month"),
+            rotation,
             1,
+            kept_rotations * rotation.usd,
         ),
         _activity("KMS requests past the free tier (10,000)", billable, billable, requests, _awake(plan)),
     ]
@@ -590,7 +619,7 @@ def estimate(
         )
     if node_groups(plan) and not _awake(plan):
         busy_hours = 0.0  # hibernated: no autoscaler runs to scale the task groups up, no task runs
-    lines = _node_lines(plan, prices, busy_hours) + _database_lines(plan, prices)
+    lines = _node_lines(plan, prices, busy_hours) + _database_lines(plan, prices, usage)
     lines += _control_plane_lines(plan, prices, today or utc_today()) + _usage_lines(plan, prices, usage)
     lines += _monitoring_lines(plan, prices, usage, busy_hours)
     lines += usage_driven_lines(plan, prices, usage, busy_hours)

@@ -5,9 +5,10 @@ the Helm values that roll the pods when the files change (`lib/database/pgbounce
 Creates, under the Airflow component: the metadata connection Secret (Airflow to PgBouncer),
 PgBouncer's config Secret (`pgbouncer.ini`, `users.txt`) and its exporter's Secret, all built from
 the database URI inside Pulumi secrets; a ConfigMap with the RDS root CAs PgBouncer verifies the
-database with; the random key of the files' checksum (`pulumi_random`, no keepers: generated once,
-so the checksum changes only when the files do), which the Airflow pods' checksum of their
-secrets uses too (components/airflow.py).
+database with. The random key of the files' checksum (`checksum_key`: `pulumi_random`, no keepers:
+generated once, so the checksum changes only when the files do) is created by the Airflow
+component with its other generated values (kept while the stack sleeps); the Airflow pods'
+checksum of their secrets uses it too (components/airflow.py).
 """
 
 from __future__ import annotations
@@ -43,6 +44,16 @@ class PgBouncerFiles:
     """The random key of the checksums (a secret): the Airflow pods' secrets checksum uses it too."""
 
 
+def checksum_key(parent: pulumi.Resource, name: str) -> random.RandomPassword:
+    """The random key of the files' checksum, under `parent` (the Airflow component)."""
+    return random.RandomPassword(
+        child_name(name, "pgbouncer-checksum-key"),
+        length=CHECKSUM_KEY_LENGTH,
+        special=False,
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+
+
 def _unverified(db: pgbouncer.DatabaseUri) -> pgbouncer.DatabaseUri:
     warning = pgbouncer_tls.unverified_warning(db.host)
     if warning:
@@ -60,6 +71,7 @@ def pgbouncer_files(
     namespace_ref: pulumi.Input[str],
     provider: k8s.Provider,
     secret: SecretMaker,
+    checksum_key: pulumi.Input[str],
 ) -> PgBouncerFiles:
     db = pulumi.Output.secret(connection_uri).apply(pgbouncer.parse_database_uri).apply(_unverified)
     pools = pulumi.Output.from_input(max_connections).apply(lambda c: pgbouncer.pgbouncer_pools(c, replicas))
@@ -74,13 +86,7 @@ def pgbouncer_files(
         data={pgbouncer_tls.CA_KEY: bundle},
         opts=pulumi.ResourceOptions(parent=parent, provider=provider),
     )
-    key = random.RandomPassword(
-        child_name(name, "pgbouncer-checksum-key"),
-        length=CHECKSUM_KEY_LENGTH,
-        special=False,
-        opts=pulumi.ResourceOptions(parent=parent),
-    )
-    checksum = pulumi.Output.all(key.result, ini, files["users.txt"]).apply(
+    checksum = pulumi.Output.all(checksum_key, ini, files["users.txt"]).apply(
         lambda v: pgbouncer_tls.config_checksum(v[0], {"pgbouncer.ini": v[1], "users.txt": v[2], "ca": bundle})
     )
     # Keyed with a secret random value, the digest reveals nothing of the password (see
@@ -92,4 +98,4 @@ def pgbouncer_files(
         secret("pgbouncer-stats-secret", SECRET_NAMES.pgbouncer_stats, stats),
         ca,
     ]
-    return PgBouncerFiles(resources, values, pulumi.Output.secret(client), pulumi.Output.secret(key.result))
+    return PgBouncerFiles(resources, values, pulumi.Output.secret(client), pulumi.Output.secret(checksum_key))

@@ -33,6 +33,16 @@ def irsa_trust_policy(
     }
 
 
+def nobody_trust_policy() -> dict[str, Any]:
+    """Trust policy no one can use: a role kept while its cluster (and the cluster's OIDC provider,
+    which its IRSA trust names) is gone, so that it keeps its name, its ARN and the policies others
+    attached to it (IAM refuses to delete a role that has policies attached: DeleteConflict)."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "sts:*"}],
+    }
+
+
 def efs_tls_only_policy(file_system_arn: str) -> dict[str, Any]:
     """File system policy: mount, write and root access through a mount target, never without TLS.
 
