@@ -229,7 +229,9 @@ def _usage_lines(plan: Plan, prices: PriceTable, usage: Mapping[str, float]) -> 
     delivered = flow_logs * usage["flow_logs_gb_month"]
     lines += [
         # Asleep, no node, NAT gateway or load balancer talks: the records are the nodes' traffic.
-        _activity("VPC flow logs delivered (GB)", delivered, delivered, prices.figure("vended_logs_cwl_gb"), _awake(plan)),
+        _activity(
+            "VPC flow logs delivered (GB)", delivered, delivered, prices.figure("vended_logs_cwl_gb"), _awake(plan)
+        ),
         _line(
             "VPC flow logs stored (GB)",
             flow_logs * usage["flow_logs_stored_gb"],

@@ -178,9 +178,9 @@ def test_node_groups_alone() -> None:
     }
     assert len(plan.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")) == 3
     with pytest.raises(ValueError, match="unique names"):
-        NodeGroupsArgs((SYSTEM, SYSTEM), None, [], [], "1.33", "1")  # type: ignore[arg-type]
+        NodeGroupsArgs((SYSTEM, SYSTEM), None, [], [], "1.33", "1")
     with pytest.raises(ValueError, match=r"group_security_group_ids names \['airflow'\], not among"):
-        NodeGroupsArgs((SYSTEM,), None, [], [], "1.33", "1", group_security_group_ids={"airflow": ["sg-2"]})  # type: ignore[arg-type]
+        NodeGroupsArgs((SYSTEM,), None, [], [], "1.33", "1", group_security_group_ids={"airflow": ["sg-2"]})
 
 
 def test_eks_addon_alone_with_a_role_and_a_former_parent() -> None:
@@ -337,9 +337,9 @@ def test_airflow_alone_without_an_admin_and_with_git_sync() -> None:
     assert values["triggerer"]["podDisruptionBudget"] == values["dagProcessor"]["podDisruptionBudget"]
     volumes = {v: VolumeClaimArgs(f"c-{v}", f"pv-{v}", "1Gi") for v in ("dags", "logs")}
     with pytest.raises(ValueError, match="'system' of the task pods has no taint"):
-        AirflowArgs("uri", 100, volumes, SYSTEM, SYSTEM, None)  # type: ignore[arg-type]
+        AirflowArgs("uri", 100, volumes, SYSTEM, SYSTEM, None)
     with pytest.raises(ValueError, match="lacks"):
-        AirflowArgs("uri", 100, {"dags": volumes["dags"]}, SYSTEM, WORKERS, None)  # type: ignore[arg-type]
+        AirflowArgs("uri", 100, {"dags": volumes["dags"]}, SYSTEM, WORKERS, None)
 
 
 def test_service_account_role_alone_trusts_one_account_and_attaches_only_what_is_given() -> None:
