@@ -329,7 +329,8 @@ GONE_ASLEEP_PARENTS = ("airflow:index:NodeGroups",)
 
 def _gone_asleep(resource: Mapping[str, Any]) -> bool:
     """The resource is a child of a component that sleep empties (its URN's parent types)."""
-    parents = str(resource["urn"]).split("::")[2].split("$")[:-1]
+    parts = str(resource["urn"]).split("::")  # urn:pulumi:<stack>::<project>::<parent types$type>::<name>
+    parents = parts[2].split("$")[:-1] if len(parts) == 4 else []
     return any(p in GONE_ASLEEP_PARENTS for p in parents)
 
 

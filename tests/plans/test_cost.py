@@ -59,7 +59,8 @@ def small_plan() -> dict[str, Any]:
 
 
 def test_a_small_plan_priced_by_hand() -> None:
-    cost = estimate(small_plan(), PriceTable(PRICES, "us-east-1"), USAGE, busy_hours=6, today=DAY)
+    usage = {**USAGE, "rds_asleep_started_hours_month": 52.0}
+    cost = estimate(small_plan(), PriceTable(PRICES, "us-east-1"), usage, busy_hours=6, today=DAY)
     # 730 h: EKS 0.10; two on-demand t3.large 0.0832 with 20 GiB gp3 at 0.08; db.t4g.micro 0.016 + 20 GiB at 0.115;
     # NAT 0.045 and its address 0.005. Workers idle at 0 nodes.
     idle = 73 + 2 * 0.0832 * 730 + 2 * 20 * 0.08 + 0.016 * 730 + 20 * 0.115 + 0.045 * 730 + 0.005 * 730
@@ -67,8 +68,9 @@ def test_a_small_plan_priced_by_hand() -> None:
     # Busy: 4 spot m6i.large (dearer than m6a.large) at 0.4 x 0.096 for 6 h a day, 730/24 days, and their disks.
     hours = 4 * 6 * 730 / 24
     assert cost.total("busy") == pytest.approx(idle + hours * 0.4 * 0.096 + hours / 730 * 20 * 0.08, abs=0.01)
-    # Hibernated: no nodes, no database hours; storage, the control plane and the NAT stay.
-    assert cost.total("hibernated") == pytest.approx(idle - 2 * 0.0832 * 730 - 2 * 1.6 - 0.016 * 730, abs=0.01)
+    # Hibernated: the database's storage, and its 52 h a month between AWS's start and the next
+    # `pulumi up`; no node, no control plane, no NAT gateway or address (a sleep deletes them).
+    assert cost.total("hibernated") == pytest.approx(20 * 0.115 + 0.016 * 52, abs=0.01)
     workers = next(line for line in cost.lines if line.resource_type.startswith("EC2 nodes: workers"))
     assert (workers.count, workers.unit_price) == (0, pytest.approx(0.0384))
 
@@ -107,7 +109,7 @@ def test_a_stack_at_133_pays_extended_support_and_the_default_version_does_not()
         (line,) = [x for x in doc["lines"] if x["resource_type"].startswith("EKS control plane")]
         lines[plan.one("eks:index:Cluster").inputs["version"]] = line
     old, new = lines["1.33"], lines[DEFAULT_VERSION]
-    assert (old["count"], old["unit_price"], old["monthly_idle"], old["monthly_hibernated"]) == (1, 0.6, 438.0, 438.0)
+    assert (old["count"], old["unit_price"], old["monthly_idle"], old["monthly_hibernated"]) == (1, 0.6, 438.0, 0.0)
     assert old["resource_type"] == "EKS control plane (1.33, extended support from 2026-07-29)"
     end = EKS_VERSIONS[DEFAULT_VERSION].end_of_standard.isoformat()
     assert new["resource_type"] == f"EKS control plane ({DEFAULT_VERSION}, standard support to {end})"

@@ -67,7 +67,7 @@ def test_control_plane_logs_are_priced_per_enabled_log_type() -> None:
     assert audit.count == pytest.approx(26.28)
     assert audit.monthly_idle == pytest.approx(26.28 * 0.5)
     assert audit.monthly_busy == pytest.approx((26.28 + 20e-6 * 100 * 8 * DAYS) * 0.5)
-    assert audit.monthly_hibernated == pytest.approx(26.28 * 0.5)  # the control plane stays while hibernated
+    assert audit.monthly_hibernated == 0  # asleep there is no control plane
     assert lines["EKS control-plane logs: api (GB)"].monthly_idle == pytest.approx(1.0)
     # authenticator is not enabled: no line, whatever its volume.
     assert [k for k in lines if k.startswith("EKS control-plane logs")] == [
@@ -181,6 +181,18 @@ def test_kms_keys_their_rotations_and_requests_past_the_free_tier() -> None:
     assert (requests.count, requests.monthly_idle) == (3, pytest.approx(0.09))  # 50,000 - 20,000 free
     # Under the free tier: nothing billed, no line.
     assert "KMS requests past the free tier (10,000)" not in _lines(_plan(*keys), _usage(kms_requests_month=15_000))
+
+
+def test_asleep_every_key_stays_but_the_nodes_volume_key() -> None:
+    node_key = {**_resource("aws:kms/key:Key", "n", {"enableKeyRotation": True})}
+    node_key["urn"] = "urn:pulumi:dev::airflow-eks::airflow:index:NodeGroups$aws:kms/key:Key::n"
+    db_key = {**_resource("aws:kms/key:Key", "d", {"enableKeyRotation": True})}
+    db_key["urn"] = "urn:pulumi:dev::airflow-eks::airflow:index:Database$aws:kms/key:Key::d"
+    lines = _lines(_plan(node_key, db_key), _usage(kms_rotations_billed=2))
+    keys = lines["KMS customer-managed keys"]
+    assert (keys.monthly_idle, keys.monthly_hibernated) == (2, 1)
+    rotations = lines["KMS key rotations (2 keys rotated yearly, from their third year)"]
+    assert (rotations.monthly_idle, rotations.monthly_hibernated) == (4, 2)
 
 
 def test_the_task_logs_bucket_bills_each_tasks_requests_when_tasks_run() -> None:

@@ -94,9 +94,11 @@ def test_every_threshold_comes_from_alarm_thresholds(prod: Plan) -> None:
     assert differs == set(base)  # every alarm moved with its threshold
 
 
-def test_hibernation_silences_the_alarms_and_dev_can_switch_each_part_off(dev: Plan) -> None:
+def test_asleep_no_alarm_or_dashboard_but_the_topic_and_dev_can_switch_each_part_off(dev: Plan) -> None:
     asleep = run_program("dev", config_overrides={"hibernate": True})
-    assert {a["actionsEnabled"] for a in alarms(asleep).values()} == {False}
+    assert not alarms(asleep) and not asleep.of_type("aws:cloudwatch/dashboard:Dashboard")
+    assert asleep.one("aws:sns/topic:Topic").urn == dev.one("aws:sns/topic:Topic").urn  # subscribers stay
+    assert asleep.outputs["sns_alerts_topic_arn"] == dev.outputs["sns_alerts_topic_arn"] != ""
     assert {a["actionsEnabled"] for a in alarms(dev).values()} == {True}
     assert not dev.of_type("airflow:index:ClusterTelemetry") and not dev.of_type("aws:s3/bucket:Bucket")
     off = run_program("dev", config_overrides={"alarms": False, "dashboard": False})
