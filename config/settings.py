@@ -102,8 +102,8 @@ class Settings:
         "Asleep: only what holds data stays (the database, stopped; the file system; the KMS keys; the log "
         "groups and the task logs bucket; the generated passwords and keys); the EKS cluster with everything "
         "in it, the node groups, NAT gateways, load balancer, alarms and dashboard are deleted. false rebuilds "
-        "them around the same data. Refused with production. AWS starts a stopped database after 7 days "
-        "(docs/cost.md, Hibernation).",
+        "them around the same data. Refused with production or protectStatefulResources. AWS starts a "
+        "stopped database after 7 days: run `pulumi up` daily while asleep (docs/cost.md, Hibernation).",
     )
     pull_through_cache_credential_arn: str = key(
         "imagePullThroughCacheCredentialArn",
@@ -300,6 +300,13 @@ class Settings:
                 "is true while production is true: sleeping deletes the EKS cluster, and with it Airflow and "
                 "every Kubernetes object consuming teams created there (their connections, secrets); accepted: "
                 "false, or set production false first (docs/cost.md, Hibernation)",
+            )
+        if self.hibernate and self.protect:
+            raise ConfigError(
+                key_of(self, "hibernate"),
+                f"is true while {key_of(self, 'protect')} is true: sleeping deletes the nodes' volume key, which "
+                "it protects (Pulumi refuses to delete a protected resource, halfway through the sleep); accepted: "
+                f"false, or set {key_of(self, 'protect')} false first (docs/cost.md, Hibernation)",
             )
         if self.hibernate and self.node_groups_apply_sizes:
             raise ConfigError(

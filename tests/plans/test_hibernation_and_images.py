@@ -220,12 +220,21 @@ def test_the_asleep_column_is_the_hibernated_plan_with_every_part_on(everything:
     assert asleep["idle_monthly"] == asleep["busy_monthly"] == asleep["hibernated_monthly"]
 
 
-def test_production_refuses_to_sleep() -> None:
+@pytest.mark.parametrize(
+    ("stack", "overrides", "message"),
+    [
+        ("prod", {}, "is true while production is true"),
+        # Not production, but protected: the nodes' volume key, deleted asleep, is protected.
+        ("prod", {"production": False}, "is true while protectStatefulResources is true"),
+        ("dev", {"protectStatefulResources": True}, "is true while protectStatefulResources is true"),
+    ],
+)
+def test_production_and_protected_stacks_refuse_to_sleep(stack: str, overrides: dict[str, Any], message: str) -> None:
     with pytest.raises(ProgramError) as failure:
-        run_program("prod", config_overrides={"hibernate": True})
+        run_program(stack, config_overrides={**overrides, "hibernate": True})
     cause = failure.value.cause
     assert isinstance(cause, ConfigError) and cause.key == "hibernate", cause
-    assert "is true while production is true" in str(cause) and failure.value.registrations == []
+    assert message in str(cause) and failure.value.registrations == []
 
 
 @pytest.mark.parametrize(
