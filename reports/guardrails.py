@@ -18,6 +18,7 @@ from lib.cluster.sizing import assumptions_for, load_table, node_overhead, shape
 from policy.airflow_eks_guardrails.model import Stack, Violation, plan_stack
 from policy.airflow_eks_guardrails.rules import POLICIES
 from reports.az_loss import Tier, az_loss, render, tiers_down
+from reports.plan_facts import node_groups
 
 
 def evaluate(stack: Stack) -> tuple[list[Violation], list[tuple[Violation, str]]]:
@@ -61,6 +62,10 @@ def main(argv: list[str] | None = None) -> int:
         for v, reason in waived:
             print(f"  advisory  {v.policy} (waived: {reason}): {v.urn}\n    {v.message}")
         print(f"  {len(mandatory)} mandatory violation(s), {len(waived)} waived")
+        if not node_groups(plan):  # asleep (`hibernate`): nothing runs, no zone to lose
+            print(f"\nAZ-loss analysis of {stack.name}: asleep, no node group and no Airflow release\n")
+            failed = failed or bool(mandatory)
+            continue
         result = analyse(plan)
         down = len(tiers_down(result))
         print(f"\nAZ-loss analysis of {stack.name}: {down} tier(s) down in some zone\n{render(result)}\n")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -218,6 +219,18 @@ def test_the_asleep_column_is_the_hibernated_plan_with_every_part_on(everything:
     awake, asleep = (report("dev", json.loads(json.dumps(p.as_json())), "us-east-1", 8) for p in everything)
     assert asleep["idle_monthly"] == pytest.approx(awake["hibernated_monthly"], abs=0.01)
     assert asleep["idle_monthly"] == asleep["busy_monthly"] == asleep["hibernated_monthly"]
+
+
+def test_make_policy_passes_a_sleeping_plan(
+    hibernated: Plan, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from reports.guardrails import main
+
+    path = tmp_path / "plan-dev.json"
+    path.write_text(json.dumps(hibernated.as_json()))
+    assert main([str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "0 mandatory violation(s)" in out and "AZ-loss analysis of dev: asleep" in out
 
 
 @pytest.mark.parametrize(
