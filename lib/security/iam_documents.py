@@ -36,10 +36,15 @@ def irsa_trust_policy(
 def nobody_trust_policy() -> dict[str, Any]:
     """Trust policy no one can use: a role kept while its cluster (and the cluster's OIDC provider,
     which its IRSA trust names) is gone, so that it keeps its name, its ARN and the policies others
-    attached to it (IAM refuses to delete a role that has policies attached: DeleteConflict)."""
+    attached to it (IAM refuses to delete a role that has policies attached: DeleteConflict). No
+    statement allows, so no one can assume it; the deny says so. Explicit role-assumption actions
+    (a trust policy takes only those), not `sts:*`. Not verified against IAM here (no account): that
+    it accepts a trust policy whose only statement denies."""
     return {
         "Version": "2012-10-17",
-        "Statement": [{"Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "sts:*"}],
+        "Statement": [
+            {"Effect": "Deny", "Principal": {"AWS": "*"}, "Action": ["sts:AssumeRole", "sts:AssumeRoleWithWebIdentity"]}
+        ],
     }
 
 

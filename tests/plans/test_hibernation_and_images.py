@@ -138,7 +138,7 @@ def test_the_task_pods_role_stays_with_a_trust_no_one_can_use(dev: Plan, hiberna
         k: v for k, v in asleep.inputs.items() if k != "assumeRolePolicy"
     }
     assert json.loads(asleep.inputs["assumeRolePolicy"])["Statement"] == [
-        {"Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "sts:*"}
+        {"Effect": "Deny", "Principal": {"AWS": "*"}, "Action": ["sts:AssumeRole", "sts:AssumeRoleWithWebIdentity"]}
     ]
     assert hibernated.outputs["airflow_worker_role_arn"] == dev.outputs["airflow_worker_role_arn"]
 

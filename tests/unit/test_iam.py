@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lib.security.iam_documents import irsa_trust_policy
+from lib.security.iam_documents import irsa_trust_policy, nobody_trust_policy
 
 
 def test_one_service_account_is_a_plain_condition() -> None:
@@ -31,3 +31,10 @@ def test_several_service_accounts_are_listed_exactly() -> None:
 def test_no_service_account_is_refused() -> None:
     with pytest.raises(ValueError, match="at least one"):
         irsa_trust_policy("arn", "iss", "ns", [])
+
+
+def test_nobody_trust_policy_allows_no_one() -> None:
+    policy = nobody_trust_policy()
+    assert [s["Effect"] for s in policy["Statement"]] == ["Deny"]
+    assert policy["Statement"][0]["Principal"] == {"AWS": "*"}
+    assert policy["Statement"][0]["Action"] == ["sts:AssumeRole", "sts:AssumeRoleWithWebIdentity"]
