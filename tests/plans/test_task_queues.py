@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +15,7 @@ from lib.airflow.queues import local_settings, queue_pods
 from lib.cluster.sizing import node_task_capacity
 from offline.mocks import Plan, ProgramError, run_program
 from offline.stack_config import resolve_stack_config
+from scripts.cost import report
 from tests.support.overrides import groups_with
 from tests.support.renders import Rendered
 
@@ -200,3 +203,22 @@ def test_bad_task_queue_config_names_the_key_and_registers_nothing(
     assert cause.key == key
     assert message in str(cause)
     assert failure.value.registrations == []
+
+
+def test_make_cost_counts_every_task_group_and_prices_the_gpu_nodes(queues: Plan) -> None:
+    doc = report("queues", json.loads(json.dumps(queues.as_json())), "us-east-1", 8, date(2026, 12, 7))
+    limits = {limit["name"]: limit for limit in doc["limits"]}
+    # nodes: workers 60 + gpu 4 (one GPU a pod) + large 150; the pool holds them all (parallelism 214).
+    assert limits["nodes"]["tasks"] == 214
+    assert "queue group gpu: 4 worker nodes x 1 task pods (g4dn.xlarge, bound by gpus" in limits["nodes"]["detail"]
+    assert "queue group large: 10 worker nodes x 15 task pods" in limits["nodes"]["detail"]
+    assert limits["pool"]["tasks"] == 214  # default_pool holds every queue's tasks
+    lines = {line["resource_type"]: line for line in doc["lines"]}
+    gpu = lines["EC2 nodes: gpu (g4dn.xlarge/g5.xlarge, ON_DEMAND)"]
+    # The dearer type, at its maximum of 4 nodes 8 hours a day when busy; none at idle (minSize 0).
+    assert (gpu["count"], gpu["unit_price"], gpu["monthly_idle"], gpu["monthly_busy"]) == (
+        0,
+        1.006,
+        0.0,
+        979.1733,
+    )  # 4 x 1.006 x 8 h x 730/24
