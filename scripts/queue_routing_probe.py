@@ -15,9 +15,9 @@ naming the queues. Exits 1 with the first difference.
 
 from __future__ import annotations
 
+import argparse
 import os
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 
@@ -112,6 +112,6 @@ def main(rendered: Path) -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
-        raise SystemExit(__doc__)
-    main(Path(sys.argv[1]))
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("rendered", type=Path, help="the folder scripts/rendered_queue_files.py wrote")
+    main(parser.parse_args().rendered)
