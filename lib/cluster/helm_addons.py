@@ -330,7 +330,10 @@ def cluster_autoscaler_values(
 # templates/daemonset-device-plugin.yml (`affinity`, `tolerations`, `nodeSelector` and `resources`
 # taken whole) and _helpers.tpl (the image `<repository>:v<appVersion>` unless `image.tag`). It needs
 # no AWS permission: no IAM role. The EKS AL2023 NVIDIA AMI brings the driver and the container
-# toolkit, so the chart's defaults (no GFD, no MIG, no MPS) are kept.
+# toolkit, so the chart's defaults (no GFD, no MIG, no MPS) are kept. Rendered once by hand with
+# `helm template` from that tag and these values (the chart is not vendored here, so no test renders
+# it): the plugin's DaemonSet takes this affinity, these tolerations and image v0.20.0; the chart's
+# MPS control DaemonSet also renders, but selects `nvidia.com/mps.capable=true`, set only with MPS on.
 NVIDIA_DEVICE_PLUGIN = AddonChart(
     key="nvidia-device-plugin",
     repository="https://nvidia.github.io/k8s-device-plugin",
