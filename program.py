@@ -26,6 +26,7 @@ from components.dashboard import Dashboard, DashboardArgs
 from components.database import Database, DatabaseArgs, ExistingDatabaseArgs
 from components.eks_addon import EksAddon, EksAddonArgs
 from components.flow_logs import FlowLogs, FlowLogsArgs
+from components.gpu_device_plugin import GpuDevicePlugin, GpuDevicePluginArgs
 from components.image_cache import ImageCache, ImageCacheArgs
 from components.load_balancer import LoadBalancer, LoadBalancerArgs
 from components.log_archive import LogArchive, LogArchiveArgs
@@ -119,6 +120,8 @@ class Stack:
     nlb: LoadBalancer
     alerts: Alerts | None
     dashboard: Dashboard | None
+    gpu_device_plugin: GpuDevicePlugin | None = None
+    """The NVIDIA device plugin, with a GPU node group."""
 
 
 def network_and_cluster(settings: Settings, tags: dict[str, str], versions: dict[str, str]) -> tuple[Network, Cluster]:
@@ -355,6 +358,18 @@ def chart_addons(
     return lb_controller, autoscaler
 
 
+def gpu_device_plugin_of(
+    settings: Settings, cluster: Cluster, nodes: list[pulumi.Resource], mirrors: pulumi.Input[dict[str, str]]
+) -> GpuDevicePlugin | None:
+    """NVIDIA's device plugin on the GPU node groups, when there is one (a GPU queue's pods ask `nvidia.com/gpu`)."""
+    if not any(g.gpu for g in settings.node_groups):
+        return None
+    return GpuDevicePlugin(
+        child_name(settings.name, "gpu-device-plugin"),
+        GpuDevicePluginArgs(settings.node_groups, cluster.provider, mirrors, depends_on=nodes),
+    )
+
+
 def worker_role_of(settings: Settings, cluster: Cluster, tags: dict[str, str]) -> ServiceAccountRole:
     """The task pods' IAM role: no policy from this stack; teams attach theirs (`For consuming teams`)."""
     return ServiceAccountRole(
@@ -410,6 +425,7 @@ def airflow_of(
             },
             control_plane=settings.node_group(NodeGroupRole.AIRFLOW),
             workers=settings.node_group(NodeGroupRole.WORKERS),
+            queue_groups=settings.queue_groups,
             provider=cluster.provider,
             namespace=storage.claim_namespace,
             chart_version=a.chart_version,
@@ -615,6 +631,7 @@ def build_stack(settings: Settings) -> Stack:
     storage = storage_of(settings, network, cluster, tags)
     managed = eks_addons(settings, cluster, storage, nodes, versions, tags)
     lb_controller, autoscaler = chart_addons(settings, network, cluster, nodes, tags, mirrors)
+    device_plugin = gpu_device_plugin_of(settings, cluster, nodes, mirrors)
     worker_role = worker_role_of(settings, cluster, tags)
     telemetry = telemetry_of(settings, network, cluster, nodes, versions, tags)
     archive = log_archive_of(settings, cluster, worker_role, tags)
@@ -639,6 +656,7 @@ def build_stack(settings: Settings) -> Stack:
         nlb,
         alerts=None,
         dashboard=None,
+        gpu_device_plugin=device_plugin,
     )
     return monitoring_of(settings, stack, tags)
 

@@ -105,6 +105,8 @@ class AirflowArgs:
     """Node group of the task pods (tainted: only task pods tolerate it)."""
     provider: k8s.Provider
     """Kubernetes provider of the cluster."""
+    queue_groups: tuple[NodeGroup, ...] = ()
+    """Node groups of the other task queues (`NodeGroup.task_queue`): a task of one runs there."""
     namespace: str = "airflow"
     """Namespace the component creates for the release, its Secrets and claims."""
     chart_version: str = "1.22.0"
@@ -341,6 +343,7 @@ class Airflow(pulumi.ComponentResource):
             resource_profile=args.resource_profile,
             control_plane=args.control_plane,
             workers=args.workers,
+            queue_groups=args.queue_groups,
             secrets=secrets,
             dags_claim=args.volumes["dags"].claim_name,
             logs_claim=args.volumes["logs"].claim_name,

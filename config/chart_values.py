@@ -48,6 +48,7 @@ def airflow_chart_inputs(settings: Settings) -> ChartInputs:
         resource_profile=a.resource_profile,
         control_plane=settings.node_group(NodeGroupRole.AIRFLOW),
         workers=settings.node_group(NodeGroupRole.WORKERS),
+        queue_groups=settings.queue_groups,
         secrets=SECRET_NAMES if a.create_admin_user else replace(SECRET_NAMES, admin_password=None),
         dags_claim=PLACEHOLDER,
         logs_claim=PLACEHOLDER,

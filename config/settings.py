@@ -32,7 +32,7 @@ from config.node_groups import DEFAULT_NODE_GROUPS, check_node_group_tags, parse
 from config.observability import ObservabilitySettings
 from config.project import PROJECT_FILE, SECRET_KEYS, Declaration, parse_value, read_declarations
 from lib.cluster.managed_addons import MANAGED_ADDONS, Toggle
-from lib.cluster.node_groups import REQUIRED_ROLES, NodeGroup, NodeGroupRole, TaintEffect
+from lib.cluster.node_groups import DEFAULT_QUEUE, REQUIRED_ROLES, NodeGroup, NodeGroupRole, TaintEffect
 from lib.cluster.sizing import has_shapes, node_task_capacity
 from lib.cluster.versions import support_warning
 from lib.images import CREDENTIAL_ARN, PULL_THROUGH_CACHE
@@ -74,8 +74,12 @@ class Settings:
         "`key` (at most 63), `value`, `effect`: `NO_SCHEDULE`/`NO_EXECUTE`/`PREFER_NO_SCHEDULE`); keys "
         "may not differ only in case or punctuation (`team.a`, `team-a`), and labels plus taints stay "
         "within 44, less one per `tags` entry and `policyWaivers` entry (each is an autoscaler tag on the "
-        "group, which AWS allows 50). `system`, `airflow` and `workers` are required; `workers` must be "
-        "tainted. `make cost` knows the types in `sizing/instance-types.json`.",
+        "group, which AWS allows 50), `taskQueue` (an Airflow queue, 1 to 63 lowercase letters, digits, `-` "
+        "or `_`, one group each: its tasks run on this group, which must be tainted; not on `system`, "
+        "`airflow` or `workers`, whose queue is `default`; required with NVIDIA GPU instance types, which take "
+        "the AL2023 NVIDIA AMI and bring NVIDIA's device plugin: docs/task-queues.md). `system`, `airflow` and "
+        "`workers` are required; `workers` must be tainted. `make cost` knows the types in "
+        "`sizing/instance-types.json`.",
         convert=parse_node_groups,
         type="object",
     )
@@ -201,25 +205,40 @@ class Settings:
 
     @property
     def task_capacity(self) -> int:
-        """Tasks the stack runs at once: the worker group's capacity (`make cost`'s "nodes" line,
+        """Tasks the stack runs at once: the task groups' capacity (`make cost`'s "nodes" line,
         lib.cluster.sizing.node_task_capacity), or `airflowParallelism` when set and lower. Airflow enforces
         it: `default_pool`'s slots and each scheduler's [core] parallelism (lib.airflow.values)."""
         cap = self.airflow.parallelism
-        workers = self.node_group(NodeGroupRole.WORKERS)
-        if not has_shapes(workers.instance_types):
+        groups = self.task_groups
+        if not all(has_shapes(g.instance_types) for g in groups):
             return cap
         cpu, memory = self.airflow.task_pod_requests
-        types, size = workers.instance_types, workers.max_size
-        nodes = node_task_capacity(types, size, cpu_millicores(cpu), memory_mebibytes(memory))
+        # Every task group's nodes: default_pool holds the tasks of every queue.
+        nodes = sum(
+            node_task_capacity(
+                g.instance_types, g.max_size, cpu_millicores(cpu), memory_mebibytes(memory), task_gpus=int(g.gpu)
+            )
+            for g in groups
+        )
         return min(nodes, cap) if cap else nodes
 
+    @property
+    def queue_groups(self) -> tuple[NodeGroup, ...]:
+        """The groups with a `taskQueue`: a task of that queue runs there (lib/airflow/queues.py)."""
+        return tuple(g for g in self.node_groups if g.task_queue)
+
+    @property
+    def task_groups(self) -> tuple[NodeGroup, ...]:
+        """The groups task pods run on: `workers` (the default queue), then the queue groups."""
+        return (self.node_group(NodeGroupRole.WORKERS), *self.queue_groups)
+
     def _check_task_capacity(self) -> None:
-        workers = self.node_group(NodeGroupRole.WORKERS)
-        if not self.airflow.parallelism and not has_shapes(workers.instance_types):
+        unknown = [t for g in self.task_groups for t in g.instance_types if not has_shapes([t])]
+        if not self.airflow.parallelism and unknown:
             raise ConfigError(
                 key_of(AirflowSettings, "parallelism"),
-                f"is required: the program sizes Airflow's pool from the worker group's instance types, and "
-                f"{list(workers.instance_types)} are not all in sizing/instance-types.json; set it to the stack's "
+                f"is required: the program sizes Airflow's pool from the task groups' instance types, and "
+                f"{unknown} are not in sizing/instance-types.json; set it to the stack's "
                 "task capacity (1 to 5000) or add the types' shapes there",
             )
         try:
@@ -269,6 +288,29 @@ class Settings:
                     f"is not a log group this stack keeps on destroy; accepted: {', '.join(kept)}",
                 )
 
+    def _check_task_queues(self) -> None:
+        key = key_of(self, "node_groups")
+        queues: dict[str, str] = {}
+        for group in self.node_groups:
+            queue = group.task_queue
+            if not queue:
+                continue
+            if group.name in REQUIRED_ROLES:
+                raise ConfigError(
+                    f"{key}.{group.name}.taskQueue",
+                    f"is for a group of its own: {NodeGroupRole.WORKERS} runs the '{DEFAULT_QUEUE}' queue (tasks "
+                    f"without queue=), {NodeGroupRole.SYSTEM} and {NodeGroupRole.AIRFLOW} run no tasks; add a group",
+                )
+            if queue == DEFAULT_QUEUE or queue in queues:
+                owner = queues.get(queue, NodeGroupRole.WORKERS)
+                raise ConfigError(f"{key}.{group.name}.taskQueue", f"'{queue}' is the queue of group {owner}; one each")
+            queues[queue] = group.name
+            if not any(t.effect is not TaintEffect.PREFER_NO_SCHEDULE for t in group.taints):
+                raise ConfigError(
+                    f"{key}.{group.name}.taints",
+                    f"needs a NO_SCHEDULE or NO_EXECUTE taint: the group runs the tasks of queue '{queue}' only",
+                )
+
     def _check_node_groups(self) -> None:
         key = key_of(self, "node_groups")
         missing = [str(n) for n in REQUIRED_ROLES if n not in {g.name for g in self.node_groups}]
@@ -281,6 +323,7 @@ class Settings:
                 f"{key}.{NodeGroupRole.WORKERS}.taints",
                 "needs a NO_SCHEDULE or NO_EXECUTE taint so that only task pods land on the workers group",
             )
+        self._check_task_queues()
         names = [g.name for g in self.node_groups]
         for name in self.node_groups_apply_sizes:
             if name not in names:

@@ -6,13 +6,15 @@ Reads plans (reports/plan_facts.py): `make cost` and the policy pack use it, nev
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from lib.cluster.capacity import Addresses, Airflow, Limit, Timing, Workers, binding_limit, task_limits
+from lib.cluster.capacity import Addresses, Airflow, Limit, Timing, Workers, binding_limit, node_limit, task_limits
+from lib.cluster.node_groups import NodeGroupRole
 from lib.cluster.sizing import Assumptions, node_overhead, shape_of
 from lib.quantities import cpu_millicores, memory_mebibytes
 from reports.plan_facts import (
+    GroupFacts,
     Plan,
     airflow_release_values,
     node_groups,
@@ -43,17 +45,26 @@ def capacity(plan: Plan, shapes: Mapping[str, Any], assumed: Assumptions) -> Cap
     a = assumed.capacity
     groups = node_groups(plan)
     task_groups = [g for g in groups if g.for_tasks]
-    if len(task_groups) != 1:
-        raise ValueError(f"the plan has {len(task_groups)} tainted task node groups; the model reads exactly one")
-    workers_group = task_groups[0]
+    if not task_groups:
+        raise ValueError("the plan has no tainted task node group; the model reads the workers group and the queues'")
+    # The default queue's group (`workers`) and each queue's own (nodeGroups.<name>.taskQueue).
+    workers_group = next((g for g in task_groups if g.name == NodeGroupRole.WORKERS), task_groups[0])
     values = airflow_release_values(plan)
     requests = values["workers"]["kubernetes"]["resources"]["requests"]
-    workers = Workers(
-        shapes={t: shape_of(t, shapes) for t in workers_group.instance_types},
-        max_nodes=workers_group.max_size,
-        task_cpu_m=cpu_millicores(requests["cpu"]),
-        task_memory_mi=memory_mebibytes(requests["memory"]),
-    )
+
+    def workers_of(group: GroupFacts) -> Workers:
+        group_shapes = {t: shape_of(t, shapes) for t in group.instance_types}
+        return Workers(
+            shapes=group_shapes,
+            max_nodes=group.max_size,
+            task_cpu_m=cpu_millicores(requests["cpu"]),
+            task_memory_mi=memory_mebibytes(requests["memory"]),
+            # A GPU queue's task asks one GPU (lib/airflow/queues.py).
+            task_gpus=int(any(s.gpus for s in group_shapes.values())),
+        )
+
+    workers = workers_of(workers_group)
+    queues = [(g, node_limit(workers_of(g), node_overhead(assumed))) for g in task_groups if g is not workers_group]
     pgbouncer = int(values["pgbouncer"]["replicas"]) if values.get("pgbouncer", {}).get("enabled") else 0
     airflow = Airflow(
         schedulers=int(values["scheduler"]["replicas"]),
@@ -65,7 +76,7 @@ def capacity(plan: Plan, shapes: Mapping[str, Any], assumed: Assumptions) -> Cap
         sqlalchemy_connections=int(a["sqlalchemy_connections"]),
         pgbouncer_server_connections=pgbouncer_server_connections(plan, pgbouncer) if pgbouncer else None,
     )
-    others = [g for g in groups if not g.for_tasks]
+    others = [g for g in groups if g is not workers_group]
     addresses = Addresses(
         free=node_subnet_addresses(plan, int(a["subnet_reserved_ips"])),
         other_nodes=sum(g.max_size for g in others),
@@ -74,4 +85,12 @@ def capacity(plan: Plan, shapes: Mapping[str, Any], assumed: Assumptions) -> Cap
     timing = Timing(
         a["heartbeat_seconds"], a["api_request_seconds"], a["scheduler_loop_seconds"], a["mean_task_minutes"]
     )
-    return Capacity(task_limits(workers, airflow, timing, addresses, node_overhead(assumed)))
+    limits = task_limits(workers, airflow, timing, addresses, node_overhead(assumed))
+    # Each queue's group adds its nodes' tasks to the limits the workers group's nodes set (the
+    # subnet's counts the queue groups among the other nodes, at their maximum).
+    for i, limit in enumerate(limits):
+        if queues and limit.name in ("nodes", "subnet addresses"):
+            added = "; ".join(f"queue group {g.name}: {q.detail}" for g, q in queues)
+            tasks = limit.tasks + sum(q.tasks for _, q in queues)
+            limits[i] = replace(limit, tasks=tasks, detail=f"{limit.detail}; {added}")
+    return Capacity(limits)

@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from lib.cluster.sizing import assumptions_for, load_table  # noqa: E402
+from lib.cluster.start_latency import NodeAutoscaler, start_seconds, steps  # noqa: E402
 from lib.cluster.versions import utc_today  # noqa: E402
 from offline.stack_config import resolve_stack_config  # noqa: E402
 from reports.capacity import capacity  # noqa: E402
@@ -53,7 +54,20 @@ def report(
         "limits": [{"name": m.name, "tasks": m.tasks, "detail": m.detail} for m in model.limits],
         "lines": [line.as_json() for line in cost.lines],
         "not_priced": [{"resource_type": t, "what": what} for t, what in cost.not_priced],
+        "start_from_zero": start_from_zero(load_table("start-latency.json")),
     }
+
+
+def start_from_zero(table: dict[str, Any]) -> list[dict[str, Any]]:
+    """A task's start on a group at zero nodes, modelled for each node autoscaler (lib/cluster/start_latency.py)."""
+    return [
+        {
+            "autoscaler": a.value,
+            "seconds": start_seconds(table, a),
+            "steps": [{"step": s.step, "seconds": s.seconds, "basis": s.basis} for s in steps(table, a)],
+        }
+        for a in NodeAutoscaler
+    ]
 
 
 def render(doc: dict[str, Any]) -> str:
@@ -94,10 +108,19 @@ def render(doc: dict[str, Any]) -> str:
     for gap in doc["not_priced"]:
         out.append(f"not priced: {gap['resource_type']}: {gap['what']}")
     out.append("")
+<<<<<<< HEAD
     out.append(
         f"Capacity chain (task pods at once, the least of these): {doc['max_concurrent_tasks']}, "
         f"bound by {doc['binding_limit']}"
     )
+=======
+    out.append("Task start on a group at zero nodes (modelled; sizing/start-latency.json gives each figure's basis):")
+    for model in doc["start_from_zero"]:
+        parts = " + ".join(f"{s['seconds']:g} {s['step']}" for s in model["steps"])
+        out.append(f"  {model['autoscaler']:17} {model['seconds']:>5g} s = {parts}")
+    out.append("")
+    out.append(f"Task pods at once: {doc['max_concurrent_tasks']}, bound by {doc['binding_limit']}")
+>>>>>>> tasks
     for limit in doc["limits"]:
         mark = "*" if limit["name"] == doc["binding_limit"] else " "
         out.append(f" {mark} {limit['name']:17} {limit['tasks']:>7}  {limit['detail']}")

@@ -18,6 +18,8 @@ Starts, all throw-away (a temporary directory; builds cached under build/integra
   file is not reachable from these machines);
 - the airflow.cfg the real chart renders from the dev and prod values (scripts/rendered_airflow_cfg.py,
   run in the project's virtualenv: `make integration` makes it first, with the pinned Helm).
+- the queue policy and pod template the chart renders for examples/stacks/Pulumi.queues.yaml
+  (scripts/rendered_queue_files.py), which scripts/queue_routing_probe.py hands to the real Airflow.
 Then runs the steps (scripts/integration_probes.py runs inside Airflow's virtualenv), each
 printed with its duration; stops everything it started, by PID, even on failure or a signal;
 exits 1 if a step failed. `--drop-setting NAME` removes that generated line from pgbouncer.ini
@@ -373,6 +375,13 @@ def render_configs(tmp: Path) -> Path:
     return out
 
 
+def render_queue_files(tmp: Path) -> Path:
+    """The queue policy and pod template the chart renders for examples/stacks/Pulumi.queues.yaml."""
+    out = tmp / "rendered-queues"
+    run([PROJECT_PYTHON, ROOT / "scripts" / "rendered_queue_files.py", "--out", out], stdout=subprocess.DEVNULL)
+    return out
+
+
 def run_steps(steps: Steps, client: str, stats: str, brought: str, wrong_host: str, rendered: Path) -> None:
     migrate, check = steps.airflow("db", "migrate"), steps.airflow("db", "check")
     steps.step("airflow db migrate (through PgBouncer, the pods' connection string)", client, migrate)
@@ -420,6 +429,7 @@ def integration(drop: Sequence[str], tmp: Path, procs: Processes) -> Steps:
     binary = timed(f"PgBouncer {PGBOUNCER_VERSION} (built once, cached in build/integration/)", install_pgbouncer)
     python = timed("Airflow's virtualenv (.venv-airflow)", install_airflow)
     rendered = timed("the chart's airflow.cfg from the dev and prod values (real Helm)", lambda: render_configs(tmp))
+    queues = timed("the queues example stack's task-queue policy and pod template", lambda: render_queue_files(tmp))
     ca_file = make_certificates(tmp)
     pg_port = timed("PostgreSQL (TLS and SCRAM only)", lambda: start_postgres(tmp, procs))
     # What components/database.py builds: lib.database.postgres.connection_uri, for a created instance
@@ -444,6 +454,11 @@ def integration(drop: Sequence[str], tmp: Path, procs: Processes) -> Steps:
         local(pgbouncer.pgbouncer_client_uri(brought, NAMESPACE, RELEASE), ports["pgbouncer-brought"]),
         local(pgbouncer.pgbouncer_client_uri(db, NAMESPACE, RELEASE), ports["pgbouncer-wrong-host"]),
         rendered,
+    )
+    steps.step(
+        "task queues: the example DAG parsed with the rendered policy, its pods built as the executor builds them",
+        client,
+        [str(python), str(ROOT / "scripts" / "queue_routing_probe.py"), str(queues)],
     )
     from scripts import airflow_run  # issue 21: a DAG through the rendered Airflow (imports this module)
 

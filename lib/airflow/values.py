@@ -14,7 +14,8 @@ What the values give (chart 1.22, Airflow 3.3):
   section; the control plane spread over zones (best effort) and hosts (strict).
 - Control-plane pods on the `airflow` node group; task pods (`workers.kubernetes.*`) on the
   `workers` group, tolerating its taints, under their own service account, which carries the
-  task pods' IAM role (IRSA) and nothing the scheduler has.
+  task pods' IAM role (IRSA) and nothing the scheduler has. A task of another group's queue runs
+  on that group (`airflowLocalSettings`' cluster policy: `lib/airflow/queues.py`).
 - Migrations and the admin user as plain Jobs (no Helm hooks, as the chart advises for tools
   that are not the Helm CLI). The Deployments wait for migrations in their init containers, the
   admin-user Job in its command (chart 1.22 gives it no wait); its password comes from a Secret.
@@ -35,6 +36,7 @@ from typing import Any
 from lib.airflow.configuration import airflow_config
 from lib.airflow.hardening import hardening_values, restricted_problem
 from lib.airflow.pod_cleanup import cleanup_values
+from lib.airflow.queues import local_settings, queue_pods
 from lib.airflow.resources import RESOURCE_PROFILES, ResourceProfile, Resources
 from lib.airflow.secrets import ADMIN_PASSWORD_KEY, RELEASE_NAME, SecretNames
 from lib.airflow.task_pod import task_pod_template
@@ -127,6 +129,7 @@ WORKER_ACCOUNT_VIA = (
 POD_TEMPLATE_VIA = (
     "the program builds the task pods' template from `workers.kubernetes.*`, `env` and `volumes`: set those"
 )
+QUEUES_VIA = "the program's cluster policy routes task queues to node groups (nodeGroups.<name>.taskQueue)"
 STORAGE_VIA = "DAGs and logs are on the stack's EFS claims; DAGs from git: set gitSyncRepo"
 CONFIG_OWNED = {
     "dags_folder": "the DAGs volume's folder (with git-sync: set gitSyncSubPath)",
@@ -183,6 +186,8 @@ class ChartInputs:
     """Hours a failed task pod is kept before the cleanup CronJob deletes it (`lib/airflow/pod_cleanup.py`)."""
     overrides: Mapping[str, Any] = field(default_factory=dict)
     """The user's values, merged last."""
+    queue_groups: tuple[NodeGroup, ...] = ()
+    """Node groups of the other task queues (each with a `task_queue`): see `lib/airflow/queues.py`."""
 
 
 def spread_constraints(section: str, release: str = RELEASE_NAME) -> list[dict[str, Any]]:
@@ -343,6 +348,10 @@ def airflow_values(inputs: ChartInputs, *fragments: tuple[str, Mapping[str, Any]
     values = merge_overrides(program, paths, inputs.overrides, CHART_LIST_KEYS)
     # From the merged values: the user's `workers.kubernetes.*` reach the task pods (lib/airflow/task_pod.py).
     values["podTemplate"] = task_pod_template(values)
+    pods = queue_pods(inputs.queue_groups, values["workers"]["kubernetes"].get("resources") or {})
+    if pods:
+        # From the merged values too: a queue's GPU pod carries the task pods' resources.
+        values["airflowLocalSettings"] = local_settings(pods)
     return values
 
 
@@ -403,7 +412,10 @@ def _program(inputs: ChartInputs, *fragments: tuple[str, Mapping[str, Any]]) -> 
         ],
         CHART_LIST_KEYS,
     )
-    return program, {**paths, ("podTemplate",): POD_TEMPLATE_VIA}
+    queues: dict[Path, str] = (
+        {("airflowLocalSettings",): QUEUES_VIA} if any(g.task_queue for g in inputs.queue_groups) else {}
+    )
+    return program, {**paths, ("podTemplate",): POD_TEMPLATE_VIA, **queues}
 
 
 DEFAULT_POOL = "default_pool"

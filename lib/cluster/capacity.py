@@ -39,6 +39,8 @@ class Shape:
     memory_gib: int
     enis: int
     ipv4_per_eni: int
+    gpus: int = 0
+    """NVIDIA GPUs (a task pod of a GPU queue takes one)."""
 
     @property
     def max_pods(self) -> int:
@@ -86,14 +88,17 @@ def allocatable(shape: Shape, overhead: NodeOverhead) -> tuple[int, int]:
     return cpu, memory
 
 
-def pods_per_node(shape: Shape, cpu_m: int, memory_mi: int, overhead: NodeOverhead) -> tuple[int, str]:
-    """Task pods one node holds, and what stops the next one (cpu, memory or pods)."""
+def pods_per_node(shape: Shape, cpu_m: int, memory_mi: int, overhead: NodeOverhead, gpus: int = 0) -> tuple[int, str]:
+    """Task pods one node holds, and what stops the next one (cpu, memory, pods or gpus: a pod
+    asking `gpus` GPUs)."""
     cpu, memory = allocatable(shape, overhead)
     by = {
         "cpu": max(cpu, 0) // cpu_m,
         "memory": max(memory, 0) // memory_mi,
         "pods": max(shape.max_pods - overhead.daemonset_pods, 0),
     }
+    if gpus:
+        by["gpus"] = shape.gpus // gpus
     reason = min(by, key=lambda k: by[k])
     return by[reason], reason
 
@@ -107,6 +112,8 @@ class Workers:
     max_nodes: int
     task_cpu_m: int
     task_memory_mi: int
+    task_gpus: int = 0
+    """GPUs a task pod asks (a GPU queue's: lib/airflow/queues.py)."""
 
 
 @dataclass(frozen=True)
@@ -155,7 +162,8 @@ class Limit:
 def _fewest_pods(workers: Workers, overhead: NodeOverhead) -> tuple[str, int, str]:
     """The instance type holding the fewest task pods, how many, and what binds."""
     per_node = {
-        t: pods_per_node(s, workers.task_cpu_m, workers.task_memory_mi, overhead) for t, s in workers.shapes.items()
+        t: pods_per_node(s, workers.task_cpu_m, workers.task_memory_mi, overhead, workers.task_gpus)
+        for t, s in workers.shapes.items()
     }
     smallest = min(per_node, key=lambda t: per_node[t][0])
     return smallest, *per_node[smallest]

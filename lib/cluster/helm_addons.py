@@ -20,11 +20,11 @@ Everything here is plain Python (no Pulumi), so that it is unit-tested directly;
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from lib.cluster.node_groups import NodeGroup
+from lib.cluster.node_groups import NODE_GROUP_LABEL, NodeGroup
 from lib.cluster.scheduling import node_selector, tolerations
 from lib.images import mirrored
 from lib.merge import ListKeys, compose_owned, merge_overrides, owned
@@ -318,4 +318,65 @@ def cluster_autoscaler_values(
             "skip-nodes-with-system-pods": False,
             "skip-nodes-with-local-storage": False,
         },
+    }
+
+
+# --------------------------------------------------------------------------- NVIDIA device plugin
+
+# Chart 0.20.0 of NVIDIA/k8s-device-plugin (tag v0.20.0, commit 1b826acc6af3, 2026-08-19: the newest
+# read here): a DaemonSet advertising `nvidia.com/gpu` on the nodes it runs on. Read there:
+# values.yaml (its default affinity wants node-feature-discovery's labels or `nvidia.com/gpu.present`,
+# which EKS does not set; its tolerations only `CriticalAddonsOnly` and `nvidia.com/gpu`),
+# templates/daemonset-device-plugin.yml (`affinity`, `tolerations`, `nodeSelector` and `resources`
+# taken whole) and _helpers.tpl (the image `<repository>:v<appVersion>` unless `image.tag`). It needs
+# no AWS permission: no IAM role. The EKS AL2023 NVIDIA AMI brings the driver and the container
+# toolkit, so the chart's defaults (no GFD, no MIG, no MPS) are kept. Rendered once by hand with
+# `helm template` from that tag and these values (the chart is not vendored here, so no test renders
+# it): the plugin's DaemonSet takes this affinity, these tolerations and image v0.20.0; the chart's
+# MPS control DaemonSet also renders, but selects `nvidia.com/mps.capable=true`, set only with MPS on.
+NVIDIA_DEVICE_PLUGIN = AddonChart(
+    key="nvidia-device-plugin",
+    repository="https://nvidia.github.io/k8s-device-plugin",
+    chart="nvidia-device-plugin",
+    version="0.20.0",
+    release_name="nvidia-device-plugin",
+    service_account="nvidia-device-plugin-service-account",  # the chart's `<fullname>-service-account`
+    service_account_annotations_path=(),
+)
+NVIDIA_DEVICE_PLUGIN_IMAGE = "nvcr.io/nvidia/k8s-device-plugin"  # the chart's default
+NVIDIA_DEVICE_PLUGIN_RESOURCES = {
+    "requests": {"cpu": "10m", "memory": "32Mi"},
+    "limits": {"cpu": "100m", "memory": "128Mi"},
+}
+
+
+def gpu_groups(groups: Sequence[NodeGroup]) -> tuple[NodeGroup, ...]:
+    return tuple(g for g in groups if g.gpu)
+
+
+def nvidia_device_plugin_values(
+    groups: Sequence[NodeGroup], image_mirrors: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """Values of the device plugin chart: on every node of the GPU groups, tolerating their taints."""
+    gpus = gpu_groups(groups)
+    if not gpus:
+        raise ValueError("the NVIDIA device plugin runs only with a GPU node group")
+    tolerated: list[dict[str, Any]] = []
+    for group in gpus:
+        tolerated += [t for t in tolerations(group) if t not in tolerated]
+    term = {"key": NODE_GROUP_LABEL, "operator": "In", "values": [g.name for g in gpus]}
+    # No key of the user's reaches these values: nothing to mark `owned`.
+    return {
+        "fullnameOverride": NVIDIA_DEVICE_PLUGIN.release_name,
+        "image": {
+            "repository": mirrored(NVIDIA_DEVICE_PLUGIN_IMAGE, image_mirrors or {}),
+            "tag": f"v{NVIDIA_DEVICE_PLUGIN.version}",
+        },
+        "affinity": {
+            "nodeAffinity": {
+                "requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [{"matchExpressions": [term]}]}
+            }
+        },
+        "tolerations": tolerated,
+        "resources": NVIDIA_DEVICE_PLUGIN_RESOURCES,
     }

@@ -64,7 +64,12 @@ def node_overhead(assumed: Assumptions) -> NodeOverhead:
 
 
 def node_task_capacity(
-    instance_types: Sequence[str], max_nodes: int, task_cpu_m: int, task_memory_mi: int, sizing_dir: Path = SIZING_DIR
+    instance_types: Sequence[str],
+    max_nodes: int,
+    task_cpu_m: int,
+    task_memory_mi: int,
+    sizing_dir: Path = SIZING_DIR,
+    task_gpus: int = 0,
 ) -> int:
     """The nodes' limit of the capacity model (`make cost`'s "nodes" line) from a worker group's
     settings: what the program sizes Airflow's `default_pool` and parallelism with."""
@@ -75,6 +80,7 @@ def node_task_capacity(
         max_nodes=max_nodes,
         task_cpu_m=task_cpu_m,
         task_memory_mi=task_memory_mi,
+        task_gpus=task_gpus,
     )
     return node_limit(workers, node_overhead(assumed)).tasks
 
