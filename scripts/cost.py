@@ -108,19 +108,15 @@ def render(doc: dict[str, Any]) -> str:
     for gap in doc["not_priced"]:
         out.append(f"not priced: {gap['resource_type']}: {gap['what']}")
     out.append("")
-<<<<<<< HEAD
-    out.append(
-        f"Capacity chain (task pods at once, the least of these): {doc['max_concurrent_tasks']}, "
-        f"bound by {doc['binding_limit']}"
-    )
-=======
     out.append("Task start on a group at zero nodes (modelled; sizing/start-latency.json gives each figure's basis):")
     for model in doc["start_from_zero"]:
         parts = " + ".join(f"{s['seconds']:g} {s['step']}" for s in model["steps"])
         out.append(f"  {model['autoscaler']:17} {model['seconds']:>5g} s = {parts}")
     out.append("")
-    out.append(f"Task pods at once: {doc['max_concurrent_tasks']}, bound by {doc['binding_limit']}")
->>>>>>> tasks
+    out.append(
+        f"Capacity chain (task pods at once, the least of these): {doc['max_concurrent_tasks']}, "
+        f"bound by {doc['binding_limit']}"
+    )
     for limit in doc["limits"]:
         mark = "*" if limit["name"] == doc["binding_limit"] else " "
         out.append(f" {mark} {limit['name']:17} {limit['tasks']:>7}  {limit['detail']}")
