@@ -14,10 +14,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from lib.cluster.sizing import assumptions_for, load_table, node_overhead, shape_of
+from lib.cluster.sizing import assumptions_for, load_table, shape_of
+from offline.chart import render as render_chart
 from policy.airflow_eks_guardrails.model import Stack, Violation, plan_stack
 from policy.airflow_eks_guardrails.rules import POLICIES
 from reports.az_loss import Tier, az_loss, render, tiers_down
+from reports.capacity import plan_overhead
+from reports.plan_facts import RELEASE, of_type
 
 
 def evaluate(stack: Stack) -> tuple[list[Violation], list[tuple[Violation, str]]]:
@@ -33,12 +36,25 @@ def evaluate(stack: Stack) -> tuple[list[Violation], list[tuple[Violation, str]]
     return mandatory, waived
 
 
-def analyse(plan: Mapping[str, Any]) -> dict[str, list[Tier]]:
-    """The AZ-loss analysis of a plan, with the committed instance shapes and node overhead."""
+def airflow_render(plan: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The Airflow chart rendered (`helm template`) with the values of the plan's release."""
+    release = next(r["inputs"] for r in of_type(plan, RELEASE) if r["inputs"]["chart"] == "airflow")
+    return render_chart(
+        release["values"],
+        version=release["version"],
+        release=release["name"],
+        namespace=release["namespace"],
+        kube_version=plan["outputs"]["cluster_kubernetes_version"],
+    )
+
+
+def analyse(plan: Mapping[str, Any], objects: list[dict[str, Any]] | None = None) -> dict[str, list[Tier]]:
+    """The AZ-loss analysis of a plan, with the committed instance shapes, the DaemonSets of its
+    add-ons and its chart's render (rendered here unless given)."""
     shapes_table = load_table("instance-types.json")
     shapes = {t: shape_of(t, shapes_table) for t in shapes_table["instance_types"]}
-    overhead = node_overhead(assumptions_for(plan["stack"], load_table("assumptions.json")))
-    return az_loss(plan, shapes, overhead)
+    overhead = plan_overhead(plan, assumptions_for(plan["stack"], load_table("assumptions.json")))
+    return az_loss(plan, airflow_render(plan) if objects is None else objects, shapes, overhead)
 
 
 def main(argv: list[str] | None = None) -> int:
