@@ -123,10 +123,10 @@ def test_the_pull_through_cache_serves_every_image_the_stack_runs() -> None:
     )
 
 
-def test_without_a_cache_images_come_from_their_registries(prod: Plan) -> None:
-    assert not prod.of_type(RULE)
+def test_without_a_cache_images_come_from_their_registries(dev: Plan) -> None:
+    assert not dev.of_type(RULE)
     airflow = next(
-        r.inputs["values"] for r in prod.of_type("kubernetes:helm.sh/v3:Release") if r.inputs["chart"] == "airflow"
+        r.inputs["values"] for r in dev.of_type("kubernetes:helm.sh/v3:Release") if r.inputs["chart"] == "airflow"
     )
     assert airflow["defaultAirflowRepository"] == "apache/airflow"
 
