@@ -209,13 +209,7 @@ BAD_CONFIG: list[tuple[str, str, dict[str, Any], str]] = [
     (
         "create-only database key with an existing database",
         "prod",
-        # dbInstanceClass back at its default: prod's stack file sets one, create-only too.
-        {
-            "existingDbHost": "db.example.internal",
-            "existingDbPassword": "x",
-            "dbInstanceClass": "db.r6g.large",
-            "dbFinalSnapshot": False,
-        },
+        {"existingDbHost": "db.example.internal", "existingDbPassword": "x", "dbFinalSnapshot": False},
         "dbFinalSnapshot",
     ),
     ("certificate that is not an ACM ARN", "dev", {"nlbCertificateArn": "my-cert"}, "nlbCertificateArn"),
