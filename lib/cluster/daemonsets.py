@@ -5,8 +5,8 @@ managed add-on of the catalog (lib/cluster/managed_addons.py) is declared here: 
 with their pods' requests (all containers, init containers by the larger of them and the sum, as
 the scheduler counts them), read from the add-on's chart at the version the catalog pins, or none
 (a Deployment only). The Helm add-ons (lib/cluster/helm_addons.py: the Load Balancer Controller and
-the Cluster Autoscaler) and the Airflow chart run Deployments and StatefulSets only (their renders,
-tests/unit/test_daemonsets.py).
+the Cluster Autoscaler) have no DaemonSet template in their charts at the pinned versions (read, not
+rendered here); the Airflow chart renders none (tests/plans/test_az_loss.py).
 
 Sources, read 2026-12 from the projects' repositories at the pinned versions:
 - vpc-cni v1.21.1: aws/amazon-vpc-cni-k8s tag v1.21.1, charts/aws-vpc-cni/values.yaml: `aws-node`

@@ -99,6 +99,12 @@ def test_requests_count_sidecars_and_init_containers(prod_objects: list[dict[str
     assert pod_requests(spec) == (1050, 96)
 
 
+def test_the_airflow_chart_runs_no_daemonset(prod_objects: list[dict[str, Any]]) -> None:
+    """Every node's DaemonSets are the add-ons' alone (lib/cluster/daemonsets.py)."""
+    with_pods = {o["kind"] for o in prod_objects if "template" in o.get("spec", {})}
+    assert "Deployment" in with_pods and "DaemonSet" not in with_pods
+
+
 def test_the_nodes_left_before_replacement_must_hold_the_pods(
     prod_json: dict[str, Any], prod_objects: list[dict[str, Any]]
 ) -> None:
