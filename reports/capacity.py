@@ -5,6 +5,7 @@ Reads plans (reports/plan_facts.py): `make cost` and the policy pack use it, nev
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -77,6 +78,20 @@ def plan_addons(plan: Plan) -> list[str]:
     return names + [a["inputs"]["addonName"] for a in of_type(plan, ADDON)]
 
 
+def check_max_pods(plan: Plan) -> None:
+    """The model's max pods per node is the VPC CNI's without prefix delegation (Shape.max_pods, as
+    nodeadm computes it): a plan whose vpc-cni configuration turns delegation on would get far more
+    pods per node than the model counts."""
+    for cluster in of_type(plan, CLUSTER):
+        config = (cluster["inputs"].get("vpcCniOptions") or {}).get("configurationValues") or {}
+        config = json.loads(config) if isinstance(config, str) else config
+        if str((config.get("env") or {}).get("ENABLE_PREFIX_DELEGATION", "false")).lower() == "true":
+            raise ValueError(
+                "the plan's vpc-cni configuration sets ENABLE_PREFIX_DELEGATION: the capacity model counts max pods "
+                "per node without prefix delegation (lib/cluster/capacity.py Shape.max_pods)"
+            )
+
+
 def plan_overhead(plan: Plan, assumed: Assumptions) -> NodeOverhead:
     """What every node keeps from pods: the DaemonSets of the plan's add-ons (lib/cluster/daemonsets.py)."""
     return node_overhead(assumed, node_daemonsets(plan_addons(plan)))
@@ -124,6 +139,7 @@ def capacity(plan: Plan, shapes: Mapping[str, Any], assumed: Assumptions) -> Cap
     timing = Timing(
         a["heartbeat_seconds"], a["api_request_seconds"], a["scheduler_loop_seconds"], a["mean_task_minutes"]
     )
+    check_max_pods(plan)
     overhead = plan_overhead(plan, assumed)
     zones = _zones(plan)
     one_scheduler_down = replace(airflow, schedulers=max(airflow.schedulers - 1, 0))

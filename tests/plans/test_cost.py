@@ -197,6 +197,17 @@ def test_every_nodes_daemonsets_count_in_the_fit(prod: Plan) -> None:
     assert cost_report(dev, "dev")["node_daemonsets"]["pods"] == (5 if _has_cloudwatch(dev) else 3)
 
 
+def test_max_pods_follow_the_vpc_cni_settings(prod: Plan) -> None:
+    """The plan's VPC CNI runs without prefix delegation (max pods = interfaces x (addresses - 1) + 2);
+    a plan turning it on is refused rather than counted wrong."""
+    plan = copy.deepcopy(json.loads(json.dumps(prod.as_json())))
+    cluster = next(r for r in plan["resources"] if r["type"] == "eks:index:Cluster")
+    assert cluster["inputs"]["vpcCniOptions"]["configurationValues"] == {"enableNetworkPolicy": "true"}
+    cluster["inputs"]["vpcCniOptions"]["configurationValues"]["env"] = {"ENABLE_PREFIX_DELEGATION": "true"}
+    with pytest.raises(ValueError, match="ENABLE_PREFIX_DELEGATION"):
+        capacity(plan, load_table("instance-types.json"), assumptions_for("prod", load_table("assumptions.json")))
+
+
 def _has_cloudwatch(plan: Plan) -> bool:
     return any(a.inputs["addonName"] == "amazon-cloudwatch-observability" for a in plan.of_type("aws:eks/addon:Addon"))
 
