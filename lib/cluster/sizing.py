@@ -87,7 +87,7 @@ def node_task_capacity(
         task_cpu_m=task_cpu_m,
         task_memory_mi=task_memory_mi,
     )
-    return node_limit(workers, node_overhead(assumed, node_daemonsets(addons))).tasks
+    return node_limit(workers, node_overhead(assumed, node_daemonsets(addons, strict=False))).tasks
 
 
 def has_shapes(instance_types: Sequence[str], sizing_dir: Path = SIZING_DIR) -> bool:
