@@ -49,7 +49,7 @@ cost: $(VENV)/.runtime
 	$(BIN)/python scripts/cost.py --stack $(STACK) $(if $(BUSY_HOURS),--busy-hours $(BUSY_HOURS)) $(if $(DATE),--date $(DATE))
 
 # The policy pack over the stack's plan, then the AZ-loss table (docs/security.md, Guardrails).
-policy: $(VENV)/.runtime
+policy: $(VENV)/.dev
 	$(BIN)/python scripts/plan.py --stack $(STACK) --quiet
 	$(BIN)/python scripts/policy.py build/plan-$(STACK).json
 

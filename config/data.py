@@ -40,7 +40,7 @@ class DatabaseSettings(Section):
 
     instance_class: str = key(
         "dbInstanceClass",
-        "db.r6g.large",
+        "db.m7g.large",
         "RDS instance class of the metadata database, of a family the program sizes PgBouncer for: db.t3, "
         "db.t4g, db.m5/m5d, db.m6g/m6gd, db.m6i/m6id/m6in/m6idn, db.m7g, db.m7i, db.m8g/m8gd and the "
         "db.r families of the same generations (db.r5b too), in sizes that family has.",

@@ -31,11 +31,11 @@ from config.network import NetworkSettings
 from config.node_groups import DEFAULT_NODE_GROUPS, check_node_group_tags, parse_node_groups
 from config.observability import ObservabilitySettings
 from config.project import PROJECT_FILE, SECRET_KEYS, Declaration, parse_value, read_declarations
-from lib.cluster.managed_addons import MANAGED_ADDONS, Toggle
+from lib.cluster.managed_addons import MANAGED_ADDONS, Toggle, addons_on
 from lib.cluster.node_groups import DEFAULT_QUEUE, REQUIRED_ROLES, NodeGroup, NodeGroupRole, TaintEffect
 from lib.cluster.sizing import has_shapes, node_task_capacity
 from lib.cluster.versions import support_warning
-from lib.images import CREDENTIAL_ARN, PULL_THROUGH_CACHE
+from lib.images import ANONYMOUS_PULL_NODES, CREDENTIAL_ARN, PULL_THROUGH_CACHE, anonymous_docker_hub
 from lib.network.zones import region_problem, zone_id_problem
 from lib.quantities import cpu_millicores, memory_mebibytes
 from lib.security.audit import cluster_log_group, flow_log_group
@@ -213,10 +213,16 @@ class Settings:
         if not all(has_shapes(g.instance_types) for g in groups):
             return cap
         cpu, memory = self.airflow.task_pod_requests
+        addons = tuple(addons_on(self.addon_toggles()))
         # Every task group's nodes: default_pool holds the tasks of every queue.
         nodes = sum(
             node_task_capacity(
-                g.instance_types, g.max_size, cpu_millicores(cpu), memory_mebibytes(memory), task_gpus=int(g.gpu)
+                g.instance_types,
+                g.max_size,
+                cpu_millicores(cpu),
+                memory_mebibytes(memory),
+                addons,
+                task_gpus=int(g.gpu),
             )
             for g in groups
         )
@@ -266,6 +272,8 @@ class Settings:
                 f"'{arn}' is not the ARN of a Secrets Manager secret whose name starts with ecr-pullthroughcache/ "
                 "(ECR requires that prefix)",
             )
+        if self.production and self.anonymous_task_pulls:
+            raise ConfigError(key_of(self, "pull_through_cache_credential_arn"), self._anonymous_pulls_reason())
         for registry, mirror in self.image_mirrors.items():
             if registry not in PULL_THROUGH_CACHE or not MIRROR.fullmatch(mirror):
                 raise ConfigError(
@@ -273,6 +281,23 @@ class Settings:
                     f"'{mirror}' for '{registry}': registries accepted: {', '.join(PULL_THROUGH_CACHE)}; a mirror is "
                     "a host and optional path without a scheme, such as registry.example.com/dockerhub",
                 )
+
+    @property
+    def anonymous_task_pulls(self) -> bool:
+        """More task nodes than Docker Hub serves anonymously would pull Airflow's image from it."""
+        workers = self.node_group(NodeGroupRole.WORKERS)
+        anonymous = anonymous_docker_hub(self.image_mirrors, self.pull_through_cache_credential_arn)
+        return anonymous and workers.max_size > ANONYMOUS_PULL_NODES
+
+    def _anonymous_pulls_reason(self) -> str:
+        workers = self.node_group(NodeGroupRole.WORKERS)
+        return (
+            f"is empty and imageRegistryMirrors has no docker.io mirror, while nodeGroups.{workers.name}.maxSize "
+            f"is {workers.max_size}: that many new task nodes would pull Airflow's image from Docker Hub "
+            "anonymously, which allows 10 pulls an hour per NAT address, so a burst past "
+            f"{ANONYMOUS_PULL_NODES} nodes waits in ImagePullBackOff. Set it to a Docker Hub credential secret "
+            "(ecr-pullthroughcache/...) or set imageRegistryMirrors.docker.io (docs/cost.md, Images at scale)"
+        )
 
     @property
     def kept_audit_log_groups(self) -> tuple[str, str]:
@@ -360,6 +385,11 @@ class Settings:
                 if documentation_range(cidr)
             ]
             + ([support] if support else [])
+            + (
+                [f"{key_of(self, 'pull_through_cache_credential_arn')} {self._anonymous_pulls_reason()}"]
+                if self.anonymous_task_pulls and not self.production
+                else []
+            )
             + [
                 f"{key_of(self, 'node_groups_apply_sizes')}: this update sets node group '{g.name}' to {g.min_size} "
                 f"min, {g.desired_size} desired, {g.max_size} max, over the cluster autoscaler's desired size; "

@@ -171,6 +171,14 @@ RULES: dict[str, Rule] = {
     "aws:ec2/routeTableAssociation:RouteTableAssociation": Rule(
         _tf("internal/service/ec2/vpc_route_table_association.go"), ("gatewayId", "subnetId")
     ),
+    # ForceNew as read in internal/service/ecr/pull_through_cache_rule.go (resource schema, not at the
+    # pinned provider's tag); a repository creation template is keyed by its prefix.
+    "aws:ecr/pullThroughCacheRule:PullThroughCacheRule": Rule(
+        _tf("internal/service/ecr/pull_through_cache_rule.go"), ("ecrRepositoryPrefix", "upstreamRegistryUrl")
+    ),
+    "aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate": Rule(
+        _tf("internal/service/ecr/repository_creation_template.go"), ("prefix",)
+    ),
     "aws:ec2/vpcEndpoint:VpcEndpoint": Rule(
         _tf("internal/service/ec2/vpc_endpoint.go"), ("serviceName", "vpcEndpointType", "vpcId")
     ),

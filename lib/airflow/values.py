@@ -191,10 +191,14 @@ class ChartInputs:
 
 
 def spread_constraints(section: str, release: str = RELEASE_NAME) -> list[dict[str, Any]]:
-    """Spread a component's pods over zones (best effort) and hosts (strict)."""
+    """Spread a component's pods over zones and hosts, both strictly: a lost zone takes at most
+    ceil(replicas / zones) of them (reports/az_loss.py reads `ScheduleAnyway` as no spread at all).
+    The zones counted are those with nodes of the component's group (`nodeAffinityPolicy` Honor, the
+    default), so a stack on fewer zones is not blocked; with replicas no more than the zones, a lost
+    zone's pod finds a zone left to go to."""
     selector = {"matchLabels": {"tier": "airflow", "component": COMPONENT_LABELS[section], "release": release}}
     return [
-        {"maxSkew": 1, "topologyKey": ZONE_KEY, "whenUnsatisfiable": "ScheduleAnyway", "labelSelector": selector},
+        {"maxSkew": 1, "topologyKey": ZONE_KEY, "whenUnsatisfiable": "DoNotSchedule", "labelSelector": selector},
         {"maxSkew": 1, "topologyKey": HOST_KEY, "whenUnsatisfiable": "DoNotSchedule", "labelSelector": selector},
     ]
 

@@ -102,6 +102,25 @@ CLUSTER_AUTOSCALER_RESOURCES = {
 }
 
 
+ZONE_KEY = "topology.kubernetes.io/zone"
+
+
+def zone_spread(labels: Mapping[str, str]) -> list[dict[str, Any]]:
+    """At most one more pod in one zone than in another, strictly (`DoNotSchedule`): losing a zone
+    loses at most ceil(replicas / zones) of them (reports/az_loss.py). With replicas no more than the
+    zones, a lost zone's pod always finds a zone left to go to. Tainted nodes the pods cannot use
+    are no zone of theirs (`nodeTaintsPolicy: Honor`, Kubernetes 1.26 and later)."""
+    return [
+        {
+            "maxSkew": 1,
+            "topologyKey": ZONE_KEY,
+            "whenUnsatisfiable": "DoNotSchedule",
+            "nodeTaintsPolicy": "Honor",
+            "labelSelector": {"matchLabels": dict(labels)},
+        }
+    ]
+
+
 def partition(region: str) -> str:
     """The AWS partition of `region` (`aws`, `aws-cn`, `aws-us-gov`)."""
     if region.startswith("cn-"):
@@ -212,6 +231,13 @@ def load_balancer_controller_values(
         "vpcId": owned(vpc_id, CLUSTER_VIA),
         "replicaCount": owned(2, REPLICAS_VIA),
         "podDisruptionBudget": {"maxUnavailable": 1},
+        # The chart's pod labels (eks-charts aws-load-balancer-controller 3.4.3, _helpers.tpl selectorLabels).
+        "topologySpreadConstraints": zone_spread(
+            {
+                "app.kubernetes.io/name": LOAD_BALANCER_CONTROLLER.chart,
+                "app.kubernetes.io/instance": LOAD_BALANCER_CONTROLLER.release_name,
+            }
+        ),
         "serviceAccount": _account(LOAD_BALANCER_CONTROLLER),
         "nodeSelector": node_selector(group),
         "tolerations": tolerations(group),
@@ -306,8 +332,18 @@ def cluster_autoscaler_values(
         ),
         "fullnameOverride": owned(CLUSTER_AUTOSCALER.release_name, ACCOUNT_VIA),
         "rbac": {"serviceAccount": _account(CLUSTER_AUTOSCALER)},
-        "replicaCount": owned(1, REPLICAS_VIA),  # leader-elected; a restarted pod loses nothing
+        # Two, leader-elected (the autoscaler's --leader-elect defaults to true): losing the leader's
+        # zone hands the lease to the other within its lease duration, instead of waiting for a new pod.
+        "replicaCount": owned(2, REPLICAS_VIA),
         "podDisruptionBudget": {"maxUnavailable": 1},
+        # The chart's pod labels (cluster-autoscaler 9.59.0, _helpers.tpl `cluster-autoscaler.instance-name`:
+        # the release, and `<cloudProvider>-<chart>` as its name).
+        "topologySpreadConstraints": zone_spread(
+            {
+                "app.kubernetes.io/instance": CLUSTER_AUTOSCALER.release_name,
+                "app.kubernetes.io/name": f"aws-{CLUSTER_AUTOSCALER.chart}",
+            }
+        ),
         "nodeSelector": node_selector(group),
         "tolerations": tolerations(group),
         "resources": CLUSTER_AUTOSCALER_RESOURCES,

@@ -135,6 +135,28 @@ _PINNED_MINORS = ("1.32", "1.33", "1.34", "1.35", "1.36")
 lib/cluster/versions.py is added here, after checking the build EKS offers for it)."""
 
 
+COREDNS_LABELS = {"k8s-app": "kube-dns"}
+"""The CoreDNS pods' label (EKS's CoreDNS Deployment, as upstream Kubernetes names it)."""
+
+
+def coredns_configuration(_cluster: str) -> dict[str, Any]:
+    """CoreDNS spread over zones strictly: EKS's default spreads its two replicas over nodes only
+    (a preferred anti-affinity), so one zone may hold both. `topologySpreadConstraints` is a key of
+    the CoreDNS add-on's configuration schema (`aws eks describe-addon-configuration`; not run from
+    here: a key the pinned build refuses fails `pulumi up` with InvalidParameterException naming it)."""
+    return {
+        "topologySpreadConstraints": [
+            {
+                "maxSkew": 1,
+                "topologyKey": "topology.kubernetes.io/zone",
+                "whenUnsatisfiable": "DoNotSchedule",
+                "nodeTaintsPolicy": "Honor",
+                "labelSelector": {"matchLabels": dict(COREDNS_LABELS)},
+            }
+        ]
+    }
+
+
 def _same_on(version: str, minors: Iterable[str] = _PINNED_MINORS) -> dict[str, str]:
     return dict.fromkeys(minors, version)
 
@@ -173,6 +195,7 @@ MANAGED_ADDONS: dict[str, ManagedAddon] = {
                 "1.35": "v1.14.3-eksbuild.3",
                 "1.36": "v1.14.3-eksbuild.3",
             },
+            configuration=coredns_configuration,
         ),
         ManagedAddon(
             EFS_CSI_DRIVER,
@@ -209,3 +232,8 @@ def addon_versions(kubernetes_version: str, overrides: Mapping[str, str]) -> dic
     if unpinned:
         raise ValueError(f"no EKS add-on versions pinned for Kubernetes {kubernetes_version}: {', '.join(unpinned)}")
     return {**{a.name: a.versions[kubernetes_version] for a in MANAGED_ADDONS.values()}, **overrides}
+
+
+def addons_on(toggles: Mapping[Toggle, bool]) -> list[str]:
+    """The catalog's add-ons a stack runs: every one whose toggle, if it has one, is on."""
+    return [a.name for a in MANAGED_ADDONS.values() if a.only_with is None or toggles.get(a.only_with, False)]

@@ -184,11 +184,11 @@ def test_pools_fit_the_running_class_while_a_larger_one_waits_for_the_window() -
     """dbInstanceClass changes apply in the maintenance window; until then RDS reports the running
     class, and pools sized for the configured (larger) one would oversubscribe it."""
     plan, seen = run_recording_secrets("prod", running_class="db.t4g.medium")
-    assert plan.one("aws:rds/instance:Instance").inputs["instanceClass"] == "db.r6g.large"
+    assert plan.one("aws:rds/instance:Instance").inputs["instanceClass"] == "db.m7g.large"
     ini = ini_settings(seen[SECRET_NAMES.pgbouncer_config]["pgbouncer.ini"])
     expected = pgbouncer_pools(max_connections("db.t4g.medium"), 2)
     assert ini["airflow-metadata"].endswith(f"pool_size={expected.metadata_pool_size}")
-    assert max_connections("db.t4g.medium") < max_connections("db.r6g.large")
+    assert max_connections("db.t4g.medium") < max_connections("db.m7g.large")
 
 
 def test_replicas_exactly_as_configured_in_dev_and_two_or_more_in_prod(dev: Plan, prod: Plan) -> None:
@@ -332,6 +332,8 @@ def test_release_waits_for_exactly_what_it_needs(plans: dict[str, Plan], stack: 
         plan.one("random:index/randomBytes:RandomBytes", f"airflow-{stack}-fernet-key").urn,
         *(plan.one(RANDOM_PASSWORD, f"airflow-{stack}-{key}").urn for key in ROLLED_KEYS),
     }
+    if plan.of_type("aws:ecr/pullThroughCacheRule:PullThroughCacheRule"):  # images through the cache (prod)
+        expected |= {r.urn for r in plan.resources if "airflow:index:ImageCache$" in r.urn}
     if plan.outputs["task_logs_bucket_name"]:  # the values name the logs bucket and role
         expected |= {
             plan.one("aws:s3/bucket:Bucket").urn,
@@ -358,9 +360,10 @@ def test_dev_is_smaller_than_prod_in_every_configured_dimension(dev: Plan, prod:
     def airflow_types(plan: Plan) -> set[str]:
         return {r.type for r in plan.resources if r.type.startswith("airflow:index:")}
 
-    # Dev switches off cluster metrics and keeps no S3 logs (its stack file says why): the
-    # same components otherwise, and nothing of a type prod lacks.
-    switched_off = {"airflow:index:ClusterTelemetry", "airflow:index:LogArchive"}
+    # Dev switches off cluster metrics and keeps no S3 logs (its stack file says why), and its five
+    # task nodes pull without the pull-through cache (a handful: lib/images.py ANONYMOUS_PULL_NODES):
+    # the same components otherwise, and nothing of a type prod lacks.
+    switched_off = {"airflow:index:ClusterTelemetry", "airflow:index:LogArchive", "airflow:index:ImageCache"}
     assert airflow_types(dev) == airflow_types(prod) - switched_off
     assert {"airflow:index:Airflow", "airflow:index:LoadBalancer", "airflow:index:ClusterAddon"} <= airflow_types(dev)
     assert {r.type for r in dev.resources} < {r.type for r in prod.resources}
@@ -376,6 +379,9 @@ def test_dev_is_smaller_than_prod_in_every_configured_dimension(dev: Plan, prod:
     for group in ("system", "airflow", "workers"):
         d, p = (plan.one(MNG, f"airflow-{plan.stack}-{group}").inputs["scalingConfig"] for plan in (dev, prod))
         for size in ("minSize", "desiredSize", "maxSize"):
+            if group == "workers" and size != "maxSize":  # task nodes scale from zero in both
+                assert d[size] == p[size] == 0
+                continue
             assert d[size] < p[size], (group, size)
     assert sum(len(plan.of_type(MNG)) for plan in (dev, prod)) == 6
     nat = "aws:ec2/natGateway:NatGateway"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ from config.errors import ConfigError
 from lib.images import mirrored, split_image
 from offline.mocks import Plan, ProgramError, run_program
 from scripts.cost import report
+from tests.support.settings import settings_of
 
 MNG = "eks:index:ManagedNodeGroup"
 STATEFUL = (
@@ -123,10 +125,10 @@ def test_the_pull_through_cache_serves_every_image_the_stack_runs() -> None:
     )
 
 
-def test_without_a_cache_images_come_from_their_registries(prod: Plan) -> None:
-    assert not prod.of_type(RULE)
+def test_without_a_cache_images_come_from_their_registries(dev: Plan) -> None:
+    assert not dev.of_type(RULE)
     airflow = next(
-        r.inputs["values"] for r in prod.of_type("kubernetes:helm.sh/v3:Release") if r.inputs["chart"] == "airflow"
+        r.inputs["values"] for r in dev.of_type("kubernetes:helm.sh/v3:Release") if r.inputs["chart"] == "airflow"
     )
     assert airflow["defaultAirflowRepository"] == "apache/airflow"
 
@@ -162,3 +164,47 @@ def test_bad_image_settings_name_the_key(overrides: dict[str, Any], key: str, me
     err = info.value.cause if isinstance(info.value, ProgramError) else info.value
     assert isinstance(err, ConfigError)
     assert err.key == key and message in str(err)
+
+
+def test_prod_pulls_through_the_cache_by_default() -> None:
+    """Issue 23 item 3: prod's 43 task nodes come from zero; their images come through the ECR
+    pull-through cache, with the stack file's Docker Hub credential."""
+    settings = settings_of("prod")
+    assert settings.pull_through_cache_credential_arn.startswith(
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:ecr-pullthroughcache/"
+    )
+    assert not settings.anonymous_task_pulls
+
+
+def test_a_production_stack_pulling_airflow_anonymously_for_many_nodes_is_refused() -> None:
+    with pytest.raises(ConfigError) as raised:
+        settings_of("prod", imagePullThroughCacheCredentialArn="")
+    assert raised.value.key == "imagePullThroughCacheCredentialArn"
+    assert "nodeGroups.workers.maxSize is 43" in str(raised.value)
+    assert "10 pulls an hour per NAT address" in str(raised.value)
+    # A docker.io mirror serves the burst instead.
+    assert not settings_of(
+        "prod", imagePullThroughCacheCredentialArn="", imageRegistryMirrors={"docker.io": "mirror.example.com/hub"}
+    ).anonymous_task_pulls
+
+
+def test_a_stack_that_is_not_production_is_warned_instead() -> None:
+    groups = {
+        "system": {"instanceTypes": ["t3.medium"], "minSize": 1, "desiredSize": 1, "maxSize": 2},
+        "airflow": {"instanceTypes": ["t3.large"], "minSize": 1, "desiredSize": 1, "maxSize": 2},
+        "workers": {
+            "instanceTypes": ["t3.large"],
+            "minSize": 0,
+            "desiredSize": 0,
+            "maxSize": 6,
+            "taints": [{"key": "airflow.apache.org/workers", "value": "true", "effect": "NO_SCHEDULE"}],
+        },
+    }
+    settings = settings_of("dev", nodeGroups=groups)
+    warned = [w for w in settings.warnings(date(2026, 12, 6)) if w.startswith("imagePullThroughCacheCredentialArn")]
+    assert len(warned) == 1 and "nodeGroups.workers.maxSize is 6" in warned[0]
+    assert not [
+        w
+        for w in settings_of("dev").warnings(date(2026, 12, 6))  # dev's 5 task nodes: a handful
+        if w.startswith("imagePullThroughCacheCredentialArn")
+    ]

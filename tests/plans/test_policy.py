@@ -31,6 +31,7 @@ from tests.support.policy import (
     PlanData,
     found,
 )
+from tests.support.renders import render_plan
 from tests.support.settings import settings_of
 
 KEY_MISSING = "no customer-managed KMS key is set (AWS's own key cannot be rotated or restricted by you)"
@@ -52,7 +53,7 @@ def test_the_committed_stacks_pass_every_policy(
 ) -> None:
     path = tmp_path / f"plan-{stack}.json"
     path.write_text(json.dumps(plans[stack].as_json()))
-    assert cli.main([str(path)]) == 0
+    assert cli.main(render_plan, [str(path)]) == 0
     out = capsys.readouterr().out
     assert "0 mandatory violation(s), 0 waived" in out
     assert ("(production)" in out) == (stack == "prod")
@@ -81,7 +82,7 @@ def test_the_cli_fails_a_broken_plan_and_names_the_resource(
     broken = MUTATIONS["hop-limit-2"][1](plan)
     path = tmp_path / "plan.json"
     path.write_text(json.dumps(plan))
-    assert cli.main([str(path)]) == 1
+    assert cli.main(render_plan, [str(path)]) == 1
     out = capsys.readouterr().out
     assert f"MANDATORY {IMDSV2}: {broken['urn']}\n    set metadataOptions.httpPutResponseHopLimit: 1" in out
     assert "1 mandatory violation(s)" in out
@@ -105,7 +106,7 @@ def test_a_waived_policy_is_reported_as_advisory_with_its_reason(
     broken = MUTATIONS["single-az-db"][1](plan)
     path = tmp_path / "plan.json"
     path.write_text(json.dumps(plan))
-    assert cli.main([str(path)]) == 0
+    assert cli.main(render_plan, [str(path)]) == 0
     out = capsys.readouterr().out
     assert f"advisory  {PRODUCTION_HA} (waived: {reason}): {broken['urn']}" in out
     assert "0 mandatory violation(s), 1 waived" in out

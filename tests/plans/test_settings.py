@@ -307,15 +307,23 @@ def test_an_error_that_follows_from_another_is_not_reported() -> None:
     assert str(failure.value) == "config key 'dbAllocatedStorageGib': 10 is outside the accepted range 20 to 65536"
 
 
+DOCKER_HUB_SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:ecr-pullthroughcache/docker-hub"
+
+
 def test_the_cli_applies_the_declared_defaults(tmp_path: Any) -> None:
     """The defaults the CLI applies from Pulumi.yaml (generated from the declarations) and those the
     loader applies for a key it is not handed (the declarations') give the same settings."""
     (tmp_path / "Pulumi.new.yaml").write_text(
         "config:\n  aws:region: us-east-1\n  airflow-eks:clusterPrivateAccessCidrs: [10.99.0.0/24]\n"
+        f"  airflow-eks:imagePullThroughCacheCredentialArn: {DOCKER_HUB_SECRET}\n"
     )
     config, region = resolve_stack_config("new", config_dir=tmp_path)
     assert len(config) == len(read_declarations()[1]) - 1  # every key but the optional secret
-    bare = load_settings({"clusterPrivateAccessCidrs": '["10.99.0.0/24"]'}, "new", region)
+    bare = load_settings(
+        {"clusterPrivateAccessCidrs": '["10.99.0.0/24"]', "imagePullThroughCacheCredentialArn": DOCKER_HUB_SECRET},
+        "new",
+        region,
+    )
     applied = load_settings(config, "new", region)
     # The CLI hands an object over as Go's JSON of it, map keys sorted: the groups come by name.
     assert applied.node_groups == tuple(sorted(bare.node_groups, key=lambda g: g.name))
@@ -397,7 +405,15 @@ def test_project_defaults_load_as_the_prod_profile() -> None:
     with pytest.raises(ConfigError) as failure:  # nothing could reach a private-only API
         load_settings({}, "new", "us-east-1")
     assert failure.value.key == "clusterPrivateAccessCidrs"
-    settings = load_settings({"clusterPrivateAccessCidrs": '["10.99.0.0/24"]'}, "new", "us-east-1")
+    # nor a production stack whose 20 task nodes would pull Airflow's image from Docker Hub anonymously
+    with pytest.raises(ConfigError) as failure:
+        load_settings({"clusterPrivateAccessCidrs": '["10.99.0.0/24"]'}, "new", "us-east-1")
+    assert failure.value.key == "imagePullThroughCacheCredentialArn"
+    settings = load_settings(
+        {"clusterPrivateAccessCidrs": '["10.99.0.0/24"]', "imagePullThroughCacheCredentialArn": DOCKER_HUB_SECRET},
+        "new",
+        "us-east-1",
+    )
     assert settings.protect and settings.database.multi_az
     assert settings.database.final_snapshot and settings.database.retain_automated_backups
     assert settings.network.nat_gateways is NatGatewayMode.PER_AZ

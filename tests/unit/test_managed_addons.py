@@ -77,7 +77,19 @@ def test_roles_configuration_and_resource_names() -> None:
     assert MANAGED_ADDONS[VPC_CNI].configuration_of("c1") == {"enableNetworkPolicy": "true"}
     config = MANAGED_ADDONS[CLOUDWATCH_OBSERVABILITY].configuration_of("c1")
     assert config is not None and config["agent"]["config"]["metrics"]["namespace"] == "Airflow/c1"
-    assert [a.name for a in MANAGED_ADDONS.values() if a.configuration] == [VPC_CNI, CLOUDWATCH_OBSERVABILITY]
+    assert [a.name for a in MANAGED_ADDONS.values() if a.configuration] == [VPC_CNI, COREDNS, CLOUDWATCH_OBSERVABILITY]
+    # CoreDNS spread over zones strictly (reports/az_loss.py: EKS's default spreads it over nodes only).
+    assert MANAGED_ADDONS[COREDNS].configuration_of("c1") == {
+        "topologySpreadConstraints": [
+            {
+                "maxSkew": 1,
+                "topologyKey": "topology.kubernetes.io/zone",
+                "whenUnsatisfiable": "DoNotSchedule",
+                "nodeTaintsPolicy": "Honor",
+                "labelSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
+            }
+        ]
+    }
     names = {a.name: a.resource_name for a in MANAGED_ADDONS.values() if a.installer is not Installer.CLUSTER}
     assert names == {COREDNS: "coredns", EFS_CSI_DRIVER: "efs-csi", CLOUDWATCH_OBSERVABILITY: "cloudwatch"}
     assert [a.moved_from for a in MANAGED_ADDONS.values() if a.moved_from] == ["airflow:index:SharedStorage"]

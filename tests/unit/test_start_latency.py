@@ -49,7 +49,18 @@ def test_make_cost_prints_both_side_by_side() -> None:
         "stack": "dev",
         "region": "us-east-1",
         "date": "2026-12-07",
-        "lines": [],
+        "prices_as_of": "2026-12",
+        "lines": [
+            {
+                "resource_type": "EKS control plane",
+                "count": 1,
+                "unit_price": 0.1,
+                "monthly_idle": 73.0,
+                "monthly_busy": 73.0,
+                "monthly_hibernated": 73.0,
+                "source": "https://aws.amazon.com/eks/pricing/",
+            }
+        ],
         "idle_monthly": 0.0,
         "busy_monthly": 0.0,
         "hibernated_monthly": 0.0,
@@ -59,6 +70,9 @@ def test_make_cost_prints_both_side_by_side() -> None:
         "max_concurrent_tasks": 1,
         "binding_limit": "nodes",
         "limits": [],
+        "node_daemonsets": {"pods": 0, "cpu_m": 0, "memory_mi": 0, "detail": ""},
+        "one_scheduler_down": {"max_concurrent_tasks": 1, "binding_limit": "nodes", "limits": []},
+        "one_zone_down": {"max_concurrent_tasks": 1, "binding_limit": "nodes", "limits": []},
     }
     text = render(doc)
     assert "  clusterAutoscaler   110 s = 5 the autoscaler sees the pending pod + 15 " in text
