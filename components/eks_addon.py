@@ -63,6 +63,11 @@ class EksAddonArgs:
     carry this alias, so an existing stack updates them in place."""
     tags: Mapping[str, str] = field(default_factory=dict)
     """Tags on every resource."""
+    addon_aliases: Sequence[pulumi.Input[str]] = ()
+    """URNs the `aws.eks.Addon` alone had before (another component created it): a live stack
+    updates it in place."""
+    preserve: bool = False
+    """Leave the add-on's Kubernetes objects in the cluster when the `aws.eks.Addon` is deleted."""
 
     def __post_init__(self) -> None:
         if not self.cluster_name or not self.addon_name:
@@ -83,6 +88,7 @@ class EksAddonArgs:
         depends_on: Sequence[pulumi.Resource] = (),
         former_parent: pulumi.Alias | None = None,
         tags: Mapping[str, str] | None = None,
+        addon_aliases: Sequence[pulumi.Input[str]] = (),
     ) -> EksAddonArgs:
         """The args of the add-on catalog's `entry` (lib/cluster/managed_addons.py) at `version`."""
         role = entry.role
@@ -104,6 +110,8 @@ class EksAddonArgs:
             depends_on=depends_on,
             former_parent=former_parent,
             tags=tags or {},
+            addon_aliases=addon_aliases,
+            preserve=entry.preserve,
         )
 
 
@@ -120,7 +128,6 @@ class EksAddon(pulumi.ComponentResource):
     def __init__(self, name: str, args: EksAddonArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("airflow:index:EksAddon", name, None, opts)
         moved = [args.former_parent] if args.former_parent else None
-        child = pulumi.ResourceOptions(parent=self, aliases=moved)
         waits_for = list(args.depends_on)
         self.role_arn = None
         if args.role is not None:
@@ -145,8 +152,11 @@ class EksAddon(pulumi.ComponentResource):
             configuration_values=json.dumps(args.configuration, sort_keys=True) if args.configuration else None,
             resolve_conflicts_on_create="OVERWRITE",
             resolve_conflicts_on_update="OVERWRITE",
+            preserve=args.preserve or None,
             tags=with_name(args.tags, name),
-            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=waits_for)),
+            opts=pulumi.ResourceOptions(
+                parent=self, aliases=[*(moved or []), *args.addon_aliases] or None, depends_on=waits_for
+            ),
         )
         self.addon_name = args.addon_name
         self.version = args.version
