@@ -39,7 +39,7 @@ from components.parts.kms import encryption_key
 from components.parts.log_group import encrypted_log_group
 from components.parts.outputs import register_public_outputs
 from components.parts.security_groups import ingress_rule
-from lib.cluster.managed_addons import KUBE_PROXY, MANAGED_ADDONS, Installer, installed_by
+from lib.cluster.managed_addons import KUBE_PROXY, MANAGED_ADDONS, VPC_CNI, Installer, installed_by
 from lib.cluster.versions import SupportType
 from lib.naming import access_entry_key, child_name, slug, with_name
 from lib.observability.cloudwatch import LOG_RETENTION_DAYS
@@ -193,7 +193,7 @@ class Cluster(pulumi.ComponentResource):
                     # L297-313: `VpcCniAddon` `<eks>-vpc-cni` and its `aws.eks.Addon` of that name)
                     # is this one: a live stack updates it in place, adding the role, instead of
                     # a CreateAddon that EKS refuses while the add-on exists.
-                    addon_aliases=[self._pulumi_eks_vpc_cni_urn(name)],
+                    addon_aliases=[self._pulumi_eks_vpc_cni_urn(name)] if entry.name == VPC_CNI else [],
                 ),
                 opts=pulumi.ResourceOptions(parent=self),
             )

@@ -8,6 +8,7 @@ deputy problem"), where the service documents them; the exceptions are SERVICE_T
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -38,9 +39,11 @@ def service_principal_statements(document: dict[str, Any]) -> Iterator[tuple[str
 
 
 def principal_family(service: str) -> str:
-    """`logs.eu-west-1.amazonaws.com` -> `logs.amazonaws.com` (the key of SERVICE_TRUSTS_WITHOUT_SOURCE_ARN)."""
+    """`logs.eu-west-1.amazonaws.com` -> `logs.amazonaws.com` (the key of SERVICE_TRUSTS_WITHOUT_SOURCE_ARN);
+    a global name (`events.rds.amazonaws.com`) stays."""
     parts = service.split(".")
-    return f"{parts[0]}.amazonaws.com" if len(parts) == 4 else service
+    regional = len(parts) == 4 and re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d", parts[1])
+    return f"{parts[0]}.amazonaws.com" if regional else service
 
 
 def alarm_source_arn(region: str, account_id: str) -> str:

@@ -71,3 +71,5 @@ def test_a_service_statement_without_source_arn_is_found() -> None:
     }
     found = [(principal_family(s), st["Effect"]) for s, st in service_principal_statements(document)]
     assert found == [("sns.amazonaws.com", "Allow"), ("logs.amazonaws.com", "Allow")]
+    assert principal_family("events.rds.amazonaws.com") == "events.rds.amazonaws.com"
+    assert principal_family("logs.us-gov-west-1.amazonaws.com") == "logs.amazonaws.com"
