@@ -1,4 +1,4 @@
-"""EksAddon: one EKS managed add-on at a pinned version, installed once there are nodes for it.
+"""EksAddon: one EKS managed add-on at a pinned version, installed once what it needs exists.
 
 Creates (`airflow:index:EksAddon`):
 - optionally, an IAM role that only the add-on's service accounts can assume through the
@@ -7,7 +7,11 @@ Creates (`airflow:index:EksAddon`):
 - an `aws.eks.Addon` at the given version, taking over the self-managed copy EKS installs with a
   new cluster (`OVERWRITE` on create), and keeping the program's settings on update. It waits for
   what `depends_on` lists: an add-on whose pods need nodes (CoreDNS, the EFS CSI driver) only
-  turns ACTIVE once the node groups exist.
+  turns ACTIVE once the node groups exist; vpc-cni, which the nodes need to turn Ready, waits for
+  its role only, and the node groups wait for it (as pulumi-eks orders its own copy: v4.3
+  nodegroup.ts L1143-1152). Optionally
+  `preserve` (its Kubernetes objects stay if the add-on is deleted) and aliases of the
+  `aws.eks.Addon` alone (it was another component's before).
 """
 
 from __future__ import annotations
