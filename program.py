@@ -186,6 +186,7 @@ def node_groups_of(settings: Settings, network: Network, cluster: Cluster, tags:
             hibernate=settings.hibernate,
             protect=settings.protect,
             apply_sizes=settings.node_groups_apply_sizes,
+            network_ready=[a.addon for a in cluster.network_addons.values()],
         ),
     )
 
@@ -577,6 +578,7 @@ def monitoring_of(settings: Settings, s: Stack, tags: dict[str, str]) -> Stack:
             child_name(name, "alerts"),
             AlertsArgs(
                 account_id=s.network.account_id,
+                region=settings.region,
                 emails=o.alarm_emails,
                 existing_topic_arn=o.alarm_topic_arn,
                 protect=settings.protect,

@@ -121,6 +121,35 @@ def zone_spread(labels: Mapping[str, str]) -> list[dict[str, Any]]:
     ]
 
 
+ADDON_UID = 65534
+"""The add-on containers' user and group (nobody): both are static binaries that read their
+mounted files only (the controller's webhook certificate, mode 0644)."""
+RESTRICTED_VIA = "the add-on pods run under the Restricted Pod Security Standard, as the Airflow pods do"
+ADDON_CONTAINER_SECURITY = {
+    "allowPrivilegeEscalation": False,
+    "capabilities": {"drop": ["ALL"]},
+    "readOnlyRootFilesystem": True,
+    "runAsNonRoot": True,
+    "runAsUser": ADDON_UID,
+    "runAsGroup": ADDON_UID,
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+"""Every add-on container's security context. The charts' own defaults fall short of Restricted:
+aws-load-balancer-controller 3.4.3 (eks-charts 97cf2c1, values.yaml L48-57) drops no capability and
+sets no seccomp profile; cluster-autoscaler 9.59.0 (kubernetes/autoscaler 5a0b98e4, values.yaml
+L166-171 and L421-426) sets no security context at all."""
+ADDON_POD_SECURITY = {
+    "runAsNonRoot": True,
+    "runAsUser": ADDON_UID,
+    "runAsGroup": ADDON_UID,
+    "fsGroup": ADDON_UID,
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+"""Every add-on pod's security context (the controller chart's default `fsGroup` kept)."""
+ADDON_PULL_POLICY = "Always"
+"""As the Airflow control plane's: the kubelet checks the registry's credentials on each start."""
+
+
 def partition(region: str) -> str:
     """The AWS partition of `region` (`aws`, `aws-cn`, `aws-us-gov`)."""
     if region.startswith("cn-"):
@@ -225,7 +254,16 @@ def load_balancer_controller_values(
     marked `owned` the user's values may not change (`release_values`)."""
     return {
         "clusterName": owned(cluster_name, CLUSTER_VIA),
-        "image": owned({"repository": mirrored(LOAD_BALANCER_CONTROLLER_IMAGE, image_mirrors or {})}, IMAGE_VIA),
+        "image": owned(
+            {
+                "repository": mirrored(LOAD_BALANCER_CONTROLLER_IMAGE, image_mirrors or {}),
+                "pullPolicy": ADDON_PULL_POLICY,
+            },
+            IMAGE_VIA,
+        ),
+        # The chart's deployment.yaml (L56-57, L235-236) renders both as given.
+        "podSecurityContext": owned(ADDON_POD_SECURITY, RESTRICTED_VIA),
+        "securityContext": owned(ADDON_CONTAINER_SECURITY, RESTRICTED_VIA),
         # Explicit: nodes allow a single IMDS hop, so pods cannot read these from the instance.
         "region": owned(region, CLUSTER_VIA),
         "vpcId": owned(vpc_id, CLUSTER_VIA),
@@ -327,9 +365,14 @@ def cluster_autoscaler_values(
             {
                 "repository": mirrored(CLUSTER_AUTOSCALER_IMAGE, image_mirrors or {}),
                 "tag": CLUSTER_AUTOSCALER_IMAGE_TAGS[kubernetes_version],
+                "pullPolicy": ADDON_PULL_POLICY,
             },
             IMAGE_VIA,
         ),
+        # The chart's deployment.yaml renders `securityContext` on the pod (L342-345) and
+        # `containerSecurityContext` on its one container (L298-301).
+        "securityContext": owned(ADDON_POD_SECURITY, RESTRICTED_VIA),
+        "containerSecurityContext": owned(ADDON_CONTAINER_SECURITY, RESTRICTED_VIA),
         "fullnameOverride": owned(CLUSTER_AUTOSCALER.release_name, ACCOUNT_VIA),
         "rbac": {"serviceAccount": _account(CLUSTER_AUTOSCALER)},
         # Two, leader-elected (the autoscaler's --leader-elect defaults to true): losing the leader's

@@ -137,6 +137,10 @@ def test_cluster_alone_private_with_an_admin_role() -> None:
     (rule,) = plan.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
     assert (rule.inputs["cidrIpv4"], rule.inputs["fromPort"]) == ("10.1.0.0/24", 443)
     assert rule.urn in plan.one("pulumi:providers:kubernetes").dependencies
+    (cni,) = plan.of_type("aws:eks/addon:Addon")
+    assert (cni.name, cni.inputs["addonName"], cni.inputs["preserve"]) == ("team-vpc-cni", "vpc-cni", True)
+    (attachment,) = plan.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+    assert attachment.inputs["policyArn"].endswith("/AmazonEKS_CNI_Policy") and attachment.urn in cni.dependencies
     with pytest.raises(ValueError, match="nothing would reach the API"):
         ClusterArgs("team", "vpc-1", ["subnet-1"], "1.33", VERSIONS, "us-east-1", "123456789012")
     with pytest.raises(ValueError, match="log_retention_days 10 is not one of"):
@@ -176,7 +180,12 @@ def test_node_groups_alone() -> None:
         "team-system-lt": ["sg-1", "sg-2"],
         "team-workers-lt": ["sg-1"],
     }
-    assert len(plan.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")) == 3
+    # The worker and ECR policies: aws-node has its own role (the Cluster component's).
+    attached = [a.inputs["policyArn"] for a in plan.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")]
+    assert sorted(p.rsplit("/", 1)[1] for p in attached) == [
+        "AmazonEC2ContainerRegistryPullOnly",
+        "AmazonEKSWorkerNodePolicy",
+    ]
     with pytest.raises(ValueError, match="unique names"):
         NodeGroupsArgs((SYSTEM, SYSTEM), None, [], [], "1.33", "1")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match=r"group_security_group_ids names \['airflow'\], not among"):

@@ -42,14 +42,13 @@ def test_cluster_inputs(plans: dict[str, Plan], stack: str, policy: str) -> None
     assert "publicSubnetIds" not in i
     assert i["vpcId"] == plan.outputs["vpc_id"]
     assert i["accessEntries"] == {}
-    # pulumi-eks's vpc-cni and kube-proxy add-ons, pinned for the cluster's version.
+    # pulumi-eks's kube-proxy add-on, pinned for the cluster's version; vpc-cni is the Cluster
+    # component's (tests/plans/test_eks_addons.py), with network policies enforced.
     overwrite = {"resolveConflictsOnCreate": "OVERWRITE", "resolveConflictsOnUpdate": "OVERWRITE"}
-    # With network policies enforced (the add-on's `enableNetworkPolicy`, a string).
-    cni = {
-        "addonVersion": MANAGED_ADDONS["vpc-cni"].versions[DEFAULT_VERSION],
-        "configurationValues": {"enableNetworkPolicy": "true"},
-    }
-    assert i["vpcCniOptions"] == {**cni, **overwrite}
+    assert i["useDefaultVpcCni"] is True and "vpcCniOptions" not in i
+    (cni,) = [a for a in plan.of_type("aws:eks/addon:Addon") if a.inputs["addonName"] == "vpc-cni"]
+    assert cni.inputs["addonVersion"] == MANAGED_ADDONS["vpc-cni"].versions[DEFAULT_VERSION]
+    assert json.loads(cni.inputs["configurationValues"]) == {"enableNetworkPolicy": "true"}
     assert i["kubeProxyAddonOptions"] == {
         "version": MANAGED_ADDONS["kube-proxy"].versions[DEFAULT_VERSION],
         **overwrite,
@@ -163,7 +162,8 @@ def test_reordering_or_shortening_the_admin_roles_moves_no_entry() -> None:
 def test_addon_versions_follow_the_kubernetes_version_and_the_overrides() -> None:
     plan = run_program("dev", config_overrides={"kubernetesVersion": "1.34"})
     i = plan.one(EKS).inputs
-    assert i["vpcCniOptions"]["addonVersion"] == MANAGED_ADDONS["vpc-cni"].versions["1.34"]
+    (cni,) = [a for a in plan.of_type("aws:eks/addon:Addon") if a.inputs["addonName"] == "vpc-cni"]
+    assert cni.inputs["addonVersion"] == MANAGED_ADDONS["vpc-cni"].versions["1.34"]
     assert i["kubeProxyAddonOptions"]["version"] == MANAGED_ADDONS["kube-proxy"].versions["1.34"]
     assert MANAGED_ADDONS["kube-proxy"].versions["1.34"].startswith("v1.34.")
     pinned = run_program("dev", config_overrides={"eksAddonVersions": {"kube-proxy": "v1.33.3-eksbuild.6"}})

@@ -129,8 +129,7 @@ def test_node_role_has_only_node_policies(plans: dict[str, Plan], stack: str) ->
     )
     assert attached == sorted(NODE_POLICIES.values())
     assert sorted(NODE_POLICIES.values()) == sorted(
-        f"arn:aws:iam::aws:policy/{p}"
-        for p in ("AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryPullOnly")
+        f"arn:aws:iam::aws:policy/{p}" for p in ("AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryPullOnly")
     )
 
 

@@ -1,8 +1,10 @@
 """Hardened pods and network isolation, on what Helm renders from the prod values.
 
-- checkov (its own virtualenv, `.venv-checkov`, made by `make test`) over the render and the
-  program's own Kubernetes objects: at most MAX_FAILED failures, exactly those the "Hardened pods"
-  table of docs/security.md lists.
+- checkov (its own virtualenv, `.venv-checkov`, made by `make test`) over everything the cluster
+  runs: the render, the task pod template, every Kubernetes object of the program and the add-on
+  charts' Deployments (tests/support/addon_objects.py: built from the release values, as their
+  pinned templates render them): at most MAX_FAILED, MAX_TASK_POD_FAILED and MAX_ADDON_FAILED
+  failures, exactly those the "Hardened pods" table of docs/security.md lists.
 - Pod Security Standards: a checker of the baseline and restricted levels over every pod (the
   chart's workloads, the task pod template, git-sync); the namespace enforces the strictest level
   they all pass and warns and audits at restricted.
@@ -26,9 +28,16 @@ import yaml
 from components.airflow import NAMESPACE_LABELS
 from lib.airflow.git_sync import GitSyncSource, git_sync_deployment
 from lib.airflow.hardening import PSA_LEVEL, TRIGGERER_LOGS_PORT, WORKER_LOGS_PORT, network_policies
+from lib.cluster.helm_addons import (
+    ADDON_CONTAINER_SECURITY,
+    ADDON_POD_SECURITY,
+    CLUSTER_AUTOSCALER,
+    LOAD_BALANCER_CONTROLLER,
+)
 from lib.cluster.node_groups import NodeGroup
 from lib.network.subnets import node_subnet_cidrs
 from offline.mocks import Plan, run_program
+from tests.support.addon_objects import cluster_autoscaler_deployment, load_balancer_controller_deployment
 from tests.support.renders import Rendered, containers
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,11 +46,8 @@ MAX_FAILED = 30  # issue 20: chart 1.22.0 renders 27; issue 25 adds the cleanup 
 TASK_POD = "airflow-task-pod"
 MAX_TASK_POD_FAILED = 5  # issue 21: the task pod template, scanned as a Pod since (docs/security.md, "Hardened pods")
 SKIPPED_CHECKS = ("CKV_K8S_21",)  # "the default namespace": `helm template` leaves objects without one
-PROGRAM_KINDS = {
-    "kubernetes:networking.k8s.io/v1:NetworkPolicy": ("networking.k8s.io/v1", "NetworkPolicy"),
-    "kubernetes:policy/v1:PodDisruptionBudget": ("policy/v1", "PodDisruptionBudget"),
-    "kubernetes:apps/v1:Deployment": ("apps/v1", "Deployment"),
-}
+MAX_ADDON_FAILED = 7  # issue 24: the LB controller's and the autoscaler's pods (docs/security.md, "Hardened pods")
+HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 WORKLOADS = ("Deployment", "StatefulSet", "DaemonSet", "Job")
 PGBOUNCER_PORT = 6543  # the chart's `ports.pgbouncer`
 API_SERVER_PORT = 8080
@@ -57,16 +63,35 @@ def rendered(prod: Plan) -> Rendered:
     return Rendered(prod)
 
 
+def program_objects(plan: Plan) -> list[dict[str, Any]]:
+    """Every Kubernetes object the program creates itself, of any kind (Helm releases aside), as
+    the API server gets it: the inputs carry apiVersion, kind and metadata."""
+    return [
+        dict(reg.inputs)
+        for reg in plan.resources
+        if reg.custom
+        and reg.type.startswith("kubernetes:")
+        and reg.type != HELM_RELEASE
+        and not reg.type.startswith("pulumi:providers:")
+    ]
+
+
 def namespace_objects(r: Rendered) -> list[dict[str, Any]]:
-    """What the namespace holds: the chart's objects (in the release's namespace, as Helm installs
-    them) and the program's Kubernetes objects beside them."""
+    """The chart's objects (in the release's namespace, as Helm installs them) and every Kubernetes
+    object of the program beside them."""
     namespace = r.release.inputs["namespace"]
     objects = [{**o, "metadata": {"namespace": namespace, **o["metadata"]}} for o in r.objects]
-    for type_, (api_version, kind) in PROGRAM_KINDS.items():
-        for reg in r.plan.of_type(type_):
-            metadata = {**reg.inputs["metadata"], "namespace": namespace}
-            objects.append({"apiVersion": api_version, "kind": kind, "metadata": metadata, "spec": reg.inputs["spec"]})
-    return objects
+    return objects + program_objects(r.plan)
+
+
+def addon_objects(plan: Plan) -> list[dict[str, Any]]:
+    """The add-on charts' Deployments, from the plan's release values (tests/support/addon_objects.py)."""
+    (lb,) = [r for r in plan.of_type(HELM_RELEASE) if r.inputs["chart"] == LOAD_BALANCER_CONTROLLER.chart]
+    (ca,) = [r for r in plan.of_type(HELM_RELEASE) if r.inputs["chart"] == CLUSTER_AUTOSCALER.chart]
+    return [
+        load_balancer_controller_deployment(lb.inputs["values"]),
+        cluster_autoscaler_deployment(ca.inputs["values"]),
+    ]
 
 
 # --------------------------------------------------------------------------- checkov
@@ -115,11 +140,38 @@ def task_pod(r: Rendered) -> dict[str, Any]:
 
 
 def test_checkov_fails_only_what_the_docs_list(rendered: Rendered, tmp_path: Path) -> None:
-    failures = checkov_failures([*namespace_objects(rendered), task_pod(rendered)], tmp_path)
-    chart_and_program = [f for f in failures if f[1] != f"Pod/{TASK_POD}"]
-    assert len(chart_and_program) <= MAX_FAILED
-    assert len(failures) - len(chart_and_program) <= MAX_TASK_POD_FAILED
+    addons = addon_objects(rendered.plan)
+    failures = checkov_failures([*namespace_objects(rendered), task_pod(rendered), *addons], tmp_path)
+    addon_names = {o["metadata"]["name"] for o in addons}
+    assert addon_names == {"aws-load-balancer-controller", "cluster-autoscaler"}
+    # A Deployment's own checks name it, the graph checks (CKV2) its Pod.
+    of_addons = [f for f in failures if f[1].split("/", 1)[1] in addon_names]
+    of_task_pod = [f for f in failures if f[1] == f"Pod/{TASK_POD}"]
+    assert len(failures) - len(of_addons) - len(of_task_pod) <= MAX_FAILED
+    assert len(of_task_pod) <= MAX_TASK_POD_FAILED
+    assert len(of_addons) <= MAX_ADDON_FAILED
     assert set(failures) == documented_exceptions()
+
+
+def test_every_program_object_is_scanned(rendered: Rendered) -> None:
+    """The scan's program objects are all the program's Kubernetes objects (a new kind needs no edit)."""
+    kinds = sorted({o["kind"] for o in program_objects(rendered.plan)})
+    assert {"NetworkPolicy", "Secret", "PersistentVolume", "TargetGroupBinding", "Namespace"} <= set(kinds)
+    every = [r for r in rendered.plan.resources if r.custom and r.type.startswith("kubernetes:")]
+    assert len(program_objects(rendered.plan)) == len([r for r in every if r.type != HELM_RELEASE])
+
+
+def test_the_addon_pods_are_hardened_as_the_charts_render_them(rendered: Rendered) -> None:
+    """The values the program sends land where each pinned template reads them (the model of
+    tests/support/addon_objects.py), and leave no Restricted setting to the chart's defaults."""
+    for deployment in addon_objects(rendered.plan):
+        pod = deployment["spec"]["template"]["spec"]
+        (container,) = pod["containers"]
+        assert pod["securityContext"] == ADDON_POD_SECURITY
+        assert container["securityContext"] == ADDON_CONTAINER_SECURITY
+        assert container["imagePullPolicy"] == "Always"
+        assert container["resources"]["limits"] and container["resources"]["requests"]
+        assert restricted_problems(pod) == [], deployment["metadata"]["name"]
 
 
 # --------------------------------------------------------------------------- Pod Security Standards

@@ -291,6 +291,14 @@ def test_a_container_and_volume_that_keep_the_restricted_profile_are_accepted() 
         ),
         ("clusterAutoscalerValues", {"autoDiscovery": {"tags": []}}, "autoDiscovery", "the stack's cluster"),
         ("clusterAutoscalerValues", {"image": {"tag": "v1.30.0"}}, "image", "Kubernetes minor"),
+        (
+            "loadBalancerControllerValues",
+            {"securityContext": {"readOnlyRootFilesystem": False}},
+            "securityContext",
+            "Restricted",
+        ),
+        ("clusterAutoscalerValues", {"containerSecurityContext": {}}, "containerSecurityContext", "Restricted"),
+        ("clusterAutoscalerValues", {"securityContext": {"runAsUser": 0}}, "securityContext", "Restricted"),
     ],
 )
 def test_an_addons_owned_values_are_refused(key: str, values: dict[str, Any], path: str, says: str) -> None:
