@@ -27,7 +27,7 @@ from components.database import Database, DatabaseArgs, ExistingDatabaseArgs
 from components.eks_addon import EksAddon, EksAddonArgs
 from components.flow_logs import FlowLogs, FlowLogsArgs
 from components.image_cache import ImageCache, ImageCacheArgs
-from components.load_balancer import LoadBalancer, LoadBalancerArgs
+from components.load_balancer import LoadBalancer, LoadBalancerArgs, LoadBalancerSubnet
 from components.log_archive import LogArchive, LogArchiveArgs
 from components.network import ExistingVpcArgs, Network, NetworkArgs
 from components.node_groups import NodeGroups, NodeGroupsArgs
@@ -57,7 +57,7 @@ from lib.cluster.managed_addons import (
 from lib.cluster.node_groups import NodeGroupRole
 from lib.cluster.versions import utc_today
 from lib.naming import base_tags, child_name
-from lib.network.subnets import node_subnet_cidrs
+from lib.network.subnets import MAX_AZS, load_balancer_address, plan_subnets
 from lib.network.zones import MAX_ZONES, choose_zone_ids
 from lib.observability import alarms as alarm_specs
 from lib.observability.cloudwatch import STATSD_PREFIX
@@ -370,13 +370,30 @@ def worker_role_of(settings: Settings, cluster: Cluster, tags: dict[str, str]) -
     )
 
 
-def load_balancer_sources(settings: Settings) -> pulumi.Input[list[str]]:
-    """The NLB's subnets (the node subnets): its health checks and requests come from its addresses
-    there (no client IP preservation), and the API server's network policy admits them."""
+def subnet_cidrs(settings: Settings, tier: str) -> pulumi.Output[list[str]]:
+    """The CIDRs of the `node` or `data` subnets, in zone order: planned for a created VPC, read for a
+    brought one (a data source, as `pulumi up` reads it)."""
     net = settings.network
     if not net.existing:
-        return node_subnet_cidrs(net.vpc_cidr)
-    return pulumi.Output.all(*[aws.ec2.get_subnet_output(id=i).cidr_block for i in net.existing_node_subnet_ids])
+        zones = net.availability_zone_ids or tuple(str(i) for i in range(MAX_AZS))  # empty: three zones
+        return pulumi.Output.from_input([getattr(p, tier) for p in plan_subnets(net.vpc_cidr, zones)])
+    ids = net.existing_node_subnet_ids if tier == "node" else net.existing_data_subnet_ids
+    return pulumi.Output.all(*[aws.ec2.get_subnet_output(id=i).cidr_block for i in ids])
+
+
+def load_balancer_sources(settings: Settings) -> pulumi.Output[list[str]]:
+    """The NLB's own addresses, fixed in each node subnet (`lib.network.subnets.load_balancer_address`,
+    the same the LoadBalancer pins): its health checks and requests come from them (no client IP
+    preservation), and the API server's network policy admits them and no other address."""
+    return subnet_cidrs(settings, "node").apply(lambda cidrs: [load_balancer_address(c).address for c in cidrs])
+
+
+def kubernetes_api_sources(settings: Settings, cluster: Cluster) -> pulumi.Output[list[str]]:
+    """Where pods reach the Kubernetes API: the `kubernetes` Service's ClusterIP (what a pod's egress
+    shows before kube-proxy's DNAT), and the node subnets, where EKS places its network interfaces."""
+    return pulumi.Output.all(cluster.kubernetes_service_ip, subnet_cidrs(settings, "node")).apply(
+        lambda v: [f"{v[0]}/32", *v[1]]
+    )
 
 
 def airflow_of(
@@ -427,6 +444,10 @@ def airflow_of(
             statsd=statsd,
             remote_logs=remote_logs,
             load_balancer_cidrs=load_balancer_sources(settings),
+            kubernetes_api_cidrs=kubernetes_api_sources(settings, cluster),
+            # A brought host may be anywhere the nodes route to (a peered VPC, on premises): its port only.
+            database_cidrs=["0.0.0.0/0"] if settings.database.existing else subnet_cidrs(settings, "data"),
+            database_port=database.port,
             values=a.values,
             depends_on=depends_on,
         ),
@@ -442,14 +463,20 @@ def load_balancer_of(
     tags: dict[str, str],
 ) -> LoadBalancer:
     lb = settings.load_balancer
-    # The default source is the VPC's CIDR (the loader requires explicit CIDRs for a brought VPC).
+    # The default source is the VPC's CIDR outside production (the loader requires explicit CIDRs in
+    # production and for a brought VPC).
     allowed = lb.allowed_cidrs or (settings.network.vpc_cidr,)
+    ids, cidrs = network.node_subnet_ids, subnet_cidrs(settings, "node")
+    zones = len(settings.network.existing_node_subnet_ids or settings.network.availability_zone_ids) or MAX_AZS
     return LoadBalancer(
         settings.name,
         LoadBalancerArgs(
             cluster_name=cluster.cluster_name,
             vpc_id=network.vpc_id,
-            subnet_ids=network.node_subnet_ids,
+            subnets=tuple(
+                LoadBalancerSubnet(ids.apply(lambda v, i=i: v[i]), cidrs.apply(lambda v, i=i: v[i]))
+                for i in range(zones)
+            ),
             allowed_cidrs=allowed,
             target_security_group_id=network.node_security_group_id,
             namespace=airflow.namespace,

@@ -15,6 +15,7 @@ from policy.airflow_eks_guardrails.declaration import (
     NO_PUBLIC_EXPOSURE,
     PRODUCTION_HA,
     PRODUCTION_PROTECTION,
+    PRODUCTION_TLS,
     TLS_ONLY_BUCKETS,
 )
 from policy.airflow_eks_guardrails.model import plan_stack
@@ -127,7 +128,7 @@ MUTATIONS: dict[str, tuple[str, Mutation]] = {
         NO_PUBLIC_EXPOSURE,
         _set(
             "SecurityGroupIngressRule",
-            "airflow-prod-nlb-ingress-10-30-0-0-16",
+            "airflow-prod-nlb-ingress-10-8-0-0-16",
             lambda r: r["inputs"].update(cidrIpv4="0.0.0.0/0"),
         ),
     ),
@@ -245,6 +246,16 @@ MUTATIONS: dict[str, tuple[str, Mutation]] = {
         NO_PLAINTEXT_SECRETS,
         _set(
             "Secret", "airflow-prod-fernet-key-secret", lambda r: r["inputs"].update(stringData={"fernet-key": "abc"})
+        ),
+    ),
+    "nlb-listener-plain-tcp": (
+        PRODUCTION_TLS,
+        # The listener the program writes without nlbCertificateArn.
+        _set(
+            "Listener",
+            "airflow-prod-nlb-listener",
+            lambda r: [r["inputs"].pop(k) for k in ("certificateArn", "sslPolicy")]
+            and r["inputs"].update(protocol="TCP", port=80.0),
         ),
     ),
     "db-password-not-secret": (
