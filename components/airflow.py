@@ -226,7 +226,9 @@ class Airflow(pulumi.ComponentResource):
             args.load_balancer_cidrs, args.kubernetes_api_cidrs, args.database_cidrs, args.database_port
         ).apply(lambda v: [p["spec"] for p in network_policies(self._network(args, *v))])
         policies = [{**p, "spec": specs[i]} for i, p in enumerate(network_policies(self._network(args)))]
-        register_manifests(self, name, policies, self.namespace, args.provider)
+        # The default deny (the first) last: on a live namespace, no moment denies what a flow allows.
+        allowed = register_manifests(self, name, policies[1:], self.namespace, args.provider)
+        register_manifests(self, name, policies[:1], self.namespace, args.provider, depends_on=allowed)
         self.release_name = RELEASE_NAME
         self.chart_version = args.chart_version
         self.worker_service_account = WORKER_SERVICE_ACCOUNT

@@ -256,7 +256,10 @@ class LoadBalancer(pulumi.ComponentResource):
             ssl_policy=TLS_POLICY if tls else None,
             default_actions=[aws.lb.ListenerDefaultActionArgs(type="forward", target_group_arn=target_group.arn)],
             tags=with_name(args.tags, listener_name),
-            opts=pulumi.ResourceOptions(parent=self),
+            # Replaced with the NLB (its `loadBalancerArn`): the old listener goes first, so that the
+            # target group is never asked to serve two load balancers at once (the ELB API's rules
+            # for that were not verified here; this order does not depend on them).
+            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
         )
         return target_group, listener
 

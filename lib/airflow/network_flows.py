@@ -17,7 +17,7 @@ components that open it, the component or `Peer` it reaches and its ports, e.g.
 and a new component is one entry of `COMPONENTS` (its pods' labels). The render test names every
 flow (`tests/renders/test_network_flows.py`).
 
-How the AWS VPC CNI enforces them (network policy agent v1.4.1 at c8619c05, controller
+How the AWS VPC CNI enforces them (network policy agent at c8619c05, v1.4.0 and 75 commits; controller
 amazon-network-policy-controller-k8s at ecc7e6a7; EKS user guide "Limit Pod traffic with
 Kubernetes network policies"):
 - an eBPF probe on each pod's host-side veth sees a connection to a Service before kube-proxy's
