@@ -454,6 +454,10 @@ def airflow_of(
     )
 
 
+def _item(values: pulumi.Output[list[str]], index: int) -> pulumi.Output[str]:
+    return values.apply(lambda v: v[index])
+
+
 def load_balancer_of(
     settings: Settings,
     network: Network,
@@ -473,10 +477,7 @@ def load_balancer_of(
         LoadBalancerArgs(
             cluster_name=cluster.cluster_name,
             vpc_id=network.vpc_id,
-            subnets=tuple(
-                LoadBalancerSubnet(ids.apply(lambda v, i=i: v[i]), cidrs.apply(lambda v, i=i: v[i]))
-                for i in range(zones)
-            ),
+            subnets=tuple(LoadBalancerSubnet(_item(ids, i), _item(cidrs, i)) for i in range(zones)),
             allowed_cidrs=allowed,
             target_security_group_id=network.node_security_group_id,
             namespace=airflow.namespace,

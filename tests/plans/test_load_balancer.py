@@ -15,7 +15,7 @@ from config.settings import load_settings
 from lib.airflow.values import API_SERVER_HEALTH_PATH, API_SERVER_PORT, api_server_service_name
 from lib.cluster.helm_addons import TARGET_GROUP_BINDING_TAG
 from lib.network.subnets import load_balancer_address
-from offline.fakes import FAKE_INVOKES
+from offline.fakes import FakeCloud, _subnet
 from offline.mocks import Plan, Registration, run_program
 from offline.stack_config import resolve_stack_config
 
@@ -256,7 +256,5 @@ def test_an_existing_vpc_opens_the_listener_to_its_allowed_cidrs() -> None:
     mappings = plan.one(NLB).inputs["subnetMappings"]
     assert [m["subnetId"] for m in mappings] == BYO["existingNodeSubnetIds"]
     # The brought subnets' CIDRs as `pulumi up` reads them (aws:ec2/getSubnet, the fake cloud's), each with its address.
-    read = [
-        FAKE_INVOKES["aws:ec2/getSubnet:getSubnet"](None, {"id": i})["cidrBlock"] for i in BYO["existingNodeSubnetIds"]
-    ]  # type: ignore[arg-type]
+    read = [_subnet(FakeCloud("us-east-1"), {"id": i})["cidrBlock"] for i in BYO["existingNodeSubnetIds"]]
     assert [m["privateIpv4Address"] for m in mappings] == [load_balancer_address(c).address for c in read]

@@ -56,6 +56,12 @@ def _set(type_suffix: str, name: str, edit: Callable[[dict[str, Any]], None]) ->
     return mutate
 
 
+def _plain_listener(inputs: dict[str, Any]) -> None:
+    for key in ("certificateArn", "sslPolicy"):
+        inputs.pop(key)
+    inputs.update(protocol="TCP", port=80.0)
+
+
 def _values(edit: Callable[[dict[str, Any]], None]) -> Mutation:
     def mutate(plan: PlanData) -> dict[str, Any]:
         resource = release(plan)
@@ -251,12 +257,7 @@ MUTATIONS: dict[str, tuple[str, Mutation]] = {
     "nlb-listener-plain-tcp": (
         PRODUCTION_TLS,
         # The listener the program writes without nlbCertificateArn.
-        _set(
-            "Listener",
-            "airflow-prod-nlb-listener",
-            lambda r: [r["inputs"].pop(k) for k in ("certificateArn", "sslPolicy")]
-            and r["inputs"].update(protocol="TCP", port=80.0),
-        ),
+        _set("Listener", "airflow-prod-nlb-listener", lambda r: _plain_listener(r["inputs"])),
     ),
     "db-password-not-secret": (
         NO_PLAINTEXT_SECRETS,
