@@ -23,7 +23,7 @@ from components.cluster import Cluster, ClusterArgs
 from components.cluster_addon import ClusterAddon, ClusterAddonArgs
 from components.cluster_telemetry import ClusterTelemetry, ClusterTelemetryArgs
 from components.dashboard import Dashboard, DashboardArgs
-from components.database import Database, DatabaseArgs, ExistingDatabaseArgs
+from components.database import POSTGRES_PORT, Database, DatabaseArgs, ExistingDatabaseArgs
 from components.eks_addon import EksAddon, EksAddonArgs
 from components.flow_logs import FlowLogs, FlowLogsArgs
 from components.image_cache import ImageCache, ImageCacheArgs
@@ -381,19 +381,17 @@ def subnet_cidrs(settings: Settings, tier: str) -> pulumi.Output[list[str]]:
     return pulumi.Output.all(*[aws.ec2.get_subnet_output(id=i).cidr_block for i in ids])
 
 
-def load_balancer_sources(settings: Settings) -> pulumi.Output[list[str]]:
+def load_balancer_sources(node_cidrs: pulumi.Output[list[str]]) -> pulumi.Output[list[str]]:
     """The NLB's own addresses, fixed in each node subnet (`lib.network.subnets.load_balancer_address`,
     the same the LoadBalancer pins): its health checks and requests come from them (no client IP
     preservation), and the API server's network policy admits them and no other address."""
-    return subnet_cidrs(settings, "node").apply(lambda cidrs: [load_balancer_address(c).address for c in cidrs])
+    return node_cidrs.apply(lambda cidrs: [load_balancer_address(c).address for c in cidrs])
 
 
-def kubernetes_api_sources(settings: Settings, cluster: Cluster) -> pulumi.Output[list[str]]:
+def kubernetes_api_sources(cluster: Cluster, node_cidrs: pulumi.Output[list[str]]) -> pulumi.Output[list[str]]:
     """Where pods reach the Kubernetes API: the `kubernetes` Service's ClusterIP (what a pod's egress
     shows before kube-proxy's DNAT), and the node subnets, where EKS places its network interfaces."""
-    return pulumi.Output.all(cluster.kubernetes_service_ip, subnet_cidrs(settings, "node")).apply(
-        lambda v: [f"{v[0]}/32", *v[1]]
-    )
+    return pulumi.Output.all(cluster.kubernetes_service_ip, node_cidrs).apply(lambda v: [f"{v[0]}/32", *v[1]])
 
 
 def airflow_of(
@@ -404,6 +402,7 @@ def airflow_of(
     worker_role: ServiceAccountRole,
     mirrors: pulumi.Input[dict[str, str]],
     depends_on: list[pulumi.Resource],
+    node_cidrs: pulumi.Output[list[str]],
     telemetry: ClusterTelemetry | None = None,
     archive: LogArchive | None = None,
 ) -> Airflow:
@@ -443,11 +442,12 @@ def airflow_of(
             image_mirrors=mirrors,
             statsd=statsd,
             remote_logs=remote_logs,
-            load_balancer_cidrs=load_balancer_sources(settings),
-            kubernetes_api_cidrs=kubernetes_api_sources(settings, cluster),
+            load_balancer_cidrs=load_balancer_sources(node_cidrs),
+            kubernetes_api_cidrs=kubernetes_api_sources(cluster, node_cidrs),
             # A brought host may be anywhere the nodes route to (a peered VPC, on premises): its port only.
             database_cidrs=["0.0.0.0/0"] if settings.database.existing else subnet_cidrs(settings, "data"),
-            database_port=database.port,
+            # The port as configured, not the instance's output: the policies need not wait for the database.
+            database_port=settings.database.existing_port if settings.database.existing else POSTGRES_PORT,
             values=a.values,
             depends_on=depends_on,
         ),
@@ -464,13 +464,14 @@ def load_balancer_of(
     cluster: Cluster,
     airflow: Airflow,
     controller: ClusterAddon,
+    node_cidrs: pulumi.Output[list[str]],
     tags: dict[str, str],
 ) -> LoadBalancer:
     lb = settings.load_balancer
     # The default source is the VPC's CIDR outside production (the loader requires explicit CIDRs in
     # production and for a brought VPC).
     allowed = lb.allowed_cidrs or (settings.network.vpc_cidr,)
-    ids, cidrs = network.node_subnet_ids, subnet_cidrs(settings, "node")
+    ids, cidrs = network.node_subnet_ids, node_cidrs
     zones = len(settings.network.existing_node_subnet_ids or settings.network.availability_zone_ids) or MAX_AZS
     return LoadBalancer(
         settings.name,
@@ -648,8 +649,11 @@ def build_stack(settings: Settings) -> Stack:
     archive = log_archive_of(settings, cluster, worker_role, tags)
     # The release's pods need the volumes' driver, nodes, and the controller's webhook answering.
     ready = [managed[EFS_CSI_DRIVER].addon, *nodes, lb_controller.release]
-    airflow = airflow_of(settings, database, storage, cluster, worker_role, mirrors, ready, telemetry, archive)
-    nlb = load_balancer_of(settings, network, cluster, airflow, lb_controller, tags)
+    node_cidrs = subnet_cidrs(settings, "node")  # read once for a brought VPC
+    airflow = airflow_of(
+        settings, database, storage, cluster, worker_role, mirrors, ready, node_cidrs, telemetry, archive
+    )
+    nlb = load_balancer_of(settings, network, cluster, airflow, lb_controller, node_cidrs, tags)
     stack = Stack(
         network,
         flow_logs,

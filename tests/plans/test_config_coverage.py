@@ -138,7 +138,7 @@ CHANGES: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
     "gitSyncSubPath": ("dev", GIT, {**GIT, "gitSyncSubPath": "airflow/dags"}),
     "gitSyncCredentialsSecret": ("dev", GIT, {**GIT, "gitSyncCredentialsSecret": "git-credentials"}),
     "tags": ("dev", {}, {"tags": {"environment": "dev", "team": "data"}}),
-    "production": ("dev", {}, {"production": True}),
+    "production": ("dev", {"nlbAllowedCidrs": ["10.20.0.0/24"]}, {"production": True, "nlbAllowedCidrs": ["10.20.0.0/24"]}),
     "policyWaivers": ("dev", {}, {"policyWaivers": {"no-public-exposure": "public endpoint reviewed in SEC-1234"}}),
     "nodeGroups": ("dev", {}, {"nodeGroups": groups_with(system__maxSize=3)}),
     "airflowValues": ("dev", {}, {"airflowValues": {"config": {"core": {"load_examples": "True"}}}}),

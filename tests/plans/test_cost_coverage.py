@@ -91,7 +91,7 @@ def test_each_declaration_is_priced_free_or_unpriced_with_its_source() -> None:
             assert set(entry) == {kind, "source"}, type_
         gap = entry.get("not_priced")
         assert gap is None or (gap["what"] and gap["source"].startswith("https://aws.amazon.com/")), type_
-    assert kinds == {"priced": 15, "free": 67, "unpriced": 1}
+    assert kinds == {"priced": 15, "free": 68, "unpriced": 1}
 
 
 def test_a_free_aws_resource_cites_an_aws_page() -> None:

@@ -172,7 +172,8 @@ def test_the_project_default_is_eks_own_default() -> None:
     """Left out, the policy is EXTENDED, what EKS gives a cluster: no live stack changes by itself."""
     _, decls = read_declarations()
     assert decls["clusterUpgradePolicy"].default == "EXTENDED"
-    settings = load_settings({"clusterPrivateAccessCidrs": '["10.99.0.0/24"]'}, "new", "us-east-1")
+    reached = '["10.99.0.0/24"]'
+    settings = load_settings({"clusterPrivateAccessCidrs": reached, "nlbAllowedCidrs": reached}, "new", "us-east-1")
     assert settings.cluster.upgrade_policy is SupportType.EXTENDED
 
 

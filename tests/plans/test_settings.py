@@ -312,10 +312,12 @@ def test_the_cli_applies_the_declared_defaults(tmp_path: Any) -> None:
     loader applies for a key it is not handed (the declarations') give the same settings."""
     (tmp_path / "Pulumi.new.yaml").write_text(
         "config:\n  aws:region: us-east-1\n  airflow-eks:clusterPrivateAccessCidrs: [10.99.0.0/24]\n"
+        "  airflow-eks:nlbAllowedCidrs: [10.99.0.0/24]\n"
     )
     config, region = resolve_stack_config("new", config_dir=tmp_path)
     assert len(config) == len(read_declarations()[1]) - 1  # every key but the optional secret
-    bare = load_settings({"clusterPrivateAccessCidrs": '["10.99.0.0/24"]'}, "new", region)
+    reached = '["10.99.0.0/24"]'
+    bare = load_settings({"clusterPrivateAccessCidrs": reached, "nlbAllowedCidrs": reached}, "new", region)
     applied = load_settings(config, "new", region)
     # The CLI hands an object over as Go's JSON of it, map keys sorted: the groups come by name.
     assert applied.node_groups == tuple(sorted(bare.node_groups, key=lambda g: g.name))
@@ -397,7 +399,11 @@ def test_project_defaults_load_as_the_prod_profile() -> None:
     with pytest.raises(ConfigError) as failure:  # nothing could reach a private-only API
         load_settings({}, "new", "us-east-1")
     assert failure.value.key == "clusterPrivateAccessCidrs"
-    settings = load_settings({"clusterPrivateAccessCidrs": '["10.99.0.0/24"]'}, "new", "us-east-1")
+    network = '["10.99.0.0/24"]'
+    with pytest.raises(ConfigError) as failure:  # production: the UI's sources are named, never the whole VPC
+        load_settings({"clusterPrivateAccessCidrs": network}, "new", "us-east-1")
+    assert failure.value.key == "nlbAllowedCidrs"
+    settings = load_settings({"clusterPrivateAccessCidrs": network, "nlbAllowedCidrs": network}, "new", "us-east-1")
     assert settings.protect and settings.database.multi_az
     assert settings.database.final_snapshot and settings.database.retain_automated_backups
     assert settings.network.nat_gateways is NatGatewayMode.PER_AZ
