@@ -23,12 +23,12 @@ from components.cluster import Cluster, ClusterArgs
 from components.cluster_addon import ClusterAddon, ClusterAddonArgs
 from components.cluster_telemetry import ClusterTelemetry, ClusterTelemetryArgs
 from components.dashboard import Dashboard, DashboardArgs
-from components.database import Database, DatabaseArgs, ExistingDatabaseArgs
+from components.database import POSTGRES_PORT, Database, DatabaseArgs, ExistingDatabaseArgs
 from components.eks_addon import EksAddon, EksAddonArgs
 from components.flow_logs import FlowLogs, FlowLogsArgs
 from components.gpu_device_plugin import GpuDevicePlugin, GpuDevicePluginArgs
 from components.image_cache import ImageCache, ImageCacheArgs
-from components.load_balancer import LoadBalancer, LoadBalancerArgs
+from components.load_balancer import LoadBalancer, LoadBalancerArgs, LoadBalancerSubnet
 from components.log_archive import LogArchive, LogArchiveArgs
 from components.network import ExistingVpcArgs, Network, NetworkArgs
 from components.node_groups import NodeGroups, NodeGroupsArgs
@@ -58,7 +58,7 @@ from lib.cluster.managed_addons import (
 from lib.cluster.node_groups import NodeGroupRole
 from lib.cluster.versions import utc_today
 from lib.naming import base_tags, child_name
-from lib.network.subnets import node_subnet_cidrs
+from lib.network.subnets import MAX_AZS, load_balancer_address, plan_subnets
 from lib.network.zones import MAX_ZONES, choose_zone_ids
 from lib.observability import alarms as alarm_specs
 from lib.observability.cloudwatch import STATSD_PREFIX
@@ -386,13 +386,28 @@ def worker_role_of(settings: Settings, cluster: Cluster, tags: dict[str, str]) -
     )
 
 
-def load_balancer_sources(settings: Settings) -> pulumi.Input[list[str]]:
-    """The NLB's subnets (the node subnets): its health checks and requests come from its addresses
-    there (no client IP preservation), and the API server's network policy admits them."""
+def subnet_cidrs(settings: Settings, tier: str) -> pulumi.Output[list[str]]:
+    """The CIDRs of the `node` or `data` subnets, in zone order: planned for a created VPC, read for a
+    brought one (a data source, as `pulumi up` reads it)."""
     net = settings.network
     if not net.existing:
-        return node_subnet_cidrs(net.vpc_cidr)
-    return pulumi.Output.all(*[aws.ec2.get_subnet_output(id=i).cidr_block for i in net.existing_node_subnet_ids])
+        zones = net.availability_zone_ids or tuple(str(i) for i in range(MAX_AZS))  # empty: three zones
+        return pulumi.Output.from_input([getattr(p, tier) for p in plan_subnets(net.vpc_cidr, zones)])
+    ids = net.existing_node_subnet_ids if tier == "node" else net.existing_data_subnet_ids
+    return pulumi.Output.all(*[aws.ec2.get_subnet_output(id=i).cidr_block for i in ids])
+
+
+def load_balancer_sources(node_cidrs: pulumi.Output[list[str]]) -> pulumi.Output[list[str]]:
+    """The NLB's own addresses, fixed in each node subnet (`lib.network.subnets.load_balancer_address`,
+    the same the LoadBalancer pins): its health checks and requests come from them (no client IP
+    preservation), and the API server's network policy admits them and no other address."""
+    return node_cidrs.apply(lambda cidrs: [load_balancer_address(c).address for c in cidrs])
+
+
+def kubernetes_api_sources(cluster: Cluster, node_cidrs: pulumi.Output[list[str]]) -> pulumi.Output[list[str]]:
+    """Where pods reach the Kubernetes API: the `kubernetes` Service's ClusterIP (what a pod's egress
+    shows before kube-proxy's DNAT), and the node subnets, where EKS places its network interfaces."""
+    return pulumi.Output.all(cluster.kubernetes_service_ip, node_cidrs).apply(lambda v: [f"{v[0]}/32", *v[1]])
 
 
 def airflow_of(
@@ -403,6 +418,7 @@ def airflow_of(
     worker_role: ServiceAccountRole,
     mirrors: pulumi.Input[dict[str, str]],
     depends_on: list[pulumi.Resource],
+    node_cidrs: pulumi.Output[list[str]],
     telemetry: ClusterTelemetry | None = None,
     archive: LogArchive | None = None,
 ) -> Airflow:
@@ -443,11 +459,20 @@ def airflow_of(
             image_mirrors=mirrors,
             statsd=statsd,
             remote_logs=remote_logs,
-            load_balancer_cidrs=load_balancer_sources(settings),
+            load_balancer_cidrs=load_balancer_sources(node_cidrs),
+            kubernetes_api_cidrs=kubernetes_api_sources(cluster, node_cidrs),
+            # A brought host may be anywhere the nodes route to (a peered VPC, on premises): its port only.
+            database_cidrs=["0.0.0.0/0"] if settings.database.existing else subnet_cidrs(settings, "data"),
+            # The port as configured, not the instance's output: the policies need not wait for the database.
+            database_port=settings.database.existing_port if settings.database.existing else POSTGRES_PORT,
             values=a.values,
             depends_on=depends_on,
         ),
     )
+
+
+def _item(values: pulumi.Output[list[str]], index: int) -> pulumi.Output[str]:
+    return values.apply(lambda v: v[index])
 
 
 def load_balancer_of(
@@ -456,17 +481,21 @@ def load_balancer_of(
     cluster: Cluster,
     airflow: Airflow,
     controller: ClusterAddon,
+    node_cidrs: pulumi.Output[list[str]],
     tags: dict[str, str],
 ) -> LoadBalancer:
     lb = settings.load_balancer
-    # The default source is the VPC's CIDR (the loader requires explicit CIDRs for a brought VPC).
+    # The default source is the VPC's CIDR outside production (the loader requires explicit CIDRs in
+    # production and for a brought VPC).
     allowed = lb.allowed_cidrs or (settings.network.vpc_cidr,)
+    ids, cidrs = network.node_subnet_ids, node_cidrs
+    zones = len(settings.network.existing_node_subnet_ids or settings.network.availability_zone_ids) or MAX_AZS
     return LoadBalancer(
         settings.name,
         LoadBalancerArgs(
             cluster_name=cluster.cluster_name,
             vpc_id=network.vpc_id,
-            subnet_ids=network.node_subnet_ids,
+            subnets=tuple(LoadBalancerSubnet(_item(ids, i), _item(cidrs, i)) for i in range(zones)),
             allowed_cidrs=allowed,
             target_security_group_id=network.node_security_group_id,
             namespace=airflow.namespace,
@@ -639,8 +668,11 @@ def build_stack(settings: Settings) -> Stack:
     archive = log_archive_of(settings, cluster, worker_role, tags)
     # The release's pods need the volumes' driver, nodes, and the controller's webhook answering.
     ready = [managed[EFS_CSI_DRIVER].addon, *nodes, lb_controller.release]
-    airflow = airflow_of(settings, database, storage, cluster, worker_role, mirrors, ready, telemetry, archive)
-    nlb = load_balancer_of(settings, network, cluster, airflow, lb_controller, tags)
+    node_cidrs = subnet_cidrs(settings, "node")  # read once for a brought VPC
+    airflow = airflow_of(
+        settings, database, storage, cluster, worker_role, mirrors, ready, node_cidrs, telemetry, archive
+    )
+    nlb = load_balancer_of(settings, network, cluster, airflow, lb_controller, node_cidrs, tags)
     stack = Stack(
         network,
         flow_logs,

@@ -9,8 +9,9 @@ Creates (`airflow:index:Airflow`), with the cluster's provider:
   the RDS CA bundle PgBouncer verifies the database with (`components/parts/pgbouncer_files.py`);
 - a keyed checksum of the connection and keys on the scheduler, API server, triggerer and DAG
   processor pods, which roll them when one is rotated (`lib.airflow.secrets.secrets_rollout_values`);
-- git-sync's Deployment when configured (`lib/airflow/git_sync.py`); NetworkPolicies the chart lacks (every
-  PodDisruptionBudget now comes from the chart: 1.19 added the triggerer's and DAG processor's);
+- git-sync's Deployment when configured (`lib/airflow/git_sync.py`);
+- the namespace's NetworkPolicies, the chart's being off: default deny, ingress and egress, then one
+  policy per component from the table of allowed flows (`lib/airflow/network_flows.py`);
 - a Helm v3 release of the chart (values from `lib/airflow/values.py`, `airflowValues` merged last),
   atomic. Helm waits for the Deployments, never for the Jobs: a Job deletes itself 300 s after it
   finishes, and one gone before the last Deployment was ready failed Helm's wait (a 404, not
@@ -35,7 +36,8 @@ from components.parts.outputs import register_public_outputs
 from components.parts.pgbouncer_files import pgbouncer_files
 from lib.airflow.git_sync import IMAGE as GIT_SYNC_IMAGE
 from lib.airflow.git_sync import GitSyncSource, dags_folder, git_sync_deployment
-from lib.airflow.hardening import POD_SECURITY_LABELS, network_policies
+from lib.airflow.hardening import POD_SECURITY_LABELS
+from lib.airflow.network_flows import NetworkContext, git_port, network_policies
 from lib.airflow.resources import RESOURCE_PROFILES, ResourceProfile
 from lib.airflow.secrets import (
     ADMIN_PASSWORD_KEY,
@@ -140,7 +142,14 @@ class AirflowArgs:
     remote_logs: pulumi.Input[RemoteLogs] | None = None
     """S3 bucket and IAM role of the long-term task logs (`LogArchive`); None: EFS only."""
     load_balancer_cidrs: pulumi.Input[Sequence[str]] = ()
-    """Where the NLB's health checks and requests come from (its subnets): the API server admits them."""
+    """The NLB's own addresses (its health checks and requests come from them): the API server admits them."""
+    kubernetes_api_cidrs: pulumi.Input[Sequence[str]] = ()
+    """Where the Kubernetes API answers (its Service's ClusterIP, the subnets of EKS's interfaces): the
+    scheduler, the API server and the pod cleanup reach it on 443."""
+    database_cidrs: pulumi.Input[Sequence[str]] = ()
+    """Where the database is (its subnets; 0.0.0.0/0 for a host the program does not place): PgBouncer reaches it."""
+    database_port: pulumi.Input[int] = 5432
+    """The database's port."""
     values: Mapping[str, Any] = field(default_factory=dict)
     """Helm values merged last over the computed ones."""
     depends_on: Sequence[pulumi.Resource] = ()
@@ -213,16 +222,41 @@ class Airflow(pulumi.ComponentResource):
             depends_on=[*secrets, *ready],
             wait_for_jobs=False,  # see the module docstring
         )
-        # Every NetworkPolicy of the namespace (the chart's are off): the API server's admits the NLB's subnets.
-        specs = pulumi.Output.from_input(args.load_balancer_cidrs).apply(
-            lambda cidrs: [p["spec"] for p in network_policies(tuple(cidrs), args.values)]
-        )
-        policies = [{**p, "spec": specs[i]} for i, p in enumerate(network_policies((), args.values))]
-        register_manifests(self, name, policies, self.namespace, args.provider)
+        # Every NetworkPolicy of the namespace (the chart's are off): which policies exist depends on
+        # the components only, their rules on the addresses the stack gives.
+        specs = pulumi.Output.all(
+            args.load_balancer_cidrs, args.kubernetes_api_cidrs, args.database_cidrs, args.database_port
+        ).apply(lambda v: [p["spec"] for p in network_policies(self._network(args, *v))])
+        policies = [{**p, "spec": specs[i]} for i, p in enumerate(network_policies(self._network(args)))]
+        # The default deny (the first) last: on a live namespace, no moment denies what a flow allows.
+        allowed = register_manifests(self, name, policies[1:], self.namespace, args.provider)
+        register_manifests(self, name, policies[:1], self.namespace, args.provider, depends_on=allowed)
         self.release_name = RELEASE_NAME
         self.chart_version = args.chart_version
         self.worker_service_account = WORKER_SERVICE_ACCOUNT
         register_public_outputs(self)
+
+    @staticmethod
+    def _network(
+        args: AirflowArgs,
+        load_balancer: Sequence[str] = (),
+        kubernetes_api: Sequence[str] = (),
+        database: Sequence[str] = (),
+        database_port: int = 5432,
+    ) -> NetworkContext:
+        statsd = args.statsd
+        # The agent's Service name, `<service>.<namespace>.svc...`; None: the chart's exporter in the namespace.
+        agent_namespace = statsd.host.split(".")[1] if statsd and ".svc" in statsd.host else None
+        return NetworkContext(
+            load_balancer_addresses=tuple(load_balancer),
+            kubernetes_api_cidrs=tuple(kubernetes_api),
+            database_cidrs=tuple(database),
+            database_port=int(database_port),
+            statsd_agent_namespace=agent_namespace,
+            statsd_port=statsd.port if statsd else 8125,
+            git_port=git_port(args.git_sync.repo) if args.git_sync else None,
+            extra=args.values,
+        )
 
     def _claim(
         self, name: str, volume: str, claim: VolumeClaimArgs, opts: pulumi.ResourceOptions

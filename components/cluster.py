@@ -42,6 +42,7 @@ from components.parts.security_groups import ingress_rule
 from lib.cluster.managed_addons import KUBE_PROXY, MANAGED_ADDONS, VPC_CNI, Installer, installed_by
 from lib.cluster.versions import SupportType
 from lib.naming import access_entry_key, child_name, slug, with_name
+from lib.network.subnets import kubernetes_service_ip
 from lib.observability.cloudwatch import LOG_RETENTION_DAYS
 from lib.security.audit import cluster_log_group
 
@@ -126,6 +127,9 @@ class Cluster(pulumi.ComponentResource):
     """Its key."""
     kubeconfig: pulumi.Output[str]
     """Kubeconfig JSON (secret)."""
+    kubernetes_service_ip: pulumi.Output[str]
+    """ClusterIP of the `kubernetes` Service (the first address of the cluster's service CIDR, which EKS
+    picks at creation): where pods reach the Kubernetes API."""
     provider: k8s.Provider
     """Kubernetes provider for this cluster."""
     network_addons: dict[str, EksAddon]
@@ -177,6 +181,9 @@ class Cluster(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=api_rules),
         )
         self.endpoint = self.eks_cluster.eks_cluster.endpoint
+        self.kubernetes_service_ip = self.eks_cluster.eks_cluster.kubernetes_network_config.apply(
+            lambda config: kubernetes_service_ip(config.service_ipv4_cidr)
+        )
         self.oidc_provider_arn = self.eks_cluster.oidc_provider_arn
         self.oidc_issuer = self.eks_cluster.oidc_issuer
         self.network_addons = {

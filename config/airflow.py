@@ -268,14 +268,18 @@ class LoadBalancerSettings(Section):
     allowed_cidrs: tuple[str, ...] = key(
         "nlbAllowedCidrs",
         [],
-        "CIDRs allowed to reach the Airflow UI through the internal NLB (default is the VPC CIDR): "
-        "canonical IPv4 CIDRs, each once, at most 50.",
+        "CIDRs allowed to reach the Airflow UI through the internal NLB, the only sources its security group "
+        "admits: canonical IPv4 CIDRs, each once, at most 50. Required in production (no VPC-wide default) "
+        "and with existingVpcId; otherwise the VPC's CIDR.",
         convert=as_tuple,
     )
     certificate_arn: str = key(
         "nlbCertificateArn",
         "",
-        "ACM certificate ARN; when set the NLB listens with TLS on 443, otherwise TCP on 80.",
+        "ACM certificate ARN (a public certificate, or a private one issued by AWS Private CA) for the "
+        "name clients use for the UI; when set the NLB listens with TLS on 443, otherwise TCP on 80, which "
+        "the policy pack refuses in production unless waived (policyWaivers: production-tls-listeners; "
+        "docs/security.md, TLS on the load balancer).",
     )
 
     def __post_init__(self) -> None:

@@ -21,7 +21,7 @@ from typing import Any, ClassVar, TypeVar
 
 from config.airflow import AddonSettings, AirflowSettings, LoadBalancerSettings
 from config.chart_values import check_chart_values
-from config.checks import ACM_ARN, documentation_range
+from config.checks import ACM_ARN, DOCUMENTATION_ACCOUNT, documentation_range
 from config.cluster import ClusterSettings
 from config.data import DatabaseSettings, StorageSettings
 from config.errors import ConfigError, each, raise_all
@@ -179,6 +179,13 @@ class Settings:
                 raise ConfigError(key_of(NetworkSettings, "availability_zone_ids"), zone_problem)
         self._check_node_groups()
         self._check_kept_audit_logs()
+        if self.production and not self.load_balancer.allowed_cidrs:
+            # A production UI is reached from named networks only, never from every pod and node of the VPC.
+            raise ConfigError(
+                key_of(LoadBalancerSettings, "allowed_cidrs"),
+                "is required in production (production: true): list the CIDRs allowed to reach the Airflow UI "
+                "(a VPN's, an office's); the VPC's CIDR is the default of a stack that is not production only",
+            )
         if self.network.existing and not self.load_balancer.allowed_cidrs:
             # The default source is the VPC's CIDR, which the program knows only for a VPC it creates.
             raise ConfigError(
@@ -390,6 +397,7 @@ class Settings:
                 if self.anonymous_task_pulls and not self.production
                 else []
             )
+            + self._certificate_warnings()
             + [
                 f"{key_of(self, 'node_groups_apply_sizes')}: this update sets node group '{g.name}' to {g.min_size} "
                 f"min, {g.desired_size} desired, {g.max_size} max, over the cluster autoscaler's desired size; "
@@ -398,6 +406,16 @@ class Settings:
                 if g.name in self.node_groups_apply_sizes
             ]
         )
+
+    def _certificate_warnings(self) -> list[str]:
+        certificate = ACM_ARN.fullmatch(self.load_balancer.certificate_arn)
+        if not certificate or certificate["account"] != DOCUMENTATION_ACCOUNT:
+            return []
+        return [
+            f"{key_of(LoadBalancerSettings, 'certificate_arn')}: {certificate[0]} is a placeholder (account "
+            f"{DOCUMENTATION_ACCOUNT} is AWS's documentation account); set your certificate's ARN, or the "
+            "listener cannot be created (docs/security.md, TLS on the load balancer)"
+        ]
 
 
 SECTIONS: tuple[type, ...] = (

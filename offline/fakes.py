@@ -142,6 +142,8 @@ def _eks_cluster(cloud: FakeCloud, name: str, inputs: dict[str, Any], rid: str) 
         "name": cluster,
         "version": inputs.get("version", ""),
         "endpoint": f"https://{digest}.gr7.{cloud.region}.eks.amazonaws.com",
+        # EKS's pick when none is given and the VPC is in 10.0.0.0/8 (both stacks' VPCs are).
+        "kubernetesNetworkConfig": {"ipFamily": "ipv4", "serviceIpv4Cidr": "172.20.0.0/16"},
     }
     return {
         "kubeconfig": kubeconfig,

@@ -275,7 +275,10 @@ def _file_system(plan: Plan, topology: Topology, lost: str) -> Tier:
 
 def _load_balancer(plan: Plan, topology: Topology, lost: str) -> Tier:
     balancers = of_type(plan, "aws:lb/loadBalancer:LoadBalancer")
-    left = [z for z in topology.zones_of(balancers[0]["inputs"]["subnets"]) if z != lost] if balancers else []
+    inputs = balancers[0]["inputs"] if balancers else {}
+    # Subnet mappings (fixed addresses) or plain subnets.
+    subnets = [m["subnetId"] for m in inputs.get("subnetMappings") or []] or inputs.get("subnets") or []
+    left = [z for z in topology.zones_of(subnets) if z != lost] if balancers else []
     if not left:
         return Tier("load balancer", DOWN, f"no subnet outside {lost}")
     return Tier("load balancer", UP, f"subnets in {', '.join(left)}")

@@ -268,6 +268,10 @@ RULES: dict[str, Rule] = {
         _tf("internal/service/s3/bucket_server_side_encryption_configuration.go"), ("bucket", "expectedBucketOwner")
     ),
     # --- load balancer ---
+    "aws:ec2/subnetCidrReservation:SubnetCidrReservation": Rule(
+        _tf("internal/service/ec2/vpc_subnet_cidr_reservation.go", "15f63f00"),
+        ("cidrBlock", "description", "reservationType", "subnetId"),  # no update: every argument ForceNew
+    ),
     "aws:lb/loadBalancer:LoadBalancer": Rule(
         _tf("internal/service/elbv2/load_balancer.go (customizeDiffLoadBalancerNLB read; schema not)"),
         ("internal", "loadBalancerType", "name", "namePrefix", "subnetMappings"),

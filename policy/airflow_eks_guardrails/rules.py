@@ -18,12 +18,13 @@ from .declaration import (
     NO_PUBLIC_EXPOSURE,
     PRODUCTION_HA,
     PRODUCTION_PROTECTION,
+    PRODUCTION_TLS,
     TLS_ONLY_BUCKETS,
 )
 from .iam import least_privilege_iam
 from .logs import log_retention, tls_only_buckets
 from .model import Stack, Violation
-from .production import production_high_availability, production_protection
+from .production import production_high_availability, production_protection, production_tls_listeners
 from .secrets import no_plaintext_secrets
 from .security import encryption, imdsv2, no_public_exposure
 
@@ -49,5 +50,6 @@ POLICIES = tuple(
         (LEAST_PRIVILEGE_IAM, least_privilege_iam),
         (TLS_ONLY_BUCKETS, tls_only_buckets),
         (LOG_RETENTION, log_retention),
+        (PRODUCTION_TLS, production_tls_listeners),
     )
 )

@@ -30,6 +30,7 @@ from airflow_eks_guardrails.declaration import (
     NO_PUBLIC_EXPOSURE,
     POLICY_NAMES,
     PRODUCTION_PROTECTION,
+    PRODUCTION_TLS,
     TLS_ONLY_BUCKETS,
     guardrail_tags,
 )
@@ -42,6 +43,7 @@ from airflow_eks_guardrails.model import (
     INLINE_POLICIES,
     KMS_KEY,
     LAUNCH_TEMPLATE,
+    LISTENER,
     LOAD_BALANCER,
     LOG_GROUP,
     RELEASE,
@@ -101,6 +103,19 @@ def test_a_production_database_is_protected_and_a_declared_dev_one_need_not_be()
     assert len(violations(PRODUCTION_PROTECTION, unprotected)) == 2
     dev = resource(DB, {**db, "backupRetentionPeriod": 1, "tags": NOT_PRODUCTION}, protect=False)
     assert violations(PRODUCTION_PROTECTION, dev) == []
+
+
+def test_a_production_listener_terminates_tls_and_a_declared_dev_one_need_not() -> None:
+    tls = {"protocol": "TLS", "port": 443.0, "certificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/c"}
+    assert violations(PRODUCTION_TLS, resource(LISTENER, tls)) == []
+    assert violations(PRODUCTION_TLS, resource(LISTENER, {"protocol": "HTTPS", "port": 443.0})) == []
+    (message,) = violations(PRODUCTION_TLS, resource(LISTENER, {"protocol": "TCP", "port": 80.0}))
+    assert message.startswith("the listener on port 80 is plain TCP: set nlbCertificateArn")
+    assert f"policyWaivers: {{{PRODUCTION_TLS}: <why>}}" in message
+    assert len(violations(PRODUCTION_TLS, resource(LISTENER, {"protocol": "UDP"}))) == 1
+    assert violations(PRODUCTION_TLS, resource(LISTENER, {"protocol": UNKNOWN, "port": 80.0})) == []  # a preview
+    dev = {"protocol": "TCP", "port": 80.0, "tags": NOT_PRODUCTION}
+    assert violations(PRODUCTION_TLS, resource(LISTENER, dev)) == []
 
 
 def test_a_password_in_clear_is_refused() -> None:

@@ -21,7 +21,7 @@ from components.cluster_addon import ClusterAddon, ClusterAddonArgs
 from components.database import Database, DatabaseArgs, ExistingDatabaseArgs
 from components.eks_addon import AddonRoleArgs, EksAddon, EksAddonArgs
 from components.flow_logs import FlowLogs, FlowLogsArgs
-from components.load_balancer import LoadBalancer, LoadBalancerArgs
+from components.load_balancer import LoadBalancer, LoadBalancerArgs, LoadBalancerSubnet
 from components.network import ExistingVpcArgs, Network, NetworkArgs
 from components.node_groups import NodeGroups, NodeGroupsArgs
 from components.parts.moves import former_parent
@@ -284,7 +284,7 @@ def test_load_balancer_alone_with_tls_and_two_sources() -> None:
         args = LoadBalancerArgs(
             "team",
             "vpc-1",
-            ["subnet-1"],
+            (LoadBalancerSubnet("subnet-1", "10.0.0.0/20"), LoadBalancerSubnet("subnet-2", "10.0.16.0/20")),
             ("10.0.0.0/16", "192.168.0.0/24"),
             "sg-nodes",
             "apps",
@@ -295,9 +295,22 @@ def test_load_balancer_alone_with_tls_and_two_sources() -> None:
             provider(),
             certificate_arn="arn:aws:acm:us-east-1:1:certificate/x",
         )
-        return {"url": LoadBalancer("lb", args).url}
+        lb = LoadBalancer("lb", args)
+        return {"url": lb.url, "addresses": lb.private_addresses}
 
     plan = alone(build)
+    # A fixed address in each subnet: the first of its second-to-last /28, reserved for explicit use.
+    assert plan.outputs["addresses"] == ["10.0.15.224", "10.0.31.224"]
+    mappings = plan.one("aws:lb/loadBalancer:LoadBalancer").inputs["subnetMappings"]
+    assert mappings == [
+        {"subnetId": "subnet-1", "privateIpv4Address": "10.0.15.224"},
+        {"subnetId": "subnet-2", "privateIpv4Address": "10.0.31.224"},
+    ]
+    reservations = plan.of_type("aws:ec2/subnetCidrReservation:SubnetCidrReservation")
+    assert [(r.name, r.inputs["cidrBlock"], r.inputs["reservationType"]) for r in reservations] == [
+        ("lb-nlb-address-a", "10.0.15.224/28", "explicit"),
+        ("lb-nlb-address-b", "10.0.31.224/28", "explicit"),
+    ]
     rules = plan.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
     assert sorted((r.inputs.get("cidrIpv4", ""), r.inputs["fromPort"]) for r in rules) == [
         ("", 8080),  # the NLB's group into the targets' group

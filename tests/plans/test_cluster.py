@@ -139,9 +139,18 @@ def test_committed_stacks_are_reachable_by_the_deployer(stack: str) -> None:
 
 def test_the_placeholder_deployer_cidr_is_a_warning(dev: Plan, prod: Plan) -> None:
     for plan in (dev, prod):
-        (warning,) = plan.warnings
-        assert warning.startswith("clusterPublicAccessCidrs: 203.0.113.10/32 is a documentation range")
+        assert plan.warnings[0].startswith("clusterPublicAccessCidrs: 203.0.113.10/32 is a documentation range")
+    # prod's placeholder certificate is the other (docs/security.md, TLS on the load balancer).
+    assert dev.warnings[1:] == []
+    (certificate,) = prod.warnings[1:]
+    assert certificate.startswith(
+        "nlbCertificateArn: arn:aws:acm:us-east-1:123456789012:certificate/00000000-0000-4000-8000-000000000000 is a "
+        "placeholder (account 123456789012 is AWS's documentation account)"
+    )
     real = run_program("dev", config_overrides={"clusterPublicAccessCidrs": ["100.25.14.7/32"]})
+    assert real.warnings == []
+    certified = "arn:aws:acm:us-east-1:210987654321:certificate/0a1b2c3d-1111-2222-3333-444455556666"
+    real = run_program("prod", {"clusterPublicAccessCidrs": ["100.25.14.7/32"], "nlbCertificateArn": certified})
     assert real.warnings == []
 
 

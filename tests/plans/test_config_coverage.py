@@ -34,6 +34,7 @@ OWN_DB = {"existingDbHost": "db.example.internal", "existingDbPassword": "first-
 PRIVATE = {"clusterPrivateAccessCidrs": ["10.99.0.0/24"]}
 PTC_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:ecr-pullthroughcache/docker-hub-AbCdEf"
 GIT = {"gitSyncRepo": "https://git.example.com/data/dags.git"}
+UI_SOURCES = {"nlbAllowedCidrs": ["10.20.0.0/24"]}
 
 # key -> (stack, baseline overrides, overrides that change the key)
 CHANGES: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
@@ -138,7 +139,8 @@ CHANGES: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
     "gitSyncSubPath": ("dev", GIT, {**GIT, "gitSyncSubPath": "airflow/dags"}),
     "gitSyncCredentialsSecret": ("dev", GIT, {**GIT, "gitSyncCredentialsSecret": "git-credentials"}),
     "tags": ("dev", {}, {"tags": {"environment": "dev", "team": "data"}}),
-    "production": ("dev", {}, {"production": True}),
+    # Production requires nlbAllowedCidrs: both sides set it, so only `production` differs.
+    "production": ("dev", UI_SOURCES, {**UI_SOURCES, "production": True}),
     "policyWaivers": ("dev", {}, {"policyWaivers": {"no-public-exposure": "public endpoint reviewed in SEC-1234"}}),
     "nodeGroups": ("dev", {}, {"nodeGroups": groups_with(system__maxSize=3)}),
     "airflowValues": ("dev", {}, {"airflowValues": {"config": {"core": {"load_examples": "True"}}}}),

@@ -175,8 +175,9 @@ def test_the_project_default_is_eks_own_default() -> None:
     """Left out, the policy is EXTENDED, what EKS gives a cluster: no live stack changes by itself."""
     _, decls = read_declarations()
     assert decls["clusterUpgradePolicy"].default == "EXTENDED"
+    reached = '["10.99.0.0/24"]'
     settings = load_settings(
-        {"clusterPrivateAccessCidrs": '["10.99.0.0/24"]', "imagePullThroughCacheCredentialArn": DOCKER_HUB_SECRET},
+        {"clusterPrivateAccessCidrs": reached, "nlbAllowedCidrs": reached, "imagePullThroughCacheCredentialArn": DOCKER_HUB_SECRET},
         "new",
         "us-east-1",
     )

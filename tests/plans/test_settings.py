@@ -316,11 +316,13 @@ def test_the_cli_applies_the_declared_defaults(tmp_path: Any) -> None:
     (tmp_path / "Pulumi.new.yaml").write_text(
         "config:\n  aws:region: us-east-1\n  airflow-eks:clusterPrivateAccessCidrs: [10.99.0.0/24]\n"
         f"  airflow-eks:imagePullThroughCacheCredentialArn: {DOCKER_HUB_SECRET}\n"
+        "  airflow-eks:nlbAllowedCidrs: [10.99.0.0/24]\n"
     )
     config, region = resolve_stack_config("new", config_dir=tmp_path)
     assert len(config) == len(read_declarations()[1]) - 1  # every key but the optional secret
+    reached = '["10.99.0.0/24"]'
     bare = load_settings(
-        {"clusterPrivateAccessCidrs": '["10.99.0.0/24"]', "imagePullThroughCacheCredentialArn": DOCKER_HUB_SECRET},
+        {"clusterPrivateAccessCidrs": reached, "nlbAllowedCidrs": reached, "imagePullThroughCacheCredentialArn": DOCKER_HUB_SECRET},
         "new",
         region,
     )
@@ -405,12 +407,16 @@ def test_project_defaults_load_as_the_prod_profile() -> None:
     with pytest.raises(ConfigError) as failure:  # nothing could reach a private-only API
         load_settings({}, "new", "us-east-1")
     assert failure.value.key == "clusterPrivateAccessCidrs"
+    network = '["10.99.0.0/24"]'
+    with pytest.raises(ConfigError) as failure:  # production: the UI's sources are named, never the whole VPC
+        load_settings({"clusterPrivateAccessCidrs": network, "imagePullThroughCacheCredentialArn": DOCKER_HUB_SECRET}, "new", "us-east-1")
+    assert failure.value.key == "nlbAllowedCidrs"
     # nor a production stack whose 20 task nodes would pull Airflow's image from Docker Hub anonymously
     with pytest.raises(ConfigError) as failure:
-        load_settings({"clusterPrivateAccessCidrs": '["10.99.0.0/24"]'}, "new", "us-east-1")
+        load_settings({"clusterPrivateAccessCidrs": network, "nlbAllowedCidrs": network}, "new", "us-east-1")
     assert failure.value.key == "imagePullThroughCacheCredentialArn"
     settings = load_settings(
-        {"clusterPrivateAccessCidrs": '["10.99.0.0/24"]', "imagePullThroughCacheCredentialArn": DOCKER_HUB_SECRET},
+        {"clusterPrivateAccessCidrs": network, "nlbAllowedCidrs": network, "imagePullThroughCacheCredentialArn": DOCKER_HUB_SECRET},
         "new",
         "us-east-1",
     )

@@ -15,6 +15,7 @@ from policy.airflow_eks_guardrails.declaration import (
     NO_PUBLIC_EXPOSURE,
     PRODUCTION_HA,
     PRODUCTION_PROTECTION,
+    PRODUCTION_TLS,
     TLS_ONLY_BUCKETS,
 )
 from policy.airflow_eks_guardrails.model import plan_stack
@@ -53,6 +54,12 @@ def _set(type_suffix: str, name: str, edit: Callable[[dict[str, Any]], None]) ->
         return resource
 
     return mutate
+
+
+def _plain_listener(inputs: dict[str, Any]) -> None:
+    for key in ("certificateArn", "sslPolicy"):
+        inputs.pop(key)
+    inputs.update(protocol="TCP", port=80.0)
 
 
 def _values(edit: Callable[[dict[str, Any]], None]) -> Mutation:
@@ -127,7 +134,7 @@ MUTATIONS: dict[str, tuple[str, Mutation]] = {
         NO_PUBLIC_EXPOSURE,
         _set(
             "SecurityGroupIngressRule",
-            "airflow-prod-nlb-ingress-10-30-0-0-16",
+            "airflow-prod-nlb-ingress-10-8-0-0-16",
             lambda r: r["inputs"].update(cidrIpv4="0.0.0.0/0"),
         ),
     ),
@@ -246,6 +253,11 @@ MUTATIONS: dict[str, tuple[str, Mutation]] = {
         _set(
             "Secret", "airflow-prod-fernet-key-secret", lambda r: r["inputs"].update(stringData={"fernet-key": "abc"})
         ),
+    ),
+    "nlb-listener-plain-tcp": (
+        PRODUCTION_TLS,
+        # The listener the program writes without nlbCertificateArn.
+        _set("Listener", "airflow-prod-nlb-listener", lambda r: _plain_listener(r["inputs"])),
     ),
     "db-password-not-secret": (
         NO_PLAINTEXT_SECRETS,
