@@ -163,7 +163,7 @@ def test_prod_listens_with_tls_and_without_a_certificate_it_fails_unless_waived(
     plain = run_program("prod", {"nlbCertificateArn": ""}).as_json()
     path = tmp_path / "plain.json"
     path.write_text(json.dumps(plain))
-    assert cli.main([str(path)]) == 1
+    assert cli.main(render_plan, [str(path)]) == 1
     out = capsys.readouterr().out
     assert f"MANDATORY {PRODUCTION_TLS}: {listener['urn']}\n    the listener on port 80 is plain TCP" in out
     assert "1 mandatory violation(s), 0 waived" in out
@@ -171,7 +171,7 @@ def test_prod_listens_with_tls_and_without_a_certificate_it_fails_unless_waived(
     reason = "TLS ends at the corporate proxy in front: SEC-7"
     waived = run_program("prod", {"nlbCertificateArn": "", "policyWaivers": {PRODUCTION_TLS: reason}}).as_json()
     path.write_text(json.dumps(waived))
-    assert cli.main([str(path)]) == 0
+    assert cli.main(render_plan, [str(path)]) == 0
     out = capsys.readouterr().out
     assert f"advisory  {PRODUCTION_TLS} (waived: {reason}): {listener['urn']}" in out
     assert "0 mandatory violation(s), 1 waived" in out
