@@ -7,6 +7,7 @@ the program makes (a read of the account at deploy time) is answered from `FAKE_
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 from collections.abc import Callable, Mapping
@@ -142,6 +143,10 @@ def _eks_cluster(cloud: FakeCloud, name: str, inputs: dict[str, Any], rid: str) 
         "name": cluster,
         "version": inputs.get("version", ""),
         "endpoint": f"https://{digest}.gr7.{cloud.region}.eks.amazonaws.com",
+        # The cluster CA's certificate, base64 (a fake of the real shape: a PEM block).
+        "certificateAuthority": {
+            "data": base64.b64encode(f"-----BEGIN CERTIFICATE-----\n{digest}\n".encode()).decode()
+        },
     }
     return {
         "kubeconfig": kubeconfig,

@@ -37,6 +37,7 @@ from lib.airflow.hardening import hardening_values, restricted_problem
 from lib.airflow.pod_cleanup import cleanup_values
 from lib.airflow.resources import RESOURCE_PROFILES, ResourceProfile, Resources
 from lib.airflow.secrets import ADMIN_PASSWORD_KEY, RELEASE_NAME, SecretNames
+from lib.airflow.secrets_backend import BackendTarget, secrets_backend_values
 from lib.airflow.task_pod import task_pod_template
 from lib.airflow.telemetry import IRSA_ROLE_ANNOTATION, RemoteLogs, StatsdTarget, telemetry_values
 from lib.cluster.node_groups import NodeGroup
@@ -181,6 +182,8 @@ class ChartInputs:
     remote_logs: RemoteLogs | None = None  # None: logs on the EFS volume only
     failed_pod_retention_hours: int = 24
     """Hours a failed task pod is kept before the cleanup CronJob deletes it (`lib/airflow/pod_cleanup.py`)."""
+    secrets_backend: BackendTarget | None = None
+    """Connections and variables from Secrets Manager (`lib/airflow/secrets_backend.py`); None: the metastore's."""
     overrides: Mapping[str, Any] = field(default_factory=dict)
     """The user's values, merged last."""
 
@@ -399,6 +402,11 @@ def _program(inputs: ChartInputs, *fragments: tuple[str, Mapping[str, Any]]) -> 
             ("telemetry_values", telemetry_values(inputs.statsd, inputs.remote_logs)),
             ("capacity_values", capacity_values(inputs.parallelism)),
             ("cleanup_values", cleanup_values(inputs.namespace, inputs.failed_pod_retention_hours, profile["jobs"])),
+            *(
+                [("secrets_backend_values", secrets_backend_values(inputs.secrets_backend))]
+                if inputs.secrets_backend
+                else []
+            ),
             *fragments,
         ],
         CHART_LIST_KEYS,

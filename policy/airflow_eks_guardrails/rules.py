@@ -16,11 +16,13 @@ from .declaration import (
     LOG_RETENTION,
     NO_PLAINTEXT_SECRETS,
     NO_PUBLIC_EXPOSURE,
+    PRIVATE_TASK_IMAGES,
     PRODUCTION_HA,
     PRODUCTION_PROTECTION,
     TLS_ONLY_BUCKETS,
 )
 from .iam import least_privilege_iam
+from .images import private_task_images
 from .logs import log_retention, tls_only_buckets
 from .model import Stack, Violation
 from .production import production_high_availability, production_protection
@@ -49,5 +51,6 @@ POLICIES = tuple(
         (LEAST_PRIVILEGE_IAM, least_privilege_iam),
         (TLS_ONLY_BUCKETS, tls_only_buckets),
         (LOG_RETENTION, log_retention),
+        (PRIVATE_TASK_IMAGES, private_task_images),
     )
 )
