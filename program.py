@@ -385,7 +385,7 @@ def secrets_backend_of(
     if not t.secrets_manager_backend:
         return None
     return SecretsBackend(
-        child_name(settings.name, "secrets"),
+        child_name(settings.name, "secrets-backend"),
         SecretsBackendArgs(
             prefixes=t.prefixes,
             region=settings.region,

@@ -3,7 +3,7 @@
 Creates (`airflow:index:TaskImages`):
 - the ConfigMap `airflow-task-images` in the Airflow namespace, listing them (teams read it; an
   admission policy can take it as its parameters);
-- on the node role, a policy that pulls the private ECR ones by ARN (`lib.task_images.task_images_pull_policy`).
+- on the node role, a policy that pulls the private ECR ones by ARN (`lib.airflow.task_images.task_images_pull_policy`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import pulumi_kubernetes as k8s
 
 from components.parts.outputs import register_public_outputs
 from lib.naming import child_name
-from lib.task_images import REPOSITORIES_KEY, TASK_IMAGES_CONFIG_MAP, task_images_pull_policy
+from lib.airflow.task_images import REPOSITORIES_KEY, TASK_IMAGES_CONFIG_MAP, task_images_pull_policy
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from config.checks import Section, matches, role_arn
 from config.errors import ConfigError, shown
 from config.keys import as_tuple, key
 from lib.airflow.secrets_backend import TEAM_NAME, Prefixes, TeamSpec, nested, prefix_problem
-from lib.task_images import repository_problem
+from lib.airflow.task_images import repository_problem
 
 KMS_KEY_ARN = re.compile(r"arn:aws:kms:[a-z0-9-]+:[0-9]{12}:key/[0-9a-f-]{36}")
 MAX_TEAMS = 20

@@ -9,7 +9,7 @@ from .declaration import PRIVATE_TASK_IMAGES
 from .model import Stack, Violation, known, violation
 
 CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
-TASK_IMAGES_CONFIG_MAP = "airflow-task-images"  # the program's list of allowed task images (lib/task_images.py)
+TASK_IMAGES_CONFIG_MAP = "airflow-task-images"  # the program's list of allowed task images (lib/airflow/task_images.py)
 REPOSITORIES_KEY = "repositories"
 ECR_PRIVATE = re.compile(r"[0-9]{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com/\S+")
 """A repository of a private ECR registry: the account's own, scanned, pulled with the node role."""
