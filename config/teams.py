@@ -63,7 +63,7 @@ class TeamsSettings(Section):
         "Airflow reads connections and variables from AWS Secrets Manager first (the amazon provider's "
         "SecretsManagerBackend, as MWAA offers), then its environment and metastore. The API server, scheduler, "
         "DAG processor and triggerer read the prefixes below with a role of their own; task pods ask the API "
-        "server (docs/security.md, Secrets Manager).",
+        "server (docs/teams.md).",
     )
     connections_prefix: str = key(
         "secretsManagerConnectionsPrefix",
