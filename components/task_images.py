@@ -16,8 +16,8 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components.parts.outputs import register_public_outputs
-from lib.naming import child_name
 from lib.airflow.task_images import REPOSITORIES_KEY, TASK_IMAGES_CONFIG_MAP, task_images_pull_policy
+from lib.naming import child_name
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ PRIVATE = {"clusterPrivateAccessCidrs": ["10.99.0.0/24"]}
 PTC_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:ecr-pullthroughcache/docker-hub-AbCdEf"
 GIT = {"gitSyncRepo": "https://git.example.com/data/dags.git"}
 SM = {"secretsManagerBackend": True}
+KMS_KEY = "arn:aws:kms:us-east-1:123456789012:key/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
 TEAMS = {**SM, "teams": {"analytics": {"deployers": ["arn:aws:iam::123456789012:role/analytics-ci"]}}}
 
 # key -> (stack, baseline overrides, overrides that change the key)
@@ -173,7 +174,10 @@ CHANGES: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
     "secretsManagerKmsKeyArn": (
         "dev",
         SM,
-        {**SM, "secretsManagerKmsKeyArn": "arn:aws:kms:us-east-1:123456789012:key/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"},
+        {
+            **SM,
+            "secretsManagerKmsKeyArn": "arn:aws:kms:us-east-1:123456789012:key/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0",
+        },
     ),
     "secretsManagerTeamsPrefix": ("dev", TEAMS, {**TEAMS, "secretsManagerTeamsPrefix": "data/teams"}),
     "teams": ("dev", SM, TEAMS),

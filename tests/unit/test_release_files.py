@@ -55,7 +55,7 @@ def test_every_release_has_its_upgrade_notes_and_the_readme_names_the_newest_tag
     assert released, f"the {versions[0]} entry names no contract tag"
     # A contract version not yet released is announced under `## Unreleased`; the READMEs keep the released tags.
     unreleased = text.split("\n## Unreleased\n", 1)[1].split("\n## ", 1)[0] if "\n## Unreleased\n" in text else ""
-    assert CONTRACT_VERSION == released[0] or f"`contract-v{CONTRACT_VERSION}`" in unreleased
+    assert released[0] == CONTRACT_VERSION or f"`contract-v{CONTRACT_VERSION}`" in unreleased
     readme = (ROOT / "README.md").read_text()
     assert f"`v{versions[0]}`" in readme and f"`contract-v{released[0]}`" in readme
     assert f"@contract-v{released[0]}#subdirectory=contract" in (ROOT / "contract" / "README.md").read_text()
