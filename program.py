@@ -8,7 +8,7 @@ stacks read them with): `tests/plans/test_contract.py` holds the program to it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pulumi
@@ -33,12 +33,16 @@ from components.log_archive import LogArchive, LogArchiveArgs
 from components.network import ExistingVpcArgs, Network, NetworkArgs
 from components.node_groups import NodeGroups, NodeGroupsArgs
 from components.parts.moves import former_parent
+from components.secrets_backend import SecretsBackend, SecretsBackendArgs
 from components.service_account_role import ServiceAccountRole, ServiceAccountRoleArgs
 from components.shared_storage import SharedStorage, SharedStorageArgs
+from components.task_images import TaskImages, TaskImagesArgs
+from components.team import Team, TeamArgs
 from config.errors import ConfigError
 from config.project import check_secrets
 from config.settings import Settings, load_settings
 from lib.airflow.alarms import airflow_alarms, workers_at_max_alarm
+from lib.airflow.secrets_backend import BackendTarget, reader_service_accounts
 from lib.airflow.telemetry import REMOTE_LOG_READERS, RemoteLogs, StatsdTarget, service_account_name
 from lib.airflow.values import (
     API_SERVER_HEALTH_PATH,
@@ -122,6 +126,9 @@ class Stack:
     dashboard: Dashboard | None
     gpu_device_plugin: GpuDevicePlugin | None = None
     """The NVIDIA device plugin, with a GPU node group."""
+    secrets: SecretsBackend | None = None
+    teams: dict[str, Team] = field(default_factory=dict)
+    task_images: TaskImages | None = None
 
 
 def network_and_cluster(settings: Settings, tags: dict[str, str], versions: dict[str, str]) -> tuple[Network, Cluster]:
@@ -386,6 +393,84 @@ def worker_role_of(settings: Settings, cluster: Cluster, tags: dict[str, str]) -
     )
 
 
+def secrets_backend_of(
+    settings: Settings, network: Network, cluster: Cluster, tags: dict[str, str]
+) -> SecretsBackend | None:
+    """The secrets backend's role (and key) when `secretsManagerBackend` is on."""
+    t = settings.teams
+    if not t.secrets_manager_backend:
+        return None
+    return SecretsBackend(
+        child_name(settings.name, "secrets-backend"),
+        SecretsBackendArgs(
+            prefixes=t.prefixes,
+            region=settings.region,
+            account_id=network.account_id,
+            namespace=AIRFLOW_NAMESPACE,
+            service_accounts=reader_service_accounts(),
+            oidc_provider_arn=cluster.oidc_provider_arn,
+            oidc_issuer=cluster.oidc_issuer,
+            kms_key_arn=t.kms_key_arn,
+            protect=settings.protect,
+            tags=tags,
+        ),
+    )
+
+
+def teams_of(
+    settings: Settings,
+    network: Network,
+    cluster: Cluster,
+    airflow: Airflow,
+    secrets: SecretsBackend | None,
+    tags: dict[str, str],
+) -> dict[str, Team]:
+    """A `Team` per team of `teams` (the loader requires the secrets backend with them)."""
+    if secrets is None:
+        return {}
+    eks_cluster = cluster.eks_cluster.eks_cluster
+    return {
+        team.name: Team(
+            child_name(settings.name, "team", team.name),
+            TeamArgs(
+                team=team,
+                teams_prefix=settings.teams.teams_prefix,
+                region=settings.region,
+                account_id=network.account_id,
+                namespace=airflow.namespace,
+                namespace_name=AIRFLOW_NAMESPACE,
+                oidc_provider_arn=cluster.oidc_provider_arn,
+                oidc_issuer=cluster.oidc_issuer,
+                kms_key_arn=secrets.kms_key_arn,
+                cluster_name=eks_cluster.name,
+                cluster_endpoint=cluster.endpoint,
+                cluster_ca=eks_cluster.certificate_authority.apply(lambda ca: ca.data or ""),
+                provider=cluster.provider,
+                tags=tags,
+            ),
+        )
+        for team in settings.teams.teams
+    }
+
+
+def task_images_of(
+    settings: Settings, node_groups: NodeGroups, cluster: Cluster, airflow: Airflow
+) -> TaskImages | None:
+    """The task images teams may run (`taskImageRepositories`)."""
+    repositories = settings.teams.task_image_repositories
+    if not repositories:
+        return None
+    return TaskImages(
+        child_name(settings.name, "task-images"),
+        TaskImagesArgs(
+            repositories=repositories,
+            namespace=airflow.namespace,
+            node_role_name=node_groups.node_role_name,
+            provider=cluster.provider,
+        ),
+    )
+
+
 def subnet_cidrs(settings: Settings, tier: str) -> pulumi.Output[list[str]]:
     """The CIDRs of the `node` or `data` subnets, in zone order: planned for a created VPC, read for a
     brought one (a data source, as `pulumi up` reads it)."""
@@ -421,14 +506,20 @@ def airflow_of(
     node_cidrs: pulumi.Output[list[str]],
     telemetry: ClusterTelemetry | None = None,
     archive: LogArchive | None = None,
+    secrets: SecretsBackend | None = None,
 ) -> Airflow:
     a = settings.airflow
     statsd = StatsdTarget(telemetry.statsd_host, telemetry.statsd_port, STATSD_PREFIX) if telemetry else None
     remote_logs = (
         pulumi.Output.all(archive.bucket_name, archive.role_arn).apply(
-            lambda v: RemoteLogs(v[0], v[1], settings.region)
+            lambda v: RemoteLogs(v[0], v[1], settings.region, chained=secrets is not None)
         )
         if archive
+        else None
+    )
+    backend = (
+        secrets.role_arn.apply(lambda arn: BackendTarget(settings.teams.prefixes, settings.region, arn))
+        if secrets
         else None
     )
     return Airflow(
@@ -465,6 +556,7 @@ def airflow_of(
             database_cidrs=["0.0.0.0/0"] if settings.database.existing else subnet_cidrs(settings, "data"),
             # The port as configured, not the instance's output: the policies need not wait for the database.
             database_port=settings.database.existing_port if settings.database.existing else POSTGRES_PORT,
+            secrets_backend=backend,
             values=a.values,
             depends_on=depends_on,
         ),
@@ -540,12 +632,18 @@ def telemetry_of(
 
 
 def log_archive_of(
-    settings: Settings, cluster: Cluster, worker_role: ServiceAccountRole, tags: dict[str, str]
+    settings: Settings,
+    cluster: Cluster,
+    worker_role: ServiceAccountRole,
+    tags: dict[str, str],
+    secrets: SecretsBackend | None = None,
 ) -> LogArchive | None:
-    """The S3 bucket of Airflow's remote logs and its role (`remoteLogs`)."""
+    """The S3 bucket of Airflow's remote logs and its role (`remoteLogs`). With the secrets backend,
+    the API server's and triggerer's accounts carry its role, from which they assume the logs role."""
     o = settings.observability
     if not o.remote_logs:
         return None
+    assuming = [worker_role.role_arn, *([secrets.role_arn] if secrets else [])]
     return LogArchive(
         child_name(settings.name, "task-logs"),
         LogArchiveArgs(
@@ -553,7 +651,7 @@ def log_archive_of(
             service_accounts=tuple(service_account_name(section) for section in REMOTE_LOG_READERS),
             oidc_provider_arn=cluster.oidc_provider_arn,
             oidc_issuer=cluster.oidc_issuer,
-            assuming_role_arns=[worker_role.role_arn],
+            assuming_role_arns=assuming,
             transition_days=o.remote_logs_transition_days,
             expiration_days=o.remote_logs_expiration_days,
             protect=settings.protect,
@@ -665,12 +763,13 @@ def build_stack(settings: Settings) -> Stack:
     device_plugin = gpu_device_plugin_of(settings, cluster, nodes, mirrors)
     worker_role = worker_role_of(settings, cluster, tags)
     telemetry = telemetry_of(settings, network, cluster, nodes, versions, tags)
-    archive = log_archive_of(settings, cluster, worker_role, tags)
+    secrets = secrets_backend_of(settings, network, cluster, tags)
+    archive = log_archive_of(settings, cluster, worker_role, tags, secrets)
     # The release's pods need the volumes' driver, nodes, and the controller's webhook answering.
     ready = [managed[EFS_CSI_DRIVER].addon, *nodes, lb_controller.release]
     node_cidrs = subnet_cidrs(settings, "node")  # read once for a brought VPC
     airflow = airflow_of(
-        settings, database, storage, cluster, worker_role, mirrors, ready, node_cidrs, telemetry, archive
+        settings, database, storage, cluster, worker_role, mirrors, ready, node_cidrs, telemetry, archive, secrets
     )
     nlb = load_balancer_of(settings, network, cluster, airflow, lb_controller, node_cidrs, tags)
     stack = Stack(
@@ -691,8 +790,18 @@ def build_stack(settings: Settings) -> Stack:
         alerts=None,
         dashboard=None,
         gpu_device_plugin=device_plugin,
+        secrets=secrets,
+        teams=teams_of(settings, network, cluster, airflow, secrets, tags),
+        task_images=task_images_of(settings, node_groups, cluster, airflow),
     )
     return monitoring_of(settings, stack, tags)
+
+
+def by_team(s: Stack, attribute: str) -> pulumi.Output[dict[str, str]]:
+    """Team name -> that attribute of its `Team` (`{}` without teams: `Output.all()` of nothing is a list)."""
+    if not s.teams:
+        return pulumi.Output.from_input({})
+    return pulumi.Output.all(**{n: getattr(t, attribute) for n, t in s.teams.items()})
 
 
 def exports(settings: Settings, s: Stack) -> PlatformOutputs:
@@ -751,6 +860,15 @@ def exports(settings: Settings, s: Stack) -> PlatformOutputs:
         cloudwatch_container_log_group=plain(s.telemetry.log_group_names["application"] if s.telemetry else ""),
         task_logs_bucket_name=s.log_archive.bucket_name if s.log_archive else plain(""),
         task_logs_role_arn=s.log_archive.role_arn if s.log_archive else plain(""),
+        secrets_backend_role_arn=s.secrets.role_arn if s.secrets else plain(""),
+        secrets_kms_key_arn=s.secrets.kms_key_arn if s.secrets else plain(""),
+        team_role_arns=by_team(s, "role_arn"),
+        team_role_names=by_team(s, "role_name"),
+        team_service_accounts=plain({n: t.service_account for n, t in s.teams.items()}),
+        team_secrets_prefixes=plain({n: t.secrets_prefix for n, t in s.teams.items()}),
+        team_deployer_role_arns=by_team(s, "deployer_role_arn"),
+        team_kubeconfigs=by_team(s, "kubeconfig"),
+        task_image_repositories=plain(list(settings.teams.task_image_repositories)),
         contract_version=plain(CONTRACT_VERSION),
     )
 

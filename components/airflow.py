@@ -51,6 +51,7 @@ from lib.airflow.secrets import (
     fernet_key_suffix,
     secrets_rollout_values,
 )
+from lib.airflow.secrets_backend import BackendTarget
 from lib.airflow.telemetry import RemoteLogs, StatsdTarget
 from lib.airflow.values import (
     CHART_NAME,
@@ -141,6 +142,8 @@ class AirflowArgs:
     """Where Airflow sends StatsD (the CloudWatch agent); None: the chart's statsd exporter."""
     remote_logs: pulumi.Input[RemoteLogs] | None = None
     """S3 bucket and IAM role of the long-term task logs (`LogArchive`); None: EFS only."""
+    secrets_backend: pulumi.Input[BackendTarget] | None = None
+    """Connections and variables from Secrets Manager: its prefixes and the readers' role; None: off."""
     load_balancer_cidrs: pulumi.Input[Sequence[str]] = ()
     """The NLB's own addresses (its health checks and requests come from them): the API server admits them."""
     kubernetes_api_cidrs: pulumi.Input[Sequence[str]] = ()
@@ -206,15 +209,20 @@ class Airflow(pulumi.ComponentResource):
             repository=CHART_REPOSITORY,
             namespace=args.namespace,
             values=pulumi.Output.all(
-                args.worker_role_arn, args.image_mirrors, args.remote_logs, self._pgbouncer, self._rollout
+                args.worker_role_arn,
+                args.image_mirrors,
+                args.remote_logs,
+                args.secrets_backend,
+                self._pgbouncer,
+                self._rollout,
             )
             # PgBouncer's and the secrets' rollout values are two more of the program's fragments:
             # each value has one owner, the user's overrides come after all of them.
             .apply(
                 lambda v: airflow_values(
-                    self._chart_inputs(args, names, *v[:3]),
-                    ("pgbouncer_rollout_values", v[3]),
-                    ("secrets_rollout_values", v[4]),
+                    self._chart_inputs(args, names, *v[:4]),
+                    ("pgbouncer_rollout_values", v[4]),
+                    ("secrets_rollout_values", v[5]),
                 )
             ),
             provider=args.provider,
@@ -369,7 +377,12 @@ class Airflow(pulumi.ComponentResource):
 
     @staticmethod
     def _chart_inputs(
-        args: AirflowArgs, secrets: SecretNames, worker_role: str, mirrors: Mapping[str, str], logs: RemoteLogs | None
+        args: AirflowArgs,
+        secrets: SecretNames,
+        worker_role: str,
+        mirrors: Mapping[str, str],
+        logs: RemoteLogs | None,
+        backend: BackendTarget | None,
     ) -> ChartInputs:
         return ChartInputs(
             airflow_version=args.airflow_version,
@@ -390,5 +403,6 @@ class Airflow(pulumi.ComponentResource):
             statsd=args.statsd,
             remote_logs=logs,
             failed_pod_retention_hours=args.failed_pod_retention_hours,
+            secrets_backend=backend,
             overrides=args.values,
         )

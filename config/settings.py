@@ -31,6 +31,7 @@ from config.network import NetworkSettings
 from config.node_groups import DEFAULT_NODE_GROUPS, check_node_group_tags, parse_node_groups
 from config.observability import ObservabilitySettings
 from config.project import PROJECT_FILE, SECRET_KEYS, Declaration, parse_value, read_declarations
+from config.teams import TeamsSettings
 from lib.cluster.managed_addons import MANAGED_ADDONS, Toggle, addons_on
 from lib.cluster.node_groups import DEFAULT_QUEUE, REQUIRED_ROLES, NodeGroup, NodeGroupRole, TaintEffect
 from lib.cluster.sizing import has_shapes, node_task_capacity
@@ -62,6 +63,7 @@ class Settings:
     addons: AddonSettings
     airflow: AirflowSettings
     observability: ObservabilitySettings
+    teams: TeamsSettings
     node_groups: tuple[NodeGroup, ...] = key(
         "nodeGroups",
         DEFAULT_NODE_GROUPS,
@@ -428,6 +430,7 @@ SECTIONS: tuple[type, ...] = (
     AirflowSettings,
     AddonSettings,
     ObservabilitySettings,
+    TeamsSettings,
 )
 """Every settings section, in the order docs/configuration.md and `Pulumi.yaml` list their keys."""
 KEYS: dict[str, Key] = {k.name: k for section in SECTIONS for k in declared(section)}
@@ -552,6 +555,7 @@ def load_settings(config: Mapping[str, Any], stack: str, region: str, project_fi
             ("addons", AddonSettings),
             ("airflow", AirflowSettings),
             ("observability", ObservabilitySettings),
+            ("teams", TeamsSettings),
         )
     }
     raise_all(errors)

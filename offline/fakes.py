@@ -7,6 +7,7 @@ the program makes (a read of the account at deploy time) is answered from `FAKE_
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 from collections.abc import Callable, Mapping
@@ -144,6 +145,10 @@ def _eks_cluster(cloud: FakeCloud, name: str, inputs: dict[str, Any], rid: str) 
         "endpoint": f"https://{digest}.gr7.{cloud.region}.eks.amazonaws.com",
         # EKS's pick when none is given and the VPC is in 10.0.0.0/8 (both stacks' VPCs are).
         "kubernetesNetworkConfig": {"ipFamily": "ipv4", "serviceIpv4Cidr": "172.20.0.0/16"},
+        # The cluster CA's certificate, base64 (a fake of the real shape: a PEM block).
+        "certificateAuthority": {
+            "data": base64.b64encode(f"-----BEGIN CERTIFICATE-----\n{digest}\n".encode()).decode()
+        },
     }
     return {
         "kubeconfig": kubeconfig,

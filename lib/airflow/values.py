@@ -39,6 +39,7 @@ from lib.airflow.pod_cleanup import cleanup_values
 from lib.airflow.queues import local_settings, queue_pods
 from lib.airflow.resources import RESOURCE_PROFILES, ResourceProfile, Resources
 from lib.airflow.secrets import ADMIN_PASSWORD_KEY, RELEASE_NAME, SecretNames
+from lib.airflow.secrets_backend import BackendTarget, secrets_backend_values
 from lib.airflow.task_pod import task_pod_template
 from lib.airflow.telemetry import IRSA_ROLE_ANNOTATION, RemoteLogs, StatsdTarget, telemetry_values
 from lib.cluster.node_groups import NodeGroup
@@ -184,6 +185,8 @@ class ChartInputs:
     remote_logs: RemoteLogs | None = None  # None: logs on the EFS volume only
     failed_pod_retention_hours: int = 24
     """Hours a failed task pod is kept before the cleanup CronJob deletes it (`lib/airflow/pod_cleanup.py`)."""
+    secrets_backend: BackendTarget | None = None
+    """Connections and variables from Secrets Manager (`lib/airflow/secrets_backend.py`); None: the metastore's."""
     overrides: Mapping[str, Any] = field(default_factory=dict)
     """The user's values, merged last."""
     queue_groups: tuple[NodeGroup, ...] = ()
@@ -412,6 +415,11 @@ def _program(inputs: ChartInputs, *fragments: tuple[str, Mapping[str, Any]]) -> 
             ("telemetry_values", telemetry_values(inputs.statsd, inputs.remote_logs)),
             ("capacity_values", capacity_values(inputs.parallelism)),
             ("cleanup_values", cleanup_values(inputs.namespace, inputs.failed_pod_retention_hours, profile["jobs"])),
+            *(
+                [("secrets_backend_values", secrets_backend_values(inputs.secrets_backend))]
+                if inputs.secrets_backend
+                else []
+            ),
             *fragments,
         ],
         CHART_LIST_KEYS,

@@ -255,3 +255,41 @@ def remote_logs_policy(bucket_arn: str, prefix: str, key_arn: str) -> dict[str, 
             },
         ],
     }
+
+
+def secrets_read_policy(secret_arn_patterns: Sequence[str], key_arn: str, region: str) -> dict[str, Any]:
+    """Read the secrets under the given prefixes (`arn:...:secret:<prefix>/*`) and nothing else, and
+    decrypt them with their key only through Secrets Manager (`kms:ViaService`). What the amazon
+    provider's SecretsManagerBackend calls (9.39.0 secrets/secrets_manager.py): GetSecretValue only."""
+    if not secret_arn_patterns:
+        raise ValueError("secrets_read_policy needs at least one prefix")
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "ReadSecretsUnderPrefixes",
+                "Effect": "Allow",
+                "Action": "secretsmanager:GetSecretValue",
+                "Resource": list(secret_arn_patterns),
+            },
+            {
+                "Sid": "DecryptThroughSecretsManager",
+                "Effect": "Allow",
+                "Action": "kms:Decrypt",
+                "Resource": key_arn,
+                "Condition": {"StringEquals": {"kms:ViaService": f"secretsmanager.{region}.amazonaws.com"}},
+            },
+        ],
+    }
+
+
+def assume_role_trust(principal_arns: Sequence[str]) -> dict[str, Any]:
+    """Trust policy letting these IAM principals (and no others) assume a role with sts:AssumeRole."""
+    if not principal_arns:
+        raise ValueError("assume_role_trust needs at least one principal")
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": list(principal_arns)}, "Action": "sts:AssumeRole"},
+        ],
+    }

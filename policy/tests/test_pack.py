@@ -29,6 +29,7 @@ from airflow_eks_guardrails.declaration import (
     NO_PLAINTEXT_SECRETS,
     NO_PUBLIC_EXPOSURE,
     POLICY_NAMES,
+    PRIVATE_TASK_IMAGES,
     PRODUCTION_PROTECTION,
     PRODUCTION_TLS,
     TLS_ONLY_BUCKETS,
@@ -133,6 +134,29 @@ def test_a_credential_in_a_helm_env_entry_is_refused() -> None:
     assert violations(NO_PLAINTEXT_SECRETS, release(reference)) == []
     assert violations(NO_PLAINTEXT_SECRETS, release({"name": "TOKEN_FILE", "value": "/var/run/token"})) == []
     assert violations(NO_PLAINTEXT_SECRETS, release({"name": "API_TOKEN", "value": "[secret]"})) == []
+
+
+def test_the_secrets_backend_class_and_its_arguments_are_no_credential() -> None:
+    config = {"workers": {"secrets_backend": "airflow.secrets.environment_variables.EnvironmentVariablesBackend"}}
+    assert violations(NO_PLAINTEXT_SECRETS, resource(RELEASE, {"values": {"config": config}})) == []
+    env = {"AIRFLOW__WORKERS__SECRETS_BACKEND_KWARGS": '{"connections_prefix": "airflow/teams/a/connections"}'}
+    assert violations(NO_PLAINTEXT_SECRETS, resource("kubernetes:core/v1:ConfigMap", {"data": env})) == []
+    assert violations(NO_PLAINTEXT_SECRETS, resource("kubernetes:core/v1:ConfigMap", {"data": {"DB_SECRET": "x"}}))
+
+
+def test_a_production_task_image_comes_from_a_private_ecr_registry() -> None:
+    def listed(*repositories: str, tags: dict[str, str] | None = None) -> list[Resource]:
+        config_map = resource(
+            "kubernetes:core/v1:ConfigMap",
+            {"metadata": {"name": "airflow-task-images"}, "data": {"repositories": "\n".join(repositories)}},
+        )
+        return [config_map, resource(KMS_KEY, {"tags": tags or {}})]
+
+    ecr = "123456789012.dkr.ecr.us-east-1.amazonaws.com/analytics/airflow"
+    assert violations(PRIVATE_TASK_IMAGES, *listed(ecr)) == []
+    (message,) = violations(PRIVATE_TASK_IMAGES, *listed(ecr, "docker.io/acme/airflow"))
+    assert message.startswith("task image repository docker.io/acme/airflow is outside a private ECR registry")
+    assert violations(PRIVATE_TASK_IMAGES, *listed("public.ecr.aws/acme/airflow", tags=NOT_PRODUCTION)) == []
 
 
 def policy_document(*statements: dict[str, Any]) -> str:

@@ -35,6 +35,9 @@ PRIVATE = {"clusterPrivateAccessCidrs": ["10.99.0.0/24"]}
 PTC_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:ecr-pullthroughcache/docker-hub-AbCdEf"
 GIT = {"gitSyncRepo": "https://git.example.com/data/dags.git"}
 UI_SOURCES = {"nlbAllowedCidrs": ["10.20.0.0/24"]}
+SM = {"secretsManagerBackend": True}
+KMS_KEY = "arn:aws:kms:us-east-1:123456789012:key/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
+TEAMS = {**SM, "teams": {"analytics": {"deployers": ["arn:aws:iam::123456789012:role/analytics-ci"]}}}
 
 # key -> (stack, baseline overrides, overrides that change the key)
 CHANGES: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
@@ -166,6 +169,25 @@ CHANGES: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
     "remoteLogs": ("dev", {}, {"remoteLogs": True}),
     "remoteLogsTransitionDays": ("prod", {}, {"remoteLogsTransitionDays": 60}),
     "remoteLogsExpirationDays": ("prod", {}, {"remoteLogsExpirationDays": 730}),
+    "secretsManagerBackend": ("dev", {}, SM),
+    "secretsManagerConnectionsPrefix": ("dev", SM, {**SM, "secretsManagerConnectionsPrefix": "data/connections"}),
+    "secretsManagerVariablesPrefix": ("dev", SM, {**SM, "secretsManagerVariablesPrefix": "data/variables"}),
+    "secretsManagerConfigPrefix": ("dev", SM, {**SM, "secretsManagerConfigPrefix": "airflow/config"}),
+    "secretsManagerKmsKeyArn": (
+        "dev",
+        SM,
+        {
+            **SM,
+            "secretsManagerKmsKeyArn": "arn:aws:kms:us-east-1:123456789012:key/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0",
+        },
+    ),
+    "secretsManagerTeamsPrefix": ("dev", TEAMS, {**TEAMS, "secretsManagerTeamsPrefix": "data/teams"}),
+    "teams": ("dev", SM, TEAMS),
+    "taskImageRepositories": (
+        "dev",
+        {},
+        {"taskImageRepositories": ["123456789012.dkr.ecr.us-east-1.amazonaws.com/analytics/airflow"]},
+    ),
 }
 
 

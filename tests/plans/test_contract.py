@@ -43,6 +43,17 @@ MONITORING_OUTPUTS = {  # contract 1.2.0
     "task_logs_role_arn",
 }
 AUDIT_OUTPUTS = {"vpc_flow_log_group_name", "cluster_log_group_name"}  # contract 1.3.0
+TEAMS_OUTPUTS = {  # contract 1.4.0
+    "secrets_backend_role_arn",
+    "secrets_kms_key_arn",
+    "team_role_arns",
+    "team_role_names",
+    "team_service_accounts",
+    "team_secrets_prefixes",
+    "team_deployer_role_arns",
+    "team_kubeconfigs",
+    "task_image_repositories",
+}
 
 
 # --------------------------------------------------------------------------- what the program exports
@@ -69,6 +80,7 @@ def test_prod_exports_what_it_exported_before_the_contract_and_the_worker_role(p
         "contract_version",
         *MONITORING_OUTPUTS,
         *AUDIT_OUTPUTS,
+        *TEAMS_OUTPUTS,
     }
     assert prod.outputs["vpc_flow_log_group_name"] == "/aws/vpc/airflow-prod/flow-logs"
     assert prod.outputs["cluster_log_group_name"] == "/aws/eks/airflow-prod/cluster"
@@ -90,7 +102,7 @@ def test_the_latest_snapshot_is_the_contract_and_its_version() -> None:
 
 def test_each_published_version_follows_the_one_before() -> None:
     history = snapshots()
-    assert [s["version"] for s in history] == ["1.0.0", "1.1.0", "1.2.0", "1.3.0"]
+    assert [s["version"] for s in history] == ["1.0.0", "1.1.0", "1.2.0", "1.3.0", "1.4.0"]
     for old, new in itertools.pairwise(history):
         assert compatibility(old, new) == [], new["version"]
 

@@ -177,7 +177,11 @@ def test_the_project_default_is_eks_own_default() -> None:
     assert decls["clusterUpgradePolicy"].default == "EXTENDED"
     reached = '["10.99.0.0/24"]'
     settings = load_settings(
-        {"clusterPrivateAccessCidrs": reached, "nlbAllowedCidrs": reached, "imagePullThroughCacheCredentialArn": DOCKER_HUB_SECRET},
+        {
+            "clusterPrivateAccessCidrs": reached,
+            "nlbAllowedCidrs": reached,
+            "imagePullThroughCacheCredentialArn": DOCKER_HUB_SECRET,
+        },
         "new",
         "us-east-1",
     )

@@ -322,7 +322,11 @@ def test_the_cli_applies_the_declared_defaults(tmp_path: Any) -> None:
     assert len(config) == len(read_declarations()[1]) - 1  # every key but the optional secret
     reached = '["10.99.0.0/24"]'
     bare = load_settings(
-        {"clusterPrivateAccessCidrs": reached, "nlbAllowedCidrs": reached, "imagePullThroughCacheCredentialArn": DOCKER_HUB_SECRET},
+        {
+            "clusterPrivateAccessCidrs": reached,
+            "nlbAllowedCidrs": reached,
+            "imagePullThroughCacheCredentialArn": DOCKER_HUB_SECRET,
+        },
         "new",
         region,
     )
@@ -409,14 +413,22 @@ def test_project_defaults_load_as_the_prod_profile() -> None:
     assert failure.value.key == "clusterPrivateAccessCidrs"
     network = '["10.99.0.0/24"]'
     with pytest.raises(ConfigError) as failure:  # production: the UI's sources are named, never the whole VPC
-        load_settings({"clusterPrivateAccessCidrs": network, "imagePullThroughCacheCredentialArn": DOCKER_HUB_SECRET}, "new", "us-east-1")
+        load_settings(
+            {"clusterPrivateAccessCidrs": network, "imagePullThroughCacheCredentialArn": DOCKER_HUB_SECRET},
+            "new",
+            "us-east-1",
+        )
     assert failure.value.key == "nlbAllowedCidrs"
     # nor a production stack whose 20 task nodes would pull Airflow's image from Docker Hub anonymously
     with pytest.raises(ConfigError) as failure:
         load_settings({"clusterPrivateAccessCidrs": network, "nlbAllowedCidrs": network}, "new", "us-east-1")
     assert failure.value.key == "imagePullThroughCacheCredentialArn"
     settings = load_settings(
-        {"clusterPrivateAccessCidrs": network, "nlbAllowedCidrs": network, "imagePullThroughCacheCredentialArn": DOCKER_HUB_SECRET},
+        {
+            "clusterPrivateAccessCidrs": network,
+            "nlbAllowedCidrs": network,
+            "imagePullThroughCacheCredentialArn": DOCKER_HUB_SECRET,
+        },
         "new",
         "us-east-1",
     )

@@ -13,6 +13,7 @@ from policy.airflow_eks_guardrails.declaration import (
     LOG_RETENTION,
     NO_PLAINTEXT_SECRETS,
     NO_PUBLIC_EXPOSURE,
+    PRIVATE_TASK_IMAGES,
     PRODUCTION_HA,
     PRODUCTION_PROTECTION,
     PRODUCTION_TLS,
@@ -45,6 +46,18 @@ def found(plan: PlanData) -> set[tuple[str, str]]:
 
 Mutation = Callable[[PlanData], dict[str, Any]]
 """Breaks the plan and returns the resource the violation must name."""
+
+
+def _public_task_image(plan: PlanData) -> dict[str, Any]:
+    """The task images' ConfigMap `taskImageRepositories` gives (components/task_images.py), listing Docker Hub."""
+    config_map = {
+        "urn": "urn:pulumi:prod::airflow-eks::airflow:index:TaskImages$kubernetes:core/v1:ConfigMap::task-images",
+        "type": "kubernetes:core/v1:ConfigMap",
+        "name": "airflow-prod-task-images-config-map",
+        "inputs": {"metadata": {"name": "airflow-task-images"}, "data": {"repositories": "docker.io/acme/airflow"}},
+    }
+    plan["resources"].append(config_map)
+    return config_map
 
 
 def _set(type_suffix: str, name: str, edit: Callable[[dict[str, Any]], None]) -> Mutation:
@@ -263,4 +276,5 @@ MUTATIONS: dict[str, tuple[str, Mutation]] = {
         NO_PLAINTEXT_SECRETS,
         _set("Instance", "airflow-prod-db", lambda r: r["inputs"].update(password="hunter2")),
     ),
+    "public-task-image": (PRIVATE_TASK_IMAGES, _public_task_image),
 }

@@ -49,11 +49,16 @@ def test_every_release_has_its_upgrade_notes_and_the_readme_names_the_newest_tag
     assert versions, "CHANGELOG.md names no release (## X.Y.Z (YYYY-MM-DD))"
     assert versions == sorted(versions, key=lambda v: tuple(map(int, v.split("."))), reverse=True)
     assert releases(ROOT / "UPGRADING.md") == versions
-    newest = changelog.read_text().split(f"## {versions[0]} ", 1)[1].split("\n## ", 1)[0]
-    assert f"contract-v{CONTRACT_VERSION}" in newest
+    text = changelog.read_text()
+    newest = text.split(f"## {versions[0]} ", 1)[1].split("\n## ", 1)[0]
+    released = re.findall(r"`contract-v(\d+\.\d+\.\d+)`", newest)
+    assert released, f"the {versions[0]} entry names no contract tag"
+    # A contract version not yet released is announced under `## Unreleased`; the READMEs keep the released tags.
+    unreleased = text.split("\n## Unreleased\n", 1)[1].split("\n## ", 1)[0] if "\n## Unreleased\n" in text else ""
+    assert released[0] == CONTRACT_VERSION or f"`contract-v{CONTRACT_VERSION}`" in unreleased
     readme = (ROOT / "README.md").read_text()
-    assert f"`v{versions[0]}`" in readme and f"`contract-v{CONTRACT_VERSION}`" in readme
-    assert f"@contract-v{CONTRACT_VERSION}#subdirectory=contract" in (ROOT / "contract" / "README.md").read_text()
+    assert f"`v{versions[0]}`" in readme and f"`contract-v{released[0]}`" in readme
+    assert f"@contract-v{released[0]}#subdirectory=contract" in (ROOT / "contract" / "README.md").read_text()
 
 
 def test_every_action_is_pinned_to_a_commit_named_by_its_release() -> None:
