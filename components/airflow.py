@@ -264,6 +264,7 @@ class Airflow(pulumi.ComponentResource):
             statsd_port=statsd.port if statsd else 8125,
             git_port=git_port(args.git_sync.repo) if args.git_sync else None,
             extra=args.values,
+            secrets_backend=args.secrets_backend is not None,
         )
 
     def _claim(

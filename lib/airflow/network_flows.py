@@ -158,6 +158,8 @@ class NetworkContext:
     """The git host's port when git-sync runs (443 for https, 22 for ssh)."""
     extra: Mapping[str, Any] = field(default_factory=dict)
     """The user's chart values: the peers they add through the chart's own network policy keys."""
+    secrets_backend: bool = False
+    """Whether the servers read connections and variables from Secrets Manager (`secretsManagerBackend`)."""
 
 
 def _ip_peer(name: str, cidrs: Sequence[str]) -> Peer:
@@ -257,6 +259,19 @@ def flows(context: NetworkContext) -> tuple[Flow, ...]:
         Flow("aws-apis", AWS_API_CLIENTS, AWS_APIS, HTTPS, "IRSA's STS, and the task logs in S3"),
         Flow("statsd", AIRFLOW_PODS, statsd[0], statsd[1], "Airflow's metrics"),
     ]
+    if c.secrets_backend:
+        # The backend's readers without an AWS flow of their own: the API server and the triggerer
+        # have one (AWS_API_CLIENTS); the scheduler and the DAG processor read through the backend too
+        # (Airflow 3.3.2, `[secrets] backend`: docs/teams.md).
+        table.append(
+            Flow(
+                "secrets-backend",
+                ("scheduler", "dag-processor"),
+                AWS_APIS,
+                HTTPS,
+                "STS, then Secrets Manager: connections and variables",
+            )
+        )
     if c.git_port:
         table.append(
             Flow("git-sync-to-git", ("git-sync",), _internet("git"), (("TCP", c.git_port),), "the DAGs' repository")

@@ -405,3 +405,14 @@ def test_extra_peers_given_to_the_chart_are_kept() -> None:
         "from": [peer],
         "ports": [{"protocol": "TCP", "port": 8080}],
     }
+
+
+@pytest.mark.parametrize("component", ["scheduler", "dag-processor"])
+def test_the_secrets_backends_readers_reach_aws_only_with_the_backend(component: str) -> None:
+    """The scheduler and the DAG processor read connections and variables through the backend
+    (`[secrets] backend`, Airflow 3.3.2): HTTPS to AWS's public endpoints only when it is on."""
+    pod = {"labels": {"tier": "airflow", "component": component, "release": "airflow"}}
+    secrets_manager = {"ip": "52.94.224.10"}  # a public address, as secretsmanager.<region>.amazonaws.com resolves
+    assert connects(network_policies(NetworkContext(secrets_backend=True)), pod, secrets_manager, 443)
+    assert not connects(network_policies(NetworkContext()), pod, secrets_manager, 443)
+    assert not connects(network_policies(NetworkContext(secrets_backend=True)), pod, {"ip": "10.1.2.3"}, 443)
