@@ -12,6 +12,7 @@ import pytest
 from config.errors import ConfigError
 from config.settings import Settings, load_settings
 from lib.airflow.queues import local_settings, queue_pods
+from lib.cluster.managed_addons import addons_on
 from lib.cluster.sizing import node_task_capacity
 from offline.mocks import Plan, ProgramError, run_program
 from offline.stack_config import resolve_stack_config
@@ -91,8 +92,9 @@ def test_the_device_plugin_comes_with_a_gpu_group_only(queues: Plan, prod: Plan)
 
 def test_the_pool_holds_every_task_groups_nodes(queues: Plan) -> None:
     settings = settings_of_queues()
+    addons = addons_on(settings.addon_toggles())
     per_group = {
-        g.name: node_task_capacity(g.instance_types, g.max_size, 1000, 2048, task_gpus=int(g.gpu))
+        g.name: node_task_capacity(g.instance_types, g.max_size, 1000, 2048, addons, task_gpus=int(g.gpu))
         for g in settings.task_groups
     }
     # workers: 20 x m6i.xlarge at 3 pods (1 vCPU each); gpu: 4 nodes x 1 GPU; large: 10 x m6i.4xlarge at 15.
