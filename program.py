@@ -427,6 +427,9 @@ def airflow_of(
             statsd=statsd,
             remote_logs=remote_logs,
             load_balancer_cidrs=load_balancer_sources(settings),
+            sso=a.sso,
+            # A secret config key, read only with single sign-on.
+            sso_client_secret=pulumi.Config().require_secret("ssoClientSecret") if a.sso else None,
             values=a.values,
             depends_on=depends_on,
         ),
