@@ -15,6 +15,7 @@ from lib.airflow.sso import (
     claim_problem,
     client_id_problem,
     issuer_problem,
+    provider_egress,
     role_mapping_problem,
     sso_values,
     webserver_config,
@@ -125,3 +126,12 @@ def test_role_mapping_problems() -> None:
     )
     assert role_mapping_problem({"a{{b": "Admin"}) is not None
     assert role_mapping_problem({'say "hi"': "Admin"}) is not None
+
+
+def test_the_api_server_reaches_the_provider_on_the_issuers_port() -> None:
+    assert provider_egress(COGNITO) == {
+        "to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}],
+        "ports": [{"protocol": "TCP", "port": 443}],
+    }
+    keycloak = OidcProvider(issuer="https://keycloak.example.com:8443/realms/data", client_id="airflow")
+    assert provider_egress(keycloak)["ports"] == [{"protocol": "TCP", "port": 8443}]
