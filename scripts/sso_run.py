@@ -129,6 +129,9 @@ class Provider:
 
 
 def main() -> int:
+    import argparse
+
+    argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None).parse_args()
     provider = Provider()
     home = Path(tempfile.mkdtemp(prefix="sso-run-"))
     config = OidcProvider(
