@@ -62,7 +62,16 @@ SECRET_KEYS = {
         description="Password of dbUsername on the existing database: `pulumi config set --secret "
         "existingDbPassword ...` (the stack file then holds `secure: <ciphertext>`); refused in plain text. "
         "Not declared in Pulumi.yaml (see the page's introduction).",
-    )
+    ),
+    "ssoClientSecret": Declaration(
+        "string",
+        "",
+        True,
+        secret=True,
+        description="Client secret of ssoClientId at the identity provider: `pulumi config set --secret "
+        "ssoClientSecret ...`; refused in plain text. It reaches the API server only, from a Kubernetes Secret. "
+        "Not declared in Pulumi.yaml (see the page's introduction).",
+    ),
 }
 """Optional secret keys, which the program reads with `get_secret`/`require_secret`; absent, "".
 `Pulumi.yaml` cannot declare them: the Pulumi CLI requires a value on every stack for a declared key

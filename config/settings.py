@@ -175,6 +175,13 @@ class Settings:
                 f"is a certificate of {certificate['region']}; the load balancer is in {self.region} and takes a "
                 "certificate of its own region (import or request it there)",
             )
+        if self.airflow.sso_issuer and not self.load_balancer.certificate_arn:
+            # The authorization code and the session cookie would cross the network in clear.
+            raise ConfigError(
+                key_of(AirflowSettings, "sso_issuer"),
+                "needs the load balancer's TLS listener: set nlbCertificateArn (an ACM certificate for the UI's "
+                "host name); identity providers redirect only to https callbacks",
+            )
         for zone_id in self.network.availability_zone_ids:
             zone_problem = zone_id_problem(self.region, zone_id)
             if zone_problem:

@@ -172,6 +172,16 @@ def _random(cloud: FakeCloud, name: str, inputs: dict[str, Any], rid: str) -> di
     return {"result": fake_secret(name), "base64": fake_secret(name), "hex": fake_secret(name)}
 
 
+def _private_key(cloud: FakeCloud, name: str, inputs: dict[str, Any], rid: str) -> dict[str, Any]:
+    """pulumi-tls's PEMs, their body a `fake_secret` (scripts/airflow_render.py makes a real key)."""
+    body = fake_secret(name)
+    return {
+        "privateKeyPem": f"-----BEGIN RSA PRIVATE KEY-----\n{body}\n-----END RSA PRIVATE KEY-----\n",
+        "privateKeyPemPkcs8": f"-----BEGIN PRIVATE KEY-----\n{body}\n-----END PRIVATE KEY-----\n",
+        "publicKeyPem": f"-----BEGIN PUBLIC KEY-----\n{name}\n-----END PUBLIC KEY-----\n",
+    }
+
+
 def _load_balancing(kind: str) -> Fake:
     def fake(cloud: FakeCloud, name: str, inputs: dict[str, Any], rid: str) -> dict[str, Any]:
         resource = f"{kind}/{name}/{rid[-16:]}"
@@ -202,6 +212,7 @@ FAKE_OUTPUTS: dict[str, Fake] = {
     "eks:index:ManagedNodeGroup": _managed_node_group,
     "random:index/randomBytes:RandomBytes": _random,
     "random:index/randomPassword:RandomPassword": _random,
+    "tls:index/privateKey:PrivateKey": _private_key,
     "random:index/randomId:RandomId": lambda c, n, i, r: {
         "hex": hashlib.sha256(n.encode()).hexdigest()[: 2 * int(i["byteLength"])]
     },

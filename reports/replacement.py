@@ -152,6 +152,13 @@ RULES: dict[str, Rule] = {
         every_input=True,
         stateful="a generated identifier (a name suffix): what is named after it is renamed",
     ),
+    "tls:index/privateKey:PrivateKey": Rule(
+        "hashicorp/terraform-provider-tls 0fc92433 (bridged by pulumi-tls 5.6): internal/provider/"
+        "resource_private_key.go (algorithm, rsa_bits, ecdsa_curve, openssh_comment RequiresReplace; Update a no-op)",
+        every_input=True,
+        stateful="a generated key pair (the JWT signing key): a new one is generated, tokens signed with the "
+        "old one are refused",
+    ),
     # --- network ---
     "aws:ec2/vpc:Vpc": Rule(_tf("internal/service/ec2/vpc_.go"), ("cidrBlock", "ipv4IpamPoolId", "ipv4NetmaskLength")),
     "aws:ec2/subnet:Subnet": Rule(

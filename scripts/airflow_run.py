@@ -45,7 +45,7 @@ from lib.airflow.secrets_backend import TeamSpec, team_backend_env  # noqa: E402
 from lib.airflow.values import ADMIN_USERNAME  # noqa: E402
 from lib.database.pgbouncer import pools as pgbouncer  # noqa: E402
 from lib.database.postgres import connection_uri  # noqa: E402
-from scripts import task_pod_checks  # noqa: E402
+from scripts import jwt_checks, task_pod_checks  # noqa: E402
 from scripts.emulated_pod import Cluster, Local  # noqa: E402
 from scripts.integration import (  # noqa: E402
     DEFAULT_PORT,
@@ -593,6 +593,16 @@ def logs_served(run: Finished) -> None:
     assert f"s3://{run.s3.bucket}/{run.s3.prefix}/" in served, served[:2000]
 
 
+def tokens_signed(run: Finished) -> None:
+    jwt_checks.check(
+        run.kubelet.local.python_bin / "python",
+        run.kubelet.cluster.secrets,
+        run.kubelet.task_pods(),
+        run.api.base,
+        run.work,
+    )
+
+
 PROPERTIES: dict[str, Callable[[Finished], None]] = {
     "parallel tasks: three pods at once (run times overlap)": parallel,
     "a task that fails once succeeds on its retry (try 2)": retry,
@@ -602,6 +612,7 @@ PROPERTIES: dict[str, Callable[[Finished], None]] = {
     "a team's task reads its own prefix in Secrets Manager (its pod's backend)": team_secrets,
     "task logs uploaded to S3 under the configured prefix": remote_logs,
     "the API serves a task's log from S3 (local copy removed)": logs_served,
+    "task tokens are RS256 with the program's key; the API server refuses another key's": tokens_signed,
 }
 
 

@@ -463,6 +463,12 @@ def integration(drop: Sequence[str], tmp: Path, procs: Processes) -> Steps:
     from scripts import airflow_run  # issue 21: a DAG through the rendered Airflow (imports this module)
 
     airflow_run.run(steps, tmp, procs, binary, python, airflow_drop)
+    # Issue 26: the generated webserver_config.py signs users in through a local OIDC provider.
+    steps.step(
+        "single sign-on: FAB with the generated webserver_config.py and a local OIDC provider (scripts/sso_run.py)",
+        "",
+        [str(python), str(ROOT / "scripts" / "sso_run.py")],
+    )
     policy_pack_alone(steps, tmp)
     return steps
 

@@ -9,7 +9,8 @@ What the values give (chart 1.22, Airflow 3.3):
   TLS required. PgBouncer reads its `pgbouncer.ini` and `users.txt` from a Secret the program
   writes (`pgbouncer.configSecretName`): the chart would otherwise render the database password
   into its values. Its metrics exporter logs in through a Secret too.
-- Fernet, API, JWT and webserver keys from program-made Secrets: stable across upgrades.
+- Fernet, API and webserver keys from program-made Secrets: stable across upgrades. JWTs are signed
+  with a program-made RSA key held only by the API server and the scheduler (`lib/airflow/signing.py`).
 - Replicas from settings; the chart's PodDisruptionBudget (maxUnavailable 1) for every control-plane
   section; the control plane spread over zones (best effort) and hosts (strict).
 - Control-plane pods on the `airflow` node group; task pods (`workers.kubernetes.*`) on the
@@ -40,6 +41,8 @@ from lib.airflow.queues import local_settings, queue_pods
 from lib.airflow.resources import RESOURCE_PROFILES, ResourceProfile, Resources
 from lib.airflow.secrets import ADMIN_PASSWORD_KEY, RELEASE_NAME, SecretNames
 from lib.airflow.secrets_backend import BackendTarget, secrets_backend_values
+from lib.airflow.signing import jwt_signing_values
+from lib.airflow.sso import OidcProvider, sso_values
 from lib.airflow.task_pod import task_pod_template
 from lib.airflow.telemetry import IRSA_ROLE_ANNOTATION, RemoteLogs, StatsdTarget, telemetry_values
 from lib.cluster.node_groups import NodeGroup
@@ -187,6 +190,8 @@ class ChartInputs:
     """Hours a failed task pod is kept before the cleanup CronJob deletes it (`lib/airflow/pod_cleanup.py`)."""
     secrets_backend: BackendTarget | None = None
     """Connections and variables from Secrets Manager (`lib/airflow/secrets_backend.py`); None: the metastore's."""
+    sso: OidcProvider | None = None
+    """The OIDC provider users sign in with (`lib/airflow/sso.py`); None: FAB's own users."""
     overrides: Mapping[str, Any] = field(default_factory=dict)
     """The user's values, merged last."""
     queue_groups: tuple[NodeGroup, ...] = ()
@@ -386,7 +391,9 @@ def _program(inputs: ChartInputs, *fragments: tuple[str, Mapping[str, Any]]) -> 
         "data": owned({"metadataSecretName": secrets.metadata}, SECRETS_VIA),
         "fernetKeySecretName": owned(secrets.fernet_key, SECRETS_VIA),
         "apiSecretKeySecretName": owned(secrets.api_secret_key, SECRETS_VIA),
-        "jwtSecretName": owned(secrets.jwt_secret, SECRETS_VIA),
+        # Only so that the chart renders no random JWT secret of its own (its env var is off):
+        # tokens are signed with the key pair of `jwt_signing_values`.
+        "jwtSecretName": owned(secrets.jwt_signing_key, SECRETS_VIA),
         "webserverSecretKeySecretName": owned(secrets.webserver_secret_key, SECRETS_VIA),
         # Anything not placed below (cleanup jobs, ...) lands on the control-plane group too.
         **place,
@@ -420,6 +427,8 @@ def _program(inputs: ChartInputs, *fragments: tuple[str, Mapping[str, Any]]) -> 
                 if inputs.secrets_backend
                 else []
             ),
+            ("jwt_signing_values", jwt_signing_values(secrets.jwt_signing_key)),
+            *([("sso_values", sso_values(inputs.sso))] if inputs.sso else []),
             *fragments,
         ],
         CHART_LIST_KEYS,

@@ -27,7 +27,8 @@ MNG = "eks:index:ManagedNodeGroup"
 CSI = "aws:eks/addon:Addon"
 RANDOM_BYTES = "random:index/randomBytes:RandomBytes"
 RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
-ROLLED_KEYS = ("api-secret-key", "jwt-secret", "webserver-secret-key")
+ROLLED_KEYS = ("api-secret-key", "webserver-secret-key")
+PRIVATE_KEY = "tls:index/privateKey:PrivateKey"
 
 
 def airflow_release(plan: Plan) -> Registration:
@@ -107,7 +108,7 @@ def test_values_name_the_secrets_the_program_creates(plans: dict[str, Plan], sta
         v["data"]["metadataSecretName"]: {"connection"},
         v["fernetKeySecretName"]: {"fernet-key"},
         v["apiSecretKeySecretName"]: {"api-secret-key"},
-        v["jwtSecretName"]: {"jwt-secret"},
+        v["jwtSecretName"]: {"private-key.pem"},
         v["webserverSecretKeySecretName"]: {"webserver-secret-key"},
         v["pgbouncer"]["configSecretName"]: {"pgbouncer.ini", "users.txt"},
         v["pgbouncer"]["metricsExporterSidecar"]["statsSecretName"]: {"connection"},
@@ -141,14 +142,17 @@ def test_secrets_hold_what_the_chart_reads(written: dict[str, tuple[Plan, dict[s
         SECRET_NAMES.metadata: ["connection"],
         SECRET_NAMES.fernet_key: ["fernet-key"],
         SECRET_NAMES.api_secret_key: ["api-secret-key"],
-        SECRET_NAMES.jwt_secret: ["jwt-secret"],
+        SECRET_NAMES.jwt_signing_key: ["private-key.pem"],
         SECRET_NAMES.webserver_secret_key: ["webserver-secret-key"],
         SECRET_NAMES.pgbouncer_config: ["pgbouncer.ini", "users.txt"],
         SECRET_NAMES.pgbouncer_stats: ["connection"],
         str(SECRET_NAMES.admin_password): ["password"],
     }
     stack = plan.stack
-    assert seen[SECRET_NAMES.jwt_secret]["jwt-secret"] == fake_secret(f"airflow-{stack}-jwt-secret")
+    # The private key (PKCS#8, which Airflow loads), from pulumi-tls's secret output.
+    pem = seen[SECRET_NAMES.jwt_signing_key]["private-key.pem"]
+    body = fake_secret(f"airflow-{stack}-jwt-signing-key")
+    assert pem == f"-----BEGIN PRIVATE KEY-----\n{body}\n-----END PRIVATE KEY-----\n"
     assert seen[str(SECRET_NAMES.admin_password)]["password"] == plan.outputs["airflow_admin_password"]
     # Airflow reaches the database through PgBouncer, which holds the real address and password.
     database = parse_database_uri(plan.outputs["db_connection_uri"])
@@ -258,16 +262,16 @@ def test_keys_are_generated_once_and_never_regenerated(plans: dict[str, Plan], s
     ours = [p for p in plan.of_type(RANDOM_PASSWORD) if p.parent == plan.one("airflow:index:Airflow").urn]
     assert sorted(p.name for p in ours) == sorted(
         f"airflow-{stack}-{k}"
-        for k in ("api-secret-key", "jwt-secret", "webserver-secret-key", "admin-password", "pgbouncer-checksum-key")
+        for k in ("api-secret-key", "webserver-secret-key", "admin-password", "pgbouncer-checksum-key")
     )
     for random in (fernet, *ours):
         assert "keepers" not in random.inputs, random.name  # nothing that changes can replace a key
         assert random.inputs["length"] >= 32
-    # 64 bytes: HS512's key size (Airflow signs with HS512 given `jwt_secret`; PyJWT warns below
-    # 64 bytes). Chart 1.21 (#65082) lengthened its own generated secret for the same reason; the
-    # program's is long enough already, so the live key is kept (no regeneration, no logout).
-    (jwt,) = [p for p in ours if p.name == f"airflow-{stack}-jwt-secret"]
-    assert (jwt.inputs["length"], jwt.inputs["special"]) == (64, False)
+    # The JWT signing key: one RSA 2048 key pair (RS256), generated once, child of the component.
+    (signing,) = plan.of_type(PRIVATE_KEY)
+    assert signing.name == f"airflow-{stack}-jwt-signing-key"
+    assert signing.parent == plan.one("airflow:index:Airflow").urn
+    assert signing.inputs == {"algorithm": "RSA", "rsaBits": 2048.0}
     assert fernet_key("ab+/cd==") == "ab-_cd=="  # url-safe alphabet, padding kept
     assert re.fullmatch(r"[A-Za-z0-9_-]{43}=", fernet_key("A" * 40 + "+/A="))
 
@@ -276,8 +280,8 @@ def test_keys_are_generated_once_and_never_regenerated(plans: dict[str, Plan], s
 def test_no_secret_value_in_plain_text(plans: dict[str, Plan], stack: str) -> None:
     plan = plans[stack]
     text = json.dumps(plan.as_json())
-    randoms = [r for r in plan.resources if r.type.startswith("random:")]
-    assert len(randoms) >= 5
+    randoms = [r for r in plan.resources if r.type.startswith(("random:", PRIVATE_KEY))]
+    assert len(randoms) >= 6
     for random in randoms:
         assert fake_secret(random.name) not in text, random.name
     assert "airflow_admin_password" in plan.secret_outputs
@@ -331,6 +335,7 @@ def test_release_waits_for_exactly_what_it_needs(plans: dict[str, Plan], stack: 
         # The control plane's checksum annotation is keyed over the generated keys (issue 21).
         plan.one("random:index/randomBytes:RandomBytes", f"airflow-{stack}-fernet-key").urn,
         *(plan.one(RANDOM_PASSWORD, f"airflow-{stack}-{key}").urn for key in ROLLED_KEYS),
+        plan.one(PRIVATE_KEY, f"airflow-{stack}-jwt-signing-key").urn,
     }
     if plan.of_type("aws:ecr/pullThroughCacheRule:PullThroughCacheRule"):  # images through the cache (prod)
         expected |= {r.urn for r in plan.resources if "airflow:index:ImageCache$" in r.urn}

@@ -89,7 +89,7 @@ def no_program(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 # ----------------------------------------------------------------------------- the fix in Pulumi.yaml
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod", "byo-db", "byo-vpc"])
+@pytest.mark.parametrize("stack", ["dev", "prod", "byo-db", "byo-vpc", "sso"])
 def test_the_former_secret_default_is_refused_on_every_stack_with_the_cli_message(tmp_path: Path, stack: str) -> None:
     project = project_with(tmp_path, declared(SECRET_WITH_DEFAULT))
     folder = CONFIG_DIR if stack in ("dev", "prod") else EXAMPLE_STACKS
@@ -136,7 +136,7 @@ def test_every_committed_stack_file_passes_the_cli_rules(folder: Path, stack: st
         if f"airflow-eks:{key}" not in raw:
             default = spec.default if spec.has_default else spec.value
             assert resolved.config[key] == default_value(default).text, key
-    assert len(COMMITTED) == 6  # dev, prod and the examples byo-db, byo-vpc, queues, teams
+    assert len(COMMITTED) == 7  # dev, prod and the examples byo-db, byo-vpc, queues, sso, teams
 
 
 def test_the_brought_database_password_is_a_secret_set_with_secret(tmp_path: Path) -> None:

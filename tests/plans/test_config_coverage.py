@@ -38,6 +38,15 @@ UI_SOURCES = {"nlbAllowedCidrs": ["10.20.0.0/24"]}
 SM = {"secretsManagerBackend": True}
 KMS_KEY = "arn:aws:kms:us-east-1:123456789012:key/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
 TEAMS = {**SM, "teams": {"analytics": {"deployers": ["arn:aws:iam::123456789012:role/analytics-ci"]}}}
+SSO = {
+    "nlbCertificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0",
+    "airflowCreateAdminUser": False,
+    "ssoIssuer": "https://idp.example.com/oauth2/default",
+    "ssoClientId": "airflow-client",
+    "ssoClientSecret": "first-client-secret",
+    "ssoRoleMapping": {"airflow-admins": "Admin"},
+}
+NO_ADMIN_TLS = {k: SSO[k] for k in ("nlbCertificateArn", "airflowCreateAdminUser")}
 
 # key -> (stack, baseline overrides, overrides that change the key)
 CHANGES: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
@@ -137,6 +146,12 @@ CHANGES: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
     "imagePullThroughCacheCredentialArn": ("dev", {}, {"imagePullThroughCacheCredentialArn": PTC_ARN}),
     "imageRegistryMirrors": ("dev", {}, {"imageRegistryMirrors": {"docker.io": "registry.example.com/hub"}}),
     "airflowCreateAdminUser": ("dev", {}, {"airflowCreateAdminUser": False}),
+    "ssoIssuer": ("dev", NO_ADMIN_TLS, SSO),
+    "ssoClientId": ("dev", SSO, {**SSO, "ssoClientId": "another-client"}),
+    "ssoClientSecret": ("dev", SSO, {**SSO, "ssoClientSecret": "second-client-secret"}),
+    "ssoRoleMapping": ("dev", SSO, {**SSO, "ssoRoleMapping": {"airflow-admins": "Admin", "analysts": "Viewer"}}),
+    "ssoGroupsClaim": ("dev", SSO, {**SSO, "ssoGroupsClaim": "cognito:groups"}),
+    "ssoUsernameClaim": ("dev", SSO, {**SSO, "ssoUsernameClaim": "sub"}),
     "gitSyncRepo": ("dev", {}, GIT),
     "gitSyncBranch": ("dev", GIT, {**GIT, "gitSyncBranch": "release"}),
     "gitSyncSubPath": ("dev", GIT, {**GIT, "gitSyncSubPath": "airflow/dags"}),

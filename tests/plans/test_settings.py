@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from config.errors import ConfigError, ConfigErrors
-from config.project import PROJECT_FILE, read_declarations
+from config.project import PROJECT_FILE, SECRET_KEYS, read_declarations
 from config.settings import load_settings
 from lib.airflow.resources import ResourceProfile
 from lib.cluster.node_groups import CapacityType, TaintEffect
@@ -319,7 +319,7 @@ def test_the_cli_applies_the_declared_defaults(tmp_path: Any) -> None:
         "  airflow-eks:nlbAllowedCidrs: [10.99.0.0/24]\n"
     )
     config, region = resolve_stack_config("new", config_dir=tmp_path)
-    assert len(config) == len(read_declarations()[1]) - 1  # every key but the optional secret
+    assert len(config) == len(read_declarations()[1]) - len(SECRET_KEYS)  # every key but the optional secrets
     reached = '["10.99.0.0/24"]'
     bare = load_settings(
         {

@@ -174,10 +174,10 @@ def test_every_control_plane_pod_carries_the_keyed_checksum(rendered: Rendered, 
     assert ROLLOUT_ANNOTATION not in rendered.pod_template()["metadata"]["annotations"]
 
 
-ROLLED = ("metadata", "fernet_key", "api_secret_key", "jwt_secret", "webserver_secret_key")
+ROLLED = ("metadata", "fernet_key", "api_secret_key", "jwt_signing_key", "webserver_secret_key")
 
 
-@pytest.mark.parametrize("resource", ["fernet-key", "api-secret-key", "jwt-secret", "webserver-secret-key"])
+@pytest.mark.parametrize("resource", ["fernet-key", "api-secret-key", "jwt-signing-key", "webserver-secret-key"])
 def test_a_rotated_key_rolls_every_control_plane_pod(
     rendered: Rendered, resource: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
