@@ -58,7 +58,7 @@ from lib.airflow.secrets import (
 )
 from lib.airflow.secrets_backend import BackendTarget
 from lib.airflow.signing import KEY_ALGORITHM, KEY_BITS
-from lib.airflow.sso import CLIENT_SECRET_KEY, CLIENT_SECRET_NAME, OidcProvider
+from lib.airflow.sso import CLIENT_SECRET_KEY, CLIENT_SECRET_NAME, OidcProvider, issuer_port
 from lib.airflow.telemetry import RemoteLogs, StatsdTarget
 from lib.airflow.values import (
     CHART_NAME,
@@ -277,6 +277,7 @@ class Airflow(pulumi.ComponentResource):
             git_port=git_port(args.git_sync.repo) if args.git_sync else None,
             extra=args.values,
             secrets_backend=args.secrets_backend is not None,
+            identity_provider_port=issuer_port(args.sso) if args.sso else None,
         )
 
     def _claim(

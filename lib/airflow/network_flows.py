@@ -158,6 +158,8 @@ class NetworkContext:
     """The git host's port when git-sync runs (443 for https, 22 for ssh)."""
     extra: Mapping[str, Any] = field(default_factory=dict)
     """The user's chart values: the peers they add through the chart's own network policy keys."""
+    identity_provider_port: int | None = None
+    """The OIDC issuer's port with single sign-on (`lib.airflow.sso.issuer_port`); None: no SSO."""
     secrets_backend: bool = False
     """Whether the servers read connections and variables from Secrets Manager (`secretsManagerBackend`)."""
 
@@ -270,6 +272,16 @@ def flows(context: NetworkContext) -> tuple[Flow, ...]:
                 AWS_APIS,
                 HTTPS,
                 "STS, then Secrets Manager: connections and variables",
+            )
+        )
+    if c.identity_provider_port:
+        table.append(
+            Flow(
+                "api-server-to-identity-provider",
+                ("api-server",),
+                Peer("identity-provider", ({"ipBlock": {"cidr": "0.0.0.0/0"}},)),
+                (("TCP", c.identity_provider_port),),
+                "single sign-on: the issuer's discovery document, keys and token endpoint (a SaaS or in the network)",
             )
         )
     if c.git_port:

@@ -199,12 +199,10 @@ def sso_values(provider: OidcProvider) -> dict[str, Any]:
     }
 
 
-def provider_egress(provider: OidcProvider) -> dict[str, Any]:
-    """The API server's flow to the identity provider, as a NetworkPolicy egress rule: HTTPS to the
-    issuer's port (443 unless the issuer names one) for the discovery document, the keys and the
-    token endpoint (Cognito's is on the pool's domain, another host: the same port). The provider is
-    outside the VPC, reached through the NAT gateways, at addresses it does not publish: any address.
-    For a default-deny egress policy of the Airflow namespace (the API server's allow-list)."""
+def issuer_port(provider: OidcProvider) -> int:
+    """The port the API server reaches the identity provider on: the issuer's (443 unless it names
+    one), for the discovery document, the keys and the token endpoint (Cognito's is on the pool's
+    domain, another host: the same port). The network table's `api-server-to-identity-provider`
+    flow opens it (lib/airflow/network_flows.py)."""
     authority = provider.issuer.split("://", 1)[1].split("/", 1)[0]
-    port = int(authority.rsplit(":", 1)[1]) if ":" in authority else 443
-    return {"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": [{"protocol": "TCP", "port": port}]}
+    return int(authority.rsplit(":", 1)[1]) if ":" in authority else 443

@@ -416,3 +416,15 @@ def test_the_secrets_backends_readers_reach_aws_only_with_the_backend(component:
     assert connects(network_policies(NetworkContext(secrets_backend=True)), pod, secrets_manager, 443)
     assert not connects(network_policies(NetworkContext()), pod, secrets_manager, 443)
     assert not connects(network_policies(NetworkContext(secrets_backend=True)), pod, {"ip": "10.1.2.3"}, 443)
+
+
+def test_with_single_sign_on_the_api_server_reaches_the_identity_provider_on_its_port() -> None:
+    """The provider may be anywhere (a SaaS, or a Keycloak inside the network): any address, the
+    issuer's port only (lib.airflow.sso.issuer_port), from the API server only."""
+    api_server = {"labels": {"tier": "airflow", "component": "api-server", "release": "airflow"}}
+    scheduler = {"labels": {"tier": "airflow", "component": "scheduler", "release": "airflow"}}
+    with_sso = network_policies(NetworkContext(identity_provider_port=8443))
+    assert connects(with_sso, api_server, {"ip": "10.1.2.3"}, 8443)
+    assert not connects(with_sso, api_server, {"ip": "10.1.2.3"}, 8080)
+    assert not connects(with_sso, scheduler, {"ip": "10.1.2.3"}, 8443)
+    assert not connects(network_policies(NetworkContext()), api_server, {"ip": "10.1.2.3"}, 8443)

@@ -14,8 +14,8 @@ from lib.airflow.sso import (
     OidcProvider,
     claim_problem,
     client_id_problem,
+    issuer_port,
     issuer_problem,
-    provider_egress,
     role_mapping_problem,
     sso_values,
     webserver_config,
@@ -129,9 +129,6 @@ def test_role_mapping_problems() -> None:
 
 
 def test_the_api_server_reaches_the_provider_on_the_issuers_port() -> None:
-    assert provider_egress(COGNITO) == {
-        "to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}],
-        "ports": [{"protocol": "TCP", "port": 443}],
-    }
+    assert issuer_port(COGNITO) == 443
     keycloak = OidcProvider(issuer="https://keycloak.example.com:8443/realms/data", client_id="airflow")
-    assert provider_egress(keycloak)["ports"] == [{"protocol": "TCP", "port": 8443}]
+    assert issuer_port(keycloak) == 8443
