@@ -53,6 +53,7 @@ sys.path.insert(0, str(ROOT))
 from lib.database.pgbouncer import pools as pgbouncer  # noqa: E402
 from lib.database.pgbouncer.tls import RDS_CA_FILE  # noqa: E402
 from lib.database.postgres import connection_uri  # noqa: E402
+from lib.database.roles import RolePlan, statements  # noqa: E402
 
 T = TypeVar("T")
 BUILD = ROOT / "build" / "integration"
@@ -74,7 +75,11 @@ SERVER_HOST = "localhost"  # the server certificate's name: what PgBouncer's ver
 WRONG_HOST = "127.0.0.1"  # the same server under a name its certificate does not carry
 RELEASE, NAMESPACE = "airflow", "airflow"
 USER, DB = "airflow", "airflow"
-PASSWORD = "Generated0Alphanumeric0Password0Like0Rds"  # components/database.py generates alphanumerics
+"""The master user (RDS's: CREATEROLE and CREATEDB, no superuser) and the database it owns."""
+PASSWORD = "Generated0Alphanumeric0Password0Like0Rds"  # the master's: RDS generates it
+ROLES = RolePlan(USER, DB)
+"""What the roles Job makes (lib/database/roles.py): Airflow logs in as ROLES.login, never as USER."""
+APP_PASSWORD = "Generated0Alphanumeric0App0Password0Too"  # components/database_roles.py: alphanumerics
 ADMIN_PASSWORD = "Generated0Admin0Password0Like0The0Component"  # components/airflow.py: alphanumerics
 BROUGHT_USER = "brought_user"
 BROUGHT_PASSWORD = "p@ss:w/rd?#[]%20 \"quoted\" 'single' \\back;slash=é€"
@@ -215,8 +220,10 @@ def make_certificates(tmp: Path) -> Path:
     return ca
 
 
-def start_postgres(tmp: Path, procs: Processes) -> int:
-    """PostgreSQL that, like RDS with rds.force_ssl=1, takes only TLS and SCRAM over TCP."""
+def start_postgres(tmp: Path, procs: Processes, app_password: str = APP_PASSWORD) -> int:
+    """PostgreSQL that, like RDS with rds.force_ssl=1, takes only TLS and SCRAM over TCP; its
+    master user and database as RDS makes them, then Airflow's roles as the roles Job makes them,
+    the login role's password `app_password`."""
     data, port = tmp / "pgdata", free_port()
     (tmp / "pwfile").write_text("setup-only\n")
     give_away(tmp / "pwfile")
@@ -240,11 +247,20 @@ def start_postgres(tmp: Path, procs: Processes) -> int:
     flags = [arg for k, v in settings.items() for arg in ("-c", f"{k}={v}")]
     procs.start("postgres", as_unprivileged([str(PG_BIN / "postgres"), "-D", str(data), *flags]), tmp / "postgres.log")
     wait_for(lambda: subprocess.run(["pg_isready", "-q", "-h", str(tmp), "-p", str(port)]).returncode == 0)
-    psql(tmp, port, f"CREATE ROLE {USER} LOGIN PASSWORD '{PASSWORD}'")
+    psql(tmp, port, f"CREATE ROLE {USER} LOGIN CREATEROLE CREATEDB PASSWORD '{PASSWORD}'")
     psql(tmp, port, f"CREATE DATABASE {DB} OWNER {USER}")
     quoted = BROUGHT_PASSWORD.replace("'", "''")
     psql(tmp, port, f"CREATE ROLE {BROUGHT_USER} LOGIN PASSWORD '{quoted}' IN ROLE {USER}")
+    apply_roles(tmp, port, ROLES, app_password)
     return port
+
+
+def apply_roles(tmp: Path, port: int, plan: RolePlan, password: str) -> None:
+    """The roles Job's statements, in one transaction, with the master's privileges (SET ROLE: the
+    checks are the master's, as in the Job, which logs in as it)."""
+    script = "".join(f"{sql};\n" for sql in [f"SET ROLE {plan.master}", *statements(plan, password)])
+    argv = ["psql", "-X", "-q", "-1", "-v", "ON_ERROR_STOP=1", "-h", str(tmp), "-p", str(port), "-U", "postgres"]
+    run([*argv, "-d", plan.db_name, "-f", "-"], input=script.encode(), stdout=subprocess.DEVNULL)
 
 
 def psql(tmp: Path, port: int, sql: str) -> None:
@@ -422,9 +438,9 @@ def integration(drop: Sequence[str], tmp: Path, procs: Processes) -> Steps:
     rendered = timed("the chart's airflow.cfg from the dev and prod values (real Helm)", lambda: render_configs(tmp))
     ca_file = make_certificates(tmp)
     pg_port = timed("PostgreSQL (TLS and SCRAM only)", lambda: start_postgres(tmp, procs))
-    # What components/database.py builds: lib.database.postgres.connection_uri, for a created instance
-    # (generated password) and for a brought one (existingDbPassword, any characters).
-    db = pgbouncer.parse_database_uri(connection_uri(USER, PASSWORD, RDS_HOST, DEFAULT_PORT, DB))
+    # What components/database_roles.py builds: lib.database.postgres.connection_uri as Airflow's login
+    # role (generated password); and a brought user's (any characters).
+    db = pgbouncer.parse_database_uri(connection_uri(ROLES.login, APP_PASSWORD, RDS_HOST, DEFAULT_PORT, DB))
     brought = pgbouncer.parse_database_uri(connection_uri(BROUGHT_USER, BROUGHT_PASSWORD, RDS_HOST, DEFAULT_PORT, DB))
     servers = {
         "pgbouncer": (db, f"{SERVER_HOST} port={pg_port}"),

@@ -16,7 +16,7 @@ from typing import Any
 
 import pulumi
 
-CONTRACT_VERSION = "1.3.0"
+CONTRACT_VERSION = "2.0.0"
 
 TYPE_NAMES: dict[Any, str] = {
     str: "string",
@@ -74,7 +74,6 @@ class PlatformOutputs:
         "Security group of the created database (admits PgBouncer's nodes on 5432); with a brought database, "
         "`existingDbSecurityGroupId`."
     )
-    db_connection_uri: pulumi.Output[str] = _output("`postgresql://…?sslmode=require` URI Airflow uses.", secret=True)
     db_kms_key_arn: pulumi.Output[str] = _output(
         'KMS key of the database storage and Performance Insights (`""` with a brought database).'
     )
