@@ -215,6 +215,8 @@ FAKE_OUTPUTS: dict[str, Fake] = {
     "aws:iam/policy:Policy": lambda c, n, i, r: {"arn": f"arn:aws:iam::{ACCOUNT_ID}:policy/{n}"},
     "aws:kms/key:Key": lambda c, n, i, r: {"arn": c.arn("kms", f"key/{r}"), "keyId": r},
     "aws:rds/instance:Instance": _rds_instance,
+    # Secrets Manager appends six random characters to a secret's name in its ARN.
+    "aws:secretsmanager/secret:Secret": lambda c, n, i, r: {"arn": c.arn("secretsmanager", f"secret:{n}-AbCdEf")},
     "aws:efs/fileSystem:FileSystem": lambda c, n, i, r: {
         "arn": c.arn("elasticfilesystem", f"file-system/{r}"),
         "dnsName": f"{r}.efs.{c.region}.amazonaws.com",
