@@ -278,6 +278,7 @@ def database_roles_of(
             image=image,
             provider=cluster.provider,
             airflow_namespace=AIRFLOW_NAMESPACE,
+            generation=settings.database.app_password_generation,
             depends_on=nodes,
             tags=tags,
         ),

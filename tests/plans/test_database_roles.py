@@ -10,11 +10,12 @@ from typing import Any
 
 import pytest
 
+from config.errors import ConfigError
 from lib.airflow.secrets import SECRET_NAMES
 from lib.database import roles_job
 from lib.database.pgbouncer.pools import parse_database_uri
 from offline import fakes
-from offline.mocks import Plan, Registration, run_program
+from offline.mocks import Plan, ProgramError, Registration, run_program
 from tests.plans.test_cli_config_rules import EXAMPLE_STACKS
 from tests.support.plans import run_recording_secrets
 
@@ -188,3 +189,30 @@ def test_the_brought_database_gets_the_same_job_and_its_own_secret() -> None:
     assert values["DB_SSLMODE"] == "verify-full"  # the example's host is an RDS endpoint
     assert master_secret_version(plan) == {"username": "airflow", "password": "brought-p@ss"}
     assert plan.of_type("aws:rds/instance:Instance") == []
+
+
+def test_a_database_name_too_long_for_its_roles_is_refused_before_any_resource() -> None:
+    with pytest.raises(ProgramError) as failure:
+        run_program("dev", {"dbName": "a" * 56})
+    assert isinstance(failure.value.cause, ConfigError) and failure.value.cause.key == "dbName"
+    assert "is not 1 to 55 lowercase letters" in str(failure.value.cause)
+    assert failure.value.registrations == []
+    assert run_program("dev", {"dbName": "a" * 55}).one(JOB).inputs["metadata"]["namespace"] == "airflow-db-admin"
+
+
+def test_a_new_generation_is_a_new_login_role_and_password_and_reruns_the_job(dev: Plan) -> None:
+    """Rotation (docs/runbook.md): generation 1 is a new random password and login role; PgBouncer's
+    files change (its pods roll), the Job's plan names the generation (the Job is replaced and
+    runs before the release: the new role exists before PgBouncer uses it)."""
+    plan, seen = run_recording_secrets("dev", overrides={"dbAppPasswordGeneration": 1})
+    client = parse_database_uri(seen[SECRET_NAMES.metadata]["connection"])
+    assert client.username == "airflow_app_g1"
+    assert client.password == fakes.fake_secret("airflow-dev-db-app-password-gen1")
+    assert json.loads(env(plan)["DB_ROLES_PLAN"])["generation"] == 1
+    assert checksum(plan) != checksum(dev)
+    assert [r.name for r in plan.of_type("random:index/randomPassword:RandomPassword") if "db-app" in r.name] == [
+        "airflow-dev-db-app-password-gen1"
+    ]
+    with pytest.raises(ProgramError) as failure:
+        run_program("dev", {"dbAppPasswordGeneration": 100})
+    assert isinstance(failure.value.cause, ConfigError) and failure.value.cause.key == "dbAppPasswordGeneration"
