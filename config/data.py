@@ -8,7 +8,6 @@ from typing import ClassVar
 
 from config.checks import Section, host_name, ids, in_range, one_of
 from config.keys import key, secret_key
-from lib.database.roles import LONGEST_DB_NAME, MAX_GENERATION
 from lib.database.postgres import (
     RDS_DATABASES,
     RDS_POSTGRES_MINORS,
@@ -20,6 +19,7 @@ from lib.database.postgres import (
     role_name_problem,
     windows_overlap,
 )
+from lib.database.roles import LONGEST_DB_NAME, MAX_GENERATION
 
 SUPPORTED_POSTGRES_MAJORS = tuple(RDS_POSTGRES_MINORS)
 EFS_TRANSITION_DAYS = (1, 7, 14, 30, 60, 90, 180, 270, 365)
