@@ -26,7 +26,7 @@ of RDS's shape (`{"username", "password"}`) under the same kind of key: either w
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pulumi
@@ -374,6 +374,6 @@ class Database(pulumi.ComponentResource):
         self.max_connections = instance.instance_class.apply(lambda c: running_max_connections(args.instance_class, c))
 
 
-def _secret_arn(secrets: list[aws.rds.outputs.InstanceMasterUserSecret] | None) -> str:
+def _secret_arn(secrets: Sequence[aws.rds.outputs.InstanceMasterUserSecret] | None) -> str:
     """The managed secret's ARN (RDS creates one with manage_master_user_password)."""
     return secrets[0].secret_arn if secrets and secrets[0].secret_arn else ""

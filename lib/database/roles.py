@@ -25,10 +25,11 @@ a brought database), connects with TLS and runs the statements in one transactio
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 
 SCHEMA = "airflow"
@@ -239,21 +240,21 @@ def master_credentials(secret_string: str) -> tuple[str, str]:
     return str(value["username"]), str(value["password"])
 
 
-def run(execute: object, plan: RolePlan, password: str, log: Sequence[object] = ()) -> None:
+def run(execute: Callable[[str], object], plan: RolePlan, password: str, log: Callable[[str], object]) -> None:
     """Run the statements through `execute(sql)` (a DB-API cursor's), logging each redacted."""
     for sql in statements(plan, password):
-        for out in log:
-            out(redacted(sql, password))  # type: ignore[operator]
-        execute(sql)  # type: ignore[operator]
+        log(redacted(sql, password))
+        execute(sql)
 
 
 def main() -> int:  # pragma: no cover - runs in the Job's pod (the tests run `statements` on PostgreSQL)
-    import boto3  # the Airflow image's (the amazon provider's)
-
+    # The Airflow image's (the amazon and postgres providers'); imported here, so that the rest of
+    # the module needs the standard library only.
+    boto3 = importlib.import_module("boto3")
     try:
-        import psycopg as driver  # the Airflow image's (the postgres provider's)
+        driver = importlib.import_module("psycopg")
     except ImportError:
-        import psycopg2 as driver  # type: ignore[no-redef]
+        driver = importlib.import_module("psycopg2")
 
     plan = RolePlan(**json.loads(os.environ[ENV_PLAN]))
     secret = boto3.client("secretsmanager").get_secret_value(SecretId=os.environ[ENV_MASTER_SECRET])
@@ -275,7 +276,7 @@ def main() -> int:  # pragma: no cover - runs in the Job's pod (the tests run `s
     )
     with conn:  # one transaction: committed at the end, rolled back on any error
         cursor = conn.cursor()
-        run(cursor.execute, plan, os.environ[ENV_PASSWORD], log=[print])
+        run(cursor.execute, plan, os.environ[ENV_PASSWORD], log=print)
     conn.close()
     print(f"roles in step: Airflow logs in as {plan.login}, runs as {plan.owner} in schema {SCHEMA}")
     return 0
