@@ -389,6 +389,50 @@ def render_configs(tmp: Path) -> Path:
     return out
 
 
+def roles_job_steps(steps: Steps, procs: Processes, pg_port: int, ca_file: Path) -> None:
+    """The roles Job's script (lib/database/roles.py) as the Job runs it, on the database already in
+    step (so, idempotent): the master's credentials from Secrets Manager (moto's) with boto3, then
+    the statements over TLS verified against the CA (psycopg), as the master. Then, as Airflow's
+    login role, the refusals the role is made for."""
+    port = free_port()
+    procs.start(
+        "moto", [str(steps.python.parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)], steps.tmp / "moto.log"
+    )
+    wait_for(lambda: socket.socket().connect_ex(("127.0.0.1", port)) == 0)
+    aws = {
+        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    secret = json.dumps({"username": USER, "password": PASSWORD})
+    create = (
+        "import boto3, sys; print(boto3.client('secretsmanager').create_secret("
+        f"Name='rds!db-integration', SecretString={secret!r})['ARN'], file=open(sys.argv[1], 'w'))"
+    )
+    arn_file = steps.tmp / "master-secret-arn"
+    steps.step(
+        "the master's secret in Secrets Manager (moto), as RDS keeps it",
+        "",
+        [str(steps.python), "-c", create, str(arn_file)],
+        env=aws,
+    )
+    job = {
+        **aws,
+        "DB_ROLES_PLAN": json.dumps({"master": ROLES.master, "db_name": ROLES.db_name, "generation": ROLES.generation}),
+        "DB_HOST": SERVER_HOST,
+        "DB_PORT": str(pg_port),
+        "DB_MASTER_SECRET_ARN": arn_file.read_text().strip() if arn_file.exists() else "",
+        "DB_SSLMODE": "verify-full",
+        "DB_SSLROOTCERT": str(ca_file),
+        "DB_APP_PASSWORD": APP_PASSWORD,
+    }
+    script = str(ROOT / "lib" / "database" / "roles.py")
+    steps.step(
+        "the roles Job's script: boto3, psycopg, verify-full, one transaction", "", [str(steps.python), script], env=job
+    )
+
+
 def run_steps(steps: Steps, client: str, stats: str, brought: str, wrong_host: str, rendered: Path) -> None:
     migrate, check = steps.airflow("db", "migrate"), steps.airflow("db", "check")
     steps.step("airflow db migrate (through PgBouncer, the pods' connection string)", client, migrate)
@@ -452,6 +496,7 @@ def integration(drop: Sequence[str], tmp: Path, procs: Processes) -> Steps:
         for name, (target, server) in servers.items()
     }
     steps = Steps(tmp, python)
+    roles_job_steps(steps, procs, pg_port, ca_file)
     client = local(pgbouncer.pgbouncer_client_uri(db, NAMESPACE, RELEASE), ports["pgbouncer"])
     run_steps(
         steps,
