@@ -191,9 +191,7 @@ def test_a_rotated_database_password_rolls_them_and_nothing_else_does(
     rendered: Rendered, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     first = rollout_annotations(rendered_with(monkeypatch, None, **BROUGHT))
-    rotated = rollout_annotations(
-        rendered_with(monkeypatch, None, **{**BROUGHT, "dbAppPasswordGeneration": 1})
-    )
+    rotated = rollout_annotations(rendered_with(monkeypatch, None, **{**BROUGHT, "dbAppPasswordGeneration": 1}))
     assert all(first[n] != rotated[n] for n in ROLLED_DEPLOYMENTS)
     # Unchanged secrets, changed settings elsewhere: the annotation stays.
     assert rollout_annotations(rendered_with(monkeypatch, None)) == rollout_annotations(rendered)
