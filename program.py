@@ -24,6 +24,7 @@ from components.cluster_addon import ClusterAddon, ClusterAddonArgs
 from components.cluster_telemetry import ClusterTelemetry, ClusterTelemetryArgs
 from components.dashboard import Dashboard, DashboardArgs
 from components.database import POSTGRES_PORT, Database, DatabaseArgs, ExistingDatabaseArgs
+from components.database_roles import DatabaseRoles, DatabaseRolesArgs
 from components.eks_addon import EksAddon, EksAddonArgs
 from components.flow_logs import FlowLogs, FlowLogsArgs
 from components.gpu_device_plugin import GpuDevicePlugin, GpuDevicePluginArgs
@@ -45,6 +46,7 @@ from lib.airflow.alarms import airflow_alarms, workers_at_max_alarm
 from lib.airflow.secrets_backend import BackendTarget, reader_service_accounts
 from lib.airflow.telemetry import REMOTE_LOG_READERS, RemoteLogs, StatsdTarget, service_account_name
 from lib.airflow.values import (
+    AIRFLOW_IMAGE_REPOSITORY,
     API_SERVER_HEALTH_PATH,
     API_SERVER_PORT,
     WORKER_SERVICE_ACCOUNT,
@@ -61,6 +63,7 @@ from lib.cluster.managed_addons import (
 )
 from lib.cluster.node_groups import NodeGroupRole
 from lib.cluster.versions import utc_today
+from lib.images import mirrored
 from lib.naming import base_tags, child_name
 from lib.network.subnets import MAX_AZS, load_balancer_address, plan_subnets
 from lib.network.zones import MAX_ZONES, choose_zone_ids
@@ -112,6 +115,7 @@ class Stack:
     cluster: Cluster
     node_groups: NodeGroups
     database: Database
+    database_roles: DatabaseRoles
     storage: SharedStorage
     eks_addons: dict[str, EksAddon]
     """The catalog's add-ons the stack creates itself (the others: Cluster, ClusterTelemetry)."""
@@ -229,6 +233,8 @@ def database_of(settings: Settings, network: Network, tags: dict[str, str]) -> D
             vpc_id=network.vpc_id,
             subnet_ids=network.data_subnet_ids,
             client_security_group_id=network.database_client_security_group_id,
+            region=settings.region,
+            account_id=network.account_id,
             instance_class=d.instance_class,
             engine_version=d.engine_version,
             allocated_storage_gib=d.allocated_storage_gib,
@@ -247,6 +253,44 @@ def database_of(settings: Settings, network: Network, tags: dict[str, str]) -> D
             protect=settings.protect,
             stopped=settings.hibernate,
             restore_snapshot_identifier=d.restore_snapshot_identifier,
+            tags=tags,
+        ),
+    )
+
+
+def database_roles_of(
+    settings: Settings,
+    database: Database,
+    cluster: Cluster,
+    mirrors: pulumi.Input[dict[str, str]],
+    nodes: list[pulumi.Resource],
+    tags: dict[str, str],
+) -> DatabaseRoles:
+    """Airflow's own database role, made by a Job in the cluster as the master (whose password only
+    RDS's managed secret holds); Airflow connects as it, never as the master."""
+    a = settings.airflow
+    image = pulumi.Output.from_input(mirrors).apply(
+        lambda m: f"{mirrored(AIRFLOW_IMAGE_REPOSITORY, m)}:{a.airflow_version}"
+    )
+    return DatabaseRoles(
+        settings.name,
+        DatabaseRolesArgs(
+            host=database.address,
+            port=database.port,
+            db_name=database.db_name,
+            master_username=database.username,
+            master_secret_arn=database.master_secret_arn,
+            master_secret_key_arn=database.master_secret_key_arn,
+            database_id=database.resource_id,
+            oidc_provider_arn=cluster.oidc_provider_arn,
+            oidc_issuer=cluster.oidc_issuer,
+            region=settings.region,
+            node_group=settings.node_group(NodeGroupRole.AIRFLOW),
+            image=image,
+            provider=cluster.provider,
+            airflow_namespace=AIRFLOW_NAMESPACE,
+            generation=settings.database.app_password_generation,
+            depends_on=nodes,
             tags=tags,
         ),
     )
@@ -498,6 +542,7 @@ def kubernetes_api_sources(cluster: Cluster, node_cidrs: pulumi.Output[list[str]
 def airflow_of(
     settings: Settings,
     database: Database,
+    database_roles: DatabaseRoles,
     storage: SharedStorage,
     cluster: Cluster,
     worker_role: ServiceAccountRole,
@@ -525,7 +570,7 @@ def airflow_of(
     return Airflow(
         settings.name,
         AirflowArgs(
-            connection_uri=database.connection_uri,
+            connection_uri=database_roles.connection_uri,
             max_connections=database.max_connections,
             volumes={
                 volume: VolumeClaimArgs(claim, storage.volume_names[volume], storage.volume_capacity)
@@ -760,6 +805,7 @@ def build_stack(settings: Settings) -> Stack:
     mirrors, cache = image_mirrors_of(settings, node_groups)
     nodes: list[pulumi.Resource] = [*node_groups.groups.values(), *cache]
     database = database_of(settings, network, tags)
+    database_roles = database_roles_of(settings, database, cluster, mirrors, nodes, tags)
     storage = storage_of(settings, network, cluster, tags)
     managed = eks_addons(settings, cluster, storage, nodes, versions, tags)
     lb_controller, autoscaler = chart_addons(settings, network, cluster, nodes, tags, mirrors)
@@ -769,10 +815,22 @@ def build_stack(settings: Settings) -> Stack:
     secrets = secrets_backend_of(settings, network, cluster, tags)
     archive = log_archive_of(settings, cluster, worker_role, tags, secrets)
     # The release's pods need the volumes' driver, nodes, and the controller's webhook answering.
-    ready = [managed[EFS_CSI_DRIVER].addon, *nodes, lb_controller.release]
+    # ... and the database's roles in step before the chart's migration Job runs as Airflow's.
+    ready = [managed[EFS_CSI_DRIVER].addon, *nodes, lb_controller.release, database_roles.job]
     node_cidrs = subnet_cidrs(settings, "node")  # read once for a brought VPC
     airflow = airflow_of(
-        settings, database, storage, cluster, worker_role, mirrors, ready, node_cidrs, telemetry, archive, secrets
+        settings,
+        database,
+        database_roles,
+        storage,
+        cluster,
+        worker_role,
+        mirrors,
+        ready,
+        node_cidrs,
+        telemetry,
+        archive,
+        secrets,
     )
     nlb = load_balancer_of(settings, network, cluster, airflow, lb_controller, node_cidrs, tags)
     stack = Stack(
@@ -781,6 +839,7 @@ def build_stack(settings: Settings) -> Stack:
         cluster,
         node_groups,
         database,
+        database_roles,
         storage,
         managed,
         lb_controller,
@@ -835,7 +894,6 @@ def exports(settings: Settings, s: Stack) -> PlatformOutputs:
         db_port=plain(s.database.port),
         db_name=plain(s.database.db_name),
         db_security_group_id=plain(s.database.security_group_id),
-        db_connection_uri=s.database.connection_uri,
         db_kms_key_arn=plain(s.database.kms_key_arn if s.database.kms_key_arn is not None else ""),
         efs_file_system_id=s.storage.file_system_id,
         efs_dags_access_point_id=s.storage.access_point_ids["dags"],

@@ -59,9 +59,10 @@ SECRET_KEYS = {
         "",
         True,
         secret=True,
-        description="Password of dbUsername on the existing database: `pulumi config set --secret "
+        description="Password of dbUsername, the existing database's administrator: `pulumi config set --secret "
         "existingDbPassword ...` (the stack file then holds `secure: <ciphertext>`); refused in plain text. "
-        "Not declared in Pulumi.yaml (see the page's introduction).",
+        "Kept in a Secrets Manager secret that only the database roles Job reads; Airflow connects as its "
+        "own role. Not declared in Pulumi.yaml (see the page's introduction).",
     ),
     "ssoClientSecret": Declaration(
         "string",

@@ -199,7 +199,18 @@ def _load_balancing(kind: str) -> Fake:
 
 def _rds_instance(cloud: FakeCloud, name: str, inputs: dict[str, Any], rid: str) -> dict[str, Any]:
     host = f"{inputs.get('identifier', name)}.abcdefghijkl.{cloud.region}.rds.amazonaws.com"
-    return {"address": host, "endpoint": f"{host}:5432", "port": 5432, "arn": cloud.arn("rds", f"db:{name}")}
+    outputs: dict[str, Any] = {
+        "address": host,
+        "endpoint": f"{host}:5432",
+        "port": 5432,
+        "arn": cloud.arn("rds", f"db:{name}"),
+        "resourceId": "db-" + hashlib.sha256(name.encode()).hexdigest()[:26].upper(),
+    }
+    if inputs.get("manageMasterUserPassword"):  # RDS names its managed secret rds!db-<uuid>
+        secret = f"secret:rds!db-{hashlib.sha256(name.encode()).hexdigest()[:8]}-0000-4000-8000-000000000000-AbCdEf"
+        key = inputs.get("masterUserSecretKmsKeyId", "")
+        outputs["masterUserSecrets"] = [{"secretArn": cloud.arn("secretsmanager", secret), "kmsKeyId": key}]
+    return outputs
 
 
 def _s3_bucket(cloud: FakeCloud, name: str, inputs: dict[str, Any], rid: str) -> dict[str, Any]:
@@ -222,6 +233,8 @@ FAKE_OUTPUTS: dict[str, Fake] = {
     "aws:iam/policy:Policy": lambda c, n, i, r: {"arn": f"arn:aws:iam::{ACCOUNT_ID}:policy/{n}"},
     "aws:kms/key:Key": lambda c, n, i, r: {"arn": c.arn("kms", f"key/{r}"), "keyId": r},
     "aws:rds/instance:Instance": _rds_instance,
+    # Secrets Manager appends six random characters to a secret's name in its ARN.
+    "aws:secretsmanager/secret:Secret": lambda c, n, i, r: {"arn": c.arn("secretsmanager", f"secret:{n}-AbCdEf")},
     "aws:efs/fileSystem:FileSystem": lambda c, n, i, r: {
         "arn": c.arn("elasticfilesystem", f"file-system/{r}"),
         "dnsName": f"{r}.efs.{c.region}.amazonaws.com",

@@ -237,6 +237,11 @@ RULES: dict[str, Rule] = {
         _tf("internal/service/iam/role_policy_attachment.go"), ("policyArn", "role")
     ),
     "aws:kms/alias:Alias": Rule(_tf("internal/service/kms/alias.go"), _NAME),
+    "aws:secretsmanager/secret:Secret": Rule(_tf("internal/service/secretsmanager/secret.go"), _NAME),
+    # A new value is a new version (ForceNew): AWSCURRENT moves to it, the old one becomes AWSPREVIOUS.
+    "aws:secretsmanager/secretVersion:SecretVersion": Rule(
+        _tf("internal/service/secretsmanager/secret_version.go"), ("secretBinary", "secretId", "secretString")
+    ),
     # --- database ---
     "aws:rds/subnetGroup:SubnetGroup": Rule(_tf("internal/service/rds/subnet_group.go"), _NAME),
     "aws:rds/parameterGroup:ParameterGroup": Rule(
@@ -335,6 +340,9 @@ _K8S_KINDS: dict[str, tuple[str, ...]] = {
     "kubernetes:core/v1:Secret": ("type", "data", "stringData"),
     "kubernetes:core/v1:ConfigMap": ("data", "binaryData"),
     "kubernetes:core/v1:Namespace": (),
+    "kubernetes:core/v1:ServiceAccount": (),
+    # A Job's template is immutable: a change replaces the Job, which runs again (the roles Job).
+    "kubernetes:batch/v1:Job": ("spec.selector", "spec.template"),
     "kubernetes:core/v1:PersistentVolume": tuple(
         f"spec.{source}"
         for source in (

@@ -51,13 +51,13 @@ from scripts.integration import (  # noqa: E402
     DEFAULT_PORT,
     PROJECT_PYTHON,
     RDS_HOST,
+    ROLES,
     SERVER_HOST,
     Processes,
     Steps,
     free_port,
     give_away,
     make_certificates,
-    psql,
     start_pgbouncer,
     start_postgres,
 )
@@ -375,7 +375,7 @@ class AirflowRun:
         task_pod_checks.checks(report.step, rendered, kubelet, started, api.call, self.work)
 
     def start_services(self, rendered: Render, pgbouncer_binary: Path) -> Services:
-        db = pgbouncer.parse_database_uri(rendered.outputs["db_connection_uri"])
+        db = task_pod_checks.database_uri(rendered)
         pg_port = start_postgres_for(self.work, self.procs, db)
         # PgBouncer's files for the plan's URI at the host name scripts/integration.py's substitute expects.
         target = pgbouncer.parse_database_uri(
@@ -452,12 +452,11 @@ class AirflowRun:
 
 
 def start_postgres_for(work: Path, procs: Processes, db: pgbouncer.DatabaseUri) -> int:
-    """scripts/integration.py's PostgreSQL (TLS, SCRAM), its role given the plan's password."""
+    """scripts/integration.py's PostgreSQL (TLS, SCRAM), Airflow's login role given the plan's password."""
+    if db.username != ROLES.login:
+        raise RuntimeError(f"the plan's Airflow role is {db.username}, the run's {ROLES.login}")
     make_certificates(work)
-    port = start_postgres(work, procs)
-    quoted = db.password.replace("'", "''")
-    psql(work, port, f"ALTER ROLE {db.username} PASSWORD '{quoted}'")
-    return port
+    return start_postgres(work, procs, db.password)
 
 
 def start_components(rendered: Render, kubelet: Kubelet, api_port: int) -> list[subprocess.Popen[bytes]]:

@@ -32,7 +32,7 @@ from lib.cluster.helm_addons import LOAD_BALANCER_CONTROLLER
 from lib.cluster.node_groups import NodeGroup, Taint, TaintEffect
 from lib.network.subnets import NatGatewayMode
 from offline.fakes import fake_id
-from offline.mocks import SECRET, Plan, run_mocked
+from offline.mocks import Plan, run_mocked
 
 VERSIONS = {"vpc-cni": "v1.21.1-eksbuild.7", "kube-proxy": "v1.33.10-eksbuild.2"}
 SYSTEM = NodeGroup(name="system", instance_types=("m6i.large",), min_size=1, desired_size=1, max_size=2)
@@ -226,19 +226,34 @@ def test_eks_addon_alone_with_a_role_and_a_former_parent() -> None:
 
 
 def test_database_alone_created_and_brought() -> None:
-    args = DatabaseArgs("vpc-1", ["subnet-1", "subnet-2"], "sg-1", instance_class="db.t4g.medium", final_snapshot=False)
-    plan = alone(lambda: {"uri": Database("team", args).connection_uri})
+    account = {"region": "us-east-1", "account_id": "123456789012"}
+    args = DatabaseArgs(
+        "vpc-1", ["subnet-1", "subnet-2"], "sg-1", instance_class="db.t4g.medium", final_snapshot=False, **account
+    )
+    plan = alone(lambda: {"secret": Database("team", args).master_secret_arn})
     instance = plan.one("aws:rds/instance:Instance").inputs
-    assert (instance["instanceClass"], instance["skipFinalSnapshot"], instance["password"]) == (
+    assert (instance["instanceClass"], instance["skipFinalSnapshot"], instance["manageMasterUserPassword"]) == (
         "db.t4g.medium",
         True,
-        SECRET,
+        True,
     )
-    assert "uri" in plan.secret_outputs and plan.outputs["uri"].startswith("postgresql://airflow:")
+    assert "password" not in instance and ":secret:rds!db-" in plan.outputs["secret"]
     brought = ExistingDatabaseArgs("db.internal", "p@ss", security_group_id="sg-0123456789abcdef0")
-    plan = alone(lambda: {"uri": Database("team", DatabaseArgs("vpc-1", [], "sg-1", existing=brought)).connection_uri})
-    assert [r.type for r in plan.resources if r.custom] == ["aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"]
-    assert plan.outputs["uri"] == "postgresql://airflow:p%40ss@db.internal:5432/airflow?sslmode=require"
+    plan = alone(
+        lambda: {
+            "secret": Database("team", DatabaseArgs("vpc-1", [], "sg-1", existing=brought, **account)).master_secret_arn
+        }
+    )
+    assert sorted(r.type for r in plan.resources if r.custom) == [
+        "aws:kms/alias:Alias",
+        "aws:kms/key:Key",
+        "aws:secretsmanager/secret:Secret",
+        "aws:secretsmanager/secretVersion:SecretVersion",
+        "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+    ]
+    assert plan.outputs["secret"].endswith(":secret:team-db-master-secret-AbCdEf")
+    with pytest.raises(ValueError, match="region and account_id are required"):
+        DatabaseArgs("vpc-1", [], "sg-1", existing=brought)
 
 
 def test_shared_storage_alone_with_one_volume() -> None:

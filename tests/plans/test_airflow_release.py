@@ -116,7 +116,7 @@ def test_values_name_the_secrets_the_program_creates(plans: dict[str, Plan], sta
     }
     assert len(expected_keys) == 8  # eight distinct Secrets
     release_deps = set(airflow_release(plan).dependencies)
-    namespace = plan.one(NAMESPACE).urn
+    namespace = plan.one(NAMESPACE, f"airflow-{stack}-namespace").urn
     for name in expected_keys:
         s = secret_named(plan, name)
         assert s.inputs["metadata"]["namespace"] == "airflow"
@@ -124,12 +124,17 @@ def test_values_name_the_secrets_the_program_creates(plans: dict[str, Plan], sta
         assert s.inputs["type"] == "Opaque"
         assert s.inputs["stringData"] == SECRET  # a Pulumi secret, end to end
         assert s.urn in release_deps, name
-    assert len(plan.of_type(SECRET_TYPE)) == 8
+    assert len(airflow_secrets(plan)) == 8
 
 
 @pytest.fixture(scope="module")
 def written() -> dict[str, tuple[Plan, dict[str, dict[str, str]]]]:
     return {stack: run_recording_secrets(stack) for stack in ("dev", "prod")}
+
+
+def airflow_secrets(plan: Plan) -> list[Registration]:
+    """The Secrets in Airflow's namespace (the roles Job's is in its own)."""
+    return [s for s in plan.of_type(SECRET_TYPE) if s.inputs["metadata"]["namespace"] == "airflow"]
 
 
 def ini_settings(ini: str) -> dict[str, str]:
@@ -147,6 +152,7 @@ def test_secrets_hold_what_the_chart_reads(written: dict[str, tuple[Plan, dict[s
         SECRET_NAMES.pgbouncer_config: ["pgbouncer.ini", "users.txt"],
         SECRET_NAMES.pgbouncer_stats: ["connection"],
         str(SECRET_NAMES.admin_password): ["password"],
+        "airflow-db-roles": ["app-password"],  # the roles Job's, in its namespace (test_database_roles.py)
     }
     stack = plan.stack
     # The private key (PKCS#8, which Airflow loads), from pulumi-tls's secret output.
@@ -155,12 +161,15 @@ def test_secrets_hold_what_the_chart_reads(written: dict[str, tuple[Plan, dict[s
     assert pem == f"-----BEGIN PRIVATE KEY-----\n{body}\n-----END PRIVATE KEY-----\n"
     assert seen[str(SECRET_NAMES.admin_password)]["password"] == plan.outputs["airflow_admin_password"]
     # Airflow reaches the database through PgBouncer, which holds the real address and password.
-    database = parse_database_uri(plan.outputs["db_connection_uri"])
     client = parse_database_uri(seen[SECRET_NAMES.metadata]["connection"])
     assert (client.host, client.port, client.dbname) == ("airflow-pgbouncer.airflow", 6543, "airflow-metadata")
-    assert (client.username, client.password) == (database.username, database.password)
+    # As Airflow's own login role (components/database_roles.py), with the password its Job sets.
+    assert client.username == "airflow_app_g0"
+    assert client.password == fake_secret(f"airflow-{stack}-db-app-password")
+    database = client
     ini = seen[SECRET_NAMES.pgbouncer_config]["pgbouncer.ini"]
-    target = f"host={database.host} port={database.port} dbname={database.dbname}"
+    out = plan.outputs
+    target = f"host={out['db_address']} port={out['db_port']} dbname={out['db_name']}"
     assert ini_settings(ini)["airflow-metadata"].startswith(f"{target} pool_size=")
     # The created RDS instance's certificate is verified against the shipped bundle (issue 13).
     assert ini_settings(ini)["server_tls_sslmode"] == "verify-full"
@@ -297,7 +306,7 @@ def test_no_admin_user_no_password(no_admin: Plan) -> None:
     assert no_admin.outputs["airflow_admin_password"] == ""
     assert "airflow_admin_password" in no_admin.secret_outputs
     assert not [r for r in no_admin.of_type(RANDOM_PASSWORD) if r.name.endswith("admin-password")]
-    assert len(no_admin.of_type(SECRET_TYPE)) == 7
+    assert len(airflow_secrets(no_admin)) == 7
 
 
 def test_user_values_win(overridden: Plan, dev: Plan) -> None:
@@ -318,8 +327,10 @@ def test_release_waits_for_exactly_what_it_needs(plans: dict[str, Plan], stack: 
     deps = set(release.dependencies)
     (lb_controller,) = [r for r in plan.of_type(RELEASE) if r.inputs["chart"] == "aws-load-balancer-controller"]
     expected = {
-        *(s.urn for s in plan.of_type(SECRET_TYPE)),
-        plan.one(NAMESPACE).urn,
+        *(s.urn for s in airflow_secrets(plan)),
+        plan.one(NAMESPACE, f"airflow-{stack}-namespace").urn,
+        # Airflow's database role is in step before the chart's migration Job runs as it.
+        plan.one("kubernetes:batch/v1:Job").urn,
         *(c.urn for c in plan.of_type(PVC)),
         plan.one(CSI, f"airflow-{stack}-efs-csi").urn,
         *(g.urn for g in plan.of_type(MNG)),
@@ -331,7 +342,7 @@ def test_release_waits_for_exactly_what_it_needs(plans: dict[str, Plan], stack: 
         plan.one("kubernetes:core/v1:ConfigMap", f"airflow-{stack}-pgbouncer-rds-ca").urn,
         plan.one(RANDOM_PASSWORD, f"airflow-{stack}-pgbouncer-checksum-key").urn,
         plan.one("aws:rds/instance:Instance").urn,
-        plan.one(RANDOM_PASSWORD, f"airflow-{stack}-db-password").urn,
+        plan.one(RANDOM_PASSWORD, f"airflow-{stack}-db-app-password").urn,
         # The control plane's checksum annotation is keyed over the generated keys (issue 21).
         plan.one("random:index/randomBytes:RandomBytes", f"airflow-{stack}-fernet-key").urn,
         *(plan.one(RANDOM_PASSWORD, f"airflow-{stack}-{key}").urn for key in ROLLED_KEYS),

@@ -106,6 +106,7 @@ CHANGES: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
     "dbSlowStatementMs": ("dev", {}, {"dbSlowStatementMs": 250}),
     "dbName": ("dev", {}, {"dbName": "airflow_meta"}),
     "dbUsername": ("dev", {}, {"dbUsername": "airflow_owner"}),
+    "dbAppPasswordGeneration": ("dev", {}, {"dbAppPasswordGeneration": 1}),
     "existingDbHost": ("prod", OWN_DB, {**OWN_DB, "existingDbHost": "db2.example.internal"}),
     "existingDbPort": ("prod", OWN_DB, {**OWN_DB, "existingDbPort": 6432}),
     "existingDbSecurityGroupId": ("prod", OWN_DB, {**OWN_DB, "existingDbSecurityGroupId": "sg-0123456789abcdef0"}),

@@ -67,11 +67,11 @@ def test_an_undeclared_type_is_caught() -> None:
         "resources": [
             {"urn": "urn:q", "type": "aws:sqs/queue:Queue", "name": "q", "inputs": {}, "dependencies": []},
             {"urn": "urn:r", "type": "aws:iam/role:Role", "name": "r", "inputs": {}, "dependencies": []},
-            {"urn": "urn:b", "type": "aws:secretsmanager/secret:Secret", "name": "b", "inputs": {}, "dependencies": []},
+            {"urn": "urn:b", "type": "aws:ssm/parameter:Parameter", "name": "b", "inputs": {}, "dependencies": []},
         ]
     }
-    assert undeclared_types(plan, TABLE) == ["aws:secretsmanager/secret:Secret", "aws:sqs/queue:Queue"]
-    with pytest.raises(MissingPrice, match=r"resource type aws:secretsmanager/secret:Secret has no price"):
+    assert undeclared_types(plan, TABLE) == ["aws:sqs/queue:Queue", "aws:ssm/parameter:Parameter"]
+    with pytest.raises(MissingPrice, match=r"resource type aws:sqs/queue:Queue has no price"):
         estimate(plan, TABLE, {}, 8)
 
 

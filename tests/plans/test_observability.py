@@ -17,7 +17,7 @@ from lib.observability.cloudwatch import STATSD_METRICS
 from offline.mocks import Plan, run_program
 from tests.support.plans import ALARM, alarms
 
-SECRET_OUTPUTS = ("db_connection_uri", "airflow_admin_password", "cluster_kubeconfig")
+SECRET_OUTPUTS = ("airflow_admin_password", "cluster_kubeconfig")
 
 
 def component_output(plan: Plan, type_: str, name: str) -> Any:

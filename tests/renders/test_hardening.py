@@ -296,7 +296,7 @@ def test_the_namespace_enforces_the_strictest_level_every_pod_passes(rendered: R
     assert {name: restricted_problems(pod) for name, pod in pod_specs.items()} == {n: [] for n in pod_specs}
     level = strictest_level(pod_specs)
     assert level == PSA_LEVEL == "restricted"
-    (namespace,) = rendered.plan.of_type("kubernetes:core/v1:Namespace")
+    namespace = rendered.plan.one("kubernetes:core/v1:Namespace", f"airflow-{rendered.plan.stack}-namespace")
     labels = namespace.inputs["metadata"]["labels"]
     assert labels == NAMESPACE_LABELS
     assert labels["pod-security.kubernetes.io/enforce"] == level
