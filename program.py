@@ -8,7 +8,7 @@ stacks read them with): `tests/plans/test_contract.py` holds the program to it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pulumi
@@ -24,23 +24,30 @@ from components.cluster import Cluster, ClusterArgs
 from components.cluster_addon import ClusterAddon, ClusterAddonArgs
 from components.cluster_telemetry import ClusterTelemetry, ClusterTelemetryArgs
 from components.dashboard import Dashboard, DashboardArgs
-from components.database import Database, DatabaseArgs, ExistingDatabaseArgs
+from components.database import POSTGRES_PORT, Database, DatabaseArgs, ExistingDatabaseArgs
+from components.database_roles import DatabaseRoles, DatabaseRolesArgs
 from components.eks_addon import EksAddon, EksAddonArgs
 from components.flow_logs import FlowLogs, FlowLogsArgs
+from components.gpu_device_plugin import GpuDevicePlugin, GpuDevicePluginArgs
 from components.image_cache import ImageCache, ImageCacheArgs
-from components.load_balancer import LoadBalancer, LoadBalancerArgs
+from components.load_balancer import LoadBalancer, LoadBalancerArgs, LoadBalancerSubnet
 from components.log_archive import LogArchive, LogArchiveArgs
 from components.network import ExistingVpcArgs, Network, NetworkArgs
 from components.node_groups import NodeGroups, NodeGroupsArgs
 from components.parts.moves import former_parent
+from components.secrets_backend import SecretsBackend, SecretsBackendArgs
 from components.service_account_role import ServiceAccountRole, ServiceAccountRoleArgs
 from components.shared_storage import SharedStorage, SharedStorageArgs
+from components.task_images import TaskImages, TaskImagesArgs
+from components.team import Team, TeamArgs
 from config.errors import ConfigError
 from config.project import check_secrets
 from config.settings import Settings, load_settings
 from lib.airflow.alarms import airflow_alarms, workers_at_max_alarm
+from lib.airflow.secrets_backend import BackendTarget, reader_service_accounts
 from lib.airflow.telemetry import REMOTE_LOG_READERS, RemoteLogs, StatsdTarget, service_account_name
 from lib.airflow.values import (
+    AIRFLOW_IMAGE_REPOSITORY,
     API_SERVER_HEALTH_PATH,
     API_SERVER_PORT,
     WORKER_SERVICE_ACCOUNT,
@@ -57,8 +64,9 @@ from lib.cluster.managed_addons import (
 )
 from lib.cluster.node_groups import NodeGroupRole
 from lib.cluster.versions import utc_today
+from lib.images import mirrored
 from lib.naming import base_tags, child_name
-from lib.network.subnets import node_subnet_cidrs
+from lib.network.subnets import MAX_AZS, load_balancer_address, plan_subnets
 from lib.network.zones import MAX_ZONES, choose_zone_ids
 from lib.observability import alarms as alarm_specs
 from lib.observability.cloudwatch import STATSD_PREFIX
@@ -109,6 +117,7 @@ class Stack:
     node_groups: NodeGroups
     """Empty while the stack sleeps; the parts typed `| None` below are None then (`asleep_stack`)."""
     database: Database
+    database_roles: DatabaseRoles
     storage: SharedStorage
     eks_addons: dict[str, EksAddon]
     """The catalog's add-ons the stack creates itself (the others: Cluster, ClusterTelemetry)."""
@@ -121,6 +130,11 @@ class Stack:
     nlb: LoadBalancer | None
     alerts: Alerts | None
     dashboard: Dashboard | None
+    gpu_device_plugin: GpuDevicePlugin | None = None
+    """The NVIDIA device plugin, with a GPU node group."""
+    secrets: SecretsBackend | None = None
+    teams: dict[str, Team] = field(default_factory=dict)
+    task_images: TaskImages | None = None
 
 
 def network_and_cluster(settings: Settings, tags: dict[str, str], versions: dict[str, str]) -> tuple[Network, Cluster]:
@@ -194,6 +208,7 @@ def node_groups_of(settings: Settings, network: Network, cluster: Cluster, tags:
             protect=settings.protect,
             apply_sizes=settings.node_groups_apply_sizes,
             asleep=settings.hibernate,
+            network_ready=[a.addon for a in cluster.network_addons.values()],  # none asleep
         ),
     )
 
@@ -229,6 +244,8 @@ def database_of(settings: Settings, network: Network, tags: dict[str, str]) -> D
             vpc_id=network.vpc_id,
             subnet_ids=network.data_subnet_ids,
             client_security_group_id=network.database_client_security_group_id,
+            region=settings.region,
+            account_id=network.account_id,
             instance_class=d.instance_class,
             engine_version=d.engine_version,
             allocated_storage_gib=d.allocated_storage_gib,
@@ -247,6 +264,44 @@ def database_of(settings: Settings, network: Network, tags: dict[str, str]) -> D
             protect=settings.protect,
             stopped=settings.hibernate,
             restore_snapshot_identifier=d.restore_snapshot_identifier,
+            tags=tags,
+        ),
+    )
+
+
+def database_roles_of(
+    settings: Settings,
+    database: Database,
+    cluster: Cluster,
+    mirrors: pulumi.Input[dict[str, str]],
+    nodes: list[pulumi.Resource],
+    tags: dict[str, str],
+) -> DatabaseRoles:
+    """Airflow's own database role, made by a Job in the cluster as the master (whose password only
+    RDS's managed secret holds); Airflow connects as it, never as the master."""
+    a = settings.airflow
+    image = pulumi.Output.from_input(mirrors).apply(
+        lambda m: f"{mirrored(AIRFLOW_IMAGE_REPOSITORY, m)}:{a.airflow_version}"
+    )
+    return DatabaseRoles(
+        settings.name,
+        DatabaseRolesArgs(
+            host=database.address,
+            port=database.port,
+            db_name=database.db_name,
+            master_username=database.username,
+            master_secret_arn=database.master_secret_arn,
+            master_secret_key_arn=database.master_secret_key_arn,
+            database_id=database.resource_id,
+            oidc_provider_arn=cluster.oidc_provider_arn,
+            oidc_issuer=cluster.oidc_issuer,
+            region=settings.region,
+            node_group=settings.node_group(NodeGroupRole.AIRFLOW),
+            image=image,
+            provider=cluster.provider,  # None asleep: only the generated password and key
+            airflow_namespace=AIRFLOW_NAMESPACE,
+            generation=settings.database.app_password_generation,
+            depends_on=nodes,
             tags=tags,
         ),
     )
@@ -366,6 +421,18 @@ def chart_addons(
     return lb_controller, autoscaler
 
 
+def gpu_device_plugin_of(
+    settings: Settings, cluster: Cluster, nodes: list[pulumi.Resource], mirrors: pulumi.Input[dict[str, str]]
+) -> GpuDevicePlugin | None:
+    """NVIDIA's device plugin on the GPU node groups, when there is one (a GPU queue's pods ask `nvidia.com/gpu`)."""
+    if not any(g.gpu for g in settings.node_groups):
+        return None
+    return GpuDevicePlugin(
+        child_name(settings.name, "gpu-device-plugin"),
+        GpuDevicePluginArgs(settings.node_groups, awake_provider(cluster), mirrors, depends_on=nodes),
+    )
+
+
 def worker_role_of(settings: Settings, cluster: Cluster, tags: dict[str, str]) -> ServiceAccountRole:
     """The task pods' IAM role: no policy from this stack; teams attach theirs (`For consuming teams`)."""
     return ServiceAccountRole(
@@ -382,39 +449,141 @@ def worker_role_of(settings: Settings, cluster: Cluster, tags: dict[str, str]) -
     )
 
 
-def load_balancer_sources(settings: Settings) -> pulumi.Input[list[str]]:
-    """The NLB's subnets (the node subnets): its health checks and requests come from its addresses
-    there (no client IP preservation), and the API server's network policy admits them."""
+def secrets_backend_of(
+    settings: Settings, network: Network, cluster: Cluster, tags: dict[str, str]
+) -> SecretsBackend | None:
+    """The secrets backend's role (and key) when `secretsManagerBackend` is on."""
+    t = settings.teams
+    if not t.secrets_manager_backend:
+        return None
+    return SecretsBackend(
+        child_name(settings.name, "secrets-backend"),
+        SecretsBackendArgs(
+            prefixes=t.prefixes,
+            region=settings.region,
+            account_id=network.account_id,
+            namespace=AIRFLOW_NAMESPACE,
+            service_accounts=reader_service_accounts(),
+            oidc_provider_arn=cluster.oidc_provider_arn,
+            oidc_issuer=cluster.oidc_issuer,
+            kms_key_arn=t.kms_key_arn,
+            protect=settings.protect,
+            tags=tags,
+            asleep=settings.hibernate,
+        ),
+    )
+
+
+def teams_of(
+    settings: Settings,
+    network: Network,
+    cluster: Cluster,
+    airflow: Airflow,
+    secrets: SecretsBackend | None,
+    tags: dict[str, str],
+) -> dict[str, Team]:
+    """A `Team` per team of `teams` (the loader requires the secrets backend with them)."""
+    if secrets is None:
+        return {}
+    eks_cluster = cluster.eks_cluster.eks_cluster
+    return {
+        team.name: Team(
+            child_name(settings.name, "team", team.name),
+            TeamArgs(
+                team=team,
+                teams_prefix=settings.teams.teams_prefix,
+                region=settings.region,
+                account_id=network.account_id,
+                namespace=airflow.namespace,
+                namespace_name=AIRFLOW_NAMESPACE,
+                oidc_provider_arn=cluster.oidc_provider_arn,
+                oidc_issuer=cluster.oidc_issuer,
+                kms_key_arn=secrets.kms_key_arn,
+                cluster_name=eks_cluster.name,
+                cluster_endpoint=cluster.endpoint,
+                cluster_ca=eks_cluster.certificate_authority.apply(lambda ca: ca.data or ""),
+                provider=awake_provider(cluster),
+                tags=tags,
+            ),
+        )
+        for team in settings.teams.teams
+    }
+
+
+def task_images_of(
+    settings: Settings, node_groups: NodeGroups, cluster: Cluster, airflow: Airflow
+) -> TaskImages | None:
+    """The task images teams may run (`taskImageRepositories`)."""
+    repositories = settings.teams.task_image_repositories
+    if not repositories:
+        return None
+    return TaskImages(
+        child_name(settings.name, "task-images"),
+        TaskImagesArgs(
+            repositories=repositories,
+            namespace=airflow.namespace,
+            node_role_name=node_groups.node_role_name,
+            provider=awake_provider(cluster),
+        ),
+    )
+
+
+def subnet_cidrs(settings: Settings, tier: str) -> pulumi.Output[list[str]]:
+    """The CIDRs of the `node` or `data` subnets, in zone order: planned for a created VPC, read for a
+    brought one (a data source, as `pulumi up` reads it)."""
     net = settings.network
     if not net.existing:
-        return node_subnet_cidrs(net.vpc_cidr)
-    return pulumi.Output.all(*[aws.ec2.get_subnet_output(id=i).cidr_block for i in net.existing_node_subnet_ids])
+        zones = net.availability_zone_ids or tuple(str(i) for i in range(MAX_AZS))  # empty: three zones
+        return pulumi.Output.from_input([getattr(p, tier) for p in plan_subnets(net.vpc_cidr, zones)])
+    ids = net.existing_node_subnet_ids if tier == "node" else net.existing_data_subnet_ids
+    return pulumi.Output.all(*[aws.ec2.get_subnet_output(id=i).cidr_block for i in ids])
+
+
+def load_balancer_sources(node_cidrs: pulumi.Output[list[str]]) -> pulumi.Output[list[str]]:
+    """The NLB's own addresses, fixed in each node subnet (`lib.network.subnets.load_balancer_address`,
+    the same the LoadBalancer pins): its health checks and requests come from them (no client IP
+    preservation), and the API server's network policy admits them and no other address."""
+    return node_cidrs.apply(lambda cidrs: [load_balancer_address(c).address for c in cidrs])
+
+
+def kubernetes_api_sources(cluster: Cluster, node_cidrs: pulumi.Output[list[str]]) -> pulumi.Output[list[str]]:
+    """Where pods reach the Kubernetes API: the `kubernetes` Service's ClusterIP (what a pod's egress
+    shows before kube-proxy's DNAT), and the node subnets, where EKS places its network interfaces."""
+    return pulumi.Output.all(cluster.kubernetes_service_ip, node_cidrs).apply(lambda v: [f"{v[0]}/32", *v[1]])
 
 
 def airflow_of(
     settings: Settings,
     database: Database,
+    database_roles: DatabaseRoles,
     storage: SharedStorage,
     cluster: Cluster,
     worker_role: ServiceAccountRole,
     mirrors: pulumi.Input[dict[str, str]],
     depends_on: list[pulumi.Resource],
+    node_cidrs: pulumi.Output[list[str]],
     telemetry: ClusterTelemetry | None = None,
     archive: LogArchive | None = None,
+    secrets: SecretsBackend | None = None,
 ) -> Airflow:
     a = settings.airflow
     statsd = StatsdTarget(telemetry.statsd_host, telemetry.statsd_port, STATSD_PREFIX) if telemetry else None
     remote_logs = (
         pulumi.Output.all(archive.bucket_name, archive.role_arn).apply(
-            lambda v: RemoteLogs(v[0], v[1], settings.region)
+            lambda v: RemoteLogs(v[0], v[1], settings.region, chained=secrets is not None)
         )
         if archive
+        else None
+    )
+    backend = (
+        secrets.role_arn.apply(lambda arn: BackendTarget(settings.teams.prefixes, settings.region, arn))
+        if secrets
         else None
     )
     return Airflow(
         settings.name,
         AirflowArgs(
-            connection_uri=database.connection_uri,
+            connection_uri=database_roles.connection_uri,
             max_connections=database.max_connections,
             volumes={
                 volume: VolumeClaimArgs(claim, storage.volume_names.get(volume, ""), storage.volume_capacity)
@@ -422,6 +591,7 @@ def airflow_of(
             },
             control_plane=settings.node_group(NodeGroupRole.AIRFLOW),
             workers=settings.node_group(NodeGroupRole.WORKERS),
+            queue_groups=settings.queue_groups,
             provider=cluster.provider,  # None asleep
             namespace=storage.claim_namespace,
             chart_version=a.chart_version,
@@ -438,11 +608,24 @@ def airflow_of(
             image_mirrors=mirrors,
             statsd=statsd,
             remote_logs=remote_logs,
-            load_balancer_cidrs=load_balancer_sources(settings),
+            load_balancer_cidrs=load_balancer_sources(node_cidrs),
+            kubernetes_api_cidrs=kubernetes_api_sources(cluster, node_cidrs),
+            # A brought host may be anywhere the nodes route to (a peered VPC, on premises): its port only.
+            database_cidrs=["0.0.0.0/0"] if settings.database.existing else subnet_cidrs(settings, "data"),
+            # The port as configured, not the instance's output: the policies need not wait for the database.
+            database_port=settings.database.existing_port if settings.database.existing else POSTGRES_PORT,
+            secrets_backend=backend,
+            sso=a.sso,
+            # A secret config key, read only with single sign-on.
+            sso_client_secret=pulumi.Config().require_secret("ssoClientSecret") if a.sso else None,
             values=a.values,
             depends_on=depends_on,
         ),
     )
+
+
+def _item(values: pulumi.Output[list[str]], index: int) -> pulumi.Output[str]:
+    return values.apply(lambda v: v[index])
 
 
 def load_balancer_of(
@@ -451,17 +634,21 @@ def load_balancer_of(
     cluster: Cluster,
     airflow: Airflow,
     controller: ClusterAddon,
+    node_cidrs: pulumi.Output[list[str]],
     tags: dict[str, str],
 ) -> LoadBalancer:
     lb = settings.load_balancer
-    # The default source is the VPC's CIDR (the loader requires explicit CIDRs for a brought VPC).
+    # The default source is the VPC's CIDR outside production (the loader requires explicit CIDRs in
+    # production and for a brought VPC).
     allowed = lb.allowed_cidrs or (settings.network.vpc_cidr,)
+    ids, cidrs = network.node_subnet_ids, node_cidrs
+    zones = len(settings.network.existing_node_subnet_ids or settings.network.availability_zone_ids) or MAX_AZS
     return LoadBalancer(
         settings.name,
         LoadBalancerArgs(
             cluster_name=cluster.cluster_name,
             vpc_id=network.vpc_id,
-            subnet_ids=network.node_subnet_ids,
+            subnets=tuple(LoadBalancerSubnet(_item(ids, i), _item(cidrs, i)) for i in range(zones)),
             allowed_cidrs=allowed,
             target_security_group_id=network.node_security_group_id,
             namespace=airflow.namespace,
@@ -507,12 +694,18 @@ def telemetry_of(
 
 
 def log_archive_of(
-    settings: Settings, cluster: Cluster, worker_role: ServiceAccountRole, tags: dict[str, str]
+    settings: Settings,
+    cluster: Cluster,
+    worker_role: ServiceAccountRole,
+    tags: dict[str, str],
+    secrets: SecretsBackend | None = None,
 ) -> LogArchive | None:
-    """The S3 bucket of Airflow's remote logs and its role (`remoteLogs`)."""
+    """The S3 bucket of Airflow's remote logs and its role (`remoteLogs`). With the secrets backend,
+    the API server's and triggerer's accounts carry its role, from which they assume the logs role."""
     o = settings.observability
     if not o.remote_logs:
         return None
+    assuming = [worker_role.role_arn, *([secrets.role_arn] if secrets else [])]
     return LogArchive(
         child_name(settings.name, "task-logs"),
         LogArchiveArgs(
@@ -520,7 +713,7 @@ def log_archive_of(
             service_accounts=tuple(service_account_name(section) for section in REMOTE_LOG_READERS),
             oidc_provider_arn=cluster.oidc_provider_arn,
             oidc_issuer=cluster.oidc_issuer,
-            assuming_role_arns=[worker_role.role_arn],
+            assuming_role_arns=assuming,
             transition_days=o.remote_logs_transition_days,
             expiration_days=o.remote_logs_expiration_days,
             protect=settings.protect,
@@ -575,6 +768,7 @@ def monitoring_of(settings: Settings, s: Stack, tags: dict[str, str]) -> Stack:
             child_name(name, "alerts"),
             AlertsArgs(
                 account_id=s.network.account_id,
+                region=settings.region,
                 emails=o.alarm_emails,
                 existing_topic_arn=o.alarm_topic_arn,
                 protect=settings.protect,
@@ -629,22 +823,43 @@ def build_stack(settings: Settings) -> Stack:
     mirrors, cache = image_mirrors_of(settings, node_groups)
     nodes: list[pulumi.Resource] = [*node_groups.groups.values(), *cache]
     database = database_of(settings, network, tags)
+    database_roles = database_roles_of(settings, database, cluster, mirrors, nodes, tags)
     storage = storage_of(settings, network, cluster, tags)
     managed = eks_addons(settings, cluster, storage, nodes, versions, tags)
     lb_controller, autoscaler = chart_addons(settings, network, cluster, nodes, tags, mirrors)
+    device_plugin = gpu_device_plugin_of(settings, cluster, nodes, mirrors)
     worker_role = worker_role_of(settings, cluster, tags)
     telemetry = telemetry_of(settings, network, cluster, nodes, versions, tags)
-    archive = log_archive_of(settings, cluster, worker_role, tags)
+    secrets = secrets_backend_of(settings, network, cluster, tags)
+    archive = log_archive_of(settings, cluster, worker_role, tags, secrets)
     # The release's pods need the volumes' driver, nodes, and the controller's webhook answering.
-    ready = [managed[EFS_CSI_DRIVER].addon, *nodes, lb_controller.release]
-    airflow = airflow_of(settings, database, storage, cluster, worker_role, mirrors, ready, telemetry, archive)
-    nlb = load_balancer_of(settings, network, cluster, airflow, lb_controller, tags)
+    # ... and the database's roles in step before the chart's migration Job runs as Airflow's.
+    if database_roles.job is None:
+        raise AssertionError("an awake stack runs the database roles Job")
+    ready = [managed[EFS_CSI_DRIVER].addon, *nodes, lb_controller.release, database_roles.job]
+    node_cidrs = subnet_cidrs(settings, "node")  # read once for a brought VPC
+    airflow = airflow_of(
+        settings,
+        database,
+        database_roles,
+        storage,
+        cluster,
+        worker_role,
+        mirrors,
+        ready,
+        node_cidrs,
+        telemetry,
+        archive,
+        secrets,
+    )
+    nlb = load_balancer_of(settings, network, cluster, airflow, lb_controller, node_cidrs, tags)
     stack = Stack(
         network,
         flow_logs,
         cluster,
         node_groups,
         database,
+        database_roles,
         storage,
         managed,
         lb_controller,
@@ -656,6 +871,10 @@ def build_stack(settings: Settings) -> Stack:
         nlb,
         alerts=None,
         dashboard=None,
+        gpu_device_plugin=device_plugin,
+        secrets=secrets,
+        teams=teams_of(settings, network, cluster, airflow, secrets, tags),
+        task_images=task_images_of(settings, node_groups, cluster, airflow),
     )
     return monitoring_of(settings, stack, tags)
 
@@ -675,25 +894,36 @@ def asleep_stack(
       access points and mount targets (no PersistentVolume: `provider` None); the task pods' role (its
       trust refuses everyone: `ServiceAccountRoleArgs.asleep`); the container log groups and their key
       (`ClusterTelemetryArgs.asleep`); the task logs bucket and its key (`LogArchiveArgs.asleep`);
-      Airflow's generated keys and passwords (`AirflowArgs.provider` None); the alerts topic.
+      Airflow's generated keys and passwords (`AirflowArgs.provider` None: with auth's JWT signing
+      key); Airflow's database password (`DatabaseRolesArgs.provider` None); the secrets backend's
+      key and role (its trust refuses everyone: `SecretsBackendArgs.asleep`); the alerts topic.
     - gone: the NAT gateways and their addresses (`NetworkArgs.nat`), the EKS cluster and its
       provider, the node groups with their role and volume key (`NodeGroupsArgs.asleep`: a key of
-      root volumes only), the image cache rules, every EKS add-on and Helm release, every
-      Kubernetes object, the IRSA roles of the add-ons, the NLB, the alarms and the dashboard.
+      root volumes only), the image cache rules, every EKS add-on (the cluster's vpc-cni with its
+      role among them) and Helm release, every Kubernetes object (network policies, the database
+      roles Job, the GPU device plugin, the task images' list), the IRSA roles of the add-ons and of
+      the database roles Job, the teams (their roles and kubeconfig: recreated on waking), the task
+      images' node pull policy (the node role is gone), the NLB, the alarms and the dashboard.
     A new hourly-billed or in-cluster part belongs in `build_stack` only."""
     node_groups = node_groups_of(settings, network, cluster, tags)
     database = database_of(settings, network, tags)
+    database_roles = database_roles_of(settings, database, cluster, {}, [], tags)
     storage = storage_of(settings, network, cluster, tags)
     worker_role = worker_role_of(settings, cluster, tags)
     telemetry = telemetry_of(settings, network, cluster, [], versions, tags)
-    archive = log_archive_of(settings, cluster, worker_role, tags)
-    airflow = airflow_of(settings, database, storage, cluster, worker_role, {}, [], telemetry, archive)
+    secrets = secrets_backend_of(settings, network, cluster, tags)
+    archive = log_archive_of(settings, cluster, worker_role, tags, secrets)
+    node_cidrs = subnet_cidrs(settings, "node")
+    airflow = airflow_of(
+        settings, database, database_roles, storage, cluster, worker_role, {}, [], node_cidrs, telemetry, archive, secrets
+    )
     stack = Stack(
         network,
         flow_logs,
         cluster,
         node_groups,
         database,
+        database_roles,
         storage,
         {},
         None,
@@ -705,8 +935,16 @@ def asleep_stack(
         None,
         alerts=None,
         dashboard=None,
+        secrets=secrets,
     )
     return monitoring_of(settings, stack, tags)
+
+
+def by_team(s: Stack, attribute: str) -> pulumi.Output[dict[str, str]]:
+    """Team name -> that attribute of its `Team` (`{}` without teams: `Output.all()` of nothing is a list)."""
+    if not s.teams:
+        return pulumi.Output.from_input({})
+    return pulumi.Output.all(**{n: getattr(t, attribute) for n, t in s.teams.items()})
 
 
 def exports(settings: Settings, s: Stack) -> PlatformOutputs:
@@ -747,7 +985,6 @@ def exports(settings: Settings, s: Stack) -> PlatformOutputs:
         db_port=plain(s.database.port),
         db_name=plain(s.database.db_name),
         db_security_group_id=plain(s.database.security_group_id),
-        db_connection_uri=s.database.connection_uri,
         db_kms_key_arn=plain(s.database.kms_key_arn if s.database.kms_key_arn is not None else ""),
         efs_file_system_id=s.storage.file_system_id,
         efs_dags_access_point_id=s.storage.access_point_ids["dags"],
@@ -775,6 +1012,15 @@ def exports(settings: Settings, s: Stack) -> PlatformOutputs:
         cloudwatch_container_log_group=plain(s.telemetry.log_group_names["application"] if s.telemetry else ""),
         task_logs_bucket_name=s.log_archive.bucket_name if s.log_archive else plain(""),
         task_logs_role_arn=s.log_archive.role_arn if s.log_archive else plain(""),
+        secrets_backend_role_arn=s.secrets.role_arn if s.secrets else plain(""),
+        secrets_kms_key_arn=s.secrets.kms_key_arn if s.secrets else plain(""),
+        team_role_arns=by_team(s, "role_arn"),
+        team_role_names=by_team(s, "role_name"),
+        team_service_accounts=plain({n: t.service_account for n, t in s.teams.items()}),
+        team_secrets_prefixes=plain({n: t.secrets_prefix for n, t in s.teams.items()}),
+        team_deployer_role_arns=by_team(s, "deployer_role_arn"),
+        team_kubeconfigs=by_team(s, "kubeconfig"),
+        task_image_repositories=plain(list(settings.teams.task_image_repositories)),
         contract_version=plain(CONTRACT_VERSION),
     )
 

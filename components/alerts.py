@@ -29,6 +29,9 @@ from lib.security.iam_documents import alerts_key_policy, alerts_topic_policy
 class AlertsArgs:
     account_id: pulumi.Input[str]
     """The AWS account of the stack (the key policy and the topic policy name it)."""
+    region: str = ""
+    """The stack's region (the key policy names the alarms and DB instances there); required with
+    a topic this component creates."""
     emails: tuple[str, ...] = ()
     """Addresses subscribed to the topic."""
     existing_topic_arn: str = ""
@@ -41,6 +44,8 @@ class AlertsArgs:
     def __post_init__(self) -> None:
         if self.existing_topic_arn and not TOPIC_ARN.match(self.existing_topic_arn):
             raise ValueError(f"AlertsArgs.existing_topic_arn '{self.existing_topic_arn}' is not an SNS topic ARN")
+        if not self.existing_topic_arn and not self.region:
+            raise ValueError("AlertsArgs.region is required with a topic this component creates")
         if self.existing_topic_arn and self.emails:
             raise ValueError("AlertsArgs: emails subscribe to a topic this component creates, not to an existing one")
         bad = [e for e in self.emails if not EMAIL.match(e)]
@@ -69,7 +74,9 @@ class Alerts(pulumi.ComponentResource):
             f"Alerts topic of {name}",
             args.protect,
             args.tags,
-            policy=pulumi.Output.from_input(args.account_id).apply(lambda a: json.dumps(alerts_key_policy(a))),
+            policy=pulumi.Output.from_input(args.account_id).apply(
+                lambda a: json.dumps(alerts_key_policy(a, args.region))
+            ),
         )
         topic = aws.sns.Topic(
             child_name(name, "topic"),

@@ -11,8 +11,12 @@ Creates (`airflow:index:Cluster`):
   private API endpoint always on, the public one off or limited to given CIDRs, API
   authentication mode with an access entry per admin role (keyed by the role), control-plane
   logs (api, audit, authenticator), an IAM OIDC provider for IAM roles for service accounts,
-  the vpc-cni and kube-proxy EKS add-ons at pinned versions, and an upgrade policy (what EKS
-  does when the version's standard support ends);
+  the kube-proxy EKS add-on at a pinned version, and an upgrade policy (what EKS does when the
+  version's standard support ends);
+- the vpc-cni EKS add-on (`EksAddon` `<name>-vpc-cni`) at a pinned version with its own IAM role
+  for aws-node (IRSA, AmazonEKS_CNI_Policy, which the node role no longer holds): it needs the
+  OIDC provider pulumi-eks creates inside the cluster, so pulumi-eks does not create it
+  (`useDefaultVpcCni`); the node groups wait for it (`network_addons`);
 - an ingress rule on 443 of the EKS cluster security group per private access CIDR, so that a
   VPN or bastion can reach the private endpoint;
 - a Kubernetes provider built from the cluster's kubeconfig (a secret), which waits for the
@@ -31,6 +35,7 @@ import pulumi_aws as aws
 import pulumi_eks as eks
 import pulumi_kubernetes as k8s
 
+from components.eks_addon import EksAddon, EksAddonArgs
 from components.parts.kms import encryption_key
 from components.parts.log_group import encrypted_log_group
 from components.parts.outputs import register_public_outputs
@@ -38,6 +43,7 @@ from components.parts.security_groups import ingress_rule
 from lib.cluster.managed_addons import KUBE_PROXY, MANAGED_ADDONS, VPC_CNI, Installer, installed_by
 from lib.cluster.versions import SupportType
 from lib.naming import access_entry_key, child_name, slug, with_name
+from lib.network.subnets import kubernetes_service_ip
 from lib.observability.cloudwatch import LOG_RETENTION_DAYS
 from lib.security.audit import cluster_log_group
 
@@ -57,8 +63,8 @@ class ClusterArgs:
     kubernetes_version: str
     """EKS Kubernetes version (`1.36`)."""
     addon_versions: Mapping[str, str]
-    """EKS add-on versions; this component pins `vpc-cni` and `kube-proxy`, which pulumi-eks
-    creates with the cluster."""
+    """EKS add-on versions; this component pins `kube-proxy`, which pulumi-eks creates with the
+    cluster, and `vpc-cni`, which it creates itself."""
     region: str
     """The cluster's region (the log key's policy names CloudWatch Logs there)."""
     account_id: pulumi.Input[str]
@@ -94,7 +100,8 @@ class ClusterArgs:
             raise ValueError(
                 f"ClusterArgs.log_retention_days {self.log_retention_days} is not one of {LOG_RETENTION_DAYS}"
             )
-        missing = [a.name for a in installed_by(Installer.CLUSTER) if a.name not in self.addon_versions]
+        ours = [*installed_by(Installer.CLUSTER), *installed_by(Installer.CLUSTER_NETWORK)]
+        missing = [a.name for a in ours if a.name not in self.addon_versions]
         if missing:
             raise ValueError(f"ClusterArgs.addon_versions lacks {missing}")
         if self.endpoint_public_access != bool(self.public_access_cidrs):
@@ -124,8 +131,14 @@ class Cluster(pulumi.ComponentResource):
     """Its key."""
     kubeconfig: pulumi.Output[str]
     """Kubeconfig JSON (secret)."""
+    kubernetes_service_ip: pulumi.Output[str]
+    """ClusterIP of the `kubernetes` Service (the first address of the cluster's service CIDR, which EKS
+    picks at creation): where pods reach the Kubernetes API; `""` asleep."""
     provider: k8s.Provider | None
     """Kubernetes provider for this cluster; None asleep."""
+    network_addons: dict[str, EksAddon]
+    """The add-ons every node needs before it turns Ready (vpc-cni), by EKS name: node groups
+    depend on their `addon`; none asleep."""
 
     def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("airflow:index:Cluster", name, None, opts)
@@ -155,7 +168,8 @@ class Cluster(pulumi.ComponentResource):
         if args.asleep:
             self.eks_cluster = self.provider = None  # nothing in the cluster is built asleep
             self.endpoint = self.oidc_provider_arn = self.oidc_issuer = pulumi.Output.from_input("")
-            self.cluster_security_group_id = pulumi.Output.from_input("")
+            self.cluster_security_group_id = self.kubernetes_service_ip = pulumi.Output.from_input("")
+            self.network_addons = {}  # vpc-cni and its role go with the cluster
             self.kubeconfig = pulumi.Output.secret("")
             register_public_outputs(self)
             return
@@ -182,8 +196,31 @@ class Cluster(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=api_rules),
         )
         self.endpoint = eks_cluster.eks_cluster.endpoint
+        self.kubernetes_service_ip = eks_cluster.eks_cluster.kubernetes_network_config.apply(
+            lambda config: kubernetes_service_ip(config.service_ipv4_cidr)
+        )
         self.oidc_provider_arn = eks_cluster.oidc_provider_arn
         self.oidc_issuer = eks_cluster.oidc_issuer
+        self.network_addons = {
+            entry.name: EksAddon(
+                child_name(name, entry.resource_name),
+                EksAddonArgs.of(
+                    entry,
+                    args.addon_versions[entry.name],
+                    args.cluster_name,
+                    self.oidc_provider_arn,
+                    self.oidc_issuer,
+                    tags=args.tags,
+                    # The Addon pulumi-eks created (v4.3 cluster.ts L1094-1111, cni-addon.ts
+                    # L297-313: `VpcCniAddon` `<eks>-vpc-cni` and its `aws.eks.Addon` of that name)
+                    # is this one: a live stack updates it in place, adding the role, instead of
+                    # a CreateAddon that EKS refuses while the add-on exists.
+                    addon_aliases=[self._pulumi_eks_vpc_cni_urn(name)] if entry.name == VPC_CNI else [],
+                ),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            for entry in installed_by(Installer.CLUSTER_NETWORK)
+        }
         self.cluster_security_group_id = eks_cluster.cluster_security_group_id
         register_public_outputs(self)
 
@@ -204,12 +241,13 @@ class Cluster(pulumi.ComponentResource):
             public_access_cidrs=list(args.public_access_cidrs) if args.endpoint_public_access else None,
             authentication_mode=eks.AuthenticationMode.API,
             access_entries=self._access_entries(args.admin_role_arns),
-            # pulumi-eks manages these two as EKS add-ons even without a default node group
-            # (v4.3 cluster.ts L764-797, L1091-1112), at the newest build when no version is
-            # given: pinned here, they move with the Kubernetes version only. Nodes join with the
-            # self-managed copies EKS installs at creation, so nothing waits for these.
-            # Network policies enforced: the add-on's own key (pulumi-eks keeps it, cni-addon.ts
-            # mergeConfigurationValues); its aws-node pods run the network policy agent (VPC CNI 1.14+).
+            # pulumi-eks manages kube-proxy as an EKS add-on even without a default node group
+            # (v4.3 cluster.ts L764-797), at the newest build when no version is given: pinned
+            # here, it moves with the Kubernetes version only. It would create vpc-cni too
+            # (L1089-1111) unless `useDefaultVpcCni`: its `vpcCniOptions.serviceAccountRoleArn`
+            # (cni-addon.ts L44-57) cannot take aws-node's IRSA role, whose trust names the OIDC
+            # provider this same component creates (L1245-1262), so the component creates it after.
+            use_default_vpc_cni=True,
             **self._addon_options(args),
             # Always set, EXTENDED included: left out, the cluster keeps whatever it was given last.
             # pulumi-eks hands it to its aws.eks.Cluster as is (cluster.ts since #1787, in v4.3.0 and
@@ -225,19 +263,21 @@ class Cluster(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group]),
         )
 
+    def _pulumi_eks_vpc_cni_urn(self, name: str) -> pulumi.Output[str]:
+        """URN of the `aws.eks.Addon` pulumi-eks created for vpc-cni before this component did."""
+        eks_name = child_name(name, "eks")
+        parent = pulumi.resource.create_urn(f"{eks_name}-vpc-cni", "eks:index:VpcCniAddon", parent=self.eks_cluster.urn)
+        return pulumi.resource.create_urn(f"{eks_name}-vpc-cni", "aws:eks/addon:Addon", parent=parent)
+
     @staticmethod
     def _addon_options(args: ClusterArgs) -> dict[str, Any]:
         """pulumi-eks's option of each add-on the catalog has it create (Installer.CLUSTER), with the
-        entry's version and configuration. pulumi-eks has an option for these two only."""
+        entry's version and configuration: kube-proxy only."""
         entries = {a.name: a for a in installed_by(Installer.CLUSTER)}
-        if set(entries) != {VPC_CNI, KUBE_PROXY}:
-            raise ValueError(f"pulumi-eks creates vpc-cni and kube-proxy only, not {sorted(entries)}")
-        vpc_cni, kube_proxy = MANAGED_ADDONS[VPC_CNI], MANAGED_ADDONS[KUBE_PROXY]
+        if set(entries) != {KUBE_PROXY}:
+            raise ValueError(f"pulumi-eks creates kube-proxy only, not {sorted(entries)}")
+        kube_proxy = MANAGED_ADDONS[KUBE_PROXY]
         return {
-            "vpc_cni_options": eks.VpcCniOptionsArgs(
-                addon_version=args.addon_versions[VPC_CNI],
-                configuration_values=vpc_cni.configuration_of(args.cluster_name),
-            ),
             "kube_proxy_addon_options": eks.KubeProxyAddonOptionsArgs(
                 version=args.addon_versions[KUBE_PROXY],
                 configuration_values=kube_proxy.configuration_of(args.cluster_name),

@@ -4,9 +4,12 @@ Creates (`airflow:index:Database`), when no existing database is given:
 - a KMS key (yearly rotation) and alias for the storage, snapshots and Performance Insights; a
   DB subnet group over the data subnets; a security group admitting only PgBouncer's nodes on 5432;
 - a parameter group (`postgres<major>`): TLS required, slow statements, connections and lock
-  waits logged; CloudWatch log groups for the exported logs, with a retention;
-- a generated master password (alphanumeric: the URI needs no escaping) and, with a final
-  snapshot, its name's suffix, generated once per instance (`<identifier>-final-<hex>`);
+  waits logged; CloudWatch log groups for the exported logs, with a retention, encrypted with a
+  key of their own (`<name>-db-log-key`) that CloudWatch Logs may use for those groups only;
+- a KMS key (`<name>-db-secret-key`) for the master user's secret: RDS manages the master password
+  in Secrets Manager (`manage_master_user_password`) and rotates it (every 7 days by default), so it
+  is never in the program, its state or its outputs;
+- with a final snapshot, its name's suffix, generated once per instance (`<identifier>-final-<hex>`);
 - the RDS instance: gp3 with storage autoscaling, Multi-AZ or not, private, automated backups,
   minor upgrades in the maintenance window and never an immediate or major change. With
   `protect`, deletion protection and Pulumi `protect` on the instance and its key; with a final
@@ -14,13 +17,16 @@ Creates (`airflow:index:Database`), when no existing database is given:
   `restore_snapshot_identifier`, created from that snapshot, under the snapshot's key;
 - the instance's desired state (`aws.rds.InstanceDesiredState`): `stopped` while the stack
   hibernates, `available` otherwise (AWS starts a stopped instance by itself after 7 days).
-With an existing database, at most one ingress rule (its port, from the clients' group) in its group.
-Either way `connection_uri` is Airflow's metadata connection, a Pulumi secret.
+With an existing database, at most one ingress rule (its port, from the clients' group) in its
+group, and the administrator's password you gave (`existingDbPassword`) in a Secrets Manager secret
+of RDS's shape (`{"username", "password"}`) under the same kind of key: either way the roles Job
+(`DatabaseRoles`) reads the master credentials from `master_secret_arn`, and Airflow never uses them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pulumi
@@ -29,26 +35,24 @@ import pulumi_random as random
 
 from components.parts.kms import encryption_key
 from components.parts.outputs import register_public_outputs
-from components.parts.rds import log_groups, parameter_group
+from components.parts.rds import log_group_names, log_groups, parameter_group
 from components.parts.security_groups import ingress_rule
 from lib.database.pgbouncer.tls import RDS_CA_IDENTIFIER
 from lib.database.postgres import EXISTING_DATABASE_MAX_CONNECTIONS, max_connections, running_max_connections
-from lib.database.postgres import connection_uri as postgres_uri
 from lib.naming import child_name, with_name
+from lib.security.audit import log_groups_key_policy
 
 POSTGRES_PORT = 5432
 EXPORTED_LOGS = ("postgresql", "upgrade")
 PERFORMANCE_INSIGHTS_RETENTION_DAYS = 7  # the free tier
-PASSWORD_LENGTH = 40
 SNAPSHOT_SUFFIX_BYTES = 4
 
 
-def connection_uri(
-    username: str, password: pulumi.Input[str], host: pulumi.Input[str], port: pulumi.Input[int], db_name: str
-) -> pulumi.Output[str]:
-    """Airflow's metadata connection (`lib.database.postgres.connection_uri`), as a secret."""
-    parts = pulumi.Output.all(password, host, port)
-    return pulumi.Output.secret(parts.apply(lambda v: postgres_uri(username, str(v[0]), v[1], v[2], db_name)))
+def master_secret_string(username: str, password: pulumi.Input[str]) -> pulumi.Output[str]:
+    """A brought database's administrator as RDS writes its managed secret (a Pulumi secret)."""
+    return pulumi.Output.secret(
+        pulumi.Output.from_input(password).apply(lambda p: json.dumps({"username": username, "password": p}))
+    )
 
 
 @dataclass(frozen=True)
@@ -58,7 +62,8 @@ class ExistingDatabaseArgs:
     host: str
     """Its host name."""
     password: pulumi.Input[str]
-    """Password of the database user there (a secret)."""
+    """Password of its administrator, `username` (a secret): kept in a Secrets Manager secret the
+    roles Job reads; Airflow itself logs in as its own role."""
     port: int = POSTGRES_PORT
     """Its port."""
     security_group_id: str = ""
@@ -73,6 +78,10 @@ class DatabaseArgs:
     """Data subnets, one per AZ."""
     client_security_group_id: pulumi.Input[str]
     """The security group of the database's clients (PgBouncer's nodes): the only source admitted."""
+    region: str = ""
+    """The stack's region (the log groups' key policy); required."""
+    account_id: pulumi.Input[str] = ""
+    """The stack's account (the keys' policies); required."""
     instance_class: str = "db.r6g.large"
     """RDS class (db.t3/t4g, or db.m5+/r5+): PgBouncer's pools are sized from its memory."""
     engine_version: str = "16"
@@ -100,7 +109,7 @@ class DatabaseArgs:
     db_name: str = "airflow"
     """The Airflow metadata database."""
     username: str = "airflow"
-    """The master user, which Airflow connects as."""
+    """The master user (a brought database's administrator): only the roles Job connects as it."""
     existing: ExistingDatabaseArgs | None = None
     """Use this server instead of creating one (then the instance options above are unused)."""
     protect: bool = True
@@ -121,6 +130,8 @@ class DatabaseArgs:
                 raise ValueError(f"DatabaseArgs.instance_class {err}") from None
         if not self.db_name or not self.username:
             raise ValueError("DatabaseArgs: db_name and username are required")
+        if not self.region or not self.account_id:
+            raise ValueError("DatabaseArgs: region and account_id are required (the keys' policies)")
         if self.existing is not None and self.restore_snapshot_identifier:
             raise ValueError("DatabaseArgs: restore_snapshot_identifier restores a created instance, not a brought one")
 
@@ -134,8 +145,16 @@ class Database(pulumi.ComponentResource):
     """Name of the Airflow metadata database."""
     security_group_id: pulumi.Output[str]
     """Security group of the database; empty for an existing database given without one."""
-    connection_uri: pulumi.Output[str]
-    """Airflow's metadata connection, `postgresql://...?sslmode=require` (secret)."""
+    username: str
+    """The master user (a brought database's administrator)."""
+    master_secret_arn: pulumi.Output[str]
+    """The Secrets Manager secret of the master's `{"username", "password"}`: RDS's managed one, or
+    the one written for a brought database. Only the roles Job reads it."""
+    master_secret_key_arn: pulumi.Output[str]
+    """The KMS key of that secret."""
+    resource_id: pulumi.Output[str]
+    """What tells one database from another behind the same address: the instance's resource ID
+    (`db-...`, new when a restore replaces it); the host for a brought one."""
     instance_identifier: str | None
     """RDS identifier of the created instance (None for an existing database)."""
     kms_key_arn: pulumi.Output[str] | None
@@ -147,6 +166,7 @@ class Database(pulumi.ComponentResource):
     def __init__(self, name: str, args: DatabaseArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("airflow:index:Database", name, None, opts)
         self.db_name = args.db_name
+        self.username = args.username
         if args.existing is not None:
             self._use_existing(name, args, args.existing)
         else:
@@ -171,8 +191,23 @@ class Database(pulumi.ComponentResource):
         self.address = pulumi.Output.from_input(existing.host)
         self.port = pulumi.Output.from_input(existing.port)
         self.security_group_id = pulumi.Output.from_input(existing.security_group_id)
-        password = pulumi.Output.secret(existing.password)
-        self.connection_uri = connection_uri(args.username, password, existing.host, existing.port, args.db_name)
+        key = self._secret_key(name, args, f"the administrator of {existing.host}")
+        secret = aws.secretsmanager.Secret(
+            child_name(name, "db-master-secret"),
+            description=f"Administrator of the brought database {existing.host} (existingDbPassword)",
+            kms_key_id=key.arn,
+            tags=with_name(args.tags, child_name(name, "db-master-secret")),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        aws.secretsmanager.SecretVersion(
+            child_name(name, "db-master-secret"),
+            secret_id=secret.id,
+            secret_string=master_secret_string(args.username, existing.password),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.master_secret_arn = secret.arn
+        self.master_secret_key_arn = key.arn
+        self.resource_id = pulumi.Output.from_input(existing.host)
         self.instance_identifier = None
         self.kms_key_arn = None
         self.max_connections = pulumi.Output.from_input(EXISTING_DATABASE_MAX_CONNECTIONS)
@@ -200,23 +235,10 @@ class Database(pulumi.ComponentResource):
         self._admit_clients(name, args, security_group.id, POSTGRES_PORT)
         return subnet_group, security_group
 
-    def _secrets(
-        self, name: str, identifier: str, args: DatabaseArgs
-    ) -> tuple[pulumi.Output[str], pulumi.Output[str] | None]:
-        """The master password, and the final snapshot's name (None without a final snapshot)."""
-        child = pulumi.ResourceOptions(parent=self)
-        # Alphanumeric only: valid for RDS and safe inside a URI. No keepers: it never changes.
-        password = random.RandomPassword(
-            child_name(name, "db-password"),
-            length=PASSWORD_LENGTH,
-            special=False,
-            min_lower=1,
-            min_upper=1,
-            min_numeric=1,
-            opts=child,
-        )
+    def _final_snapshot(self, name: str, identifier: str, args: DatabaseArgs) -> pulumi.Output[str] | None:
+        """The final snapshot's name (None without a final snapshot)."""
         if not args.final_snapshot:
-            return password.result, None
+            return None
         # Generated once (no keepers): stable across updates, new for a new instance.
         # A restored instance is another instance: its final snapshot gets another name.
         restore = args.restore_snapshot_identifier
@@ -224,9 +246,20 @@ class Database(pulumi.ComponentResource):
             child_name(name, "db-final-snapshot-suffix"),
             byte_length=SNAPSHOT_SUFFIX_BYTES,
             keepers={"restoredFrom": restore} if restore else None,
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
-        return password.result, pulumi.Output.concat(identifier, "-final-", suffix.hex)
+        return pulumi.Output.concat(identifier, "-final-", suffix.hex)
+
+    def _secret_key(self, name: str, args: DatabaseArgs, whose: str) -> aws.kms.Key:
+        """The key of the master's secret: decrypted only through Secrets Manager, by the roles Job's role."""
+        return encryption_key(
+            self,
+            child_name(name, "db-secret-key"),
+            alias=f"{name}-rds-master-secret",
+            description=f"Secrets Manager secret of {whose}",
+            protect=args.protect,
+            tags=args.tags,
+        )
 
     def _key_and_logs(
         self, name: str, identifier: str, args: DatabaseArgs
@@ -240,7 +273,21 @@ class Database(pulumi.ComponentResource):
             tags=args.tags,
             retain_on_delete=args.final_snapshot or args.retain_automated_backups,
         )
-        logs = log_groups(self, name, identifier, EXPORTED_LOGS, args.tags)
+        groups = log_group_names(identifier, EXPORTED_LOGS)
+        log_key = encryption_key(
+            self,
+            child_name(name, "db-log-key"),
+            alias=f"{name}-rds-logs",
+            description=f"CloudWatch Logs encryption of RDS instance {identifier}'s exported logs",
+            protect=args.protect,
+            tags=args.tags,
+            # Kept with the groups' events for their retention, as the audit logs' keys are.
+            retain_on_delete=True,
+            policy=pulumi.Output.from_input(args.account_id).apply(
+                lambda account: json.dumps(log_groups_key_policy(account, args.region, groups))
+            ),
+        )
+        logs = log_groups(self, name, identifier, EXPORTED_LOGS, log_key.arn, args.tags)
         return key, logs
 
     def _desired_state(self, identifier: str, instance: aws.rds.Instance, stopped: bool) -> None:
@@ -256,7 +303,8 @@ class Database(pulumi.ComponentResource):
         identifier = child_name(name, "db")
         key, log_groups = self._key_and_logs(name, identifier, args)
         subnet_group, security_group = self._network(name, identifier, args)
-        password, final_snapshot = self._secrets(name, identifier, args)
+        final_snapshot = self._final_snapshot(name, identifier, args)
+        secret_key = self._secret_key(name, args, f"RDS instance {identifier}'s master user")
         insights = args.performance_insights
         restore = args.restore_snapshot_identifier
         instance = aws.rds.Instance(
@@ -267,7 +315,12 @@ class Database(pulumi.ComponentResource):
             instance_class=args.instance_class,
             db_name=args.db_name,
             username=args.username,
-            password=password,
+            # RDS keeps the master password in Secrets Manager under this key, and rotates it; the
+            # provider modifies a live instance to it in place (manage_master_user_password and
+            # master_user_secret_kms_key_id are not ForceNew: terraform-provider-aws
+            # internal/service/rds/instance.go; reports/replacement.py). UPGRADING.md has the steps.
+            manage_master_user_password=True,
+            master_user_secret_kms_key_id=secret_key.arn,
             port=POSTGRES_PORT,
             iam_database_authentication_enabled=False,  # PgBouncer logs in with the password
             ca_cert_identifier=RDS_CA_IDENTIFIER,  # held by the bundle PgBouncer verifies with
@@ -312,8 +365,15 @@ class Database(pulumi.ComponentResource):
         self._desired_state(identifier, instance, args.stopped)
         self.address, self.port = instance.address, instance.port
         self.security_group_id = security_group.id
-        self.connection_uri = connection_uri(args.username, password, instance.address, instance.port, args.db_name)
+        self.master_secret_arn = instance.master_user_secrets.apply(_secret_arn)
+        self.master_secret_key_arn = secret_key.arn
+        self.resource_id = instance.resource_id
         self.instance_identifier = identifier
         self.kms_key_arn = key.arn
         # RDS reports the running class until a deferred change applies (apply_immediately is off).
         self.max_connections = instance.instance_class.apply(lambda c: running_max_connections(args.instance_class, c))
+
+
+def _secret_arn(secrets: Sequence[aws.rds.outputs.InstanceMasterUserSecret] | None) -> str:
+    """The managed secret's ARN (RDS creates one with manage_master_user_password)."""
+    return secrets[0].secret_arn if secrets and secrets[0].secret_arn else ""

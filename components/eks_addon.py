@@ -1,4 +1,4 @@
-"""EksAddon: one EKS managed add-on at a pinned version, installed once there are nodes for it.
+"""EksAddon: one EKS managed add-on at a pinned version, installed once what it needs exists.
 
 Creates (`airflow:index:EksAddon`):
 - optionally, an IAM role that only the add-on's service accounts can assume through the
@@ -7,7 +7,11 @@ Creates (`airflow:index:EksAddon`):
 - an `aws.eks.Addon` at the given version, taking over the self-managed copy EKS installs with a
   new cluster (`OVERWRITE` on create), and keeping the program's settings on update. It waits for
   what `depends_on` lists: an add-on whose pods need nodes (CoreDNS, the EFS CSI driver) only
-  turns ACTIVE once the node groups exist.
+  turns ACTIVE once the node groups exist; vpc-cni, which the nodes need to turn Ready, waits for
+  its role only, and the node groups wait for it (as pulumi-eks orders its own copy: v4.3
+  nodegroup.ts L1143-1152). Optionally
+  `preserve` (its Kubernetes objects stay if the add-on is deleted) and aliases of the
+  `aws.eks.Addon` alone (it was another component's before).
 """
 
 from __future__ import annotations
@@ -63,6 +67,11 @@ class EksAddonArgs:
     carry this alias, so an existing stack updates them in place."""
     tags: Mapping[str, str] = field(default_factory=dict)
     """Tags on every resource."""
+    addon_aliases: Sequence[pulumi.Input[str]] = ()
+    """URNs the `aws.eks.Addon` alone had before (another component created it): a live stack
+    updates it in place."""
+    preserve: bool = False
+    """Leave the add-on's Kubernetes objects in the cluster when the `aws.eks.Addon` is deleted."""
 
     def __post_init__(self) -> None:
         if not self.cluster_name or not self.addon_name:
@@ -83,6 +92,7 @@ class EksAddonArgs:
         depends_on: Sequence[pulumi.Resource] = (),
         former_parent: pulumi.Alias | None = None,
         tags: Mapping[str, str] | None = None,
+        addon_aliases: Sequence[pulumi.Input[str]] = (),
     ) -> EksAddonArgs:
         """The args of the add-on catalog's `entry` (lib/cluster/managed_addons.py) at `version`."""
         role = entry.role
@@ -104,6 +114,8 @@ class EksAddonArgs:
             depends_on=depends_on,
             former_parent=former_parent,
             tags=tags or {},
+            addon_aliases=addon_aliases,
+            preserve=entry.preserve,
         )
 
 
@@ -120,7 +132,6 @@ class EksAddon(pulumi.ComponentResource):
     def __init__(self, name: str, args: EksAddonArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("airflow:index:EksAddon", name, None, opts)
         moved = [args.former_parent] if args.former_parent else None
-        child = pulumi.ResourceOptions(parent=self, aliases=moved)
         waits_for = list(args.depends_on)
         self.role_arn = None
         if args.role is not None:
@@ -145,8 +156,11 @@ class EksAddon(pulumi.ComponentResource):
             configuration_values=json.dumps(args.configuration, sort_keys=True) if args.configuration else None,
             resolve_conflicts_on_create="OVERWRITE",
             resolve_conflicts_on_update="OVERWRITE",
+            preserve=args.preserve or None,
             tags=with_name(args.tags, name),
-            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=waits_for)),
+            opts=pulumi.ResourceOptions(
+                parent=self, aliases=[*(moved or []), *args.addon_aliases] or None, depends_on=waits_for
+            ),
         )
         self.addon_name = args.addon_name
         self.version = args.version

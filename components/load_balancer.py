@@ -3,10 +3,13 @@
 Creates (`airflow:index:LoadBalancer`), owned by Pulumi rather than by a Kubernetes Service,
 so that its DNS name, listener and certificate are ordinary, reviewable infrastructure:
 - a security group for the NLB, its rules as separate resources: ingress on the listener port
-  from each allowed CIDR only (`nlbAllowedCidrs`, by default the VPC's CIDR), egress to the
+  from each allowed CIDR only (`nlbAllowedCidrs`; outside production, by default the VPC's CIDR), egress to the
   `nodes` security group on the API server port only; and an ingress rule on the `nodes` group
   admitting the NLB's group on that port (so the controller needs no security group rights);
-- an internal NLB in the node subnets of every AZ, cross-zone load balancing on;
+- an internal NLB in the node subnets of every AZ, cross-zone load balancing on, at a fixed
+  private address per subnet (subnet mappings, `lib.network.subnets.load_balancer_address`: the
+  API server's NetworkPolicy admits exactly these), each inside a block of its subnet reserved for
+  explicit assignment (an EC2 subnet CIDR reservation), so that no node or pod takes it first;
 - an IP target group (pods are registered directly) health-checked over HTTP on the API
   server's health endpoint, tagged so that only this cluster's controller may register targets;
 - a listener: TLS on 443 with the ACM certificate and a TLS 1.3 policy when one is configured,
@@ -30,6 +33,8 @@ from components.parts.outputs import register_public_outputs
 from components.parts.security_groups import ingress_rule
 from lib.cluster.helm_addons import TARGET_GROUP_BINDING_TAG
 from lib.naming import child_name, slug, with_name
+from lib.network.subnets import LoadBalancerAddress, load_balancer_address
+from lib.network.zones import zone_key
 
 TLS_PORT = 443
 TCP_PORT = 80
@@ -41,13 +46,23 @@ TARGET_GROUP_BINDING_API = "elbv2.k8s.aws/v1beta1"
 
 
 @dataclass(frozen=True)
+class LoadBalancerSubnet:
+    """A subnet of the NLB (one per AZ)."""
+
+    subnet_id: pulumi.Input[str]
+    """The subnet."""
+    cidr: pulumi.Input[str]
+    """Its CIDR: the NLB's fixed address there is computed from it."""
+
+
+@dataclass(frozen=True)
 class LoadBalancerArgs:
     cluster_name: str
     """The EKS cluster: only its load balancer controller may register targets."""
     vpc_id: pulumi.Input[str]
     """The VPC of the NLB and its target group."""
-    subnet_ids: pulumi.Input[list[str]]
-    """Node subnets, one per AZ: the NLB spans them all."""
+    subnets: tuple[LoadBalancerSubnet, ...]
+    """Node subnets, one per AZ: the NLB spans them all, at a fixed address in each."""
     allowed_cidrs: tuple[str, ...]
     """Sources allowed to reach the listener (the VPC's CIDR, a VPN's)."""
     target_security_group_id: pulumi.Input[str]
@@ -79,6 +94,8 @@ class LoadBalancerArgs:
             raise ValueError(f"LoadBalancerArgs.health_check_path '{self.health_check_path}' is not a path")
         if not self.allowed_cidrs:
             raise ValueError("LoadBalancerArgs.allowed_cidrs is empty: nothing could reach the listener")
+        if not self.subnets:
+            raise ValueError("LoadBalancerArgs.subnets is empty: the NLB needs a subnet per AZ")
 
     @property
     def port(self) -> int:
@@ -103,22 +120,39 @@ class LoadBalancer(pulumi.ComponentResource):
     """The NLB's ARN suffix (`net/<name>/<id>`, CloudWatch's `LoadBalancer` dimension)."""
     target_group_arn_suffix: pulumi.Output[str]
     """The target group's ARN suffix (CloudWatch's `TargetGroup` dimension)."""
+    private_addresses: pulumi.Output[list[str]]
+    """The NLB's fixed private addresses, one per subnet (the sources its targets see)."""
 
     def __init__(self, name: str, args: LoadBalancerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("airflow:index:LoadBalancer", name, None, opts)
         self.port = args.port
         security_group = self._security_group(name, args)
         nlb_name = child_name(name, "nlb")
+        addresses = [pulumi.Output.from_input(s.cidr).apply(load_balancer_address) for s in args.subnets]
+        reservations = [
+            aws.ec2.SubnetCidrReservation(
+                child_name(name, "nlb-address", zone_key(i)),
+                subnet_id=subnet.subnet_id,
+                cidr_block=address.apply(lambda a: a.reservation),
+                reservation_type="explicit",
+                description=f"Fixed address of the Airflow NLB ({args.cluster_name})",
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            for i, (subnet, address) in enumerate(zip(args.subnets, addresses, strict=True))
+        ]
         nlb = aws.lb.LoadBalancer(
             nlb_name,
             internal=True,
             load_balancer_type="network",
             ip_address_type="ipv4",
-            subnets=args.subnet_ids,
+            subnet_mappings=[
+                aws.lb.LoadBalancerSubnetMappingArgs(subnet_id=s.subnet_id, private_ipv4_address=a.apply(_address))
+                for s, a in zip(args.subnets, addresses, strict=True)
+            ],
             security_groups=[security_group.id],
             enable_cross_zone_load_balancing=True,
             tags=with_name(args.tags, nlb_name),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=reservations),
         )
         target_group, listener = self._target_group_and_listener(name, args, nlb)
         k8s.apiextensions.CustomResource(
@@ -143,6 +177,7 @@ class LoadBalancer(pulumi.ComponentResource):
         self.target_group_arn = target_group.arn
         self.arn_suffix = nlb.arn_suffix
         self.target_group_arn_suffix = target_group.arn_suffix
+        self.private_addresses = pulumi.Output.all(*[a.apply(_address) for a in addresses])
         register_public_outputs(self)
 
     def _security_group(self, name: str, args: LoadBalancerArgs) -> aws.ec2.SecurityGroup:
@@ -221,6 +256,13 @@ class LoadBalancer(pulumi.ComponentResource):
             ssl_policy=TLS_POLICY if tls else None,
             default_actions=[aws.lb.ListenerDefaultActionArgs(type="forward", target_group_arn=target_group.arn)],
             tags=with_name(args.tags, listener_name),
-            opts=pulumi.ResourceOptions(parent=self),
+            # Replaced with the NLB (its `loadBalancerArn`): the old listener goes first, so that the
+            # target group is never asked to serve two load balancers at once (the ELB API's rules
+            # for that were not verified here; this order does not depend on them).
+            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
         )
         return target_group, listener
+
+
+def _address(address: LoadBalancerAddress) -> str:
+    return address.address

@@ -21,7 +21,7 @@ cluster), and which hold no rule of their own:
   carry it, and it is the only source the database admits. Task pods run on the tainted
   `workers` group (their template selects it), so a task pod's address is not admitted to
   PostgreSQL: all of Airflow reaches the database through PgBouncer, whose NetworkPolicy admits
-  no task pod (`lib/airflow/hardening.py`). (A DAG's `executor_config` pod override can still
+  no task pod (`lib/airflow/network_flows.py`). (A DAG's `executor_config` pod override can still
   change its pod's node selector and labels: nothing in the cluster refuses that yet.)
 
 Why a node-level group, not security groups for pods: with the VPC CNI (no ENI trunking), a

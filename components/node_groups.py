@@ -2,7 +2,7 @@
 
 Creates (`airflow:index:NodeGroups`):
 - one node IAM role shared by every group, with only the AWS managed policies a node needs
-  (EKS worker, VPC CNI, ECR pull-only);
+  (EKS worker, ECR pull-only; aws-node has its own role, components/cluster.py);
 - a KMS key (yearly rotation) for the nodes' root volumes, which the EC2 Auto Scaling
   service-linked role may use to launch them (`lib/security/audit.py`: the policy and what was read);
 - per group in the `nodeGroups` config map:
@@ -42,9 +42,12 @@ from lib.security.audit import node_volume_key_policy
 
 NODE_POLICIES = {
     "worker": "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
-    "cni": "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
     "ecr": "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPullOnly",
 }
+# No aws:SourceArn / aws:SourceAccount: EC2 assumes the role for the instance profile of whatever
+# instance it is passed to (iam:PassRole gates that), and the EKS user guide's node role trust
+# ("Amazon EKS node IAM role") carries no condition; EC2 documents none for this trust
+# (lib/security/iam_documents.py SERVICE_TRUSTS_WITHOUT_SOURCE_ARN).
 EC2_TRUST = {
     "Version": "2012-10-17",
     "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}],
@@ -85,6 +88,10 @@ class NodeGroupsArgs:
     that group's nodes)."""
     apply_sizes: tuple[str, ...] = ()
     """Groups whose configured sizes this update sends, desired size included (see `_group`)."""
+    network_ready: Sequence[pulumi.Resource] = ()
+    """What a node needs before it turns Ready (the vpc-cni add-on with aws-node's role): every
+    group waits for it, as pulumi-eks's groups wait for the add-on it creates (v4.3 nodegroup.ts
+    L1143-1152)."""
 
     def __post_init__(self) -> None:
         names = [g.name for g in self.groups]
@@ -215,7 +222,7 @@ class NodeGroups(pulumi.ComponentResource):
                 id=template.id, version=template.latest_version.apply(str)
             ),
             tags=with_name(args.tags, name, **autoscaler_node_template_tags(group)),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=list(attachments)),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*attachments, *args.network_ready]),
         )
         # Managed node group tags stay on the EKS resource; the autoscaler reads the ASG's.
         asg_name: pulumi.Output[str] = mng.node_group.apply(_first_asg_name)

@@ -9,10 +9,18 @@ from typing import Any, ClassVar
 
 from config.checks import ACM_ARN, SEMVER, Section, in_range, matches, source_cidrs
 from config.errors import ConfigError
-from config.keys import as_tuple, enum_of, key, key_of, optional, str_map
+from config.keys import as_tuple, enum_of, key, key_of, optional, secret_key, str_map
 from lib.airflow.git_sync import SSH_SECRET_KEYS, GitSyncSource, branch_problem, is_ssh, sub_path_problem
 from lib.airflow.resources import RESOURCE_PROFILES, ResourceProfile
 from lib.airflow.secrets import fernet_generations
+from lib.airflow.sso import (
+    ROLES,
+    OidcProvider,
+    claim_problem,
+    client_id_problem,
+    issuer_problem,
+    role_mapping_problem,
+)
 from lib.airflow.task_pod import TASK_POD_KEYS
 from lib.airflow.values import WORKER_SERVICE_ACCOUNT, Replicas
 from lib.cluster.managed_addons import MANAGED_ADDONS, VERSION_PATTERN
@@ -156,6 +164,59 @@ class AirflowSettings(Section):
         "of the task pods chart 1.22 deprecates (`workers.env`, ...: set `workers.kubernetes.*`).",
     )
 
+    sso_issuer: str = key(
+        "ssoIssuer",
+        "",
+        "Single sign-on for the Airflow UI and API: the OIDC identity provider's issuer URL (https; Cognito: "
+        "https://cognito-idp.<region>.amazonaws.com/<user pool ID>), whose /.well-known/openid-configuration the "
+        "API server reads. Empty: SSO off (the local admin user, airflowCreateAdminUser). On, the FAB auth manager "
+        "signs users in with it (docs/sso.md); it needs airflowCreateAdminUser false and the TLS listener "
+        "(nlbCertificateArn), and the provider must allow the callback https://<UI host>/auth/oauth-authorized/sso.",
+    )
+    sso_client_id: str = key(
+        "ssoClientId",
+        "",
+        "The OIDC client (app client) ID registered at the identity provider for Airflow.",
+        only_with="ssoIssuer",
+        required_with="ssoIssuer",
+    )
+    sso_client_secret_set: bool = secret_key("ssoClientSecret", only_with="ssoIssuer", required_with="ssoIssuer")
+    """Whether `ssoClientSecret` is set (the program reads it itself, as a secret)."""
+    sso_role_mapping: Mapping[str, str] = key(
+        "ssoRoleMapping",
+        {},
+        f"Group -> Airflow role ({', '.join(ROLES)}) its members get, synced at every login; a user in no "
+        "mapped group gets Public (no permission). The groups are the values of ssoGroupsClaim.",
+        convert=str_map,
+        only_with="ssoIssuer",
+        required_with="ssoIssuer",
+    )
+    sso_groups_claim: str = key(
+        "ssoGroupsClaim",
+        "groups",
+        "The ID token's claim listing the user's groups (Cognito: cognito:groups).",
+        only_with="ssoIssuer",
+    )
+    sso_username_claim: str = key(
+        "ssoUsernameClaim",
+        "email",
+        "The ID token's claim that names the user in Airflow: unique and stable at the provider (email, sub, "
+        "preferred_username, cognito:username).",
+        only_with="ssoIssuer",
+    )
+
+    @property
+    def sso(self) -> OidcProvider | None:
+        if not self.sso_issuer:
+            return None
+        return OidcProvider(
+            issuer=self.sso_issuer,
+            client_id=self.sso_client_id,
+            role_mapping=dict(self.sso_role_mapping),
+            groups_claim=self.sso_groups_claim,
+            username_claim=self.sso_username_claim,
+        )
+
     @property
     def replicas(self) -> Replicas:
         return Replicas(
@@ -206,6 +267,8 @@ class AirflowSettings(Section):
         self._check_fernet_generations()
         if self.git_sync_repo:
             self._check_git_sync()
+        if self.sso_issuer:
+            self._check_sso()
         workers = self.values.get("workers")
         if isinstance(workers, Mapping) and "serviceAccount" in workers:
             raise ConfigError(
@@ -235,6 +298,23 @@ class AirflowSettings(Section):
                 "fernet_key_previous_generation",
                 f"{previous} is not a generation below fernetKeyGeneration {self.fernet_key_generation} "
                 f"(0 to {self.fernet_key_generation - 1}), nor -1 (none)",
+            )
+
+    def _check_sso(self) -> None:
+        for field, problem in (
+            ("sso_issuer", issuer_problem(self.sso_issuer)),
+            ("sso_client_id", client_id_problem(self.sso_client_id)),
+            ("sso_role_mapping", role_mapping_problem(self.sso_role_mapping)),
+            ("sso_groups_claim", claim_problem(self.sso_groups_claim)),
+            ("sso_username_claim", claim_problem(self.sso_username_claim)),
+        ):
+            if problem:
+                raise self.invalid(field, problem)
+        if self.create_admin_user:
+            raise self.invalid(
+                "create_admin_user",
+                "must be false with ssoIssuer: the local admin user (a shared password) is off when users sign "
+                "in with single sign-on; map an identity provider group to Admin in ssoRoleMapping instead",
             )
 
     def _check_git_sync(self) -> None:
@@ -268,14 +348,18 @@ class LoadBalancerSettings(Section):
     allowed_cidrs: tuple[str, ...] = key(
         "nlbAllowedCidrs",
         [],
-        "CIDRs allowed to reach the Airflow UI through the internal NLB (default is the VPC CIDR): "
-        "canonical IPv4 CIDRs, each once, at most 50.",
+        "CIDRs allowed to reach the Airflow UI through the internal NLB, the only sources its security group "
+        "admits: canonical IPv4 CIDRs, each once, at most 50. Required in production (no VPC-wide default) "
+        "and with existingVpcId; otherwise the VPC's CIDR.",
         convert=as_tuple,
     )
     certificate_arn: str = key(
         "nlbCertificateArn",
         "",
-        "ACM certificate ARN; when set the NLB listens with TLS on 443, otherwise TCP on 80.",
+        "ACM certificate ARN (a public certificate, or a private one issued by AWS Private CA) for the "
+        "name clients use for the UI; when set the NLB listens with TLS on 443, otherwise TCP on 80, which "
+        "the policy pack refuses in production unless waived (policyWaivers: production-tls-listeners; "
+        "docs/security.md, TLS on the load balancer).",
     )
 
     def __post_init__(self) -> None:

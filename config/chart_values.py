@@ -23,6 +23,7 @@ from config.keys import key_of
 from lib.airflow.chart_schema import SCHEMAS, schema_version, values_problem
 from lib.airflow.git_sync import dags_folder
 from lib.airflow.secrets import SECRET_NAMES, secrets_rollout_values
+from lib.airflow.secrets_backend import BackendTarget
 from lib.airflow.telemetry import RemoteLogs, StatsdTarget
 from lib.airflow.values import ChartInputs, airflow_values
 from lib.cluster import helm_addons as addons
@@ -41,13 +42,15 @@ PLACEHOLDER = "placeholder"  # a name known only once resources exist (the clust
 
 def airflow_chart_inputs(settings: Settings) -> ChartInputs:
     """What components/airflow.py gives `airflow_values`, from the settings alone."""
-    a, o = settings.airflow, settings.observability
+    a, o, t = settings.airflow, settings.observability, settings.teams
+    backend = BackendTarget(t.prefixes, settings.region, ROLE) if t.secrets_manager_backend else None
     return ChartInputs(
         airflow_version=a.airflow_version,
         replicas=a.replicas,
         resource_profile=a.resource_profile,
         control_plane=settings.node_group(NodeGroupRole.AIRFLOW),
         workers=settings.node_group(NodeGroupRole.WORKERS),
+        queue_groups=settings.queue_groups,
         secrets=SECRET_NAMES if a.create_admin_user else replace(SECRET_NAMES, admin_password=None),
         dags_claim=PLACEHOLDER,
         logs_claim=PLACEHOLDER,
@@ -58,8 +61,11 @@ def airflow_chart_inputs(settings: Settings) -> ChartInputs:
         parallelism=settings.task_capacity,
         image_mirrors=settings.image_mirrors,
         statsd=StatsdTarget(PLACEHOLDER, 8125, PLACEHOLDER) if o.cluster_metrics else None,
-        remote_logs=RemoteLogs(PLACEHOLDER, ROLE, settings.region) if o.remote_logs else None,
+        remote_logs=RemoteLogs(PLACEHOLDER, ROLE, settings.region, chained=backend is not None)
+        if o.remote_logs
+        else None,
         failed_pod_retention_hours=a.failed_pod_retention_hours,
+        secrets_backend=backend,
         overrides=a.values,
     )
 

@@ -31,7 +31,9 @@ ROLE_ARN = re.compile(r"arn:aws:iam::[0-9]{12}:role/(?P<path>(?:[!-.0-~]+/)*)(?P
 a 12-digit account, an optional path, the name (`role_arn`)."""
 ROLE_NAME_MAX, ROLE_PATH_MAX = 64, 512
 """IAM's limits (CreateRole: RoleName 1 to 64 of `[\\w+=,.@-]`; Path 1 to 512, `/` delimited)."""
-ACM_ARN = re.compile(r"arn:aws:acm:(?P<region>[a-z0-9-]+):[0-9]{12}:certificate/[0-9a-f-]+")
+ACM_ARN = re.compile(r"arn:aws:acm:(?P<region>[a-z0-9-]+):(?P<account>[0-9]{12}):certificate/[0-9a-f-]+")
+DOCUMENTATION_ACCOUNT = "123456789012"
+"""The account ID AWS's documentation uses in its examples: a placeholder, never a real account."""
 SEMVER = re.compile(r"[0-9]+\.[0-9]+\.[0-9]+\Z")
 DOCUMENTATION_RANGES = tuple(
     ipaddress.ip_network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32")

@@ -19,6 +19,7 @@ from lib.database.postgres import (
     role_name_problem,
     windows_overlap,
 )
+from lib.database.roles import LONGEST_DB_NAME, MAX_GENERATION
 
 SUPPORTED_POSTGRES_MAJORS = tuple(RDS_POSTGRES_MINORS)
 EFS_TRANSITION_DAYS = (1, 7, 14, 30, 60, 90, 180, 270, 365)
@@ -40,7 +41,7 @@ class DatabaseSettings(Section):
 
     instance_class: str = key(
         "dbInstanceClass",
-        "db.r6g.large",
+        "db.m7g.large",
         "RDS instance class of the metadata database, of a family the program sizes PgBouncer for: db.t3, "
         "db.t4g, db.m5/m5d, db.m6g/m6gd, db.m6i/m6id/m6in/m6idn, db.m7g, db.m7i, db.m8g/m8gd and the "
         "db.r families of the same generations (db.r5b too), in sizes that family has.",
@@ -119,16 +120,28 @@ class DatabaseSettings(Section):
     db_name: str = key(
         "dbName",
         "airflow",
-        "Name of the Airflow metadata database: 1 to 63 lowercase letters, digits or _, from a letter; "
+        "Name of the Airflow metadata database: 1 to 55 lowercase letters, digits or _, from a letter (Airflow's "
+        "roles are named after it: <dbName>_app owns its schema `airflow`, Airflow logs in as <dbName>_app_g<N>); "
         "for a created database not a PostgreSQL reserved word (select, user, ...) nor rdsadmin, "
         "template0, template1.",
     )
     username: str = key(
         "dbUsername",
         "airflow",
-        "Master user name (Airflow connects as it): lowercase letters, digits or _ from a letter, 1 to 16 "
+        "Master user name (RDS keeps its password in Secrets Manager; with existingDbHost, an administrator "
+        "with CREATEROLE that owns dbName): only the database roles Job connects as it, never Airflow. "
+        "Lowercase letters, digits or _ from a letter, 1 to 16 "
         "(RDS's limit; 63 for a brought database); not a PostgreSQL reserved word (user, ...), public, "
         "none, postgres, admin, nor beginning with pg_ or rds.",
+    )
+    app_password_generation: int = key(
+        "dbAppPasswordGeneration",
+        0,
+        "Generation of Airflow's own database login role and its generated password (0 to 99): Airflow "
+        "logs in as <dbName>_app_g<N>. Raising it by one rotates the password without an outage: the "
+        "roles Job creates the new login role beside the current one, PgBouncer rolls to it, and the "
+        "generation before the current one loses its login (docs/runbook.md, Rotating Airflow's database "
+        "password).",
     )
     restore_snapshot_identifier: str = key(
         "dbRestoreSnapshotIdentifier",
@@ -190,6 +203,7 @@ class DatabaseSettings(Section):
         self.check("backup_retention_days", in_range, self.backup_retention_days, 1, 35)
         self._check_windows()
         self.check("slow_statement_ms", in_range, self.slow_statement_ms, -1, 3_600_000)
+        self.check("app_password_generation", in_range, self.app_password_generation, 0, MAX_GENERATION)
         self._check_names()
         snapshot = self.restore_snapshot_identifier
         if snapshot and not _SNAPSHOT.fullmatch(snapshot):
@@ -218,9 +232,11 @@ class DatabaseSettings(Section):
 
     def _check_names(self) -> None:
         """The database and user names RDS (or PostgreSQL, for a brought server) accepts."""
-        if not _IDENTIFIER.fullmatch(self.db_name):
+        if not _IDENTIFIER.fullmatch(self.db_name) or len(self.db_name) > LONGEST_DB_NAME:
             raise self.invalid(
-                "db_name", f"'{self.db_name}' is not 1 to 63 lowercase letters, digits or '_' beginning with a letter"
+                "db_name",
+                f"'{self.db_name}' is not 1 to {LONGEST_DB_NAME} lowercase letters, digits or '_' beginning with a "
+                "letter (Airflow's roles are named after it)",
             )
         if not self.existing and (self.db_name in RESERVED_WORDS or self.db_name in RDS_DATABASES):
             raise self.invalid(

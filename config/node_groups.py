@@ -33,6 +33,7 @@ FIELDS = {
     "diskSizeGib": "disk_size_gib",
     "labels": "labels",
     "taints": "taints",
+    "taskQueue": "task_queue",
 }
 """Key of a node group's field in the config map -> field of `NodeGroup`."""
 _KEY_OF = {f: k for k, f in FIELDS.items()} | {"name": ""}
@@ -127,6 +128,7 @@ def parse_node_group(key: str, name: str, spec: Any) -> NodeGroup:
             disk_size_gib=_typed(f"{key}.diskSizeGib", spec.get("diskSizeGib", 50), int, "an integer"),
             labels=_labels(f"{key}.labels", spec.get("labels", {})),
             taints=_taints(f"{key}.taints", spec.get("taints", [])),
+            task_queue=_typed(f"{key}.taskQueue", spec.get("taskQueue", ""), str, "a string"),
         )
     except InvalidField as err:
         field_key = f"{key}.{_KEY_OF[err.field]}" if _KEY_OF[err.field] else key

@@ -59,10 +59,20 @@ SECRET_KEYS = {
         "",
         True,
         secret=True,
-        description="Password of dbUsername on the existing database: `pulumi config set --secret "
+        description="Password of dbUsername, the existing database's administrator: `pulumi config set --secret "
         "existingDbPassword ...` (the stack file then holds `secure: <ciphertext>`); refused in plain text. "
+        "Kept in a Secrets Manager secret that only the database roles Job reads; Airflow connects as its "
+        "own role. Not declared in Pulumi.yaml (see the page's introduction).",
+    ),
+    "ssoClientSecret": Declaration(
+        "string",
+        "",
+        True,
+        secret=True,
+        description="Client secret of ssoClientId at the identity provider: `pulumi config set --secret "
+        "ssoClientSecret ...`; refused in plain text. It reaches the API server only, from a Kubernetes Secret. "
         "Not declared in Pulumi.yaml (see the page's introduction).",
-    )
+    ),
 }
 """Optional secret keys, which the program reads with `get_secret`/`require_secret`; absent, "".
 `Pulumi.yaml` cannot declare them: the Pulumi CLI requires a value on every stack for a declared key

@@ -21,7 +21,7 @@ from typing import Any, ClassVar, TypeVar
 
 from config.airflow import AddonSettings, AirflowSettings, LoadBalancerSettings
 from config.chart_values import check_chart_values
-from config.checks import ACM_ARN, documentation_range
+from config.checks import ACM_ARN, DOCUMENTATION_ACCOUNT, documentation_range
 from config.cluster import ClusterSettings
 from config.data import DatabaseSettings, StorageSettings
 from config.errors import ConfigError, each, raise_all
@@ -31,11 +31,12 @@ from config.network import NetworkSettings
 from config.node_groups import DEFAULT_NODE_GROUPS, check_node_group_tags, parse_node_groups
 from config.observability import ObservabilitySettings
 from config.project import PROJECT_FILE, SECRET_KEYS, Declaration, parse_value, read_declarations
-from lib.cluster.managed_addons import MANAGED_ADDONS, Toggle
-from lib.cluster.node_groups import REQUIRED_ROLES, NodeGroup, NodeGroupRole, TaintEffect
+from config.teams import TeamsSettings
+from lib.cluster.managed_addons import MANAGED_ADDONS, Toggle, addons_on
+from lib.cluster.node_groups import DEFAULT_QUEUE, REQUIRED_ROLES, NodeGroup, NodeGroupRole, TaintEffect
 from lib.cluster.sizing import has_shapes, node_task_capacity
 from lib.cluster.versions import support_warning
-from lib.images import CREDENTIAL_ARN, PULL_THROUGH_CACHE
+from lib.images import ANONYMOUS_PULL_NODES, CREDENTIAL_ARN, PULL_THROUGH_CACHE, anonymous_docker_hub
 from lib.network.zones import region_problem, zone_id_problem
 from lib.quantities import cpu_millicores, memory_mebibytes
 from lib.security.audit import cluster_log_group, flow_log_group
@@ -62,6 +63,7 @@ class Settings:
     addons: AddonSettings
     airflow: AirflowSettings
     observability: ObservabilitySettings
+    teams: TeamsSettings
     node_groups: tuple[NodeGroup, ...] = key(
         "nodeGroups",
         DEFAULT_NODE_GROUPS,
@@ -74,8 +76,12 @@ class Settings:
         "`key` (at most 63), `value`, `effect`: `NO_SCHEDULE`/`NO_EXECUTE`/`PREFER_NO_SCHEDULE`); keys "
         "may not differ only in case or punctuation (`team.a`, `team-a`), and labels plus taints stay "
         "within 44, less one per `tags` entry and `policyWaivers` entry (each is an autoscaler tag on the "
-        "group, which AWS allows 50). `system`, `airflow` and `workers` are required; `workers` must be "
-        "tainted. `make cost` knows the types in `sizing/instance-types.json`.",
+        "group, which AWS allows 50), `taskQueue` (an Airflow queue, 1 to 63 lowercase letters, digits, `-` "
+        "or `_`, one group each: its tasks run on this group, which must be tainted; not on `system`, "
+        "`airflow` or `workers`, whose queue is `default`; required with NVIDIA GPU instance types, which take "
+        "the AL2023 NVIDIA AMI and bring NVIDIA's device plugin: docs/task-queues.md). `system`, `airflow` and "
+        "`workers` are required; `workers` must be tainted. `make cost` knows the types in "
+        "`sizing/instance-types.json`.",
         convert=parse_node_groups,
         type="object",
     )
@@ -171,12 +177,26 @@ class Settings:
                 f"is a certificate of {certificate['region']}; the load balancer is in {self.region} and takes a "
                 "certificate of its own region (import or request it there)",
             )
+        if self.airflow.sso_issuer and not self.load_balancer.certificate_arn:
+            # The authorization code and the session cookie would cross the network in clear.
+            raise ConfigError(
+                key_of(AirflowSettings, "sso_issuer"),
+                "needs the load balancer's TLS listener: set nlbCertificateArn (an ACM certificate for the UI's "
+                "host name); identity providers redirect only to https callbacks",
+            )
         for zone_id in self.network.availability_zone_ids:
             zone_problem = zone_id_problem(self.region, zone_id)
             if zone_problem:
                 raise ConfigError(key_of(NetworkSettings, "availability_zone_ids"), zone_problem)
         self._check_node_groups()
         self._check_kept_audit_logs()
+        if self.production and not self.load_balancer.allowed_cidrs:
+            # A production UI is reached from named networks only, never from every pod and node of the VPC.
+            raise ConfigError(
+                key_of(LoadBalancerSettings, "allowed_cidrs"),
+                "is required in production (production: true): list the CIDRs allowed to reach the Airflow UI "
+                "(a VPN's, an office's); the VPC's CIDR is the default of a stack that is not production only",
+            )
         if self.network.existing and not self.load_balancer.allowed_cidrs:
             # The default source is the VPC's CIDR, which the program knows only for a VPC it creates.
             raise ConfigError(
@@ -203,25 +223,46 @@ class Settings:
 
     @property
     def task_capacity(self) -> int:
-        """Tasks the stack runs at once: the worker group's capacity (`make cost`'s "nodes" line,
+        """Tasks the stack runs at once: the task groups' capacity (`make cost`'s "nodes" line,
         lib.cluster.sizing.node_task_capacity), or `airflowParallelism` when set and lower. Airflow enforces
         it: `default_pool`'s slots and each scheduler's [core] parallelism (lib.airflow.values)."""
         cap = self.airflow.parallelism
-        workers = self.node_group(NodeGroupRole.WORKERS)
-        if not has_shapes(workers.instance_types):
+        groups = self.task_groups
+        if not all(has_shapes(g.instance_types) for g in groups):
             return cap
         cpu, memory = self.airflow.task_pod_requests
-        types, size = workers.instance_types, workers.max_size
-        nodes = node_task_capacity(types, size, cpu_millicores(cpu), memory_mebibytes(memory))
+        addons = tuple(addons_on(self.addon_toggles()))
+        # Every task group's nodes: default_pool holds the tasks of every queue.
+        nodes = sum(
+            node_task_capacity(
+                g.instance_types,
+                g.max_size,
+                cpu_millicores(cpu),
+                memory_mebibytes(memory),
+                addons,
+                task_gpus=int(g.gpu),
+            )
+            for g in groups
+        )
         return min(nodes, cap) if cap else nodes
 
+    @property
+    def queue_groups(self) -> tuple[NodeGroup, ...]:
+        """The groups with a `taskQueue`: a task of that queue runs there (lib/airflow/queues.py)."""
+        return tuple(g for g in self.node_groups if g.task_queue)
+
+    @property
+    def task_groups(self) -> tuple[NodeGroup, ...]:
+        """The groups task pods run on: `workers` (the default queue), then the queue groups."""
+        return (self.node_group(NodeGroupRole.WORKERS), *self.queue_groups)
+
     def _check_task_capacity(self) -> None:
-        workers = self.node_group(NodeGroupRole.WORKERS)
-        if not self.airflow.parallelism and not has_shapes(workers.instance_types):
+        unknown = [t for g in self.task_groups for t in g.instance_types if not has_shapes([t])]
+        if not self.airflow.parallelism and unknown:
             raise ConfigError(
                 key_of(AirflowSettings, "parallelism"),
-                f"is required: the program sizes Airflow's pool from the worker group's instance types, and "
-                f"{list(workers.instance_types)} are not all in sizing/instance-types.json; set it to the stack's "
+                f"is required: the program sizes Airflow's pool from the task groups' instance types, and "
+                f"{unknown} are not in sizing/instance-types.json; set it to the stack's "
                 "task capacity (1 to 5000) or add the types' shapes there",
             )
         try:
@@ -249,6 +290,8 @@ class Settings:
                 f"'{arn}' is not the ARN of a Secrets Manager secret whose name starts with ecr-pullthroughcache/ "
                 "(ECR requires that prefix)",
             )
+        if self.production and self.anonymous_task_pulls:
+            raise ConfigError(key_of(self, "pull_through_cache_credential_arn"), self._anonymous_pulls_reason())
         for registry, mirror in self.image_mirrors.items():
             if registry not in PULL_THROUGH_CACHE or not MIRROR.fullmatch(mirror):
                 raise ConfigError(
@@ -256,6 +299,23 @@ class Settings:
                     f"'{mirror}' for '{registry}': registries accepted: {', '.join(PULL_THROUGH_CACHE)}; a mirror is "
                     "a host and optional path without a scheme, such as registry.example.com/dockerhub",
                 )
+
+    @property
+    def anonymous_task_pulls(self) -> bool:
+        """More task nodes than Docker Hub serves anonymously would pull Airflow's image from it."""
+        workers = self.node_group(NodeGroupRole.WORKERS)
+        anonymous = anonymous_docker_hub(self.image_mirrors, self.pull_through_cache_credential_arn)
+        return anonymous and workers.max_size > ANONYMOUS_PULL_NODES
+
+    def _anonymous_pulls_reason(self) -> str:
+        workers = self.node_group(NodeGroupRole.WORKERS)
+        return (
+            f"is empty and imageRegistryMirrors has no docker.io mirror, while nodeGroups.{workers.name}.maxSize "
+            f"is {workers.max_size}: that many new task nodes would pull Airflow's image from Docker Hub "
+            "anonymously, which allows 10 pulls an hour per NAT address, so a burst past "
+            f"{ANONYMOUS_PULL_NODES} nodes waits in ImagePullBackOff. Set it to a Docker Hub credential secret "
+            "(ecr-pullthroughcache/...) or set imageRegistryMirrors.docker.io (docs/cost.md, Images at scale)"
+        )
 
     @property
     def kept_audit_log_groups(self) -> tuple[str, str]:
@@ -271,6 +331,29 @@ class Settings:
                     f"is not a log group this stack keeps on destroy; accepted: {', '.join(kept)}",
                 )
 
+    def _check_task_queues(self) -> None:
+        key = key_of(self, "node_groups")
+        queues: dict[str, str] = {}
+        for group in self.node_groups:
+            queue = group.task_queue
+            if not queue:
+                continue
+            if group.name in REQUIRED_ROLES:
+                raise ConfigError(
+                    f"{key}.{group.name}.taskQueue",
+                    f"is for a group of its own: {NodeGroupRole.WORKERS} runs the '{DEFAULT_QUEUE}' queue (tasks "
+                    f"without queue=), {NodeGroupRole.SYSTEM} and {NodeGroupRole.AIRFLOW} run no tasks; add a group",
+                )
+            if queue == DEFAULT_QUEUE or queue in queues:
+                owner = queues.get(queue, NodeGroupRole.WORKERS)
+                raise ConfigError(f"{key}.{group.name}.taskQueue", f"'{queue}' is the queue of group {owner}; one each")
+            queues[queue] = group.name
+            if not any(t.effect is not TaintEffect.PREFER_NO_SCHEDULE for t in group.taints):
+                raise ConfigError(
+                    f"{key}.{group.name}.taints",
+                    f"needs a NO_SCHEDULE or NO_EXECUTE taint: the group runs the tasks of queue '{queue}' only",
+                )
+
     def _check_node_groups(self) -> None:
         key = key_of(self, "node_groups")
         missing = [str(n) for n in REQUIRED_ROLES if n not in {g.name for g in self.node_groups}]
@@ -283,6 +366,7 @@ class Settings:
                 f"{key}.{NodeGroupRole.WORKERS}.taints",
                 "needs a NO_SCHEDULE or NO_EXECUTE taint so that only task pods land on the workers group",
             )
+        self._check_task_queues()
         names = [g.name for g in self.node_groups]
         for name in self.node_groups_apply_sizes:
             if name not in names:
@@ -333,6 +417,12 @@ class Settings:
                 if documentation_range(cidr)
             ]
             + ([support] if support else [])
+            + (
+                [f"{key_of(self, 'pull_through_cache_credential_arn')} {self._anonymous_pulls_reason()}"]
+                if self.anonymous_task_pulls and not self.production
+                else []
+            )
+            + self._certificate_warnings()
             + [
                 f"{key_of(self, 'node_groups_apply_sizes')}: this update sets node group '{g.name}' to {g.min_size} "
                 f"min, {g.desired_size} desired, {g.max_size} max, over the cluster autoscaler's desired size; "
@@ -341,6 +431,16 @@ class Settings:
                 if g.name in self.node_groups_apply_sizes
             ]
         )
+
+    def _certificate_warnings(self) -> list[str]:
+        certificate = ACM_ARN.fullmatch(self.load_balancer.certificate_arn)
+        if not certificate or certificate["account"] != DOCUMENTATION_ACCOUNT:
+            return []
+        return [
+            f"{key_of(LoadBalancerSettings, 'certificate_arn')}: {certificate[0]} is a placeholder (account "
+            f"{DOCUMENTATION_ACCOUNT} is AWS's documentation account); set your certificate's ARN, or the "
+            "listener cannot be created (docs/security.md, TLS on the load balancer)"
+        ]
 
 
 SECTIONS: tuple[type, ...] = (
@@ -353,6 +453,7 @@ SECTIONS: tuple[type, ...] = (
     AirflowSettings,
     AddonSettings,
     ObservabilitySettings,
+    TeamsSettings,
 )
 """Every settings section, in the order docs/configuration.md and `Pulumi.yaml` list their keys."""
 KEYS: dict[str, Key] = {k.name: k for section in SECTIONS for k in declared(section)}
@@ -477,6 +578,7 @@ def load_settings(config: Mapping[str, Any], stack: str, region: str, project_fi
             ("addons", AddonSettings),
             ("airflow", AirflowSettings),
             ("observability", ObservabilitySettings),
+            ("teams", TeamsSettings),
         )
     }
     raise_all(errors)

@@ -91,3 +91,17 @@ def cache_lifecycle_policy(days: int = CACHED_IMAGE_DAYS) -> dict[str, object]:
             }
         ]
     }
+
+
+ANONYMOUS_PULL_NODES = 5
+"""Task nodes a stack may start that pull Airflow's image from Docker Hub without credentials.
+Docker Hub allows an unauthenticated client 10 pulls an hour per IPv4 address (Docker's "Docker Hub
+usage and limits", in force since 2025-04-01), and every node of a zone reaches it through that
+zone's one NAT address: a burst of new task nodes past a handful waits out the hour, its pods in
+ImagePullBackOff. Through a mirror or the pull-through cache, Docker Hub sees one authenticated pull
+per image instead."""
+
+
+def anonymous_docker_hub(mirrors: Mapping[str, str], credential_arn: str) -> bool:
+    """Nodes pull Docker Hub's images (Airflow's) from Docker Hub itself, without credentials."""
+    return not credential_arn and DOCKER_HUB not in mirrors

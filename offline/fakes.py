@@ -7,6 +7,7 @@ the program makes (a read of the account at deploy time) is answered from `FAKE_
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 from collections.abc import Callable, Mapping
@@ -142,6 +143,12 @@ def _eks_cluster(cloud: FakeCloud, name: str, inputs: dict[str, Any], rid: str) 
         "name": cluster,
         "version": inputs.get("version", ""),
         "endpoint": f"https://{digest}.gr7.{cloud.region}.eks.amazonaws.com",
+        # EKS's pick when none is given and the VPC is in 10.0.0.0/8 (both stacks' VPCs are).
+        "kubernetesNetworkConfig": {"ipFamily": "ipv4", "serviceIpv4Cidr": "172.20.0.0/16"},
+        # The cluster CA's certificate, base64 (a fake of the real shape: a PEM block).
+        "certificateAuthority": {
+            "data": base64.b64encode(f"-----BEGIN CERTIFICATE-----\n{digest}\n".encode()).decode()
+        },
     }
     return {
         "kubeconfig": kubeconfig,
@@ -165,6 +172,16 @@ def _random(cloud: FakeCloud, name: str, inputs: dict[str, Any], rid: str) -> di
     return {"result": fake_secret(name), "base64": fake_secret(name), "hex": fake_secret(name)}
 
 
+def _private_key(cloud: FakeCloud, name: str, inputs: dict[str, Any], rid: str) -> dict[str, Any]:
+    """pulumi-tls's PEMs, their body a `fake_secret` (scripts/airflow_render.py makes a real key)."""
+    body = fake_secret(name)
+    return {
+        "privateKeyPem": f"-----BEGIN RSA PRIVATE KEY-----\n{body}\n-----END RSA PRIVATE KEY-----\n",
+        "privateKeyPemPkcs8": f"-----BEGIN PRIVATE KEY-----\n{body}\n-----END PRIVATE KEY-----\n",
+        "publicKeyPem": f"-----BEGIN PUBLIC KEY-----\n{name}\n-----END PUBLIC KEY-----\n",
+    }
+
+
 def _load_balancing(kind: str) -> Fake:
     def fake(cloud: FakeCloud, name: str, inputs: dict[str, Any], rid: str) -> dict[str, Any]:
         resource = f"{kind}/{name}/{rid[-16:]}"
@@ -182,7 +199,18 @@ def _load_balancing(kind: str) -> Fake:
 
 def _rds_instance(cloud: FakeCloud, name: str, inputs: dict[str, Any], rid: str) -> dict[str, Any]:
     host = f"{inputs.get('identifier', name)}.abcdefghijkl.{cloud.region}.rds.amazonaws.com"
-    return {"address": host, "endpoint": f"{host}:5432", "port": 5432, "arn": cloud.arn("rds", f"db:{name}")}
+    outputs: dict[str, Any] = {
+        "address": host,
+        "endpoint": f"{host}:5432",
+        "port": 5432,
+        "arn": cloud.arn("rds", f"db:{name}"),
+        "resourceId": "db-" + hashlib.sha256(name.encode()).hexdigest()[:26].upper(),
+    }
+    if inputs.get("manageMasterUserPassword"):  # RDS names its managed secret rds!db-<uuid>
+        secret = f"secret:rds!db-{hashlib.sha256(name.encode()).hexdigest()[:8]}-0000-4000-8000-000000000000-AbCdEf"
+        key = inputs.get("masterUserSecretKmsKeyId", "")
+        outputs["masterUserSecrets"] = [{"secretArn": cloud.arn("secretsmanager", secret), "kmsKeyId": key}]
+    return outputs
 
 
 def _s3_bucket(cloud: FakeCloud, name: str, inputs: dict[str, Any], rid: str) -> dict[str, Any]:
@@ -195,6 +223,7 @@ FAKE_OUTPUTS: dict[str, Fake] = {
     "eks:index:ManagedNodeGroup": _managed_node_group,
     "random:index/randomBytes:RandomBytes": _random,
     "random:index/randomPassword:RandomPassword": _random,
+    "tls:index/privateKey:PrivateKey": _private_key,
     "random:index/randomId:RandomId": lambda c, n, i, r: {
         "hex": hashlib.sha256(n.encode()).hexdigest()[: 2 * int(i["byteLength"])]
     },
@@ -204,6 +233,8 @@ FAKE_OUTPUTS: dict[str, Fake] = {
     "aws:iam/policy:Policy": lambda c, n, i, r: {"arn": f"arn:aws:iam::{ACCOUNT_ID}:policy/{n}"},
     "aws:kms/key:Key": lambda c, n, i, r: {"arn": c.arn("kms", f"key/{r}"), "keyId": r},
     "aws:rds/instance:Instance": _rds_instance,
+    # Secrets Manager appends six random characters to a secret's name in its ARN.
+    "aws:secretsmanager/secret:Secret": lambda c, n, i, r: {"arn": c.arn("secretsmanager", f"secret:{n}-AbCdEf")},
     "aws:efs/fileSystem:FileSystem": lambda c, n, i, r: {
         "arn": c.arn("elasticfilesystem", f"file-system/{r}"),
         "dnsName": f"{r}.efs.{c.region}.amazonaws.com",

@@ -10,15 +10,16 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from lib.cluster.sizing import assumptions_for, load_table, node_overhead, shape_of
+from lib.cluster.sizing import assumptions_for, load_table, shape_of
 from policy.airflow_eks_guardrails.model import Stack, Violation, plan_stack
 from policy.airflow_eks_guardrails.rules import POLICIES
 from reports.az_loss import Tier, az_loss, render, tiers_down
-from reports.plan_facts import node_groups
+from reports.capacity import plan_overhead
+from reports.plan_facts import RELEASE, node_groups, of_type
 
 
 def evaluate(stack: Stack) -> tuple[list[Violation], list[tuple[Violation, str]]]:
@@ -34,15 +35,25 @@ def evaluate(stack: Stack) -> tuple[list[Violation], list[tuple[Violation, str]]
     return mandatory, waived
 
 
-def analyse(plan: Mapping[str, Any]) -> dict[str, list[Tier]]:
-    """The AZ-loss analysis of a plan, with the committed instance shapes and node overhead."""
+Renderer = Callable[[Mapping[str, Any]], list[dict[str, Any]]]
+"""A plan -> its Airflow chart rendered with the values of its release (scripts/policy.py runs Helm)."""
+
+
+def airflow_release(plan: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The inputs of the plan's Airflow release (chart, version, values, name, namespace)."""
+    return next(r["inputs"] for r in of_type(plan, RELEASE) if r["inputs"]["chart"] == "airflow")
+
+
+def analyse(plan: Mapping[str, Any], objects: Sequence[Mapping[str, Any]]) -> dict[str, list[Tier]]:
+    """The AZ-loss analysis of a plan, with the committed instance shapes, the DaemonSets of its
+    add-ons and `objects`, its Airflow chart's render."""
     shapes_table = load_table("instance-types.json")
     shapes = {t: shape_of(t, shapes_table) for t in shapes_table["instance_types"]}
-    overhead = node_overhead(assumptions_for(plan["stack"], load_table("assumptions.json")))
-    return az_loss(plan, shapes, overhead)
+    overhead = plan_overhead(plan, assumptions_for(plan["stack"], load_table("assumptions.json")))
+    return az_loss(plan, objects, shapes, overhead)
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(render_chart: Renderer, argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="scripts/policy.py", description=__doc__.splitlines()[0])
     parser.add_argument("plans", nargs="+", type=Path, help="plan files written by `make plan`")
     args = parser.parse_args(argv)
@@ -66,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"\nAZ-loss analysis of {stack.name}: asleep, no node group and no Airflow release\n")
             failed = failed or bool(mandatory)
             continue
-        result = analyse(plan)
+        result = analyse(plan, render_chart(plan))
         down = len(tiers_down(result))
         print(f"\nAZ-loss analysis of {stack.name}: {down} tier(s) down in some zone\n{render(result)}\n")
         failed = failed or bool(mandatory)

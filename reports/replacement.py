@@ -152,6 +152,13 @@ RULES: dict[str, Rule] = {
         every_input=True,
         stateful="a generated identifier (a name suffix): what is named after it is renamed",
     ),
+    "tls:index/privateKey:PrivateKey": Rule(
+        "hashicorp/terraform-provider-tls 0fc92433 (bridged by pulumi-tls 5.6): internal/provider/"
+        "resource_private_key.go (algorithm, rsa_bits, ecdsa_curve, openssh_comment RequiresReplace; Update a no-op)",
+        every_input=True,
+        stateful="a generated key pair (the JWT signing key): a new one is generated, tokens signed with the "
+        "old one are refused",
+    ),
     # --- network ---
     "aws:ec2/vpc:Vpc": Rule(_tf("internal/service/ec2/vpc_.go"), ("cidrBlock", "ipv4IpamPoolId", "ipv4NetmaskLength")),
     "aws:ec2/subnet:Subnet": Rule(
@@ -170,6 +177,14 @@ RULES: dict[str, Rule] = {
     "aws:ec2/routeTable:RouteTable": Rule(_tf("internal/service/ec2/vpc_route_table.go"), ("vpcId",)),
     "aws:ec2/routeTableAssociation:RouteTableAssociation": Rule(
         _tf("internal/service/ec2/vpc_route_table_association.go"), ("gatewayId", "subnetId")
+    ),
+    # ForceNew as read in internal/service/ecr/pull_through_cache_rule.go (resource schema, not at the
+    # pinned provider's tag); a repository creation template is keyed by its prefix.
+    "aws:ecr/pullThroughCacheRule:PullThroughCacheRule": Rule(
+        _tf("internal/service/ecr/pull_through_cache_rule.go"), ("ecrRepositoryPrefix", "upstreamRegistryUrl")
+    ),
+    "aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate": Rule(
+        _tf("internal/service/ecr/repository_creation_template.go"), ("prefix",)
     ),
     "aws:ec2/vpcEndpoint:VpcEndpoint": Rule(
         _tf("internal/service/ec2/vpc_endpoint.go"), ("serviceName", "vpcEndpointType", "vpcId")
@@ -222,6 +237,11 @@ RULES: dict[str, Rule] = {
         _tf("internal/service/iam/role_policy_attachment.go"), ("policyArn", "role")
     ),
     "aws:kms/alias:Alias": Rule(_tf("internal/service/kms/alias.go"), _NAME),
+    "aws:secretsmanager/secret:Secret": Rule(_tf("internal/service/secretsmanager/secret.go"), _NAME),
+    # A new value is a new version (ForceNew): AWSCURRENT moves to it, the old one becomes AWSPREVIOUS.
+    "aws:secretsmanager/secretVersion:SecretVersion": Rule(
+        _tf("internal/service/secretsmanager/secret_version.go"), ("secretBinary", "secretId", "secretString")
+    ),
     # --- database ---
     "aws:rds/subnetGroup:SubnetGroup": Rule(_tf("internal/service/rds/subnet_group.go"), _NAME),
     "aws:rds/parameterGroup:ParameterGroup": Rule(
@@ -260,6 +280,10 @@ RULES: dict[str, Rule] = {
         _tf("internal/service/s3/bucket_server_side_encryption_configuration.go"), ("bucket", "expectedBucketOwner")
     ),
     # --- load balancer ---
+    "aws:ec2/subnetCidrReservation:SubnetCidrReservation": Rule(
+        _tf("internal/service/ec2/vpc_subnet_cidr_reservation.go", "15f63f00"),
+        ("cidrBlock", "description", "reservationType", "subnetId"),  # no update: every argument ForceNew
+    ),
     "aws:lb/loadBalancer:LoadBalancer": Rule(
         _tf("internal/service/elbv2/load_balancer.go (customizeDiffLoadBalancerNLB read; schema not)"),
         ("internal", "loadBalancerType", "name", "namePrefix", "subnetMappings"),
@@ -316,6 +340,9 @@ _K8S_KINDS: dict[str, tuple[str, ...]] = {
     "kubernetes:core/v1:Secret": ("type", "data", "stringData"),
     "kubernetes:core/v1:ConfigMap": ("data", "binaryData"),
     "kubernetes:core/v1:Namespace": (),
+    "kubernetes:core/v1:ServiceAccount": (),
+    # A Job's template is immutable: a change replaces the Job, which runs again (the roles Job).
+    "kubernetes:batch/v1:Job": ("spec.selector", "spec.template"),
     "kubernetes:core/v1:PersistentVolume": tuple(
         f"spec.{source}"
         for source in (

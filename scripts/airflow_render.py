@@ -6,7 +6,8 @@ for the prod stack, the official chart rendered by Helm with the values the rele
 creates, with the data the cloud would receive (as tests/plans/test_airflow_release.py reads it). The
 mocks' random resources answer real random values here (`RandomBytes`: `length` random bytes;
 `RandomPassword`: `length` letters and digits, as `special=False` asks), so that the Fernet key
-the program derives is a working key; every value still flows through the program's objects.
+the program derives is a working key, and pulumi-tls's `PrivateKey` a real RSA key of `rsaBits`
+(openssl), so that the JWT signing key signs; every value still flows through the program's objects.
 
     .venv/bin/python scripts/airflow_render.py OUT.json [--set KEY=VALUE ...]
 
@@ -21,6 +22,7 @@ import base64
 import json
 import secrets
 import string
+import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -60,6 +62,17 @@ def _random_outputs(typ: str, inputs: dict[str, Any]) -> dict[str, Any] | None:
         if inputs.get("special", True):
             raise SystemExit("airflow_render: a RandomPassword with special characters is not emulated")
         return {"result": "".join(secrets.choice(ALPHANUMERIC) for _ in range(length))}
+    if typ == "tls:index/privateKey:PrivateKey":
+        if inputs.get("algorithm") != "RSA":
+            raise SystemExit("airflow_render: a PrivateKey other than RSA is not emulated")
+        bits = f"rsa_keygen_bits:{int(inputs.get('rsaBits', 2048))}"
+        pkcs8 = subprocess.run(
+            ["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt", bits], check=True, capture_output=True, text=True
+        ).stdout
+        public = subprocess.run(
+            ["openssl", "pkey", "-pubout"], input=pkcs8, check=True, capture_output=True, text=True
+        ).stdout
+        return {"privateKeyPemPkcs8": pkcs8, "publicKeyPem": public}
     return None
 
 

@@ -41,22 +41,23 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from lib.airflow.secrets import ADMIN_PASSWORD_KEY, RELEASE_NAME, SECRET_NAMES  # noqa: E402
+from lib.airflow.secrets_backend import TeamSpec, team_backend_env  # noqa: E402
 from lib.airflow.values import ADMIN_USERNAME  # noqa: E402
 from lib.database.pgbouncer import pools as pgbouncer  # noqa: E402
 from lib.database.postgres import connection_uri  # noqa: E402
-from scripts import task_pod_checks  # noqa: E402
+from scripts import jwt_checks, task_pod_checks  # noqa: E402
 from scripts.emulated_pod import Cluster, Local  # noqa: E402
 from scripts.integration import (  # noqa: E402
     DEFAULT_PORT,
     PROJECT_PYTHON,
     RDS_HOST,
+    ROLES,
     SERVER_HOST,
     Processes,
     Steps,
     free_port,
     give_away,
     make_certificates,
-    psql,
     start_pgbouncer,
     start_postgres,
 )
@@ -78,6 +79,15 @@ CONNECTION = {
     "password": "stored Fernet-encrypted",
 }
 VARIABLE = {"key": "integration_variable", "value": "read through the task SDK"}
+RENDER_SETTINGS = ("secretsManagerBackend=true",)
+"""Config set over the prod stack for the render: connections and variables from Secrets Manager too."""
+SM_CONNECTION = ("integration_sm", {"conn_type": "http", "host": "sm.example.internal", "login": "sm-robot"})
+SM_VARIABLE = ("integration_sm_variable", "read from Secrets Manager by the API server")
+TEAM = TeamSpec("integration", ("arn:aws:iam::123456789012:role/integration-ci",))
+TEAMS_PREFIX = "airflow/teams"  # secretsManagerTeamsPrefix's default
+TEAM_CONNECTION = ("integration_team", {"conn_type": "http", "host": "team.example.internal", "login": "team-robot"})
+TEAM_VARIABLE = ("integration_team_variable", "read from the team's prefix by the team's task")
+TEAM_BACKEND_FILE = "integration_team_backend.json"  # tests/dags/integration_run.py reads it beside itself
 RUN_TIMEOUT_SECONDS = 300
 START_TIMEOUT_SECONDS = 180
 
@@ -130,7 +140,8 @@ def cfg_lines(text: str) -> Iterator[tuple[str, str]]:
 def render(out: Path) -> Render:
     if not PROJECT_PYTHON.exists():
         subprocess.run(["make", "-C", str(ROOT), ".venv/.dev"], check=True, stdout=subprocess.DEVNULL)
-    subprocess.run([str(PROJECT_PYTHON), str(ROOT / "scripts" / "airflow_render.py"), str(out)], check=True)
+    settings = [arg for setting in RENDER_SETTINGS for arg in ("--set", setting)]
+    subprocess.run([str(PROJECT_PYTHON), str(ROOT / "scripts" / "airflow_render.py"), str(out), *settings], check=True)
     data = json.loads(out.read_text())
     return Render(data["objects"], data["secrets"], data["outputs"], data["release"]["namespace"])
 
@@ -347,6 +358,10 @@ class AirflowRun:
         for claim in kubelet.cluster.claims.values():
             claim.mkdir(parents=True, exist_ok=True)
         shutil.copy(DAG_FILE, kubelet.cluster.claims["airflow-dags"] / DAG_FILE.name)
+        with report.step("connections and variables in Secrets Manager (moto): the platform's and a team's prefixes"):
+            region = self.put_secrets(rendered, started)
+            env = team_backend_env(TEAM, TEAMS_PREFIX, region)
+            (kubelet.cluster.claims["airflow-dags"] / TEAM_BACKEND_FILE).write_text(json.dumps(env))
         api_port = next(p for s, p in started.services.items() if s.startswith("airflow-api-server."))
         base = f"http://127.0.0.1:{api_port}"
         with report.step("API server, scheduler, DAG processor, triggerer (rendered pods) start"):
@@ -360,7 +375,7 @@ class AirflowRun:
         task_pod_checks.checks(report.step, rendered, kubelet, started, api.call, self.work)
 
     def start_services(self, rendered: Render, pgbouncer_binary: Path) -> Services:
-        db = pgbouncer.parse_database_uri(rendered.outputs["db_connection_uri"])
+        db = task_pod_checks.database_uri(rendered)
         pg_port = start_postgres_for(self.work, self.procs, db)
         # PgBouncer's files for the plan's URI at the host name scripts/integration.py's substitute expects.
         target = pgbouncer.parse_database_uri(
@@ -381,6 +396,29 @@ class AirflowRun:
         logs = urllib.parse.urlparse(rendered.airflow_cfg()["logging.remote_base_log_folder"])
         s3(endpoint, "PUT", f"/{logs.netloc}")
         return Services(services, endpoint, logs.netloc, logs.path.strip("/"), pg_port)
+
+    def put_secrets(self, rendered: Render, started: Services) -> str:
+        """The secrets the DAG's two Secrets Manager tasks read, created in moto with boto3 (the
+        Airflow virtualenv's), under the prefixes the rendered airflow.cfg gives the backend and the
+        team's; returns the backend's region."""
+        kwargs = json.loads(rendered.airflow_cfg()["secrets.backend_kwargs"])
+        team = TEAM.prefixes(TEAMS_PREFIX)
+        secrets = {
+            f"{kwargs['connections_prefix']}/{SM_CONNECTION[0]}": json.dumps(SM_CONNECTION[1]),
+            f"{kwargs['variables_prefix']}/{SM_VARIABLE[0]}": SM_VARIABLE[1],
+            f"{team.connections}/{TEAM_CONNECTION[0]}": json.dumps(TEAM_CONNECTION[1]),
+            f"{team.variables}/{TEAM_VARIABLE[0]}": TEAM_VARIABLE[1],
+        }
+        script = (
+            "import boto3, json, sys\n"
+            "client = boto3.client('secretsmanager', region_name=sys.argv[1], endpoint_url=sys.argv[2],"
+            " aws_access_key_id='testing', aws_secret_access_key='testing')\n"
+            "for name, value in json.loads(sys.argv[3]).items():\n"
+            "    client.create_secret(Name=name, SecretString=value)\n"
+        )
+        region = str(kwargs["region_name"])
+        subprocess.run([str(self.python), "-c", script, region, started.endpoint, json.dumps(secrets)], check=True)
+        return region
 
     def make_kubelet(self, rendered: Render, started: Services) -> Kubelet:
         claims = {"airflow-dags": self.work / "claims" / "dags", "airflow-logs": self.work / "claims" / "logs"}
@@ -414,12 +452,11 @@ class AirflowRun:
 
 
 def start_postgres_for(work: Path, procs: Processes, db: pgbouncer.DatabaseUri) -> int:
-    """scripts/integration.py's PostgreSQL (TLS, SCRAM), its role given the plan's password."""
+    """scripts/integration.py's PostgreSQL (TLS, SCRAM), Airflow's login role given the plan's password."""
+    if db.username != ROLES.login:
+        raise RuntimeError(f"the plan's Airflow role is {db.username}, the run's {ROLES.login}")
     make_certificates(work)
-    port = start_postgres(work, procs)
-    quoted = db.password.replace("'", "''")
-    psql(work, port, f"ALTER ROLE {db.username} PASSWORD '{quoted}'")
-    return port
+    return start_postgres(work, procs, db.password)
 
 
 def start_components(rendered: Render, kubelet: Kubelet, api_port: int) -> list[subprocess.Popen[bytes]]:
@@ -507,6 +544,26 @@ def connection_and_variable(run: Finished) -> None:
     assert value == {"connection": expected, "variable": VARIABLE["value"]}, value
 
 
+def _returned(run: Finished, task_id: str) -> Any:
+    assert run.state(task_id) == ("success", 1), run.state(task_id)
+    xcom = run.api.call("GET", f"{run.path}/taskInstances/{task_id}/xcomEntries/return_value?deserialize=true")["value"]
+    return json.loads(xcom) if isinstance(xcom, str) else xcom
+
+
+def secrets_manager(run: Finished) -> None:
+    """Only in Secrets Manager: the task asked the API server, which read the backend."""
+    value = _returned(run, "reads_secrets_manager")
+    expected = {k: SM_CONNECTION[1][k] for k in ("host", "login")}
+    assert value == {"connection": expected, "variable": SM_VARIABLE[1]}, value
+
+
+def team_secrets(run: Finished) -> None:
+    """Only under the team's prefix, which the platform's backend does not read: the task's own process did."""
+    value = _returned(run, "reads_team_secrets")
+    expected = {k: TEAM_CONNECTION[1][k] for k in ("host", "login")}
+    assert value == {"connection": expected, "variable": TEAM_VARIABLE[1]}, value
+
+
 def remote_logs(run: Finished) -> None:
     """Each attempt's log, uploaded by the task's own process when it exits (possibly after the
     run is marked successful)."""
@@ -535,13 +592,26 @@ def logs_served(run: Finished) -> None:
     assert f"s3://{run.s3.bucket}/{run.s3.prefix}/" in served, served[:2000]
 
 
+def tokens_signed(run: Finished) -> None:
+    jwt_checks.check(
+        run.kubelet.local.python_bin / "python",
+        run.kubelet.cluster.secrets,
+        run.kubelet.task_pods(),
+        run.api.base,
+        run.work,
+    )
+
+
 PROPERTIES: dict[str, Callable[[Finished], None]] = {
     "parallel tasks: three pods at once (run times overlap)": parallel,
     "a task that fails once succeeds on its retry (try 2)": retry,
     "a deferrable sensor waits on the triggerer, then resumes": deferred,
     "a task reads a connection and a variable (task SDK, XCom back)": connection_and_variable,
+    "a task reads a connection and a variable from Secrets Manager (through the API server)": secrets_manager,
+    "a team's task reads its own prefix in Secrets Manager (its pod's backend)": team_secrets,
     "task logs uploaded to S3 under the configured prefix": remote_logs,
     "the API serves a task's log from S3 (local copy removed)": logs_served,
+    "task tokens are RS256 with the program's key; the API server refuses another key's": tokens_signed,
 }
 
 

@@ -62,8 +62,9 @@ names the nearest declared one. Quote a value YAML would read as something else:
 `"16.10"` (unquoted, a number: 1.3, 16.1), `"2026-01-01"` (a date); `make plan` refuses them
 unquoted, and a string key refuses `true`, `false`, `null`.
 [`examples/stacks/`](../examples/stacks/) holds stack files for what users ask for first, to copy into `config/`:
-`Pulumi.byo-vpc.yaml` (bring your own VPC, private API endpoint) and
-`Pulumi.byo-db.yaml` (an existing PostgreSQL); `make test` plans both. A stack name is at most 9
+`Pulumi.byo-vpc.yaml` (bring your own VPC, private API endpoint),
+`Pulumi.byo-db.yaml` (an existing PostgreSQL) and `Pulumi.sso.yaml` (single sign-on with Amazon Cognito,
+[sso.md](sso.md)); `make test` plans each. A stack name is at most 9
 lowercase letters, digits or single hyphens (the target group's name, built from it, must fit
 AWS's 32 characters).
 

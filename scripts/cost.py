@@ -22,7 +22,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from lib.cluster.capacity import Limit, binding_limit  # noqa: E402
 from lib.cluster.sizing import assumptions_for, load_table  # noqa: E402
+from lib.cluster.start_latency import NodeAutoscaler, start_seconds, steps  # noqa: E402
 from lib.cluster.versions import utc_today  # noqa: E402
 from offline.stack_config import resolve_stack_config  # noqa: E402
 from reports.capacity import capacity  # noqa: E402
@@ -50,10 +52,42 @@ def report(
         "prices_as_of": prices.as_of,
         "max_concurrent_tasks": model.max_concurrent_tasks,
         "binding_limit": model.binding.name,
-        "limits": [{"name": m.name, "tasks": m.tasks, "detail": m.detail} for m in model.limits],
+        "next_limit": model.next.name if model.next else None,
+        "limits": _limits(model.limits),
+        "node_daemonsets": {
+            "pods": model.overhead.daemonset_pods,
+            "cpu_m": model.overhead.daemonset_cpu_m,
+            "memory_mi": model.overhead.daemonset_memory_mi,
+            "detail": model.overhead.daemonsets,
+        },
+        "one_scheduler_down": _scenario(model.scheduler_down),
+        "one_zone_down": _scenario(model.zone_down),
         "lines": [line.as_json() for line in cost.lines],
         "not_priced": [{"resource_type": t, "what": what} for t, what in cost.not_priced],
+        "start_from_zero": start_from_zero(load_table("start-latency.json")),
     }
+
+
+def _limits(limits: list[Limit]) -> list[dict[str, Any]]:
+    return [{"name": m.name, "tasks": m.tasks, "detail": m.detail} for m in limits]
+
+
+def _scenario(limits: list[Limit]) -> dict[str, Any]:
+    """The capacity when something is lost: its binding limit and every limit."""
+    binding = binding_limit(limits)
+    return {"max_concurrent_tasks": binding.tasks, "binding_limit": binding.name, "limits": _limits(limits)}
+
+
+def start_from_zero(table: dict[str, Any]) -> list[dict[str, Any]]:
+    """A task's start on a group at zero nodes, modelled for each node autoscaler (lib/cluster/start_latency.py)."""
+    return [
+        {
+            "autoscaler": a.value,
+            "seconds": start_seconds(table, a),
+            "steps": [{"step": s.step, "seconds": s.seconds, "basis": s.basis} for s in steps(table, a)],
+        }
+        for a in NodeAutoscaler
+    ]
 
 
 def render(doc: dict[str, Any]) -> str:
@@ -94,13 +128,23 @@ def render(doc: dict[str, Any]) -> str:
     for gap in doc["not_priced"]:
         out.append(f"not priced: {gap['resource_type']}: {gap['what']}")
     out.append("")
+    out.append("Task start on a group at zero nodes (modelled; sizing/start-latency.json gives each figure's basis):")
+    for model in doc["start_from_zero"]:
+        parts = " + ".join(f"{s['seconds']:g} {s['step']}" for s in model["steps"])
+        out.append(f"  {model['autoscaler']:17} {model['seconds']:>5g} s = {parts}")
+    out.append("")
     out.append(
         f"Capacity chain (task pods at once, the least of these): {doc['max_concurrent_tasks']}, "
-        f"bound by {doc['binding_limit']}"
+        f"bound by {doc['binding_limit']}" + (f" (next: {doc['next_limit']})" if doc.get("next_limit") else "")
     )
     for limit in doc["limits"]:
-        mark = "*" if limit["name"] == doc["binding_limit"] else " "
-        out.append(f" {mark} {limit['name']:17} {limit['tasks']:>7}  {limit['detail']}")
+        mark = "*" if limit["name"] == doc["binding_limit"] else "+" if limit["name"] == doc.get("next_limit") else " "
+        out.append(f" {mark} {limit['name']:20} {limit['tasks']:>7}  {limit['detail']}")
+    ds = doc["node_daemonsets"]
+    out.append(f"   every node's DaemonSets: {ds['pods']} pods, {ds['cpu_m']}m / {ds['memory_mi']}Mi ({ds['detail']})")
+    for key, label in (("one_scheduler_down", "one scheduler down"), ("one_zone_down", "one zone down")):
+        lost = doc[key]
+        out.append(f"   with {label}: {lost['max_concurrent_tasks']} task pods, bound by {lost['binding_limit']}")
     return "\n".join(out)
 
 

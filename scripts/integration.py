@@ -18,6 +18,8 @@ Starts, all throw-away (a temporary directory; builds cached under build/integra
   file is not reachable from these machines);
 - the airflow.cfg the real chart renders from the dev and prod values (scripts/rendered_airflow_cfg.py,
   run in the project's virtualenv: `make integration` makes it first, with the pinned Helm).
+- the queue policy and pod template the chart renders for examples/stacks/Pulumi.queues.yaml
+  (scripts/rendered_queue_files.py), which scripts/queue_routing_probe.py hands to the real Airflow.
 Then runs the steps (scripts/integration_probes.py runs inside Airflow's virtualenv), each
 printed with its duration; stops everything it started, by PID, even on failure or a signal;
 exits 1 if a step failed. `--drop-setting NAME` removes that generated line from pgbouncer.ini
@@ -53,6 +55,7 @@ sys.path.insert(0, str(ROOT))
 from lib.database.pgbouncer import pools as pgbouncer  # noqa: E402
 from lib.database.pgbouncer.tls import RDS_CA_FILE  # noqa: E402
 from lib.database.postgres import connection_uri  # noqa: E402
+from lib.database.roles import RolePlan, statements  # noqa: E402
 
 T = TypeVar("T")
 BUILD = ROOT / "build" / "integration"
@@ -74,7 +77,11 @@ SERVER_HOST = "localhost"  # the server certificate's name: what PgBouncer's ver
 WRONG_HOST = "127.0.0.1"  # the same server under a name its certificate does not carry
 RELEASE, NAMESPACE = "airflow", "airflow"
 USER, DB = "airflow", "airflow"
-PASSWORD = "Generated0Alphanumeric0Password0Like0Rds"  # components/database.py generates alphanumerics
+"""The master user (RDS's: CREATEROLE and CREATEDB, no superuser) and the database it owns."""
+PASSWORD = "Generated0Alphanumeric0Password0Like0Rds"  # the master's: RDS generates it
+ROLES = RolePlan(USER, DB)
+"""What the roles Job makes (lib/database/roles.py): Airflow logs in as ROLES.login, never as USER."""
+APP_PASSWORD = "Generated0Alphanumeric0App0Password0Too"  # components/database_roles.py: alphanumerics
 ADMIN_PASSWORD = "Generated0Admin0Password0Like0The0Component"  # components/airflow.py: alphanumerics
 BROUGHT_USER = "brought_user"
 BROUGHT_PASSWORD = "p@ss:w/rd?#[]%20 \"quoted\" 'single' \\back;slash=é€"
@@ -215,8 +222,10 @@ def make_certificates(tmp: Path) -> Path:
     return ca
 
 
-def start_postgres(tmp: Path, procs: Processes) -> int:
-    """PostgreSQL that, like RDS with rds.force_ssl=1, takes only TLS and SCRAM over TCP."""
+def start_postgres(tmp: Path, procs: Processes, app_password: str = APP_PASSWORD) -> int:
+    """PostgreSQL that, like RDS with rds.force_ssl=1, takes only TLS and SCRAM over TCP; its
+    master user and database as RDS makes them, then Airflow's roles as the roles Job makes them,
+    the login role's password `app_password`."""
     data, port = tmp / "pgdata", free_port()
     (tmp / "pwfile").write_text("setup-only\n")
     give_away(tmp / "pwfile")
@@ -240,11 +249,20 @@ def start_postgres(tmp: Path, procs: Processes) -> int:
     flags = [arg for k, v in settings.items() for arg in ("-c", f"{k}={v}")]
     procs.start("postgres", as_unprivileged([str(PG_BIN / "postgres"), "-D", str(data), *flags]), tmp / "postgres.log")
     wait_for(lambda: subprocess.run(["pg_isready", "-q", "-h", str(tmp), "-p", str(port)]).returncode == 0)
-    psql(tmp, port, f"CREATE ROLE {USER} LOGIN PASSWORD '{PASSWORD}'")
+    psql(tmp, port, f"CREATE ROLE {USER} LOGIN CREATEROLE CREATEDB PASSWORD '{PASSWORD}'")
     psql(tmp, port, f"CREATE DATABASE {DB} OWNER {USER}")
     quoted = BROUGHT_PASSWORD.replace("'", "''")
     psql(tmp, port, f"CREATE ROLE {BROUGHT_USER} LOGIN PASSWORD '{quoted}' IN ROLE {USER}")
+    apply_roles(tmp, port, ROLES, app_password)
     return port
+
+
+def apply_roles(tmp: Path, port: int, plan: RolePlan, password: str) -> None:
+    """The roles Job's statements, in one transaction, with the master's privileges (SET ROLE: the
+    checks are the master's, as in the Job, which logs in as it)."""
+    script = "".join(f"{sql};\n" for sql in [f"SET ROLE {plan.master}", *statements(plan, password)])
+    argv = ["psql", "-X", "-q", "-1", "-v", "ON_ERROR_STOP=1", "-h", str(tmp), "-p", str(port), "-U", "postgres"]
+    run([*argv, "-d", plan.db_name, "-f", "-"], input=script.encode(), stdout=subprocess.DEVNULL)
 
 
 def psql(tmp: Path, port: int, sql: str) -> None:
@@ -373,6 +391,57 @@ def render_configs(tmp: Path) -> Path:
     return out
 
 
+def render_queue_files(tmp: Path) -> Path:
+    """The queue policy and pod template the chart renders for examples/stacks/Pulumi.queues.yaml."""
+    out = tmp / "rendered-queues"
+    run([PROJECT_PYTHON, ROOT / "scripts" / "rendered_queue_files.py", "--out", out], stdout=subprocess.DEVNULL)
+    return out
+
+
+def roles_job_steps(steps: Steps, procs: Processes, pg_port: int, ca_file: Path) -> None:
+    """The roles Job's script (lib/database/roles.py) as the Job runs it, on the database already in
+    step (so, idempotent): the master's credentials from Secrets Manager (moto's) with boto3, then
+    the statements over TLS verified against the CA (psycopg), as the master. Then, as Airflow's
+    login role, the refusals the role is made for."""
+    port = free_port()
+    procs.start(
+        "moto", [str(steps.python.parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)], steps.tmp / "moto.log"
+    )
+    wait_for(lambda: socket.socket().connect_ex(("127.0.0.1", port)) == 0)
+    aws = {
+        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    secret = json.dumps({"username": USER, "password": PASSWORD})
+    create = (
+        "import boto3, sys; print(boto3.client('secretsmanager').create_secret("
+        f"Name='rds!db-integration', SecretString={secret!r})['ARN'], file=open(sys.argv[1], 'w'))"
+    )
+    arn_file = steps.tmp / "master-secret-arn"
+    steps.step(
+        "the master's secret in Secrets Manager (moto), as RDS keeps it",
+        "",
+        [str(steps.python), "-c", create, str(arn_file)],
+        env=aws,
+    )
+    job = {
+        **aws,
+        "DB_ROLES_PLAN": json.dumps({"master": ROLES.master, "db_name": ROLES.db_name, "generation": ROLES.generation}),
+        "DB_HOST": SERVER_HOST,
+        "DB_PORT": str(pg_port),
+        "DB_MASTER_SECRET_ARN": arn_file.read_text().strip() if arn_file.exists() else "",
+        "DB_SSLMODE": "verify-full",
+        "DB_SSLROOTCERT": str(ca_file),
+        "DB_APP_PASSWORD": APP_PASSWORD,
+    }
+    script = str(ROOT / "lib" / "database" / "roles.py")
+    steps.step(
+        "the roles Job's script: boto3, psycopg, verify-full, one transaction", "", [str(steps.python), script], env=job
+    )
+
+
 def run_steps(steps: Steps, client: str, stats: str, brought: str, wrong_host: str, rendered: Path) -> None:
     migrate, check = steps.airflow("db", "migrate"), steps.airflow("db", "check")
     steps.step("airflow db migrate (through PgBouncer, the pods' connection string)", client, migrate)
@@ -420,11 +489,12 @@ def integration(drop: Sequence[str], tmp: Path, procs: Processes) -> Steps:
     binary = timed(f"PgBouncer {PGBOUNCER_VERSION} (built once, cached in build/integration/)", install_pgbouncer)
     python = timed("Airflow's virtualenv (.venv-airflow)", install_airflow)
     rendered = timed("the chart's airflow.cfg from the dev and prod values (real Helm)", lambda: render_configs(tmp))
+    queues = timed("the queues example stack's task-queue policy and pod template", lambda: render_queue_files(tmp))
     ca_file = make_certificates(tmp)
     pg_port = timed("PostgreSQL (TLS and SCRAM only)", lambda: start_postgres(tmp, procs))
-    # What components/database.py builds: lib.database.postgres.connection_uri, for a created instance
-    # (generated password) and for a brought one (existingDbPassword, any characters).
-    db = pgbouncer.parse_database_uri(connection_uri(USER, PASSWORD, RDS_HOST, DEFAULT_PORT, DB))
+    # What components/database_roles.py builds: lib.database.postgres.connection_uri as Airflow's login
+    # role (generated password); and a brought user's (any characters).
+    db = pgbouncer.parse_database_uri(connection_uri(ROLES.login, APP_PASSWORD, RDS_HOST, DEFAULT_PORT, DB))
     brought = pgbouncer.parse_database_uri(connection_uri(BROUGHT_USER, BROUGHT_PASSWORD, RDS_HOST, DEFAULT_PORT, DB))
     servers = {
         "pgbouncer": (db, f"{SERVER_HOST} port={pg_port}"),
@@ -436,6 +506,7 @@ def integration(drop: Sequence[str], tmp: Path, procs: Processes) -> Steps:
         for name, (target, server) in servers.items()
     }
     steps = Steps(tmp, python)
+    roles_job_steps(steps, procs, pg_port, ca_file)
     client = local(pgbouncer.pgbouncer_client_uri(db, NAMESPACE, RELEASE), ports["pgbouncer"])
     run_steps(
         steps,
@@ -445,9 +516,20 @@ def integration(drop: Sequence[str], tmp: Path, procs: Processes) -> Steps:
         local(pgbouncer.pgbouncer_client_uri(db, NAMESPACE, RELEASE), ports["pgbouncer-wrong-host"]),
         rendered,
     )
+    steps.step(
+        "task queues: the example DAG parsed with the rendered policy, its pods built as the executor builds them",
+        client,
+        [str(python), str(ROOT / "scripts" / "queue_routing_probe.py"), str(queues)],
+    )
     from scripts import airflow_run  # issue 21: a DAG through the rendered Airflow (imports this module)
 
     airflow_run.run(steps, tmp, procs, binary, python, airflow_drop)
+    # Issue 26: the generated webserver_config.py signs users in through a local OIDC provider.
+    steps.step(
+        "single sign-on: FAB with the generated webserver_config.py and a local OIDC provider (scripts/sso_run.py)",
+        "",
+        [str(python), str(ROOT / "scripts" / "sso_run.py")],
+    )
     policy_pack_alone(steps, tmp)
     return steps
 

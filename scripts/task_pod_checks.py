@@ -26,6 +26,7 @@ from typing import Any
 
 from lib.airflow.secrets import RELEASE_NAME, SECRET_KEYS, SECRET_NAMES
 from lib.database.pgbouncer import pools as pgbouncer
+from lib.database.postgres import connection_uri
 from scripts import emulated_pod
 from scripts.emulated_pod import Cluster, Local
 from scripts.integration import SERVER_HOST
@@ -102,6 +103,17 @@ def held_secrets(container: emulated_pod.Container, secrets: Mapping[str, Mappin
     ]
 
 
+def database_uri(rendered: Any) -> pgbouncer.DatabaseUri:
+    """The database as PgBouncer reaches it for the plan (`rendered`, scripts/airflow_render.py's):
+    the metadata connection's role and password (the same on both of PgBouncer's sides), the
+    database's address, port and name (stack outputs)."""
+    client = pgbouncer.parse_database_uri(rendered.secrets[SECRET_NAMES.metadata][SECRET_KEYS["metadata"]])
+    out = rendered.outputs
+    return pgbouncer.parse_database_uri(
+        connection_uri(client.username, client.password, out["db_address"], int(out["db_port"]), out["db_name"])
+    )
+
+
 def checks(
     step: Callable[[str], AbstractContextManager[None]],
     rendered: Any,
@@ -114,7 +126,7 @@ def checks(
     Render, `kubelet` its Kubelet (the executor's task pods, the cluster, the local names),
     `started` its Services (local ports)."""
     metadata = pgbouncer.parse_database_uri(rendered.secrets[SECRET_NAMES.metadata][SECRET_KEYS["metadata"]])
-    db = pgbouncer.parse_database_uri(rendered.outputs["db_connection_uri"])
+    db = database_uri(rendered)
     pgb_service = f"{pgbouncer.pgbouncer_service_host(rendered.namespace, RELEASE_NAME)}:{pgbouncer.PGBOUNCER_PORT}"
     target = {
         "user": metadata.username,

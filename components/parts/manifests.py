@@ -25,10 +25,11 @@ def register_manifests(
     manifests: Sequence[Mapping[str, Any]],
     namespace: pulumi.Input[str],
     provider: k8s.Provider,
+    depends_on: Sequence[pulumi.Resource] = (),
 ) -> list[pulumi.CustomResource]:
     """Each manifest as a child of `parent` named `<component>-<its name>`, in `namespace` (an
-    output, so that the objects wait for the namespace)."""
-    opts = pulumi.ResourceOptions(parent=parent, provider=provider)
+    output, so that the objects wait for the namespace), after `depends_on`."""
+    opts = pulumi.ResourceOptions(parent=parent, provider=provider, depends_on=list(depends_on))
     resources = []
     for manifest in manifests:
         kind = KINDS[manifest["kind"]]

@@ -39,18 +39,31 @@ def parameter_group(
     )
 
 
+def log_group_names(identifier: str, exported: Sequence[str]) -> list[str]:
+    """Where RDS exports each log of the instance."""
+    return [f"/aws/rds/instance/{identifier}/{log}" for log in exported]
+
+
 def log_groups(
-    parent: pulumi.Resource, name: str, identifier: str, exported: Sequence[str], tags: Mapping[str, str]
+    parent: pulumi.Resource,
+    name: str,
+    identifier: str,
+    exported: Sequence[str],
+    key_arn: pulumi.Input[str],
+    tags: Mapping[str, str],
 ) -> list[aws.cloudwatch.LogGroup]:
-    """A log group per exported log, with a retention: created before the instance, so that RDS
-    does not create them itself, without one."""
+    """A log group per exported log, with a retention and encrypted with `key_arn`: created before
+    the instance, so that RDS does not create them itself, without either. Adding the key to a
+    group that exists associates it in place (AssociateKmsKey; the provider's `kms_key_id` is not
+    ForceNew, reports/replacement.py): events written from then on are encrypted."""
     return [
         aws.cloudwatch.LogGroup(
             child_name(name, "db-log", log),
-            name=f"/aws/rds/instance/{identifier}/{log}",
+            name=group,
             retention_in_days=LOG_RETENTION_DAYS,
+            kms_key_id=key_arn,
             tags=with_name(tags, child_name(name, "db-log", log)),
             opts=pulumi.ResourceOptions(parent=parent),
         )
-        for log in exported
+        for log, group in zip(exported, log_group_names(identifier, exported), strict=True)
     ]

@@ -16,7 +16,7 @@ from typing import Any
 
 import pulumi
 
-CONTRACT_VERSION = "1.3.0"
+CONTRACT_VERSION = "2.0.0"
 
 TYPE_NAMES: dict[Any, str] = {
     str: "string",
@@ -74,7 +74,6 @@ class PlatformOutputs:
         "Security group of the created database (admits PgBouncer's nodes on 5432); with a brought database, "
         "`existingDbSecurityGroupId`."
     )
-    db_connection_uri: pulumi.Output[str] = _output("`postgresql://…?sslmode=require` URI Airflow uses.", secret=True)
     db_kms_key_arn: pulumi.Output[str] = _output(
         'KMS key of the database storage and Performance Insights (`""` with a brought database).'
     )
@@ -128,6 +127,44 @@ class PlatformOutputs:
     )
     task_logs_role_arn: pulumi.Output[str] = _output(
         'IAM role that reads and writes those logs (`""` when `remoteLogs` is false).', since="1.2.0"
+    )
+    secrets_backend_role_arn: pulumi.Output[str] = _output(
+        "IAM role the API server, scheduler, DAG processor and triggerer read connections and variables from "
+        'Secrets Manager with (`""` when `secretsManagerBackend` is false).',
+        since="2.0.0",
+    )
+    secrets_kms_key_arn: pulumi.Output[str] = _output(
+        'KMS key to create those secrets with, teams\' included (`""` when `secretsManagerBackend` is false).',
+        since="2.0.0",
+    )
+    team_role_arns: pulumi.Output[dict[str, str]] = _output(
+        "Team → its task pods' IAM role (IRSA), which only its own service account may assume.", since="2.0.0"
+    )
+    team_role_names: pulumi.Output[dict[str, str]] = _output(
+        "Team → that role's name, for `aws.iam.RolePolicyAttachment(role=...)`.", since="2.0.0"
+    )
+    team_service_accounts: pulumi.Output[dict[str, str]] = _output(
+        "Team → its service account in `airflow_namespace` (a DAG's `pod_override` serviceAccountName).",
+        since="2.0.0",
+    )
+    team_secrets_prefixes: pulumi.Output[dict[str, str]] = _output(
+        "Team → its Secrets Manager prefix (`/connections/<id>`, `/variables/<key>` under it), readable only "
+        "by its role.",
+        since="2.0.0",
+    )
+    team_deployer_role_arns: pulumi.Output[dict[str, str]] = _output(
+        "Team → the IAM role its stack assumes to manage its `<team>-connections` Secret in `airflow_namespace` "
+        "(a namespaced Kubernetes Role, no cluster-admin).",
+        since="2.0.0",
+    )
+    team_kubeconfigs: pulumi.Output[dict[str, str]] = _output(
+        "Team → a kubeconfig (JSON) that authenticates as its deployer role (`aws eks get-token --role-arn`); "
+        "it holds no credential.",
+        since="2.0.0",
+    )
+    task_image_repositories: pulumi.Output[list[str]] = _output(
+        "Image repositories tasks may run in besides the platform's Airflow image (`taskImageRepositories`).",
+        since="2.0.0",
     )
     contract_version: pulumi.Output[str] = _output(
         "Version of this contract the stack publishes (`CONTRACT_VERSION`).", since="1.1.0"

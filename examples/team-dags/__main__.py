@@ -3,11 +3,13 @@ Airflow connection its tasks read.
 
 Reads the platform through the typed contract (`airflow_eks_contract.read_platform`) and creates:
 - an S3 bucket for the team's data: encrypted, versioned, public access blocked, TLS only;
-- an IAM policy on that bucket, attached to the platform's task-pod role (IRSA), so every
-  Airflow task gets the permissions without a key;
-- in the platform's Airflow namespace, through a Kubernetes provider built from the platform's
-  kubeconfig (a secret), a Secret holding an Airflow connection to the bucket's region that the
-  team's tasks load as environment variables.
+- an IAM policy on that bucket, attached to the team's own task role when the platform declares
+  the team (`teams`: `team_role_names`), else to the platform's shared task-pod role (IRSA), so the
+  team's Airflow tasks get the permissions without a key;
+- in the platform's Airflow namespace, a Secret holding an Airflow connection to the bucket's
+  region that the team's tasks load as environment variables: through the team's kubeconfig when
+  the platform declares the team (`team_kubeconfigs`: its deployer role, whose Kubernetes Role
+  manages this Secret and nothing else), else through the platform's admin kubeconfig (a secret).
 """
 
 import json
@@ -93,10 +95,18 @@ policy = aws.iam.Policy(
     ),
     tags=tags,
 )
-aws.iam.RolePolicyAttachment(f"{team}-dags", role=platform.airflow_worker_role_name, policy_arn=policy.arn)
+# The team's own task role when the platform declares the team, else the role every task pod shares.
+task_role = pulumi.Output.all(platform.team_role_names, platform.airflow_worker_role_name).apply(
+    lambda v: v[0].get(team, v[1])
+)
+aws.iam.RolePolicyAttachment(f"{team}-dags", role=task_role, policy_arn=policy.arn)
 
-# Objects in the platform's cluster, through its kubeconfig (secret, and it stays secret).
-cluster = k8s.Provider("platform", kubeconfig=platform.cluster_kubeconfig)
+# Objects in the platform's cluster: as the team's deployer role (no cluster-admin) when the platform
+# declares the team, else through the platform's admin kubeconfig (secret, and it stays secret).
+kubeconfig = pulumi.Output.all(platform.team_kubeconfigs, platform.cluster_kubeconfig).apply(
+    lambda v: v[0].get(team) or v[1]
+)
+cluster = k8s.Provider("platform", kubeconfig=kubeconfig)
 connection = k8s.core.v1.Secret(
     f"{team}-connections",
     metadata=k8s.meta.v1.ObjectMetaArgs(

@@ -29,7 +29,7 @@ SCRIPT = Path(__file__)
 SCHEDULE = "17 * * * *"
 """Hourly: a failed pod goes between its retention and an hour later."""
 TASK_POD_SELECTOR = "tier=airflow,component=worker"
-"""The labels of the task pods' template (the chart's pod template; lib/airflow/hardening.py `labels`)."""
+"""The labels of the task pods' template (the chart's pod template; lib/airflow/network_flows.py `labels`)."""
 
 
 def _time(value: Any) -> datetime | None:

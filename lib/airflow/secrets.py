@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from lib.airflow.signing import PRIVATE_KEY_FILE
+
 RELEASE_NAME = "airflow"
 ADMIN_PASSWORD_KEY = "password"
 
@@ -17,7 +19,7 @@ SECRET_KEYS = {
     "metadata": "connection",
     "fernet_key": "fernet-key",
     "api_secret_key": "api-secret-key",
-    "jwt_secret": "jwt-secret",
+    "jwt_signing_key": PRIVATE_KEY_FILE,
     "webserver_secret_key": "webserver-secret-key",
     "pgbouncer_stats": "connection",
 }
@@ -30,7 +32,8 @@ class SecretNames:
     metadata: str
     fernet_key: str
     api_secret_key: str
-    jwt_secret: str
+    jwt_signing_key: str
+    """The private key the API server and the scheduler sign JWTs with (`lib/airflow/signing.py`)."""
     webserver_secret_key: str
     pgbouncer_config: str
     pgbouncer_stats: str
@@ -42,7 +45,7 @@ SECRET_NAMES = SecretNames(
     metadata=f"{RELEASE_NAME}-secret-metadata",
     fernet_key=f"{RELEASE_NAME}-secret-fernet-key",
     api_secret_key=f"{RELEASE_NAME}-secret-api-key",
-    jwt_secret=f"{RELEASE_NAME}-secret-jwt",
+    jwt_signing_key=f"{RELEASE_NAME}-secret-jwt-signing-key",
     webserver_secret_key=f"{RELEASE_NAME}-secret-webserver-key",
     pgbouncer_config=f"{RELEASE_NAME}-secret-pgbouncer-config",
     pgbouncer_stats=f"{RELEASE_NAME}-secret-pgbouncer-stats",
@@ -80,9 +83,10 @@ ROLLOUT_ANNOTATION = "checksum/airflow-keys"
 """Not `...secrets`: the policy pack reads a value under a key naming a secret as a credential."""
 ROLLOUT_SECTIONS = ("scheduler", "apiServer", "triggerer", "dagProcessor")
 """The chart sections whose pods read the metadata connection, the Fernet, API, JWT or webserver key
-at start. The chart's own `checksum/metadata-secret` and `checksum/jwt-secret` (1.22.0) hash its
-templates, which render nothing when the Secrets are brought, as here: they never change."""
-ROLLED_SECRETS = ("metadata", "fernet_key", "api_secret_key", "jwt_secret", "webserver_secret_key")
+at start (the JWT signing key: the API server and the scheduler only). The chart's own
+`checksum/metadata-secret` and `checksum/jwt-secret` (1.22.0) hash its templates, which render
+nothing when the Secrets are brought, as here: they never change."""
+ROLLED_SECRETS = ("metadata", "fernet_key", "api_secret_key", "jwt_signing_key", "webserver_secret_key")
 """The Secrets (`SecretNames` fields) whose change rolls those pods."""
 
 

@@ -33,7 +33,7 @@ REMOTE_LOG_READERS = ("apiServer", "triggerer")
 
 def service_account_name(section: str, release: str = RELEASE_NAME) -> str:
     """The chart's service account of a section: `<release>-api-server`, `<release>-triggerer`."""
-    return f"{release}-{ {'apiServer': 'api-server'}.get(section, section) }"
+    return f"{release}-{ {'apiServer': 'api-server', 'dagProcessor': 'dag-processor'}.get(section, section) }"
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,9 @@ class RemoteLogs:
     bucket: str
     role_arn: str
     region: str
+    chained: bool = False
+    """The readers' service accounts carry another role (the secrets backend's,
+    lib/airflow/secrets_backend.py): their connection assumes the logs role from it, as the task pods' does."""
 
 
 def _connection(region: str, role_arn: str = "") -> str:
@@ -77,6 +80,9 @@ def telemetry_values(statsd: StatsdTarget | None, remote_logs: RemoteLogs | None
     }
     env = f"AIRFLOW_CONN_{LOGS_CONNECTION_ID.upper()}"
     for section in REMOTE_LOG_READERS:
+        if remote_logs.chained:
+            values[section] = {"env": [{"name": env, "value": _connection(remote_logs.region, remote_logs.role_arn)}]}
+            continue
         values[section] = {
             "serviceAccount": {"annotations": {IRSA_ROLE_ANNOTATION: remote_logs.role_arn}},
             "env": [{"name": env, "value": _connection(remote_logs.region)}],

@@ -9,12 +9,14 @@ What the values give (chart 1.22, Airflow 3.3):
   TLS required. PgBouncer reads its `pgbouncer.ini` and `users.txt` from a Secret the program
   writes (`pgbouncer.configSecretName`): the chart would otherwise render the database password
   into its values. Its metrics exporter logs in through a Secret too.
-- Fernet, API, JWT and webserver keys from program-made Secrets: stable across upgrades.
+- Fernet, API and webserver keys from program-made Secrets: stable across upgrades. JWTs are signed
+  with a program-made RSA key held only by the API server and the scheduler (`lib/airflow/signing.py`).
 - Replicas from settings; the chart's PodDisruptionBudget (maxUnavailable 1) for every control-plane
   section; the control plane spread over zones (best effort) and hosts (strict).
 - Control-plane pods on the `airflow` node group; task pods (`workers.kubernetes.*`) on the
   `workers` group, tolerating its taints, under their own service account, which carries the
-  task pods' IAM role (IRSA) and nothing the scheduler has.
+  task pods' IAM role (IRSA) and nothing the scheduler has. A task of another group's queue runs
+  on that group (`airflowLocalSettings`' cluster policy: `lib/airflow/queues.py`).
 - Migrations and the admin user as plain Jobs (no Helm hooks, as the chart advises for tools
   that are not the Helm CLI). The Deployments wait for migrations in their init containers, the
   admin-user Job in its command (chart 1.22 gives it no wait); its password comes from a Secret.
@@ -35,8 +37,12 @@ from typing import Any
 from lib.airflow.configuration import airflow_config
 from lib.airflow.hardening import hardening_values, restricted_problem
 from lib.airflow.pod_cleanup import cleanup_values
+from lib.airflow.queues import local_settings, queue_pods
 from lib.airflow.resources import RESOURCE_PROFILES, ResourceProfile, Resources
 from lib.airflow.secrets import ADMIN_PASSWORD_KEY, RELEASE_NAME, SecretNames
+from lib.airflow.secrets_backend import BackendTarget, secrets_backend_values
+from lib.airflow.signing import jwt_signing_values
+from lib.airflow.sso import OidcProvider, sso_values
 from lib.airflow.task_pod import task_pod_template
 from lib.airflow.telemetry import IRSA_ROLE_ANNOTATION, RemoteLogs, StatsdTarget, telemetry_values
 from lib.cluster.node_groups import NodeGroup
@@ -127,6 +133,7 @@ WORKER_ACCOUNT_VIA = (
 POD_TEMPLATE_VIA = (
     "the program builds the task pods' template from `workers.kubernetes.*`, `env` and `volumes`: set those"
 )
+QUEUES_VIA = "the program's cluster policy routes task queues to node groups (nodeGroups.<name>.taskQueue)"
 STORAGE_VIA = "DAGs and logs are on the stack's EFS claims; DAGs from git: set gitSyncRepo"
 CONFIG_OWNED = {
     "dags_folder": "the DAGs volume's folder (with git-sync: set gitSyncSubPath)",
@@ -181,15 +188,25 @@ class ChartInputs:
     remote_logs: RemoteLogs | None = None  # None: logs on the EFS volume only
     failed_pod_retention_hours: int = 24
     """Hours a failed task pod is kept before the cleanup CronJob deletes it (`lib/airflow/pod_cleanup.py`)."""
+    secrets_backend: BackendTarget | None = None
+    """Connections and variables from Secrets Manager (`lib/airflow/secrets_backend.py`); None: the metastore's."""
+    sso: OidcProvider | None = None
+    """The OIDC provider users sign in with (`lib/airflow/sso.py`); None: FAB's own users."""
     overrides: Mapping[str, Any] = field(default_factory=dict)
     """The user's values, merged last."""
+    queue_groups: tuple[NodeGroup, ...] = ()
+    """Node groups of the other task queues (each with a `task_queue`): see `lib/airflow/queues.py`."""
 
 
 def spread_constraints(section: str, release: str = RELEASE_NAME) -> list[dict[str, Any]]:
-    """Spread a component's pods over zones (best effort) and hosts (strict)."""
+    """Spread a component's pods over zones and hosts, both strictly: a lost zone takes at most
+    ceil(replicas / zones) of them (reports/az_loss.py reads `ScheduleAnyway` as no spread at all).
+    The zones counted are those with nodes of the component's group (`nodeAffinityPolicy` Honor, the
+    default), so a stack on fewer zones is not blocked; with replicas no more than the zones, a lost
+    zone's pod finds a zone left to go to."""
     selector = {"matchLabels": {"tier": "airflow", "component": COMPONENT_LABELS[section], "release": release}}
     return [
-        {"maxSkew": 1, "topologyKey": ZONE_KEY, "whenUnsatisfiable": "ScheduleAnyway", "labelSelector": selector},
+        {"maxSkew": 1, "topologyKey": ZONE_KEY, "whenUnsatisfiable": "DoNotSchedule", "labelSelector": selector},
         {"maxSkew": 1, "topologyKey": HOST_KEY, "whenUnsatisfiable": "DoNotSchedule", "labelSelector": selector},
     ]
 
@@ -343,6 +360,10 @@ def airflow_values(inputs: ChartInputs, *fragments: tuple[str, Mapping[str, Any]
     values = merge_overrides(program, paths, inputs.overrides, CHART_LIST_KEYS)
     # From the merged values: the user's `workers.kubernetes.*` reach the task pods (lib/airflow/task_pod.py).
     values["podTemplate"] = task_pod_template(values)
+    pods = queue_pods(inputs.queue_groups, values["workers"]["kubernetes"].get("resources") or {})
+    if pods:
+        # From the merged values too: a queue's GPU pod carries the task pods' resources.
+        values["airflowLocalSettings"] = local_settings(pods)
     return values
 
 
@@ -370,7 +391,9 @@ def _program(inputs: ChartInputs, *fragments: tuple[str, Mapping[str, Any]]) -> 
         "data": owned({"metadataSecretName": secrets.metadata}, SECRETS_VIA),
         "fernetKeySecretName": owned(secrets.fernet_key, SECRETS_VIA),
         "apiSecretKeySecretName": owned(secrets.api_secret_key, SECRETS_VIA),
-        "jwtSecretName": owned(secrets.jwt_secret, SECRETS_VIA),
+        # Only so that the chart renders no random JWT secret of its own (its env var is off):
+        # tokens are signed with the key pair of `jwt_signing_values`.
+        "jwtSecretName": owned(secrets.jwt_signing_key, SECRETS_VIA),
         "webserverSecretKeySecretName": owned(secrets.webserver_secret_key, SECRETS_VIA),
         # Anything not placed below (cleanup jobs, ...) lands on the control-plane group too.
         **place,
@@ -399,11 +422,21 @@ def _program(inputs: ChartInputs, *fragments: tuple[str, Mapping[str, Any]]) -> 
             ("telemetry_values", telemetry_values(inputs.statsd, inputs.remote_logs)),
             ("capacity_values", capacity_values(inputs.parallelism)),
             ("cleanup_values", cleanup_values(inputs.namespace, inputs.failed_pod_retention_hours, profile["jobs"])),
+            *(
+                [("secrets_backend_values", secrets_backend_values(inputs.secrets_backend))]
+                if inputs.secrets_backend
+                else []
+            ),
+            ("jwt_signing_values", jwt_signing_values(secrets.jwt_signing_key)),
+            *([("sso_values", sso_values(inputs.sso))] if inputs.sso else []),
             *fragments,
         ],
         CHART_LIST_KEYS,
     )
-    return program, {**paths, ("podTemplate",): POD_TEMPLATE_VIA}
+    queues: dict[Path, str] = (
+        {("airflowLocalSettings",): QUEUES_VIA} if any(g.task_queue for g in inputs.queue_groups) else {}
+    )
+    return program, {**paths, ("podTemplate",): POD_TEMPLATE_VIA, **queues}
 
 
 DEFAULT_POOL = "default_pool"

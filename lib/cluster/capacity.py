@@ -6,20 +6,29 @@ Each limit is a number of concurrent task pods; the smallest binds. Inputs are p
 - nodes:       worker nodes at their maximum x task pods per node. Pods per node is the least,
                over the group's instance types, of allocatable CPU / the pod's CPU request,
                allocatable memory / its memory request, and the VPC CNI's pod limit
-               (interfaces x (addresses - 1) + 2), each after the DaemonSets every node runs.
-               Allocatable follows the EKS AMIs' kubelet reservations: CPU 6% of the first
-               core, 1% of the second, 0.5% of the next two and 0.25% of the rest; memory
-               11 MiB per pod + 255 MiB, plus the eviction threshold and the OS's share.
+               (interfaces x (addresses - 1) + 2), each after the DaemonSets every node runs
+               (lib/cluster/daemonsets.py: every add-on's, at its pinned version).
+               Allocatable follows the EKS AL2023 AMIs' kubelet reservations, as nodeadm
+               computes them (awslabs/amazon-eks-ami, nodeadm/internal/kubelet/config.go
+               `getCPUMillicoresToReserve` and `getMemoryMebibytesToReserve`, and
+               eni_max_pods.go `CalcMaxPods`, read at commit 81fec2e8 of 2026-07-23): CPU 6% of
+               the first core, 1% of the second, 0.5% of the next two and 0.25% of the rest;
+               memory 11 MiB per pod of max pods + 255 MiB; max pods the VPC CNI's formula
+               (no custom `maxPodsExpression`, no prefix delegation); plus the hard eviction
+               threshold (`memory.available` 100Mi, config.go) and the OS's share.
 - pool:        Airflow's `default_pool` slots (every task runs in it), and at most schedulers x
                [core] parallelism (a limit per scheduler); the program sets both to the nodes'
                limit (`node_limit`), so one scheduler alone still fills the pool.
 - creation:    the KubernetesExecutor starts at most batch size pods per scheduler loop, so
                at most schedulers x batch / loop seconds a second; with a mean task length
                that holds rate x length pods at once (Little's law).
-- api:         in Airflow 3 a task pod talks only to the API server's execution API, a
-               heartbeat every few seconds, each on a database connection through PgBouncer.
-               Connections = min(API pods x workers x SQLAlchemy pool, PgBouncer's server
-               connections); tasks = connections x heartbeat interval / request time.
+- api server:  in Airflow 3 a task pod talks only to the API server's execution API, a
+               heartbeat every few seconds, each on a database session of an API process:
+               sessions = API pods x workers x SQLAlchemy pool; tasks = sessions x heartbeat
+               interval / request time.
+- database connections: the same requests reach the database through PgBouncer, whose server
+               connections are sized within RDS's `max_connections` of the instance class
+               (lib/database/pgbouncer/pools.py); tasks = connections x heartbeat / request time.
 - addresses:   each worker node may hold every address of its interfaces (the VPC CNI keeps
                a warm interface), taken from the node subnets after the other groups' nodes
                at their maximum; tasks = worker nodes that fit x pods per node.
@@ -39,6 +48,8 @@ class Shape:
     memory_gib: int
     enis: int
     ipv4_per_eni: int
+    gpus: int = 0
+    """NVIDIA GPUs (a task pod of a GPU queue takes one)."""
 
     @property
     def max_pods(self) -> int:
@@ -60,17 +71,19 @@ class NodeOverhead:
     daemonset_memory_mi: int
     os_memory_overhead: float
     eviction_memory_mi: int
+    daemonsets: str = ""
+    """Which DaemonSets the pods, CPU and memory are, for the report."""
 
 
 def reserved_cpu_m(vcpu: int) -> int:
-    """The kubelet's CPU reservation of the EKS AMIs, in millicores (rounded up)."""
-    steps = ((1, 60.0), (1, 10.0), (2, 5.0), (math.inf, 2.5))  # (cores, millicores per core)
-    left, total = float(vcpu), 0.0
-    for cores, per_core in steps:
-        take = min(left, cores)
-        total += take * per_core
-        left -= take
-    return math.ceil(total)
+    """kube-reserved CPU of the EKS AL2023 AMIs, in millicores: nodeadm's
+    `getCPUMillicoresToReserve`, each range's share in hundredths of a percent, rounded down per range."""
+    total = vcpu * 1000
+    bounds = (0, 1000, 2000, 4000, total)
+    shares = (600, 100, 50, 25)  # 6%, 1%, 0.5%, 0.25%
+    return sum(
+        (min(total, bounds[i + 1]) - bounds[i]) * share // 10000 for i, share in enumerate(shares) if total > bounds[i]
+    )
 
 
 def reserved_memory_mi(max_pods: int) -> int:
@@ -86,14 +99,17 @@ def allocatable(shape: Shape, overhead: NodeOverhead) -> tuple[int, int]:
     return cpu, memory
 
 
-def pods_per_node(shape: Shape, cpu_m: int, memory_mi: int, overhead: NodeOverhead) -> tuple[int, str]:
-    """Task pods one node holds, and what stops the next one (cpu, memory or pods)."""
+def pods_per_node(shape: Shape, cpu_m: int, memory_mi: int, overhead: NodeOverhead, gpus: int = 0) -> tuple[int, str]:
+    """Task pods one node holds, and what stops the next one (cpu, memory, pods or gpus: a pod
+    asking `gpus` GPUs)."""
     cpu, memory = allocatable(shape, overhead)
     by = {
         "cpu": max(cpu, 0) // cpu_m,
         "memory": max(memory, 0) // memory_mi,
         "pods": max(shape.max_pods - overhead.daemonset_pods, 0),
     }
+    if gpus:
+        by["gpus"] = shape.gpus // gpus
     reason = min(by, key=lambda k: by[k])
     return by[reason], reason
 
@@ -107,6 +123,8 @@ class Workers:
     max_nodes: int
     task_cpu_m: int
     task_memory_mi: int
+    task_gpus: int = 0
+    """GPUs a task pod asks (a GPU queue's: lib/airflow/queues.py)."""
 
 
 @dataclass(frozen=True)
@@ -155,7 +173,8 @@ class Limit:
 def _fewest_pods(workers: Workers, overhead: NodeOverhead) -> tuple[str, int, str]:
     """The instance type holding the fewest task pods, how many, and what binds."""
     per_node = {
-        t: pods_per_node(s, workers.task_cpu_m, workers.task_memory_mi, overhead) for t, s in workers.shapes.items()
+        t: pods_per_node(s, workers.task_cpu_m, workers.task_memory_mi, overhead, workers.task_gpus)
+        for t, s in workers.shapes.items()
     }
     smallest = min(per_node, key=lambda t: per_node[t][0])
     return smallest, *per_node[smallest]
@@ -196,17 +215,26 @@ def task_limits(
         )
     )
     sessions = airflow.api_servers * airflow.api_workers * airflow.sqlalchemy_connections
-    if airflow.pgbouncer_server_connections is not None:
-        sessions = min(sessions, airflow.pgbouncer_server_connections)
+    per_session = timing.heartbeat_seconds / timing.api_request_seconds
     limits.append(
         Limit(
             "api server",
-            math.floor(sessions * timing.heartbeat_seconds / timing.api_request_seconds),
-            f"{sessions} database sessions (min of {airflow.api_servers} API pods x {airflow.api_workers} workers x "
-            f"{airflow.sqlalchemy_connections}, PgBouncer's {airflow.pgbouncer_server_connections}) x "
-            f"{timing.heartbeat_seconds:g} s heartbeat / {timing.api_request_seconds:g} s a request",
+            math.floor(sessions * per_session),
+            f"{sessions} database sessions ({airflow.api_servers} API pods x {airflow.api_workers} workers x "
+            f"{airflow.sqlalchemy_connections}) x {timing.heartbeat_seconds:g} s heartbeat / "
+            f"{timing.api_request_seconds:g} s a request",
         )
     )
+    if airflow.pgbouncer_server_connections is not None:
+        limits.append(
+            Limit(
+                "database connections",
+                math.floor(airflow.pgbouncer_server_connections * per_session),
+                f"PgBouncer's {airflow.pgbouncer_server_connections} server connections (within RDS "
+                f"max_connections) x {timing.heartbeat_seconds:g} s heartbeat / {timing.api_request_seconds:g} s "
+                "a request",
+            )
+        )
     if addresses.free is not None:
         per_worker = max(s.addresses for s in workers.shapes.values())
         left = addresses.free - addresses.other_nodes * addresses.other_node_addresses
@@ -225,3 +253,9 @@ def task_limits(
 def binding_limit(limits: list[Limit]) -> Limit:
     """The limit that binds: the fewest tasks (the first of equals)."""
     return min(limits, key=lambda limit: limit.tasks)
+
+
+def next_limit(limits: list[Limit]) -> Limit | None:
+    """The limit that would bind once the binding one is lifted (None with a single limit)."""
+    ranked = sorted(limits, key=lambda limit: limit.tasks)  # stable: the first of equals binds
+    return ranked[1] if len(ranked) > 1 else None

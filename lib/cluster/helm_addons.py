@@ -20,11 +20,11 @@ Everything here is plain Python (no Pulumi), so that it is unit-tested directly;
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from lib.cluster.node_groups import NodeGroup
+from lib.cluster.node_groups import NODE_GROUP_LABEL, NodeGroup
 from lib.cluster.scheduling import node_selector, tolerations
 from lib.images import mirrored
 from lib.merge import ListKeys, compose_owned, merge_overrides, owned
@@ -100,6 +100,54 @@ CLUSTER_AUTOSCALER_RESOURCES = {
     "requests": {"cpu": "100m", "memory": "300Mi"},
     "limits": {"cpu": "500m", "memory": "600Mi"},
 }
+
+
+ZONE_KEY = "topology.kubernetes.io/zone"
+
+
+def zone_spread(labels: Mapping[str, str]) -> list[dict[str, Any]]:
+    """At most one more pod in one zone than in another, strictly (`DoNotSchedule`): losing a zone
+    loses at most ceil(replicas / zones) of them (reports/az_loss.py). With replicas no more than the
+    zones, a lost zone's pod always finds a zone left to go to. Tainted nodes the pods cannot use
+    are no zone of theirs (`nodeTaintsPolicy: Honor`, Kubernetes 1.26 and later)."""
+    return [
+        {
+            "maxSkew": 1,
+            "topologyKey": ZONE_KEY,
+            "whenUnsatisfiable": "DoNotSchedule",
+            "nodeTaintsPolicy": "Honor",
+            "labelSelector": {"matchLabels": dict(labels)},
+        }
+    ]
+
+
+ADDON_UID = 65534
+"""The add-on containers' user and group (nobody): both are static binaries that read their
+mounted files only (the controller's webhook certificate, mode 0644)."""
+RESTRICTED_VIA = "the add-on pods run under the Restricted Pod Security Standard, as the Airflow pods do"
+ADDON_CONTAINER_SECURITY = {
+    "allowPrivilegeEscalation": False,
+    "capabilities": {"drop": ["ALL"]},
+    "readOnlyRootFilesystem": True,
+    "runAsNonRoot": True,
+    "runAsUser": ADDON_UID,
+    "runAsGroup": ADDON_UID,
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+"""Every add-on container's security context. The charts' own defaults fall short of Restricted:
+aws-load-balancer-controller 3.4.3 (eks-charts 97cf2c1, values.yaml L48-57) drops no capability and
+sets no seccomp profile; cluster-autoscaler 9.59.0 (kubernetes/autoscaler 5a0b98e4, values.yaml
+L166-171 and L421-426) sets no security context at all."""
+ADDON_POD_SECURITY = {
+    "runAsNonRoot": True,
+    "runAsUser": ADDON_UID,
+    "runAsGroup": ADDON_UID,
+    "fsGroup": ADDON_UID,
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+"""Every add-on pod's security context (the controller chart's default `fsGroup` kept)."""
+ADDON_PULL_POLICY = "Always"
+"""As the Airflow control plane's: the kubelet checks the registry's credentials on each start."""
 
 
 def partition(region: str) -> str:
@@ -206,12 +254,28 @@ def load_balancer_controller_values(
     marked `owned` the user's values may not change (`release_values`)."""
     return {
         "clusterName": owned(cluster_name, CLUSTER_VIA),
-        "image": owned({"repository": mirrored(LOAD_BALANCER_CONTROLLER_IMAGE, image_mirrors or {})}, IMAGE_VIA),
+        "image": owned(
+            {
+                "repository": mirrored(LOAD_BALANCER_CONTROLLER_IMAGE, image_mirrors or {}),
+                "pullPolicy": ADDON_PULL_POLICY,
+            },
+            IMAGE_VIA,
+        ),
+        # The chart's deployment.yaml (L56-57, L235-236) renders both as given.
+        "podSecurityContext": owned(ADDON_POD_SECURITY, RESTRICTED_VIA),
+        "securityContext": owned(ADDON_CONTAINER_SECURITY, RESTRICTED_VIA),
         # Explicit: nodes allow a single IMDS hop, so pods cannot read these from the instance.
         "region": owned(region, CLUSTER_VIA),
         "vpcId": owned(vpc_id, CLUSTER_VIA),
         "replicaCount": owned(2, REPLICAS_VIA),
         "podDisruptionBudget": {"maxUnavailable": 1},
+        # The chart's pod labels (eks-charts aws-load-balancer-controller 3.4.3, _helpers.tpl selectorLabels).
+        "topologySpreadConstraints": zone_spread(
+            {
+                "app.kubernetes.io/name": LOAD_BALANCER_CONTROLLER.chart,
+                "app.kubernetes.io/instance": LOAD_BALANCER_CONTROLLER.release_name,
+            }
+        ),
         "serviceAccount": _account(LOAD_BALANCER_CONTROLLER),
         "nodeSelector": node_selector(group),
         "tolerations": tolerations(group),
@@ -301,13 +365,28 @@ def cluster_autoscaler_values(
             {
                 "repository": mirrored(CLUSTER_AUTOSCALER_IMAGE, image_mirrors or {}),
                 "tag": CLUSTER_AUTOSCALER_IMAGE_TAGS[kubernetes_version],
+                "pullPolicy": ADDON_PULL_POLICY,
             },
             IMAGE_VIA,
         ),
+        # The chart's deployment.yaml renders `securityContext` on the pod (L342-345) and
+        # `containerSecurityContext` on its one container (L298-301).
+        "securityContext": owned(ADDON_POD_SECURITY, RESTRICTED_VIA),
+        "containerSecurityContext": owned(ADDON_CONTAINER_SECURITY, RESTRICTED_VIA),
         "fullnameOverride": owned(CLUSTER_AUTOSCALER.release_name, ACCOUNT_VIA),
         "rbac": {"serviceAccount": _account(CLUSTER_AUTOSCALER)},
-        "replicaCount": owned(1, REPLICAS_VIA),  # leader-elected; a restarted pod loses nothing
+        # Two, leader-elected (the autoscaler's --leader-elect defaults to true): losing the leader's
+        # zone hands the lease to the other within its lease duration, instead of waiting for a new pod.
+        "replicaCount": owned(2, REPLICAS_VIA),
         "podDisruptionBudget": {"maxUnavailable": 1},
+        # The chart's pod labels (cluster-autoscaler 9.59.0, _helpers.tpl `cluster-autoscaler.instance-name`:
+        # the release, and `<cloudProvider>-<chart>` as its name).
+        "topologySpreadConstraints": zone_spread(
+            {
+                "app.kubernetes.io/instance": CLUSTER_AUTOSCALER.release_name,
+                "app.kubernetes.io/name": f"aws-{CLUSTER_AUTOSCALER.chart}",
+            }
+        ),
         "nodeSelector": node_selector(group),
         "tolerations": tolerations(group),
         "resources": CLUSTER_AUTOSCALER_RESOURCES,
@@ -318,4 +397,65 @@ def cluster_autoscaler_values(
             "skip-nodes-with-system-pods": False,
             "skip-nodes-with-local-storage": False,
         },
+    }
+
+
+# --------------------------------------------------------------------------- NVIDIA device plugin
+
+# Chart 0.20.0 of NVIDIA/k8s-device-plugin (tag v0.20.0, commit 1b826acc6af3, 2026-08-19: the newest
+# read here): a DaemonSet advertising `nvidia.com/gpu` on the nodes it runs on. Read there:
+# values.yaml (its default affinity wants node-feature-discovery's labels or `nvidia.com/gpu.present`,
+# which EKS does not set; its tolerations only `CriticalAddonsOnly` and `nvidia.com/gpu`),
+# templates/daemonset-device-plugin.yml (`affinity`, `tolerations`, `nodeSelector` and `resources`
+# taken whole) and _helpers.tpl (the image `<repository>:v<appVersion>` unless `image.tag`). It needs
+# no AWS permission: no IAM role. The EKS AL2023 NVIDIA AMI brings the driver and the container
+# toolkit, so the chart's defaults (no GFD, no MIG, no MPS) are kept. Rendered once by hand with
+# `helm template` from that tag and these values (the chart is not vendored here, so no test renders
+# it): the plugin's DaemonSet takes this affinity, these tolerations and image v0.20.0; the chart's
+# MPS control DaemonSet also renders, but selects `nvidia.com/mps.capable=true`, set only with MPS on.
+NVIDIA_DEVICE_PLUGIN = AddonChart(
+    key="nvidia-device-plugin",
+    repository="https://nvidia.github.io/k8s-device-plugin",
+    chart="nvidia-device-plugin",
+    version="0.20.0",
+    release_name="nvidia-device-plugin",
+    service_account="nvidia-device-plugin-service-account",  # the chart's `<fullname>-service-account`
+    service_account_annotations_path=(),
+)
+NVIDIA_DEVICE_PLUGIN_IMAGE = "nvcr.io/nvidia/k8s-device-plugin"  # the chart's default
+NVIDIA_DEVICE_PLUGIN_RESOURCES = {
+    "requests": {"cpu": "10m", "memory": "32Mi"},
+    "limits": {"cpu": "100m", "memory": "128Mi"},
+}
+
+
+def gpu_groups(groups: Sequence[NodeGroup]) -> tuple[NodeGroup, ...]:
+    return tuple(g for g in groups if g.gpu)
+
+
+def nvidia_device_plugin_values(
+    groups: Sequence[NodeGroup], image_mirrors: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """Values of the device plugin chart: on every node of the GPU groups, tolerating their taints."""
+    gpus = gpu_groups(groups)
+    if not gpus:
+        raise ValueError("the NVIDIA device plugin runs only with a GPU node group")
+    tolerated: list[dict[str, Any]] = []
+    for group in gpus:
+        tolerated += [t for t in tolerations(group) if t not in tolerated]
+    term = {"key": NODE_GROUP_LABEL, "operator": "In", "values": [g.name for g in gpus]}
+    # No key of the user's reaches these values: nothing to mark `owned`.
+    return {
+        "fullnameOverride": NVIDIA_DEVICE_PLUGIN.release_name,
+        "image": {
+            "repository": mirrored(NVIDIA_DEVICE_PLUGIN_IMAGE, image_mirrors or {}),
+            "tag": f"v{NVIDIA_DEVICE_PLUGIN.version}",
+        },
+        "affinity": {
+            "nodeAffinity": {
+                "requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [{"matchExpressions": [term]}]}
+            }
+        },
+        "tolerations": tolerated,
+        "resources": NVIDIA_DEVICE_PLUGIN_RESOURCES,
     }

@@ -51,16 +51,24 @@ VPC_CNI_CONFIGURATION = {"enableNetworkPolicy": "true"}
 """The vpc-cni add-on's configuration: Kubernetes NetworkPolicies enforced (by the network policy
 agent in the aws-node DaemonSet, VPC CNI 1.14 and later; the controller runs in the EKS control
 plane). A string, as the add-on's configuration schema takes it."""
-EFS_CSI_POLICY_ARN = "arn:aws:iam::aws:policy/service-role/AmazonEFSCSIDriverPolicy"
-EFS_CSI_SERVICE_ACCOUNTS = ("efs-csi-controller-sa", "efs-csi-node-sa")
+VPC_CNI_POLICY_ARN = "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy"
+VPC_CNI_SERVICE_ACCOUNT = "aws-node"
+"""aws-node, the VPC CNI's DaemonSet, assigns the pods' addresses (EC2 network interface calls): its
+own role (IRSA), off the node role, as EKS Best Practices and the EKS user guide ("Amazon EKS node
+IAM role": "we recommend that you attach the policy to a separate role used specifically for the
+Amazon VPC CNI add-on") advise."""
 
 
 class Installer(StrEnum):
     """Who creates an add-on's `aws.eks.Addon`."""
 
     CLUSTER = "pulumi-eks"
-    """pulumi-eks, with the cluster (its `vpcCniOptions` / `kubeProxyAddonOptions`): only the add-ons
-    pulumi-eks manages itself (components/cluster.py maps each to its option)."""
+    """pulumi-eks, with the cluster (its `kubeProxyAddonOptions`): only the add-ons pulumi-eks
+    manages itself (components/cluster.py maps each to its option)."""
+    CLUSTER_NETWORK = "Cluster"
+    """The Cluster component, as its child `EksAddon` `<cluster>-<resource>`, once the cluster's OIDC
+    provider (its IRSA role's trust) exists and before any node group: a node turns Ready only once
+    aws-node runs with its permissions (components/cluster.py, `Cluster.network_addons`)."""
     STACK = "stack"
     """The stack, as an `EksAddon` named `<stack name>-<resource>` (program.py `eks_addons`)."""
     CLUSTER_TELEMETRY = "ClusterTelemetry"
@@ -114,6 +122,9 @@ class ManagedAddon:
     """Cluster name -> the add-on's configuration values (its own JSON schema); None: its defaults."""
     only_with: Toggle | None = None
     """The config key the add-on comes only with; None: always."""
+    preserve: bool = False
+    """Keep the add-on's objects in the cluster if its `aws.eks.Addon` is ever deleted (vpc-cni: the
+    nodes' pod network; pulumi-eks set it on its own copy)."""
     moved_from: str | None = None
     """The type of the component (named as the stack) the add-on's resources were created under
     before a move: they carry an alias to it, so a live stack updates them in place."""
@@ -135,6 +146,28 @@ _PINNED_MINORS = ("1.32", "1.33", "1.34", "1.35", "1.36")
 lib/cluster/versions.py is added here, after checking the build EKS offers for it)."""
 
 
+COREDNS_LABELS = {"k8s-app": "kube-dns"}
+"""The CoreDNS pods' label (EKS's CoreDNS Deployment, as upstream Kubernetes names it)."""
+
+
+def coredns_configuration(_cluster: str) -> dict[str, Any]:
+    """CoreDNS spread over zones strictly: EKS's default spreads its two replicas over nodes only
+    (a preferred anti-affinity), so one zone may hold both. `topologySpreadConstraints` is a key of
+    the CoreDNS add-on's configuration schema (`aws eks describe-addon-configuration`; not run from
+    here: a key the pinned build refuses fails `pulumi up` with InvalidParameterException naming it)."""
+    return {
+        "topologySpreadConstraints": [
+            {
+                "maxSkew": 1,
+                "topologyKey": "topology.kubernetes.io/zone",
+                "whenUnsatisfiable": "DoNotSchedule",
+                "nodeTaintsPolicy": "Honor",
+                "labelSelector": {"matchLabels": dict(COREDNS_LABELS)},
+            }
+        ]
+    }
+
+
 def _same_on(version: str, minors: Iterable[str] = _PINNED_MINORS) -> dict[str, str]:
     return dict.fromkeys(minors, version)
 
@@ -145,10 +178,13 @@ MANAGED_ADDONS: dict[str, ManagedAddon] = {
         ManagedAddon(
             VPC_CNI,
             _same_on("v1.21.1-eksbuild.7"),
-            Installer.CLUSTER,
-            # Nodes join with the self-managed copy EKS installs at creation: nothing waits.
+            Installer.CLUSTER_NETWORK,
+            resource="vpc-cni",
+            # The node groups wait for it, not it for them (components/cluster.py).
             waits_for=frozenset(),
+            role=AddonRole((VPC_CNI_SERVICE_ACCOUNT,), VPC_CNI_POLICY_ARN, "VPC CNI (aws-node)"),
             configuration=lambda _cluster: dict(VPC_CNI_CONFIGURATION),
+            preserve=True,
         ),
         ManagedAddon(
             KUBE_PROXY,
@@ -173,13 +209,20 @@ MANAGED_ADDONS: dict[str, ManagedAddon] = {
                 "1.35": "v1.14.3-eksbuild.3",
                 "1.36": "v1.14.3-eksbuild.3",
             },
+            configuration=coredns_configuration,
         ),
         ManagedAddon(
             EFS_CSI_DRIVER,
             _same_on("v3.3.0-eksbuild.1"),
             resource="efs-csi",
             waits_for=frozenset({Prerequisite.NODES, Prerequisite.FILE_SYSTEM}),
-            role=AddonRole(EFS_CSI_SERVICE_ACCOUNTS, EFS_CSI_POLICY_ARN, "EFS CSI driver"),
+            # No IAM role: the volumes are static (components/shared_storage.py: a PV per access
+            # point, storage class "", Retain) and mounted with `tls`, not `iam`. Read in
+            # aws-efs-csi-driver v3.3.0 (ebcf0985): the controller calls AWS only in CreateVolume and
+            # DeleteVolume (pkg/driver/controller.go, access points of dynamic provisioning), which
+            # the external provisioner never sends for a static PV; at start it reads instance
+            # metadata only (pkg/cloud/cloud.go createCloud); the node plugin calls no AWS API
+            # (pkg/driver/node.go). The managed AmazonEFSCSIDriverPolicy is for dynamic provisioning.
             moved_from="airflow:index:SharedStorage",  # created by SharedStorage until the reshape (UPGRADING.md)
         ),
         # Chart amazon-cloudwatch-observability 4.7.0 (2025-11), read for lib/observability/cloudwatch.py;
@@ -209,3 +252,8 @@ def addon_versions(kubernetes_version: str, overrides: Mapping[str, str]) -> dic
     if unpinned:
         raise ValueError(f"no EKS add-on versions pinned for Kubernetes {kubernetes_version}: {', '.join(unpinned)}")
     return {**{a.name: a.versions[kubernetes_version] for a in MANAGED_ADDONS.values()}, **overrides}
+
+
+def addons_on(toggles: Mapping[Toggle, bool]) -> list[str]:
+    """The catalog's add-ons a stack runs: every one whose toggle, if it has one, is on."""
+    return [a.name for a in MANAGED_ADDONS.values() if a.only_with is None or toggles.get(a.only_with, False)]

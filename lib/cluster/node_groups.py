@@ -35,6 +35,16 @@ OWN_TAGS = 5
 airflow-eks:production and Name (the user's `tags` and waivers come on top: config/node_groups.py)."""
 MAX_TEMPLATE_TAGS = MAX_TAGS - OWN_TAGS
 """Autoscaler node-template tags a group may carry: one per label (the group label too) and taint."""
+DEFAULT_QUEUE = "default"
+"""Airflow's `[operators] default_queue` (3.3.2 config.yml): a task without `queue=` is in it, and
+its pods run on the `workers` group; another group takes a queue of its own (`task_queue`)."""
+_QUEUE = re.compile(r"[a-z0-9]([a-z0-9_-]{0,61}[a-z0-9])?")
+QUEUE_FORMAT = "1 to 63 lowercase letters, digits, '-' or '_', beginning and ending with a letter or digit"
+NVIDIA_GPU_FAMILIES = frozenset({"g4dn", "g5", "g6", "g6e", "gr6", "p3", "p3dn", "p4d", "p4de", "p5", "p5e", "p5en"})
+"""x86_64 EC2 families with NVIDIA GPUs (EC2 accelerated computing instance types): the EKS
+AL2023 NVIDIA AMI (`AL2023_x86_64_NVIDIA`: driver and container toolkit) runs them."""
+GPU_RESOURCE = "nvidia.com/gpu"
+"""The extended resource the NVIDIA device plugin advertises (k8s-device-plugin v0.20.0)."""
 
 
 class NodeGroupRole(StrEnum):
@@ -91,6 +101,10 @@ def is_arm(instance_type: str) -> bool:
     return family == "a1" or re.match(r"[a-z]+[0-9]+g", family) is not None
 
 
+def is_nvidia_gpu(instance_type: str) -> bool:
+    return instance_type.split(".")[0] in NVIDIA_GPU_FAMILIES
+
+
 def valid_label(key: str, value: str) -> bool:
     """A Kubernetes label (or taint) key and value."""
     return label_key_problem(key) is None and label_value_problem(value) is None
@@ -140,6 +154,14 @@ class NodeGroup:
     labels: Mapping[str, str] = field(default_factory=dict)
     """Node labels, besides the group label every node gets."""
     taints: tuple[Taint, ...] = ()
+    task_queue: str = ""
+    """The Airflow queue whose task pods run here ("" for none: the `workers` group runs
+    `DEFAULT_QUEUE`); lib/airflow/queues.py routes a task of that queue to the group."""
+
+    @property
+    def gpu(self) -> bool:
+        """Its instance types have NVIDIA GPUs (all or none of them)."""
+        return is_nvidia_gpu(self.instance_types[0])
 
     @property
     def template_tag_count(self) -> int:
@@ -148,7 +170,9 @@ class NodeGroup:
 
     @property
     def ami_type(self) -> str:
-        """Amazon Linux 2023 for the instance types' architecture."""
+        """Amazon Linux 2023 for the instance types' architecture; its NVIDIA variant for GPU types."""
+        if self.gpu:
+            return "AL2023_x86_64_NVIDIA"
         return "AL2023_ARM_64_STANDARD" if is_arm(self.instance_types[0]) else "AL2023_x86_64_STANDARD"
 
     def __post_init__(self) -> None:
@@ -165,6 +189,18 @@ class NodeGroup:
         if len({is_arm(t) for t in self.instance_types}) > 1:
             raise InvalidField(
                 "instance_types", f"{list(self.instance_types)} mixes Graviton (arm64) and x86_64 types; use one"
+            )
+        if len({is_nvidia_gpu(t) for t in self.instance_types}) > 1:
+            raise InvalidField(
+                "instance_types", f"{list(self.instance_types)} mixes NVIDIA GPU and other types; they take other AMIs"
+            )
+        if self.task_queue and not _QUEUE.fullmatch(self.task_queue):
+            raise InvalidField("task_queue", f"'{self.task_queue}' is not a queue name: {QUEUE_FORMAT}")
+        if self.gpu and not self.task_queue:
+            raise InvalidField(
+                "task_queue",
+                f"is required on a group of GPU types ({', '.join(self.instance_types)}): only tasks of its queue "
+                "request the GPU; name one",
             )
         for size_field, size, low in (("min_size", self.min_size, 0), ("max_size", self.max_size, 1)):
             if not low <= size <= MAX_NODES:

@@ -8,7 +8,7 @@ with its reason, optionally per stack).
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ from lib.cluster.capacity import (
     Workers,
     node_limit,
 )
+from lib.cluster.daemonsets import NodeDaemonSet, describe, node_daemonsets, totals
 
 SIZING_DIR = Path(__file__).resolve().parents[2] / "sizing"
 
@@ -51,23 +52,34 @@ def shape_of(instance_type: str, shapes: Mapping[str, Any]) -> Shape:
     return Shape(**shapes["instance_types"][instance_type])
 
 
-def node_overhead(assumed: Assumptions) -> NodeOverhead:
-    """What every node keeps from pods besides the kubelet's reservations (the DaemonSets, the OS)."""
+def node_overhead(assumed: Assumptions, daemonsets: Iterable[NodeDaemonSet]) -> NodeOverhead:
+    """What every node keeps from pods besides the kubelet's reservations: the DaemonSets of the
+    add-ons the stack runs (lib/cluster/daemonsets.py), the OS's share and the eviction threshold."""
     a = assumed.capacity
+    listed = list(daemonsets)
+    pods, cpu, memory = totals(listed)
     return NodeOverhead(
-        daemonset_pods=int(a["daemonset_pods"]),
-        daemonset_cpu_m=int(a["daemonset_cpu_m"]),
-        daemonset_memory_mi=int(a["daemonset_memory_mi"]),
+        daemonset_pods=pods,
+        daemonset_cpu_m=cpu,
+        daemonset_memory_mi=memory,
         os_memory_overhead=a["os_memory_overhead"],
         eviction_memory_mi=int(a["eviction_memory_mi"]),
+        daemonsets=describe(listed),
     )
 
 
 def node_task_capacity(
-    instance_types: Sequence[str], max_nodes: int, task_cpu_m: int, task_memory_mi: int, sizing_dir: Path = SIZING_DIR
+    instance_types: Sequence[str],
+    max_nodes: int,
+    task_cpu_m: int,
+    task_memory_mi: int,
+    addons: Iterable[str],
+    sizing_dir: Path = SIZING_DIR,
+    task_gpus: int = 0,
 ) -> int:
     """The nodes' limit of the capacity model (`make cost`'s "nodes" line) from a worker group's
-    settings: what the program sizes Airflow's `default_pool` and parallelism with."""
+    settings and the EKS add-ons the stack runs (their DaemonSets): what the program sizes Airflow's
+    `default_pool` and parallelism with."""
     shapes = load_table("instance-types.json", sizing_dir)
     assumed = assumptions_for("default", load_table("assumptions.json", sizing_dir))
     workers = Workers(
@@ -75,8 +87,9 @@ def node_task_capacity(
         max_nodes=max_nodes,
         task_cpu_m=task_cpu_m,
         task_memory_mi=task_memory_mi,
+        task_gpus=task_gpus,
     )
-    return node_limit(workers, node_overhead(assumed)).tasks
+    return node_limit(workers, node_overhead(assumed, node_daemonsets(addons, strict=False))).tasks
 
 
 def has_shapes(instance_types: Sequence[str], sizing_dir: Path = SIZING_DIR) -> bool:

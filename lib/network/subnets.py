@@ -55,3 +55,38 @@ def plan_subnets(vpc_cidr: str, availability_zones: tuple[str, ...]) -> tuple[Su
 def node_subnet_cidrs(vpc_cidr: str, zone_count: int = MAX_AZS) -> list[str]:
     """The node subnets' CIDRs of a created VPC (`plan_subnets`' `node`), whatever the zones."""
     return [p.node for p in plan_subnets(vpc_cidr, tuple(str(i) for i in range(zone_count)))]
+
+
+LOAD_BALANCER_RESERVATION_PREFIX = 28
+"""The block of each node subnet kept for the NLB's fixed address (AWS's smallest useful reservation
+for a few interfaces; the NLB takes one address of it)."""
+
+
+@dataclass(frozen=True)
+class LoadBalancerAddress:
+    """The NLB's fixed private address in one subnet, inside a block of that subnet reserved for
+    explicit assignment (an EC2 subnet CIDR reservation, type `explicit`: EC2 never hands its
+    addresses to nodes or pods on its own, so the VPC CNI cannot take the NLB's address first)."""
+
+    reservation: str
+    address: str
+
+
+def load_balancer_address(subnet_cidr: str) -> LoadBalancerAddress:
+    """The NLB's address in a node subnet: the first of the subnet's second-to-last /28 (the last
+    /28 holds the address AWS reserves at the end of every subnet). Raises ValueError for a subnet
+    too small to spare it (smaller than a /26)."""
+    subnet = ipaddress.IPv4Network(subnet_cidr, strict=True)
+    if subnet.prefixlen > LOAD_BALANCER_RESERVATION_PREFIX - 2:
+        raise ValueError(
+            f"subnet {subnet_cidr} is too small to reserve a /{LOAD_BALANCER_RESERVATION_PREFIX} for the load "
+            f"balancer's address: a /{LOAD_BALANCER_RESERVATION_PREFIX - 2} or larger is needed"
+        )
+    block = list(subnet.subnets(new_prefix=LOAD_BALANCER_RESERVATION_PREFIX))[-2]
+    return LoadBalancerAddress(str(block), str(block.network_address))
+
+
+def kubernetes_service_ip(service_cidr: str) -> str:
+    """The `kubernetes` Service's ClusterIP: the first address of the service CIDR, which the API
+    server reserves for it (Kubernetes' `--service-cluster-ip-range`: 172.20.0.1 for EKS's 172.20.0.0/16)."""
+    return str(ipaddress.IPv4Network(service_cidr, strict=True)[1])

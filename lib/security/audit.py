@@ -18,6 +18,7 @@ default statement: without it the key can lock the account out), then only what 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from lib.security.iam_documents import key_policy
@@ -59,6 +60,25 @@ def log_group_key_policy(account_id: str, region: str, group: str) -> dict[str, 
                 "Condition": {
                     "ArnEquals": {"kms:EncryptionContext:aws:logs:arn": log_group_arn(region, account_id, group)}
                 },
+            }
+        ],
+    )
+
+
+def log_groups_key_policy(account_id: str, region: str, groups: Sequence[str]) -> dict[str, Any]:
+    """CloudWatch Logs in `region` may use the key for these log groups (a database's exported
+    logs), and no other: one ARN of the encryption context each."""
+    arns = [log_group_arn(region, account_id, g) for g in groups]
+    return key_policy(
+        account_id,
+        [
+            {
+                "Sid": "LogsEncryptTheseGroups",
+                "Effect": "Allow",
+                "Principal": {"Service": f"logs.{region}.amazonaws.com"},
+                "Action": list(LOGS_KEY_ACTIONS),
+                "Resource": "*",
+                "Condition": {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": arns}},
             }
         ],
     )

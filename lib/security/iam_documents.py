@@ -1,10 +1,66 @@
 """Policy documents of the stack: trust, identity and resource policies (IAM, KMS key, SNS topic,
-S3 bucket, EFS file system policies), each with what it allows and why."""
+S3 bucket, EFS file system policies), each with what it allows and why.
+
+A statement that lets an AWS service act (a `Service` principal) names the account and the
+resources it acts for (`aws:SourceAccount` and `aws:SourceArn`, the IAM user guide's "The confused
+deputy problem"), where the service documents them; the exceptions are SERVICE_TRUSTS_WITHOUT_SOURCE_ARN.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Iterator, Sequence
 from typing import Any
+
+SERVICE_TRUSTS_WITHOUT_SOURCE_ARN: dict[str, str] = {
+    "ec2.amazonaws.com": (
+        "The node role's trust (components/node_groups.py): EC2 assumes it for the instance profile of the "
+        "instances it is passed to, which iam:PassRole gates; the EKS user guide's node role trust carries no "
+        "condition and EC2 documents no aws:SourceArn for it: a condition EC2 does not send refuses every node."
+    ),
+    "logs.amazonaws.com": (
+        "Key policies of log groups' keys (lib/security/audit.py, logs_key_policy): scoped to one group, or one "
+        "prefix, by kms:EncryptionContext:aws:logs:arn, the condition the CloudWatch Logs user guide documents "
+        '("Encrypt log data in CloudWatch Logs using AWS KMS"); it names the log group itself, narrower than '
+        "an account, and CloudWatch Logs documents no aws:SourceArn on its KMS requests."
+    ),
+}
+"""Service principal (the regional `logs.<region>.amazonaws.com` by its global name) -> why its
+statements carry no aws:SourceArn."""
+
+
+def service_principal_statements(document: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(service, statement) of each statement of `document` that names a `Service` principal."""
+    for statement in document["Statement"]:
+        principal = statement.get("Principal")
+        services = principal.get("Service", []) if isinstance(principal, dict) else []
+        for service in [services] if isinstance(services, str) else services:
+            yield service, statement
+
+
+def principal_family(service: str) -> str:
+    """`logs.eu-west-1.amazonaws.com` -> `logs.amazonaws.com` (the key of SERVICE_TRUSTS_WITHOUT_SOURCE_ARN);
+    a global name (`events.rds.amazonaws.com`) stays."""
+    parts = service.split(".")
+    regional = len(parts) == 4 and re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d", parts[1])
+    return f"{parts[0]}.amazonaws.com" if regional else service
+
+
+def alarm_source_arn(region: str, account_id: str) -> str:
+    """Any CloudWatch alarm of the account in the region (the CloudWatch user guide's SNS access
+    policy for alarm actions names the alarms by this ARN)."""
+    return f"arn:aws:cloudwatch:{region}:{account_id}:alarm:*"
+
+
+def rds_instance_source_arn(region: str, account_id: str) -> str:
+    """Any DB instance of the account in the region: the source of the RDS event subscription
+    (components/alarms.py, `db-instance`); the RDS user guide's "Granting permissions to publish
+    notifications to an Amazon SNS topic" names the source by its RDS resource ARN (`...:db:prefix-*`)."""
+    return f"arn:aws:rds:{region}:{account_id}:db:*"
+
+
+def _source(account_id: str, source_arn: str) -> dict[str, Any]:
+    return {"StringEquals": {"aws:SourceAccount": account_id}, "ArnLike": {"aws:SourceArn": source_arn}}
 
 
 def irsa_trust_policy(
@@ -100,15 +156,25 @@ def key_policy(account_id: str, services: Sequence[dict[str, Any]]) -> dict[str,
     return {"Version": "2012-10-17", "Statement": [root, *services]}
 
 
-def alerts_key_policy(account_id: str) -> dict[str, Any]:
-    """CloudWatch alarms and RDS events publish to the encrypted topic: they need the data key."""
+def alerts_key_policy(account_id: str, region: str) -> dict[str, Any]:
+    """CloudWatch alarms and RDS events publish to the encrypted topic: they need the data key, for
+    this account's alarms and DB instances in `region` only (the same source as the topic policy)."""
     use = ["kms:Decrypt", "kms:GenerateDataKey*"]
-    source = {"StringEquals": {"aws:SourceAccount": account_id}}
     return key_policy(
         account_id,
         [
-            _statement("CloudWatchAlarmsPublish", {"Service": "cloudwatch.amazonaws.com"}, use, source),
-            _statement("RdsEventsPublish", {"Service": "events.rds.amazonaws.com"}, use, source),
+            _statement(
+                "CloudWatchAlarmsPublish",
+                {"Service": "cloudwatch.amazonaws.com"},
+                use,
+                _source(account_id, alarm_source_arn(region, account_id)),
+            ),
+            _statement(
+                "RdsEventsPublish",
+                {"Service": "events.rds.amazonaws.com"},
+                use,
+                _source(account_id, rds_instance_source_arn(region, account_id)),
+            ),
         ],
     )
 
@@ -130,15 +196,19 @@ def logs_key_policy(account_id: str, region: str, log_group_prefix: str) -> dict
 
 
 def alerts_topic_policy(topic_arn: str, account_id: str) -> dict[str, Any]:
-    """Who may publish to the alerts topic: this account's alarms and RDS event subscriptions."""
-    source = {"StringEquals": {"aws:SourceAccount": account_id}}
+    """Who may publish to the alerts topic: this account's alarms and RDS event subscriptions, in the
+    topic's region."""
+    region = topic_arn.split(":")[3]
     return {
         "Version": "2012-10-17",
         "Statement": [
-            {**_statement(sid, {"Service": service}, ["sns:Publish"], source), "Resource": topic_arn}
-            for sid, service in (
-                ("CloudWatchAlarms", "cloudwatch.amazonaws.com"),
-                ("RdsEvents", "events.rds.amazonaws.com"),
+            {
+                **_statement(sid, {"Service": service}, ["sns:Publish"], _source(account_id, source)),
+                "Resource": topic_arn,
+            }
+            for sid, service, source in (
+                ("CloudWatchAlarms", "cloudwatch.amazonaws.com", alarm_source_arn(region, account_id)),
+                ("RdsEvents", "events.rds.amazonaws.com", rds_instance_source_arn(region, account_id)),
             )
         ],
     }
@@ -198,5 +268,43 @@ def remote_logs_policy(bucket_arn: str, prefix: str, key_arn: str) -> dict[str, 
                 "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
                 "Resource": key_arn,
             },
+        ],
+    }
+
+
+def secrets_read_policy(secret_arn_patterns: Sequence[str], key_arn: str, region: str) -> dict[str, Any]:
+    """Read the secrets under the given prefixes (`arn:...:secret:<prefix>/*`) and nothing else, and
+    decrypt them with their key only through Secrets Manager (`kms:ViaService`). What the amazon
+    provider's SecretsManagerBackend calls (9.39.0 secrets/secrets_manager.py): GetSecretValue only."""
+    if not secret_arn_patterns:
+        raise ValueError("secrets_read_policy needs at least one prefix")
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "ReadSecretsUnderPrefixes",
+                "Effect": "Allow",
+                "Action": "secretsmanager:GetSecretValue",
+                "Resource": list(secret_arn_patterns),
+            },
+            {
+                "Sid": "DecryptThroughSecretsManager",
+                "Effect": "Allow",
+                "Action": "kms:Decrypt",
+                "Resource": key_arn,
+                "Condition": {"StringEquals": {"kms:ViaService": f"secretsmanager.{region}.amazonaws.com"}},
+            },
+        ],
+    }
+
+
+def assume_role_trust(principal_arns: Sequence[str]) -> dict[str, Any]:
+    """Trust policy letting these IAM principals (and no others) assume a role with sts:AssumeRole."""
+    if not principal_arns:
+        raise ValueError("assume_role_trust needs at least one principal")
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": list(principal_arns)}, "Action": "sts:AssumeRole"},
         ],
     }

@@ -21,6 +21,8 @@ NO_PLAINTEXT_SECRETS = "no-plaintext-secrets"
 LEAST_PRIVILEGE_IAM = "least-privilege-iam"
 TLS_ONLY_BUCKETS = "tls-only-buckets"
 LOG_RETENTION = "log-retention"
+PRODUCTION_TLS = "production-tls-listeners"
+PRIVATE_TASK_IMAGES = "production-private-task-images"
 POLICY_NAMES = (
     ENCRYPTION,
     NO_PUBLIC_EXPOSURE,
@@ -31,6 +33,8 @@ POLICY_NAMES = (
     LEAST_PRIVILEGE_IAM,
     TLS_ONLY_BUCKETS,
     LOG_RETENTION,
+    PRODUCTION_TLS,
+    PRIVATE_TASK_IMAGES,
 )
 """Every policy of the pack; each is mandatory unless the stack waives it."""
 

@@ -7,13 +7,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from .chart import CONTROL_PLANE_LABELS, ZONE_KEY, control_plane_sections
-from .declaration import PRODUCTION_HA, PRODUCTION_PROTECTION
+from .declaration import PRODUCTION_HA, PRODUCTION_PROTECTION, PRODUCTION_TLS
 from .model import (
     BUCKET,
     DB,
     EFS,
     EFS_BACKUP,
     KMS_KEY,
+    LISTENER,
     MOUNT_TARGET,
     NAT,
     NODE_GROUPS,
@@ -29,6 +30,9 @@ from .model import (
 )
 
 MIN_BACKUP_DAYS = 7
+ENCRYPTED_PROTOCOLS = frozenset({"TLS", "HTTPS"})
+"""Listener protocols that terminate TLS at the load balancer (ELB's `Protocol`: an NLB's TCP,
+UDP and TCP_UDP, an ALB's HTTP, carry the bytes as they come)."""
 
 
 def production_protection(stack: Stack) -> Iterator[Violation]:
@@ -140,3 +144,22 @@ def production_high_availability(stack: Stack) -> Iterator[Violation]:
         if (placed is not None and placed != zones.all) or len(targets) < len(zones.all):
             yield violation(PRODUCTION_HA, targets[0], "an EFS mount target in every availability zone")
     yield from _control_plane(stack)
+
+
+def production_tls_listeners(stack: Stack) -> Iterator[Violation]:
+    """In production, every load balancer listener terminates TLS (TLS or HTTPS): the Airflow UI and
+    API carry logins and tokens. Waive it by name (`policyWaivers`) where TLS ends elsewhere."""
+    if not stack.production:
+        return
+    for listener in stack.of_type(LISTENER):
+        protocol = listener.props.get("protocol")
+        if known(protocol) and str(protocol).upper() not in ENCRYPTED_PROTOCOLS:
+            port = listener.props.get("port")  # a float from the engine
+            where = f" on port {int(port)}" if isinstance(port, (int, float)) else ""
+            yield violation(
+                PRODUCTION_TLS,
+                listener,
+                f"the listener{where} is plain {protocol}: set nlbCertificateArn (an ACM certificate, public "
+                f"or from a private CA: the NLB then listens with TLS on 443), or waive it: policyWaivers: "
+                f"{{{PRODUCTION_TLS}: <why>}}",
+            )

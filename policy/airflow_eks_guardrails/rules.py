@@ -16,14 +16,17 @@ from .declaration import (
     LOG_RETENTION,
     NO_PLAINTEXT_SECRETS,
     NO_PUBLIC_EXPOSURE,
+    PRIVATE_TASK_IMAGES,
     PRODUCTION_HA,
     PRODUCTION_PROTECTION,
+    PRODUCTION_TLS,
     TLS_ONLY_BUCKETS,
 )
 from .iam import least_privilege_iam
+from .images import private_task_images
 from .logs import log_retention, tls_only_buckets
 from .model import Stack, Violation
-from .production import production_high_availability, production_protection
+from .production import production_high_availability, production_protection, production_tls_listeners
 from .secrets import no_plaintext_secrets
 from .security import encryption, imdsv2, no_public_exposure
 
@@ -49,5 +52,7 @@ POLICIES = tuple(
         (LEAST_PRIVILEGE_IAM, least_privilege_iam),
         (TLS_ONLY_BUCKETS, tls_only_buckets),
         (LOG_RETENTION, log_retention),
+        (PRODUCTION_TLS, production_tls_listeners),
+        (PRIVATE_TASK_IMAGES, private_task_images),
     )
 )

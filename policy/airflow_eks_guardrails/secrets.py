@@ -16,11 +16,16 @@ SECRET_KEY = re.compile(r"(password|passwd|^pass$|secret|token|fernet|private_?k
 REFERENCE_KEY = re.compile(r"(name|names|arn|ref|id|path|file|enabled|type|length|ttl|seconds)$", re.I)
 NOT_CREDENTIALS = frozenset({"httpTokens", "creationToken"})
 CREDENTIAL_URI = re.compile(r"://[^/\s:@]+:[^@\s/]+@")
+SECRETS_BACKEND_KEY = re.compile(r"(^|_)secrets_backend(_kwargs)?$", re.I)
+"""Airflow's `[workers] secrets_backend` and its kwargs (also as `AIRFLOW__WORKERS__...` variables): the
+class that fetches secrets and its arguments (prefixes, region), not a credential."""
 
 
 def _secret_field(path: tuple[str, ...]) -> bool:
     key = path[-1] if path else ""
-    return bool(SECRET_KEY.search(key)) and not REFERENCE_KEY.search(key) and key not in NOT_CREDENTIALS
+    if key in NOT_CREDENTIALS or SECRETS_BACKEND_KEY.search(key):
+        return False
+    return bool(SECRET_KEY.search(key)) and not REFERENCE_KEY.search(key)
 
 
 def env_lists(value: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], list[Any]]]:

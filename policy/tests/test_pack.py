@@ -29,7 +29,9 @@ from airflow_eks_guardrails.declaration import (
     NO_PLAINTEXT_SECRETS,
     NO_PUBLIC_EXPOSURE,
     POLICY_NAMES,
+    PRIVATE_TASK_IMAGES,
     PRODUCTION_PROTECTION,
+    PRODUCTION_TLS,
     TLS_ONLY_BUCKETS,
     guardrail_tags,
 )
@@ -42,6 +44,7 @@ from airflow_eks_guardrails.model import (
     INLINE_POLICIES,
     KMS_KEY,
     LAUNCH_TEMPLATE,
+    LISTENER,
     LOAD_BALANCER,
     LOG_GROUP,
     RELEASE,
@@ -103,6 +106,19 @@ def test_a_production_database_is_protected_and_a_declared_dev_one_need_not_be()
     assert violations(PRODUCTION_PROTECTION, dev) == []
 
 
+def test_a_production_listener_terminates_tls_and_a_declared_dev_one_need_not() -> None:
+    tls = {"protocol": "TLS", "port": 443.0, "certificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/c"}
+    assert violations(PRODUCTION_TLS, resource(LISTENER, tls)) == []
+    assert violations(PRODUCTION_TLS, resource(LISTENER, {"protocol": "HTTPS", "port": 443.0})) == []
+    (message,) = violations(PRODUCTION_TLS, resource(LISTENER, {"protocol": "TCP", "port": 80.0}))
+    assert message.startswith("the listener on port 80 is plain TCP: set nlbCertificateArn")
+    assert f"policyWaivers: {{{PRODUCTION_TLS}: <why>}}" in message
+    assert len(violations(PRODUCTION_TLS, resource(LISTENER, {"protocol": "UDP"}))) == 1
+    assert violations(PRODUCTION_TLS, resource(LISTENER, {"protocol": UNKNOWN, "port": 80.0})) == []  # a preview
+    dev = {"protocol": "TCP", "port": 80.0, "tags": NOT_PRODUCTION}
+    assert violations(PRODUCTION_TLS, resource(LISTENER, dev)) == []
+
+
 def test_a_password_in_clear_is_refused() -> None:
     assert violations(NO_PLAINTEXT_SECRETS, resource(DB, {"password": "hunter2-in-clear"}))
     assert violations(NO_PLAINTEXT_SECRETS, resource(DB, {"password": "[secret]"})) == []
@@ -118,6 +134,29 @@ def test_a_credential_in_a_helm_env_entry_is_refused() -> None:
     assert violations(NO_PLAINTEXT_SECRETS, release(reference)) == []
     assert violations(NO_PLAINTEXT_SECRETS, release({"name": "TOKEN_FILE", "value": "/var/run/token"})) == []
     assert violations(NO_PLAINTEXT_SECRETS, release({"name": "API_TOKEN", "value": "[secret]"})) == []
+
+
+def test_the_secrets_backend_class_and_its_arguments_are_no_credential() -> None:
+    config = {"workers": {"secrets_backend": "airflow.secrets.environment_variables.EnvironmentVariablesBackend"}}
+    assert violations(NO_PLAINTEXT_SECRETS, resource(RELEASE, {"values": {"config": config}})) == []
+    env = {"AIRFLOW__WORKERS__SECRETS_BACKEND_KWARGS": '{"connections_prefix": "airflow/teams/a/connections"}'}
+    assert violations(NO_PLAINTEXT_SECRETS, resource("kubernetes:core/v1:ConfigMap", {"data": env})) == []
+    assert violations(NO_PLAINTEXT_SECRETS, resource("kubernetes:core/v1:ConfigMap", {"data": {"DB_SECRET": "x"}}))
+
+
+def test_a_production_task_image_comes_from_a_private_ecr_registry() -> None:
+    def listed(*repositories: str, tags: dict[str, str] | None = None) -> list[Resource]:
+        config_map = resource(
+            "kubernetes:core/v1:ConfigMap",
+            {"metadata": {"name": "airflow-task-images"}, "data": {"repositories": "\n".join(repositories)}},
+        )
+        return [config_map, resource(KMS_KEY, {"tags": tags or {}})]
+
+    ecr = "123456789012.dkr.ecr.us-east-1.amazonaws.com/analytics/airflow"
+    assert violations(PRIVATE_TASK_IMAGES, *listed(ecr)) == []
+    (message,) = violations(PRIVATE_TASK_IMAGES, *listed(ecr, "docker.io/acme/airflow"))
+    assert message.startswith("task image repository docker.io/acme/airflow is outside a private ECR registry")
+    assert violations(PRIVATE_TASK_IMAGES, *listed("public.ecr.aws/acme/airflow", tags=NOT_PRODUCTION)) == []
 
 
 def policy_document(*statements: dict[str, Any]) -> str:

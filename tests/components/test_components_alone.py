@@ -21,7 +21,7 @@ from components.cluster_addon import ClusterAddon, ClusterAddonArgs
 from components.database import Database, DatabaseArgs, ExistingDatabaseArgs
 from components.eks_addon import AddonRoleArgs, EksAddon, EksAddonArgs
 from components.flow_logs import FlowLogs, FlowLogsArgs
-from components.load_balancer import LoadBalancer, LoadBalancerArgs
+from components.load_balancer import LoadBalancer, LoadBalancerArgs, LoadBalancerSubnet
 from components.network import ExistingVpcArgs, Network, NetworkArgs
 from components.node_groups import NodeGroups, NodeGroupsArgs
 from components.parts.moves import former_parent
@@ -32,7 +32,7 @@ from lib.cluster.helm_addons import LOAD_BALANCER_CONTROLLER
 from lib.cluster.node_groups import NodeGroup, Taint, TaintEffect
 from lib.network.subnets import NatGatewayMode
 from offline.fakes import fake_id
-from offline.mocks import SECRET, Plan, run_mocked
+from offline.mocks import Plan, run_mocked
 
 VERSIONS = {"vpc-cni": "v1.21.1-eksbuild.7", "kube-proxy": "v1.33.10-eksbuild.2"}
 SYSTEM = NodeGroup(name="system", instance_types=("m6i.large",), min_size=1, desired_size=1, max_size=2)
@@ -137,6 +137,10 @@ def test_cluster_alone_private_with_an_admin_role() -> None:
     (rule,) = plan.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
     assert (rule.inputs["cidrIpv4"], rule.inputs["fromPort"]) == ("10.1.0.0/24", 443)
     assert rule.urn in plan.one("pulumi:providers:kubernetes").dependencies
+    (cni,) = plan.of_type("aws:eks/addon:Addon")
+    assert (cni.name, cni.inputs["addonName"], cni.inputs["preserve"]) == ("team-vpc-cni", "vpc-cni", True)
+    (attachment,) = plan.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+    assert attachment.inputs["policyArn"].endswith("/AmazonEKS_CNI_Policy") and attachment.urn in cni.dependencies
     with pytest.raises(ValueError, match="nothing would reach the API"):
         ClusterArgs("team", "vpc-1", ["subnet-1"], "1.33", VERSIONS, "us-east-1", "123456789012")
     with pytest.raises(ValueError, match="log_retention_days 10 is not one of"):
@@ -176,7 +180,12 @@ def test_node_groups_alone() -> None:
         "team-system-lt": ["sg-1", "sg-2"],
         "team-workers-lt": ["sg-1"],
     }
-    assert len(plan.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")) == 3
+    # The worker and ECR policies: aws-node has its own role (the Cluster component's).
+    attached = [a.inputs["policyArn"] for a in plan.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")]
+    assert sorted(p.rsplit("/", 1)[1] for p in attached) == [
+        "AmazonEC2ContainerRegistryPullOnly",
+        "AmazonEKSWorkerNodePolicy",
+    ]
     with pytest.raises(ValueError, match="unique names"):
         NodeGroupsArgs((SYSTEM, SYSTEM), None, [], [], "1.33", "1")
     with pytest.raises(ValueError, match=r"group_security_group_ids names \['airflow'\], not among"):
@@ -217,19 +226,34 @@ def test_eks_addon_alone_with_a_role_and_a_former_parent() -> None:
 
 
 def test_database_alone_created_and_brought() -> None:
-    args = DatabaseArgs("vpc-1", ["subnet-1", "subnet-2"], "sg-1", instance_class="db.t4g.medium", final_snapshot=False)
-    plan = alone(lambda: {"uri": Database("team", args).connection_uri})
+    account = {"region": "us-east-1", "account_id": "123456789012"}
+    args = DatabaseArgs(
+        "vpc-1", ["subnet-1", "subnet-2"], "sg-1", instance_class="db.t4g.medium", final_snapshot=False, **account
+    )
+    plan = alone(lambda: {"secret": Database("team", args).master_secret_arn})
     instance = plan.one("aws:rds/instance:Instance").inputs
-    assert (instance["instanceClass"], instance["skipFinalSnapshot"], instance["password"]) == (
+    assert (instance["instanceClass"], instance["skipFinalSnapshot"], instance["manageMasterUserPassword"]) == (
         "db.t4g.medium",
         True,
-        SECRET,
+        True,
     )
-    assert "uri" in plan.secret_outputs and plan.outputs["uri"].startswith("postgresql://airflow:")
+    assert "password" not in instance and ":secret:rds!db-" in plan.outputs["secret"]
     brought = ExistingDatabaseArgs("db.internal", "p@ss", security_group_id="sg-0123456789abcdef0")
-    plan = alone(lambda: {"uri": Database("team", DatabaseArgs("vpc-1", [], "sg-1", existing=brought)).connection_uri})
-    assert [r.type for r in plan.resources if r.custom] == ["aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"]
-    assert plan.outputs["uri"] == "postgresql://airflow:p%40ss@db.internal:5432/airflow?sslmode=require"
+    plan = alone(
+        lambda: {
+            "secret": Database("team", DatabaseArgs("vpc-1", [], "sg-1", existing=brought, **account)).master_secret_arn
+        }
+    )
+    assert sorted(r.type for r in plan.resources if r.custom) == [
+        "aws:kms/alias:Alias",
+        "aws:kms/key:Key",
+        "aws:secretsmanager/secret:Secret",
+        "aws:secretsmanager/secretVersion:SecretVersion",
+        "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+    ]
+    assert plan.outputs["secret"].endswith(":secret:team-db-master-secret-AbCdEf")
+    with pytest.raises(ValueError, match="region and account_id are required"):
+        DatabaseArgs("vpc-1", [], "sg-1", existing=brought)
 
 
 def test_shared_storage_alone_with_one_volume() -> None:
@@ -275,7 +299,7 @@ def test_load_balancer_alone_with_tls_and_two_sources() -> None:
         args = LoadBalancerArgs(
             "team",
             "vpc-1",
-            ["subnet-1"],
+            (LoadBalancerSubnet("subnet-1", "10.0.0.0/20"), LoadBalancerSubnet("subnet-2", "10.0.16.0/20")),
             ("10.0.0.0/16", "192.168.0.0/24"),
             "sg-nodes",
             "apps",
@@ -286,9 +310,22 @@ def test_load_balancer_alone_with_tls_and_two_sources() -> None:
             provider(),
             certificate_arn="arn:aws:acm:us-east-1:1:certificate/x",
         )
-        return {"url": LoadBalancer("lb", args).url}
+        lb = LoadBalancer("lb", args)
+        return {"url": lb.url, "addresses": lb.private_addresses}
 
     plan = alone(build)
+    # A fixed address in each subnet: the first of its second-to-last /28, reserved for explicit use.
+    assert plan.outputs["addresses"] == ["10.0.15.224", "10.0.31.224"]
+    mappings = plan.one("aws:lb/loadBalancer:LoadBalancer").inputs["subnetMappings"]
+    assert mappings == [
+        {"subnetId": "subnet-1", "privateIpv4Address": "10.0.15.224"},
+        {"subnetId": "subnet-2", "privateIpv4Address": "10.0.31.224"},
+    ]
+    reservations = plan.of_type("aws:ec2/subnetCidrReservation:SubnetCidrReservation")
+    assert [(r.name, r.inputs["cidrBlock"], r.inputs["reservationType"]) for r in reservations] == [
+        ("lb-nlb-address-a", "10.0.15.224/28", "explicit"),
+        ("lb-nlb-address-b", "10.0.31.224/28", "explicit"),
+    ]
     rules = plan.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
     assert sorted((r.inputs.get("cidrIpv4", ""), r.inputs["fromPort"]) for r in rules) == [
         ("", 8080),  # the NLB's group into the targets' group

@@ -27,7 +27,8 @@ MNG = "eks:index:ManagedNodeGroup"
 CSI = "aws:eks/addon:Addon"
 RANDOM_BYTES = "random:index/randomBytes:RandomBytes"
 RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
-ROLLED_KEYS = ("api-secret-key", "jwt-secret", "webserver-secret-key")
+ROLLED_KEYS = ("api-secret-key", "webserver-secret-key")
+PRIVATE_KEY = "tls:index/privateKey:PrivateKey"
 
 
 def airflow_release(plan: Plan) -> Registration:
@@ -107,7 +108,7 @@ def test_values_name_the_secrets_the_program_creates(plans: dict[str, Plan], sta
         v["data"]["metadataSecretName"]: {"connection"},
         v["fernetKeySecretName"]: {"fernet-key"},
         v["apiSecretKeySecretName"]: {"api-secret-key"},
-        v["jwtSecretName"]: {"jwt-secret"},
+        v["jwtSecretName"]: {"private-key.pem"},
         v["webserverSecretKeySecretName"]: {"webserver-secret-key"},
         v["pgbouncer"]["configSecretName"]: {"pgbouncer.ini", "users.txt"},
         v["pgbouncer"]["metricsExporterSidecar"]["statsSecretName"]: {"connection"},
@@ -115,7 +116,7 @@ def test_values_name_the_secrets_the_program_creates(plans: dict[str, Plan], sta
     }
     assert len(expected_keys) == 8  # eight distinct Secrets
     release_deps = set(airflow_release(plan).dependencies)
-    namespace = plan.one(NAMESPACE).urn
+    namespace = plan.one(NAMESPACE, f"airflow-{stack}-namespace").urn
     for name in expected_keys:
         s = secret_named(plan, name)
         assert s.inputs["metadata"]["namespace"] == "airflow"
@@ -123,12 +124,17 @@ def test_values_name_the_secrets_the_program_creates(plans: dict[str, Plan], sta
         assert s.inputs["type"] == "Opaque"
         assert s.inputs["stringData"] == SECRET  # a Pulumi secret, end to end
         assert s.urn in release_deps, name
-    assert len(plan.of_type(SECRET_TYPE)) == 8
+    assert len(airflow_secrets(plan)) == 8
 
 
 @pytest.fixture(scope="module")
 def written() -> dict[str, tuple[Plan, dict[str, dict[str, str]]]]:
     return {stack: run_recording_secrets(stack) for stack in ("dev", "prod")}
+
+
+def airflow_secrets(plan: Plan) -> list[Registration]:
+    """The Secrets in Airflow's namespace (the roles Job's is in its own)."""
+    return [s for s in plan.of_type(SECRET_TYPE) if s.inputs["metadata"]["namespace"] == "airflow"]
 
 
 def ini_settings(ini: str) -> dict[str, str]:
@@ -141,22 +147,29 @@ def test_secrets_hold_what_the_chart_reads(written: dict[str, tuple[Plan, dict[s
         SECRET_NAMES.metadata: ["connection"],
         SECRET_NAMES.fernet_key: ["fernet-key"],
         SECRET_NAMES.api_secret_key: ["api-secret-key"],
-        SECRET_NAMES.jwt_secret: ["jwt-secret"],
+        SECRET_NAMES.jwt_signing_key: ["private-key.pem"],
         SECRET_NAMES.webserver_secret_key: ["webserver-secret-key"],
         SECRET_NAMES.pgbouncer_config: ["pgbouncer.ini", "users.txt"],
         SECRET_NAMES.pgbouncer_stats: ["connection"],
         str(SECRET_NAMES.admin_password): ["password"],
+        "airflow-db-roles": ["app-password"],  # the roles Job's, in its namespace (test_database_roles.py)
     }
     stack = plan.stack
-    assert seen[SECRET_NAMES.jwt_secret]["jwt-secret"] == fake_secret(f"airflow-{stack}-jwt-secret")
+    # The private key (PKCS#8, which Airflow loads), from pulumi-tls's secret output.
+    pem = seen[SECRET_NAMES.jwt_signing_key]["private-key.pem"]
+    body = fake_secret(f"airflow-{stack}-jwt-signing-key")
+    assert pem == f"-----BEGIN PRIVATE KEY-----\n{body}\n-----END PRIVATE KEY-----\n"
     assert seen[str(SECRET_NAMES.admin_password)]["password"] == plan.outputs["airflow_admin_password"]
     # Airflow reaches the database through PgBouncer, which holds the real address and password.
-    database = parse_database_uri(plan.outputs["db_connection_uri"])
     client = parse_database_uri(seen[SECRET_NAMES.metadata]["connection"])
     assert (client.host, client.port, client.dbname) == ("airflow-pgbouncer.airflow", 6543, "airflow-metadata")
-    assert (client.username, client.password) == (database.username, database.password)
+    # As Airflow's own login role (components/database_roles.py), with the password its Job sets.
+    assert client.username == "airflow_app_g0"
+    assert client.password == fake_secret(f"airflow-{stack}-db-app-password")
+    database = client
     ini = seen[SECRET_NAMES.pgbouncer_config]["pgbouncer.ini"]
-    target = f"host={database.host} port={database.port} dbname={database.dbname}"
+    out = plan.outputs
+    target = f"host={out['db_address']} port={out['db_port']} dbname={out['db_name']}"
     assert ini_settings(ini)["airflow-metadata"].startswith(f"{target} pool_size=")
     # The created RDS instance's certificate is verified against the shipped bundle (issue 13).
     assert ini_settings(ini)["server_tls_sslmode"] == "verify-full"
@@ -184,11 +197,11 @@ def test_pools_fit_the_running_class_while_a_larger_one_waits_for_the_window() -
     """dbInstanceClass changes apply in the maintenance window; until then RDS reports the running
     class, and pools sized for the configured (larger) one would oversubscribe it."""
     plan, seen = run_recording_secrets("prod", running_class="db.t4g.medium")
-    assert plan.one("aws:rds/instance:Instance").inputs["instanceClass"] == "db.r6g.large"
+    assert plan.one("aws:rds/instance:Instance").inputs["instanceClass"] == "db.m7g.large"
     ini = ini_settings(seen[SECRET_NAMES.pgbouncer_config]["pgbouncer.ini"])
     expected = pgbouncer_pools(max_connections("db.t4g.medium"), 2)
     assert ini["airflow-metadata"].endswith(f"pool_size={expected.metadata_pool_size}")
-    assert max_connections("db.t4g.medium") < max_connections("db.r6g.large")
+    assert max_connections("db.t4g.medium") < max_connections("db.m7g.large")
 
 
 def test_replicas_exactly_as_configured_in_dev_and_two_or_more_in_prod(dev: Plan, prod: Plan) -> None:
@@ -258,16 +271,16 @@ def test_keys_are_generated_once_and_never_regenerated(plans: dict[str, Plan], s
     ours = [p for p in plan.of_type(RANDOM_PASSWORD) if p.parent == plan.one("airflow:index:Airflow").urn]
     assert sorted(p.name for p in ours) == sorted(
         f"airflow-{stack}-{k}"
-        for k in ("api-secret-key", "jwt-secret", "webserver-secret-key", "admin-password", "pgbouncer-checksum-key")
+        for k in ("api-secret-key", "webserver-secret-key", "admin-password", "pgbouncer-checksum-key")
     )
     for random in (fernet, *ours):
         assert "keepers" not in random.inputs, random.name  # nothing that changes can replace a key
         assert random.inputs["length"] >= 32
-    # 64 bytes: HS512's key size (Airflow signs with HS512 given `jwt_secret`; PyJWT warns below
-    # 64 bytes). Chart 1.21 (#65082) lengthened its own generated secret for the same reason; the
-    # program's is long enough already, so the live key is kept (no regeneration, no logout).
-    (jwt,) = [p for p in ours if p.name == f"airflow-{stack}-jwt-secret"]
-    assert (jwt.inputs["length"], jwt.inputs["special"]) == (64, False)
+    # The JWT signing key: one RSA 2048 key pair (RS256), generated once, child of the component.
+    (signing,) = plan.of_type(PRIVATE_KEY)
+    assert signing.name == f"airflow-{stack}-jwt-signing-key"
+    assert signing.parent == plan.one("airflow:index:Airflow").urn
+    assert signing.inputs == {"algorithm": "RSA", "rsaBits": 2048.0}
     assert fernet_key("ab+/cd==") == "ab-_cd=="  # url-safe alphabet, padding kept
     assert re.fullmatch(r"[A-Za-z0-9_-]{43}=", fernet_key("A" * 40 + "+/A="))
 
@@ -276,8 +289,8 @@ def test_keys_are_generated_once_and_never_regenerated(plans: dict[str, Plan], s
 def test_no_secret_value_in_plain_text(plans: dict[str, Plan], stack: str) -> None:
     plan = plans[stack]
     text = json.dumps(plan.as_json())
-    randoms = [r for r in plan.resources if r.type.startswith("random:")]
-    assert len(randoms) >= 5
+    randoms = [r for r in plan.resources if r.type.startswith(("random:", PRIVATE_KEY))]
+    assert len(randoms) >= 6
     for random in randoms:
         assert fake_secret(random.name) not in text, random.name
     assert "airflow_admin_password" in plan.secret_outputs
@@ -293,7 +306,7 @@ def test_no_admin_user_no_password(no_admin: Plan) -> None:
     assert no_admin.outputs["airflow_admin_password"] == ""
     assert "airflow_admin_password" in no_admin.secret_outputs
     assert not [r for r in no_admin.of_type(RANDOM_PASSWORD) if r.name.endswith("admin-password")]
-    assert len(no_admin.of_type(SECRET_TYPE)) == 7
+    assert len(airflow_secrets(no_admin)) == 7
 
 
 def test_user_values_win(overridden: Plan, dev: Plan) -> None:
@@ -314,8 +327,10 @@ def test_release_waits_for_exactly_what_it_needs(plans: dict[str, Plan], stack: 
     deps = set(release.dependencies)
     (lb_controller,) = [r for r in plan.of_type(RELEASE) if r.inputs["chart"] == "aws-load-balancer-controller"]
     expected = {
-        *(s.urn for s in plan.of_type(SECRET_TYPE)),
-        plan.one(NAMESPACE).urn,
+        *(s.urn for s in airflow_secrets(plan)),
+        plan.one(NAMESPACE, f"airflow-{stack}-namespace").urn,
+        # Airflow's database role is in step before the chart's migration Job runs as it.
+        plan.one("kubernetes:batch/v1:Job").urn,
         *(c.urn for c in plan.of_type(PVC)),
         plan.one(CSI, f"airflow-{stack}-efs-csi").urn,
         *(g.urn for g in plan.of_type(MNG)),
@@ -327,11 +342,14 @@ def test_release_waits_for_exactly_what_it_needs(plans: dict[str, Plan], stack: 
         plan.one("kubernetes:core/v1:ConfigMap", f"airflow-{stack}-pgbouncer-rds-ca").urn,
         plan.one(RANDOM_PASSWORD, f"airflow-{stack}-pgbouncer-checksum-key").urn,
         plan.one("aws:rds/instance:Instance").urn,
-        plan.one(RANDOM_PASSWORD, f"airflow-{stack}-db-password").urn,
+        plan.one(RANDOM_PASSWORD, f"airflow-{stack}-db-app-password").urn,
         # The control plane's checksum annotation is keyed over the generated keys (issue 21).
         plan.one("random:index/randomBytes:RandomBytes", f"airflow-{stack}-fernet-key").urn,
         *(plan.one(RANDOM_PASSWORD, f"airflow-{stack}-{key}").urn for key in ROLLED_KEYS),
+        plan.one(PRIVATE_KEY, f"airflow-{stack}-jwt-signing-key").urn,
     }
+    if plan.of_type("aws:ecr/pullThroughCacheRule:PullThroughCacheRule"):  # images through the cache (prod)
+        expected |= {r.urn for r in plan.resources if "airflow:index:ImageCache$" in r.urn}
     if plan.outputs["task_logs_bucket_name"]:  # the values name the logs bucket and role
         expected |= {
             plan.one("aws:s3/bucket:Bucket").urn,
@@ -358,9 +376,10 @@ def test_dev_is_smaller_than_prod_in_every_configured_dimension(dev: Plan, prod:
     def airflow_types(plan: Plan) -> set[str]:
         return {r.type for r in plan.resources if r.type.startswith("airflow:index:")}
 
-    # Dev switches off cluster metrics and keeps no S3 logs (its stack file says why): the
-    # same components otherwise, and nothing of a type prod lacks.
-    switched_off = {"airflow:index:ClusterTelemetry", "airflow:index:LogArchive"}
+    # Dev switches off cluster metrics and keeps no S3 logs (its stack file says why), and its five
+    # task nodes pull without the pull-through cache (a handful: lib/images.py ANONYMOUS_PULL_NODES):
+    # the same components otherwise, and nothing of a type prod lacks.
+    switched_off = {"airflow:index:ClusterTelemetry", "airflow:index:LogArchive", "airflow:index:ImageCache"}
     assert airflow_types(dev) == airflow_types(prod) - switched_off
     assert {"airflow:index:Airflow", "airflow:index:LoadBalancer", "airflow:index:ClusterAddon"} <= airflow_types(dev)
     assert {r.type for r in dev.resources} < {r.type for r in prod.resources}
@@ -376,6 +395,9 @@ def test_dev_is_smaller_than_prod_in_every_configured_dimension(dev: Plan, prod:
     for group in ("system", "airflow", "workers"):
         d, p = (plan.one(MNG, f"airflow-{plan.stack}-{group}").inputs["scalingConfig"] for plan in (dev, prod))
         for size in ("minSize", "desiredSize", "maxSize"):
+            if group == "workers" and size != "maxSize":  # task nodes scale from zero in both
+                assert d[size] == p[size] == 0
+                continue
             assert d[size] < p[size], (group, size)
     assert sum(len(plan.of_type(MNG)) for plan in (dev, prod)) == 6
     nat = "aws:ec2/natGateway:NatGateway"

@@ -14,6 +14,7 @@ from config.errors import ConfigError
 from lib.airflow import values
 from lib.airflow.values import ChartInputs
 from lib.cluster import helm_addons as addons
+from lib.images import PULL_THROUGH_CACHE
 from offline.mocks import Plan, ProgramError, run_program
 from tests.support.settings import settings_of
 
@@ -78,4 +79,7 @@ def test_the_loader_gives_airflow_values_the_components_inputs(monkeypatch: pyte
     (component,) = given
     loader = airflow_chart_inputs(settings_of(stack, **overrides))
     fields = {f.name for f in dataclasses.fields(ChartInputs)} - STAND_INS
+    if settings_of(stack).pull_through_cache_credential_arn:  # prod: the cache's registry host is an output
+        fields -= {"image_mirrors"}
+        assert set(component.image_mirrors) == set(PULL_THROUGH_CACHE)
     assert {f: getattr(loader, f) for f in fields} == {f: getattr(component, f) for f in fields}

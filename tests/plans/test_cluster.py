@@ -42,14 +42,13 @@ def test_cluster_inputs(plans: dict[str, Plan], stack: str, policy: str) -> None
     assert "publicSubnetIds" not in i
     assert i["vpcId"] == plan.outputs["vpc_id"]
     assert i["accessEntries"] == {}
-    # pulumi-eks's vpc-cni and kube-proxy add-ons, pinned for the cluster's version.
+    # pulumi-eks's kube-proxy add-on, pinned for the cluster's version; vpc-cni is the Cluster
+    # component's (tests/plans/test_eks_addons.py), with network policies enforced.
     overwrite = {"resolveConflictsOnCreate": "OVERWRITE", "resolveConflictsOnUpdate": "OVERWRITE"}
-    # With network policies enforced (the add-on's `enableNetworkPolicy`, a string).
-    cni = {
-        "addonVersion": MANAGED_ADDONS["vpc-cni"].versions[DEFAULT_VERSION],
-        "configurationValues": {"enableNetworkPolicy": "true"},
-    }
-    assert i["vpcCniOptions"] == {**cni, **overwrite}
+    assert i["useDefaultVpcCni"] is True and "vpcCniOptions" not in i
+    (cni,) = [a for a in plan.of_type("aws:eks/addon:Addon") if a.inputs["addonName"] == "vpc-cni"]
+    assert cni.inputs["addonVersion"] == MANAGED_ADDONS["vpc-cni"].versions[DEFAULT_VERSION]
+    assert json.loads(cni.inputs["configurationValues"]) == {"enableNetworkPolicy": "true"}
     assert i["kubeProxyAddonOptions"] == {
         "version": MANAGED_ADDONS["kube-proxy"].versions[DEFAULT_VERSION],
         **overwrite,
@@ -140,9 +139,18 @@ def test_committed_stacks_are_reachable_by_the_deployer(stack: str) -> None:
 
 def test_the_placeholder_deployer_cidr_is_a_warning(dev: Plan, prod: Plan) -> None:
     for plan in (dev, prod):
-        (warning,) = plan.warnings
-        assert warning.startswith("clusterPublicAccessCidrs: 203.0.113.10/32 is a documentation range")
+        assert plan.warnings[0].startswith("clusterPublicAccessCidrs: 203.0.113.10/32 is a documentation range")
+    # prod's placeholder certificate is the other (docs/security.md, TLS on the load balancer).
+    assert dev.warnings[1:] == []
+    (certificate,) = prod.warnings[1:]
+    assert certificate.startswith(
+        "nlbCertificateArn: arn:aws:acm:us-east-1:123456789012:certificate/00000000-0000-4000-8000-000000000000 is a "
+        "placeholder (account 123456789012 is AWS's documentation account)"
+    )
     real = run_program("dev", config_overrides={"clusterPublicAccessCidrs": ["100.25.14.7/32"]})
+    assert real.warnings == []
+    certified = "arn:aws:acm:us-east-1:210987654321:certificate/0a1b2c3d-1111-2222-3333-444455556666"
+    real = run_program("prod", {"clusterPublicAccessCidrs": ["100.25.14.7/32"], "nlbCertificateArn": certified})
     assert real.warnings == []
 
 
@@ -163,7 +171,8 @@ def test_reordering_or_shortening_the_admin_roles_moves_no_entry() -> None:
 def test_addon_versions_follow_the_kubernetes_version_and_the_overrides() -> None:
     plan = run_program("dev", config_overrides={"kubernetesVersion": "1.34"})
     i = plan.one(EKS).inputs
-    assert i["vpcCniOptions"]["addonVersion"] == MANAGED_ADDONS["vpc-cni"].versions["1.34"]
+    (cni,) = [a for a in plan.of_type("aws:eks/addon:Addon") if a.inputs["addonName"] == "vpc-cni"]
+    assert cni.inputs["addonVersion"] == MANAGED_ADDONS["vpc-cni"].versions["1.34"]
     assert i["kubeProxyAddonOptions"]["version"] == MANAGED_ADDONS["kube-proxy"].versions["1.34"]
     assert MANAGED_ADDONS["kube-proxy"].versions["1.34"].startswith("v1.34.")
     pinned = run_program("dev", config_overrides={"eksAddonVersions": {"kube-proxy": "v1.33.3-eksbuild.6"}})

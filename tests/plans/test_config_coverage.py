@@ -34,6 +34,19 @@ OWN_DB = {"existingDbHost": "db.example.internal", "existingDbPassword": "first-
 PRIVATE = {"clusterPrivateAccessCidrs": ["10.99.0.0/24"]}
 PTC_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:ecr-pullthroughcache/docker-hub-AbCdEf"
 GIT = {"gitSyncRepo": "https://git.example.com/data/dags.git"}
+UI_SOURCES = {"nlbAllowedCidrs": ["10.20.0.0/24"]}
+SM = {"secretsManagerBackend": True}
+KMS_KEY = "arn:aws:kms:us-east-1:123456789012:key/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
+TEAMS = {**SM, "teams": {"analytics": {"deployers": ["arn:aws:iam::123456789012:role/analytics-ci"]}}}
+SSO = {
+    "nlbCertificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0",
+    "airflowCreateAdminUser": False,
+    "ssoIssuer": "https://idp.example.com/oauth2/default",
+    "ssoClientId": "airflow-client",
+    "ssoClientSecret": "first-client-secret",
+    "ssoRoleMapping": {"airflow-admins": "Admin"},
+}
+NO_ADMIN_TLS = {k: SSO[k] for k in ("nlbCertificateArn", "airflowCreateAdminUser")}
 
 # key -> (stack, baseline overrides, overrides that change the key)
 CHANGES: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
@@ -93,6 +106,7 @@ CHANGES: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
     "dbSlowStatementMs": ("dev", {}, {"dbSlowStatementMs": 250}),
     "dbName": ("dev", {}, {"dbName": "airflow_meta"}),
     "dbUsername": ("dev", {}, {"dbUsername": "airflow_owner"}),
+    "dbAppPasswordGeneration": ("dev", {}, {"dbAppPasswordGeneration": 1}),
     "existingDbHost": ("prod", OWN_DB, {**OWN_DB, "existingDbHost": "db2.example.internal"}),
     "existingDbPort": ("prod", OWN_DB, {**OWN_DB, "existingDbPort": 6432}),
     "existingDbSecurityGroupId": ("prod", OWN_DB, {**OWN_DB, "existingDbSecurityGroupId": "sg-0123456789abcdef0"}),
@@ -133,12 +147,19 @@ CHANGES: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
     "imagePullThroughCacheCredentialArn": ("dev", {}, {"imagePullThroughCacheCredentialArn": PTC_ARN}),
     "imageRegistryMirrors": ("dev", {}, {"imageRegistryMirrors": {"docker.io": "registry.example.com/hub"}}),
     "airflowCreateAdminUser": ("dev", {}, {"airflowCreateAdminUser": False}),
+    "ssoIssuer": ("dev", NO_ADMIN_TLS, SSO),
+    "ssoClientId": ("dev", SSO, {**SSO, "ssoClientId": "another-client"}),
+    "ssoClientSecret": ("dev", SSO, {**SSO, "ssoClientSecret": "second-client-secret"}),
+    "ssoRoleMapping": ("dev", SSO, {**SSO, "ssoRoleMapping": {"airflow-admins": "Admin", "analysts": "Viewer"}}),
+    "ssoGroupsClaim": ("dev", SSO, {**SSO, "ssoGroupsClaim": "cognito:groups"}),
+    "ssoUsernameClaim": ("dev", SSO, {**SSO, "ssoUsernameClaim": "sub"}),
     "gitSyncRepo": ("dev", {}, GIT),
     "gitSyncBranch": ("dev", GIT, {**GIT, "gitSyncBranch": "release"}),
     "gitSyncSubPath": ("dev", GIT, {**GIT, "gitSyncSubPath": "airflow/dags"}),
     "gitSyncCredentialsSecret": ("dev", GIT, {**GIT, "gitSyncCredentialsSecret": "git-credentials"}),
     "tags": ("dev", {}, {"tags": {"environment": "dev", "team": "data"}}),
-    "production": ("dev", {}, {"production": True}),
+    # Production requires nlbAllowedCidrs: both sides set it, so only `production` differs.
+    "production": ("dev", UI_SOURCES, {**UI_SOURCES, "production": True}),
     "policyWaivers": ("dev", {}, {"policyWaivers": {"no-public-exposure": "public endpoint reviewed in SEC-1234"}}),
     "nodeGroups": ("dev", {}, {"nodeGroups": groups_with(system__maxSize=3)}),
     "airflowValues": ("dev", {}, {"airflowValues": {"config": {"core": {"load_examples": "True"}}}}),
@@ -164,6 +185,25 @@ CHANGES: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
     "remoteLogs": ("dev", {}, {"remoteLogs": True}),
     "remoteLogsTransitionDays": ("prod", {}, {"remoteLogsTransitionDays": 60}),
     "remoteLogsExpirationDays": ("prod", {}, {"remoteLogsExpirationDays": 730}),
+    "secretsManagerBackend": ("dev", {}, SM),
+    "secretsManagerConnectionsPrefix": ("dev", SM, {**SM, "secretsManagerConnectionsPrefix": "data/connections"}),
+    "secretsManagerVariablesPrefix": ("dev", SM, {**SM, "secretsManagerVariablesPrefix": "data/variables"}),
+    "secretsManagerConfigPrefix": ("dev", SM, {**SM, "secretsManagerConfigPrefix": "airflow/config"}),
+    "secretsManagerKmsKeyArn": (
+        "dev",
+        SM,
+        {
+            **SM,
+            "secretsManagerKmsKeyArn": "arn:aws:kms:us-east-1:123456789012:key/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0",
+        },
+    ),
+    "secretsManagerTeamsPrefix": ("dev", TEAMS, {**TEAMS, "secretsManagerTeamsPrefix": "data/teams"}),
+    "teams": ("dev", SM, TEAMS),
+    "taskImageRepositories": (
+        "dev",
+        {},
+        {"taskImageRepositories": ["123456789012.dkr.ecr.us-east-1.amazonaws.com/analytics/airflow"]},
+    ),
 }
 
 

@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "contract" / "airflow_eks_contract"
 STACK = "acme/airflow-eks/prod"
 SPECS = {s.name: s for s in output_specs()}
-SECRETS = {"cluster_kubeconfig", "db_connection_uri", "airflow_admin_password"}
+SECRETS = {"cluster_kubeconfig", "airflow_admin_password"}
 WORKER_OUTPUTS = {"airflow_worker_role_arn", "airflow_worker_role_name", "airflow_worker_service_account"}
 MONITORING_OUTPUTS = {  # contract 1.2.0
     "sns_alerts_topic_arn",
@@ -43,6 +43,18 @@ MONITORING_OUTPUTS = {  # contract 1.2.0
     "task_logs_role_arn",
 }
 AUDIT_OUTPUTS = {"vpc_flow_log_group_name", "cluster_log_group_name"}  # contract 1.3.0
+TEAMS_OUTPUTS = {  # contract 2.0.0
+    "secrets_backend_role_arn",
+    "secrets_kms_key_arn",
+    "team_role_arns",
+    "team_role_names",
+    "team_service_accounts",
+    "team_secrets_prefixes",
+    "team_deployer_role_arns",
+    "team_kubeconfigs",
+    "task_image_repositories",
+}
+REMOVED = {"db_connection_uri"}  # contract 2.0.0: it carried the master user's credentials
 
 
 # --------------------------------------------------------------------------- what the program exports
@@ -63,12 +75,13 @@ def test_the_program_exports_exactly_the_contract_with_its_types_and_secrets(
 def test_prod_exports_what_it_exported_before_the_contract_and_the_worker_role(prod: Plan) -> None:
     before = json.loads((SNAPSHOTS / "1.0.0.json").read_text())["outputs"]
     assert len(before) == 38
-    assert set(before) < set(prod.outputs)
+    assert set(before) - set(prod.outputs) == REMOVED  # contract 2.0.0
     assert set(prod.outputs) - set(before) == {
         *WORKER_OUTPUTS,
         "contract_version",
         *MONITORING_OUTPUTS,
         *AUDIT_OUTPUTS,
+        *TEAMS_OUTPUTS,
     }
     assert prod.outputs["vpc_flow_log_group_name"] == "/aws/vpc/airflow-prod/flow-logs"
     assert prod.outputs["cluster_log_group_name"] == "/aws/eks/airflow-prod/cluster"
@@ -90,9 +103,21 @@ def test_the_latest_snapshot_is_the_contract_and_its_version() -> None:
 
 def test_each_published_version_follows_the_one_before() -> None:
     history = snapshots()
-    assert [s["version"] for s in history] == ["1.0.0", "1.1.0", "1.2.0", "1.3.0"]
+    assert [s["version"] for s in history] == ["1.0.0", "1.1.0", "1.2.0", "1.3.0", "2.0.0"]
     for old, new in itertools.pairwise(history):
         assert compatibility(old, new) == [], new["version"]
+
+
+def test_db_connection_uri_left_through_a_major_version() -> None:
+    """Removing an output is the contract's major change: 2.0.0, which removes it (and adds the
+    teams' outputs), follows 1.3.0."""
+    old, new = snapshots()[-2:]
+    assert (old["version"], new["version"]) == ("1.3.0", "2.0.0")
+    assert set(old["outputs"]) - set(new["outputs"]) == REMOVED
+    assert set(new["outputs"]) - set(old["outputs"]) == TEAMS_OUTPUTS
+    assert compatibility(old, {**new, "version": "1.4.0"}) == [
+        "'db_connection_uri' was removed (or renamed): a breaking change, which needs a major version above 1.3.0"
+    ]
 
 
 def contract(version: str, **outputs: tuple[str, bool]) -> dict[str, Any]:

@@ -58,16 +58,43 @@ def test_a_new_database_name_replaces_the_database_and_what_takes_its_address(de
     assert touched(diff) == {
         DB: (Action.REPLACE, ["dbName"]),
         f"{DB}-state": (Action.REPLACE, [f"identifier (from replaced {DB})"]),
-        "airflow-dev-metadata-secret": (Action.REPLACE, [f"stringData (from replaced {DB})"]),
-        "airflow-dev-pgbouncer-stats-secret": (Action.REPLACE, [f"stringData (from replaced {DB})"]),
+        # Airflow's roles are named after the database (airflowdb_app_g0): the roles Job runs again
+        # (its plan and checksum change), and every Secret naming the role changes.
+        f"{DB}-roles": (
+            Action.REPLACE,
+            [
+                'spec.template.metadata.annotations["checksum/airflow-db-roles"]',
+                "spec.template.spec.containers[0].env[0].value",
+                f"spec (from replaced {DB})",
+            ],
+        ),
+        f"{DB}-roles-master-secret": (Action.UPDATE, [f"policy (from replaced {DB})"]),
+        f"{DB}-roles-script": (Action.REPLACE, [f"data (from replaced {DB})"]),
+        "airflow-dev-metadata-secret": (
+            Action.REPLACE,
+            ["stringData.connection (secret)", f"stringData (from replaced {DB})"],
+        ),
+        "airflow-dev-pgbouncer-stats-secret": (
+            Action.REPLACE,
+            ["stringData.connection (secret)", f"stringData (from replaced {DB})"],
+        ),
         # PgBouncer's generated file names the database: a changed secret, its value never shown.
         "airflow-dev-pgbouncer-config-secret": (
             Action.REPLACE,
-            ['stringData["pgbouncer.ini"] (secret)', f"stringData (from replaced {DB})"],
+            [
+                'stringData["pgbouncer.ini"] (secret)',
+                'stringData["users.txt"] (secret)',
+                f"stringData (from replaced {DB})",
+            ],
         ),
         "airflow-dev-release": (
             Action.UPDATE,
-            ['values.pgbouncer.podAnnotations["checksum/pgbouncer-generated-config"]', f"values (from replaced {DB})"],
+            [
+                *(f'values.{s}.podAnnotations["checksum/airflow-keys"]' for s in ("apiServer", "dagProcessor")),
+                'values.pgbouncer.podAnnotations["checksum/pgbouncer-generated-config"]',
+                *(f'values.{s}.podAnnotations["checksum/airflow-keys"]' for s in ("scheduler", "triggerer")),
+                f"values (from replaced {DB})",
+            ],
         ),
     }
 
@@ -155,7 +182,7 @@ def test_make_diff_exits_3_for_a_stateful_replacement_unless_allowed(
     assert printed.index("STATEFUL RESOURCES REPLACED") < printed.index(
         "+- replace  aws:rds/instance:Instance  airflow-dev-db"
     )
-    assert "replaced because: dbName" in printed and "+-5 to replace" in printed
+    assert "replaced because: dbName" in printed and "+-7 to replace" in printed
     report = json.loads((tmp_path / "diff-dev.json").read_text())
     assert report["stateful"] == [deployed.one("aws:rds/instance:Instance").urn]
     assert diff_script.main([*argv, "--allow-stateful"]) == 0

@@ -31,7 +31,7 @@ ADDON = "aws:eks/addon:Addon"
 COMPONENT = "airflow:index:EksAddon"
 MNG = "eks:index:ManagedNodeGroup"
 MOUNT_TARGET = "aws:efs/mountTarget:MountTarget"
-PULUMI_EKS_OPTION = {VPC_CNI: ("vpcCniOptions", "addonVersion"), KUBE_PROXY: ("kubeProxyAddonOptions", "version")}
+PULUMI_EKS_OPTION = {KUBE_PROXY: ("kubeProxyAddonOptions", "version")}
 """Where the eks:index:Cluster's inputs hold the version of each add-on pulumi-eks creates."""
 
 
@@ -71,6 +71,10 @@ def assert_created_as_the_catalog_says(plan: Plan, expected: list[ManagedAddon],
         if entry.installer is Installer.STACK:
             assert component.parent.endswith("::pulumi:pulumi:Stack::airflow-eks-" + plan.stack)
             assert component.name == f"{cluster}-{entry.resource_name}"
+        elif entry.installer is Installer.CLUSTER_NETWORK:
+            host = plan.by_urn(component.parent)
+            assert host.type == "airflow:index:Cluster"
+            assert component.name == f"{host.name}-{entry.resource_name}"
         else:
             host = plan.by_urn(component.parent)
             assert host.type == "airflow:index:ClusterTelemetry"
@@ -79,6 +83,7 @@ def assert_created_as_the_catalog_says(plan: Plan, expected: list[ManagedAddon],
         assert found.inputs["addonVersion"] == versions[entry.name], entry.name
         assert found.inputs["clusterName"] == cluster
         assert found.inputs["resolveConflictsOnCreate"] == "OVERWRITE"  # takes over EKS's own copy
+        assert found.inputs.get("preserve", False) is entry.preserve, entry.name
         configuration = entry.configuration_of(cluster)
         if configuration is None:
             assert "configurationValues" not in found.inputs
@@ -117,6 +122,38 @@ def test_the_plan_holds_the_catalogs_addons_and_no_other(plans: dict[str, Plan],
         )
 
 
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_aws_node_has_its_own_role_before_any_node(plans: dict[str, Plan], stack: str) -> None:
+    """pulumi-eks leaves vpc-cni to the Cluster component (its IRSA role needs the OIDC provider the
+    eks:index:Cluster creates); every node group waits for the add-on, which waits for its role."""
+    plan = plans[stack]
+    inputs = plan.one("eks:index:Cluster").inputs
+    assert inputs["useDefaultVpcCni"] is True and "vpcCniOptions" not in inputs
+    cni = addon(plan, VPC_CNI)
+    component = plan.by_urn(cni.parent)
+    (role,) = children(plan, component, "aws:iam/role:Role")
+    (attachment,) = children(plan, component, "aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+    assert attachment.inputs["policyArn"] == "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy"
+    assert role.urn in cni.dependencies or attachment.urn in cni.dependencies
+    assert attachment.urn in cni.dependencies
+    (statement,) = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
+    (sub,) = [v for k, v in statement["Condition"]["StringEquals"].items() if k.endswith(":sub")]
+    assert sub == "system:serviceaccount:kube-system:aws-node"
+    groups = plan.of_type(MNG)
+    assert len(groups) == 3 and all(cni.urn in g.dependencies for g in groups)
+    # A live stack's pulumi-eks copy is this resource (updated in place, not created beside it).
+    eks_name = plan.one("eks:index:Cluster").name
+    assert cni.aliases == (
+        f"urn:pulumi:{plan.stack}::airflow-eks::airflow:index:Cluster$eks:index:Cluster$eks:index:VpcCniAddon"
+        f"$aws:eks/addon:Addon::{eks_name}-vpc-cni",
+    )
+    # The node role no longer holds the CNI policy: no attachment of it but aws-node's.
+    cni_policies = [
+        a for a in plan.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment") if "CNI" in a.inputs["policyArn"]
+    ]
+    assert cni_policies == [attachment]
+
+
 def test_addons_move_with_the_kubernetes_version_and_the_overrides() -> None:
     override = {"coredns": "v1.12.1-eksbuild.2", "vpc-cni": "v1.20.0-eksbuild.1"}
     plan = run_program("prod", config_overrides={"kubernetesVersion": "1.33", "eksAddonVersions": override})
@@ -124,7 +161,7 @@ def test_addons_move_with_the_kubernetes_version_and_the_overrides() -> None:
     assert versions["aws-efs-csi-driver"] == MANAGED_ADDONS["aws-efs-csi-driver"].versions["1.33"]
     expected = [e for e in MANAGED_ADDONS.values() if e.installer is not Installer.CLUSTER]
     assert_created_as_the_catalog_says(plan, expected, versions)
-    assert plan.one("eks:index:Cluster").inputs["vpcCniOptions"]["addonVersion"] == "v1.20.0-eksbuild.1"
+    assert addon(plan, VPC_CNI).inputs["addonVersion"] == "v1.20.0-eksbuild.1"
     assert MANAGED_ADDONS["coredns"].versions["1.33"] != MANAGED_ADDONS["coredns"].versions[DEFAULT_VERSION]
 
 

@@ -168,11 +168,23 @@ def test_the_upgrade_policy_is_stated_per_stack_and_reaches_the_cluster(stack: s
     assert plan.one(EKS).inputs["upgradePolicy"] == {"supportType": other}
 
 
+DOCKER_HUB_SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:ecr-pullthroughcache/docker-hub"
+
+
 def test_the_project_default_is_eks_own_default() -> None:
     """Left out, the policy is EXTENDED, what EKS gives a cluster: no live stack changes by itself."""
     _, decls = read_declarations()
     assert decls["clusterUpgradePolicy"].default == "EXTENDED"
-    settings = load_settings({"clusterPrivateAccessCidrs": '["10.99.0.0/24"]'}, "new", "us-east-1")
+    reached = '["10.99.0.0/24"]'
+    settings = load_settings(
+        {
+            "clusterPrivateAccessCidrs": reached,
+            "nlbAllowedCidrs": reached,
+            "imagePullThroughCacheCredentialArn": DOCKER_HUB_SECRET,
+        },
+        "new",
+        "us-east-1",
+    )
     assert settings.cluster.upgrade_policy is SupportType.EXTENDED
 
 

@@ -152,3 +152,29 @@ def test_the_example_stack_configurations_plan(
     else:
         assert plan.outputs["db_address"] == config["airflow-eks:existingDbHost"]
         assert plan.outputs["db_security_group_id"] == config["airflow-eks:existingDbSecurityGroupId"]
+
+
+def test_team_dags_runs_as_the_team_when_the_platform_declares_it() -> None:
+    """Against the two-team example: the team's own task role and its deployer's kubeconfig, not the
+    platform's shared role and admin kubeconfig (docs/teams.md)."""
+    platform = run_program("teams", config_dir=EXAMPLES / "stacks")
+    project = yaml.safe_load((TEAM_DAGS / "Pulumi.yaml").read_text())["name"]
+    plan = run_mocked(
+        consumer(lambda: runpy.run_path(str(TEAM_DAGS / "__main__.py"), run_name="__main__")),
+        "analytics",
+        "us-east-1",
+        config={"platformStack": STACK, "team": "analytics"},
+        project=project,
+        stacks={STACK: platform.published()},
+    )
+    attachment = plan.one("aws:iam/rolePolicyAttachment:RolePolicyAttachment").inputs
+    assert (
+        attachment["role"] == platform.outputs["team_role_names"]["analytics"] == "airflow-teams-team-analytics-tasks"
+    )
+    assert attachment["role"] != platform.outputs["airflow_worker_role_name"]
+    provider = plan.one("pulumi:providers:kubernetes", "platform")
+    assert provider.inputs["kubeconfig"] == SECRET  # built from a secret output too: stays secret
+    (kubeconfig,) = [value for path, value in provider.secrets if path == ("kubeconfig",)]
+    assert kubeconfig == platform.outputs["team_kubeconfigs"]["analytics"]
+    secret = plan.one("kubernetes:core/v1:Secret", "analytics-connections").inputs
+    assert secret["metadata"]["name"] == "analytics-connections"  # the one name the team's Role may change

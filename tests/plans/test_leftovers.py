@@ -86,5 +86,5 @@ def test_the_repositories_the_cache_creates_expire_their_images(cached: dict[str
     assert CACHED_IMAGE_DAYS == 30
 
 
-def test_without_the_cache_no_template(prod: Plan) -> None:
-    assert not prod.of_type(TEMPLATE)
+def test_without_the_cache_no_template(dev: Plan) -> None:
+    assert not dev.of_type(TEMPLATE)

@@ -14,6 +14,8 @@ from config.errors import ConfigError
 from config.settings import load_settings
 from lib.airflow.values import API_SERVER_HEALTH_PATH, API_SERVER_PORT, api_server_service_name
 from lib.cluster.helm_addons import TARGET_GROUP_BINDING_TAG
+from lib.network.subnets import load_balancer_address
+from offline.fakes import FakeCloud, _subnet
 from offline.mocks import Plan, Registration, run_program
 from offline.stack_config import resolve_stack_config
 
@@ -25,6 +27,7 @@ INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
 TGB = "kubernetes:elbv2.k8s.aws/v1beta1:TargetGroupBinding"
 RELEASE = "kubernetes:helm.sh/v3:Release"
+RESERVATION = "aws:ec2/subnetCidrReservation:SubnetCidrReservation"
 SCHEMA = json.loads((Path(__file__).parents[1] / "schemas" / "targetgroupbinding-v1beta1.json").read_text())
 CERTIFICATE = "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-1111-2222-3333-444455556666"
 BYO = {
@@ -72,24 +75,38 @@ def test_internal_network_load_balancer_across_every_node_subnet(plans: dict[str
     assert i["internal"] is True
     assert i["loadBalancerType"] == "network"
     assert i["enableCrossZoneLoadBalancing"] is True
-    assert i["subnets"] == plan.outputs["vpc_node_subnet_ids"]
-    assert len(i["subnets"]) == len(plan.outputs["vpc_availability_zones"]) == 3
+    # A fixed address in each node subnet, inside a block reserved for explicit assignment.
+    assert "subnets" not in i
+    assert [m["subnetId"] for m in i["subnetMappings"]] == plan.outputs["vpc_node_subnet_ids"]
+    assert len(i["subnetMappings"]) == len(plan.outputs["vpc_availability_zones"]) == 3
+    cidrs = {s.id: s.inputs["cidrBlock"] for s in plan.of_type("aws:ec2/subnet:Subnet")}
+    expected = [load_balancer_address(cidrs[m["subnetId"]]) for m in i["subnetMappings"]]
+    assert [m["privateIpv4Address"] for m in i["subnetMappings"]] == [e.address for e in expected]
+    reservations = children(plan, RESERVATION)
+    assert [(r.inputs["subnetId"], r.inputs["cidrBlock"], r.inputs["reservationType"]) for r in reservations] == [
+        (m["subnetId"], e.reservation, "explicit") for m, e in zip(i["subnetMappings"], expected, strict=True)
+    ]
+    assert {r.urn for r in reservations} <= set(nlb.dependencies)
     assert i["securityGroups"] == [sg_id(plan)]
     assert nlb.parent == plan.one("airflow:index:LoadBalancer").urn
     assert (
         plan.outputs["nlb_arn"].startswith("arn:aws:elasticloadbalancing:")
         and "loadbalancer/net/" in plan.outputs["nlb_arn"]
     )
-    assert plan.outputs["airflow_url"] == f"http://{plan.outputs['nlb_dns_name']}"
+    scheme = "https" if stack == "prod" else "http"  # prod: TLS (the placeholder certificate)
+    assert plan.outputs["airflow_url"] == f"{scheme}://{plan.outputs['nlb_dns_name']}"
 
 
-@pytest.mark.parametrize(("stack", "vpc_cidr"), [("dev", "10.20.0.0/16"), ("prod", "10.30.0.0/16")])
-def test_listener_open_to_the_vpc_only_by_default(plans: dict[str, Plan], stack: str, vpc_cidr: str) -> None:
+@pytest.mark.parametrize(("stack", "sources", "port"), [("dev", "10.20.0.0/16", 80), ("prod", "10.8.0.0/16", 443)])
+def test_listener_open_to_the_vpc_outside_production_only(
+    plans: dict[str, Plan], stack: str, sources: str, port: int
+) -> None:
     plan = plans[stack]
-    assert plan.one("aws:ec2/vpc:Vpc").inputs["cidrBlock"] == vpc_cidr
-    sources = listener_sources(plan)
-    assert [(s["cidrIpv4"], s["ipProtocol"], s["fromPort"], s["toPort"]) for s in sources] == [
-        (vpc_cidr, "tcp", 80, 80)
+    # dev: the VPC's CIDR by default; prod: nlbAllowedCidrs, which production requires.
+    assert (plan.one("aws:ec2/vpc:Vpc").inputs["cidrBlock"] == sources) == (stack == "dev")
+    found = listener_sources(plan)
+    assert [(s["cidrIpv4"], s["ipProtocol"], s["fromPort"], s["toPort"]) for s in found] == [
+        (sources, "tcp", port, port)
     ]
     sg = nlb_security_group(plan)
     assert "ingress" not in sg.inputs and "egress" not in sg.inputs  # every rule is its own resource
@@ -98,7 +115,7 @@ def test_listener_open_to_the_vpc_only_by_default(plans: dict[str, Plan], stack:
 def test_listener_open_to_the_configured_cidrs_only(narrowed: Plan) -> None:
     sources = sorted(s["cidrIpv4"] for s in listener_sources(narrowed))
     assert sources == ["10.30.4.0/24", "192.168.10.0/24"]
-    assert all(s["fromPort"] == s["toPort"] == 80 for s in listener_sources(narrowed))
+    assert all(s["fromPort"] == s["toPort"] == 443 for s in listener_sources(narrowed))
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
@@ -205,13 +222,29 @@ def test_the_binding_schema_refuses_what_the_crd_refuses(dev: Plan) -> None:
 # --------------------------------------------------------------------------- config
 
 
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_production_requires_the_allowed_cidrs(stack: str) -> None:
+    config, region = resolve_stack_config(stack)
+    config.pop("nlbAllowedCidrs", None)
+    config["production"] = "true"
+    with pytest.raises(ConfigError) as failure:
+        load_settings(config, stack, region)
+    assert failure.value.key == "nlbAllowedCidrs"
+    assert "is required in production (production: true)" in str(failure.value)
+    config["production"] = "false"  # not production: the VPC's CIDR by default
+    assert load_settings(config, stack, region).load_balancer.allowed_cidrs == ()
+
+
 def test_an_existing_vpc_requires_the_allowed_cidrs() -> None:
     config, region = resolve_stack_config("prod")
     config.update({k: v if isinstance(v, str) else json.dumps(v) for k, v in BYO.items()})
     config.pop("vpcCidr")
+    config.pop("nlbAllowedCidrs")
+    config["production"] = "false"  # production refuses it first, for its own reason
     with pytest.raises(ConfigError) as failure:
         load_settings(config, "prod", region)
     assert failure.value.key == "nlbAllowedCidrs"
+    assert "is required with existingVpcId" in str(failure.value)
     config["nlbAllowedCidrs"] = json.dumps(["10.50.0.0/16"])
     assert load_settings(config, "prod", region).load_balancer.allowed_cidrs == ("10.50.0.0/16",)
 
@@ -220,4 +253,8 @@ def test_an_existing_vpc_opens_the_listener_to_its_allowed_cidrs() -> None:
     # vpcCidr back to its default: it applies only to a VPC the program creates.
     plan = run_program("prod", config_overrides={**BYO, "nlbAllowedCidrs": ["10.50.0.0/16"], "vpcCidr": "10.0.0.0/16"})
     assert [s["cidrIpv4"] for s in listener_sources(plan)] == ["10.50.0.0/16"]
-    assert plan.one(NLB).inputs["subnets"] == BYO["existingNodeSubnetIds"]
+    mappings = plan.one(NLB).inputs["subnetMappings"]
+    assert [m["subnetId"] for m in mappings] == BYO["existingNodeSubnetIds"]
+    # The brought subnets' CIDRs as `pulumi up` reads them (aws:ec2/getSubnet, the fake cloud's), each with its address.
+    read = [_subnet(FakeCloud("us-east-1"), {"id": i})["cidrBlock"] for i in BYO["existingNodeSubnetIds"]]
+    assert [m["privateIpv4Address"] for m in mappings] == [load_balancer_address(c).address for c in read]

@@ -120,9 +120,11 @@ def test_bring_your_own_vpc_creates_no_network_but_the_nodes_group() -> None:
     assert plan.outputs["vpc_node_subnet_ids"] == BYO["existingNodeSubnetIds"]
     assert plan.outputs["vpc_data_subnet_ids"] == BYO["existingDataSubnetIds"]
     assert plan.outputs["vpc_nat_gateway_ids"] == []
-    # Zone names of the given zone IDs are read from the account (one read), and the node subnets'
-    # CIDRs (the NLB's addresses, which the API server's network policy admits).
-    assert plan.invokes == [GET_ZONES, *["aws:ec2/getSubnet:getSubnet"] * len(BYO["existingNodeSubnetIds"])]
+    # Zone names of the given zone IDs are read from the account (one read), the node subnets'
+    # CIDRs (the NLB's fixed addresses, which the API server's network policy admits; the API's
+    # interfaces) and the data subnets' (PgBouncer's egress to the database), each once.
+    subnets = len(BYO["existingNodeSubnetIds"]) + len(BYO["existingDataSubnetIds"])
+    assert sorted(plan.invokes) == sorted([GET_ZONES, *["aws:ec2/getSubnet:getSubnet"] * subnets])
     names = fake_zones("us-east-1")
     assert plan.outputs["vpc_availability_zones"] == [names[z] for z in plan.outputs["vpc_availability_zone_ids"]]
     cluster = plan.one("eks:index:Cluster")

@@ -17,7 +17,7 @@ from lib.observability.cloudwatch import STATSD_METRICS
 from offline.mocks import Plan, run_program
 from tests.support.plans import ALARM, alarms
 
-SECRET_OUTPUTS = ("db_connection_uri", "airflow_admin_password", "cluster_kubeconfig")
+SECRET_OUTPUTS = ("airflow_admin_password", "cluster_kubeconfig")
 
 
 def component_output(plan: Plan, type_: str, name: str) -> Any:
@@ -120,7 +120,11 @@ def test_the_topic_is_encrypted_and_only_alarms_and_database_events_publish(prod
     ]
     policy = json.loads(prod.one("aws:sns/topicPolicy:TopicPolicy").inputs["policy"])["Statement"]
     assert {s["Principal"]["Service"] for s in policy} == {"cloudwatch.amazonaws.com", "events.rds.amazonaws.com"}
-    assert all(s["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"}} for s in policy)
+    sources = ["arn:aws:cloudwatch:us-east-1:123456789012:alarm:*", "arn:aws:rds:us-east-1:123456789012:db:*"]
+    assert [s["Condition"] for s in policy] == [
+        {"StringEquals": {"aws:SourceAccount": "123456789012"}, "ArnLike": {"aws:SourceArn": arn}} for arn in sources
+    ]
+    assert [s["Condition"] for s in key_policy[1:]] == [s["Condition"] for s in policy]
     events = prod.one("aws:rds/eventSubscription:EventSubscription").inputs
     assert events["sourceIds"] == [prod.one("aws:rds/instance:Instance").inputs["identifier"]]
     assert "failover" in events["eventCategories"] and events["snsTopic"] == prod.outputs["sns_alerts_topic_arn"]

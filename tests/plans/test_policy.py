@@ -22,6 +22,7 @@ from policy.airflow_eks_guardrails.declaration import (
     POLICY_NAMES,
     PRODUCTION_HA,
     PRODUCTION_TAG,
+    PRODUCTION_TLS,
 )
 from policy.airflow_eks_guardrails.model import Resource, Stack
 from policy.airflow_eks_guardrails.rules import POLICIES
@@ -31,6 +32,7 @@ from tests.support.policy import (
     PlanData,
     found,
 )
+from tests.support.renders import render_plan
 from tests.support.settings import settings_of
 
 KEY_MISSING = "no customer-managed KMS key is set (AWS's own key cannot be rotated or restricted by you)"
@@ -52,7 +54,7 @@ def test_the_committed_stacks_pass_every_policy(
 ) -> None:
     path = tmp_path / f"plan-{stack}.json"
     path.write_text(json.dumps(plans[stack].as_json()))
-    assert cli.main([str(path)]) == 0
+    assert cli.main(render_plan, [str(path)]) == 0
     out = capsys.readouterr().out
     assert "0 mandatory violation(s), 0 waived" in out
     assert ("(production)" in out) == (stack == "prod")
@@ -81,7 +83,7 @@ def test_the_cli_fails_a_broken_plan_and_names_the_resource(
     broken = MUTATIONS["hop-limit-2"][1](plan)
     path = tmp_path / "plan.json"
     path.write_text(json.dumps(plan))
-    assert cli.main([str(path)]) == 1
+    assert cli.main(render_plan, [str(path)]) == 1
     out = capsys.readouterr().out
     assert f"MANDATORY {IMDSV2}: {broken['urn']}\n    set metadataOptions.httpPutResponseHopLimit: 1" in out
     assert "1 mandatory violation(s)" in out
@@ -105,7 +107,7 @@ def test_a_waived_policy_is_reported_as_advisory_with_its_reason(
     broken = MUTATIONS["single-az-db"][1](plan)
     path = tmp_path / "plan.json"
     path.write_text(json.dumps(plan))
-    assert cli.main([str(path)]) == 0
+    assert cli.main(render_plan, [str(path)]) == 0
     out = capsys.readouterr().out
     assert f"advisory  {PRODUCTION_HA} (waived: {reason}): {broken['urn']}" in out
     assert "0 mandatory violation(s), 1 waived" in out
@@ -149,3 +151,27 @@ def test_the_policies_read_pulumi_eks_children_as_the_engine_shows_them() -> Non
         (NO_PUBLIC_EXPOSURE, urn, "the public EKS endpoint admits 0.0.0.0/0: list only the CIDRs that need it"),
         (IMDSV2, group_urn, "give the node group a launch template (EKS's default allows a hop limit of 2)"),
     }
+
+
+def test_prod_listens_with_tls_and_without_a_certificate_it_fails_unless_waived(
+    prod_data: PlanData, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    listener = next(r for r in prod_data["resources"] if r["type"] == "aws:lb/listener:Listener")
+    assert (listener["inputs"]["protocol"], listener["inputs"]["port"]) == ("TLS", 443)
+    assert (PRODUCTION_TLS, listener["urn"]) not in found(prod_data)
+    # The prod stack without nlbCertificateArn: the program's plain listener, refused.
+    plain = run_program("prod", {"nlbCertificateArn": ""}).as_json()
+    path = tmp_path / "plain.json"
+    path.write_text(json.dumps(plain))
+    assert cli.main(render_plan, [str(path)]) == 1
+    out = capsys.readouterr().out
+    assert f"MANDATORY {PRODUCTION_TLS}: {listener['urn']}\n    the listener on port 80 is plain TCP" in out
+    assert "1 mandatory violation(s), 0 waived" in out
+    # Waived by name, with a reason: advisory.
+    reason = "TLS ends at the corporate proxy in front: SEC-7"
+    waived = run_program("prod", {"nlbCertificateArn": "", "policyWaivers": {PRODUCTION_TLS: reason}}).as_json()
+    path.write_text(json.dumps(waived))
+    assert cli.main(render_plan, [str(path)]) == 0
+    out = capsys.readouterr().out
+    assert f"advisory  {PRODUCTION_TLS} (waived: {reason}): {listener['urn']}" in out
+    assert "0 mandatory violation(s), 1 waived" in out

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from config.errors import ConfigError, ConfigErrors
-from config.project import PROJECT_FILE, read_declarations
+from config.project import PROJECT_FILE, SECRET_KEYS, read_declarations
 from config.settings import load_settings
 from lib.airflow.resources import ResourceProfile
 from lib.cluster.node_groups import CapacityType, TaintEffect
@@ -307,15 +307,29 @@ def test_an_error_that_follows_from_another_is_not_reported() -> None:
     assert str(failure.value) == "config key 'dbAllocatedStorageGib': 10 is outside the accepted range 20 to 65536"
 
 
+DOCKER_HUB_SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:ecr-pullthroughcache/docker-hub"
+
+
 def test_the_cli_applies_the_declared_defaults(tmp_path: Any) -> None:
     """The defaults the CLI applies from Pulumi.yaml (generated from the declarations) and those the
     loader applies for a key it is not handed (the declarations') give the same settings."""
     (tmp_path / "Pulumi.new.yaml").write_text(
         "config:\n  aws:region: us-east-1\n  airflow-eks:clusterPrivateAccessCidrs: [10.99.0.0/24]\n"
+        f"  airflow-eks:imagePullThroughCacheCredentialArn: {DOCKER_HUB_SECRET}\n"
+        "  airflow-eks:nlbAllowedCidrs: [10.99.0.0/24]\n"
     )
     config, region = resolve_stack_config("new", config_dir=tmp_path)
-    assert len(config) == len(read_declarations()[1]) - 1  # every key but the optional secret
-    bare = load_settings({"clusterPrivateAccessCidrs": '["10.99.0.0/24"]'}, "new", region)
+    assert len(config) == len(read_declarations()[1]) - len(SECRET_KEYS)  # every key but the optional secrets
+    reached = '["10.99.0.0/24"]'
+    bare = load_settings(
+        {
+            "clusterPrivateAccessCidrs": reached,
+            "nlbAllowedCidrs": reached,
+            "imagePullThroughCacheCredentialArn": DOCKER_HUB_SECRET,
+        },
+        "new",
+        region,
+    )
     applied = load_settings(config, "new", region)
     # The CLI hands an object over as Go's JSON of it, map keys sorted: the groups come by name.
     assert applied.node_groups == tuple(sorted(bare.node_groups, key=lambda g: g.name))
@@ -397,7 +411,27 @@ def test_project_defaults_load_as_the_prod_profile() -> None:
     with pytest.raises(ConfigError) as failure:  # nothing could reach a private-only API
         load_settings({}, "new", "us-east-1")
     assert failure.value.key == "clusterPrivateAccessCidrs"
-    settings = load_settings({"clusterPrivateAccessCidrs": '["10.99.0.0/24"]'}, "new", "us-east-1")
+    network = '["10.99.0.0/24"]'
+    with pytest.raises(ConfigError) as failure:  # production: the UI's sources are named, never the whole VPC
+        load_settings(
+            {"clusterPrivateAccessCidrs": network, "imagePullThroughCacheCredentialArn": DOCKER_HUB_SECRET},
+            "new",
+            "us-east-1",
+        )
+    assert failure.value.key == "nlbAllowedCidrs"
+    # nor a production stack whose 20 task nodes would pull Airflow's image from Docker Hub anonymously
+    with pytest.raises(ConfigError) as failure:
+        load_settings({"clusterPrivateAccessCidrs": network, "nlbAllowedCidrs": network}, "new", "us-east-1")
+    assert failure.value.key == "imagePullThroughCacheCredentialArn"
+    settings = load_settings(
+        {
+            "clusterPrivateAccessCidrs": network,
+            "nlbAllowedCidrs": network,
+            "imagePullThroughCacheCredentialArn": DOCKER_HUB_SECRET,
+        },
+        "new",
+        "us-east-1",
+    )
     assert settings.protect and settings.database.multi_az
     assert settings.database.final_snapshot and settings.database.retain_automated_backups
     assert settings.network.nat_gateways is NatGatewayMode.PER_AZ

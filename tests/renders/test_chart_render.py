@@ -19,6 +19,8 @@ import yaml
 
 from lib.airflow.git_sync import HTTPS_SECRET_KEYS, SSH_SECRET_KEYS
 from lib.airflow.pod_cleanup import SCHEDULE, SCRIPT, TASK_POD_SELECTOR
+from lib.airflow.secrets import SECRET_NAMES
+from lib.airflow.signing import JWT_SECRET_ENV, KEY_DIRECTORY, PRIVATE_KEY_FILE, PRIVATE_KEY_PATH_ENV
 from lib.airflow.values import API_SERVER_HEALTH_PATH, IRSA_ROLE_ANNOTATION, MIGRATIONS_WAIT_SECONDS
 from offline.chart import chart_dir, helm_binary, render
 from offline.mocks import Plan, run_program
@@ -452,21 +454,64 @@ def test_api_server_probes_use_the_health_route_the_nlb_checks(renders: dict[str
         assert server[probe]["httpGet"] == {"path": API_SERVER_HEALTH_PATH, "port": 8080, "scheme": "HTTP"}, probe
 
 
+def workload_pods(r: Rendered) -> dict[str, dict[str, Any]]:
+    """Every pod spec of the render, whatever makes it: Deployments, StatefulSets, Jobs, CronJobs, the task pods."""
+    found = {}
+    for o in r.objects:
+        if o["kind"] in ("Deployment", "StatefulSet", "Job", "DaemonSet"):
+            found[f"{o['kind']}/{o['metadata']['name']}"] = o["spec"]["template"]["spec"]
+        elif o["kind"] == "CronJob":
+            found[f"CronJob/{o['metadata']['name']}"] = o["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    found["task-pod"] = r.pod_template()["spec"]
+    return found
+
+
+def secret_references(pod: dict[str, Any], secret: str) -> set[str]:
+    """Where `pod` takes anything from the Secret `secret`: volumes, env and envFrom of every container."""
+    refs = {f"volume:{v['name']}" for v in pod.get("volumes", []) if v.get("secret", {}).get("secretName") == secret}
+    for c in containers(pod):
+        refs |= {
+            f"env:{c['name']}:{e['name']}"
+            for e in c.get("env", [])
+            if e.get("valueFrom", {}).get("secretKeyRef", {}).get("name") == secret
+        }
+        refs |= {f"envFrom:{c['name']}" for e in c.get("envFrom", []) if e.get("secretRef", {}).get("name") == secret}
+    return refs
+
+
 @pytest.mark.parametrize("config", ["dev", "prod"])
-def test_the_jwt_secret_reaches_only_the_api_server_and_the_scheduler(
-    renders: dict[str, Rendered], config: str
-) -> None:
-    """Chart 1.20 (#63204) stopped giving it to the triggerer, the DAG processor and task pods:
-    only the API server (which checks tokens) and the scheduler (which signs the workload tokens)
-    hold it, from the program's Secret."""
+def test_only_the_token_minting_pods_hold_the_jwt_signing_key(renders: dict[str, Rendered], config: str) -> None:
+    """Airflow 3.3.2 mints JWTs in the API server and the scheduler only, and validates them in the
+    API server only (lib/airflow/signing.py): those two pods mount the private key, as one file, at
+    the path `[api_auth] jwt_private_key_path` names there alone; no pod of the render has the shared
+    `jwt_secret`, and the chart renders no JWT secret of its own."""
     r = renders[config]
-    holders = {}
-    for name, pod in pods(r).items():
-        env = [e for c in containers(pod) for e in c.get("env", []) if e["name"] == "AIRFLOW__API_AUTH__JWT_SECRET"]
-        if env:
-            holders[name] = {e["valueFrom"]["secretKeyRef"]["name"] for e in env}
-    secret = r.release.inputs["values"]["jwtSecretName"]
-    assert holders == {"airflow-api-server": {secret}, "airflow-scheduler": {secret}}
+    secret = SECRET_NAMES.jwt_signing_key
+    assert r.release.inputs["values"]["jwtSecretName"] == secret  # so the chart makes no random one
+    holders = {name: refs for name, pod in workload_pods(r).items() if (refs := secret_references(pod, secret))}
+    assert holders == {
+        "Deployment/airflow-api-server": {"volume:jwt-signing-key"},
+        "Deployment/airflow-scheduler": {"volume:jwt-signing-key"},
+    }
+    path = f"{KEY_DIRECTORY}/{PRIVATE_KEY_FILE}"
+    for name, pod in workload_pods(r).items():
+        env = {e["name"]: e for c in containers(pod) for e in c.get("env", [])}
+        assert JWT_SECRET_ENV not in env, name
+        main = pod["containers"][0]
+        mounts = [m for m in main.get("volumeMounts", []) if m["name"] == "jwt-signing-key"]
+        if name in holders:
+            (volume,) = [v for v in pod["volumes"] if v["name"] == "jwt-signing-key"]
+            assert volume["secret"]["items"] == [{"key": PRIVATE_KEY_FILE, "path": PRIVATE_KEY_FILE}]
+            assert volume["secret"]["defaultMode"] == 0o440
+            assert main["name"] in ("api-server", "scheduler")
+            assert mounts == [{"name": "jwt-signing-key", "mountPath": KEY_DIRECTORY, "readOnly": True}]
+            assert {"name": PRIVATE_KEY_PATH_ENV, "value": path} in main["env"], name
+        else:
+            assert PRIVATE_KEY_PATH_ENV not in env and not mounts, name
+    # Not in airflow.cfg either: the path names a file only those two pods have.
+    cfg = r.airflow_cfg()
+    assert "api_auth.jwt_private_key_path" not in cfg and "api_auth.jwt_secret" not in cfg
+    assert not [o for o in r.objects if o["kind"] == "Secret" and "jwt" in o["metadata"]["name"]]
 
 
 # --------------------------------------------------------------------------- failed task pods

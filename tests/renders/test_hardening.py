@@ -1,18 +1,18 @@
 """Hardened pods and network isolation, on what Helm renders from the prod values.
 
-- checkov (its own virtualenv, `.venv-checkov`, made by `make test`) over the render and the
-  program's own Kubernetes objects: at most MAX_FAILED failures, exactly those the "Hardened pods"
-  table of docs/security.md lists.
+- checkov (its own virtualenv, `.venv-checkov`, made by `make test`) over everything the cluster
+  runs: the render, the task pod template, every Kubernetes object of the program and the add-on
+  charts' Deployments (tests/support/addon_objects.py: built from the release values, as their
+  pinned templates render them): at most MAX_FAILED, MAX_TASK_POD_FAILED and MAX_ADDON_FAILED
+  failures, exactly those the "Hardened pods" table of docs/security.md lists.
 - Pod Security Standards: a checker of the baseline and restricted levels over every pod (the
   chart's workloads, the task pod template, git-sync); the namespace enforces the strictest level
   they all pass and warns and audits at restricted.
-- Network policies: an evaluator of ingress rules, and the flows Airflow needs (allowed) and some
-  it must not have (denied).
+The namespace's network policies are tests/renders/test_network_flows.py's.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import os
 import re
@@ -25,10 +25,16 @@ import yaml
 
 from components.airflow import NAMESPACE_LABELS
 from lib.airflow.git_sync import GitSyncSource, git_sync_deployment
-from lib.airflow.hardening import PSA_LEVEL, TRIGGERER_LOGS_PORT, WORKER_LOGS_PORT, network_policies
+from lib.airflow.hardening import PSA_LEVEL
+from lib.cluster.helm_addons import (
+    ADDON_CONTAINER_SECURITY,
+    ADDON_POD_SECURITY,
+    CLUSTER_AUTOSCALER,
+    LOAD_BALANCER_CONTROLLER,
+)
 from lib.cluster.node_groups import NodeGroup
-from lib.network.subnets import node_subnet_cidrs
 from offline.mocks import Plan, run_program
+from tests.support.addon_objects import cluster_autoscaler_deployment, load_balancer_controller_deployment
 from tests.support.renders import Rendered, containers
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,11 +43,8 @@ MAX_FAILED = 30  # issue 20: chart 1.22.0 renders 27; issue 25 adds the cleanup 
 TASK_POD = "airflow-task-pod"
 MAX_TASK_POD_FAILED = 5  # issue 21: the task pod template, scanned as a Pod since (docs/security.md, "Hardened pods")
 SKIPPED_CHECKS = ("CKV_K8S_21",)  # "the default namespace": `helm template` leaves objects without one
-PROGRAM_KINDS = {
-    "kubernetes:networking.k8s.io/v1:NetworkPolicy": ("networking.k8s.io/v1", "NetworkPolicy"),
-    "kubernetes:policy/v1:PodDisruptionBudget": ("policy/v1", "PodDisruptionBudget"),
-    "kubernetes:apps/v1:Deployment": ("apps/v1", "Deployment"),
-}
+MAX_ADDON_FAILED = 7  # issue 24: the LB controller's and the autoscaler's pods (docs/security.md, "Hardened pods")
+HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 WORKLOADS = ("Deployment", "StatefulSet", "DaemonSet", "Job")
 PGBOUNCER_PORT = 6543  # the chart's `ports.pgbouncer`
 API_SERVER_PORT = 8080
@@ -57,16 +60,35 @@ def rendered(prod: Plan) -> Rendered:
     return Rendered(prod)
 
 
+def program_objects(plan: Plan) -> list[dict[str, Any]]:
+    """Every Kubernetes object the program creates itself, of any kind (Helm releases aside), as
+    the API server gets it: the inputs carry apiVersion, kind and metadata."""
+    return [
+        dict(reg.inputs)
+        for reg in plan.resources
+        if reg.custom
+        and reg.type.startswith("kubernetes:")
+        and reg.type != HELM_RELEASE
+        and not reg.type.startswith("pulumi:providers:")
+    ]
+
+
 def namespace_objects(r: Rendered) -> list[dict[str, Any]]:
-    """What the namespace holds: the chart's objects (in the release's namespace, as Helm installs
-    them) and the program's Kubernetes objects beside them."""
+    """The chart's objects (in the release's namespace, as Helm installs them) and every Kubernetes
+    object of the program beside them."""
     namespace = r.release.inputs["namespace"]
     objects = [{**o, "metadata": {"namespace": namespace, **o["metadata"]}} for o in r.objects]
-    for type_, (api_version, kind) in PROGRAM_KINDS.items():
-        for reg in r.plan.of_type(type_):
-            metadata = {**reg.inputs["metadata"], "namespace": namespace}
-            objects.append({"apiVersion": api_version, "kind": kind, "metadata": metadata, "spec": reg.inputs["spec"]})
-    return objects
+    return objects + program_objects(r.plan)
+
+
+def addon_objects(plan: Plan) -> list[dict[str, Any]]:
+    """The add-on charts' Deployments, from the plan's release values (tests/support/addon_objects.py)."""
+    (lb,) = [r for r in plan.of_type(HELM_RELEASE) if r.inputs["chart"] == LOAD_BALANCER_CONTROLLER.chart]
+    (ca,) = [r for r in plan.of_type(HELM_RELEASE) if r.inputs["chart"] == CLUSTER_AUTOSCALER.chart]
+    return [
+        load_balancer_controller_deployment(lb.inputs["values"]),
+        cluster_autoscaler_deployment(ca.inputs["values"]),
+    ]
 
 
 # --------------------------------------------------------------------------- checkov
@@ -115,11 +137,38 @@ def task_pod(r: Rendered) -> dict[str, Any]:
 
 
 def test_checkov_fails_only_what_the_docs_list(rendered: Rendered, tmp_path: Path) -> None:
-    failures = checkov_failures([*namespace_objects(rendered), task_pod(rendered)], tmp_path)
-    chart_and_program = [f for f in failures if f[1] != f"Pod/{TASK_POD}"]
-    assert len(chart_and_program) <= MAX_FAILED
-    assert len(failures) - len(chart_and_program) <= MAX_TASK_POD_FAILED
+    addons = addon_objects(rendered.plan)
+    failures = checkov_failures([*namespace_objects(rendered), task_pod(rendered), *addons], tmp_path)
+    addon_names = {o["metadata"]["name"] for o in addons}
+    assert addon_names == {"aws-load-balancer-controller", "cluster-autoscaler"}
+    # A Deployment's own checks name it, the graph checks (CKV2) its Pod.
+    of_addons = [f for f in failures if f[1].split("/", 1)[1] in addon_names]
+    of_task_pod = [f for f in failures if f[1] == f"Pod/{TASK_POD}"]
+    assert len(failures) - len(of_addons) - len(of_task_pod) <= MAX_FAILED
+    assert len(of_task_pod) <= MAX_TASK_POD_FAILED
+    assert len(of_addons) <= MAX_ADDON_FAILED
     assert set(failures) == documented_exceptions()
+
+
+def test_every_program_object_is_scanned(rendered: Rendered) -> None:
+    """The scan's program objects are all the program's Kubernetes objects (a new kind needs no edit)."""
+    kinds = sorted({o["kind"] for o in program_objects(rendered.plan)})
+    assert {"NetworkPolicy", "Secret", "PersistentVolume", "TargetGroupBinding", "Namespace"} <= set(kinds)
+    every = [r for r in rendered.plan.resources if r.custom and r.type.startswith("kubernetes:")]
+    assert len(program_objects(rendered.plan)) == len([r for r in every if r.type != HELM_RELEASE])
+
+
+def test_the_addon_pods_are_hardened_as_the_charts_render_them(rendered: Rendered) -> None:
+    """The values the program sends land where each pinned template reads them (the model of
+    tests/support/addon_objects.py), and leave no Restricted setting to the chart's defaults."""
+    for deployment in addon_objects(rendered.plan):
+        pod = deployment["spec"]["template"]["spec"]
+        (container,) = pod["containers"]
+        assert pod["securityContext"] == ADDON_POD_SECURITY
+        assert container["securityContext"] == ADDON_CONTAINER_SECURITY
+        assert container["imagePullPolicy"] == "Always"
+        assert container["resources"]["limits"] and container["resources"]["requests"]
+        assert restricted_problems(pod) == [], deployment["metadata"]["name"]
 
 
 # --------------------------------------------------------------------------- Pod Security Standards
@@ -247,7 +296,7 @@ def test_the_namespace_enforces_the_strictest_level_every_pod_passes(rendered: R
     assert {name: restricted_problems(pod) for name, pod in pod_specs.items()} == {n: [] for n in pod_specs}
     level = strictest_level(pod_specs)
     assert level == PSA_LEVEL == "restricted"
-    (namespace,) = rendered.plan.of_type("kubernetes:core/v1:Namespace")
+    namespace = rendered.plan.one("kubernetes:core/v1:Namespace", f"airflow-{rendered.plan.stack}-namespace")
     labels = namespace.inputs["metadata"]["labels"]
     assert labels == NAMESPACE_LABELS
     assert labels["pod-security.kubernetes.io/enforce"] == level
@@ -297,182 +346,3 @@ def test_the_control_plane_runs_read_only_and_task_pods_do_not(rendered: Rendere
             assert "/tmp" in mounts or c["name"] == "metrics-exporter", (name, c["name"])  # the exporter writes none
         for c in containers(pod):
             assert c.get("resources", {}).get("limits"), (name, c["name"])
-
-
-# --------------------------------------------------------------------------- network policies
-
-
-def _selects(selector: dict[str, Any] | None, labels: dict[str, str]) -> bool:
-    if selector is None:
-        return False
-    for e in selector.get("matchExpressions") or []:
-        present, value = e["key"] in labels, labels.get(e["key"])
-        op = e["operator"]
-        if (op == "In" and value not in e["values"]) or (op == "NotIn" and value in e.get("values", [])):
-            return False
-        if (op == "Exists" and not present) or (op == "DoesNotExist" and present):
-            return False
-    return (selector.get("matchLabels") or {}).items() <= labels.items()
-
-
-def _peer_admits(peer: dict[str, Any], source: dict[str, Any], namespace: str) -> bool:
-    if "ipBlock" in peer:
-        if "ip" not in source:
-            return False
-        ip = ipaddress.ip_address(source["ip"])
-        block = peer["ipBlock"]
-        return ip in ipaddress.ip_network(block["cidr"]) and not any(
-            ip in ipaddress.ip_network(e) for e in block.get("except") or []
-        )
-    if "labels" not in source:
-        return False
-    if "namespaceSelector" in peer:
-        in_namespace = _selects(peer["namespaceSelector"], source.get("namespace_labels", {}))
-    else:
-        in_namespace = source.get("namespace", namespace) == namespace
-    return in_namespace and _selects(peer.get("podSelector", {}), source["labels"])
-
-
-def _port_admits(ports: list[dict[str, Any]] | None, port: int, protocol: str) -> bool:
-    return not ports or any(
-        str(p.get("port", port)) == str(port) and p.get("protocol", "TCP") == protocol for p in ports
-    )
-
-
-def ingress_allowed(
-    policies: list[dict[str, Any]], target: dict[str, str], source: dict[str, Any], port: int, protocol: str = "TCP"
-) -> bool:
-    """Whether `source` ({"labels", "namespace"} for a pod, {"ip"} otherwise) may open `port` on a
-    pod labelled `target` in the policies' namespace: a pod selected by no Ingress policy is open;
-    otherwise one rule of a selecting policy must admit both the source and the port."""
-    namespace = policies[0]["metadata"]["namespace"]
-    selecting = [
-        p
-        for p in policies
-        if "Ingress" in p["spec"].get("policyTypes", ["Ingress"]) and _selects(p["spec"]["podSelector"], target)
-    ]
-    return not selecting or any(
-        _port_admits(rule.get("ports"), port, protocol)
-        and (not rule.get("from") or any(_peer_admits(peer, source, namespace) for peer in rule["from"]))
-        for p in selecting
-        for rule in p["spec"].get("ingress") or []
-    )
-
-
-def pod_labels(r: Rendered) -> dict[str, dict[str, str]]:
-    """The labels of every pod, as rendered (the task pod's from its template)."""
-    found = {
-        o["metadata"]["name"].removeprefix("airflow-"): o["spec"]["template"]["metadata"]["labels"]
-        for o in r.objects
-        if o["kind"] in WORKLOADS
-    }
-    found["task-pod"] = r.pod_template()["metadata"]["labels"]
-    return found
-
-
-def test_the_evaluator_follows_the_network_policy_rules() -> None:
-    policy = {
-        "metadata": {"namespace": "ns"},
-        "spec": {
-            "podSelector": {"matchLabels": {"app": "db"}},
-            "policyTypes": ["Ingress"],
-            "ingress": [{"from": [{"podSelector": {"matchLabels": {"app": "web"}}}], "ports": [{"port": 5432}]}],
-        },
-    }
-    web, db = {"labels": {"app": "web"}}, {"app": "db"}
-    assert ingress_allowed([policy], db, web, 5432)
-    assert not ingress_allowed([policy], db, web, 22)
-    assert not ingress_allowed([policy], db, {"labels": {"app": "web"}, "namespace": "other"}, 5432)
-    assert not ingress_allowed([policy], db, {"ip": "10.0.0.1"}, 5432)
-    assert ingress_allowed([policy], {"app": "cache"}, {"ip": "10.0.0.1"}, 6379)  # not selected: open
-
-
-def test_airflow_reaches_what_it_needs_and_nothing_else(rendered: Rendered) -> None:
-    objects = namespace_objects(rendered)
-    policies = [o for o in objects if o["kind"] == "NetworkPolicy"]
-    assert policies and all(p["spec"]["policyTypes"] == ["Ingress"] for p in policies)  # egress stays open (DNS)
-    pods = pod_labels(rendered)
-    pods["git-sync"] = git_sync_template()["metadata"]["labels"]
-    for name, labels in pods.items():  # every pod is isolated: selected by some policy
-        assert any(_selects(p["spec"]["podSelector"], labels) for p in policies), name
-
-    def allowed(target: str, source: str | dict[str, Any], port: int) -> bool:
-        origin = {"labels": pods[source]} if isinstance(source, str) else source
-        return ingress_allowed(policies, pods[target], origin, port)
-
-    vpc_cidr = rendered.plan.one("aws:ec2/vpc:Vpc").inputs["cidrBlock"]
-    for cidr in node_subnet_cidrs(vpc_cidr):  # the NLB: health checks and requests from its subnets
-        nlb = {"ip": str(next(ipaddress.ip_network(cidr).hosts()))}
-        assert allowed("api-server", nlb, API_SERVER_PORT)
-        assert not allowed("api-server", nlb, 8793) and not allowed("pgbouncer", nlb, PGBOUNCER_PORT)
-    assert not allowed("api-server", {"ip": "192.0.2.10"}, API_SERVER_PORT)
-    assert allowed("api-server", "task-pod", API_SERVER_PORT)  # the execution API
-    for client in ("api-server", "scheduler", "dag-processor", "triggerer", "run-airflow-migrations"):
-        assert allowed("pgbouncer", client, PGBOUNCER_PORT), client
-    assert allowed("pgbouncer", "create-user", PGBOUNCER_PORT)
-    assert not allowed("pgbouncer", "task-pod", PGBOUNCER_PORT)  # Airflow 3's tasks use the execution API
-    assert allowed("task-pod", "api-server", WORKER_LOGS_PORT) and allowed(
-        "triggerer", "api-server", TRIGGERER_LOGS_PORT
-    )
-    stranger = {"labels": {"app": "anything"}}
-    elsewhere = {"labels": pods["scheduler"], "namespace": "default"}
-    for target, port in (("pgbouncer", PGBOUNCER_PORT), ("api-server", API_SERVER_PORT), ("task-pod", 8793)):
-        assert not allowed(target, stranger, port) and not allowed(target, elsewhere, port), target
-    assert not allowed("api-server", "scheduler", API_SERVER_PORT)  # Airflow 3.0's scheduler never calls it
-    assert not allowed("triggerer", "task-pod", TRIGGERER_LOGS_PORT)
-    for closed in ("scheduler", "dag-processor", "run-airflow-migrations", "create-user", "git-sync"):
-        assert not any(allowed(closed, source, port) for source in pods for port in (8080, 8793, 8794)), closed
-
-
-DATABASE_USERS = {"api-server", "scheduler", "dag-processor", "triggerer", "run-airflow-migrations", "create-user"}
-"""The rendered workloads (names without `airflow-`) that use the metadata database through PgBouncer."""
-
-
-@pytest.mark.parametrize("stack", ["dev", "prod"])
-def test_pgbouncer_admits_the_control_plane_and_the_jobs_only(
-    rendered: Rendered, rendered_dev: Rendered, stack: str
-) -> None:
-    r = rendered if stack == "prod" else rendered_dev
-    policies = [o for o in namespace_objects(r) if o["kind"] == "NetworkPolicy"]
-    pods = pod_labels(r)  # every workload of the render, and the task pod from the pod template file
-    assert pods["task-pod"] == {"tier": "airflow", "component": "worker", "release": "airflow"}
-    assert set(pods) > DATABASE_USERS
-    admitted = {
-        name: ingress_allowed(policies, pods["pgbouncer"], {"labels": labels}, PGBOUNCER_PORT)
-        for name, labels in pods.items()
-    }
-    assert admitted == {name: name in DATABASE_USERS for name in pods}, admitted
-    # The chart renders none (its PgBouncer policy admits every `tier: airflow` pod): the program's only.
-    assert [o["metadata"]["name"] for o in r.objects if o["kind"] == "NetworkPolicy"] == []
-    # The exporter's port: nobody (the runbook reads it through a port-forward, outside NetworkPolicy).
-    assert not any(ingress_allowed(policies, pods["pgbouncer"], {"labels": labels}, 9127) for labels in pods.values())
-    # A task pod keeps what it needs: the API server's execution API, and StatsD where the chart's runs.
-    assert ingress_allowed(policies, pods["api-server"], {"labels": pods["task-pod"]}, API_SERVER_PORT)
-    if "statsd" in pods:
-        assert ingress_allowed(policies, pods["statsd"], {"labels": pods["task-pod"]}, 9125, "UDP")
-        assert not ingress_allowed(policies, pods["statsd"], {"labels": {"app": "other"}}, 9125, "UDP")
-
-
-def test_extra_peers_given_to_the_chart_are_kept() -> None:
-    peer = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}
-    overrides = {
-        "pgbouncer": {"extraNetworkPolicies": [peer]},
-        "statsd": {"extraNetworkPolicies": [peer]},
-        "apiServer": {"networkPolicy": {"ingress": {"from": [peer]}}},
-    }
-    by_name = {p["metadata"]["name"]: p for p in network_policies(("10.0.0.0/24",), overrides)}
-    assert by_name["airflow-statsd-ingress-policy"]["spec"]["ingress"][0]["from"][-1] == peer
-    # As the chart does: the user's PgBouncer peers (a Prometheus, say) reach the exporter too.
-    clients, monitoring = by_name["airflow-pgbouncer-ingress-policy"]["spec"]["ingress"]
-    assert monitoring == {
-        "from": [peer],
-        "ports": [{"protocol": "TCP", "port": 6543}, {"protocol": "TCP", "port": 9127}],
-    }
-    assert clients["ports"] == [{"protocol": "TCP", "port": 6543}]
-    assert len(network_policies(())[1]["spec"]["ingress"]) == 1  # none given: no second rule
-    assert by_name["airflow-api-server-ingress-policy"]["spec"]["ingress"][0]["from"] == [
-        {"ipBlock": {"cidr": "10.0.0.0/24"}},
-        {"podSelector": {"matchLabels": {"tier": "airflow", "component": "worker", "release": "airflow"}}},
-        peer,
-    ]
-    assert [p["metadata"]["name"] for p in network_policies(())] == list(by_name)

@@ -132,3 +132,16 @@ def test_redacted_values_are_validated_by_their_place() -> None:
     # So is a real error next to a redacted value.
     with pytest.raises(kubernetes_validate.ValidationError):
         validate_redacted({**secret, "immutable": "yes"}, DEFAULT_VERSION)
+
+
+def test_the_teams_objects_are_valid() -> None:
+    """The two-team example's ServiceAccounts, ConfigMaps, Roles and RoleBindings (docs/teams.md)."""
+    from offline.mocks import run_program
+
+    plan = run_program("teams", config_dir=Path(__file__).resolve().parents[2] / "examples" / "stacks")
+    version = DEFAULT_VERSION
+    objects = [r for r in objects_to_validate(plan, version) if "-team-" in r.name or "task-images" in r.name]
+    kinds = sorted(r.inputs["kind"] for r in objects)
+    assert kinds == ["ConfigMap"] * 3 + ["Role"] * 2 + ["RoleBinding"] * 2 + ["ServiceAccount"] * 2
+    for reg in objects:
+        assert validate_redacted(reg.inputs, version) == version, reg.name

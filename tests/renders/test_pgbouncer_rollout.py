@@ -47,7 +47,7 @@ def test_a_changed_pool_size_or_password_rolls_the_pgbouncer_pods(rendered: Rend
     assert checksum(bigger) != checksum(rendered)
     assert checksum(Rendered(run_program("dev"))) == checksum(rendered)  # stable when nothing changed
     first = Rendered(run_program("prod", config_overrides=BROUGHT))  # dev's config sizes its own database
-    rotated = Rendered(run_program("prod", config_overrides={**BROUGHT, "existingDbPassword": "second-password"}))
+    rotated = Rendered(run_program("prod", config_overrides={**BROUGHT, "dbAppPasswordGeneration": 1}))
     assert checksum(first) != checksum(rotated)
 
 

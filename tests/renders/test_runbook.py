@@ -40,5 +40,5 @@ def test_the_runbooks_commands_name_the_stacks_deployments_containers_and_output
     assert [name for name in THRESHOLDS if f"`{name}`" not in RUNBOOK] == []  # each alarm's knob
     releases = {r.inputs["name"] for r in prod.of_type("kubernetes:helm.sh/v3:Release")}
     assert {"cluster-autoscaler", "aws-load-balancer-controller"} <= releases
-    assert prod.one("random:index/randomPassword:RandomPassword", "airflow-prod-db-password")
-    assert prod.one("random:index/randomPassword:RandomPassword", "airflow-prod-jwt-secret")
+    assert prod.one("random:index/randomPassword:RandomPassword", "airflow-prod-db-app-password")
+    assert prod.one("tls:index/privateKey:PrivateKey", "airflow-prod-jwt-signing-key")

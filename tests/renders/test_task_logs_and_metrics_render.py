@@ -133,7 +133,7 @@ def test_the_estimate_counts_what_monitoring_adds(prod: Plan) -> None:
     assert lines["CloudWatch dashboards"]["count"] == 1
     assert lines["CloudWatch custom metrics (Airflow StatsD, log metrics)"]["count"] == len(STATSD_METRICS) + 1
     insights = lines["Container Insights (enhanced observability), per node"]
-    assert insights["count"] == 7 and insights["monthly_hibernated"] == 0  # 3 system + 3 airflow + 1 worker
+    assert insights["count"] == 5 and insights["monthly_hibernated"] == 0  # 2 system + 3 airflow, workers from 0
     assert lines["S3 task logs (GB)"]["count"] == 200
     without = run_program("prod", config_overrides={"alarms": False, "dashboard": False, "clusterMetrics": False})
     bare = {line["resource_type"] for line in cost_report(without, "prod")["lines"]}

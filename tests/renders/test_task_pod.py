@@ -57,7 +57,7 @@ def test_the_rendered_task_pod_holds_no_keys(rendered: Rendered, secrets: dict[s
     assert all("valueFrom" not in e for e in container["env"])
     assert not [v for v in pod["spec"]["volumes"] if "secret" in v or "projected" in v]
     # No value the program writes into a Secret reaches the template or airflow.cfg (the ConfigMap).
-    assert len(secrets) == 9, sorted(secrets)
+    assert len(secrets) == 10, sorted(secrets)  # the roles Job's (Airflow's database password) too
     for where, text in config_map(rendered).items():
         leaked = [name for name, value in secrets.items() if value in text]
         assert not leaked, (where, leaked)
@@ -174,10 +174,10 @@ def test_every_control_plane_pod_carries_the_keyed_checksum(rendered: Rendered, 
     assert ROLLOUT_ANNOTATION not in rendered.pod_template()["metadata"]["annotations"]
 
 
-ROLLED = ("metadata", "fernet_key", "api_secret_key", "jwt_secret", "webserver_secret_key")
+ROLLED = ("metadata", "fernet_key", "api_secret_key", "jwt_signing_key", "webserver_secret_key")
 
 
-@pytest.mark.parametrize("resource", ["fernet-key", "api-secret-key", "jwt-secret", "webserver-secret-key"])
+@pytest.mark.parametrize("resource", ["fernet-key", "api-secret-key", "jwt-signing-key", "webserver-secret-key"])
 def test_a_rotated_key_rolls_every_control_plane_pod(
     rendered: Rendered, resource: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -191,9 +191,7 @@ def test_a_rotated_database_password_rolls_them_and_nothing_else_does(
     rendered: Rendered, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     first = rollout_annotations(rendered_with(monkeypatch, None, **BROUGHT))
-    rotated = rollout_annotations(
-        rendered_with(monkeypatch, None, **{**BROUGHT, "existingDbPassword": "second-password"})
-    )
+    rotated = rollout_annotations(rendered_with(monkeypatch, None, **{**BROUGHT, "dbAppPasswordGeneration": 1}))
     assert all(first[n] != rotated[n] for n in ROLLED_DEPLOYMENTS)
     # Unchanged secrets, changed settings elsewhere: the annotation stays.
     assert rollout_annotations(rendered_with(monkeypatch, None)) == rollout_annotations(rendered)

@@ -13,8 +13,10 @@ from policy.airflow_eks_guardrails.declaration import (
     LOG_RETENTION,
     NO_PLAINTEXT_SECRETS,
     NO_PUBLIC_EXPOSURE,
+    PRIVATE_TASK_IMAGES,
     PRODUCTION_HA,
     PRODUCTION_PROTECTION,
+    PRODUCTION_TLS,
     TLS_ONLY_BUCKETS,
 )
 from policy.airflow_eks_guardrails.model import plan_stack
@@ -46,6 +48,18 @@ Mutation = Callable[[PlanData], dict[str, Any]]
 """Breaks the plan and returns the resource the violation must name."""
 
 
+def _public_task_image(plan: PlanData) -> dict[str, Any]:
+    """The task images' ConfigMap `taskImageRepositories` gives (components/task_images.py), listing Docker Hub."""
+    config_map = {
+        "urn": "urn:pulumi:prod::airflow-eks::airflow:index:TaskImages$kubernetes:core/v1:ConfigMap::task-images",
+        "type": "kubernetes:core/v1:ConfigMap",
+        "name": "airflow-prod-task-images-config-map",
+        "inputs": {"metadata": {"name": "airflow-task-images"}, "data": {"repositories": "docker.io/acme/airflow"}},
+    }
+    plan["resources"].append(config_map)
+    return config_map
+
+
 def _set(type_suffix: str, name: str, edit: Callable[[dict[str, Any]], None]) -> Mutation:
     def mutate(plan: PlanData) -> dict[str, Any]:
         resource = find(plan, type_suffix, name)
@@ -53,6 +67,12 @@ def _set(type_suffix: str, name: str, edit: Callable[[dict[str, Any]], None]) ->
         return resource
 
     return mutate
+
+
+def _plain_listener(inputs: dict[str, Any]) -> None:
+    for key in ("certificateArn", "sslPolicy"):
+        inputs.pop(key)
+    inputs.update(protocol="TCP", port=80.0)
 
 
 def _values(edit: Callable[[dict[str, Any]], None]) -> Mutation:
@@ -127,7 +147,7 @@ MUTATIONS: dict[str, tuple[str, Mutation]] = {
         NO_PUBLIC_EXPOSURE,
         _set(
             "SecurityGroupIngressRule",
-            "airflow-prod-nlb-ingress-10-30-0-0-16",
+            "airflow-prod-nlb-ingress-10-8-0-0-16",
             lambda r: r["inputs"].update(cidrIpv4="0.0.0.0/0"),
         ),
     ),
@@ -247,8 +267,14 @@ MUTATIONS: dict[str, tuple[str, Mutation]] = {
             "Secret", "airflow-prod-fernet-key-secret", lambda r: r["inputs"].update(stringData={"fernet-key": "abc"})
         ),
     ),
+    "nlb-listener-plain-tcp": (
+        PRODUCTION_TLS,
+        # The listener the program writes without nlbCertificateArn.
+        _set("Listener", "airflow-prod-nlb-listener", lambda r: _plain_listener(r["inputs"])),
+    ),
     "db-password-not-secret": (
         NO_PLAINTEXT_SECRETS,
         _set("Instance", "airflow-prod-db", lambda r: r["inputs"].update(password="hunter2")),
     ),
+    "public-task-image": (PRIVATE_TASK_IMAGES, _public_task_image),
 }

@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import pickle
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -86,3 +87,16 @@ class Rendered:
 
 def containers(pod: dict[str, Any]) -> list[dict[str, Any]]:
     return [*(pod.get("initContainers") or []), *pod["containers"]]
+
+
+def render_plan(plan: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The Airflow chart rendered with the values of a plan's release (a plan as JSON), once per session:
+    what scripts/policy.py gives the AZ-loss analysis."""
+    (release,) = [r["inputs"] for r in plan["resources"] if r["type"] == RELEASE and r["inputs"]["chart"] == "airflow"]
+    return render_once(
+        release["values"],
+        version=release["version"],
+        release=release["name"],
+        namespace=release["namespace"],
+        kube_version=plan["outputs"]["cluster_kubernetes_version"],
+    )

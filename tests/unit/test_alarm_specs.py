@@ -45,8 +45,15 @@ def test_the_dashboard_shows_airflow_only_with_the_metrics_path() -> None:
 
 
 def test_key_policies_grant_each_service_only_what_it_needs() -> None:
-    alerts = alerts_key_policy("111122223333")["Statement"]
+    alerts = alerts_key_policy("111122223333", "eu-west-1")["Statement"]
     assert [s["Action"] for s in alerts[1:]] == [["kms:Decrypt", "kms:GenerateDataKey*"]] * 2
+    assert [s["Condition"] for s in alerts[1:]] == [
+        {
+            "StringEquals": {"aws:SourceAccount": "111122223333"},
+            "ArnLike": {"aws:SourceArn": f"arn:aws:{source}"},
+        }
+        for source in ("cloudwatch:eu-west-1:111122223333:alarm:*", "rds:eu-west-1:111122223333:db:*")
+    ]
     (logs,) = logs_key_policy("111122223333", "eu-west-1", "/aws/containerinsights/c/")["Statement"][1:]
     assert logs["Principal"] == {"Service": "logs.eu-west-1.amazonaws.com"}
     groups = "arn:aws:logs:eu-west-1:111122223333:log-group:/aws/containerinsights/c/*"

@@ -77,7 +77,8 @@ def test_every_limit_by_hand() -> None:
         "nodes": 10 * 3,  # 3 one-CPU pods per m6i.xlarge
         "pool": 2 * 32,  # below the pool's 128 slots
         "pod creation": 2 * 4 // 2 * 60,  # 4 pods/s for a minute
-        "api server": 100 * 5 * 20,  # PgBouncer's 100 < 2 x 4 x 15 sessions, 20 heartbeats a request-second
+        "api server": 2 * 4 * 15 * 100,  # 120 sessions, 100 heartbeats a session (5 s / 0.05 s)
+        "database connections": 100 * 100,  # PgBouncer's 100 server connections
         "subnet addresses": (1000 - 4 * 30) // 60 * 3,  # 14 worker nodes of 60 addresses
     }
 
@@ -85,7 +86,7 @@ def test_every_limit_by_hand() -> None:
 def test_the_binding_limit_is_the_smallest_and_pgbouncer_absent_lifts_its_cap() -> None:
     few_addresses = _limits(Addresses(free=200, other_nodes=0, other_node_addresses=0))
     assert few_addresses["subnet addresses"] == 3 * 3
-    assert _limits(Addresses(None, 0, 0), pgbouncer_server_connections=None)["api server"] == 120 * 100
+    assert "database connections" not in _limits(Addresses(None, 0, 0), pgbouncer_server_connections=None)
     assert "subnet addresses" not in _limits(Addresses(None, 0, 0))
 
 

@@ -14,6 +14,7 @@ import pytest
 from config.chart_values import airflow_chart_inputs, airflow_chart_values
 from config.errors import ConfigError
 from lib.airflow.chart_schema import SCHEMA_DIR, SCHEMAS, schema_version
+from lib.airflow.signing import KEY_VOLUME
 from lib.airflow.values import REPLICA_KEYS, owned_paths
 from lib.cluster import helm_addons as addons
 from lib.merge import OverrideError, Path, compose_owned, dotted, owned, refusals
@@ -130,10 +131,11 @@ def test_the_owned_paths_are_the_programs_named_values() -> None:
         ("networkPolicies",): "NetworkPolicies",
         ("podTemplate",): "workers.kubernetes",
         ("executor",): "KubernetesExecutor",
+        ("enableBuiltInSecretEnvVars", "AIRFLOW__API_AUTH__JWT_SECRET"): "signs JWTs with its own key pair",
     }
     for path, via in expected.items():
         assert via in OWNED[path], path
-    assert len(OWNED) == 37
+    assert len(OWNED) == 38
 
 
 @pytest.mark.parametrize("path", sorted(OWNED), ids=dotted)
@@ -268,7 +270,9 @@ def test_a_container_and_volume_that_keep_the_restricted_profile_are_accepted() 
     values = {"scheduler": {"extraContainers": [SAFE_CONTAINER], "extraVolumes": [volume]}}
     merged = airflow_chart_values(settings_of("dev", airflowValues=values))
     assert merged["scheduler"]["extraContainers"] == [SAFE_CONTAINER]
-    assert merged["scheduler"]["extraVolumes"] == [volume]
+    # After the program's own: the JWT signing key (lib/airflow/signing.py).
+    assert [v["name"] for v in merged["scheduler"]["extraVolumes"]] == [KEY_VOLUME, "scratch"]
+    assert merged["scheduler"]["extraVolumes"][1] == volume
 
 
 # --------------------------------------------------------------------------- the add-ons
@@ -291,6 +295,14 @@ def test_a_container_and_volume_that_keep_the_restricted_profile_are_accepted() 
         ),
         ("clusterAutoscalerValues", {"autoDiscovery": {"tags": []}}, "autoDiscovery", "the stack's cluster"),
         ("clusterAutoscalerValues", {"image": {"tag": "v1.30.0"}}, "image", "Kubernetes minor"),
+        (
+            "loadBalancerControllerValues",
+            {"securityContext": {"readOnlyRootFilesystem": False}},
+            "securityContext",
+            "Restricted",
+        ),
+        ("clusterAutoscalerValues", {"containerSecurityContext": {}}, "containerSecurityContext", "Restricted"),
+        ("clusterAutoscalerValues", {"securityContext": {"runAsUser": 0}}, "securityContext", "Restricted"),
     ],
 )
 def test_an_addons_owned_values_are_refused(key: str, values: dict[str, Any], path: str, says: str) -> None:

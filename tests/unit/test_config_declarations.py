@@ -63,11 +63,15 @@ def test_pulumi_yaml_declares_what_the_fields_declare() -> None:
 
 
 def test_the_secret_is_declared_by_config_project_only() -> None:
-    (secret,) = (k for k in KEYS.values() if k.secret)
-    assert (secret.name, secret.section, secret.field) == ("existingDbPassword", "database", "existing_password_set")
-    assert DECLARATIONS[secret.name] is SECRET_KEYS[secret.name]
-    assert set(SECRET_KEYS) == {secret.name}
-    assert f"\n  {secret.name}:" not in PROJECT_FILE.read_text()
+    secrets = sorted((k.name, k.section, k.field) for k in KEYS.values() if k.secret)
+    assert secrets == [
+        ("existingDbPassword", "database", "existing_password_set"),
+        ("ssoClientSecret", "airflow", "sso_client_secret_set"),
+    ]
+    assert set(SECRET_KEYS) == {name for name, _, _ in secrets}
+    for name, _, _ in secrets:
+        assert DECLARATIONS[name] is SECRET_KEYS[name]
+        assert f"\n  {name}:" not in PROJECT_FILE.read_text()
 
 
 # ----------------------------------------------------------------------------- the declarations

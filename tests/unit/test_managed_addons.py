@@ -25,7 +25,8 @@ from lib.cluster.versions import ACCEPTED_VERSIONS
 def test_the_catalog_holds_the_five_addons_in_creation_order() -> None:
     assert list(MANAGED_ADDONS) == [VPC_CNI, KUBE_PROXY, COREDNS, EFS_CSI_DRIVER, CLOUDWATCH_OBSERVABILITY]
     assert all(name == entry.name for name, entry in MANAGED_ADDONS.items())
-    assert [a.name for a in installed_by(Installer.CLUSTER)] == [VPC_CNI, KUBE_PROXY]
+    assert [a.name for a in installed_by(Installer.CLUSTER)] == [KUBE_PROXY]
+    assert [a.name for a in installed_by(Installer.CLUSTER_NETWORK)] == [VPC_CNI]
     assert [a.name for a in installed_by(Installer.STACK)] == [COREDNS, EFS_CSI_DRIVER]
     assert [a.name for a in installed_by(Installer.CLUSTER_TELEMETRY)] == [CLOUDWATCH_OBSERVABILITY]
 
@@ -56,9 +57,10 @@ def test_addon_versions_are_the_pins_with_the_overrides_last() -> None:
 
 
 def test_what_each_entry_waits_for_and_needs() -> None:
-    # pulumi-eks creates its two with the cluster; nodes join with EKS's self-managed copies.
-    assert all(not a.waits_for and not a.needs_nodes for a in installed_by(Installer.CLUSTER))
-    assert all(a.needs_nodes for a in MANAGED_ADDONS.values() if a.installer is not Installer.CLUSTER)
+    # pulumi-eks creates kube-proxy with the cluster; the nodes wait for vpc-cni, not it for them.
+    before_nodes = (Installer.CLUSTER, Installer.CLUSTER_NETWORK)
+    assert all(not a.waits_for and not a.needs_nodes for a in MANAGED_ADDONS.values() if a.installer in before_nodes)
+    assert all(a.needs_nodes for a in MANAGED_ADDONS.values() if a.installer not in before_nodes)
     assert MANAGED_ADDONS[EFS_CSI_DRIVER].waits_for == {Prerequisite.NODES, Prerequisite.FILE_SYSTEM}
     assert MANAGED_ADDONS[COREDNS].waits_for == {Prerequisite.NODES}
     assert [a.name for a in MANAGED_ADDONS.values() if a.only_with] == [CLOUDWATCH_OBSERVABILITY]
@@ -66,20 +68,40 @@ def test_what_each_entry_waits_for_and_needs() -> None:
 
 
 def test_roles_configuration_and_resource_names() -> None:
-    efs, cloudwatch = MANAGED_ADDONS[EFS_CSI_DRIVER].role, MANAGED_ADDONS[CLOUDWATCH_OBSERVABILITY].role
-    assert [a.name for a in MANAGED_ADDONS.values() if a.role] == [EFS_CSI_DRIVER, CLOUDWATCH_OBSERVABILITY]
-    assert efs is not None and cloudwatch is not None
-    assert (efs.namespace, efs.service_accounts) == ("kube-system", ("efs-csi-controller-sa", "efs-csi-node-sa"))
-    assert efs.policy_arn == "arn:aws:iam::aws:policy/service-role/AmazonEFSCSIDriverPolicy"
-    assert efs.description("c1") == "EFS CSI driver of EKS cluster c1 (IRSA)"
+    cni, cloudwatch = MANAGED_ADDONS[VPC_CNI].role, MANAGED_ADDONS[CLOUDWATCH_OBSERVABILITY].role
+    assert [a.name for a in MANAGED_ADDONS.values() if a.role] == [VPC_CNI, CLOUDWATCH_OBSERVABILITY]
+    assert cni is not None and cloudwatch is not None
+    assert (cni.namespace, cni.service_accounts) == ("kube-system", ("aws-node",))
+    assert cni.policy_arn == "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy"
+    assert cni.description("c1") == "VPC CNI (aws-node) of EKS cluster c1 (IRSA)"
+    # Static volumes mounted with `tls`: neither the EFS CSI controller nor its node plugin calls AWS.
+    assert MANAGED_ADDONS[EFS_CSI_DRIVER].role is None
+    assert [a.name for a in MANAGED_ADDONS.values() if a.preserve] == [VPC_CNI]
     assert (cloudwatch.namespace, cloudwatch.service_accounts) == ("amazon-cloudwatch", ("cloudwatch-agent",))
     assert cloudwatch.policy_arn == "arn:aws:iam::aws:policy/CloudWatchAgentServerPolicy"
     assert MANAGED_ADDONS[VPC_CNI].configuration_of("c1") == {"enableNetworkPolicy": "true"}
     config = MANAGED_ADDONS[CLOUDWATCH_OBSERVABILITY].configuration_of("c1")
     assert config is not None and config["agent"]["config"]["metrics"]["namespace"] == "Airflow/c1"
-    assert [a.name for a in MANAGED_ADDONS.values() if a.configuration] == [VPC_CNI, CLOUDWATCH_OBSERVABILITY]
+    assert [a.name for a in MANAGED_ADDONS.values() if a.configuration] == [VPC_CNI, COREDNS, CLOUDWATCH_OBSERVABILITY]
+    # CoreDNS spread over zones strictly (reports/az_loss.py: EKS's default spreads it over nodes only).
+    assert MANAGED_ADDONS[COREDNS].configuration_of("c1") == {
+        "topologySpreadConstraints": [
+            {
+                "maxSkew": 1,
+                "topologyKey": "topology.kubernetes.io/zone",
+                "whenUnsatisfiable": "DoNotSchedule",
+                "nodeTaintsPolicy": "Honor",
+                "labelSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
+            }
+        ]
+    }
     names = {a.name: a.resource_name for a in MANAGED_ADDONS.values() if a.installer is not Installer.CLUSTER}
-    assert names == {COREDNS: "coredns", EFS_CSI_DRIVER: "efs-csi", CLOUDWATCH_OBSERVABILITY: "cloudwatch"}
+    assert names == {
+        VPC_CNI: "vpc-cni",
+        COREDNS: "coredns",
+        EFS_CSI_DRIVER: "efs-csi",
+        CLOUDWATCH_OBSERVABILITY: "cloudwatch",
+    }
     assert [a.moved_from for a in MANAGED_ADDONS.values() if a.moved_from] == ["airflow:index:SharedStorage"]
 
 

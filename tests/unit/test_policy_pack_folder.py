@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pulumi_policy
 
+from lib.airflow import task_images
 from lib.airflow.values import COMPONENT_LABELS
 from lib.cluster.scheduling import ZONE_KEY
-from policy.airflow_eks_guardrails import chart
+from policy.airflow_eks_guardrails import chart, images
 
 ROOT = Path(__file__).resolve().parents[2]
 PACK = ROOT / "policy"
@@ -58,6 +59,11 @@ def test_the_check_catches_what_publishing_would_break() -> None:
 def test_the_chart_facts_of_the_pack_are_the_programs() -> None:
     assert chart.CONTROL_PLANE_LABELS == COMPONENT_LABELS
     assert chart.ZONE_KEY == ZONE_KEY
+    assert images.TASK_IMAGES_CONFIG_MAP == task_images.TASK_IMAGES_CONFIG_MAP
+    assert images.REPOSITORIES_KEY == task_images.REPOSITORIES_KEY
+    for repository in ("123456789012.dkr.ecr.eu-west-1.amazonaws.com/ml/airflow", "public.ecr.aws/a/b", "ghcr.io/a/b"):
+        private = images.ECR_PRIVATE.fullmatch(repository) is not None
+        assert private == (task_images.ecr_repository_arn(repository) is not None), repository
 
 
 def test_the_pack_requires_what_the_tests_run_it_with() -> None:

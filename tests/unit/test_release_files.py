@@ -49,11 +49,18 @@ def test_every_release_has_its_upgrade_notes_and_the_readme_names_the_newest_tag
     assert versions, "CHANGELOG.md names no release (## X.Y.Z (YYYY-MM-DD))"
     assert versions == sorted(versions, key=lambda v: tuple(map(int, v.split("."))), reverse=True)
     assert releases(ROOT / "UPGRADING.md") == versions
-    newest = changelog.read_text().split(f"## {versions[0]} ", 1)[1].split("\n## ", 1)[0]
-    assert f"contract-v{CONTRACT_VERSION}" in newest
+    text = changelog.read_text()
+    newest = text.split(f"## {versions[0]} ", 1)[1].split("\n## ", 1)[0]
+    unreleased = text.split("## Unreleased\n", 1)[1].split("\n## ", 1)[0] if "## Unreleased\n" in text else ""
+    # The package's version is the newest release's contract, or the next one, which the
+    # Unreleased section announces; the README names the newest tag until it is released.
+    tagged = re.findall(r"`contract-v(\d+\.\d+\.\d+)`", newest)
+    assert tagged, f"release {versions[0]} names no contract tag"
+    if f"`contract-v{CONTRACT_VERSION}`" not in unreleased:
+        assert tagged[0] == CONTRACT_VERSION
     readme = (ROOT / "README.md").read_text()
-    assert f"`v{versions[0]}`" in readme and f"`contract-v{CONTRACT_VERSION}`" in readme
-    assert f"@contract-v{CONTRACT_VERSION}#subdirectory=contract" in (ROOT / "contract" / "README.md").read_text()
+    assert f"`v{versions[0]}`" in readme and f"`contract-v{tagged[0]}`" in readme
+    assert f"@contract-v{tagged[0]}#subdirectory=contract" in (ROOT / "contract" / "README.md").read_text()
 
 
 def test_every_action_is_pinned_to_a_commit_named_by_its_release() -> None:

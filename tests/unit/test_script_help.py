@@ -49,7 +49,14 @@ def repo_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tracked_copy(tmp_path_factory.mktemp("repo"))
 
 
-IMPORTED = {"__init__.py", "emulated_executor.py", "emulated_pod.py", "kubelet.py", "task_pod_checks.py"}
+IMPORTED = {
+    "__init__.py",
+    "emulated_executor.py",
+    "emulated_pod.py",
+    "jwt_checks.py",
+    "kubelet.py",
+    "task_pod_checks.py",
+}
 
 
 def test_every_script_is_checked() -> None:

@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from lib.airflow.secrets import SECRET_NAMES
+from lib.airflow.signing import PRIVATE_KEY_PATH_ENV
 from lib.airflow.task_pod import TASK_POD_KEYS
 from lib.airflow.telemetry import LOGS_CONNECTION_ID, RemoteLogs
 from lib.airflow.values import CHART_LIST_KEYS, ChartInputs, airflow_values
@@ -168,7 +169,7 @@ def test_the_users_airflow_values_keep_the_programs_entries() -> None:
     assert [e["name"] for e in v["env"]] == ["TEAM"]
     assert [x["name"] for x in v["volumes"]] == ["tmp", "scratch"]
     assert [m["mountPath"] for m in v["volumeMounts"]] == ["/tmp", "/scratch"]
-    assert [e["name"] for e in v["apiServer"]["env"]] == [LOGS_ENV, "API_TEAM"]
+    assert [e["name"] for e in v["apiServer"]["env"]] == [LOGS_ENV, PRIVATE_KEY_PATH_ENV, "API_TEAM"]
     task = v["workers"]["kubernetes"]
     assert [e["name"] for e in task["env"]] == [LOGS_ENV, "TASK_TEAM"]
     assert [t["key"] for t in task["tolerations"]] == ["airflow.apache.org/workers", "gpu"]
