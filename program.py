@@ -915,7 +915,18 @@ def asleep_stack(
     archive = log_archive_of(settings, cluster, worker_role, tags, secrets)
     node_cidrs = subnet_cidrs(settings, "node")
     airflow = airflow_of(
-        settings, database, database_roles, storage, cluster, worker_role, {}, [], node_cidrs, telemetry, archive, secrets
+        settings,
+        database,
+        database_roles,
+        storage,
+        cluster,
+        worker_role,
+        {},
+        [],
+        node_cidrs,
+        telemetry,
+        archive,
+        secrets,
     )
     stack = Stack(
         network,

@@ -215,7 +215,7 @@ class Cluster(pulumi.ComponentResource):
                     # L297-313: `VpcCniAddon` `<eks>-vpc-cni` and its `aws.eks.Addon` of that name)
                     # is this one: a live stack updates it in place, adding the role, instead of
                     # a CreateAddon that EKS refuses while the add-on exists.
-                    addon_aliases=[self._pulumi_eks_vpc_cni_urn(name)] if entry.name == VPC_CNI else [],
+                    addon_aliases=[self._pulumi_eks_vpc_cni_urn(name, eks_cluster)] if entry.name == VPC_CNI else [],
                 ),
                 opts=pulumi.ResourceOptions(parent=self),
             )
@@ -263,10 +263,10 @@ class Cluster(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group]),
         )
 
-    def _pulumi_eks_vpc_cni_urn(self, name: str) -> pulumi.Output[str]:
+    def _pulumi_eks_vpc_cni_urn(self, name: str, eks_cluster: eks.Cluster) -> pulumi.Output[str]:
         """URN of the `aws.eks.Addon` pulumi-eks created for vpc-cni before this component did."""
         eks_name = child_name(name, "eks")
-        parent = pulumi.resource.create_urn(f"{eks_name}-vpc-cni", "eks:index:VpcCniAddon", parent=self.eks_cluster.urn)
+        parent = pulumi.resource.create_urn(f"{eks_name}-vpc-cni", "eks:index:VpcCniAddon", parent=eks_cluster.urn)
         return pulumi.resource.create_urn(f"{eks_name}-vpc-cni", "aws:eks/addon:Addon", parent=parent)
 
     @staticmethod

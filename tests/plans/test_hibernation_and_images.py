@@ -234,6 +234,7 @@ def test_make_policy_passes_a_sleeping_plan(
 
     path = tmp_path / "plan-dev.json"
     path.write_text(json.dumps(hibernated.as_json()))
+
     def no_render(plan: Any) -> list[dict[str, Any]]:
         raise AssertionError("an asleep plan has no release to render")
 
@@ -404,3 +405,34 @@ def test_a_stack_that_is_not_production_is_warned_instead() -> None:
         for w in settings_of("dev").warnings(date(2026, 12, 6))  # dev's 5 task nodes: a handful
         if w.startswith("imagePullThroughCacheCredentialArn")
     ]
+
+
+def test_asleep_with_teams_the_backend_key_stays_and_the_teams_go() -> None:
+    """The secrets backend's key encrypts the teams' secrets: it stays, and its role with a trust no
+    one can use; the teams (roles, kubeconfigs, Kubernetes objects) and the task images' node pull
+    policy go with the cluster and its node role, and come back on waking."""
+    from tests.plans.test_teams import EXAMPLE_STACKS
+
+    dev = {"production": False, "protectStatefulResources": False}  # as the example is, it refuses to sleep
+    awake = run_program("teams", dev, config_dir=EXAMPLE_STACKS)
+    asleep = run_program("teams", {**dev, "hibernate": True}, config_dir=EXAMPLE_STACKS)
+    key = "airflow-teams-secrets-backend-key"
+    assert asleep.one("aws:kms/key:Key", key).urn == awake.one("aws:kms/key:Key", key).urn
+    assert asleep.outputs["secrets_kms_key_arn"] == awake.outputs["secrets_kms_key_arn"] != ""
+    role = asleep.one("aws:iam/role:Role", "airflow-teams-secrets-backend-role")
+    assert json.loads(role.inputs["assumeRolePolicy"])["Statement"] == [
+        {"Effect": "Deny", "Principal": {"AWS": "*"}, "Action": ["sts:AssumeRole", "sts:AssumeRoleWithWebIdentity"]}
+    ]
+    assert asleep.outputs["secrets_backend_role_arn"] == awake.outputs["secrets_backend_role_arn"] != ""
+    team_roles = [r.name for r in awake.of_type("aws:iam/role:Role") if "-team-" in r.name]
+    assert len(team_roles) == 4, team_roles  # two teams: each its task role and deployer role
+    assert [r.name for r in asleep.of_type("aws:iam/role:Role") if "-team-" in r.name] == []
+    policies = {r.name for r in asleep.of_type("aws:iam/rolePolicy:RolePolicy")}
+    assert "airflow-teams-task-images-node-pull" in {r.name for r in awake.of_type("aws:iam/rolePolicy:RolePolicy")}
+    assert not {p for p in policies if "task-images" in p or "db-roles" in p or "-team-" in p}, policies
+    for name in ("team_role_arns", "team_role_names", "team_deployer_role_arns", "team_kubeconfigs"):
+        assert asleep.outputs[name] == {} and awake.outputs[name], name
+    # The generated values stay: auth's JWT signing key and Airflow's database password among them.
+    for type_ in ("tls:index/privateKey:PrivateKey", "random:index/randomPassword:RandomPassword"):
+        kept = {r.urn for r in asleep.of_type(type_)}
+        assert kept and kept == {r.urn for r in awake.of_type(type_)}, type_
