@@ -28,6 +28,7 @@ from lib.cluster.versions import utc_today  # noqa: E402
 from offline.stack_config import resolve_stack_config  # noqa: E402
 from reports.capacity import capacity  # noqa: E402
 from reports.cost import MissingPrice, PriceTable, estimate  # noqa: E402
+from reports.plan_facts import NODE_POOL, of_type  # noqa: E402
 
 
 def report(
@@ -54,8 +55,15 @@ def report(
         "limits": [{"name": m.name, "tasks": m.tasks, "detail": m.detail} for m in model.limits],
         "lines": [line.as_json() for line in cost.lines],
         "not_priced": [{"resource_type": t, "what": what} for t, what in cost.not_priced],
+        "node_autoscaler": node_autoscaler(plan).value,
         "start_from_zero": start_from_zero(load_table("start-latency.json")),
     }
+
+
+def node_autoscaler(plan: dict[str, Any]) -> NodeAutoscaler:
+    """Karpenter when the plan has its NodePools (`nodeAutoscaler: karpenter`), else the Cluster Autoscaler."""
+    pools = of_type(plan, NODE_POOL)
+    return NodeAutoscaler.KARPENTER if pools else NodeAutoscaler.CLUSTER_AUTOSCALER
 
 
 def start_from_zero(table: dict[str, Any]) -> list[dict[str, Any]]:
@@ -108,19 +116,19 @@ def render(doc: dict[str, Any]) -> str:
     for gap in doc["not_priced"]:
         out.append(f"not priced: {gap['resource_type']}: {gap['what']}")
     out.append("")
-<<<<<<< HEAD
+    out.append(
+        f"Task start on a group at zero nodes (modelled; sizing/start-latency.json gives each figure's basis); "
+        f"this stack's node autoscaler: {doc['node_autoscaler']} (nodeAutoscaler)"
+    )
+    for model in doc["start_from_zero"]:
+        parts = " + ".join(f"{s['seconds']:g} {s['step']}" for s in model["steps"])
+        used = "  <- this stack's" if model["autoscaler"] == doc["node_autoscaler"] else ""
+        out.append(f"  {model['autoscaler']:17} {model['seconds']:>5g} s = {parts}{used}")
+    out.append("")
     out.append(
         f"Capacity chain (task pods at once, the least of these): {doc['max_concurrent_tasks']}, "
         f"bound by {doc['binding_limit']}"
     )
-=======
-    out.append("Task start on a group at zero nodes (modelled; sizing/start-latency.json gives each figure's basis):")
-    for model in doc["start_from_zero"]:
-        parts = " + ".join(f"{s['seconds']:g} {s['step']}" for s in model["steps"])
-        out.append(f"  {model['autoscaler']:17} {model['seconds']:>5g} s = {parts}")
-    out.append("")
-    out.append(f"Task pods at once: {doc['max_concurrent_tasks']}, bound by {doc['binding_limit']}")
->>>>>>> tasks
     for limit in doc["limits"]:
         mark = "*" if limit["name"] == doc["binding_limit"] else " "
         out.append(f" {mark} {limit['name']:17} {limit['tasks']:>7}  {limit['detail']}")

@@ -136,7 +136,7 @@ def test_every_committed_stack_file_passes_the_cli_rules(folder: Path, stack: st
         if f"airflow-eks:{key}" not in raw:
             default = spec.default if spec.has_default else spec.value
             assert resolved.config[key] == default_value(default).text, key
-    assert len(COMMITTED) == 5
+    assert len(COMMITTED) == 6
 
 
 def test_the_brought_database_password_is_a_secret_set_with_secret(tmp_path: Path) -> None:
