@@ -45,12 +45,15 @@ class KarpenterArgs:
     cluster_name: str
     """The EKS cluster (its discovery tag value and the chart's `settings.clusterName`)."""
     region: str
+    """The AWS region (the controller policy's ARNs)."""
     account_id: pulumi.Input[str]
+    """The cluster's account (the controller policy's ARNs)."""
     system: NodeGroup
     """The group the controller runs on (its node selector and tolerations)."""
     task_groups: tuple[NodeGroup, ...]
     """A NodePool and an EC2NodeClass each."""
     oidc_provider_arn: pulumi.Input[str]
+    """The cluster's IAM OIDC provider (the controller's IRSA trust)."""
     oidc_issuer: pulumi.Input[str]
     """Issuer host and path, without https://."""
     cluster_security_group_id: pulumi.Input[str]
@@ -58,6 +61,7 @@ class KarpenterArgs:
     volume_key_arn: pulumi.Input[str]
     """KMS key of the nodes' root volumes (the managed groups' key)."""
     provider: k8s.Provider
+    """Kubernetes provider of the cluster."""
     ami_release_version: str = ""
     """EKS AMI release (`nodeAmiReleaseVersion`); empty follows the newest."""
     subnet_ids_to_tag: pulumi.Input[list[str]] | None = None
@@ -72,6 +76,7 @@ class KarpenterArgs:
     depends_on: Sequence[pulumi.Resource] = ()
     """What the release waits for (the managed groups: its pods run on the system group)."""
     tags: Mapping[str, str] = field(default_factory=dict)
+    """Tags on every AWS resource, and on the instances and volumes Karpenter launches."""
 
     def __post_init__(self) -> None:
         if not self.task_groups:
@@ -86,9 +91,11 @@ class Karpenter(pulumi.ComponentResource):
     node_role_arn: pulumi.Output[str]
     """The role of the nodes Karpenter launches."""
     node_role_name: pulumi.Output[str]
+    """Its name (the EC2NodeClasses' `role`)."""
     queue_name: pulumi.Output[str]
     """The interruption queue."""
     release: k8s.helm.v3.Release
+    """The Helm release (its CRDs and controller)."""
     node_pools: dict[str, k8s.apiextensions.CustomResource]
     """NodePool per task group name (depend on these to wait for the task groups)."""
 
