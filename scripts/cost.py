@@ -84,7 +84,7 @@ def render(doc: dict[str, Any]) -> str:
     sources: dict[str, int] = {}
     for line in doc["lines"]:
         sources.setdefault(line["source"], len(sources) + 1)
-    width = min(72, max(len(line["resource_type"]) for line in doc["lines"]))
+    width = min(72, max((len(line["resource_type"]) for line in doc["lines"]), default=len("resource")))
     figures = f"{'count':>9} {'unit $':>9} {'idle $/mo':>10} {'busy $/mo':>10} {'asleep $/mo':>11}"
     out = [
         f"Estimated monthly cost of stack {doc['stack']}: {doc['region']} list prices in USD "
