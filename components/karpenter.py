@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -236,9 +237,7 @@ class Karpenter(pulumi.ComponentResource):
         version = kp.ami_alias_version(args.ami_release_version)
         self.node_pools = {}
         for group in args.task_groups:
-            ec2 = pulumi.Output.all(node_role.name, args.volume_key_arn).apply(
-                lambda v, g=group: kp.ec2_node_class(g, args.cluster_name, v[0], v[1], version, tags)
-            )
+            ec2 = self._node_class(group, args, node_role.name, version)
             node_class = k8s.apiextensions.CustomResource(
                 child_name(name, group.name, "node-class"),
                 api_version="karpenter.k8s.aws/v1",
@@ -262,3 +261,11 @@ class Karpenter(pulumi.ComponentResource):
         self.node_role_name = node_role.name
         self.queue_name = queue.name
         register_public_outputs(self)
+
+    @staticmethod
+    def _node_class(
+        group: NodeGroup, args: KarpenterArgs, node_role_name: pulumi.Output[str], version: str
+    ) -> pulumi.Output[dict[str, Any]]:
+        return pulumi.Output.all(node_role_name, args.volume_key_arn).apply(
+            lambda v: kp.ec2_node_class(group, args.cluster_name, v[0], v[1], version, args.tags)
+        )
