@@ -128,11 +128,18 @@ def test_the_nodes_role_is_ec2s_and_has_an_ec2_linux_access_entry(karpenter: Pla
         for r in karpenter.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
         if r.name.startswith(f"{COMPONENT}-node-role-")
     )
-    assert attached == [
-        "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPullOnly",
-        "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
-        "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
-    ]
+    # The managed nodes' role's policies, no more.
+    managed = sorted(
+        r.inputs["policyArn"]
+        for r in karpenter.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+        if r.name.startswith(f"{NAME}-node-role-")
+    )
+    assert attached == managed
+    assert "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy" in attached
+    # The example pulls through the ECR cache: Karpenter's nodes import as the managed ones do.
+    node_import = karpenter.one("aws:iam/rolePolicy:RolePolicy", f"{COMPONENT}-node-import").inputs
+    cache_import = karpenter.one("aws:iam/rolePolicy:RolePolicy", f"{NAME}-image-cache-node-import").inputs
+    assert node_import["role"] == node_role.name and node_import["policy"] == cache_import["policy"]
     entry = karpenter.one("aws:eks/accessEntry:AccessEntry").inputs
     assert (entry["type"], entry["clusterName"]) == ("EC2_LINUX", NAME)
     assert entry["principalArn"] == f"arn:aws:iam::{ACCOUNT}:role/{node_role.name}"
