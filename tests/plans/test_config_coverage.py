@@ -174,6 +174,7 @@ CHANGES: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
         {},
         {"clusterAutoscalerValues": {"extraArgs": {"scale-down-delay-after-add": "5m"}}},
     ),
+    "nodeAutoscaler": ("dev", {}, {"nodeAutoscaler": "karpenter"}),  # dev's task group starts at zero
     "alarms": ("dev", {}, {"alarms": False}),
     "alarmEmails": ("dev", {}, {"alarmEmails": ["oncall@example.com"]}),
     "alarmTopicArn": ("dev", {}, {"alarmTopicArn": "arn:aws:sns:us-east-1:123456789012:platform-alerts"}),

@@ -128,8 +128,8 @@ def test_missing_prices_are_errors_that_name_what_is_missing() -> None:
     with pytest.raises(MissingPrice, match=r"RDS instance class db\.x9\.huge"):
         estimate(unknown_class, table, USAGE, 8)
     new_resource = small_plan()
-    new_resource["resources"].append(_resource("aws:sqs/queue:Queue", "events", {}))
-    with pytest.raises(MissingPrice, match=r"resource type aws:sqs/queue:Queue has no price"):
+    new_resource["resources"].append(_resource("aws:kinesis/stream:Stream", "events", {}))
+    with pytest.raises(MissingPrice, match=r"resource type aws:kinesis/stream:Stream has no price"):
         estimate(new_resource, table, USAGE, 8)
     with pytest.raises(MissingPrice, match=r"region eu-west-9 is not in sizing/aws-prices.json"):
         PriceTable(PRICES, "eu-west-9")
