@@ -163,8 +163,9 @@ def test_dev_costs_its_floor_plus_two_small_nodes_and_less_hibernated(dev: Plan)
     doc = cost_report(dev, "dev")
     floor = [line for line in doc["lines"] if line["resource_type"].startswith(DEV_FLOOR)]
     assert len(floor) == len(DEV_FLOOR)
-    # $148.91 before a node (nine keys: the RDS master secret's and its logs' since Airflow's own role): the issue's $150 leaves $3 for two always-on node groups, which is why
-    # the README shows the itemized floor (issue 23, item 4).
+    # $148.91 before a node (nine keys: the RDS master secret's and its logs' came with Airflow's own
+    # role): the issue's $150 leaves $1 for two always-on node groups, which is why the README shows
+    # the itemized floor (issue 23, item 4).
     assert sum(line["monthly_idle"] for line in floor) == pytest.approx(148.91, abs=0.01)
     nodes = [line for line in doc["lines"] if line["resource_type"].startswith(("EC2 nodes", "EBS gp3 root"))]
     assert sum(line["monthly_idle"] for line in nodes) == pytest.approx(28.03 + 12.15 + 2 * 1.6, abs=0.01)
