@@ -30,6 +30,7 @@ from components.eks_addon import EksAddon, EksAddonArgs
 from components.flow_logs import FlowLogs, FlowLogsArgs
 from components.gpu_device_plugin import GpuDevicePlugin, GpuDevicePluginArgs
 from components.image_cache import ImageCache, ImageCacheArgs
+from components.karpenter import Karpenter, KarpenterArgs
 from components.load_balancer import LoadBalancer, LoadBalancerArgs, LoadBalancerSubnet
 from components.log_archive import LogArchive, LogArchiveArgs
 from components.network import ExistingVpcArgs, Network, NetworkArgs
@@ -54,6 +55,7 @@ from lib.airflow.values import (
     api_server_service_name,
 )
 from lib.cluster import helm_addons as addons
+from lib.cluster import karpenter as karpenter_lib
 from lib.cluster.managed_addons import (
     CLOUDWATCH_OBSERVABILITY,
     EFS_CSI_DRIVER,
@@ -122,7 +124,9 @@ class Stack:
     eks_addons: dict[str, EksAddon]
     """The catalog's add-ons the stack creates itself (the others: Cluster, ClusterTelemetry)."""
     lb_controller: ClusterAddon | None
+    """None asleep (no cluster)."""
     autoscaler: ClusterAddon | None
+    """The Cluster Autoscaler; None under Karpenter (`karpenter`) and asleep."""
     worker_role: ServiceAccountRole
     telemetry: ClusterTelemetry | None
     log_archive: LogArchive | None
@@ -135,6 +139,8 @@ class Stack:
     secrets: SecretsBackend | None = None
     teams: dict[str, Team] = field(default_factory=dict)
     task_images: TaskImages | None = None
+    karpenter: Karpenter | None = None
+    """Karpenter and the task groups' NodePools, with `nodeAutoscaler: karpenter`."""
 
 
 def network_and_cluster(settings: Settings, tags: dict[str, str], versions: dict[str, str]) -> tuple[Network, Cluster]:
@@ -157,6 +163,7 @@ def network_and_cluster(settings: Settings, tags: dict[str, str], versions: dict
             existing=existing,
             nat=not settings.hibernate,
             tags=tags,
+            node_tags={karpenter_lib.DISCOVERY_TAG: name} if settings.karpenter else {},
         ),
     )
     cluster = Cluster(
@@ -195,7 +202,8 @@ def node_groups_of(settings: Settings, network: Network, cluster: Cluster, tags:
     return NodeGroups(
         settings.name,
         NodeGroupsArgs(
-            groups=settings.node_groups,
+            # Under Karpenter the task groups are its NodePools, not managed groups.
+            groups=settings.managed_node_groups,
             cluster=cluster.eks_cluster,  # None asleep
             subnet_ids=network.node_subnet_ids,
             security_group_ids=pulumi.Output.all(cluster.cluster_security_group_id, network.node_security_group_id),
@@ -380,8 +388,8 @@ def chart_addons(
     nodes: list[pulumi.Resource],
     tags: dict[str, str],
     mirrors: pulumi.Input[dict[str, str]],
-) -> tuple[ClusterAddon, ClusterAddon]:
-    """The AWS Load Balancer Controller and the Cluster Autoscaler, on the system node group."""
+) -> tuple[ClusterAddon, ClusterAddon | None]:
+    """The AWS Load Balancer Controller and the Cluster Autoscaler (not under Karpenter), on the system node group."""
     name, region, system = settings.name, settings.region, settings.node_group(NodeGroupRole.SYSTEM)
 
     def addon(chart: addons.AddonChart, values: Any, overrides: Any, policy: dict[str, Any]) -> ClusterAddon:
@@ -408,6 +416,8 @@ def chart_addons(
         settings.addons.load_balancer_controller_values,
         addons.load_balancer_controller_policy(region, cluster.cluster_name),
     )
+    if settings.karpenter:
+        return lb_controller, None
     autoscaler = addon(
         addons.CLUSTER_AUTOSCALER,
         pulumi.Output.from_input(mirrors).apply(
@@ -419,6 +429,42 @@ def chart_addons(
         addons.cluster_autoscaler_policy(region, cluster.cluster_name),
     )
     return lb_controller, autoscaler
+
+
+def karpenter_of(
+    settings: Settings,
+    network: Network,
+    cluster: Cluster,
+    node_groups: NodeGroups,
+    nodes: list[pulumi.Resource],
+    tags: dict[str, str],
+) -> Karpenter | None:
+    """Karpenter on the system group and a NodePool per task group, with `nodeAutoscaler: karpenter`.
+    Awake only: it needs the cluster (`asleep_stack` never calls it)."""
+    if not settings.karpenter:
+        return None
+    brought = settings.network.existing_node_subnet_ids if settings.network.existing else None
+    return Karpenter(
+        child_name(settings.name, "karpenter"),
+        KarpenterArgs(
+            cluster_name=cluster.cluster_name,
+            region=settings.region,
+            account_id=network.account_id,
+            system=settings.node_group(NodeGroupRole.SYSTEM),
+            task_groups=settings.task_groups,
+            oidc_provider_arn=cluster.oidc_provider_arn,
+            oidc_issuer=cluster.oidc_issuer,
+            cluster_security_group_id=cluster.cluster_security_group_id,
+            volume_key_arn=node_groups.volume_kms_key_arn,
+            provider=cluster.provider,
+            ami_release_version=settings.cluster.node_ami_release_version,
+            subnet_ids_to_tag=list(brought) if brought else None,
+            subnet_count=len(brought or ()),
+            pull_through_cache=bool(settings.pull_through_cache_credential_arn),
+            depends_on=nodes,
+            tags=tags,
+        ),
+    )
 
 
 def gpu_device_plugin_of(
@@ -592,6 +638,7 @@ def airflow_of(
             control_plane=settings.node_group(NodeGroupRole.AIRFLOW),
             workers=settings.node_group(NodeGroupRole.WORKERS),
             queue_groups=settings.queue_groups,
+            task_pod_annotations=karpenter_lib.TASK_POD_ANNOTATIONS if settings.karpenter else {},
             provider=cluster.provider,  # None asleep
             namespace=storage.claim_namespace,
             chart_version=a.chart_version,
@@ -742,6 +789,9 @@ def alarm_list(settings: Settings, s: Stack, nlb: LoadBalancer) -> tuple[list[al
     if s.telemetry is None:
         return specs, []
     namespace = s.telemetry.metrics_namespace
+    if s.karpenter is not None:
+        # No Cluster Autoscaler to log "max size reached"; a NodePool at its limit is Karpenter's to say.
+        return specs + airflow_alarms(namespace, STATSD_PREFIX, t), []
     workers = LogMetric(
         name="workers-at-max-log",
         log_group_name=s.telemetry.log_group_names["application"],
@@ -827,6 +877,9 @@ def build_stack(settings: Settings) -> Stack:
     storage = storage_of(settings, network, cluster, tags)
     managed = eks_addons(settings, cluster, storage, nodes, versions, tags)
     lb_controller, autoscaler = chart_addons(settings, network, cluster, nodes, tags, mirrors)
+    karpenter = karpenter_of(settings, network, cluster, node_groups, nodes, tags)
+    # The task groups' pools wait for Karpenter's release; what needs a task node waits for them.
+    nodes = [*nodes, *(karpenter.node_pools.values() if karpenter else ())]
     device_plugin = gpu_device_plugin_of(settings, cluster, nodes, mirrors)
     worker_role = worker_role_of(settings, cluster, tags)
     telemetry = telemetry_of(settings, network, cluster, nodes, versions, tags)
@@ -875,6 +928,7 @@ def build_stack(settings: Settings) -> Stack:
         secrets=secrets,
         teams=teams_of(settings, network, cluster, airflow, secrets, tags),
         task_images=task_images_of(settings, node_groups, cluster, airflow),
+        karpenter=karpenter,
     )
     return monitoring_of(settings, stack, tags)
 
@@ -1016,6 +1070,7 @@ def exports(settings: Settings, s: Stack) -> PlatformOutputs:
         nlb_arn=nlb.arn if nlb else plain(""),
         nlb_security_group_id=nlb.security_group_id if nlb else plain(""),
         addon_load_balancer_controller_role_arn=s.lb_controller.role_arn if s.lb_controller else plain(""),
+        # "" under Karpenter: no Cluster Autoscaler (contract: every output exported whatever the config).
         addon_cluster_autoscaler_role_arn=s.autoscaler.role_arn if s.autoscaler else plain(""),
         sns_alerts_topic_arn=s.alerts.topic_arn if s.alerts else plain(""),
         cloudwatch_dashboard_url=plain(s.dashboard.url if s.dashboard else ""),

@@ -117,6 +117,8 @@ class AirflowArgs:
     generated keys and passwords are kept (their state), nothing in Kubernetes."""
     queue_groups: tuple[NodeGroup, ...] = ()
     """Node groups of the other task queues (`NodeGroup.task_queue`): a task of one runs there."""
+    task_pod_annotations: Mapping[str, str] = field(default_factory=dict)
+    """On every task pod (Karpenter's `karpenter.sh/do-not-disrupt`)."""
     namespace: str = "airflow"
     """Namespace the component creates for the release, its Secrets and claims."""
     chart_version: str = "1.22.0"
@@ -438,6 +440,7 @@ class Airflow(pulumi.ComponentResource):
             control_plane=args.control_plane,
             workers=args.workers,
             queue_groups=args.queue_groups,
+            task_pod_annotations=args.task_pod_annotations,
             secrets=secrets,
             dags_claim=args.volumes["dags"].claim_name,
             logs_claim=args.volumes["logs"].claim_name,

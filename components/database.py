@@ -281,8 +281,7 @@ class Database(pulumi.ComponentResource):
             description=f"CloudWatch Logs encryption of RDS instance {identifier}'s exported logs",
             protect=args.protect,
             tags=args.tags,
-            # Kept with the groups' events for their retention, as the audit logs' keys are.
-            retain_on_delete=True,
+            # Goes with the groups, which a destroy deletes (unlike the audit logs', kept with their keys).
             policy=pulumi.Output.from_input(args.account_id).apply(
                 lambda account: json.dumps(log_groups_key_policy(account, args.region, groups))
             ),

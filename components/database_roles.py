@@ -170,7 +170,7 @@ class DatabaseRoles(pulumi.ComponentResource):
                 name=roles_job.SECRET, namespace=namespace.metadata.name, labels=roles_job.LABELS
             ),
             type="Opaque",
-            string_data={roles_job.SECRET_KEY: pulumi.Output.secret(password)},
+            string_data={roles_job.SECRET_KEY: pulumi.Output.secret(password)},  # type: ignore[arg-type]
             opts=k8s_child,
         )
         files = k8s.core.v1.ConfigMap(
@@ -203,7 +203,7 @@ class DatabaseRoles(pulumi.ComponentResource):
             child_name(name, "db-roles"),
             # No name: each replacement is a new Job beside the old (create before delete).
             metadata=k8s.meta.v1.ObjectMetaArgs(namespace=namespace.metadata.name, labels=roles_job.LABELS),
-            spec=spec,
+            spec=spec,  # type: ignore[arg-type]  # the Job's spec as a plain dict (roles_job.job_spec)
             opts=pulumi.ResourceOptions(
                 parent=self,
                 provider=args.provider,

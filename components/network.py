@@ -86,6 +86,8 @@ class NetworkArgs:
     node subnets' route tables without a default route; everything else stays."""
     tags: Mapping[str, str] = field(default_factory=dict)
     """Tags on every resource."""
+    node_tags: Mapping[str, str] = field(default_factory=dict)
+    """Extra tags on the node subnets it creates and the `nodes` group (Karpenter's discovery tag)."""
 
     def __post_init__(self) -> None:
         zones = len(self.availability_zone_ids)
@@ -152,7 +154,7 @@ class Network(pulumi.ComponentResource):
             child_name(name, "nodes-sg"),
             description=f"Nodes of EKS cluster {args.cluster_name}; the database and file system admit this group",
             vpc_id=self.vpc_id,
-            tags=with_name(args.tags, child_name(name, "nodes-sg")),
+            tags=with_name(args.tags, child_name(name, "nodes-sg"), **args.node_tags),
             # Created by the Cluster component until the reshape (UPGRADING.md).
             opts=pulumi.ResourceOptions(parent=self, aliases=[former_parent("airflow:index:Cluster", name)]),
         )
@@ -175,7 +177,7 @@ class Network(pulumi.ComponentResource):
         for i, plan in enumerate(plan_subnets(args.vpc_cidr, args.availability_zone_ids)):
             for tier, cidr, extra in (
                 ("public", plan.public, {"kubernetes.io/role/elb": "1"}),
-                ("nodes", plan.node, {"kubernetes.io/role/internal-elb": "1", **cluster_tag}),
+                ("nodes", plan.node, {"kubernetes.io/role/internal-elb": "1", **cluster_tag, **args.node_tags}),
                 ("data", plan.data, {}),
             ):
                 sname = child_name(name, tier, zone_key(i))

@@ -24,6 +24,7 @@ from lib.airflow.sso import (
 from lib.airflow.task_pod import TASK_POD_KEYS
 from lib.airflow.values import WORKER_SERVICE_ACCOUNT, Replicas
 from lib.cluster.managed_addons import MANAGED_ADDONS, VERSION_PATTERN
+from lib.cluster.start_latency import NodeAutoscaler
 from lib.kubernetes_names import dns_subdomain_problem
 
 MAX_REPLICAS = 10
@@ -389,6 +390,17 @@ class AddonSettings(Section):
         "are refused: cloudProvider, awsRegion, autoDiscovery, image, replicaCount, fullnameOverride, the service "
         "account's name and IAM role. The chart ships no schema.",
     )
+    node_autoscaler: NodeAutoscaler = key(
+        "nodeAutoscaler",
+        NodeAutoscaler.CLUSTER_AUTOSCALER.value,
+        "What adds and removes the task groups' nodes (`workers` and each `taskQueue` group): "
+        "`clusterAutoscaler` (managed node groups, the Cluster Autoscaler on the system group) or `karpenter` "
+        "(Karpenter 1.14 on the system group: a NodePool and EC2NodeClass per task group, no managed group for "
+        "them; their minSize and desiredSize must be 0, their maxSize is the NodePool's node limit; task pods "
+        "carry `karpenter.sh/do-not-disrupt`). Switching deletes the task groups' nodes: UPGRADING.md "
+        "(docs/task-queues.md, Karpenter).",
+        convert=enum_of(NodeAutoscaler),
+    )
     eks_addon_versions: Mapping[str, str] = key(
         "eksAddonVersions",
         {},
@@ -398,6 +410,12 @@ class AddonSettings(Section):
     )
 
     def __post_init__(self) -> None:
+        if self.node_autoscaler is NodeAutoscaler.KARPENTER and self.cluster_autoscaler_values:
+            raise self.invalid(
+                "cluster_autoscaler_values",
+                "is set but nodeAutoscaler is karpenter: no Cluster Autoscaler runs; remove it or set "
+                "nodeAutoscaler: clusterAutoscaler",
+            )
         for name, version in self.eks_addon_versions.items():
             key = f"{key_of(self, 'eks_addon_versions')}.{name}"  # nested: eksAddonVersions.<add-on>
             if name not in MANAGED_ADDONS:

@@ -35,6 +35,7 @@ from config.teams import TeamsSettings
 from lib.cluster.managed_addons import MANAGED_ADDONS, Toggle, addons_on
 from lib.cluster.node_groups import DEFAULT_QUEUE, REQUIRED_ROLES, NodeGroup, NodeGroupRole, TaintEffect
 from lib.cluster.sizing import has_shapes, node_task_capacity
+from lib.cluster.start_latency import NodeAutoscaler
 from lib.cluster.versions import support_warning
 from lib.images import ANONYMOUS_PULL_NODES, CREDENTIAL_ARN, PULL_THROUGH_CACHE, anonymous_docker_hub
 from lib.network.zones import region_problem, zone_id_problem
@@ -189,6 +190,7 @@ class Settings:
             if zone_problem:
                 raise ConfigError(key_of(NetworkSettings, "availability_zone_ids"), zone_problem)
         self._check_node_groups()
+        self._check_karpenter_groups()
         self._check_kept_audit_logs()
         if self.production and not self.load_balancer.allowed_cidrs:
             # A production UI is reached from named networks only, never from every pod and node of the VPC.
@@ -250,6 +252,39 @@ class Settings:
     def queue_groups(self) -> tuple[NodeGroup, ...]:
         """The groups with a `taskQueue`: a task of that queue runs there (lib/airflow/queues.py)."""
         return tuple(g for g in self.node_groups if g.task_queue)
+
+    @property
+    def karpenter(self) -> bool:
+        """Karpenter, not the Cluster Autoscaler, runs the task groups' nodes (`nodeAutoscaler`)."""
+        return self.addons.node_autoscaler is NodeAutoscaler.KARPENTER
+
+    @property
+    def managed_node_groups(self) -> tuple[NodeGroup, ...]:
+        """The groups that are EKS managed node groups: all of them, but the task groups under Karpenter."""
+        tasks = {g.name for g in self.task_groups} if self.karpenter else set()
+        return tuple(g for g in self.node_groups if g.name not in tasks)
+
+    def _check_karpenter_groups(self) -> None:
+        # A NodePool has no minimum: a task group's configured floor would be ignored.
+        if not self.karpenter:
+            return
+        tasks = [g.name for g in self.task_groups]
+        applied = [n for n in self.node_groups_apply_sizes if n in tasks]
+        if applied:
+            raise ConfigError(
+                key_of(self, "node_groups_apply_sizes"),
+                f"lists {applied[0]}, a task group: with nodeAutoscaler karpenter it is a NodePool, not a managed "
+                "node group, and has no sizes to apply",
+            )
+        for g in self.task_groups:
+            for field, size in (("minSize", g.min_size), ("desiredSize", g.desired_size)):
+                if size:
+                    raise ConfigError(
+                        f"{key_of(self, 'node_groups')}.{g.name}.{field}",
+                        f"is {size}; with nodeAutoscaler karpenter a task group is a NodePool, which keeps no "
+                        "minimum and starts at zero: set 0 (maxSize is its node limit), or set nodeAutoscaler: "
+                        "clusterAutoscaler",
+                    )
 
     @property
     def task_groups(self) -> tuple[NodeGroup, ...]:

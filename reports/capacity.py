@@ -84,10 +84,14 @@ def plan_addons(plan: Plan) -> list[str]:
 def check_max_pods(plan: Plan) -> None:
     """The model's max pods per node is the VPC CNI's without prefix delegation (Shape.max_pods, as
     nodeadm computes it): a plan whose vpc-cni configuration turns delegation on would get far more
-    pods per node than the model counts."""
-    for cluster in of_type(plan, CLUSTER):
-        config = (cluster["inputs"].get("vpcCniOptions") or {}).get("configurationValues") or {}
-        config = json.loads(config) if isinstance(config, str) else config
+    pods per node than the model counts. The add-on's configuration is pulumi-eks's `vpcCniOptions`
+    when it creates vpc-cni, or the stack's own `aws.eks.Addon` (with aws-node's IRSA role)."""
+    configs = [(c["inputs"].get("vpcCniOptions") or {}).get("configurationValues") for c in of_type(plan, CLUSTER)]
+    configs += [
+        a["inputs"].get("configurationValues") for a in of_type(plan, ADDON) if a["inputs"]["addonName"] == VPC_CNI
+    ]
+    for config in configs:
+        config = json.loads(config) if isinstance(config, str) else (config or {})
         if str((config.get("env") or {}).get("ENABLE_PREFIX_DELEGATION", "false")).lower() == "true":
             raise ValueError(
                 "the plan's vpc-cni configuration sets ENABLE_PREFIX_DELEGATION: the capacity model counts max pods "

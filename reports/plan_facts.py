@@ -23,6 +23,8 @@ RELEASE = "kubernetes:helm.sh/v3:Release"
 DB_INSTANCE = "aws:rds/instance:Instance"
 DB_STATE = "aws:rds/instanceDesiredState:InstanceDesiredState"
 SUBNET = "aws:ec2/subnet:Subnet"
+NODE_POOL = "kubernetes:karpenter.sh/v1:NodePool"
+NODE_CLASS = "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass"
 
 
 def of_type(plan: Plan, type_: str) -> list[Mapping[str, Any]]:
@@ -67,7 +69,44 @@ def node_groups(plan: Plan) -> list[GroupFacts]:
                 subnet_ids=tuple(inputs.get("subnetIds") or ()),
             )
         )
-    return groups
+    return groups + _node_pools(plan)
+
+
+def _requirement(pool: Mapping[str, Any], key: str) -> list[str]:
+    reqs = pool["spec"]["template"]["spec"]["requirements"]
+    return next(list(r["values"]) for r in reqs if r["key"] == key)
+
+
+def _node_pools(plan: Plan) -> list[GroupFacts]:
+    """Karpenter's task groups (`nodeAutoscaler: karpenter`) as the managed ones count: no node at idle,
+    its node limit at the most, its instance types and capacity type, its EC2NodeClass's disk, the
+    subnets its discovery tag selects."""
+    classes = {r["inputs"]["metadata"]["name"]: r["inputs"]["spec"] for r in of_type(plan, NODE_CLASS)}
+    pools = []
+    for resource in of_type(plan, NODE_POOL):
+        pool = resource["inputs"]
+        template = pool["spec"]["template"]
+        node_class = classes[template["spec"]["nodeClassRef"]["name"]]
+        discovery = node_class["subnetSelectorTerms"][0]["tags"]
+        subnets = [
+            r.get("id", "")
+            for r in of_type(plan, SUBNET)
+            if all((r["inputs"].get("tags") or {}).get(k) == v for k, v in discovery.items())
+        ]
+        pools.append(
+            GroupFacts(
+                name=template["metadata"]["labels"][NODE_GROUP_LABEL],
+                instance_types=tuple(_requirement(pool, "node.kubernetes.io/instance-type")),
+                spot=_requirement(pool, "karpenter.sh/capacity-type") == ["spot"],
+                min_size=0,
+                desired_size=0,
+                max_size=int(pool["spec"]["limits"]["nodes"]),
+                disk_gib=int(node_class["blockDeviceMappings"][0]["ebs"]["volumeSize"].removesuffix("Gi")),
+                for_tasks=any(t["effect"] in ("NoSchedule", "NoExecute") for t in template["spec"].get("taints") or []),
+                subnet_ids=tuple(s for s in subnets if s),
+            )
+        )
+    return pools
 
 
 def airflow_release_values(plan: Plan) -> Mapping[str, Any]:

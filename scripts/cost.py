@@ -29,6 +29,7 @@ from lib.cluster.versions import utc_today  # noqa: E402
 from offline.stack_config import resolve_stack_config  # noqa: E402
 from reports.capacity import capacity  # noqa: E402
 from reports.cost import MissingPrice, PriceTable, estimate  # noqa: E402
+from reports.plan_facts import NODE_POOL, of_type  # noqa: E402
 
 
 def report(
@@ -64,6 +65,7 @@ def report(
         "one_zone_down": _scenario(model.zone_down),
         "lines": [line.as_json() for line in cost.lines],
         "not_priced": [{"resource_type": t, "what": what} for t, what in cost.not_priced],
+        "node_autoscaler": node_autoscaler(plan).value,
         "start_from_zero": start_from_zero(load_table("start-latency.json")),
     }
 
@@ -76,6 +78,12 @@ def _scenario(limits: list[Limit]) -> dict[str, Any]:
     """The capacity when something is lost: its binding limit and every limit."""
     binding = binding_limit(limits)
     return {"max_concurrent_tasks": binding.tasks, "binding_limit": binding.name, "limits": _limits(limits)}
+
+
+def node_autoscaler(plan: dict[str, Any]) -> NodeAutoscaler:
+    """Karpenter when the plan has its NodePools (`nodeAutoscaler: karpenter`), else the Cluster Autoscaler."""
+    pools = of_type(plan, NODE_POOL)
+    return NodeAutoscaler.KARPENTER if pools else NodeAutoscaler.CLUSTER_AUTOSCALER
 
 
 def start_from_zero(table: dict[str, Any]) -> list[dict[str, Any]]:
@@ -96,7 +104,7 @@ def render(doc: dict[str, Any]) -> str:
     sources: dict[str, int] = {}
     for line in doc["lines"]:
         sources.setdefault(line["source"], len(sources) + 1)
-    width = min(72, max(len(line["resource_type"]) for line in doc["lines"]))
+    width = min(72, max((len(line["resource_type"]) for line in doc["lines"]), default=len("resource")))
     figures = f"{'count':>9} {'unit $':>9} {'idle $/mo':>10} {'busy $/mo':>10} {'asleep $/mo':>11}"
     out = [
         f"Estimated monthly cost of stack {doc['stack']}: {doc['region']} list prices in USD "
@@ -128,10 +136,14 @@ def render(doc: dict[str, Any]) -> str:
     for gap in doc["not_priced"]:
         out.append(f"not priced: {gap['resource_type']}: {gap['what']}")
     out.append("")
-    out.append("Task start on a group at zero nodes (modelled; sizing/start-latency.json gives each figure's basis):")
+    out.append(
+        f"Task start on a group at zero nodes (modelled; sizing/start-latency.json gives each figure's basis); "
+        f"this stack's node autoscaler: {doc['node_autoscaler']} (nodeAutoscaler)"
+    )
     for model in doc["start_from_zero"]:
         parts = " + ".join(f"{s['seconds']:g} {s['step']}" for s in model["steps"])
-        out.append(f"  {model['autoscaler']:17} {model['seconds']:>5g} s = {parts}")
+        used = "  <- this stack's" if model["autoscaler"] == doc["node_autoscaler"] else ""
+        out.append(f"  {model['autoscaler']:17} {model['seconds']:>5g} s = {parts}{used}")
     out.append("")
     out.append(
         f"Capacity chain (task pods at once, the least of these): {doc['max_concurrent_tasks']}, "

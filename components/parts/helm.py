@@ -32,12 +32,15 @@ def helm_release(
     wait_for_jobs: bool | None = None,
 ) -> k8s.helm.v3.Release:
     """A pinned chart `version` from `repository`, released as `release_name` in `namespace`."""
+    # An OCI registry is no chart repository (no index.yaml): the chart is named by its full
+    # reference, without repositoryOpts (pulumi-kubernetes Release's documented OCI form).
+    oci = repository.startswith("oci://")
     return k8s.helm.v3.Release(
         name,
         name=release_name,
-        chart=chart,
+        chart=f"{repository.rstrip('/')}/{chart}" if oci else chart,
         version=version,
-        repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=repository),
+        repository_opts=None if oci else k8s.helm.v3.RepositoryOptsArgs(repo=repository),
         namespace=namespace,
         create_namespace=False,
         values=values,

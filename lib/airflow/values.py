@@ -196,6 +196,8 @@ class ChartInputs:
     """The user's values, merged last."""
     queue_groups: tuple[NodeGroup, ...] = ()
     """Node groups of the other task queues (each with a `task_queue`): see `lib/airflow/queues.py`."""
+    task_pod_annotations: Mapping[str, str] = field(default_factory=dict)
+    """On every task pod (Karpenter's `karpenter.sh/do-not-disrupt`)."""
 
 
 def spread_constraints(section: str, release: str = RELEASE_NAME) -> list[dict[str, Any]]:
@@ -314,6 +316,7 @@ def _task_pods(inputs: ChartInputs) -> dict[str, Any]:
     return {
         **_placement(inputs.workers),
         "resources": RESOURCE_PROFILES[inputs.task_pod_size or inputs.resource_profile]["workers"].values(),
+        **({"podAnnotations": dict(inputs.task_pod_annotations)} if inputs.task_pod_annotations else {}),
         # Its token stays the user's to mount (a KubernetesPodOperator needs it: docs/security.md).
         "serviceAccount": {
             "create": owned(True, WORKER_ACCOUNT_VIA),

@@ -379,3 +379,35 @@ def karpenter_controller_policy(
             {"Sid": "ReadPrices", "Effect": "Allow", "Action": "pricing:GetProducts", "Resource": "*"},
         ],
     }
+
+
+def ami_alias_version(node_ami_release_version: str) -> str:
+    """The EC2NodeClass alias version of an EKS AMI release (`1.36.2-20260714` -> `v20260714`);
+    `latest` without one (Karpenter then follows new releases by drift, held off by do-not-disrupt)."""
+    if not node_ami_release_version:
+        return "latest"
+    return "v" + node_ami_release_version.rsplit("-", 1)[1]
+
+
+def volume_key_policy(region: str, volume_key_arn: str) -> dict[str, Any]:
+    """The controller launches the nodes (CreateFleet as itself, not the Auto Scaling service-linked
+    role), so it uses the nodes' volume key, through EC2 only."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "EncryptNodeVolumesThroughEc2",
+                "Effect": "Allow",
+                "Action": [
+                    "kms:CreateGrant",
+                    "kms:Decrypt",
+                    "kms:DescribeKey",
+                    "kms:GenerateDataKeyWithoutPlaintext",
+                    "kms:ReEncryptFrom",
+                    "kms:ReEncryptTo",
+                ],
+                "Resource": volume_key_arn,
+                "Condition": {"StringEquals": {"kms:ViaService": f"ec2.{region}.amazonaws.com"}},
+            }
+        ],
+    }

@@ -13,8 +13,13 @@ from .model import IAM_POLICY, IAM_ROLE, INLINE_POLICIES, UNKNOWN, Resource, Sta
 UNSCOPED_VERBS = ("Describe",)
 """Actions named so read metadata, and most of them take no resource ARN (the Service
 Authorization Reference lists no resource type for them): `Resource: "*"` is the only way to grant them."""
-UNSCOPED_ACTIONS = frozenset({"ec2:GetInstanceTypesFromInstanceRequirements"})
-"""Other actions without a resource type (Service Authorization Reference, Amazon EC2)."""
+UNSCOPED_ACTIONS = frozenset(
+    {"ec2:GetInstanceTypesFromInstanceRequirements", "iam:ListInstanceProfiles", "pricing:GetProducts"}
+)
+"""Other actions without a resource type (Service Authorization Reference, Amazon EC2), and two Karpenter's
+controller calls that its v1.14.1 getting-started template grants on `*` as unscoped (listing instance
+profiles for their garbage collection; the Price List API); whether IAM's listing accepts a narrower
+resource was not checked here."""
 ANY_RESOURCE = re.compile(r"^(\*|arn:[^:]*:[^:]*:[^:]*:[^:]*:\*)$")
 """`*`, or an ARN whose resource part is `*` (every resource of a service)."""
 SCOPING_CONDITION = re.compile(r"ResourceTag/", re.I)

@@ -226,9 +226,15 @@ def test_eks_addon_alone_with_a_role_and_a_former_parent() -> None:
 
 
 def test_database_alone_created_and_brought() -> None:
-    account = {"region": "us-east-1", "account_id": "123456789012"}
+    region, account_id = "us-east-1", "123456789012"
     args = DatabaseArgs(
-        "vpc-1", ["subnet-1", "subnet-2"], "sg-1", instance_class="db.t4g.medium", final_snapshot=False, **account
+        "vpc-1",
+        ["subnet-1", "subnet-2"],
+        "sg-1",
+        instance_class="db.t4g.medium",
+        final_snapshot=False,
+        region=region,
+        account_id=account_id,
     )
     plan = alone(lambda: {"secret": Database("team", args).master_secret_arn})
     instance = plan.one("aws:rds/instance:Instance").inputs
@@ -241,7 +247,9 @@ def test_database_alone_created_and_brought() -> None:
     brought = ExistingDatabaseArgs("db.internal", "p@ss", security_group_id="sg-0123456789abcdef0")
     plan = alone(
         lambda: {
-            "secret": Database("team", DatabaseArgs("vpc-1", [], "sg-1", existing=brought, **account)).master_secret_arn
+            "secret": Database(
+                "team", DatabaseArgs("vpc-1", [], "sg-1", existing=brought, region=region, account_id=account_id)
+            ).master_secret_arn
         }
     )
     assert sorted(r.type for r in plan.resources if r.custom) == [

@@ -136,7 +136,7 @@ def test_every_committed_stack_file_passes_the_cli_rules(folder: Path, stack: st
         if f"airflow-eks:{key}" not in raw:
             default = spec.default if spec.has_default else spec.value
             assert resolved.config[key] == default_value(default).text, key
-    assert len(COMMITTED) == 7  # dev, prod and the examples byo-db, byo-vpc, queues, sso, teams
+    assert len(COMMITTED) == 8  # dev, prod and the examples byo-db, byo-vpc, karpenter, queues, sso, teams
 
 
 def test_the_brought_database_password_is_a_secret_set_with_secret(tmp_path: Path) -> None:

@@ -174,6 +174,7 @@ CHANGES: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
         {},
         {"clusterAutoscalerValues": {"extraArgs": {"scale-down-delay-after-add": "5m"}}},
     ),
+    "nodeAutoscaler": ("dev", {}, {"nodeAutoscaler": "karpenter"}),  # dev's task group starts at zero
     "alarms": ("dev", {}, {"alarms": False}),
     "alarmEmails": ("dev", {}, {"alarmEmails": ["oncall@example.com"]}),
     "alarmTopicArn": ("dev", {}, {"alarmTopicArn": "arn:aws:sns:us-east-1:123456789012:platform-alerts"}),
@@ -208,8 +209,10 @@ CHANGES: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
 
 
 def fingerprint(plan: Plan) -> str:
-    """Everything the plan shows, plus the raw outputs (a changed secret shows only there)."""
-    return json.dumps([plan.as_json(), plan.outputs], sort_keys=True, default=str)
+    """Everything the plan shows, plus the raw outputs and the registered secrets (a changed secret
+    shows only there: a brought database's password reaches a Secrets Manager secret version only)."""
+    secrets = [(r.urn, r.secrets) for r in plan.resources if r.secrets]
+    return json.dumps([plan.as_json(), plan.outputs, secrets], sort_keys=True, default=str)
 
 
 @functools.cache

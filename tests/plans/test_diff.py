@@ -197,7 +197,7 @@ def test_a_saved_plan_of_the_same_tree_shows_no_change(
     assert diff_script.main(["--stack", "dev", "--save", str(saved)]) == 0
     doc = json.loads(saved.read_text())
     digested = {r["name"] for r in doc["resources"] if "secretDigests" in r}
-    assert {"airflow-dev-db", "airflow-dev-metadata-secret", "airflow-dev-k8s"} <= digested
+    assert {"airflow-dev-db-roles-secret", "airflow-dev-metadata-secret", "airflow-dev-k8s"} <= digested
     assert "[secret]" in saved.read_text() and "postgresql://" not in saved.read_text()
     assert diff_script.main(["--stack", "dev", "--base", str(saved), "--out", str(tmp_path)]) == 0
     printed = capsys.readouterr().out

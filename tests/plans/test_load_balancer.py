@@ -188,7 +188,10 @@ def test_target_group_binding_is_valid_and_points_at_the_api_server(plans: dict[
     assert binding.inputs["metadata"]["namespace"] == plan.outputs["airflow_namespace"]
     (lb_controller,) = [r for r in plan.of_type(RELEASE) if r.inputs["chart"] == "aws-load-balancer-controller"]
     assert lb_controller.urn in binding.dependencies
-    assert plan.one("kubernetes:core/v1:Namespace").urn in binding.dependencies
+    (namespace,) = [
+        n for n in plan.of_type("kubernetes:core/v1:Namespace") if n.inputs["metadata"]["name"] == "airflow"
+    ]
+    assert namespace.urn in binding.dependencies
     # A readiness gate turns true only on a healthy target, and targets of a group no listener
     # uses stay `unused` (controller v3.4.3, resource_manager.go l.515-528): listener first.
     assert plan.one(LISTENER).urn in binding.dependencies

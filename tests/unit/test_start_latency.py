@@ -67,6 +67,7 @@ def test_make_cost_prints_both_side_by_side() -> None:
         "busy_hours_per_day": 8,
         "not_priced": [],
         "start_from_zero": start_from_zero(TABLE),
+        "node_autoscaler": "karpenter",
         "max_concurrent_tasks": 1,
         "binding_limit": "nodes",
         "limits": [],
@@ -77,3 +78,7 @@ def test_make_cost_prints_both_side_by_side() -> None:
     text = render(doc)
     assert "  clusterAutoscaler   110 s = 5 the autoscaler sees the pending pod + 15 " in text
     assert "  karpenter            94 s = 1 Karpenter batches the pending pod + 3 " in text
+    # The stack's own is marked, and named above them.
+    (marked,) = [line for line in text.splitlines() if line.endswith("<- this stack's")]
+    assert marked.startswith("  karpenter ")
+    assert "this stack's node autoscaler: karpenter (nodeAutoscaler)" in text
