@@ -271,6 +271,7 @@ def database_of(settings: Settings, network: Network, tags: dict[str, str]) -> D
             existing=existing,
             protect=settings.protect,
             stopped=settings.hibernate,
+            one_key=d.one_key,
             restore_snapshot_identifier=d.restore_snapshot_identifier,
             tags=tags,
         ),

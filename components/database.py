@@ -9,6 +9,8 @@ Creates (`airflow:index:Database`), when no existing database is given:
 - a KMS key (`<name>-db-secret-key`) for the master user's secret: RDS manages the master password
   in Secrets Manager (`manage_master_user_password`) and rotates it (every 7 days by default), so it
   is never in the program, its state or its outputs;
+- with `one_key`, neither of those two keys: the storage key encrypts the log groups (its policy
+  then lets CloudWatch Logs use it for them only) and the master's secret too;
 - with a final snapshot, its name's suffix, generated once per instance (`<identifier>-final-<hex>`);
 - the RDS instance: gp3 with storage autoscaling, Multi-AZ or not, private, automated backups,
   minor upgrades in the maintenance window and never an immediate or major change. With
@@ -116,6 +118,9 @@ class DatabaseArgs:
     """Deletion protection and Pulumi `protect` on the instance and its key."""
     stopped: bool = False
     """Keep the created instance stopped (hibernation); its storage and backups stay."""
+    one_key: bool = False
+    """One key (the storage key) also for the exported log groups and the master's secret, instead of a
+    key each (`<name>-db-log-key`, `<name>-db-secret-key`)."""
     restore_snapshot_identifier: str = ""
     """Create the instance from this RDS snapshot (its data, user, database name and encryption key);
     "" creates it empty. Changing it replaces the instance (see `_create`)."""
@@ -264,16 +269,28 @@ class Database(pulumi.ComponentResource):
     def _key_and_logs(
         self, name: str, identifier: str, args: DatabaseArgs
     ) -> tuple[aws.kms.Key, list[aws.cloudwatch.LogGroup]]:
+        groups = log_group_names(identifier, EXPORTED_LOGS)
+        logs_policy = pulumi.Output.from_input(args.account_id).apply(
+            lambda account: json.dumps(log_groups_key_policy(account, args.region, groups))
+        )
         key = encryption_key(
             self,
             child_name(name, "db-key"),
             alias=f"{name}-rds",
-            description=f"Storage, snapshots and Performance Insights of RDS instance {identifier}",
+            description=(
+                f"Storage, snapshots, Performance Insights, exported logs and master secret of RDS instance {identifier}"
+                if args.one_key
+                else f"Storage, snapshots and Performance Insights of RDS instance {identifier}"
+            ),
             protect=args.protect,
             tags=args.tags,
             retain_on_delete=args.final_snapshot or args.retain_automated_backups,
+            # One key: CloudWatch Logs may use it for these groups only; RDS and Secrets Manager use it
+            # through the account's IAM (the key policy's root statement), as with the default policy.
+            policy=logs_policy if args.one_key else None,
         )
-        groups = log_group_names(identifier, EXPORTED_LOGS)
+        if args.one_key:
+            return key, log_groups(self, name, identifier, EXPORTED_LOGS, key.arn, args.tags)
         log_key = encryption_key(
             self,
             child_name(name, "db-log-key"),
@@ -282,9 +299,7 @@ class Database(pulumi.ComponentResource):
             protect=args.protect,
             tags=args.tags,
             # Goes with the groups, which a destroy deletes (unlike the audit logs', kept with their keys).
-            policy=pulumi.Output.from_input(args.account_id).apply(
-                lambda account: json.dumps(log_groups_key_policy(account, args.region, groups))
-            ),
+            policy=logs_policy,
         )
         logs = log_groups(self, name, identifier, EXPORTED_LOGS, log_key.arn, args.tags)
         return key, logs
@@ -303,7 +318,7 @@ class Database(pulumi.ComponentResource):
         key, log_groups = self._key_and_logs(name, identifier, args)
         subnet_group, security_group = self._network(name, identifier, args)
         final_snapshot = self._final_snapshot(name, identifier, args)
-        secret_key = self._secret_key(name, args, f"RDS instance {identifier}'s master user")
+        secret_key = key if args.one_key else self._secret_key(name, args, f"RDS instance {identifier}'s master user")
         insights = args.performance_insights
         restore = args.restore_snapshot_identifier
         instance = aws.rds.Instance(

@@ -154,6 +154,16 @@ class DatabaseSettings(Section):
         "snapshot). Keep it set afterwards: removing it replaces the database again, empty.",
         only_without="existingDbHost",
     )
+    one_key: bool = key(
+        "dbOneKey",
+        False,
+        "One KMS key for everything the database encrypts (storage, snapshots, Performance Insights, the "
+        "exported log groups, the master user's secret): the storage key, alias/<stack>-rds, whose policy "
+        "then lets CloudWatch Logs use it for those log groups only. false (the default, prod): three keys, "
+        "one per store. true saves two keys and their rotations ($6 a month); a live stack moves its logs' "
+        "and secret's encryption to the storage key in place (UPGRADING.md).",
+        only_without="existingDbHost",
+    )
     existing_host: str = key(
         "existingDbHost",
         "",

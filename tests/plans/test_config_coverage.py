@@ -104,6 +104,7 @@ CHANGES: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
     "dbFinalSnapshot": ("dev", {}, {"dbFinalSnapshot": False}),
     "dbRetainAutomatedBackups": ("dev", {}, {"dbRetainAutomatedBackups": False}),
     "dbSlowStatementMs": ("dev", {}, {"dbSlowStatementMs": 250}),
+    "dbOneKey": ("prod", {}, {"dbOneKey": True}),
     "dbName": ("dev", {}, {"dbName": "airflow_meta"}),
     "dbUsername": ("dev", {}, {"dbUsername": "airflow_owner"}),
     "dbAppPasswordGeneration": ("dev", {}, {"dbAppPasswordGeneration": 1}),

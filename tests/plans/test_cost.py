@@ -165,13 +165,14 @@ def test_dev_costs_its_floor_plus_two_small_nodes_and_less_hibernated(dev: Plan)
     doc = cost_report(dev, "dev")
     floor = [line for line in doc["lines"] if line["resource_type"].startswith(DEV_FLOOR)]
     assert len(floor) == len(DEV_FLOOR)
-    # $148.91 before a node (nine keys: the RDS master secret's and its logs' came with Airflow's own
-    # role): the issue's $150 leaves $1 for two always-on node groups, which is why the README shows
-    # the itemized floor (issue 23, item 4).
-    assert sum(line["monthly_idle"] for line in floor) == pytest.approx(148.91, abs=0.01)
+    # $146.91 before a node (seven keys: the database's one key, dbOneKey, for its storage, logs and
+    # master secret): the issue's $150 leaves $3 for two always-on node groups, which is why the
+    # README shows the itemized floor (issue 23, item 4).
+    assert sum(line["monthly_idle"] for line in floor) == pytest.approx(146.91, abs=0.01)
     nodes = [line for line in doc["lines"] if line["resource_type"].startswith(("EC2 nodes", "EBS gp3 root"))]
-    assert sum(line["monthly_idle"] for line in nodes) == pytest.approx(28.03 + 12.15 + 2 * 1.6, abs=0.01)
-    assert doc["idle_monthly"] <= 232  # the README's figure
+    # One m7g/m6g.large and one t4g.medium, spot (Graviton), and their 20 GiB root volumes.
+    assert sum(line["monthly_idle"] for line in nodes) == pytest.approx(23.83 + 9.81 + 2 * 1.6, abs=0.01)
+    assert doc["idle_monthly"] <= 220  # the README's figure
     assert doc["hibernated_monthly"] < doc["idle_monthly"] < doc["busy_monthly"]
     assert doc["currency"] == "USD" and doc["stack"] == "dev"
     assert {"resource_type", "count", "unit_price", "monthly_idle", "source"} <= set(doc["lines"][0])

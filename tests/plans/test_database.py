@@ -83,13 +83,14 @@ def test_instance_follows_settings(stack: tuple[Plan, Settings]) -> None:
     assert inputs["copyTagsToSnapshot"] is True
     assert inputs["dbName"] == s.db_name
     assert inputs["username"] == s.username
-    # RDS holds the master password in Secrets Manager, under a key of its own: no program has it.
+    # RDS holds the master password in Secrets Manager, under a key of its own (prod) or the
+    # database's one key (dev, dbOneKey): no program has it.
     assert "password" not in inputs
     assert inputs["manageMasterUserPassword"] is True
-    secret_key = plan.one(KMS_KEY, f"{settings.name}-db-secret-key")
+    secret_key = instance_key(plan) if s.one_key else plan.one(KMS_KEY, f"{settings.name}-db-secret-key")
     assert inputs["masterUserSecretKmsKeyId"].endswith(f":key/{secret_key.id}")
     assert secret_key.inputs["enableKeyRotation"] is True
-    assert secret_key.id != instance_key(plan).id  # not the storage's key
+    assert (secret_key.id == instance_key(plan).id) is s.one_key  # the storage's key only with dbOneKey
     assert inputs["port"] == 5432
     assert plan.outputs["db_port"] == 5432
     assert plan.outputs["db_name"] == s.db_name
@@ -482,3 +483,56 @@ def test_a_restore_names_a_snapshot_of_a_created_database(overrides: dict[str, s
 def test_automated_snapshots_and_arns_are_accepted(snapshot: str) -> None:
     inputs = run_program("dev", {"dbRestoreSnapshotIdentifier": snapshot}).one(INSTANCE).inputs
     assert inputs["snapshotIdentifier"] == snapshot
+
+
+# ------------------------------------------------------------------ one key (dbOneKey)
+
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+
+
+def db_keys(plan: Plan) -> dict[str, Registration]:
+    return {k.name: k for k in db_children(plan, KMS_KEY)}
+
+
+def test_dev_encrypts_everything_the_database_holds_under_one_key(dev: Plan) -> None:
+    """dev (`dbOneKey: true`): the storage key also encrypts the exported logs and the master's
+    secret, and its policy lets CloudWatch Logs use it for those groups only."""
+    assert sorted(db_keys(dev)) == ["airflow-dev-db-key"]
+    key_arn = dev.outputs["db_kms_key_arn"]
+    inputs = dev.one(INSTANCE).inputs
+    assert inputs["kmsKeyId"] == inputs["masterUserSecretKmsKeyId"] == key_arn
+    groups = db_children(dev, LOG_GROUP)
+    assert sorted(g.inputs["name"] for g in groups) == [
+        "/aws/rds/instance/airflow-dev-db/postgresql",
+        "/aws/rds/instance/airflow-dev-db/upgrade",
+    ]
+    assert {g.inputs["kmsKeyId"] for g in groups} == {key_arn}
+    policy = json.loads(instance_key(dev).inputs["policy"])
+    logs = [s for s in policy["Statement"] if s.get("Principal") == {"Service": "logs.us-east-1.amazonaws.com"}]
+    (statement,) = logs
+    arns = statement["Condition"]["ArnEquals"]["kms:EncryptionContext:aws:logs:arn"]
+    assert sorted(arns) == sorted(
+        f"arn:aws:logs:us-east-1:123456789012:log-group:{g.inputs['name']}" for g in groups
+    )
+    assert any(s.get("Principal") == {"AWS": "arn:aws:iam::123456789012:root"} for s in policy["Statement"])
+    # The roles Job decrypts the master's secret with it through Secrets Manager only.
+    job = json.loads(only([p for p in dev.of_type(ROLE_POLICY) if p.name.endswith("db-roles-master-secret")]).inputs["policy"])
+    decrypt = next(s for s in job["Statement"] if s["Action"] == "kms:Decrypt")
+    assert decrypt["Resource"] == key_arn
+    assert decrypt["Condition"] == {"StringEquals": {"kms:ViaService": "secretsmanager.us-east-1.amazonaws.com"}}
+    assert dev.one(INSTANCE).dependencies.count(instance_key(dev).urn) == 1
+
+
+def test_prod_keeps_a_key_per_store(prod: Plan) -> None:
+    keys = db_keys(prod)
+    assert sorted(keys) == ["airflow-prod-db-key", "airflow-prod-db-log-key", "airflow-prod-db-secret-key"]
+    assert "policy" not in keys["airflow-prod-db-key"].inputs  # the default policy: no service named
+    inputs = prod.one(INSTANCE).inputs
+    assert len({inputs["kmsKeyId"], inputs["masterUserSecretKmsKeyId"]}) == 2
+    assert inputs["kmsKeyId"] not in {g.inputs["kmsKeyId"] for g in db_children(prod, LOG_GROUP)}
+
+
+def test_one_key_is_for_a_created_database_only() -> None:
+    err = config_error({**EXISTING, "dbOneKey": "true"})
+    assert err.key == "dbOneKey"

@@ -43,8 +43,9 @@ def test_one_managed_node_group_per_configured_group(plans: dict[str, Plan], sta
         # raising kubernetesVersion rolls the nodes after the control plane.
         assert i["version"] == settings.cluster.kubernetes_version == DEFAULT_VERSION
         assert "releaseVersion" not in i  # the newest AMI release at creation
-        # Graviton in prod (its stack file), x86_64 in dev: the AMI follows the instance types.
-        assert i["amiType"] == ("AL2023_ARM_64_STANDARD" if stack == "prod" else "AL2023_x86_64_STANDARD")
+        # Graviton in both stack files: the AMI follows the instance types (test_extra_and_arm_...
+        # holds x86_64's).
+        assert i["amiType"] == "AL2023_ARM_64_STANDARD"
         assert i["subnetIds"] == plan.outputs["vpc_node_subnet_ids"]  # private subnets in every AZ
         assert i["labels"] == {**group.labels, NODE_GROUP_LABEL: group.name}
         assert i["cluster"] == plan.one("eks:index:Cluster").urn
@@ -145,10 +146,12 @@ def test_extra_and_arm_node_groups_from_config() -> None:
         "labels": {"team": "ml"},
         "taints": [{"key": "team", "value": "ml", "effect": "NO_EXECUTE"}],
     }
+    groups["intel"] = {"instanceTypes": ["m6i.large", "m6a.large"], "minSize": 0, "desiredSize": 0, "maxSize": 2}
     plan = run_program("dev", config_overrides={"nodeGroups": groups})
-    assert len(plan.of_type(MNG)) == 4
+    assert len(plan.of_type(MNG)) == 5
     batch = plan.one(MNG, "airflow-dev-batch").inputs
     assert batch["amiType"] == "AL2023_ARM_64_STANDARD"
+    assert plan.one(MNG, "airflow-dev-intel").inputs["amiType"] == "AL2023_x86_64_STANDARD"
     assert batch["labels"] == {"team": "ml", NODE_GROUP_LABEL: "batch"}
     assert batch["taints"] == [{"key": "team", "value": "ml", "effect": "NO_EXECUTE"}]
     lt = plan.one(LT, "airflow-dev-batch-lt")
