@@ -278,10 +278,11 @@ class Database(pulumi.ComponentResource):
             child_name(name, "db-key"),
             alias=f"{name}-rds",
             description=(
-                f"Storage, snapshots, Performance Insights, exported logs and master secret of RDS instance {identifier}"
+                "Storage, snapshots, Performance Insights, exported logs and master secret"
                 if args.one_key
-                else f"Storage, snapshots and Performance Insights of RDS instance {identifier}"
-            ),
+                else "Storage, snapshots and Performance Insights"
+            )
+            + f" of RDS instance {identifier}",
             protect=args.protect,
             tags=args.tags,
             retain_on_delete=args.final_snapshot or args.retain_automated_backups,

@@ -512,12 +512,11 @@ def test_dev_encrypts_everything_the_database_holds_under_one_key(dev: Plan) -> 
     logs = [s for s in policy["Statement"] if s.get("Principal") == {"Service": "logs.us-east-1.amazonaws.com"}]
     (statement,) = logs
     arns = statement["Condition"]["ArnEquals"]["kms:EncryptionContext:aws:logs:arn"]
-    assert sorted(arns) == sorted(
-        f"arn:aws:logs:us-east-1:123456789012:log-group:{g.inputs['name']}" for g in groups
-    )
+    assert sorted(arns) == sorted(f"arn:aws:logs:us-east-1:123456789012:log-group:{g.inputs['name']}" for g in groups)
     assert any(s.get("Principal") == {"AWS": "arn:aws:iam::123456789012:root"} for s in policy["Statement"])
     # The roles Job decrypts the master's secret with it through Secrets Manager only.
-    job = json.loads(only([p for p in dev.of_type(ROLE_POLICY) if p.name.endswith("db-roles-master-secret")]).inputs["policy"])
+    (job_policy,) = [p for p in dev.of_type(ROLE_POLICY) if p.name.endswith("db-roles-master-secret")]
+    job = json.loads(job_policy.inputs["policy"])
     decrypt = next(s for s in job["Statement"] if s["Action"] == "kms:Decrypt")
     assert decrypt["Resource"] == key_arn
     assert decrypt["Condition"] == {"StringEquals": {"kms:ViaService": "secretsmanager.us-east-1.amazonaws.com"}}

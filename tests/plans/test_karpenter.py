@@ -233,9 +233,7 @@ def test_asleep_no_karpenter_resource_is_planned_and_the_subnets_keep_their_disc
     asleep = run_program("karpenter", {**dev_like, "hibernate": True}, config_dir=EXAMPLES)
 
     def karpenters(plan: Plan) -> list[str]:
-        return sorted(
-            r.name for r in plan.resources if r.name == COMPONENT or r.name.startswith(f"{COMPONENT}-")
-        )
+        return sorted(r.name for r in plan.resources if r.name == COMPONENT or r.name.startswith(f"{COMPONENT}-"))
 
     awake_parts = karpenters(karpenter)
     assert len(karpenter.of_type("airflow:index:Karpenter")) == 1
@@ -247,9 +245,7 @@ def test_asleep_no_karpenter_resource_is_planned_and_the_subnets_keep_their_disc
     for type_ in ("airflow:index:Karpenter", NODE_POOL, NODE_CLASS, QUEUE, RULE, TARGET, RELEASE):
         assert asleep.of_type(type_) == [], type_
     subnet = "aws:ec2/subnet:Subnet"
-    tagged = {
-        r.urn: r.inputs for r in karpenter.of_type(subnet) if kp.DISCOVERY_TAG in (r.inputs.get("tags") or {})
-    }
+    tagged = {r.urn: r.inputs for r in karpenter.of_type(subnet) if kp.DISCOVERY_TAG in (r.inputs.get("tags") or {})}
     assert len(tagged) == 3  # the node subnets, one per zone
     assert {r.urn: r.inputs for r in asleep.of_type(subnet) if r.urn in tagged} == tagged
 
