@@ -117,7 +117,8 @@ def test_the_job_reads_the_rds_managed_secret_through_its_own_role(
     policy = json.loads(
         plan.one("aws:iam/rolePolicy:RolePolicy", f"airflow-{stack}-db-roles-master-secret").inputs["policy"]
     )
-    key = plan.one("aws:kms/key:Key", f"airflow-{stack}-db-secret-key")
+    # dev (dbOneKey): the database's one key; prod: the secret's own.
+    key = plan.one("aws:kms/key:Key", f"airflow-{stack}-db-{'key' if stack == 'dev' else 'secret-key'}")
     assert policy["Statement"] == [
         {
             "Sid": "ReadTheMasterSecret",

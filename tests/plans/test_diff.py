@@ -126,7 +126,7 @@ def test_a_larger_instance_class_updates_the_database_in_place(dev: Plan) -> Non
 
 def test_new_instance_types_replace_the_node_group(dev: Plan) -> None:
     groups = node_groups()
-    groups["workers"]["instanceTypes"] = ["m6i.xlarge"]
+    groups["workers"]["instanceTypes"] = ["m7g.xlarge"]  # the same architecture: the AMI type stays
     diff = dev_diff(dev, {"nodeGroups": groups})
     group = diff.by_name("airflow-dev-workers")
     assert (group.action, group.changed, group.replaced_by) == (Action.REPLACE, ["instanceTypes"], ["instanceTypes"])

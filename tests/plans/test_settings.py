@@ -375,7 +375,9 @@ def test_dev_and_prod_settings() -> None:
 
 def test_arm_instance_types_select_the_arm_ami() -> None:
     config, region = resolve_stack_config("dev")
-    config["nodeGroups"] = json.dumps(groups_with(system__instanceTypes=["m7g.large", "c7gn.large"]))
+    config["nodeGroups"] = json.dumps(
+        groups_with(system__instanceTypes=["m7g.large", "c7gn.large"], airflow__instanceTypes=["m6i.large"])
+    )
     settings = load_settings(config, "dev", region)
     assert settings.node_group("system").ami_type == "AL2023_ARM_64_STANDARD"
     assert settings.node_group("airflow").ami_type == "AL2023_x86_64_STANDARD"
