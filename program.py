@@ -457,7 +457,7 @@ def karpenter_of(
             oidc_issuer=cluster.oidc_issuer,
             cluster_security_group_id=cluster.cluster_security_group_id,
             volume_key_arn=node_groups.volume_kms_key_arn,
-            provider=cluster.provider,
+            provider=awake_provider(cluster),
             ami_release_version=settings.cluster.node_ami_release_version,
             subnet_ids_to_tag=list(brought) if brought else None,
             subnet_count=len(brought or ()),
@@ -532,6 +532,8 @@ def teams_of(
     """A `Team` per team of `teams` (the loader requires the secrets backend with them)."""
     if secrets is None:
         return {}
+    if cluster.eks_cluster is None:
+        raise AssertionError("an asleep stack has no teams (program.py, asleep_stack)")
     eks_cluster = cluster.eks_cluster.eks_cluster
     return {
         team.name: Team(
