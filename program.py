@@ -665,6 +665,7 @@ def airflow_of(
             # The port as configured, not the instance's output: the policies need not wait for the database.
             database_port=settings.database.existing_port if settings.database.existing else POSTGRES_PORT,
             secrets_backend=backend,
+            task_egress=a.task_egress_rules,
             sso=a.sso,
             # A secret config key, read only with single sign-on.
             sso_client_secret=pulumi.Config().require_secret("ssoClientSecret") if a.sso else None,

@@ -61,6 +61,7 @@ from lib.airflow.secrets import (
 from lib.airflow.secrets_backend import BackendTarget
 from lib.airflow.signing import KEY_ALGORITHM, KEY_BITS
 from lib.airflow.sso import CLIENT_SECRET_KEY, CLIENT_SECRET_NAME, OidcProvider, issuer_port
+from lib.airflow.task_egress import EgressRule
 from lib.airflow.telemetry import RemoteLogs, StatsdTarget
 from lib.airflow.values import (
     CHART_NAME,
@@ -153,6 +154,8 @@ class AirflowArgs:
     """S3 bucket and IAM role of the long-term task logs (`LogArchive`); None: EFS only."""
     secrets_backend: pulumi.Input[BackendTarget] | None = None
     """Connections and variables from Secrets Manager: its prefixes and the readers' role; None: off."""
+    task_egress: Sequence[EgressRule] = ()
+    """Where task pods may connect besides the namespace's own flows (each a `task-egress-<name>` flow)."""
     load_balancer_cidrs: pulumi.Input[Sequence[str]] = ()
     """The NLB's own addresses (its health checks and requests come from them): the API server admits them."""
     kubernetes_api_cidrs: pulumi.Input[Sequence[str]] = ()
@@ -289,6 +292,7 @@ class Airflow(pulumi.ComponentResource):
             git_port=git_port(args.git_sync.repo) if args.git_sync else None,
             extra=args.values,
             secrets_backend=args.secrets_backend is not None,
+            task_egress=tuple(args.task_egress),
             identity_provider_port=issuer_port(args.sso) if args.sso else None,
         )
 

@@ -20,14 +20,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
-import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components.parts.helm import helm_release
-from components.parts.iam_roles import iam_role, irsa_trust
+from components.parts.iam_roles import chart_role
 from components.parts.outputs import register_public_outputs
 from lib.cluster.helm_addons import AddonChart, release_values
-from lib.naming import child_name, with_name
+from lib.naming import child_name
 
 RELEASE_TIMEOUT_SECONDS = 600
 
@@ -75,23 +74,15 @@ class ClusterAddon(pulumi.ComponentResource):
     def __init__(self, name: str, args: ClusterAddonArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("airflow:index:ClusterAddon", name, None, opts)
         chart, tags = args.chart, args.tags
-        child = pulumi.ResourceOptions(parent=self)
-        role, _ = iam_role(
+        role, attachment = chart_role(
             self,
-            child_name(name, "role"),
-            irsa_trust(args.oidc_provider_arn, args.oidc_issuer, chart.namespace, [chart.service_account]),
+            name,
+            chart,
+            args.oidc_provider_arn,
+            args.oidc_issuer,
+            json.dumps(args.policy),
+            f"Least privilege of the {chart.chart} add-on",
             tags,
-            description=f"IRSA role of {chart.namespace}/{chart.service_account} ({chart.chart})",
-        )
-        policy = aws.iam.Policy(
-            child_name(name, "policy"),
-            description=f"Least privilege of the {chart.chart} add-on",
-            policy=json.dumps(args.policy),
-            tags=with_name(tags, child_name(name, "policy")),
-            opts=child,
-        )
-        attachment = aws.iam.RolePolicyAttachment(
-            child_name(name, "policy-attachment"), role=role.name, policy_arn=policy.arn, opts=child
         )
         self.release = helm_release(
             self,

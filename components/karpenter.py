@@ -30,7 +30,7 @@ import pulumi_kubernetes as k8s
 from components.image_cache import import_policy
 from components.node_groups import EC2_TRUST, NODE_POLICIES
 from components.parts.helm import helm_release
-from components.parts.iam_roles import iam_role, irsa_trust
+from components.parts.iam_roles import chart_role, iam_role
 from components.parts.outputs import register_public_outputs
 from lib.cluster import karpenter as kp
 from lib.cluster.helm_addons import release_values
@@ -161,24 +161,17 @@ class Karpenter(pulumi.ComponentResource):
                 )
             )
 
-        role, _ = iam_role(
+        role, attachment = chart_role(
             self,
-            child_name(name, "role"),
-            irsa_trust(args.oidc_provider_arn, args.oidc_issuer, chart.namespace, [chart.service_account]),
-            tags,
-            description=f"IRSA role of {chart.namespace}/{chart.service_account} ({chart.chart})",
-        )
-        policy = aws.iam.Policy(
-            child_name(name, "policy"),
-            description="Least privilege of the Karpenter controller",
-            policy=pulumi.Output.all(args.account_id, node_role.arn, queue.arn).apply(
+            name,
+            chart,
+            args.oidc_provider_arn,
+            args.oidc_issuer,
+            pulumi.Output.all(args.account_id, node_role.arn, queue.arn).apply(
                 lambda v: json.dumps(kp.karpenter_controller_policy(args.region, v[0], args.cluster_name, v[1], v[2]))
             ),
-            tags=with_name(tags, child_name(name, "policy")),
-            opts=child,
-        )
-        attachment = aws.iam.RolePolicyAttachment(
-            child_name(name, "policy-attachment"), role=role.name, policy_arn=policy.arn, opts=child
+            "Least privilege of the Karpenter controller",
+            tags,
         )
         key_use = aws.iam.RolePolicy(
             child_name(name, "volume-key"),

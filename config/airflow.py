@@ -21,6 +21,7 @@ from lib.airflow.sso import (
     issuer_problem,
     role_mapping_problem,
 )
+from lib.airflow.task_egress import EgressRule, task_egress_problem, task_egress_rules
 from lib.airflow.task_pod import TASK_POD_KEYS
 from lib.airflow.values import WORKER_SERVICE_ACCOUNT, Replicas
 from lib.cluster.managed_addons import MANAGED_ADDONS, VERSION_PATTERN
@@ -165,6 +166,16 @@ class AirflowSettings(Section):
         "of the task pods chart 1.22 deprecates (`workers.env`, ...: set `workers.kubernetes.*`).",
     )
 
+    task_egress: Mapping[str, Any] = key(
+        "taskEgress",
+        {},
+        "Where task pods may connect besides the platform's own flows (the Airflow namespace denies first; task "
+        "pods already reach HTTPS, 443, outside the private ranges): rule name -> {cidrs: [IPv4 CIDRs], ports: "
+        "[numbers], protocol: TCP or UDP (default TCP)}, e.g. warehouse: {cidrs: [10.50.0.0/16], ports: [5439]}. "
+        "Each rule is a flow task-egress-<name> from the task pods only; the link-local range (the instance "
+        "metadata service) is refused, and excepted from a rule that contains it.",
+    )
+
     sso_issuer: str = key(
         "ssoIssuer",
         "",
@@ -270,6 +281,8 @@ class AirflowSettings(Section):
             self._check_git_sync()
         if self.sso_issuer:
             self._check_sso()
+        if problem := task_egress_problem(self.task_egress):
+            raise self.invalid("task_egress", problem)
         workers = self.values.get("workers")
         if isinstance(workers, Mapping) and "serviceAccount" in workers:
             raise ConfigError(
@@ -284,6 +297,10 @@ class AirflowSettings(Section):
                 f"is deprecated by the Airflow chart (1.22) and never reaches the task pods: set "
                 f"workers.kubernetes.{shared[0]} instead",
             )
+
+    @property
+    def task_egress_rules(self) -> tuple[EgressRule, ...]:
+        return task_egress_rules(self.task_egress)
 
     @property
     def fernet_key_generations(self) -> tuple[int, ...]:

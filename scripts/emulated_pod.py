@@ -8,7 +8,8 @@ What a kubelet does for a container, done on this machine (standard library only
 - its files: every `volumeMount` of the container, from the pod's `volumes`: a ConfigMap or a
   Secret is written (all keys, or the `items`; `subPath` mounts a single key), `readOnly`
   mounts are made unwritable (files 0444, directories 0555: effective for a process that is not
-  root), a `persistentVolumeClaim` is a directory shared by every pod that claims it (a
+  root), a `projected` volume its sources' files (a service-account token is a stand-in: there
+  is no API server here), a `persistentVolumeClaim` is a directory shared by every pod that claims it (a
   symlink at the mount path), an `emptyDir` a fresh directory;
 - its process: `command` + `args` (without `command`, `args` alone: the image's ENTRYPOINT is
   not run), in `workingDir` (else the image's WORKDIR).
@@ -31,6 +32,13 @@ from typing import Any
 
 IMAGE_WORKDIR = "/opt/airflow"  # apache/airflow image's WORKDIR, where a container without workingDir starts
 IMAGE_HOME = "/home/airflow"  # apache/airflow image's HOME (user airflow, uid 50000)
+KUBE_ROOT_CA = "kube-root-ca.crt"
+"""The ConfigMap Kubernetes publishes in every namespace (kube-controller-manager's root CA
+publisher): a projected service-account volume reads its `ca.crt`. Not an object of the render."""
+EMULATED_CA = "-----BEGIN CERTIFICATE-----\nemulated cluster CA\n-----END CERTIFICATE-----\n"
+EMULATED_TOKEN = "emulated.service-account.token"
+"""What the kubelet writes to a projected `serviceAccountToken` (a JWT the API server issues): no
+API server here, so a stand-in; nothing in the run calls the Kubernetes API with it."""
 VAR_REFERENCE = re.compile(r"\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)")
 
 
@@ -142,7 +150,7 @@ def resolve(pod: Mapping[str, Any], container_name: str, cluster: Cluster) -> Co
         volume = volumes.get(mount["name"])
         if volume is None:
             raise PodError(f"{name}/{container_name}: no volume {mount['name']!r}")
-        _mount(mount, volume, cluster, files, directories)
+        _mount(mount, volume, cluster, files, directories, (name, spec.get("serviceAccountName", "default")))
     security = {**(spec.get("securityContext") or {}), **(c.get("securityContext") or {})}
     user = security.get("runAsUser")
     return Container(name, container_name, argv, env, c.get("workingDir") or IMAGE_WORKDIR, files, directories, user)
@@ -183,8 +191,15 @@ def _mount(
     cluster: Cluster,
     files: dict[str, tuple[str, bool]],
     directories: dict[str, tuple[str, bool]],
+    pod_and_account: tuple[str, str] = ("", "default"),
 ) -> None:
     path, read_only, sub = mount["mountPath"], bool(mount.get("readOnly")), mount.get("subPath")
+    if "projected" in volume:
+        if sub is not None:
+            raise PodError(f"volume {mount['name']}: a subPath of a projected volume is not emulated")
+        for source in volume["projected"].get("sources") or []:
+            _project(source, path.rstrip("/"), cluster, files, pod_and_account)
+        return
     if "persistentVolumeClaim" in volume:
         claim = volume["persistentVolumeClaim"]["claimName"]
         if claim not in cluster.claims:
@@ -212,6 +227,40 @@ def _mount(
                 files[f"{path.rstrip('/')}/{rel}"] = (data[key], True)
     else:
         raise PodError(f"volume {mount['name']}: {sorted(volume)} is not emulated")
+
+
+def _project(
+    source: Mapping[str, Any],
+    path: str,
+    cluster: Cluster,
+    files: dict[str, tuple[str, bool]],
+    pod_and_account: tuple[str, str],
+) -> None:
+    """One source of a projected volume, as the kubelet writes it (always read-only)."""
+    if "serviceAccountToken" in source:
+        files[f"{path}/{source['serviceAccountToken']['path']}"] = (EMULATED_TOKEN, True)
+    elif "configMap" in source or "secret" in source:
+        kind = "configMap" if "configMap" in source else "secret"
+        ref = source[kind]
+        store = cluster.config_maps if kind == "configMap" else cluster.secrets
+        data = store.get(ref["name"])
+        if data is None and kind == "configMap" and ref["name"] == KUBE_ROOT_CA:
+            data = {"ca.crt": EMULATED_CA}
+        if data is None:
+            raise PodError(f"{kind} {ref['name']!r} does not exist")
+        for item in ref.get("items") or [{"key": k, "path": k} for k in data]:
+            if item["key"] not in data:
+                raise PodError(f"{kind} {ref['name']!r} has no {item['key']!r}")
+            files[f"{path}/{item['path']}"] = (data[item["key"]], True)
+    elif "downwardAPI" in source:
+        pod, account = pod_and_account
+        for item in source["downwardAPI"].get("items") or []:
+            if "fieldRef" not in item:
+                raise PodError(f"downwardAPI {item['path']}: only fieldRef is emulated")
+            value = _field(item["fieldRef"]["fieldPath"], pod, cluster.namespace, account)
+            files[f"{path}/{item['path']}"] = (value, True)
+    else:
+        raise PodError(f"projected source {sorted(source)} is not emulated")
 
 
 def _local_path(root: Path, path: str) -> Path:

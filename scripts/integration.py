@@ -426,6 +426,9 @@ def roles_job_steps(steps: Steps, procs: Processes, pg_port: int, ca_file: Path)
         [str(steps.python), "-c", create, str(arn_file)],
         env=aws,
     )
+    password_file = steps.tmp / "app-password"
+    password_file.write_text(APP_PASSWORD)
+    password_file.chmod(0o440)
     job = {
         **aws,
         "DB_ROLES_PLAN": json.dumps({"master": ROLES.master, "db_name": ROLES.db_name, "generation": ROLES.generation}),
@@ -434,7 +437,8 @@ def roles_job_steps(steps: Steps, procs: Processes, pg_port: int, ca_file: Path)
         "DB_MASTER_SECRET_ARN": arn_file.read_text().strip() if arn_file.exists() else "",
         "DB_SSLMODE": "verify-full",
         "DB_SSLROOTCERT": str(ca_file),
-        "DB_APP_PASSWORD": APP_PASSWORD,
+        # The Job's Secret, mounted as a file (lib/database/roles_job.py): exactly the value, no newline.
+        "DB_APP_PASSWORD_FILE": str(password_file),
     }
     script = str(ROOT / "lib" / "database" / "roles.py")
     steps.step(

@@ -8,7 +8,8 @@ from collections.abc import Mapping, Sequence
 import pulumi
 import pulumi_aws as aws
 
-from lib.naming import with_name
+from lib.cluster.helm_addons import AddonChart
+from lib.naming import child_name, with_name
 from lib.security.iam_documents import irsa_trust_policy
 
 
@@ -45,3 +46,39 @@ def iam_role(
         for key, arn in (managed_policies or {}).items()
     ]
     return role, attachments
+
+
+def chart_role(
+    parent: pulumi.Resource,
+    name: str,
+    chart: AddonChart,
+    oidc_provider_arn: pulumi.Input[str],
+    oidc_issuer: pulumi.Input[str],
+    policy: pulumi.Input[str],
+    policy_description: str,
+    tags: Mapping[str, str],
+) -> tuple[aws.iam.Role, aws.iam.RolePolicyAttachment]:
+    """The IRSA role of a Helm chart's service account (`<name>-role`), with its own least-privilege
+    policy (`<name>-policy`, the JSON `policy`) attached (`<name>-policy-attachment`), children of
+    `parent`. The release waits for the attachment, so its pods start with their permissions."""
+    role, _ = iam_role(
+        parent,
+        child_name(name, "role"),
+        irsa_trust(oidc_provider_arn, oidc_issuer, chart.namespace, [chart.service_account]),
+        tags,
+        description=f"IRSA role of {chart.namespace}/{chart.service_account} ({chart.chart})",
+    )
+    document = aws.iam.Policy(
+        child_name(name, "policy"),
+        description=policy_description,
+        policy=policy,
+        tags=with_name(tags, child_name(name, "policy")),
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+    attachment = aws.iam.RolePolicyAttachment(
+        child_name(name, "policy-attachment"),
+        role=role.name,
+        policy_arn=document.arn,
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+    return role, attachment

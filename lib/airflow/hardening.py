@@ -11,9 +11,11 @@ Pods (chart 1.22, values merged before the user's `airflowValues`):
   existing folder; the same two in 3.3.2's dag_processing/bundles/base.py and core_api/app.py,
   not a full re-read; PgBouncer's unix socket is in /tmp). Task pods keep a writable root: DAG code
   writes where it likes;
-- service-account tokens only for the scheduler (it creates the task pods) and the API server
+- service-account tokens only for the scheduler (it creates the task pods), the API server
   (it reads a running task pod's log through the Kubernetes API: the cncf.kubernetes 10.5
-  KubernetesExecutor.get_task_log, still so in 10.25.0, with the chart's pod-log-reader Role). IRSA does not need
+  KubernetesExecutor.get_task_log, still so in 10.25.0, with the chart's pod-log-reader Role) and
+  the failed-pod cleanup; the scheduler's and the cleanup's a projected token of one hour mounted by
+  the chart (`PROJECTED_TOKEN_SECTIONS`), the API server's the automatic one. IRSA does not need
   them: the EKS pod identity webhook adds its own projected token volume for an annotated
   account (amazon-eks-pod-identity-webhook pkg/handler/handler.go, getPodSpecPatch);
 - images pulled `Always` for the control plane (a few pods, rare restarts: the kubelet checks the
@@ -42,6 +44,29 @@ POD_SECURITY_LABELS = {f"pod-security.kubernetes.io/{mode}": PSA_LEVEL for mode 
 TOKEN_SECTIONS = ("scheduler", "apiServer", "cleanup")
 """Chart sections whose pods mount a service-account token (they call the Kubernetes API: the
 executor, the logs of running task pods, the failed-pod cleanup)."""
+PROJECTED_TOKEN_SECTIONS = ("scheduler", "cleanup")
+"""Token sections whose pods chart 1.22 lets mount a token of their own instead of the automatic
+one (`serviceAccount.serviceAccountTokenVolume`, _helpers.yaml `serviceAccountTokenVolume`): the
+account says `automountServiceAccountToken: false` (the scheduler's pod too) and the pod mounts a
+projected token that expires, where the Kubernetes client reads the in-cluster one. The API server's
+chart section has no such value: it keeps the automatic token."""
+SERVICE_ACCOUNT_DIRECTORY = "/var/run/secrets/kubernetes.io/serviceaccount"
+"""Where the kubernetes client's `load_incluster_config` reads `token` and `ca.crt` (kubernetes
+36.0.3 and kubernetes_asyncio 36.1.0, the versions constraints-integration.txt pins for
+apache-airflow-providers-cncf-kubernetes 10.25.0: config/incluster_config.py `SERVICE_TOKEN_FILENAME`)."""
+TOKEN_EXPIRATION_SECONDS = 3600
+"""The projected token's life. The kubelet writes a new one at 80% of it (48 min); both clients
+re-read the file a minute after their last read (`_token_refresh_period`/`TOKEN_REFRESH_PERIOD`,
+through `refresh_api_key_hook` before each request), so a token is never used past 49 min. Not
+3607 s, the automatic token's: the API server stretches a pod-bound token of exactly that life to
+its extended maximum (kubernetes pkg/registry/core/serviceaccount/storage/token.go with
+`--service-account-extend-token-expiration`; a year upstream, 90 days on EKS), this one expires."""
+PROJECTED_TOKEN_VOLUME = {
+    "enabled": True,
+    "mountPath": SERVICE_ACCOUNT_DIRECTORY,
+    "volumeName": "kube-api-access",
+    "expirationSeconds": TOKEN_EXPIRATION_SECONDS,
+}
 NO_TOKEN_SECTIONS = ("triggerer", "dagProcessor", "pgbouncer", "statsd", "migrateDatabaseJob", "createUserJob")
 GROOMED_SECTIONS = ("scheduler", "triggerer", "dagProcessor")  # sections with a log groomer sidecar
 LOG_GROOMER = Resources("10m", "64Mi", "100m", "128Mi")
@@ -114,7 +139,11 @@ def hardening_values() -> dict[str, Any]:
         },
     }
     for section in TOKEN_SECTIONS:
-        values.setdefault(section, {})["serviceAccount"] = {"automountServiceAccountToken": True}
+        values.setdefault(section, {})["serviceAccount"] = (
+            {"automountServiceAccountToken": False, "serviceAccountTokenVolume": PROJECTED_TOKEN_VOLUME}
+            if section in PROJECTED_TOKEN_SECTIONS
+            else {"automountServiceAccountToken": True}
+        )
     for section in NO_TOKEN_SECTIONS:
         values.setdefault(section, {})["serviceAccount"] = {"automountServiceAccountToken": False}
     for section in GROOMED_SECTIONS:

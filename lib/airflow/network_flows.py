@@ -46,6 +46,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from lib.airflow.secrets import RELEASE_NAME
+from lib.airflow.task_egress import EgressRule
 
 Port = tuple[str, int]
 """(protocol, port)."""
@@ -162,6 +163,8 @@ class NetworkContext:
     """The OIDC issuer's port with single sign-on (`lib.airflow.sso.issuer_port`); None: no SSO."""
     secrets_backend: bool = False
     """Whether the servers read connections and variables from Secrets Manager (`secretsManagerBackend`)."""
+    task_egress: tuple[EgressRule, ...] = ()
+    """Where task pods may connect besides the table's flows (`taskEgress`, `lib/airflow/task_egress.py`)."""
 
 
 def _ip_peer(name: str, cidrs: Sequence[str]) -> Peer:
@@ -288,6 +291,10 @@ def flows(context: NetworkContext) -> tuple[Flow, ...]:
         table.append(
             Flow("git-sync-to-git", ("git-sync",), _internet("git"), (("TCP", c.git_port),), "the DAGs' repository")
         )
+    for rule in c.task_egress:
+        ports = tuple((rule.protocol, port) for port in rule.ports)
+        name = f"task-egress-{rule.name}"
+        table.append(Flow(name, ("task-pod",), Peer(name, rule.peers()), ports, "yours (taskEgress)"))
     # Peers the user adds through the chart's own keys (the chart's network policies are off).
     extra = c.extra
     if peers := _extra_peers(extra, "apiServer", "networkPolicy", "ingress", "from"):

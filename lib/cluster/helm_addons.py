@@ -9,7 +9,7 @@ Everything here is plain Python (no Pulumi), so that it is unit-tested directly;
   allows the describe calls that reconciling needs and registering targets only in target
   groups tagged for this cluster; it creates no load balancer and writes no security group (the
   program adds the NLB -> nodes rule itself), so it gets no permission to. It does read
-  security groups: read in controller v3.4.3, a binding without `spec.networking` still runs
+  security groups: read in controller v3.4.3 (the same in v3.5.0), a binding without `spec.networking` still runs
   the networking reconcile, and so does the finalizer's cleanup, whose first call is
   `ec2:DescribeSecurityGroups` (pkg/networking/networking_manager.go: reconcile l.100-110, gc
   l.243-246 and l.615-634; cleanup l.124-126). Without it, every reconcile fails and the
@@ -51,13 +51,16 @@ class AddonChart:
     namespace: str = ADDON_NAMESPACE
 
 
-# Chart 3.x installs controller v3.x (chart and app versions are equal since 3.0); 3.4.3 is the
-# latest patch of the 3.4 line (eks-charts release v0.0.240 and later).
+# Chart 3.x installs controller v3.x (chart and app versions are equal since 3.0). 3.5.0 (eks-charts
+# 5239609, 2026-08-03) is the newest: its templates, values and IAM policy are 3.4.3's but for the
+# image tag; the controller checks dualstack subnets and fixes a TargetGroupBinding cache-key
+# collision (#4864). The controller sources cited below read the same at v3.4.3 and v3.5.0
+# (the module path became .../v3: import lines only).
 LOAD_BALANCER_CONTROLLER = AddonChart(
     key="lb-controller",
     repository="https://aws.github.io/eks-charts",
     chart="aws-load-balancer-controller",
-    version="3.4.3",
+    version="3.5.0",
     release_name="aws-load-balancer-controller",
     service_account="aws-load-balancer-controller",
     service_account_annotations_path=("serviceAccount", "annotations"),
@@ -135,7 +138,7 @@ ADDON_CONTAINER_SECURITY = {
     "seccompProfile": {"type": "RuntimeDefault"},
 }
 """Every add-on container's security context. The charts' own defaults fall short of Restricted:
-aws-load-balancer-controller 3.4.3 (eks-charts 97cf2c1, values.yaml L48-57) drops no capability and
+aws-load-balancer-controller 3.5.0 (eks-charts 5239609, values.yaml L48-57) drops no capability and
 sets no seccomp profile; cluster-autoscaler 9.59.0 (kubernetes/autoscaler 5a0b98e4, values.yaml
 L166-171 and L421-426) sets no security context at all."""
 ADDON_POD_SECURITY = {
@@ -269,7 +272,7 @@ def load_balancer_controller_values(
         "vpcId": owned(vpc_id, CLUSTER_VIA),
         "replicaCount": owned(2, REPLICAS_VIA),
         "podDisruptionBudget": {"maxUnavailable": 1},
-        # The chart's pod labels (eks-charts aws-load-balancer-controller 3.4.3, _helpers.tpl selectorLabels).
+        # The chart's pod labels (eks-charts aws-load-balancer-controller 3.5.0, _helpers.tpl selectorLabels).
         "topologySpreadConstraints": zone_spread(
             {
                 "app.kubernetes.io/name": LOAD_BALANCER_CONTROLLER.chart,

@@ -31,6 +31,7 @@ import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 SCHEMA = "airflow"
 """The schema Airflow's tables live in (each login role's `search_path`)."""
@@ -229,8 +230,8 @@ ENV_PLAN = "DB_ROLES_PLAN"
 ENV_HOST, ENV_PORT = "DB_HOST", "DB_PORT"
 ENV_MASTER_SECRET = "DB_MASTER_SECRET_ARN"
 """The Secrets Manager secret holding the master's `{"username": ..., "password": ...}`."""
-ENV_PASSWORD = "DB_APP_PASSWORD"
-"""The current login role's password (from the Job's own Secret)."""
+ENV_PASSWORD_FILE = "DB_APP_PASSWORD_FILE"
+"""The file holding the current login role's password (the Job's own Secret, mounted)."""
 ENV_SSLMODE, ENV_SSLROOTCERT = "DB_SSLMODE", "DB_SSLROOTCERT"
 
 
@@ -238,6 +239,14 @@ def master_credentials(secret_string: str) -> tuple[str, str]:
     """(user, password) from a Secrets Manager secret of RDS's shape."""
     value = json.loads(secret_string)
     return str(value["username"]), str(value["password"])
+
+
+def read_password(path: str) -> str:
+    """The login role's password, the whole file as written (a Secret's key mounted: no newline)."""
+    password = Path(path).read_text(encoding="utf-8")
+    if not password:
+        raise SystemExit(f"{ENV_PASSWORD_FILE}: {path} is empty")
+    return password
 
 
 def run(execute: Callable[[str], object], plan: RolePlan, password: str, log: Callable[[str], object]) -> None:
@@ -257,6 +266,7 @@ def main() -> int:  # pragma: no cover - runs in the Job's pod (the tests run `s
         driver = importlib.import_module("psycopg2")
 
     plan = RolePlan(**json.loads(os.environ[ENV_PLAN]))
+    password = read_password(os.environ[ENV_PASSWORD_FILE])
     secret = boto3.client("secretsmanager").get_secret_value(SecretId=os.environ[ENV_MASTER_SECRET])
     user, master_password = master_credentials(secret["SecretString"])
     if user != plan.master:
@@ -276,7 +286,7 @@ def main() -> int:  # pragma: no cover - runs in the Job's pod (the tests run `s
     )
     with conn:  # one transaction: committed at the end, rolled back on any error
         cursor = conn.cursor()
-        run(cursor.execute, plan, os.environ[ENV_PASSWORD], log=print)
+        run(cursor.execute, plan, password, log=print)
     conn.close()
     print(f"roles in step: Airflow logs in as {plan.login}, runs as {plan.owner} in schema {SCHEMA}")
     return 0

@@ -27,13 +27,21 @@ SECRET = "airflow-db-roles"
 SECRET_KEY = "app-password"
 SCRIPT_KEY = "roles.py"
 MOUNT = "/opt/airflow-db-roles"
+SECRET_MOUNT = "/opt/airflow-db-roles-secret"
+"""The Job's Secret, mounted: the script reads the password from a file (no secret in the
+environment, where `kubectl describe` and a crash dump show it)."""
+SECRET_FILE_MODE = 0o440
+"""Owner and group read: the pod runs as uid 50000 with fsGroup 0, the group of the mounted files."""
 CHECKSUM_ANNOTATION = "checksum/airflow-db-roles"
 """The pod template's keyed checksum of what the Job applies: a new value replaces the Job (its
 template is immutable; pulumi-kubernetes replaces a Job on `.spec.template`), which runs again."""
 BACKOFF_LIMIT = 4
 DEADLINE_SECONDS = 600
 LABELS = {"app.kubernetes.io/name": "airflow-db-roles", "app.kubernetes.io/part-of": "airflow"}
-RESOURCES = {"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"memory": "256Mi"}}
+RESOURCES = {"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"cpu": "500m", "memory": "256Mi"}}
+"""One Python process: imports boto3 and psycopg, one Secrets Manager call, one TLS session and a
+few dozen statements, about a second of CPU; half a core lets it finish in seconds and keeps a
+looping script from taking the control-plane node's CPU from PgBouncer."""
 
 
 def namespace_name(airflow_namespace: str) -> str:
@@ -80,17 +88,20 @@ def job_spec(
         {"name": roles.ENV_PORT, "value": str(port)},
         {"name": roles.ENV_MASTER_SECRET, "value": master_secret_arn},
         *tls,
-        {"name": roles.ENV_PASSWORD, "valueFrom": {"secretKeyRef": {"name": SECRET, "key": SECRET_KEY}}},
+        {"name": roles.ENV_PASSWORD_FILE, "value": f"{SECRET_MOUNT}/{SECRET_KEY}"},
     ]
     container = {
         "name": "roles",
         "image": image,
+        # As the control plane's: the kubelet checks the registry's credentials on each start.
+        "imagePullPolicy": "Always",
         "command": ["python", f"{MOUNT}/{SCRIPT_KEY}"],
         "env": env,
         "resources": RESOURCES,
         "securityContext": container_security(read_only=True),
         "volumeMounts": [
             {"name": "script", "mountPath": MOUNT, "readOnly": True},
+            {"name": "secret", "mountPath": SECRET_MOUNT, "readOnly": True},
             {"name": "tmp", "mountPath": "/tmp"},
         ],
     }
@@ -110,6 +121,14 @@ def job_spec(
                 "containers": [container],
                 "volumes": [
                     {"name": "script", "configMap": {"name": CONFIG_MAP}},
+                    {
+                        "name": "secret",
+                        "secret": {
+                            "secretName": SECRET,
+                            "items": [{"key": SECRET_KEY, "path": SECRET_KEY}],
+                            "defaultMode": SECRET_FILE_MODE,
+                        },
+                    },
                     {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}},
                 ],
             },

@@ -147,7 +147,7 @@ def test_load_balancer_controller_may_only_bind_targets(plans: dict[str, Plan], 
     assert not [
         a for a in granted if a.startswith(("iam:", "ec2:Create", "ec2:Authorize", "ec2:Revoke", "shield:", "waf"))
     ]
-    # Read in controller v3.4.3: a binding without spec.networking still runs the networking
+    # Read in controller v3.4.3 (the same in v3.5.0): a binding without spec.networking still runs the networking
     # reconcile, and its finalizer's cleanup does too, both starting with DescribeSecurityGroups.
     # Without it, every reconcile fails and the finalizer is never removed (destroy hangs).
     assert "ec2:DescribeSecurityGroups" in granted

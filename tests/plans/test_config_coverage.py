@@ -52,6 +52,7 @@ NO_ADMIN_TLS = {k: SSO[k] for k in ("nlbCertificateArn", "airflowCreateAdminUser
 CHANGES: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
     "availabilityZoneIds": ("dev", {}, {"availabilityZoneIds": ["use1-az2", "use1-az5"]}),
     "vpcCidr": ("dev", {}, {"vpcCidr": "10.21.0.0/16"}),
+    "taskEgress": ("dev", {}, {"taskEgress": {"warehouse": {"cidrs": ["10.50.0.0/16"], "ports": [5439]}}}),
     "natGateways": ("dev", {}, {"natGateways": "perAz"}),
     "existingVpcId": ("prod", OWN_VPC, {**OWN_VPC, "existingVpcId": "vpc-0fedcba9876543210"}),
     "existingPublicSubnetIds": (

@@ -113,7 +113,22 @@ def test_the_job_reads_the_rds_managed_secret_through_its_own_role(
         "verify-full",
         "/opt/airflow-db-roles/rds-ca-bundle.pem",
     )
-    assert values["DB_APP_PASSWORD"] == {"secretKeyRef": {"name": roles_job.SECRET, "key": roles_job.SECRET_KEY}}
+    # The password as a file of the Job's Secret, mounted read-only: no secret in the environment.
+    assert values["DB_APP_PASSWORD_FILE"] == "/opt/airflow-db-roles-secret/app-password"
+    assert not any(isinstance(v, dict) for v in values.values())
+    pod = job(plan).inputs["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    mount = {"name": "secret", "mountPath": "/opt/airflow-db-roles-secret", "readOnly": True}
+    assert mount in container["volumeMounts"]
+    items = [{"key": "app-password", "path": "app-password"}]
+    volume = {"name": "secret", "secret": {"secretName": "airflow-db-roles", "items": items, "defaultMode": 0o440}}
+    assert volume in pod["volumes"]
+    # A CPU limit, and the image pulled as the control plane's are.
+    assert container["resources"] == {
+        "requests": {"cpu": "50m", "memory": "128Mi"},
+        "limits": {"cpu": "500m", "memory": "256Mi"},
+    }
+    assert container["imagePullPolicy"] == "Always"
     policy = json.loads(
         plan.one("aws:iam/rolePolicy:RolePolicy", f"airflow-{stack}-db-roles-master-secret").inputs["policy"]
     )

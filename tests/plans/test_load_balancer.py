@@ -193,7 +193,7 @@ def test_target_group_binding_is_valid_and_points_at_the_api_server(plans: dict[
     ]
     assert namespace.urn in binding.dependencies
     # A readiness gate turns true only on a healthy target, and targets of a group no listener
-    # uses stay `unused` (controller v3.4.3, resource_manager.go l.515-528): listener first.
+    # uses stay `unused` (controller v3.4.3 and v3.5.0, resource_manager.go l.515-528): listener first.
     assert plan.one(LISTENER).urn in binding.dependencies
 
 

@@ -216,7 +216,7 @@ def test_claims_bind_their_own_volume_in_the_airflow_namespace(stack: tuple[Plan
     assert plan.outputs["efs_dags_claim_name"] != plan.outputs["efs_logs_claim_name"]
     (namespace,) = [n for n in plan.of_type(NAMESPACE) if n.inputs["metadata"]["name"] == "airflow"]
     # The load balancer controller injects readiness gates into this namespace's pods only when
-    # it carries this label (controller v3.4.3 chart, templates/webhook.yaml, mpod.elbv2.k8s.aws).
+    # it carries this label (controller chart 3.5.0, templates/webhook.yaml, mpod.elbv2.k8s.aws).
     assert namespace.inputs["metadata"]["labels"]["elbv2.k8s.aws/pod-readiness-gate-inject"] == "enabled"
     pv_names = set()
     for pv_reg, claim in ((pv, claim) for _, pv, claim in volumes(plan).values()):

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from lib.database.roles import SCHEMA, RolePlan, redacted, statements
+from lib.database.roles import SCHEMA, RolePlan, read_password, redacted, statements
 from scripts.integration import PG_BIN, as_unprivileged, free_port, give_away, wait_for
 
 MASTER, MASTER_PASSWORD, DB = "airflow", "Master0Password0Held0By0Rds", "airflow"
@@ -225,3 +225,13 @@ def test_the_job_never_logs_the_password() -> None:
     logged = [redacted(sql, PASSWORDS[2]) for sql in statements(plan, PASSWORDS[2])]
     assert sum("PASSWORD '***'" in line for line in logged) == 1
     assert not any("Gen2" in line for line in logged)
+
+
+def test_the_job_reads_the_password_file_as_written_and_refuses_an_empty_one(tmp_path: Path) -> None:
+    """The Job's Secret mounted as a file (lib/database/roles_job.py): the whole value, spaces and
+    quotes included; an empty file stops the Job before it connects."""
+    (tmp_path / "app-password").write_text(PASSWORDS[2])
+    assert read_password(str(tmp_path / "app-password")) == PASSWORDS[2]
+    (tmp_path / "empty").write_text("")
+    with pytest.raises(SystemExit, match=r"DB_APP_PASSWORD_FILE: .*/empty is empty"):
+        read_password(str(tmp_path / "empty"))

@@ -12,7 +12,7 @@ import yaml
 
 from scripts import airflow_run
 from scripts.airflow_render import render_release
-from scripts.emulated_pod import Cluster, Local, PodError, materialise, resolve, substitute
+from scripts.emulated_pod import EMULATED_CA, EMULATED_TOKEN, Cluster, Local, PodError, materialise, resolve, substitute
 
 ROOT = Path("/pods/p")
 LOCAL = Local(
@@ -94,6 +94,38 @@ def test_volumes_become_files_and_directories() -> None:
         "/etc/s/f.txt": ("secret-file", True),
     }
     assert c.directories == {"/opt/airflow/dags": ("claim:airflow-dags/team", True), "/tmp": ("empty", False)}
+
+
+def test_a_projected_service_account_volume_becomes_its_sources_files() -> None:
+    """The chart's token volume (_helpers.yaml `serviceAccountTokenVolume`): the token, the
+    namespace's root CA (published in every namespace, not rendered) and the pod's namespace."""
+    sources = [
+        {"serviceAccountToken": {"expirationSeconds": 3600, "path": "token"}},
+        {"configMap": {"name": "kube-root-ca.crt", "items": [{"key": "ca.crt", "path": "ca.crt"}]}},
+        {
+            "downwardAPI": {
+                "items": [{"fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.namespace"}, "path": "namespace"}]
+            }
+        },
+    ]
+    volumes = [{"name": "kube-api-access", "projected": {"defaultMode": 420, "sources": sources}}]
+    mounts = [
+        {"name": "kube-api-access", "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount", "readOnly": True}
+    ]
+    c = resolve(pod({"volumeMounts": mounts}, volumes), "base", cluster())
+    where = "/var/run/secrets/kubernetes.io/serviceaccount"
+    assert c.files == {
+        f"{where}/token": (EMULATED_TOKEN, True),
+        f"{where}/ca.crt": (EMULATED_CA, True),
+        f"{where}/namespace": ("airflow", True),
+    }
+    missing = [{"configMap": {"name": "absent", "items": [{"key": "ca.crt", "path": "ca.crt"}]}}]
+    with pytest.raises(PodError, match="configMap 'absent' does not exist"):
+        resolve(
+            pod({"volumeMounts": mounts}, [{"name": "kube-api-access", "projected": {"sources": missing}}]),
+            "base",
+            cluster(),
+        )
 
 
 def test_substitute_changes_paths_services_and_adds_the_environment_it_documents() -> None:

@@ -25,7 +25,7 @@ import yaml
 
 from components.airflow import NAMESPACE_LABELS
 from lib.airflow.git_sync import GitSyncSource, git_sync_deployment
-from lib.airflow.hardening import PSA_LEVEL
+from lib.airflow.hardening import PSA_LEVEL, SERVICE_ACCOUNT_DIRECTORY, TOKEN_EXPIRATION_SECONDS
 from lib.cluster.helm_addons import (
     ADDON_CONTAINER_SECURITY,
     ADDON_POD_SECURITY,
@@ -40,8 +40,8 @@ from tests.support.renders import Rendered, containers
 ROOT = Path(__file__).resolve().parents[2]
 SECURITY_DOCS = ROOT / "docs" / "security.md"
 # issue 20: chart 1.22.0 renders 27; issue 25 adds the cleanup CronJob (3, those of the Jobs); issue 24
-# the database roles Job (4)
-MAX_FAILED = 34
+# the database roles Job (1: its image's digest) and takes the scheduler's token (-1)
+MAX_FAILED = 30
 TASK_POD = "airflow-task-pod"
 MAX_TASK_POD_FAILED = 5  # issue 21: the task pod template, scanned as a Pod since (docs/security.md, "Hardened pods")
 SKIPPED_CHECKS = ("CKV_K8S_21",)  # "the default namespace": `helm template` leaves objects without one
@@ -326,17 +326,54 @@ def test_what_the_loader_accepts_from_the_user_keeps_every_pod_restricted() -> N
     assert {name: restricted_problems(pod) for name, pod in pods.items()} == {n: [] for n in pods}
 
 
+def projected_tokens(pod: dict[str, Any]) -> dict[str, tuple[int, list[str]]]:
+    """The pod's projected service-account token volumes: name -> (expirationSeconds, the
+    containers mounting it at the kubernetes client's in-cluster directory)."""
+    found = {}
+    for volume in pod.get("volumes") or []:
+        sources = (volume.get("projected") or {}).get("sources") or []
+        tokens = [s["serviceAccountToken"] for s in sources if "serviceAccountToken" in s]
+        if tokens:
+            (token,) = tokens
+            assert token["path"] == "token" and "audience" not in token, volume  # the API server's own audience
+            ca = {"configMap": {"name": "kube-root-ca.crt", "items": [{"key": "ca.crt", "path": "ca.crt"}]}}
+            assert ca in sources
+            mounted = [
+                c["name"]
+                for c in containers(pod)
+                for m in c.get("volumeMounts") or []
+                if m["name"] == volume["name"] and m["mountPath"] == SERVICE_ACCOUNT_DIRECTORY and m.get("readOnly")
+            ]
+            found[volume["name"]] = (token["expirationSeconds"], mounted)
+    return found
+
+
 def test_tokens_are_mounted_only_where_the_kubernetes_api_is_called(rendered: Rendered) -> None:
-    """The chart sets `automountServiceAccountToken` on the accounts (checkov reads pods only)."""
+    """The effective token of each pod: the pod's `automountServiceAccountToken`, else its account's
+    (Kubernetes' rule; checkov reads the pod's only), and the projected tokens the chart mounts."""
     accounts = {o["metadata"]["name"]: o for o in rendered.objects if o["kind"] == "ServiceAccount"}
     pod_specs = every_pod(rendered)
     pod_specs["task-pod"]["serviceAccountName"] = rendered.plan.outputs["airflow_worker_service_account"]
-    mounted = set()
+    automatic, projected = set(), {}
     for name, pod in pod_specs.items():
         account = accounts.get(pod.get("serviceAccountName", ""), {})
         if pod.get("automountServiceAccountToken", account.get("automountServiceAccountToken", True)):
-            mounted.add(name)
-    assert mounted == {"airflow-scheduler", "airflow-api-server", "airflow-cleanup"}
+            automatic.add(name)
+        if tokens := projected_tokens(pod):
+            projected[name] = tokens
+    # The API server's chart section offers no token volume: the automatic token (3607 s, stretched).
+    assert automatic == {"airflow-api-server"}
+    # The scheduler and the cleanup: a one-hour token, in the one container calling the API.
+    assert projected == {
+        "airflow-scheduler": {"kube-api-access": (TOKEN_EXPIRATION_SECONDS, ["scheduler"])},
+        "airflow-cleanup": {"kube-api-access": (TOKEN_EXPIRATION_SECONDS, ["airflow-cleanup-pods"])},
+    }
+    assert TOKEN_EXPIRATION_SECONDS == 3600
+    # The scheduler's pod says so itself (chart 1.22 scheduler-deployment.yaml); the cleanup's
+    # CronJob template has no such field, its account does.
+    assert pod_specs["airflow-scheduler"]["automountServiceAccountToken"] is False
+    assert "automountServiceAccountToken" not in pod_specs["airflow-cleanup"]
+    assert accounts[pod_specs["airflow-cleanup"]["serviceAccountName"]]["automountServiceAccountToken"] is False
 
 
 def test_the_control_plane_runs_read_only_and_task_pods_do_not(rendered: Rendered) -> None:

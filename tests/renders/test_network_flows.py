@@ -17,10 +17,12 @@ from typing import Any
 
 import pytest
 
+from config.errors import ConfigError
 from lib.airflow.network_flows import NetworkContext, network_policies
 from lib.airflow.network_flows import flows as program_flows
+from lib.airflow.task_egress import task_egress_rules
 from lib.network.subnets import load_balancer_address
-from offline.mocks import Plan, run_program
+from offline.mocks import Plan, ProgramError, run_program
 from tests.support.renders import Rendered
 
 NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
@@ -428,3 +430,47 @@ def test_with_single_sign_on_the_api_server_reaches_the_identity_provider_on_its
     assert not connects(with_sso, api_server, {"ip": "10.1.2.3"}, 8080)
     assert not connects(with_sso, scheduler, {"ip": "10.1.2.3"}, 8443)
     assert not connects(network_policies(NetworkContext()), api_server, {"ip": "10.1.2.3"}, 8443)
+
+
+def test_task_egress_opens_its_ports_to_its_addresses_from_the_task_pods_only() -> None:
+    """`taskEgress` (lib/airflow/task_egress.py): a warehouse in the VPC on 5439, a web host on 80
+    anywhere but the instance metadata service; for the task pods, nothing more and no one else."""
+    rules = task_egress_rules(
+        {
+            "warehouse": {"cidrs": ["10.50.0.0/16"], "ports": [5439]},
+            "web": {"cidrs": ["0.0.0.0/0"], "ports": [80]},
+        }
+    )
+    policies = network_policies(NetworkContext(task_egress=rules))
+    task_pod = {"labels": {"component": "worker", "release": "airflow", "tier": "airflow"}}
+    scheduler = {"labels": {"tier": "airflow", "component": "scheduler", "release": "airflow"}}
+    warehouse, web = {"ip": "10.50.3.4"}, {"ip": "93.184.216.34"}
+    assert connects(policies, task_pod, warehouse, 5439)
+    assert not connects(policies, task_pod, warehouse, 5432)
+    assert not connects(policies, task_pod, warehouse, 5439, "UDP")
+    assert connects(policies, task_pod, web, 80)
+    assert not connects(policies, task_pod, {"ip": "169.254.169.254"}, 80)
+    assert not connects(policies, scheduler, warehouse, 5439)
+    assert not connects(network_policies(NetworkContext()), task_pod, warehouse, 5439)
+    assert [f.name for f in program_flows(NetworkContext(task_egress=rules))][-2:] == [
+        "task-egress-warehouse",
+        "task-egress-web",
+    ]
+
+
+def test_the_program_hands_task_egress_to_the_task_pods_policy() -> None:
+    plan = run_program("dev", {"taskEgress": {"warehouse": {"cidrs": ["10.50.0.0/16"], "ports": [5439]}}})
+    (policy,) = [r for r in plan.of_type(NETWORK_POLICY) if r.inputs["metadata"]["name"] == "airflow-task-pod-policy"]
+    assert {
+        "to": [{"ipBlock": {"cidr": "10.50.0.0/16"}}],
+        "ports": [{"protocol": "TCP", "port": 5439}],
+    } in policy.inputs["spec"]["egress"]
+
+
+def test_a_bad_task_egress_names_the_key_and_registers_nothing() -> None:
+    with pytest.raises(ProgramError) as failure:
+        run_program("dev", {"taskEgress": {"imds": {"cidrs": ["169.254.169.254/32"], "ports": [80]}}})
+    cause = failure.value.cause
+    assert isinstance(cause, ConfigError) and cause.key == "taskEgress", cause
+    assert "link-local (the instance metadata service)" in str(cause)
+    assert failure.value.registrations == []

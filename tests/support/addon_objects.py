@@ -18,10 +18,10 @@ from typing import Any
 
 from lib.cluster.helm_addons import CLUSTER_AUTOSCALER, LOAD_BALANCER_CONTROLLER
 
-LBC_TEMPLATE = "eks-charts 97cf2c1 (chart 3.4.3) stable/aws-load-balancer-controller"
+LBC_TEMPLATE = "eks-charts 5239609 (chart 3.5.0) stable/aws-load-balancer-controller"
 LBC_DEFAULTS: dict[str, Any] = {
     # values.yaml L9-12, L48-57, L313-331: what the program leaves at the chart's default.
-    "image": {"tag": "v3.4.3", "pullPolicy": "IfNotPresent"},
+    "image": {"tag": "v3.5.0", "pullPolicy": "IfNotPresent"},
     "livenessProbe": {
         "failureThreshold": 2,
         "httpGet": {"path": "/healthz", "port": 61779, "scheme": "HTTP"},
