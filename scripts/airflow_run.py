@@ -67,7 +67,7 @@ DAG_FILE = ROOT / "tests" / "dags" / "integration_run.py"
 EXECUTOR_FILE = ROOT / "scripts" / "emulated_executor.py"
 COMPONENTS = ("airflow-api-server", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer")
 JOBS = ("airflow-run-airflow-migrations", "airflow-create-user")
-NOT_RUN = ("scheduler-log-groomer", "dag-processor-log-groomer", "triggerer-log-groomer")
+NOT_RUN = ("scheduler-log-groomer",)
 """Sidecars whose command (/clean-logs) is a script of the image, not of the render."""
 EXECUTOR = "emulated_executor.EmulatedKubernetesExecutor"
 DAG_ID = "integration_run"

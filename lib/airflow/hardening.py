@@ -20,7 +20,7 @@ Pods (chart 1.22, values merged before the user's `airflowValues`):
   account (amazon-eks-pod-identity-webhook pkg/handler/handler.go, getPodSpecPatch);
 - images pulled `Always` for the control plane (a few pods, rare restarts: the kubelet checks the
   registry's credentials each time), `IfNotPresent` for task pods (hundreds of starts a minute);
-- requests and limits on the log groomers too.
+- one log groomer, the scheduler's (`GROOMED_SECTIONS`), with requests and limits.
 
 Network policies: the chart's are off (`networkPolicies.enabled`); the program writes the
 namespace's, default deny and one table of allowed flows (`lib/airflow/network_flows.py`). The
@@ -68,7 +68,14 @@ PROJECTED_TOKEN_VOLUME = {
     "expirationSeconds": TOKEN_EXPIRATION_SECONDS,
 }
 NO_TOKEN_SECTIONS = ("triggerer", "dagProcessor", "pgbouncer", "statsd", "migrateDatabaseJob", "createUserJob")
-GROOMED_SECTIONS = ("scheduler", "triggerer", "dagProcessor")  # sections with a log groomer sidecar
+GROOMED_SECTIONS = ("scheduler",)
+"""The sections whose pods keep the chart's log groomer sidecar. Every Airflow pod mounts the same EFS
+claim on the logs folder and the image's /clean-logs trims that whole folder (apache/airflow
+scripts/docker/clean-logs.sh: `find "${AIRFLOW_HOME}"/logs`), so the scheduler's replicas groom the
+triggerer's and the DAG processor's logs too."""
+UNGROOMED_SECTIONS = ("triggerer", "dagProcessor")
+"""Sections whose groomer the chart would run too (on by default in 1.22): off, as each would walk
+the same EFS folder every 15 minutes again, for a container without a probe."""
 LOG_GROOMER = Resources("10m", "64Mi", "100m", "128Mi")
 SECCOMP = {"type": "RuntimeDefault"}
 TMP_VOLUME = {"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}}
@@ -146,8 +153,11 @@ def hardening_values() -> dict[str, Any]:
         )
     for section in NO_TOKEN_SECTIONS:
         values.setdefault(section, {})["serviceAccount"] = {"automountServiceAccountToken": False}
-    for section in GROOMED_SECTIONS:
-        values[section]["logGroomerSidecar"] = {"resources": LOG_GROOMER.values()}
+    for section in (*GROOMED_SECTIONS, *UNGROOMED_SECTIONS):  # resources too for one a user turns back on
+        values[section]["logGroomerSidecar"] = {
+            "enabled": section in GROOMED_SECTIONS,
+            "resources": LOG_GROOMER.values(),
+        }
     for section in ("pgbouncer", "statsd"):
         values[section]["securityContexts"] = owned(
             {"pod": pod_security(NOBODY_UID), "container": container_security()}, RESTRICTED_VIA

@@ -74,10 +74,10 @@ def test_prod_loses_no_tier_in_any_zone(prod_json: dict[str, Any], prod_objects:
         assert states(result, tier) == [DEGRADED] * 3, tier
         assert detail(result, tier) == "1 of 2 left (zone spread DoNotSchedule)", tier
     # Two t4g.xlarge left of three (4000m - 80m kube-reserved - 425m DaemonSets each) hold the
-    # control plane's 3810m: its containers, sidecars and init containers, as rendered.
+    # control plane's 3770m: its containers, sidecars and init containers, as rendered.
     assert detail(result, "node group airflow") == (
         "1 of 3 nodes lost, 2 left until replacements launch in use1-az2, use1-az4; "
-        "they hold 6990m/28018Mi for 3810m/14080Mi requested"
+        "they hold 6990m/28018Mi for 3770m/13824Mi requested"
     )
 
 
@@ -87,7 +87,7 @@ def test_requests_count_sidecars_and_init_containers(prod_objects: list[dict[str
     workloads = {w.tier: w for w in rendered_workloads(prod_objects)}
     assert (workloads["scheduler pods"].cpu_m, workloads["scheduler pods"].memory_mi) == (510, 2048 + 64)
     assert (workloads["pgbouncer pods"].cpu_m, workloads["pgbouncer pods"].memory_mi) == (125, 192)
-    assert sum(w.replicas * w.cpu_m for w in workloads.values()) == 3810
+    assert sum(w.replicas * w.cpu_m for w in workloads.values()) == 3770
     spec = {
         "containers": [{"resources": {"requests": {"cpu": "100m", "memory": "64Mi"}}}],
         "initContainers": [
@@ -108,7 +108,7 @@ def test_the_airflow_chart_runs_no_daemonset(prod_objects: list[dict[str, Any]])
 def test_the_nodes_left_before_replacement_must_hold_the_pods(
     prod_json: dict[str, Any], prod_objects: list[dict[str, Any]]
 ) -> None:
-    """Two airflow nodes in three zones: the one left (3495m) cannot hold 3810m until a
+    """Two airflow nodes in three zones: the one left (3495m) cannot hold 3770m until a
     replacement launches, though two would."""
     plan = copy.deepcopy(prod_json)
     scaling = find(plan, "ManagedNodeGroup", "airflow-prod-airflow")["inputs"]["scalingConfig"]

@@ -231,7 +231,7 @@ def test_every_airflow_pod_of_the_prod_render_resolves_against_the_programs_secr
             env = resolve(p, container["name"], c).env
             assert all(value for value in env.values()), (p["metadata"]["name"], container["name"])
             resolved += 1
-    assert resolved == 14  # 4 Deployments (an init and a main container each), 3 log groomers, 2 Jobs, the task pod
+    assert resolved == 12  # 4 Deployments (an init and a main container each), the log groomer, 2 Jobs, the task pod
 
 
 def test_the_scheduler_config_differs_from_the_render_in_the_executor_only(prod_render: airflow_run.Render) -> None:

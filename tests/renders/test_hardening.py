@@ -40,8 +40,9 @@ from tests.support.renders import Rendered, containers
 ROOT = Path(__file__).resolve().parents[2]
 SECURITY_DOCS = ROOT / "docs" / "security.md"
 # issue 20: chart 1.22.0 renders 27; issue 25 adds the cleanup CronJob (3, those of the Jobs); issue 24
-# the database roles Job (1: its image's digest) and takes the scheduler's token (-1)
-MAX_FAILED = 30
+# the database roles Job (1: its image's digest) and takes the scheduler's token (-1); one log groomer
+# instead of three (-2: CKV_K8S_8 of the triggerer and the DAG processor)
+MAX_FAILED = 28
 TASK_POD = "airflow-task-pod"
 MAX_TASK_POD_FAILED = 5  # issue 21: the task pod template, scanned as a Pod since (docs/security.md, "Hardened pods")
 SKIPPED_CHECKS = ("CKV_K8S_21",)  # "the default namespace": `helm template` leaves objects without one
@@ -374,6 +375,22 @@ def test_tokens_are_mounted_only_where_the_kubernetes_api_is_called(rendered: Re
     assert pod_specs["airflow-scheduler"]["automountServiceAccountToken"] is False
     assert "automountServiceAccountToken" not in pod_specs["airflow-cleanup"]
     assert accounts[pod_specs["airflow-cleanup"]["serviceAccountName"]]["automountServiceAccountToken"] is False
+
+
+def test_the_schedulers_groomer_alone_trims_the_logs_volume_every_airflow_pod_writes(rendered: Rendered) -> None:
+    """One groomer is enough only because the Deployments share one logs folder: same claim, same
+    path, no sub-path (the image's /clean-logs trims the whole folder)."""
+    groomers: list[str] = []
+    log_mounts: set[tuple[str, str, str | None]] = set()
+    for name in ("airflow-scheduler", "airflow-triggerer", "airflow-dag-processor", "airflow-api-server"):
+        pod = rendered.deployment_pod(name)
+        claims = {v["name"]: (v.get("persistentVolumeClaim") or {}).get("claimName") for v in pod["volumes"]}
+        for c in containers(pod):
+            groomers += [c["name"]] if c["name"].endswith("-log-groomer") else []
+            mounts = [m for m in c.get("volumeMounts") or [] if m["name"] == "logs"]
+            log_mounts |= {(claims["logs"], m["mountPath"], m.get("subPath")) for m in mounts}
+    assert groomers == ["scheduler-log-groomer"]
+    assert log_mounts == {("airflow-logs", "/opt/airflow/logs", None)}
 
 
 def test_the_control_plane_runs_read_only_and_task_pods_do_not(rendered: Rendered) -> None:
