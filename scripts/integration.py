@@ -463,12 +463,14 @@ def run_steps(steps: Steps, client: str, stats: str, brought: str, wrong_host: s
     steps.step("verify-full refuses a certificate for another host name", wrong_host, steps.probe("refused", log))
     steps.step("asyncpg: 300 calls on 48 concurrent sessions (Airflow's async URI)", client, steps.probe("asyncpg"))
     job = json.loads((rendered / "create-user-dev.json").read_text())
+    password_file = steps.tmp / "admin-password"
+    password_file.write_text(ADMIN_PASSWORD)  # the Secret's key, as the Job's volume mounts it
+    args = [a.replace(job["password_file"], str(password_file)) for a in job["args"]]
     as_the_job = {
         "AIRFLOW_CONFIG": str(rendered / "airflow-dev.cfg"),
-        job["password_env"]: ADMIN_PASSWORD,
         "PATH": f"{steps.python.parent}{os.pathsep}{os.environ.get('PATH', '')}",
     }
-    steps.step("the chart's admin-user Job command (FAB's `airflow users create`)", client, job["args"], env=as_the_job)
+    steps.step("the chart's admin-user Job command (FAB's `airflow users create`)", client, args, env=as_the_job)
     steps.step("the admin user exists, with the Admin role", client, steps.probe("admin"), env=as_the_job)
     for stack in STACKS:
         steps.step(

@@ -4,7 +4,8 @@ Runs the program offline for each stack (offline/mocks.py), renders the official
 version the release pins with the values it carries (offline/chart.py, real Helm), and writes,
 per stack, the `airflow.cfg` of the rendered `airflow-config` ConfigMap, the `config` section of
 the values (what the program itself sets, to check against the Airflow it runs), and the
-rendered admin-user Job's container args and password variable (to run its command for real):
+rendered admin-user Job's container args and the file it reads the password from (to run its command
+for real):
 
     .venv/bin/python scripts/rendered_airflow_cfg.py --out DIR [--stack dev --stack prod]
     -> DIR/airflow-<stack>.cfg, DIR/values-config-<stack>.json, DIR/create-user-<stack>.json
@@ -20,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from lib.airflow.values import ADMIN_PASSWORD_ENV  # noqa: E402
+from lib.airflow.secret_files import admin_password_path  # noqa: E402
 from offline.chart import render  # noqa: E402
 from offline.mocks import run_program  # noqa: E402
 
@@ -31,7 +32,7 @@ CREATE_USER_JOB = "airflow-create-user"
 
 def rendered_cfg(stack: str) -> tuple[str, dict[str, dict[str, str]], dict[str, object]]:
     """(the chart's airflow.cfg, the values' `config`, the admin-user Job's args and password
-    variable) for `stack`'s plan."""
+    file) for `stack`'s plan."""
     plan = run_program(stack)
     (release,) = [r for r in plan.of_type(RELEASE) if r.inputs["chart"] == "airflow"]
     i = release.inputs
@@ -45,8 +46,13 @@ def rendered_cfg(stack: str) -> tuple[str, dict[str, dict[str, str]], dict[str, 
     (config_map,) = [o for o in objects if o["kind"] == "ConfigMap" and o["metadata"]["name"] == CONFIG_MAP]
     (job,) = [o for o in objects if o["kind"] == "Job" and o["metadata"]["name"] == CREATE_USER_JOB]
     (container,) = job["spec"]["template"]["spec"]["containers"]
-    (password,) = [e["name"] for e in container["env"] if e["name"] == ADMIN_PASSWORD_ENV]
-    create_user = {"args": container["args"], "command": container.get("command"), "password_env": password}
+    # The file the args read is in a mounted directory (the Job's secrets volume).
+    (_,) = [m for m in container["volumeMounts"] if admin_password_path().startswith(m["mountPath"] + "/")]
+    create_user = {
+        "args": container["args"],
+        "command": container.get("command"),
+        "password_file": admin_password_path(),
+    }
     return config_map["data"]["airflow.cfg"], i["values"]["config"], create_user
 
 

@@ -42,6 +42,9 @@ SECRET_ENV_NAMES = frozenset(
     {
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_SECRET",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_CMD",
+        "AIRFLOW__CORE__FERNET_KEY_CMD",
+        "AIRFLOW__API__SECRET_KEY_CMD",
         "AIRFLOW_CONN_AIRFLOW_DB",
         "AIRFLOW__CORE__FERNET_KEY",
         "AIRFLOW__CORE__FERNET_KEY_SECRET",
@@ -54,8 +57,9 @@ SECRET_ENV_NAMES = frozenset(
         "KEDA_DB_CONN",
     }
 )
-"""What a task pod must never carry: the chart's `standard_airflow_environment` (1.22.0) and their
-`_SECRET` forms (Airflow reads `<KEY>_SECRET` from a secrets backend)."""
+"""What a task pod must never carry: the chart's `standard_airflow_environment` (1.22.0), their
+`_SECRET` forms (Airflow reads `<KEY>_SECRET` from a secrets backend) and the `_CMD` forms the
+control plane reads its files with (lib/airflow/secret_files.py)."""
 
 
 TASK_POD_KEYS = (

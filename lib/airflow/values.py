@@ -11,6 +11,8 @@ What the values give (chart 1.22, Airflow 3.3):
   into its values. Its metrics exporter logs in through a Secret too.
 - Fernet, API and webserver keys from program-made Secrets: stable across upgrades. JWTs are signed
   with a program-made RSA key held only by the API server and the scheduler (`lib/airflow/signing.py`).
+  Airflow reads the connection and the keys from those Secrets mounted as files, never as
+  environment variables (`lib/airflow/secret_files.py`).
 - Replicas from settings; the chart's PodDisruptionBudget (maxUnavailable 1) for every control-plane
   section; the control plane spread over zones (best effort) and hosts (strict).
 - Control-plane pods on the `airflow` node group; task pods (`workers.kubernetes.*`) on the
@@ -19,7 +21,7 @@ What the values give (chart 1.22, Airflow 3.3):
   on that group (`airflowLocalSettings`' cluster policy: `lib/airflow/queues.py`).
 - Migrations and the admin user as plain Jobs (no Helm hooks, as the chart advises for tools
   that are not the Helm CLI). The Deployments wait for migrations in their init containers, the
-  admin-user Job in its command (chart 1.22 gives it no wait); its password comes from a Secret.
+  admin-user Job in its command (chart 1.22 gives it no wait); its password is a Secret's file.
 - DAGs and logs on the EFS claims (DAG processor, triggerer, task pods). The chart's own
   git-sync is off (chart 1.22 renders it nowhere with persistence and a standalone DAG processor);
   the program's git-sync Deployment (`lib/airflow/git_sync.py`) writes into the DAGs claim instead.
@@ -39,7 +41,8 @@ from lib.airflow.hardening import hardening_values, restricted_problem
 from lib.airflow.pod_cleanup import cleanup_values
 from lib.airflow.queues import local_settings, queue_pods
 from lib.airflow.resources import RESOURCE_PROFILES, ResourceProfile, Resources
-from lib.airflow.secrets import ADMIN_PASSWORD_KEY, RELEASE_NAME, SecretNames
+from lib.airflow.secret_files import admin_password_path, secret_file_values
+from lib.airflow.secrets import RELEASE_NAME, SecretNames
 from lib.airflow.secrets_backend import BackendTarget, secrets_backend_values
 from lib.airflow.signing import jwt_signing_values
 from lib.airflow.sso import OidcProvider, sso_values
@@ -58,7 +61,6 @@ API_SERVER_HEALTH_PATH = "/api/v2/monitor/health"
 router is outside the authenticated one (airflow-core 3.3.2, as in 3.0.2:
 api_fastapi/core_api/routes/public/__init__.py), so a readiness gate can turn true."""
 ADMIN_USERNAME = "admin"
-ADMIN_PASSWORD_ENV = "AIRFLOW_ADMIN_PASSWORD"
 MIGRATIONS_WAIT_SECONDS = 600  # migrations run as a plain Job alongside the pods that wait for them
 API_SERVER_PRE_STOP_SECONDS = 25
 """A terminating API server keeps serving this long: more than the NLB's deregistration delay
@@ -259,24 +261,19 @@ def _control_plane(inputs: ChartInputs) -> dict[str, Any]:
     }
 
 
-def _job(place: dict[str, Any], resources: Resources, admin_password_secret: str | None = None) -> dict[str, Any]:
-    """A Job without Helm hooks; with the admin password's Secret, the one that creates the user."""
+def _job(place: dict[str, Any], resources: Resources, creates_admin: bool = False) -> dict[str, Any]:
+    """A Job without Helm hooks; with `creates_admin`, the one that creates the admin user (its
+    password a mounted file: lib/airflow/secret_files.py)."""
     job = {"useHelmHooks": False, "applyCustomEnv": False, **place, "resources": resources.values()}
-    if admin_password_secret is None:
+    if not creates_admin:
         return job
-    job["env"] = [
-        {
-            "name": ADMIN_PASSWORD_ENV,
-            "valueFrom": {"secretKeyRef": {"name": admin_password_secret, "key": ADMIN_PASSWORD_KEY}},
-        }
-    ]
     # The chart's default args put `createUserJob.defaultUser.password` on the command line, and its
     # Job has no wait for migrations (the Deployments have one): wait here, then create the user.
     job["args"] = [
         "bash",
         "-c",
         f"airflow db check-migrations --migration-wait-timeout={MIGRATIONS_WAIT_SECONDS} && "
-        f'exec airflow users create "$@" --password "${ADMIN_PASSWORD_ENV}"',
+        f'exec airflow users create "$@" --password "$(cat {admin_password_path()})"',
         "--",
         "--role",
         "Admin",
@@ -408,7 +405,7 @@ def _program(inputs: ChartInputs, *fragments: tuple[str, Mapping[str, Any]]) -> 
         "workers": {"kubernetes": _task_pods(inputs)},
         "migrateDatabaseJob": _job(place, profile["jobs"]),
         "createUserJob": {
-            **_job(place, profile["jobs"], secrets.admin_password),
+            **_job(place, profile["jobs"], creates_admin=secrets.admin_password is not None),
             **_admin_user(secrets.admin_password),
         },
         "dags": {
@@ -431,6 +428,7 @@ def _program(inputs: ChartInputs, *fragments: tuple[str, Mapping[str, Any]]) -> 
                 else []
             ),
             ("jwt_signing_values", jwt_signing_values(secrets.jwt_signing_key)),
+            ("secret_file_values", secret_file_values(secrets)),
             *([("sso_values", sso_values(inputs.sso))] if inputs.sso else []),
             *fragments,
         ],

@@ -10,10 +10,10 @@ from .declaration import NO_PLAINTEXT_SECRETS
 from .model import DB, K8S_PROVIDER, K8S_SECRET, SECRET, UNKNOWN, Resource, Stack, Violation, known, violation, walk
 
 # A key whose value is a credential; keys that name or point at one (`...SecretName`, `...Arn`,
-# `secretKeyRef`) are references, and two AWS inputs only sound like one (an idempotency token
-# and IMDS's `httpTokens` setting).
+# `secretKeyRef`, Airflow's `..._CMD`: the command that prints it) are references, and two AWS inputs
+# only sound like one (an idempotency token and IMDS's `httpTokens` setting).
 SECRET_KEY = re.compile(r"(password|passwd|^pass$|secret|token|fernet|private_?key|api_?key|passphrase)", re.I)
-REFERENCE_KEY = re.compile(r"(name|names|arn|ref|id|path|file|enabled|type|length|ttl|seconds)$", re.I)
+REFERENCE_KEY = re.compile(r"(name|names|arn|ref|id|path|file|cmd|enabled|type|length|ttl|seconds)$", re.I)
 NOT_CREDENTIALS = frozenset({"httpTokens", "creationToken"})
 CREDENTIAL_URI = re.compile(r"://[^/\s:@]+:[^@\s/]+@")
 SECRETS_BACKEND_KEY = re.compile(r"(^|_)secrets_backend(_kwargs)?$", re.I)

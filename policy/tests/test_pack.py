@@ -133,6 +133,9 @@ def test_a_credential_in_a_helm_env_entry_is_refused() -> None:
     reference = {"name": "WAREHOUSE_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}}
     assert violations(NO_PLAINTEXT_SECRETS, release(reference)) == []
     assert violations(NO_PLAINTEXT_SECRETS, release({"name": "TOKEN_FILE", "value": "/var/run/token"})) == []
+    command = {"name": "AIRFLOW__CORE__FERNET_KEY_CMD", "value": "cat /opt/airflow/secrets/fernet_key"}
+    assert violations(NO_PLAINTEXT_SECRETS, release(command)) == []
+    assert violations(NO_PLAINTEXT_SECRETS, release({"name": "AIRFLOW__CORE__FERNET_KEY", "value": "a-key"}))
     assert violations(NO_PLAINTEXT_SECRETS, release({"name": "API_TOKEN", "value": "[secret]"})) == []
 
 

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from components.airflow import FERNET_KEY_BYTES, SECRET_NAMES, fernet_key
+from lib.airflow.secret_files import CONFIG_FILES
 from lib.cluster.scheduling import HOST_KEY, ZONE_KEY
 from lib.database.pgbouncer.pools import parse_database_uri, pgbouncer_pools
 from lib.database.postgres import instance_memory_gib, max_connections
@@ -112,7 +113,7 @@ def test_values_name_the_secrets_the_program_creates(plans: dict[str, Plan], sta
         v["webserverSecretKeySecretName"]: {"webserver-secret-key"},
         v["pgbouncer"]["configSecretName"]: {"pgbouncer.ini", "users.txt"},
         v["pgbouncer"]["metricsExporterSidecar"]["statsSecretName"]: {"connection"},
-        v["createUserJob"]["env"][0]["valueFrom"]["secretKeyRef"]["name"]: {"password"},
+        v["createUserJob"]["extraVolumes"][0]["projected"]["sources"][-1]["secret"]["name"]: {"password"},
     }
     assert len(expected_keys) == 8  # eight distinct Secrets
     release_deps = set(airflow_release(plan).dependencies)
@@ -301,7 +302,9 @@ def test_no_secret_value_in_plain_text(plans: dict[str, Plan], stack: str) -> No
 def test_no_admin_user_no_password(no_admin: Plan) -> None:
     v = values(no_admin)
     assert v["createUserJob"]["enabled"] is False and "webserver" not in v
-    assert "env" not in v["createUserJob"]
+    assert "args" not in v["createUserJob"]
+    (volume,) = v["createUserJob"]["extraVolumes"]  # Airflow's secrets, no admin password among them
+    assert [src["secret"]["items"][0]["path"] for src in volume["projected"]["sources"]] == list(CONFIG_FILES.values())
     # Still exported (a stable contract), empty, and still a secret.
     assert no_admin.outputs["airflow_admin_password"] == ""
     assert "airflow_admin_password" in no_admin.secret_outputs

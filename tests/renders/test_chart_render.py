@@ -147,6 +147,7 @@ def test_every_secret_configmap_claim_and_account_a_pod_names_exists(renders: di
         ("kubernetes:core/v1:PersistentVolumeClaim", "PersistentVolumeClaim"),
     ):
         exists[kind] |= {reg.inputs["metadata"]["name"] for reg in r.program_objects(type_)}
+    exists["ConfigMap"].add("kube-root-ca.crt")  # in every namespace: kube-controller-manager's root CA publisher
     checked = 0
     for pod_name, pod in pods(r).items():
         needed: list[tuple[str, str]] = [("ServiceAccount", pod.get("serviceAccountName", "default"))]
@@ -157,6 +158,11 @@ def test_every_secret_configmap_claim_and_account_a_pod_names_exists(renders: di
                 needed.append(("ConfigMap", v["configMap"]["name"]))
             if "persistentVolumeClaim" in v:
                 needed.append(("PersistentVolumeClaim", v["persistentVolumeClaim"]["claimName"]))
+            for source in (v.get("projected") or {}).get("sources", []):  # Airflow's secrets: secret_files.py
+                if "secret" in source and not source["secret"].get("optional"):
+                    needed.append(("Secret", source["secret"]["name"]))
+                if "configMap" in source and not source["configMap"].get("optional"):
+                    needed.append(("ConfigMap", source["configMap"]["name"]))
         for c in containers(pod):
             for e in c.get("env", []):
                 ref = e.get("valueFrom", {})

@@ -11,7 +11,8 @@ import configparser
 import json
 from pathlib import Path
 
-from lib.airflow.values import ADMIN_PASSWORD_ENV, ADMIN_USERNAME
+from lib.airflow.secret_files import admin_password_path
+from lib.airflow.values import ADMIN_USERNAME
 from scripts.rendered_airflow_cfg import main
 
 
@@ -34,6 +35,7 @@ def test_writes_the_charts_airflow_cfg_the_programs_config_and_the_admin_job(tmp
     assert cfg.get("core", "executor") == "KubernetesExecutor"
     assert cfg.get("webserver", "enable_proxy_fix") == cfg.get("fab", "enable_proxy_fix") == "True"
     job = json.loads((tmp_path / "create-user-dev.json").read_text())
-    assert job["password_env"] == ADMIN_PASSWORD_ENV and job["command"] is None
+    assert job["password_file"] == admin_password_path() and job["command"] is None
+    assert f'--password "$(cat {admin_password_path()})"' in job["args"][2]
     assert job["args"][:2] == ["bash", "-c"] and "airflow users create" in job["args"][2]
     assert job["args"][job["args"].index("--username") + 1] == ADMIN_USERNAME

@@ -24,6 +24,7 @@ from lib.airflow.configuration import (
 )
 from lib.airflow.git_sync import DAGS_MOUNT_PATH, dags_folder
 from lib.airflow.resources import RESOURCE_PROFILES, ResourceProfile
+from lib.airflow.secret_files import command_variables
 from lib.airflow.secrets import SecretNames
 from lib.airflow.telemetry import RemoteLogs, StatsdTarget
 from lib.airflow.values import (
@@ -238,26 +239,30 @@ def test_jobs_run_without_helm_hooks_or_custom_env(stack: str) -> None:
         assert v[job]["useHelmHooks"] is False and v[job]["applyCustomEnv"] is False, job
 
 
-def test_admin_user_password_comes_from_a_secret_through_the_environment() -> None:
+def test_admin_user_password_comes_from_a_secret_through_a_mounted_file() -> None:
     v = values_for(settings_of("dev"))
     assert "webserver" not in v  # chart 1.19 deprecated `webserver.defaultUser` for `createUserJob`
-    assert v["createUserJob"]["enabled"] is True
-    assert v["createUserJob"]["defaultUser"]["password"] == ""
-    (env,) = v["createUserJob"]["env"]
-    assert env["valueFrom"] == {"secretKeyRef": {"name": SECRETS.admin_password, "key": "password"}}
-    assert "value" not in env
-    script = v["createUserJob"]["args"][2]
-    assert f'--password "${env["name"]}"' in script and "users create" in script
+    job = v["createUserJob"]
+    assert job["enabled"] is True
+    assert job["defaultUser"]["password"] == ""
+    assert [e["name"] for e in job["env"]] == [e["name"] for e in command_variables()]  # no password variable
+    (volume,) = job["extraVolumes"]
+    sources = [s["secret"] for s in volume["projected"]["sources"]]
+    assert sources[-1] == {"name": SECRETS.admin_password, "items": [{"key": "password", "path": "admin_password"}]}
+    assert job["extraVolumeMounts"] == [{"name": volume["name"], "mountPath": "/opt/airflow/secrets", "readOnly": True}]
+    script = job["args"][2]
+    assert '--password "$(cat /opt/airflow/secrets/admin_password)"' in script and "users create" in script
     # Chart 1.22 gives this Job no wait for migrations: it waits itself, before anything else.
     assert script.startswith(f"airflow db check-migrations --migration-wait-timeout={MIGRATIONS_WAIT_SECONDS} && ")
-    assert "defaultUser.password" not in json.dumps(v["createUserJob"]["args"])
+    assert "defaultUser.password" not in json.dumps(job["args"])
     assert v["config"]["core"]["auth_manager"].endswith("FabAuthManager")  # `airflow users create`
 
 
 def test_no_admin_user_when_turned_off() -> None:
     v = values_for(settings_of("dev", airflowCreateAdminUser=False))
     assert v["createUserJob"]["enabled"] is False and "defaultUser" not in v["createUserJob"]
-    assert "env" not in v["createUserJob"] and "args" not in v["createUserJob"]
+    assert "args" not in v["createUserJob"]
+    assert not any("valueFrom" in e for e in v["createUserJob"]["env"])
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])

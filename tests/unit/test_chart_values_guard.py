@@ -14,6 +14,7 @@ import pytest
 from config.chart_values import airflow_chart_inputs, airflow_chart_values
 from config.errors import ConfigError
 from lib.airflow.chart_schema import SCHEMA_DIR, SCHEMAS, schema_version
+from lib.airflow.secret_files import CONFIG_FILES, DROPPED_VARIABLES, VOLUME
 from lib.airflow.signing import KEY_VOLUME
 from lib.airflow.values import REPLICA_KEYS, owned_paths
 from lib.cluster import helm_addons as addons
@@ -132,10 +133,14 @@ def test_the_owned_paths_are_the_programs_named_values() -> None:
         ("podTemplate",): "workers.kubernetes",
         ("executor",): "KubernetesExecutor",
         ("enableBuiltInSecretEnvVars", "AIRFLOW__API_AUTH__JWT_SECRET"): "signs JWTs with its own key pair",
+        **{
+            ("enableBuiltInSecretEnvVars", var): "reads its secrets from mounted files"
+            for var in (*CONFIG_FILES, *DROPPED_VARIABLES)
+        },
     }
     for path, via in expected.items():
         assert via in OWNED[path], path
-    assert len(OWNED) == 38
+    assert len(OWNED) == 42
 
 
 @pytest.mark.parametrize("path", sorted(OWNED), ids=dotted)
@@ -270,9 +275,9 @@ def test_a_container_and_volume_that_keep_the_restricted_profile_are_accepted() 
     values = {"scheduler": {"extraContainers": [SAFE_CONTAINER], "extraVolumes": [volume]}}
     merged = airflow_chart_values(settings_of("dev", airflowValues=values))
     assert merged["scheduler"]["extraContainers"] == [SAFE_CONTAINER]
-    # After the program's own: the JWT signing key (lib/airflow/signing.py).
-    assert [v["name"] for v in merged["scheduler"]["extraVolumes"]] == [KEY_VOLUME, "scratch"]
-    assert merged["scheduler"]["extraVolumes"][1] == volume
+    # After the program's own: the JWT signing key (lib/airflow/signing.py), Airflow's secrets (secret_files.py).
+    assert [v["name"] for v in merged["scheduler"]["extraVolumes"]] == [KEY_VOLUME, VOLUME, "scratch"]
+    assert merged["scheduler"]["extraVolumes"][2] == volume
 
 
 # --------------------------------------------------------------------------- the add-ons

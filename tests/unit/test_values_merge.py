@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
+from lib.airflow.secret_files import command_variables
 from lib.airflow.secrets import SECRET_NAMES
 from lib.airflow.signing import PRIVATE_KEY_PATH_ENV
 from lib.airflow.task_pod import TASK_POD_KEYS
@@ -33,6 +34,8 @@ from tests.support.settings import settings_of
 LISTS = ListKeys.of(named=("env",), unnamed=("tolerations",), volumeMounts="mountPath")
 LOGS_ENV = f"AIRFLOW_CONN_{LOGS_CONNECTION_ID.upper()}"
 REMOTE = RemoteLogs(bucket="logs", role_arn="arn:aws:iam::123456789012:role/logs", region="us-east-1")
+
+CMD_NAMES = [e["name"] for e in command_variables()]  # Airflow's secrets as files (secret_files.py)
 
 
 def env(*names: str, value: str = "v") -> list[dict[str, str]]:
@@ -169,7 +172,7 @@ def test_the_users_airflow_values_keep_the_programs_entries() -> None:
     assert [e["name"] for e in v["env"]] == ["TEAM"]
     assert [x["name"] for x in v["volumes"]] == ["tmp", "scratch"]
     assert [m["mountPath"] for m in v["volumeMounts"]] == ["/tmp", "/scratch"]
-    assert [e["name"] for e in v["apiServer"]["env"]] == [LOGS_ENV, PRIVATE_KEY_PATH_ENV, "API_TEAM"]
+    assert [e["name"] for e in v["apiServer"]["env"]] == [LOGS_ENV, PRIVATE_KEY_PATH_ENV, *CMD_NAMES, "API_TEAM"]
     task = v["workers"]["kubernetes"]
     assert [e["name"] for e in task["env"]] == [LOGS_ENV, "TASK_TEAM"]
     assert [t["key"] for t in task["tolerations"]] == ["airflow.apache.org/workers", "gpu"]
@@ -187,7 +190,7 @@ def test_the_users_airflow_values_keep_the_programs_entries() -> None:
     # The user's entry of the same name replaces the program's: the user chose it.
     mine = {"name": LOGS_ENV, "value": "{}"}
     replaced = airflow_values(replace(chart_inputs(), remote_logs=REMOTE, overrides={"triggerer": {"env": [mine]}}))
-    assert replaced["triggerer"]["env"] == [mine]
+    assert replaced["triggerer"]["env"] == [mine, *command_variables()]
 
 
 def test_an_addons_user_values_add_tolerations_and_volumes_to_the_programs() -> None:
