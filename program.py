@@ -666,6 +666,7 @@ def airflow_of(
             database_port=settings.database.existing_port if settings.database.existing else POSTGRES_PORT,
             secrets_backend=backend,
             task_egress=a.task_egress_rules,
+            team_service_accounts=tuple(team.service_account for team in settings.teams.teams),
             sso=a.sso,
             # A secret config key, read only with single sign-on.
             sso_client_secret=pulumi.Config().require_secret("ssoClientSecret") if a.sso else None,

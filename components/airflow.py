@@ -61,6 +61,7 @@ from lib.airflow.secrets import (
 from lib.airflow.secrets_backend import BackendTarget
 from lib.airflow.signing import KEY_ALGORITHM, KEY_BITS
 from lib.airflow.sso import CLIENT_SECRET_KEY, CLIENT_SECRET_NAME, OidcProvider, issuer_port
+from lib.airflow.task_accounts import task_account_policy
 from lib.airflow.task_egress import EgressRule
 from lib.airflow.telemetry import RemoteLogs, StatsdTarget
 from lib.airflow.values import (
@@ -156,6 +157,8 @@ class AirflowArgs:
     """Connections and variables from Secrets Manager: its prefixes and the readers' role; None: off."""
     task_egress: Sequence[EgressRule] = ()
     """Where task pods may connect besides the namespace's own flows (each a `task-egress-<name>` flow)."""
+    team_service_accounts: Sequence[str] = ()
+    """The teams' accounts (`airflow-team-<team>`): task pods may run as these or the task pods' own."""
     load_balancer_cidrs: pulumi.Input[Sequence[str]] = ()
     """The NLB's own addresses (its health checks and requests come from them): the API server admits them."""
     kubernetes_api_cidrs: pulumi.Input[Sequence[str]] = ()
@@ -269,7 +272,22 @@ class Airflow(pulumi.ComponentResource):
         # The default deny (the first) last: on a live namespace, no moment denies what a flow allows.
         allowed = register_manifests(self, name, policies[1:], self.namespace, self._provider)
         register_manifests(self, name, policies[:1], self.namespace, self._provider, depends_on=allowed)
+        self._task_accounts(name, args)
         register_public_outputs(self)
+
+    def _task_accounts(self, name: str, args: AirflowArgs) -> None:
+        """The admission policy on the accounts task pods run as (cluster-scoped, with its binding)."""
+        policy, binding = task_account_policy(args.namespace, (WORKER_SERVICE_ACCOUNT, *args.team_service_accounts))
+        child = pulumi.ResourceOptions(parent=self, provider=self._provider)
+        created = k8s.admissionregistration.v1.ValidatingAdmissionPolicy(
+            child_name(name, "task-pod-accounts"), metadata=policy["metadata"], spec=policy["spec"], opts=child
+        )
+        k8s.admissionregistration.v1.ValidatingAdmissionPolicyBinding(
+            child_name(name, "task-pod-accounts-binding"),
+            metadata=binding["metadata"],
+            spec=binding["spec"],
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[created])),
+        )
 
     @staticmethod
     def _network(

@@ -385,6 +385,8 @@ _K8S_KINDS: dict[str, tuple[str, ...]] = {
         "spec.volumeClaimTemplates",
     ),
     "kubernetes:networking.k8s.io/v1:NetworkPolicy": (),
+    "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy": (),
+    "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding": (),
     "kubernetes:elbv2.k8s.aws/v1beta1:TargetGroupBinding": (),
 }
 for _type, _paths in _K8S_KINDS.items():

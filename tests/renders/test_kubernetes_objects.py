@@ -26,6 +26,8 @@ MUST_VALIDATE = {
     "kubernetes:core/v1:Namespace": 1,
     "kubernetes:core/v1:PersistentVolume": 2,
     "kubernetes:core/v1:PersistentVolumeClaim": 2,
+    "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy": 1,
+    "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding": 1,
 }
 
 

@@ -1,0 +1,63 @@
+"""The plan's admission policy on task pods' accounts admits the pods the stack itself makes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import celpy
+import pytest
+
+from offline.mocks import Plan, run_program
+from tests.support.renders import Rendered
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+POLICY = "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy"
+BINDING = "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding"
+SCHEDULER = "system:serviceaccount:airflow:airflow-scheduler"
+
+
+@pytest.fixture(scope="module")
+def teams() -> Plan:
+    return run_program("teams", config_dir=ROOT / "examples" / "stacks")
+
+
+def admits(plan: Plan, account: str, username: str = SCHEDULER) -> bool:
+    (policy,) = plan.of_type(POLICY)
+    env = celpy.Environment()
+    request = {"request": {"userInfo": {"username": username}}, "object": {"spec": {"serviceAccountName": account}}}
+    activation = {k: celpy.json_to_cel(v) for k, v in request.items()}
+
+    def holds(expression: str) -> bool:
+        return bool(env.program(env.compile(expression)).evaluate(activation))
+
+    spec: dict[str, Any] = policy.inputs["spec"]
+    matched = all(holds(c["expression"]) for c in spec["matchConditions"])
+    return not matched or all(holds(v["expression"]) for v in spec["validations"])
+
+
+def test_the_executors_pods_are_admitted_and_a_control_plane_account_is_not(dev: Plan) -> None:
+    template = Rendered(dev).pod_template()
+    assert admits(dev, template["spec"]["serviceAccountName"])
+    for account in ("airflow-scheduler", "airflow-api-server", "airflow-team-analytics"):
+        assert not admits(dev, account), account
+
+
+def test_each_team_account_is_admitted(teams: Plan) -> None:
+    accounts = [r.inputs["metadata"]["name"] for r in teams.of_type("kubernetes:core/v1:ServiceAccount")]
+    team_accounts = [a for a in accounts if a.startswith("airflow-team-")]
+    assert team_accounts == ["airflow-team-analytics", "airflow-team-ml"]
+    for account in team_accounts:
+        assert admits(teams, account)
+    assert not admits(teams, "airflow-scheduler")
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_the_binding_selects_the_airflow_namespace_only(stack: str, request: pytest.FixtureRequest) -> None:
+    plan: Plan = request.getfixturevalue(stack)
+    (policy,), (binding,) = plan.of_type(POLICY), plan.of_type(BINDING)
+    namespace = plan.one("kubernetes:core/v1:Namespace", f"airflow-{stack}-namespace").inputs["metadata"]["name"]
+    selector = binding.inputs["spec"]["matchResources"]["namespaceSelector"]
+    assert selector == {"matchLabels": {"kubernetes.io/metadata.name": namespace}}
+    assert binding.inputs["spec"]["policyName"] == policy.inputs["metadata"]["name"]
+    assert policy.urn in binding.dependencies

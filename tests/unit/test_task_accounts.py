@@ -1,0 +1,77 @@
+"""The task pods' admission policy (lib/airflow/task_accounts.py), its CEL evaluated by cel-python."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import celpy
+import pytest
+
+from lib.airflow.task_accounts import DEFAULT_ACCOUNT, task_account_policy
+
+NAMESPACE = "airflow"
+ACCOUNTS = ("airflow-worker", "airflow-team-analytics")
+SCHEDULER = "system:serviceaccount:airflow:airflow-scheduler"
+
+
+def evaluate(expression: str, activation: dict[str, Any]) -> bool:
+    env = celpy.Environment()
+    program = env.program(env.compile(expression))
+    return bool(program.evaluate({k: celpy.json_to_cel(v) for k, v in activation.items()}))
+
+
+def admitted(username: str, account: str) -> bool:
+    """What the API server decides for a pod running as `account`, created by `username`: a request
+    the policy does not match is admitted, a matched one only if every validation holds."""
+    policy, _ = task_account_policy(NAMESPACE, ACCOUNTS)
+    spec = policy["spec"]
+    request = {"request": {"userInfo": {"username": username}}, "object": {"spec": {"serviceAccountName": account}}}
+    if not all(evaluate(c["expression"], request) for c in spec["matchConditions"]):
+        return True
+    return all(evaluate(v["expression"], request) for v in spec["validations"])
+
+
+@pytest.mark.parametrize("account", [*ACCOUNTS, DEFAULT_ACCOUNT])
+def test_the_executor_may_run_a_task_as_the_task_pods_a_teams_or_the_default_account(account: str) -> None:
+    assert admitted(SCHEDULER, account)
+    assert admitted("system:serviceaccount:airflow:airflow-worker", account)  # a KubernetesPodOperator
+
+
+@pytest.mark.parametrize(
+    "account", ["airflow-scheduler", "airflow-api-server", "airflow-triggerer", "airflow-team-ml", "airflow-worker2"]
+)
+def test_no_pod_of_the_namespaces_accounts_runs_as_another(account: str) -> None:
+    assert not admitted(SCHEDULER, account)
+    assert not admitted("system:serviceaccount:airflow:airflow-triggerer", account)
+
+
+@pytest.mark.parametrize(
+    "username",
+    [
+        "system:serviceaccount:kube-system:replicaset-controller",  # the chart's Deployments
+        "system:serviceaccount:kube-system:job-controller",  # its Jobs and the cleanup CronJob
+        "system:serviceaccount:airflow-db-admin:airflow-db-roles",  # another namespace's
+        "arn:aws:sts::123456789012:assumed-role/admin/someone",  # a person (EKS access entry)
+        "system:serviceaccount:airflowx:x",  # a namespace whose name only begins with the same letters
+    ],
+)
+def test_pods_of_controllers_other_namespaces_and_people_are_not_matched(username: str) -> None:
+    assert admitted(username, "airflow-scheduler")
+
+
+def test_the_policy_and_its_binding() -> None:
+    policy, binding = task_account_policy(NAMESPACE, ACCOUNTS)
+    assert (policy["kind"], binding["kind"]) == ("ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding")
+    assert policy["metadata"] == binding["metadata"] == {"name": "airflow-task-pod-accounts"}
+    assert policy["spec"]["failurePolicy"] == "Fail"
+    (rule,) = policy["spec"]["matchConstraints"]["resourceRules"]
+    assert rule == {"apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE"], "resources": ["pods"]}
+    (validation,) = policy["spec"]["validations"]
+    assert "airflow-worker, airflow-team-analytics, default" in validation["message"]
+    assert binding["spec"] == {
+        "policyName": "airflow-task-pod-accounts",
+        "validationActions": ["Deny"],
+        "matchResources": {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "airflow"}}},
+    }
+    with pytest.raises(ValueError, match="at least one account"):
+        task_account_policy(NAMESPACE, ())
