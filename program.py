@@ -667,6 +667,8 @@ def airflow_of(
             secrets_backend=backend,
             task_egress=a.task_egress_rules,
             team_service_accounts=tuple(team.service_account for team in settings.teams.teams),
+            # Production holds task pods to the images the policy pack reviews (lib/airflow/task_accounts.py).
+            task_image_repositories=settings.teams.task_image_repositories if settings.production else None,
             sso=a.sso,
             # A secret config key, read only with single sign-on.
             sso_client_secret=pulumi.Config().require_secret("ssoClientSecret") if a.sso else None,

@@ -65,6 +65,7 @@ from lib.airflow.task_accounts import task_account_policy
 from lib.airflow.task_egress import EgressRule
 from lib.airflow.telemetry import RemoteLogs, StatsdTarget
 from lib.airflow.values import (
+    AIRFLOW_IMAGE_REPOSITORY,
     CHART_NAME,
     CHART_REPOSITORY,
     WORKER_SERVICE_ACCOUNT,
@@ -159,6 +160,9 @@ class AirflowArgs:
     """Where task pods may connect besides the namespace's own flows (each a `task-egress-<name>` flow)."""
     team_service_accounts: Sequence[str] = ()
     """The teams' accounts (`airflow-team-<team>`): task pods may run as these or the task pods' own."""
+    task_image_repositories: Sequence[str] | None = None
+    """Repositories task pods' images may come from besides the Airflow image's (production); None:
+    any image."""
     load_balancer_cidrs: pulumi.Input[Sequence[str]] = ()
     """The NLB's own addresses (its health checks and requests come from them): the API server admits them."""
     kubernetes_api_cidrs: pulumi.Input[Sequence[str]] = ()
@@ -276,11 +280,22 @@ class Airflow(pulumi.ComponentResource):
         register_public_outputs(self)
 
     def _task_accounts(self, name: str, args: AirflowArgs) -> None:
-        """The admission policy on the accounts task pods run as (cluster-scoped, with its binding)."""
-        policy, binding = task_account_policy(args.namespace, (WORKER_SERVICE_ACCOUNT, *args.team_service_accounts))
+        """The admission policy on the accounts (and in production the images) task pods run with
+        (cluster-scoped, with its binding)."""
+        accounts = (WORKER_SERVICE_ACCOUNT, *args.team_service_accounts)
+
+        def manifests(mirrors: Mapping[str, str]) -> list[dict[str, Any]]:
+            held = args.task_image_repositories
+            repositories = () if held is None else (mirrored(AIRFLOW_IMAGE_REPOSITORY, mirrors), *held)
+            return task_account_policy(args.namespace, accounts, repositories)
+
+        policy, binding = manifests({})
         child = pulumi.ResourceOptions(parent=self, provider=self._provider)
         created = k8s.admissionregistration.v1.ValidatingAdmissionPolicy(
-            child_name(name, "task-pod-accounts"), metadata=policy["metadata"], spec=policy["spec"], opts=child
+            child_name(name, "task-pod-accounts"),
+            metadata=policy["metadata"],
+            spec=pulumi.Output.from_input(args.image_mirrors).apply(lambda m: manifests(m)[0]["spec"]),
+            opts=child,
         )
         k8s.admissionregistration.v1.ValidatingAdmissionPolicyBinding(
             child_name(name, "task-pod-accounts-binding"),

@@ -22,18 +22,21 @@ def teams() -> Plan:
     return run_program("teams", config_dir=ROOT / "examples" / "stacks")
 
 
-def admits(plan: Plan, account: str, username: str = SCHEDULER) -> bool:
+def admits(plan: Plan, account: str, username: str = SCHEDULER, pod: dict[str, Any] | None = None) -> bool:
+    """The plan's policy's decision on a pod (`pod`'s spec, else none but its account) running as
+    `account`, created by `username`."""
     (policy,) = plan.of_type(POLICY)
     env = celpy.Environment()
-    request = {"request": {"userInfo": {"username": username}}, "object": {"spec": {"serviceAccountName": account}}}
+    spec = {**(pod or {}).get("spec", {"containers": []}), "serviceAccountName": account}
+    request = {"request": {"userInfo": {"username": username}}, "object": {"spec": spec}}
     activation = {k: celpy.json_to_cel(v) for k, v in request.items()}
 
     def holds(expression: str) -> bool:
         return bool(env.program(env.compile(expression)).evaluate(activation))
 
-    spec: dict[str, Any] = policy.inputs["spec"]
-    matched = all(holds(c["expression"]) for c in spec["matchConditions"])
-    return not matched or all(holds(v["expression"]) for v in spec["validations"])
+    rules: dict[str, Any] = policy.inputs["spec"]
+    matched = all(holds(c["expression"]) for c in rules["matchConditions"])
+    return not matched or all(holds(v["expression"]) for v in rules["validations"])
 
 
 def test_the_executors_pods_are_admitted_and_a_control_plane_account_is_not(dev: Plan) -> None:
@@ -61,3 +64,20 @@ def test_the_binding_selects_the_airflow_namespace_only(stack: str, request: pyt
     assert selector == {"matchLabels": {"kubernetes.io/metadata.name": namespace}}
     assert binding.inputs["spec"]["policyName"] == policy.inputs["metadata"]["name"]
     assert policy.urn in binding.dependencies
+
+
+def test_in_production_the_executors_pods_images_are_admitted_and_others_are_not(prod: Plan) -> None:
+    template = Rendered(prod).pod_template()
+    account = template["spec"]["serviceAccountName"]
+    assert admits(prod, account, pod=template)
+    for image in ("apache/airflow:3.3.2", "python:3.12"):  # Docker Hub's, not the stack's cache
+        other = {"spec": {"containers": [{**template["spec"]["containers"][0], "image": image}]}}
+        assert not admits(prod, account, pod=other), image
+    team = "123456789012.dkr.ecr.us-east-1.amazonaws.com/analytics/airflow:3.3.2-1"
+    with_team_images = run_program("prod", {"taskImageRepositories": [team.rsplit(":", 1)[0]]})
+    assert admits(with_team_images, account, pod={"spec": {"containers": [{"image": team}]}})
+    assert not admits(prod, account, pod={"spec": {"containers": [{"image": team}]}})
+
+
+def test_outside_production_any_image_runs(dev: Plan) -> None:
+    assert admits(dev, "airflow-worker", pod={"spec": {"containers": [{"image": "python:3.12"}]}})

@@ -75,3 +75,31 @@ def test_the_policy_and_its_binding() -> None:
     }
     with pytest.raises(ValueError, match="at least one account"):
         task_account_policy(NAMESPACE, ())
+
+
+REPOSITORY = "123456789012.dkr.ecr.us-east-1.amazonaws.com/docker-hub/apache/airflow"
+TEAM_IMAGES = "123456789012.dkr.ecr.us-east-1.amazonaws.com/analytics/airflow"
+
+
+def images_admitted(containers: list[str], init: list[str] | None = None) -> bool:
+    policy, _ = task_account_policy(NAMESPACE, ACCOUNTS, (REPOSITORY, TEAM_IMAGES))
+    spec: dict[str, Any] = {"serviceAccountName": "airflow-worker", "containers": [{"image": i} for i in containers]}
+    if init is not None:
+        spec["initContainers"] = [{"image": i} for i in init]
+    request = {"request": {"userInfo": {"username": SCHEDULER}}, "object": {"spec": spec}}
+    return all(evaluate(v["expression"], request) for v in policy["spec"]["validations"])
+
+
+def test_in_production_a_task_pods_images_come_from_the_reviewed_repositories() -> None:
+    assert images_admitted([f"{REPOSITORY}:3.3.2"])
+    assert images_admitted([f"{REPOSITORY}@sha256:{'0' * 64}", REPOSITORY, f"{TEAM_IMAGES}:1.4"])
+    assert images_admitted([f"{REPOSITORY}:3.3.2"], init=[f"{TEAM_IMAGES}:1.4"])
+    assert not images_admitted(["python:3.12"])
+    assert not images_admitted([f"{REPOSITORY}:3.3.2", "busybox"])  # a sidecar the override adds
+    assert not images_admitted([f"{REPOSITORY}-fork:3.3.2"])  # a repository that only begins the same
+    assert not images_admitted([f"{REPOSITORY}:3.3.2"], init=["docker.io/library/alpine:3"])
+
+
+def test_outside_production_no_image_rule() -> None:
+    policy, _ = task_account_policy(NAMESPACE, ACCOUNTS)
+    assert len(policy["spec"]["validations"]) == 1
