@@ -12,7 +12,8 @@ the program derives is a working key, and pulumi-tls's `PrivateKey` a real RSA k
     .venv/bin/python scripts/airflow_render.py OUT.json [--set KEY=VALUE ...]
 
 OUT.json: {"objects": [...rendered...], "secrets": {name: {key: value}}, "release": {...},
-"outputs": {...stack outputs...}}.
+"outputs": {...stack outputs...}, "admission": {policy name: its spec}} (the program's
+ValidatingAdmissionPolicies, for scripts/admission_check.py).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from offline.mocks import Plan, run_program  # noqa: E402
 
 STACK = "prod"
 RELEASE_TYPE = "kubernetes:helm.sh/v3:Release"
+ADMISSION_POLICY_TYPE = "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy"
 SECRET_TYPE = "kubernetes:core/v1:Secret"
 ALPHANUMERIC = string.ascii_letters + string.digits
 
@@ -113,6 +115,7 @@ def render_release(overrides: dict[str, str]) -> dict[str, Any]:
         "secrets": LiveRandomCloud.written,
         "release": {k: i[k] for k in ("name", "namespace", "version", "values")},
         "outputs": {k: v for k, v in plan.outputs.items() if isinstance(v, (str, int, float, bool, list, dict))},
+        "admission": {r.inputs["metadata"]["name"]: r.inputs["spec"] for r in plan.of_type(ADMISSION_POLICY_TYPE)},
     }
 
 

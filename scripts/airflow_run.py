@@ -371,7 +371,7 @@ class AirflowRun:
         api = Api(base)
         path, tis = self.run_dag(api, rendered)
         check_properties(report, Finished(api, path, tis, kubelet, self.work, started))
-        # Issue 21, items 2 and 3: a task pod's credentials, the pool (scripts/task_pod_checks.py).
+        # A task pod's credentials, the pool, the admission policy (scripts/task_pod_checks.py).
         task_pod_checks.checks(report.step, rendered, kubelet, started, api.call, self.work)
 
     def start_services(self, rendered: Render, pgbouncer_binary: Path) -> Services:

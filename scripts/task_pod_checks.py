@@ -6,6 +6,9 @@
   environment and those files reads the metadata connection Airflow's config gives it and tries to
   log in to PgBouncer and to PostgreSQL as the database user: each attempt must fail for want of a
   password. The same probe with the scheduler's environment logs in (so the probe can succeed);
+- every task pod the executor created passes the stack's admission policy (lib/airflow/task_accounts.py:
+  accounts, and in production images), evaluated by scripts/admission_check.py in the project's
+  virtualenv, as created by the scheduler's account;
 - `default_pool` holds the configured capacity's slots (`GET /api/v2/pools/default_pool`), and the
   rendered migration Job, run again as an upgrade runs it, brings a pool left at Airflow's default
   back to that number.
@@ -29,7 +32,7 @@ from lib.database.pgbouncer import pools as pgbouncer
 from lib.database.postgres import connection_uri
 from scripts import emulated_pod
 from scripts.emulated_pod import Cluster, Local
-from scripts.integration import SERVER_HOST
+from scripts.integration import PROJECT_PYTHON, ROOT, SERVER_HOST
 
 PROBE = r"""
 import json, os, sys
@@ -122,7 +125,7 @@ def checks(
     api_call: Callable[..., Any],
     work: Path,
 ) -> None:
-    """The two steps, after the DAG run: `step(name)` is the harness's report entry, `rendered` its
+    """The three steps, after the DAG run: `step(name)` is the harness's report entry, `rendered` its
     Render, `kubelet` its Kubelet (the executor's task pods, the cluster, the local names),
     `started` its Services (local ports)."""
     metadata = pgbouncer.parse_database_uri(rendered.secrets[SECRET_NAMES.metadata][SECRET_KEYS["metadata"]])
@@ -164,9 +167,25 @@ def checks(
         assert api_call("GET", "/api/v2/pools/default_pool")["slots"] == slots
         print(f"  default_pool: {slots} slots", flush=True)
 
+    def admitted() -> None:
+        pods = kubelet.task_pods()
+        listed = work / "task-pods.json"
+        listed.write_text(json.dumps(pods))
+        script = ROOT / "scripts" / "admission_check.py"
+        scheduler = f"system:serviceaccount:{rendered.namespace}:{RELEASE_NAME}-scheduler"
+        run = subprocess.run(
+            [str(PROJECT_PYTHON), str(script), str(work / "render.json"), str(listed), "--username", scheduler],
+            capture_output=True,
+            text=True,
+        )
+        print("  " + run.stdout.strip().replace("\n", "\n  "), flush=True)
+        assert run.returncode == 0, run.stderr or run.stdout
+        assert run.stdout.count("admitted: ") == len(pods) >= 3, len(pods)
+
     for name, check in (
         ("a task pod holds no credentials and cannot log in to PgBouncer or PostgreSQL", no_keys),
         ("default_pool holds the configured task capacity, restored by the migration Job", pool),
+        ("the executor's task pods pass the stack's admission policy (accounts, production images)", admitted),
     ):
         try:
             with step(name):

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import celpy
 import pytest
 
+from offline.admission import admitted
 from offline.mocks import Plan, run_program
 from tests.support.renders import Rendered
 
@@ -26,17 +26,8 @@ def admits(plan: Plan, account: str, username: str = SCHEDULER, pod: dict[str, A
     """The plan's policy's decision on a pod (`pod`'s spec, else none but its account) running as
     `account`, created by `username`."""
     (policy,) = plan.of_type(POLICY)
-    env = celpy.Environment()
     spec = {**(pod or {}).get("spec", {"containers": []}), "serviceAccountName": account}
-    request = {"request": {"userInfo": {"username": username}}, "object": {"spec": spec}}
-    activation = {k: celpy.json_to_cel(v) for k, v in request.items()}
-
-    def holds(expression: str) -> bool:
-        return bool(env.program(env.compile(expression)).evaluate(activation))
-
-    rules: dict[str, Any] = policy.inputs["spec"]
-    matched = all(holds(c["expression"]) for c in rules["matchConditions"])
-    return not matched or all(holds(v["expression"]) for v in rules["validations"])
+    return admitted(policy.inputs["spec"], {"spec": spec}, username)
 
 
 def test_the_executors_pods_are_admitted_and_a_control_plane_account_is_not(dev: Plan) -> None:
