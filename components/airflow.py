@@ -65,12 +65,12 @@ from lib.airflow.task_accounts import task_account_policy
 from lib.airflow.task_egress import EgressRule
 from lib.airflow.telemetry import RemoteLogs, StatsdTarget
 from lib.airflow.values import (
-    AIRFLOW_IMAGE_REPOSITORY,
     CHART_NAME,
     CHART_REPOSITORY,
     WORKER_SERVICE_ACCOUNT,
     ChartInputs,
     Replicas,
+    airflow_repository,
     airflow_values,
 )
 from lib.cluster.node_groups import NodeGroup
@@ -286,7 +286,7 @@ class Airflow(pulumi.ComponentResource):
 
         def manifests(mirrors: Mapping[str, str]) -> list[dict[str, Any]]:
             held = args.task_image_repositories
-            repositories = () if held is None else (mirrored(AIRFLOW_IMAGE_REPOSITORY, mirrors), *held)
+            repositories = () if held is None else (airflow_repository(mirrors), *held)
             return task_account_policy(args.namespace, accounts, repositories)
 
         policy, binding = manifests({})
@@ -301,7 +301,7 @@ class Airflow(pulumi.ComponentResource):
             child_name(name, "task-pod-accounts-binding"),
             metadata=binding["metadata"],
             spec=binding["spec"],
-            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[created])),
+            opts=pulumi.ResourceOptions(parent=self, provider=self._provider, depends_on=[created]),
         )
 
     @staticmethod

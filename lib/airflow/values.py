@@ -77,6 +77,13 @@ AIRFLOW_IMAGE_REPOSITORY = "apache/airflow"
 WORKER_SERVICE_ACCOUNT = f"{RELEASE_NAME}-worker"
 """Service account of the task pods (the chart's default name, set explicitly: an IAM role trusts it)."""
 
+
+def airflow_repository(mirrors: Mapping[str, str]) -> str:
+    """The Airflow image's repository as the stack pulls it (`defaultAirflowRepository`, the task pods'
+    too): from its registry's mirror or pull-through cache if there is one."""
+    return mirrored(AIRFLOW_IMAGE_REPOSITORY, mirrors)
+
+
 # Pod label `component` the chart sets per section (what spread constraints select).
 COMPONENT_LABELS = {
     "scheduler": "scheduler",
@@ -379,7 +386,7 @@ def _program(inputs: ChartInputs, *fragments: tuple[str, Mapping[str, Any]]) -> 
     place = _placement(inputs.control_plane)
     secrets = inputs.secrets
     computed: dict[str, Any] = {
-        "defaultAirflowRepository": owned(mirrored(AIRFLOW_IMAGE_REPOSITORY, inputs.image_mirrors), IMAGES_VIA),
+        "defaultAirflowRepository": owned(airflow_repository(inputs.image_mirrors), IMAGES_VIA),
         "defaultAirflowTag": owned(inputs.airflow_version, "set airflowVersion"),
         "airflowVersion": owned(inputs.airflow_version, "set airflowVersion"),
         "images": owned(

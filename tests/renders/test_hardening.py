@@ -49,7 +49,6 @@ MAX_TASK_POD_FAILED = 5  # issue 21: the task pod template, scanned as a Pod sin
 SKIPPED_CHECKS = ("CKV_K8S_21",)  # "the default namespace": `helm template` leaves objects without one
 MAX_ADDON_FAILED = 7  # issue 24: the LB controller's and the autoscaler's pods (docs/security.md, "Hardened pods")
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
-WORKLOADS = ("Deployment", "StatefulSet", "DaemonSet", "Job")
 PGBOUNCER_PORT = 6543  # the chart's `ports.pgbouncer`
 API_SERVER_PORT = 8080
 
@@ -248,12 +247,7 @@ def restricted_problems(pod: dict[str, Any]) -> list[str]:
 def every_pod(r: Rendered) -> dict[str, dict[str, Any]]:
     """Every pod spec the namespace runs: the chart's workloads and CronJobs, the task pod
     template, and the program's git-sync Deployment (built here: prod has no git-sync)."""
-    found = {o["metadata"]["name"]: o["spec"]["template"]["spec"] for o in r.objects if o["kind"] in WORKLOADS}
-    found |= {
-        o["metadata"]["name"]: o["spec"]["jobTemplate"]["spec"]["template"]["spec"]
-        for o in r.objects
-        if o["kind"] == "CronJob"
-    }
+    found = r.workload_pods()
     found["task-pod"] = r.pod_template()["spec"]
     found["git-sync"] = git_sync_template()["spec"]
     return found

@@ -39,16 +39,6 @@ def rendered(prod: Plan) -> Rendered:
     return Rendered(prod)
 
 
-def pod_specs(r: Rendered) -> dict[str, dict[str, Any]]:
-    specs = {}
-    for o in r.objects:
-        if o["kind"] in ("Deployment", "StatefulSet", "Job"):
-            specs[o["metadata"]["name"]] = o["spec"]["template"]["spec"]
-        elif o["kind"] == "CronJob":
-            specs[o["metadata"]["name"]] = o["spec"]["jobTemplate"]["spec"]["template"]["spec"]
-    return specs
-
-
 def secret_variables(spec: dict[str, Any]) -> list[tuple[str, str]]:
     found = []
     for c in containers(spec):
@@ -69,7 +59,7 @@ def files(spec: dict[str, Any]) -> dict[str, tuple[str | None, str]]:
 
 
 def test_only_the_pgbouncer_exporter_holds_a_secret_variable(rendered: Rendered) -> None:
-    held = {name: secret_variables(spec) for name, spec in pod_specs(rendered).items()}
+    held = {name: secret_variables(spec) for name, spec in rendered.workload_pods().items()}
     assert {name: found for name, found in held.items() if found} == {
         "airflow-pgbouncer": [("metrics-exporter", "DATABASE_URL")]
     }
@@ -77,7 +67,7 @@ def test_only_the_pgbouncer_exporter_holds_a_secret_variable(rendered: Rendered)
 
 
 def test_every_airflow_container_reads_the_options_from_its_pods_files(rendered: Rendered) -> None:
-    specs = pod_specs(rendered)
+    specs = rendered.workload_pods()
     for name in (*AIRFLOW_DEPLOYMENTS, *AIRFLOW_JOBS):
         spec = specs[name]
         expected: dict[str, tuple[str | None, str]] = dict(FILES)
@@ -97,7 +87,7 @@ def test_the_cleanup_gets_no_secret_and_the_groomer_only_the_charts_mounts(rende
     """The cleanup runs the program's script, no Airflow code. The scheduler's groomer runs the image's
     /clean-logs, and chart 1.22 mounts the section's `extraVolumeMounts` in it too
     (scheduler-deployment.yaml), as it did the JWT key before: the files, never a variable."""
-    specs = pod_specs(rendered)
+    specs = rendered.workload_pods()
     (groomer,) = [c for c in specs["airflow-scheduler"]["containers"] if c["name"].endswith("-log-groomer")]
     assert [m["name"] for m in groomer["volumeMounts"]] == ["logs", "tmp", "jwt-signing-key", VOLUME]
     assert not any(e["name"].endswith("_CMD") for e in groomer.get("env") or [])
@@ -107,7 +97,7 @@ def test_the_cleanup_gets_no_secret_and_the_groomer_only_the_charts_mounts(rende
 
 
 def test_the_admin_password_is_read_from_its_file_by_the_create_user_job_alone(rendered: Rendered) -> None:
-    specs = pod_specs(rendered)
+    specs = rendered.workload_pods()
     (job,) = specs["airflow-create-user"]["containers"]
     assert f'--password "$(cat {admin_password_path()})"' in job["args"][2]
     holders = [n for n, s in specs.items() if any(v["name"] == VOLUME for v in s.get("volumes") or [])]

@@ -64,6 +64,16 @@ class Rendered:
         (found,) = [o for o in self.objects if o["kind"] == kind and o["metadata"]["name"] == name]
         return found
 
+    def workload_pods(self) -> dict[str, dict[str, Any]]:
+        """Each pod spec the render's workloads and CronJobs run, by the object's name."""
+        found: dict[str, dict[str, Any]] = {}
+        for o in self.objects:
+            if o["kind"] in ("Deployment", "StatefulSet", "DaemonSet", "Job"):
+                found[o["metadata"]["name"]] = o["spec"]["template"]["spec"]
+            elif o["kind"] == "CronJob":
+                found[o["metadata"]["name"]] = o["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+        return found
+
     def deployment_pod(self, name: str) -> dict[str, Any]:
         spec: dict[str, Any] = self.one("Deployment", name)["spec"]["template"]["spec"]
         return spec
