@@ -788,6 +788,9 @@ def alarm_list(settings: Settings, s: Stack, nlb: LoadBalancer) -> tuple[list[al
         *alarm_specs.file_system_alarms(s.storage.file_system_id, t),
         *alarm_specs.load_balancer_alarms(nlb.arn_suffix, nlb.target_group_arn_suffix, t),
         *alarm_specs.nat_alarms([nat_gateway_id(s.network, i) for i in range(s.network.nat_gateway_count)], t),
+        *alarm_specs.nat_instance_alarms(
+            [s.network.nat_instance_ids.apply(lambda ids: ids[0])] if s.network.nat_instance_count else [], t
+        ),
     ]
     if s.database.instance_identifier is not None:
         specs += alarm_specs.database_alarms(

@@ -5,10 +5,12 @@ Creates (`airflow:index:Network`), when no existing VPC is given:
 - per availability zone, placed by zone ID (the same physical zone in every account) and
   named by position (`-a`, `-b`, `-c`): a public subnet, a private node subnet (nodes, pods,
   internal NLB) and a private data subnet (database, file system);
-- an internet gateway, and NAT gateways with Elastic IPs: one per AZ or a single one (none while
+- an internet gateway, and the node subnets' way out: NAT gateways with Elastic IPs, one per AZ
+  or a single one, or one NAT instance (`components/nat_instance.py`) (none while
   the stack sleeps, `nat`: the node subnets then have no route out);
-- route tables: one public, one private per AZ (default route to that AZ's NAT, or the
-  single NAT), and one for the data subnets with no route out of the VPC;
+- route tables: one public, one private per AZ (default route to that AZ's NAT gateway, or the
+  single one, or the NAT instance's network interface), and one for the data subnets with no
+  route out of the VPC;
 - an S3 gateway endpoint on the private route tables (image layers from ECR, logs);
 - the subnet tags that load balancers and cluster discovery read.
 With an existing VPC it creates none of these, passes the given IDs through and reads the names
@@ -46,6 +48,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
+from components.nat_instance import NatInstance, NatInstanceArgs
 from components.parts.moves import former_parent
 from components.parts.outputs import register_public_outputs
 from lib.naming import child_name, with_name
@@ -78,12 +81,12 @@ class NetworkArgs:
     vpc_cidr: str = "10.0.0.0/16"
     """Private IPv4 CIDR of the created VPC, /16 to /20."""
     nat_gateways: NatGatewayMode = NatGatewayMode.PER_AZ
-    """One NAT gateway per zone (survives a zone outage) or a single one."""
+    """One NAT gateway per zone (survives a zone outage), a single one, or one NAT instance."""
     existing: ExistingVpcArgs | None = None
     """Use this VPC instead of creating one."""
     nat: bool = True
-    """False while the stack sleeps: no NAT gateway or Elastic IP (both billed by the hour), and the
-    node subnets' route tables without a default route; everything else stays."""
+    """False while the stack sleeps: no NAT gateway, Elastic IP or NAT instance (billed by the hour),
+    and the node subnets' route tables without a default route; everything else stays."""
     tags: Mapping[str, str] = field(default_factory=dict)
     """Tags on every resource."""
     node_tags: Mapping[str, str] = field(default_factory=dict)
@@ -124,7 +127,11 @@ class Network(pulumi.ComponentResource):
     nat_gateway_ids: pulumi.Output[list[str]]
     """NAT gateways the program created (empty for an existing VPC)."""
     nat_gateway_count: int
-    """How many: one per AZ or one (0 for an existing VPC)."""
+    """How many: one per AZ or one (0 for an existing VPC or a NAT instance)."""
+    nat_instance_ids: pulumi.Output[list[str]]
+    """The NAT instance (`natGateways: instance`), else empty."""
+    nat_instance_count: int
+    """1 with a NAT instance, else 0."""
     availability_zone_ids: list[str]
     """The zone IDs, in order."""
     availability_zones: pulumi.Output[list[str]]
@@ -147,6 +154,8 @@ class Network(pulumi.ComponentResource):
             self.data_subnet_ids = pulumi.Output.from_input(list(args.existing.data_subnet_ids))
             self.nat_gateway_ids = pulumi.Output.from_input([])
             self.nat_gateway_count = 0
+            self.nat_instance_ids = pulumi.Output.from_input([])
+            self.nat_instance_count = 0
             self.availability_zones = zone_names(self.availability_zone_ids)
         else:
             self._create(name, args)
@@ -229,7 +238,7 @@ class Network(pulumi.ComponentResource):
         """One per zone, in its public subnet, or a single one in the first zone's."""
         tags, child = args.tags, pulumi.ResourceOptions(parent=self)
         nats: list[aws.ec2.NatGateway] = []
-        if not args.nat:
+        if not args.nat or args.nat_gateways is NatGatewayMode.INSTANCE:
             return nats
         for i in range(len(public) if args.nat_gateways is NatGatewayMode.PER_AZ else 1):
             z = zone_key(i)
@@ -276,7 +285,27 @@ class Network(pulumi.ComponentResource):
         public = dict(enumerate(subnets["public"]))
         self._route_table(name, "public", child_name(name, "public-rt"), public, vpc, tags, gateway_id=igw.id)
         nats = self._nat_gateways(name, args, subnets["public"], igw)
-        # Each zone's nodes leave through their zone's NAT gateway, or through the single one.
+        node_cidrs = [plan.node for plan in plan_subnets(args.vpc_cidr, args.availability_zone_ids)]
+        instance = None
+        if args.nat and args.nat_gateways is NatGatewayMode.INSTANCE:
+            instance = NatInstance(
+                child_name(name, "nat-instance"),
+                NatInstanceArgs(
+                    cluster_name=args.cluster_name,
+                    vpc_id=vpc.id,
+                    subnet_id=subnets["public"][0].id,
+                    node_cidrs=tuple(node_cidrs),
+                    tags=tags,
+                ),
+                opts=child,
+            )
+        # Each zone's nodes leave through their zone's NAT gateway, the single one, or the instance.
+        zones = range(len(subnets["nodes"]))
+        ways_out: list[dict[str, pulumi.Input[str]]] = [{} for _ in zones]
+        if instance is not None:
+            ways_out = [{"network_interface_id": instance.network_interface_id} for _ in zones]
+        elif nats:
+            ways_out = [{"nat_gateway_id": nats[min(i, len(nats) - 1)].id} for i in zones]
         private = [
             self._route_table(
                 name,
@@ -285,8 +314,8 @@ class Network(pulumi.ComponentResource):
                 {i: subnet},
                 vpc,
                 tags,
-                clear=not nats,
-                **({"nat_gateway_id": nats[min(i, len(nats) - 1)].id} if nats else {}),
+                clear=not ways_out[i],
+                **ways_out[i],
             )
             for i, subnet in enumerate(subnets["nodes"])
         ]
@@ -307,4 +336,6 @@ class Network(pulumi.ComponentResource):
         self.data_subnet_ids = pulumi.Output.all(*[sn.id for sn in subnets["data"]])
         self.nat_gateway_ids = pulumi.Output.all(*[n.id for n in nats])
         self.nat_gateway_count = len(nats)
+        self.nat_instance_ids = pulumi.Output.all(*([instance.instance_id] if instance is not None else []))
+        self.nat_instance_count = 0 if instance is None else 1
         self.availability_zones = pulumi.Output.all(*[sn.availability_zone for sn in subnets["nodes"]])

@@ -34,6 +34,7 @@ import pulumi_eks as eks
 
 from components.parts.iam_roles import iam_role
 from components.parts.kms import encryption_key
+from components.parts.launch_templates import encrypted_root_volume, imdsv2_one_hop
 from components.parts.outputs import register_public_outputs
 from lib.cluster.node_groups import NodeGroup
 from lib.cluster.scheduling import autoscaler_node_template_tags, node_labels
@@ -52,7 +53,6 @@ EC2_TRUST = {
     "Version": "2012-10-17",
     "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}],
 }
-ROOT_DEVICE = "/dev/xvda"  # Amazon Linux 2023
 
 
 def _first_asg_name(node_group: aws.eks.NodeGroup) -> pulumi.Output[str]:
@@ -161,21 +161,8 @@ class NodeGroups(pulumi.ComponentResource):
             update_default_version=True,
             vpc_security_group_ids=self._security_groups(group, args),
             # IMDSv2, one hop: pods cannot borrow the node's role (add-ons get theirs through IRSA).
-            metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(
-                http_endpoint="enabled", http_tokens="required", http_put_response_hop_limit=1
-            ),
-            block_device_mappings=[
-                aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
-                    device_name=ROOT_DEVICE,
-                    ebs=aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
-                        volume_size=group.disk_size_gib,
-                        volume_type="gp3",
-                        encrypted="true",
-                        kms_key_id=volume_key.arn,
-                        delete_on_termination="true",
-                    ),
-                )
-            ],
+            metadata_options=imdsv2_one_hop(),
+            block_device_mappings=[encrypted_root_volume(group.disk_size_gib, volume_key.arn)],
             tag_specifications=[
                 aws.ec2.LaunchTemplateTagSpecificationArgs(resource_type=kind, tags=with_name(args.tags, name))
                 for kind in ("instance", "volume")

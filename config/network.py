@@ -36,8 +36,9 @@ class NetworkSettings(Section):
     nat_gateways: NatGatewayMode = key(
         "natGateways",
         "perAz",
-        "NAT gateways: perAz (one per AZ, survives an AZ outage) or single (cheaper). Only when the "
-        "program creates the VPC.",
+        "The node subnets' way out: perAz (a NAT gateway per AZ, survives an AZ outage), single (one "
+        "NAT gateway, cheaper) or instance (one t4g.nano NAT instance, about $29 a month less than single; "
+        "not with production: true). Only when the program creates the VPC.",
         convert=enum_of(NatGatewayMode),
         only_without="existingVpcId",
     )

@@ -38,6 +38,7 @@ from lib.cluster.sizing import has_shapes, node_task_capacity
 from lib.cluster.start_latency import NodeAutoscaler
 from lib.cluster.versions import support_warning
 from lib.images import ANONYMOUS_PULL_NODES, CREDENTIAL_ARN, PULL_THROUGH_CACHE, anonymous_docker_hub
+from lib.network.subnets import NatGatewayMode
 from lib.network.zones import region_problem, zone_id_problem
 from lib.quantities import cpu_millicores, memory_mebibytes
 from lib.security.audit import cluster_log_group, flow_log_group
@@ -198,6 +199,13 @@ class Settings:
                 key_of(LoadBalancerSettings, "allowed_cidrs"),
                 "is required in production (production: true): list the CIDRs allowed to reach the Airflow UI "
                 "(a VPN's, an office's); the VPC's CIDR is the default of a stack that is not production only",
+            )
+        if self.production and self.network.nat_gateways is NatGatewayMode.INSTANCE:
+            # One instance in one zone, patched by replacing it: dev's saving, not production's way out.
+            raise ConfigError(
+                key_of(NetworkSettings, "nat_gateways"),
+                "is instance while production is true: one NAT instance is one zone and one machine every "
+                "node's egress depends on; accepted in production: perAz or single",
             )
         if self.network.existing and not self.load_balancer.allowed_cidrs:
             # The default source is the VPC's CIDR, which the program knows only for a VPC it creates.

@@ -49,6 +49,8 @@ ID_PREFIX = {
     "aws:ec2/securityGroup:SecurityGroup": "sg",
     "aws:ec2/vpcEndpoint:VpcEndpoint": "vpce",
     "aws:ec2/launchTemplate:LaunchTemplate": "lt",
+    "aws:ec2/instance:Instance": "i",
+    "aws:ec2/networkInterface:NetworkInterface": "eni",
     "aws:kms/key:Key": "key",
     "aws:efs/fileSystem:FileSystem": "fs",
     "aws:efs/accessPoint:AccessPoint": "fsap",
@@ -229,6 +231,9 @@ FAKE_OUTPUTS: dict[str, Fake] = {
     },
     "aws:ec2/subnet:Subnet": lambda c, n, i, r: {"availabilityZone": fake_zones(c.region)[i["availabilityZoneId"]]},
     "aws:ec2/launchTemplate:LaunchTemplate": lambda c, n, i, r: {"latestVersion": 1, "defaultVersion": 1},
+    "aws:ec2/instance:Instance": lambda c, n, i, r: {
+        "primaryNetworkInterfaceId": fake_id("aws:ec2/networkInterface:NetworkInterface", n)
+    },
     "aws:iam/role:Role": lambda c, n, i, r: {"arn": f"arn:aws:iam::{ACCOUNT_ID}:role/{n}", "name": n},
     "aws:iam/policy:Policy": lambda c, n, i, r: {"arn": f"arn:aws:iam::{ACCOUNT_ID}:policy/{n}"},
     "aws:kms/key:Key": lambda c, n, i, r: {"arn": c.arn("kms", f"key/{r}"), "keyId": r},

@@ -34,7 +34,7 @@ from lib.cluster.managed_addons import EFS_CSI_DRIVER
 from lib.cluster.scheduling import NODE_GROUP_LABEL
 from lib.quantities import cpu_millicores, memory_mebibytes
 from policy.airflow_eks_guardrails.chart import CONTROL_PLANE_LABELS
-from reports.plan_facts import DB_INSTANCE, RELEASE, SUBNET, GroupFacts, Plan, node_groups, of_type
+from reports.plan_facts import DB_INSTANCE, RELEASE, SUBNET, GroupFacts, Plan, nat_instances, node_groups, of_type
 
 ADDON = "aws:eks/addon:Addon"
 
@@ -59,11 +59,17 @@ class Topology:
         self.zones = sorted(set(self.zone_of.values()))
         tables = {r["id"]: r["inputs"] for r in of_type(plan, "aws:ec2/routeTable:RouteTable")}
         nats = {r["id"]: r["inputs"]["subnetId"] for r in of_type(plan, "aws:ec2/natGateway:NatGateway")}
+        # A route names a NAT instance by its network interface, which the plan's inputs do not link
+        # to the instance: the plan holds one NAT instance at most (natGateways: instance).
+        instance_subnets = {i["inputs"]["subnetId"] for i in nat_instances(plan)}
         self.nat_zone_of: dict[str, str | None] = {}  # node subnet -> zone of its default route's NAT
         for assoc in of_type(plan, "aws:ec2/routeTableAssociation:RouteTableAssociation"):
             routes = tables.get(assoc["inputs"]["routeTableId"], {}).get("routes") or []
-            nat = next((r.get("natGatewayId") for r in routes if r.get("cidrBlock") == "0.0.0.0/0"), None)
-            self.nat_zone_of[assoc["inputs"]["subnetId"]] = self.zone_of.get(nats.get(nat or "", ""))
+            default: Mapping[str, Any] = next((r for r in routes if r.get("cidrBlock") == "0.0.0.0/0"), {})
+            nat_subnet = nats.get(default.get("natGatewayId") or "")
+            if default.get("networkInterfaceId") and len(instance_subnets) == 1:
+                (nat_subnet,) = instance_subnets
+            self.nat_zone_of[assoc["inputs"]["subnetId"]] = self.zone_of.get(nat_subnet or "")
 
     def zones_of(self, subnet_ids: Sequence[str]) -> list[str]:
         return sorted({self.zone_of[s] for s in subnet_ids if s in self.zone_of})
@@ -76,9 +82,18 @@ def _nat(topology: Topology, lost: str) -> Tier:
     cut = sorted(
         {topology.zone_of[s] for s, nat in topology.nat_zone_of.items() if nat == lost and topology.zone_of[s] != lost}
     )
+    way = "NAT instance" if nat_instances(topology.plan) else "NAT gateway"
     if cut:
-        return Tier("NAT egress", DOWN, f"nodes in {', '.join(cut)} route through the NAT gateway in {lost}")
-    return Tier("NAT egress", UP, "every other zone routes through its own NAT gateway")
+        return Tier("NAT egress", DOWN, f"nodes in {', '.join(cut)} route through the {way} in {lost}")
+    others = {
+        topology.zone_of[s]: nat
+        for s, nat in topology.nat_zone_of.items()
+        if topology.tier_of[s] == "nodes" and topology.zone_of[s] != lost
+    }
+    if all(zone == nat for zone, nat in others.items()):
+        return Tier("NAT egress", UP, "every other zone routes through its own NAT gateway")
+    ways = ", ".join(sorted({nat for nat in others.values() if nat}))
+    return Tier("NAT egress", UP, f"the other zones route through the {way} in {ways}")
 
 
 ZONE_KEY = "topology.kubernetes.io/zone"

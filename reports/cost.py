@@ -39,7 +39,15 @@ from lib.cluster.managed_addons import CLOUDWATCH_OBSERVABILITY
 from lib.cluster.sizing import load_table
 from lib.cluster.versions import EKS_VERSIONS, in_extended_support, utc_today
 from lib.observability.cloudwatch import STATSD_METRICS
-from reports.plan_facts import GroupFacts, Plan, airflow_release_values, database_stopped, node_groups, of_type
+from reports.plan_facts import (
+    GroupFacts,
+    Plan,
+    airflow_release_values,
+    database_stopped,
+    nat_instances,
+    node_groups,
+    of_type,
+)
 
 DAYS_PER_MONTH = 730 / 24
 # vCPUs of the instance types the capacity model knows: what a burstable node's surplus credits are counted in.
@@ -217,10 +225,13 @@ def _usage_lines(plan: Plan, prices: PriceTable, usage: Mapping[str, float]) -> 
     )
     efs = count.get("aws:efs/fileSystem:FileSystem", 0)
     hours = prices.hours
+    instances = nat_instances(plan)
+    addresses = eips + sum(1 for i in instances if i["inputs"].get("associatePublicIpAddress"))
     # Asleep, the NAT gateways, their addresses and the NLB are gone (program.py, asleep_stack).
     lines = [
         _line("NAT gateway hours", nat, prices.figure("nat_gateway_hour"), hours, 0.0),
-        _line("Public IPv4 addresses", eips, prices.figure("public_ipv4_hour"), hours, 0.0),
+        *_nat_instance_lines(plan, instances, prices),
+        _line("Public IPv4 addresses", addresses, prices.figure("public_ipv4_hour"), hours, 0.0),
         _line("Network Load Balancer hours", nlbs, prices.figure("nlb_hour"), hours, 0.0),
         _line("Network Load Balancer NLCU", nlbs * usage["nlb_lcu"], prices.figure("nlb_lcu_hour"), hours, 0.0),
         _line("EFS Standard storage (GB)", efs * usage["efs_stored_gb"], prices.figure("efs_standard_gb_month"), 1),
@@ -244,6 +255,21 @@ def _usage_lines(plan: Plan, prices: PriceTable, usage: Mapping[str, float]) -> 
         # keep is not in the asleep column (docs/cost.md, Hibernation).
         ecr = prices.figure("ecr_storage_gb_month")
         lines.append(_line("ECR cached images (GB)", usage["ecr_cached_gb"], ecr, 1, 0.0))
+    return lines
+
+
+def _nat_instance_lines(plan: Plan, instances: list[Mapping[str, Any]], prices: PriceTable) -> list[Line]:
+    """Each NAT instance's hours and root volume (its launch template's size); none asleep."""
+    templates = {r.get("id"): r["inputs"] for r in of_type(plan, "aws:ec2/launchTemplate:LaunchTemplate")}
+    lines = []
+    for instance in instances:
+        kind = instance["inputs"]["instanceType"]
+        template = templates[instance["inputs"]["launchTemplate"]["id"]]
+        gib = sum(m["ebs"]["volumeSize"] for m in template.get("blockDeviceMappings") or [])
+        lines += [
+            _line(f"NAT instance hours ({kind})", 1, prices.figure("ec2_instance_hour", kind), prices.hours, 0.0),
+            _line(f"NAT instance root volume ({gib} GiB gp3)", gib, prices.figure("ebs_gp3_gb_month"), 1, 0.0),
+        ]
     return lines
 
 
@@ -324,7 +350,7 @@ ADDON_RELEASES = {
 
 # Components whose resources `hibernate: true` deletes, besides those of the cluster (program.py,
 # asleep_stack): what the asleep column leaves out of an awake plan's keys.
-GONE_ASLEEP_PARENTS = ("airflow:index:NodeGroups",)
+GONE_ASLEEP_PARENTS = ("airflow:index:NodeGroups", "airflow:index:NatInstance")
 
 
 def _gone_asleep(resource: Mapping[str, Any]) -> bool:
@@ -353,7 +379,8 @@ def _busy_tasks(usage: Mapping[str, float], busy_hours: float) -> float:
 
 def _nat_data_lines(plan: Plan, prices: PriceTable, usage: Mapping[str, float], busy_hours: float) -> list[Line]:
     """Traffic to the internet, and the images new nodes pull through the NAT: none with the ECR
-    pull-through cache (ECR serves layers from S3, which the S3 gateway endpoint carries)."""
+    pull-through cache (ECR serves layers from S3, which the S3 gateway endpoint carries). A NAT
+    instance processes it for nothing: only a NAT gateway bills by the GB."""
     if not of_type(plan, NAT_GATEWAY):
         return []
     price, awake = prices.figure("nat_gateway_gb"), _awake(plan)

@@ -31,6 +31,11 @@ def of_type(plan: Plan, type_: str) -> list[Mapping[str, Any]]:
     return [r for r in plan["resources"] if r["type"] == type_]
 
 
+def nat_instances(plan: Plan) -> list[Mapping[str, Any]]:
+    """The plan's NAT instances: the EC2 instances that forward (source/destination check off)."""
+    return [r for r in of_type(plan, "aws:ec2/instance:Instance") if r["inputs"].get("sourceDestCheck") is False]
+
+
 @dataclass(frozen=True)
 class GroupFacts:
     """A managed node group as the plan registers it."""

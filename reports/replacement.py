@@ -174,6 +174,27 @@ RULES: dict[str, Rule] = {
         _tf("internal/service/ec2/vpc_nat_gateway.go"),
         ("allocationId", "connectivityType", "privateIp", "subnetId"),
     ),
+    # The NAT instance: no data of its own; a replacement cuts the nodes' egress until the new one
+    # has booted (the routes follow its new interface in the same update).
+    "aws:ec2/instance:Instance": Rule(
+        _tf("internal/service/ec2/ec2_instance.go (the launch_template block is ForceNew, its version included)"),
+        (
+            "ami",
+            "associatePublicIpAddress",
+            "availabilityZone",
+            "ebsOptimized",
+            "hibernation",
+            "hostId",
+            "instanceMarketOptions",
+            "ipv6Addresses",
+            "keyName",
+            "launchTemplate",
+            "placementGroup",
+            "privateIp",
+            "subnetId",
+            "tenancy",
+        ),
+    ),
     "aws:ec2/routeTable:RouteTable": Rule(_tf("internal/service/ec2/vpc_route_table.go"), ("vpcId",)),
     "aws:ec2/routeTableAssociation:RouteTableAssociation": Rule(
         _tf("internal/service/ec2/vpc_route_table_association.go"), ("gatewayId", "subnetId")

@@ -142,6 +142,17 @@ def run(argv: Sequence[str | Path], **kwargs: Any) -> None:
     subprocess.run([str(a) for a in argv], check=True, **kwargs)
 
 
+def ensure_packages(binary: str, packages: Sequence[str], files: Sequence[Path] = ()) -> None:
+    """Debian's `packages`, installed unless `binary` is on PATH and every one of `files` exists."""
+    if shutil.which(binary) is not None and all(f.exists() for f in files):
+        return
+    try:
+        run(["apt-get", "install", "-y", "-q", *packages])
+    except subprocess.CalledProcessError:  # a fresh machine may have no package lists yet
+        run(["apt-get", "update", "-q"])
+        run(["apt-get", "install", "-y", "-q", *packages])
+
+
 def install_pgbouncer() -> Path:
     """PgBouncer built from Debian's pinned source tarball, cached in build/integration/."""
     prefix = BUILD / f"pgbouncer-{PGBOUNCER_VERSION}"
@@ -163,13 +174,7 @@ def install_pgbouncer() -> Path:
         tar.extractall(src, filter="data")
     (tree,) = src.iterdir()
     headers = (Path("/usr/include/event2"), Path("/usr/include/openssl/ssl.h"))
-    if shutil.which("pkg-config") is None or not all(h.exists() for h in headers):
-        packages = ["libevent-dev", "libssl-dev", "pkg-config", "build-essential"]
-        try:
-            run(["apt-get", "install", "-y", "-q", *packages])
-        except subprocess.CalledProcessError:  # a fresh machine may have no package lists yet
-            run(["apt-get", "update", "-q"])
-            run(["apt-get", "install", "-y", "-q", *packages])
+    ensure_packages("pkg-config", ["libevent-dev", "libssl-dev", "pkg-config", "build-essential"], headers)
     quiet: dict[str, Any] = {"cwd": tree, "stdout": subprocess.DEVNULL}
     run(["./configure", f"--prefix={prefix}", "--without-cares", "--without-systemd"], **quiet)
     run(["make", f"-j{os.cpu_count() or 2}"], **quiet)
@@ -535,6 +540,15 @@ def integration(drop: Sequence[str], tmp: Path, procs: Processes) -> Steps:
         "single sign-on: FAB with the generated webserver_config.py and a local OIDC provider (scripts/sso_run.py)",
         "",
         [str(python), str(ROOT / "scripts" / "sso_run.py")],
+    )
+    # `natGateways: instance`: the rules its user data applies, one interface in and out as on EC2.
+    ensure_packages("iptables", ["iptables"])
+    ensure_packages("ip", ["iproute2"])
+    steps.step(
+        "NAT instance: the rules the instance's user data applies, in network namespaces"
+        " (scripts/nat_instance_check.py)",
+        "",
+        [str(python), str(ROOT / "scripts" / "nat_instance_check.py")],
     )
     policy_pack_alone(steps, tmp)
     return steps

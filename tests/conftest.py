@@ -5,11 +5,11 @@ Three things keep the suite fast without changing what any test runs or asserts:
   which the engine shows and the mock monitor never reads: offline/mocks.py records neither) is
   left out: under pytest's deep stacks it was a quarter of a program run's CPU time;
 - the garbage collector: a program run under the mocks allocates a great many short-lived
-  objects (asyncio tasks, outputs), which at the default threshold (700) start a collection every
-  few registrations, and each full collection walked the SDKs' modules again (pulumi_aws alone is
-  a few hundred thousand objects). Once collection has imported every module they are frozen out
-  of its scans, and the youngest generation is collected every 20,000 allocations: together a
-  third of a run's CPU time (measured on tests/plans/test_config_coverage.py, 81 runs);
+  objects (asyncio tasks, outputs), and each full collection walked the SDKs' modules again
+  (pulumi_aws alone is a few hundred thousand objects). A run itself keeps the collector off
+  (offline/mocks.py `run_mocked`); for the rest of a test, once collection has imported every
+  module they are frozen out of its scans, and the youngest generation is collected every 20,000
+  allocations;
 - the chart renders of a session are shared by its workers (`tests/support/renders.py`): one
   directory per session, made here by the controller before its workers start, removed at the end.
 """

@@ -44,7 +44,9 @@ class PlatformOutputs:
     vpc_public_subnet_ids: pulumi.Output[list[str]] = _output("Public subnets, one per AZ.")
     vpc_node_subnet_ids: pulumi.Output[list[str]] = _output("Private node (and NLB) subnets, one per AZ.")
     vpc_data_subnet_ids: pulumi.Output[list[str]] = _output("Private data subnets (RDS, EFS), one per AZ.")
-    vpc_nat_gateway_ids: pulumi.Output[list[str]] = _output("NAT gateways created (empty with a brought VPC).")
+    vpc_nat_gateway_ids: pulumi.Output[list[str]] = _output(
+        "NAT gateways created (empty with a brought VPC or a NAT instance)."
+    )
     vpc_flow_log_group_name: pulumi.Output[str] = _output(
         "CloudWatch log group of the VPC's flow logs (all traffic, `auditLogRetentionDays`), a brought VPC's too.",
         since="1.3.0",

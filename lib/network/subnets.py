@@ -17,11 +17,13 @@ MAX_AZS = 3
 
 
 class NatGatewayMode(StrEnum):
-    """NAT gateways of a created VPC: one per AZ (an AZ outage leaves the others their way
-    out), or a single one (cheaper; the private subnets of every AZ route through it)."""
+    """The node subnets' way out of a created VPC: a NAT gateway per AZ (an AZ outage leaves the
+    others their way out), a single one (cheaper; every AZ's node subnet routes through it), or one
+    NAT instance (cheaper still, and one instance to keep: lib/network/nat_instance.py)."""
 
     SINGLE = "single"
     PER_AZ = "perAz"
+    INSTANCE = "instance"
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,7 @@ THRESHOLDS: dict[str, Threshold] = {
     "workersAtMaxMinutes": Threshold(30, 5, 1440, "minutes the workers group stays at its maximum"),
     "natPortAllocationErrors": Threshold(1, 1, 1_000_000, "port allocation errors in 5 minutes"),
     "natPacketsDropped": Threshold(1000, 1, 100_000_000, "packets dropped in 5 minutes"),
+    "natInstanceFailedCheckMinutes": Threshold(2, 1, 5, "minutes of 5 with a failed status check"),
     "schedulerHeartbeatMinutes": Threshold(5, 5, 60, "minutes without a scheduler heartbeat"),
     "openSlotsZeroMinutes": Threshold(30, 5, 1440, "minutes with no open executor slot"),
     "dagProcessingStallMinutes": Threshold(15, 5, 1440, "minutes without a DAG processor heartbeat"),
@@ -235,3 +236,27 @@ def nat_alarms(nat_gateway_ids: Sequence[Any], t: Mapping[str, float]) -> list[A
             ),
         ]
     return alarms
+
+
+def nat_instance_alarms(instance_ids: Sequence[Any], t: Mapping[str, float]) -> list[Alarm]:
+    """A failed status check of the NAT instance (`natGateways: instance`): every node's egress
+    goes through it. EC2's automatic recovery (on by default for its type) moves it to healthy
+    hardware on a failed system check; a failed instance check is the operating system's."""
+    return [
+        Alarm(
+            f"nat-instance-{i}-status",
+            "natInstanceFailedCheckMinutes",
+            t["natInstanceFailedCheckMinutes"],
+            "GreaterThanOrEqualToThreshold",
+            about(
+                "The NAT instance fails a status check: the nodes cannot pull images or reach the internet.",
+                "its system log (`aws ec2 get-console-output`); replace it if it does not recover.",
+                "nat-instance",
+            ),
+            # Status checks are reported every minute, 0 or 1: the sum is the failed minutes.
+            Metric("AWS/EC2", "StatusCheckFailed", {"InstanceId": instance}, "Sum"),
+            evaluation_periods=1,
+            missing_data="breaching",  # a stopped or terminated instance reports nothing
+        )
+        for i, instance in enumerate(instance_ids)
+    ]

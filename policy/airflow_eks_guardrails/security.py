@@ -13,6 +13,7 @@ from .model import (
     EFS,
     EKS_CLUSTER,
     EKS_COMPONENT,
+    INSTANCE,
     KMS_KEY,
     LAUNCH_TEMPLATE,
     LOAD_BALANCER,
@@ -102,8 +103,15 @@ def _covers_everything(cidrs: Any) -> bool:
     return any(n.prefixlen == 0 for n in v4) or any(n.prefixlen == 0 for n in v6)
 
 
-def _node_security_groups(stack: Stack) -> set[str]:
-    return {g for t in stack.of_type(LAUNCH_TEMPLATE) for g in t.props.get("vpcSecurityGroupIds") or [] if known(g)}
+def _egress_security_groups(stack: Stack) -> set[str]:
+    """The groups of the nodes (their launch templates') and of a NAT instance (an instance that
+    forwards: source/destination check off), which reach the internet by design."""
+    nat_instances = [i for i in stack.of_type(INSTANCE) if i.props.get("sourceDestCheck") is False]
+    groups = [
+        *(g for t in stack.of_type(LAUNCH_TEMPLATE) for g in t.props.get("vpcSecurityGroupIds") or []),
+        *(g for i in nat_instances for g in i.props.get("vpcSecurityGroupIds") or []),
+    ]
+    return {g for g in groups if known(g)}
 
 
 def _rule_to_world(rule: Mapping[str, Any]) -> bool:
@@ -126,7 +134,7 @@ def _world_rules(stack: Stack) -> Iterator[tuple[Resource, str, str]]:
 
 
 def no_public_exposure(stack: Stack) -> Iterator[Violation]:
-    """Nothing reachable from the internet but through the NAT gateways' egress."""
+    """Nothing reachable from the internet but through the NAT path's egress (NAT gateways, a NAT instance)."""
     policy = NO_PUBLIC_EXPOSURE
     for cluster in stack.of_type(EKS_COMPONENT, EKS_CLUSTER):
         vpc = cluster.props if cluster.type == EKS_COMPONENT else cluster.props.get("vpcConfig") or {}
@@ -149,7 +157,7 @@ def no_public_exposure(stack: Stack) -> Iterator[Violation]:
             yield violation(
                 policy, subnet, "set mapPublicIpOnLaunch: false (the NAT gateways have their own addresses)"
             )
-    nodes = _node_security_groups(stack)
+    nodes = _egress_security_groups(stack)
     for resource, direction, group in _world_rules(stack):
         if direction == "ingress":
             yield violation(
@@ -157,7 +165,9 @@ def no_public_exposure(stack: Stack) -> Iterator[Violation]:
             )
         elif group not in nodes:
             yield violation(
-                policy, resource, "egress to the world from a group the nodes do not use (only the NAT path may)"
+                policy,
+                resource,
+                "egress to the world from a group neither the nodes nor a NAT instance use (only the NAT path may)",
             )
     blocks = stack.of_type(PUBLIC_ACCESS_BLOCK)
     flags = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")

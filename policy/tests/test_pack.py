@@ -30,6 +30,7 @@ from airflow_eks_guardrails.declaration import (
     NO_PUBLIC_EXPOSURE,
     POLICY_NAMES,
     PRIVATE_TASK_IMAGES,
+    PRODUCTION_HA,
     PRODUCTION_PROTECTION,
     PRODUCTION_TLS,
     TLS_ONLY_BUCKETS,
@@ -42,12 +43,14 @@ from airflow_eks_guardrails.model import (
     IAM_POLICY,
     IAM_ROLE,
     INLINE_POLICIES,
+    INSTANCE,
     KMS_KEY,
     LAUNCH_TEMPLATE,
     LISTENER,
     LOAD_BALANCER,
     LOG_GROUP,
     RELEASE,
+    SG,
     UNKNOWN,
     Resource,
     Stack,
@@ -89,6 +92,25 @@ def test_nodes_take_imdsv2_with_one_hop() -> None:
     assert len(violations(IMDSV2, resource(LAUNCH_TEMPLATE, {"metadataOptions": options}))) == 2
     fixed = {**options, "httpTokens": "required", "httpPutResponseHopLimit": 1}
     assert violations(IMDSV2, resource(LAUNCH_TEMPLATE, {"metadataOptions": fixed})) == []
+
+
+def test_only_the_nodes_and_a_nat_instance_reach_the_world() -> None:
+    world = {"egress": [{"protocol": "-1", "fromPort": 0, "toPort": 0, "cidrBlocks": ["0.0.0.0/0"]}]}
+    group = resource(SG, world, id_="sg-nat")
+    nat = {"sourceDestCheck": False, "vpcSecurityGroupIds": ["sg-nat"]}
+    assert violations(NO_PUBLIC_EXPOSURE, group, resource(INSTANCE, nat)) == []
+    # An instance that does not forward is no NAT path: its group may not reach the world.
+    (message,) = violations(NO_PUBLIC_EXPOSURE, group, resource(INSTANCE, {**nat, "sourceDestCheck": True}))
+    assert message.startswith("egress to the world from a group neither the nodes nor a NAT instance use")
+    assert len(violations(NO_PUBLIC_EXPOSURE, group)) == 1
+
+
+def test_production_leaves_through_nat_gateways_not_a_nat_instance() -> None:
+    nat = {"sourceDestCheck": False, "subnetId": "subnet-a"}
+    (message,) = violations(PRODUCTION_HA, resource(INSTANCE, nat))
+    assert message == "NAT gateways, not a NAT instance (natGateways: perAz)"
+    assert violations(PRODUCTION_HA, resource(INSTANCE, {**nat, "sourceDestCheck": True})) == []
+    assert violations(PRODUCTION_HA, resource(INSTANCE, {**nat, "tags": NOT_PRODUCTION})) == []
 
 
 def test_a_production_database_is_protected_and_a_declared_dev_one_need_not_be() -> None:

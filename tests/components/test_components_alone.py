@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 import pulumi
@@ -22,6 +23,7 @@ from components.database import Database, DatabaseArgs, ExistingDatabaseArgs
 from components.eks_addon import AddonRoleArgs, EksAddon, EksAddonArgs
 from components.flow_logs import FlowLogs, FlowLogsArgs
 from components.load_balancer import LoadBalancer, LoadBalancerArgs, LoadBalancerSubnet
+from components.nat_instance import NatInstanceArgs
 from components.network import ExistingVpcArgs, Network, NetworkArgs
 from components.node_groups import NodeGroups, NodeGroupsArgs
 from components.parts.moves import former_parent
@@ -71,6 +73,38 @@ def test_network_alone_two_zones_one_nat() -> None:
     nodes_sg = plan.one("aws:ec2/securityGroup:SecurityGroup", "team-nodes-sg")
     assert nodes_sg.inputs["vpcId"] == fake_id("aws:ec2/vpc:Vpc", "team-vpc")
     assert len(plan.outputs["nodes"]) == 2
+
+
+def test_network_alone_leaves_through_a_nat_instance_and_asleep_through_nothing() -> None:
+    args = NetworkArgs(("use1-az1", "use1-az2"), "team", "us-east-1", "10.8.0.0/18", NatGatewayMode.INSTANCE)
+    plan = alone(lambda: {"instances": Network("team", args).nat_instance_ids})
+    (component,) = plan.of_type("airflow:index:NatInstance")
+    assert component.name == "team-nat-instance" and component.parent.endswith("airflow:index:Network::team")
+    assert kinds(plan, "airflow:index:NatInstance") == [
+        "aws:ec2/instance:Instance",
+        "aws:ec2/launchTemplate:LaunchTemplate",
+        "aws:ec2/securityGroup:SecurityGroup",
+        "aws:kms/alias:Alias",
+        "aws:kms/key:Key",
+    ]
+    assert not plan.of_type("aws:ec2/natGateway:NatGateway") and not plan.of_type("aws:ec2/eip:Eip")
+    instance = plan.one("aws:ec2/instance:Instance", "team-nat-instance")
+    assert plan.outputs["instances"] == [instance.id]
+    assert instance.inputs["subnetId"] == fake_id("aws:ec2/subnet:Subnet", "team-public-a")
+    eni = fake_id("aws:ec2/networkInterface:NetworkInterface", "team-nat-instance")
+    for zone in "ab":
+        routes = plan.one("aws:ec2/routeTable:RouteTable", f"team-nodes-rt-{zone}").inputs["routes"]
+        assert routes == [{"cidrBlock": "0.0.0.0/0", "networkInterfaceId": eni}]
+    group = plan.one("aws:ec2/securityGroup:SecurityGroup", "team-nat-instance-sg")
+    assert group.inputs["ingress"][0]["cidrBlocks"] == ["10.8.0.0/20", "10.8.16.0/20"]
+
+    asleep = alone(lambda: {"instances": Network("team", replace(args, nat=False)).nat_instance_ids})
+    assert not asleep.of_type("airflow:index:NatInstance") and asleep.outputs["instances"] == []
+    for zone in "ab":
+        assert plan.one("aws:ec2/routeTable:RouteTable", f"team-nodes-rt-{zone}").inputs["routes"]
+        assert asleep.one("aws:ec2/routeTable:RouteTable", f"team-nodes-rt-{zone}").inputs["routes"] == []
+    with pytest.raises(ValueError, match="node subnets' CIDRs are required"):
+        NatInstanceArgs("team", "vpc-0123456789abcdef0", "subnet-0000000000000000a", ())
 
 
 def test_network_alone_with_an_existing_vpc_creates_only_the_nodes_groups() -> None:

@@ -381,11 +381,15 @@ def test_dev_is_smaller_than_prod_in_every_configured_dimension(dev: Plan, prod:
 
     # Dev switches off cluster metrics and keeps no S3 logs (its stack file says why), and its five
     # task nodes pull without the pull-through cache (a handful: lib/images.py ANONYMOUS_PULL_NODES):
-    # the same components otherwise, and nothing of a type prod lacks.
+    # the same components otherwise, and nothing of a type prod lacks but its NAT instance (one
+    # t4g.nano instead of a NAT gateway, which production refuses).
     switched_off = {"airflow:index:ClusterTelemetry", "airflow:index:LogArchive", "airflow:index:ImageCache"}
-    assert airflow_types(dev) == airflow_types(prod) - switched_off
+    nat_instance = {"airflow:index:NatInstance"}
+    assert airflow_types(dev) == airflow_types(prod) - switched_off | nat_instance
     assert {"airflow:index:Airflow", "airflow:index:LoadBalancer", "airflow:index:ClusterAddon"} <= airflow_types(dev)
-    assert {r.type for r in dev.resources} < {r.type for r in prod.resources}
+    dev_only = {r.type for r in dev.resources} - {r.type for r in prod.resources}
+    assert dev_only == {"airflow:index:NatInstance", "aws:ec2/instance:Instance"}
+    assert {r.type for r in dev.resources} - dev_only < {r.type for r in prod.resources}
 
     dv, pv = values(dev), values(prod)
     for section in ("scheduler", "apiServer", "triggerer", "dagProcessor", "pgbouncer"):

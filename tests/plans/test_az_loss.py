@@ -151,7 +151,9 @@ def test_every_system_addon_is_analysed_with_its_own_spread(
 def test_dev_shows_what_one_zone_takes_down(dev: Plan) -> None:
     plan = json.loads(json.dumps(dev.as_json()))
     result = analyse(plan, render_plan(plan))
-    assert states(result, "NAT egress") == [DOWN, UP, UP]  # the single NAT gateway is in the first zone
+    assert states(result, "NAT egress") == [DOWN, UP, UP]  # the NAT instance is in the first zone
+    assert detail(result, "NAT egress") == "nodes in use1-az2, use1-az4 route through the NAT instance in use1-az1"
+    assert detail(result, "NAT egress", "use1-az2") == "the other zones route through the NAT instance in use1-az1"
     assert states(result, "database") == [DOWN] * 3
     assert states(result, "scheduler pods") == [DOWN] * 3
     assert states(result, "file system") == [UP] * 3

@@ -34,7 +34,8 @@ OWN_DB = {"existingDbHost": "db.example.internal", "existingDbPassword": "first-
 PRIVATE = {"clusterPrivateAccessCidrs": ["10.99.0.0/24"]}
 PTC_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:ecr-pullthroughcache/docker-hub-AbCdEf"
 GIT = {"gitSyncRepo": "https://git.example.com/data/dags.git"}
-UI_SOURCES = {"nlbAllowedCidrs": ["10.20.0.0/24"]}
+# Production refuses dev's NAT instance: a single NAT gateway on both sides.
+UI_SOURCES = {"nlbAllowedCidrs": ["10.20.0.0/24"], "natGateways": "single"}
 SM = {"secretsManagerBackend": True}
 KMS_KEY = "arn:aws:kms:us-east-1:123456789012:key/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
 TEAMS = {**SM, "teams": {"analytics": {"deployers": ["arn:aws:iam::123456789012:role/analytics-ci"]}}}
@@ -53,7 +54,7 @@ CHANGES: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
     "availabilityZoneIds": ("dev", {}, {"availabilityZoneIds": ["use1-az2", "use1-az5"]}),
     "vpcCidr": ("dev", {}, {"vpcCidr": "10.21.0.0/16"}),
     "taskEgress": ("dev", {}, {"taskEgress": {"warehouse": {"cidrs": ["10.50.0.0/16"], "ports": [5439]}}}),
-    "natGateways": ("dev", {}, {"natGateways": "perAz"}),
+    "natGateways": ("dev", {}, {"natGateways": "single"}),
     "existingVpcId": ("prod", OWN_VPC, {**OWN_VPC, "existingVpcId": "vpc-0fedcba9876543210"}),
     "existingPublicSubnetIds": (
         "prod",

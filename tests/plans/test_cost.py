@@ -149,10 +149,11 @@ def test_every_figure_of_the_table_has_a_source_and_a_date() -> None:
 
 
 # What dev pays before any node runs, for what the platform promises (README, "Cost"): the control
-# plane, the NAT gateway and its address, the internal NLB, the database and the keys.
+# plane, the NAT instance, its disk and its address, the internal NLB, the database and the keys.
 DEV_FLOOR = (
     "EKS control plane",
-    "NAT gateway hours",
+    "NAT instance hours",
+    "NAT instance root volume",
     "Public IPv4 addresses",
     "Network Load Balancer hours",
     "RDS db.t4g.micro",
@@ -165,14 +166,28 @@ def test_dev_costs_its_floor_plus_two_small_nodes_and_less_hibernated(dev: Plan)
     doc = cost_report(dev, "dev")
     floor = [line for line in doc["lines"] if line["resource_type"].startswith(DEV_FLOOR)]
     assert len(floor) == len(DEV_FLOOR)
-    # $146.91 before a node (seven keys: the database's one key, dbOneKey, for its storage, logs and
-    # master secret): the issue's $150 leaves $3 for two always-on node groups, which is why the
-    # README shows the itemized floor (issue 23, item 4).
-    assert sum(line["monthly_idle"] for line in floor) == pytest.approx(146.91, abs=0.01)
+    # $118.76 before a node (eight keys: the database's one key, dbOneKey, for its storage, logs and
+    # master secret; the NAT instance's disk key), the NAT instance in place of a NAT gateway
+    # ($32.85): the two always-on node groups, the key rotations and the audit log take it past
+    # $150, which is why the README shows the itemized floor (issue 23, item 4).
+    assert sum(line["monthly_idle"] for line in floor) == pytest.approx(118.76, abs=0.01)
     nodes = [line for line in doc["lines"] if line["resource_type"].startswith(("EC2 nodes", "EBS gp3 root"))]
     # One m7g/m6g.large and one t4g.medium, spot (Graviton), and their 20 GiB root volumes.
     assert sum(line["monthly_idle"] for line in nodes) == pytest.approx(23.83 + 9.81 + 2 * 1.6, abs=0.01)
-    assert doc["idle_monthly"] <= 220  # the README's figure
+    assert doc["idle_monthly"] <= 193  # the README's figure
+    # The README's proof that $150 is out of reach: what the platform promises, without a key, the
+    # way out or the logs but the audit trail, already costs more.
+    promised = (
+        "EKS control plane",
+        "Network Load Balancer hours",
+        "RDS db.t4g.micro",
+        "RDS gp3 storage",
+        "EC2 nodes",
+        "EBS gp3 root volumes",
+        "EKS control-plane logs: audit",
+    )
+    proof = sum(line["monthly_idle"] for line in doc["lines"] if line["resource_type"].startswith(promised))
+    assert proof == pytest.approx(152.86, abs=0.01) and proof > 150
     assert doc["hibernated_monthly"] < doc["idle_monthly"] < doc["busy_monthly"]
     assert doc["currency"] == "USD" and doc["stack"] == "dev"
     assert {"resource_type", "count", "unit_price", "monthly_idle", "source"} <= set(doc["lines"][0])

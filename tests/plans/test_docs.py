@@ -118,7 +118,7 @@ def test_component_pages_are_generated_from_the_source() -> None:
     assert sorted(p.name for p in DOCS.glob("*.md")) == sorted(expected)
     for name, text in expected.items():
         assert (DOCS / name).read_text() == text, f"docs/components/{name} is stale"
-    assert len(expected) == 24  # twenty-three components and the index
+    assert len(expected) == 25  # twenty-four components and the index
 
 
 def test_every_arg_and_output_of_a_component_is_described() -> None:

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 
 from config.settings import load_settings
+from lib.network import nat_instance
 from lib.network.subnets import plan_subnets
-from offline.fakes import fake_zones
-from offline.mocks import Plan, run_program
+from offline.fakes import fake_id, fake_zones
+from offline.mocks import Plan, ProgramError, run_program
 from offline.stack_config import resolve_stack_config
 from tests.support.overrides import BYO
+from tests.support.plans import alarms
 
 GET_ZONES = "aws:index/getAvailabilityZones:getAvailabilityZones"
 
 SUBNET = "aws:ec2/subnet:Subnet"
 NAT = "aws:ec2/natGateway:NatGateway"
+INSTANCE = "aws:ec2/instance:Instance"
+SG = "aws:ec2/securityGroup:SecurityGroup"
 RT = "aws:ec2/routeTable:RouteTable"
 
 
@@ -68,13 +74,74 @@ def test_prod_has_a_nat_gateway_per_az_routed_in_its_own_az(prod: Plan) -> None:
         assert route["natGatewayId"] == nat_ids[f"airflow-prod-nat-{zone}"]
 
 
-def test_dev_shares_one_nat_gateway(dev: Plan) -> None:
-    (nat,) = dev.of_type(NAT)
-    assert len(dev.of_type("aws:ec2/eip:Eip")) == 1
-    assert nat.inputs["subnetId"] == dev.outputs["vpc_public_subnet_ids"][0]
-    (nat_id,) = dev.outputs["vpc_nat_gateway_ids"]
-    routes = [dev.one(RT, f"airflow-dev-nodes-rt-{z}").inputs["routes"] for z in "abc"]
+def test_a_single_nat_gateway_serves_every_zone() -> None:
+    plan = run_program("dev", {"natGateways": "single"})
+    (nat,) = plan.of_type(NAT)
+    assert len(plan.of_type("aws:ec2/eip:Eip")) == 1
+    assert nat.inputs["subnetId"] == plan.outputs["vpc_public_subnet_ids"][0]
+    (nat_id,) = plan.outputs["vpc_nat_gateway_ids"]
+    routes = [plan.one(RT, f"airflow-dev-nodes-rt-{z}").inputs["routes"] for z in "abc"]
     assert routes == [[{"cidrBlock": "0.0.0.0/0", "natGatewayId": nat_id}]] * 3
+    assert not plan.of_type(INSTANCE)
+
+
+def test_dev_leaves_through_one_nat_instance_that_forwards_only_the_node_subnets(dev: Plan) -> None:
+    assert not dev.of_type(NAT) and not dev.of_type("aws:ec2/eip:Eip")
+    assert dev.outputs["vpc_nat_gateway_ids"] == []
+    (instance,) = dev.of_type(INSTANCE)
+    assert instance.name == "airflow-dev-nat-instance"
+    assert instance.parent.endswith("airflow:index:NatInstance::airflow-dev-nat-instance")
+    assert instance.inputs["subnetId"] == dev.outputs["vpc_public_subnet_ids"][0]
+    assert instance.inputs["instanceType"] == nat_instance.INSTANCE_TYPE == "t4g.nano"
+    assert instance.inputs["sourceDestCheck"] is False and instance.inputs["associatePublicIpAddress"] is True
+    eni = fake_id("aws:ec2/networkInterface:NetworkInterface", instance.name)
+    routes = [dev.one(RT, f"airflow-dev-nodes-rt-{z}").inputs["routes"] for z in "abc"]
+    assert routes == [[{"cidrBlock": "0.0.0.0/0", "networkInterfaceId": eni}]] * 3
+
+    node_cidrs = [p.node for p in plan_subnets("10.20.0.0/16", ("use1-az1", "use1-az2", "use1-az4"))]
+    (group,) = [dev.by_urn(dev.one(SG, "airflow-dev-nat-instance-sg").urn)]
+    assert instance.inputs["vpcSecurityGroupIds"] == [group.id]
+    (ingress,) = group.inputs["ingress"]
+    assert (ingress["protocol"], ingress["cidrBlocks"]) == ("-1", node_cidrs)
+    assert [e["cidrBlocks"] for e in group.inputs["egress"]] == [["0.0.0.0/0"]]
+
+    template = dev.one("aws:ec2/launchTemplate:LaunchTemplate", "airflow-dev-nat-instance-lt")
+    assert instance.inputs["launchTemplate"] == {"id": template.id, "version": "1"}
+    assert template.inputs["imageId"] == nat_instance.AMI
+    assert template.inputs["metadataOptions"]["httpTokens"] == "required"
+    assert template.inputs["creditSpecification"] == {"cpuCredits": "standard"}
+    (disk,) = template.inputs["blockDeviceMappings"]
+    key = dev.one("aws:kms/key:Key", "airflow-dev-nat-instance-key")
+    assert disk["ebs"]["kmsKeyId"].endswith(f"key/{key.id}") and disk["ebs"]["encrypted"] == "true"
+    assert key.inputs["enableKeyRotation"] is True
+    assert base64.b64decode(template.inputs["userData"]).decode() == nat_instance.user_data(node_cidrs)
+
+    # Watched by its status checks; the NAT gateway's alarms have nothing to watch.
+    watched = alarms(dev)
+    assert not [name for name in watched if name.startswith("nat-0-")]
+    status = watched["nat-instance-0-status"]
+    assert (status["namespace"], status["metricName"], status["statistic"]) == ("AWS/EC2", "StatusCheckFailed", "Sum")
+    assert status["dimensions"] == {"InstanceId": instance.id} and status["threshold"] == 2
+    assert status["treatMissingData"] == "breaching"
+
+
+def test_the_nat_instance_script_forwards_only_the_given_subnets() -> None:
+    rules = nat_instance.rules_script(["10.20.0.0/18", "10.20.64.0/18"])
+    assert rules.count("-j MASQUERADE") == 2 and "-s 10.20.64.0/18 -j MASQUERADE" in rules
+    assert "iptables -P FORWARD DROP" in rules
+    user_data = nat_instance.user_data(["10.20.0.0/18"])
+    assert user_data.startswith("#!/bin/bash\n") and user_data.rstrip().endswith("service iptables save")
+    assert "net.ipv4.ip_forward = 1" in user_data and "systemctl enable --now iptables" in user_data
+    with pytest.raises(ValueError, match="node subnets"):
+        nat_instance.rules_script([])
+    with pytest.raises(ValueError):
+        nat_instance.rules_script(["10.20.0.0/18; reboot"])
+
+
+def test_production_refuses_a_nat_instance_naming_the_key() -> None:
+    with pytest.raises(ProgramError, match="'natGateways': is instance while production is true") as err:
+        run_program("prod", {"natGateways": "instance"})
+    assert err.value.registrations == []
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])

@@ -33,12 +33,13 @@ def test_plan_command_writes_the_documented_format(tmp_path: Path, capsys: pytes
         # children the engine never shows a program.
         assert all(d in urns or d.split("::")[2].startswith(REMOTE) for d in r["dependencies"]), r["name"]
     assert doc["outputs"]["cluster_kubeconfig"] == SECRET
-    assert doc["outputs"]["vpc_nat_gateway_ids"] and doc["outputs"]["cluster_name"] == "airflow-dev"
+    # Dev leaves through a NAT instance: no NAT gateway to list.
+    assert doc["outputs"]["vpc_nat_gateway_ids"] == [] and doc["outputs"]["cluster_name"] == "airflow-dev"
     # The printout: a tree under the components, counts per type, outputs without secrets.
     assert f"Stack airflow-eks/dev: {len(doc['resources'])} resources would be created" in printed
     assert "  + airflow:index:Network  airflow-dev" in printed
     assert "    + aws:ec2/vpc:Vpc  airflow-dev-vpc" in printed
-    assert "     1  aws:ec2/natGateway:NatGateway" in printed
+    assert "     1  aws:ec2/instance:Instance" in printed
     assert f'cluster_kubeconfig: "{SECRET}"' in printed
 
 
@@ -78,6 +79,8 @@ COMPONENT_OUTPUTS = {
         "dataSubnetIds",
         "natGatewayIds",
         "natGatewayCount",
+        "natInstanceIds",
+        "natInstanceCount",
         "availabilityZoneIds",
         "availabilityZones",
         "nodeSecurityGroupId",
@@ -96,6 +99,7 @@ COMPONENT_OUTPUTS = {
         "kubeconfig",
         "kubernetesServiceIp",
     },
+    "airflow:index:NatInstance": {"instanceId", "networkInterfaceId"},
     "airflow:index:FlowLogs": {"logGroupName", "kmsKeyArn", "roleArn", "flowLogId"},
     "airflow:index:NodeGroups": {"nodeRoleArn", "nodeRoleName", "nodeGroupNames", "volumeKmsKeyArn"},
     "airflow:index:Database": {

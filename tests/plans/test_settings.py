@@ -356,7 +356,7 @@ def test_dev_and_prod_settings() -> None:
     dev = load_settings(*resolve_stack_config("dev")[:1], "dev", "us-east-1")
     prod = load_settings(*resolve_stack_config("prod")[:1], "prod", "us-east-1")
     assert dev.name == "airflow-dev" and prod.name == "airflow-prod"
-    assert dev.network.nat_gateways is NatGatewayMode.SINGLE
+    assert dev.network.nat_gateways is NatGatewayMode.INSTANCE
     assert prod.network.nat_gateways is NatGatewayMode.PER_AZ
     assert prod.network.availability_zone_ids == ("use1-az1", "use1-az2", "use1-az4")
     assert (dev.protect, prod.protect) == (False, True)
