@@ -1,4 +1,4 @@
-"""Shared fixtures: each stack's offline plan, run once per test session (per xdist worker).
+"""Shared fixtures: each stack's offline plan, run once per test session.
 
 Three things keep the suite fast without changing what any test runs or asserts:
 - the SDK's capture of the caller's stack for every resource it registers (its source position,
@@ -10,8 +10,9 @@ Three things keep the suite fast without changing what any test runs or asserts:
   (offline/mocks.py `run_mocked`); for the rest of a test, once collection has imported every
   module they are frozen out of its scans, and the youngest generation is collected every 20,000
   allocations;
-- the chart renders of a session are shared by its workers (`tests/support/renders.py`): one
-  directory per session, made here by the controller before its workers start, removed at the end.
+- the chart renders and the plans of a session are shared by its workers
+  (`tests/support/session_cache.py`): one directory per session, made here by the controller
+  before its workers start, removed at the end.
 """
 
 from __future__ import annotations
@@ -30,8 +31,9 @@ from pulumi.runtime.proto import source_pb2
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from offline.mocks import Plan, run_program  # noqa: E402
-from tests.support.renders import RENDER_CACHE_ENV  # noqa: E402
+from offline.mocks import Plan  # noqa: E402
+from tests.support.plans import plan_once  # noqa: E402
+from tests.support.session_cache import SESSION_CACHE_ENV  # noqa: E402
 
 _made_cache = pytest.StashKey[str]()
 
@@ -40,16 +42,16 @@ def pytest_configure(config: pytest.Config) -> None:
     # pulumi 3.272 (requirements.txt): `register_resource` and `read_resource` call it, and pass
     # what it returns (and the source position derived from it) on to the monitor only.
     pulumi.runtime.resource._get_stack_trace = source_pb2.StackTrace
-    if not hasattr(config, "workerinput") and RENDER_CACHE_ENV not in os.environ:  # the controller (or no xdist)
-        os.environ[RENDER_CACHE_ENV] = tempfile.mkdtemp(prefix="airflow-eks-renders-")
-        config.stash[_made_cache] = os.environ[RENDER_CACHE_ENV]
+    if not hasattr(config, "workerinput") and SESSION_CACHE_ENV not in os.environ:  # the controller (or no xdist)
+        os.environ[SESSION_CACHE_ENV] = tempfile.mkdtemp(prefix="airflow-eks-session-")
+        config.stash[_made_cache] = os.environ[SESSION_CACHE_ENV]
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     made = config.stash.get(_made_cache, None)
     if made:
         shutil.rmtree(made, ignore_errors=True)
-        del os.environ[RENDER_CACHE_ENV]
+        del os.environ[SESSION_CACHE_ENV]
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -60,7 +62,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 @pytest.fixture(scope="session")
 def plans() -> dict[str, Plan]:
-    return {stack: run_program(stack) for stack in ("dev", "prod")}
+    return {stack: plan_once(stack) for stack in ("dev", "prod")}
 
 
 @pytest.fixture(scope="session")

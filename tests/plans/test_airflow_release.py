@@ -16,9 +16,9 @@ from lib.database.postgres import instance_memory_gib, max_connections
 from lib.quantities import cpu_millicores as cpu
 from lib.quantities import memory_mebibytes as memory
 from offline.fakes import fake_secret
-from offline.mocks import SECRET, Plan, Registration, run_program
+from offline.mocks import SECRET, Plan, Registration
 from tests.support.chart_values import CONTROL_PLANE, JOBS, schema_errors
-from tests.support.plans import SECRET_TYPE, run_recording_secrets
+from tests.support.plans import SECRET_TYPE, plan_once, recorded_once, run_recording_secrets
 from tests.support.settings import settings_of
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -54,13 +54,13 @@ def labels_of_group(plan: Plan, group: str) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def no_admin() -> Plan:
-    return run_program("dev", config_overrides={"airflowCreateAdminUser": False})
+    return plan_once("dev", {"airflowCreateAdminUser": False})
 
 
 @pytest.fixture(scope="module")
 def overridden() -> Plan:
     overrides = {"scheduler": {"resources": {"limits": {"cpu": "3"}}}, "config": {"core": {"load_examples": None}}}
-    return run_program("dev", config_overrides={"airflowValues": overrides})
+    return plan_once("dev", {"airflowValues": overrides})
 
 
 # --------------------------------------------------------------------------- the release
@@ -130,7 +130,7 @@ def test_values_name_the_secrets_the_program_creates(plans: dict[str, Plan], sta
 
 @pytest.fixture(scope="module")
 def written() -> dict[str, tuple[Plan, dict[str, dict[str, str]]]]:
-    return {stack: run_recording_secrets(stack) for stack in ("dev", "prod")}
+    return {stack: recorded_once(stack) for stack in ("dev", "prod")}
 
 
 def airflow_secrets(plan: Plan) -> list[Registration]:

@@ -11,6 +11,7 @@ import pytest
 from config.errors import ConfigError
 from offline.fakes import ACCOUNT_ID, fake_id
 from offline.mocks import Plan, ProgramError, Registration, run_program
+from tests.support.plans import plan_once
 from tests.support.settings import settings_of
 
 KEY = "aws:kms/key:Key"
@@ -125,7 +126,7 @@ def test_only_vpc_flow_logs_of_this_account_may_use_the_role_on_its_group_only(p
 def test_a_brought_vpc_gets_flow_logs_too() -> None:
     from tests.support.overrides import BYO
 
-    plan = run_program("prod", config_overrides=BYO)
+    plan = plan_once("prod", BYO)
     (flow,) = plan.of_type(FLOW)
     assert flow.inputs["vpcId"] == BYO["existingVpcId"]
     assert plan.outputs["vpc_flow_log_group_name"] == "/aws/vpc/airflow-prod/flow-logs"
@@ -187,14 +188,14 @@ def test_keys_used_through_grants_or_iam_keep_the_default_policy(prod: Plan, key
 
 
 def test_the_retention_comes_from_config_and_a_bad_one_is_refused_before_any_resource() -> None:
-    plan = run_program("dev", config_overrides={"auditLogRetentionDays": 731})
+    plan = plan_once("dev", {"auditLogRetentionDays": 731})
     audit = [g for g in plan.of_type(GROUP) if g.name.endswith(("-flow-logs", "-cluster-logs"))]
     assert {g.inputs["name"]: g.inputs["retentionInDays"] for g in audit} == {
         "/aws/vpc/airflow-dev/flow-logs": 731,
         "/aws/eks/airflow-dev/cluster": 731,
     }
     with pytest.raises(ProgramError) as failure:
-        run_program("dev", config_overrides={"auditLogRetentionDays": 366})
+        run_program("dev", {"auditLogRetentionDays": 366})
     cause = failure.value.cause
     assert isinstance(cause, ConfigError) and cause.key == "auditLogRetentionDays", cause
     assert "366 is not a retention CloudWatch Logs accepts: 1, 3, 5, 7, 14, 30" in str(cause)
@@ -225,7 +226,7 @@ def test_a_re_created_stack_imports_the_kept_groups_and_keys(plans: dict[str, Pl
         f"/aws/vpc/airflow-{stack}/flow-logs": FLOW_KEY_ID,
         f"/aws/eks/airflow-{stack}/cluster": CLUSTER_KEY_ID,
     }
-    plan, before = run_program(stack, {"adoptKeptAuditLogs": adopt}), plans[stack]
+    plan, before = plan_once(stack, {"adoptKeptAuditLogs": adopt}), plans[stack]
     for name, group, key_id in (
         (f"airflow-{stack}-flow-logs", f"/aws/vpc/airflow-{stack}/flow-logs", FLOW_KEY_ID),
         (f"airflow-{stack}-cluster-logs", f"/aws/eks/airflow-{stack}/cluster", CLUSTER_KEY_ID),
@@ -261,7 +262,7 @@ def test_only_the_stacks_own_kept_groups_with_key_ids_are_adopted(
     adopt: dict[str, str], key: str, message: str
 ) -> None:
     with pytest.raises(ProgramError) as failure:
-        run_program("dev", config_overrides={"adoptKeptAuditLogs": adopt})
+        run_program("dev", {"adoptKeptAuditLogs": adopt})
     cause = failure.value.cause
     assert isinstance(cause, ConfigError) and cause.key == key, cause
     assert message in str(cause) and failure.value.registrations == []

@@ -13,6 +13,7 @@ from lib.cluster.versions import DEFAULT_VERSION
 from offline.fakes import fake_id
 from offline.mocks import SECRET, Plan, run_program
 from offline.stack_config import resolve_stack_config
+from tests.support.plans import plan_once
 
 EKS = "eks:index:Cluster"
 KEY = "aws:kms/key:Key"
@@ -117,7 +118,7 @@ def test_nodes_security_groups_wait_only_for_the_vpc(plans: dict[str, Plan], sta
 def test_private_endpoint_opened_to_configured_networks_only(dev: Plan) -> None:
     rule = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
     assert [r for r in dev.of_type(rule) if r.inputs.get("fromPort") == 443] == []
-    plan = run_program("dev", config_overrides={"clusterPrivateAccessCidrs": ["10.99.0.0/24", "172.16.8.0/22"]})
+    plan = plan_once("dev", {"clusterPrivateAccessCidrs": ["10.99.0.0/24", "172.16.8.0/22"]})
     rules = [r for r in plan.of_type(rule) if r.name.startswith("airflow-dev-api-from-")]
     assert sorted(r.inputs["cidrIpv4"] for r in rules) == ["10.99.0.0/24", "172.16.8.0/22"]
     for r in rules:
@@ -147,10 +148,10 @@ def test_the_placeholder_deployer_cidr_is_a_warning(dev: Plan, prod: Plan) -> No
         "nlbCertificateArn: arn:aws:acm:us-east-1:123456789012:certificate/00000000-0000-4000-8000-000000000000 is a "
         "placeholder (account 123456789012 is AWS's documentation account)"
     )
-    real = run_program("dev", config_overrides={"clusterPublicAccessCidrs": ["100.25.14.7/32"]})
+    real = plan_once("dev", {"clusterPublicAccessCidrs": ["100.25.14.7/32"]})
     assert real.warnings == []
     certified = "arn:aws:acm:us-east-1:210987654321:certificate/0a1b2c3d-1111-2222-3333-444455556666"
-    real = run_program("prod", {"clusterPublicAccessCidrs": ["100.25.14.7/32"], "nlbCertificateArn": certified})
+    real = plan_once("prod", {"clusterPublicAccessCidrs": ["100.25.14.7/32"], "nlbCertificateArn": certified})
     assert real.warnings == []
 
 
@@ -158,7 +159,7 @@ def test_reordering_or_shortening_the_admin_roles_moves_no_entry() -> None:
     roles = [f"arn:aws:iam::123456789012:role/{name}" for name in ("platform", "data-eng", "sre")]
 
     def entries(arns: list[str]) -> dict[str, str]:
-        inputs = run_program("dev", config_overrides={"clusterAdminRoleArns": arns}).one(EKS).inputs
+        inputs = plan_once("dev", {"clusterAdminRoleArns": arns}).one(EKS).inputs
         return {key: entry["principalArn"] for key, entry in inputs["accessEntries"].items()}
 
     full = entries(roles)
@@ -169,11 +170,11 @@ def test_reordering_or_shortening_the_admin_roles_moves_no_entry() -> None:
 
 
 def test_addon_versions_follow_the_kubernetes_version_and_the_overrides() -> None:
-    plan = run_program("dev", config_overrides={"kubernetesVersion": "1.34"})
+    plan = plan_once("dev", {"kubernetesVersion": "1.34"})
     i = plan.one(EKS).inputs
     (cni,) = [a for a in plan.of_type("aws:eks/addon:Addon") if a.inputs["addonName"] == "vpc-cni"]
     assert cni.inputs["addonVersion"] == MANAGED_ADDONS["vpc-cni"].versions["1.34"]
     assert i["kubeProxyAddonOptions"]["version"] == MANAGED_ADDONS["kube-proxy"].versions["1.34"]
     assert MANAGED_ADDONS["kube-proxy"].versions["1.34"].startswith("v1.34.")
-    pinned = run_program("dev", config_overrides={"eksAddonVersions": {"kube-proxy": "v1.33.3-eksbuild.6"}})
+    pinned = plan_once("dev", {"eksAddonVersions": {"kube-proxy": "v1.33.3-eksbuild.6"}})
     assert pinned.one(EKS).inputs["kubeProxyAddonOptions"]["version"] == "v1.33.3-eksbuild.6"

@@ -7,7 +7,6 @@ plan (resources, inputs or outputs, secrets included). A new key without an entr
 
 from __future__ import annotations
 
-import functools
 import json
 from typing import Any
 
@@ -16,8 +15,9 @@ import pytest
 from config.project import read_declarations
 from config.settings import KEYS
 from lib.cluster.versions import DEFAULT_VERSION, EKS_VERSIONS
-from offline.mocks import Plan, run_program
+from offline.mocks import Plan
 from tests.support.overrides import groups_with
+from tests.support.plans import plan_once
 
 SUBNETS = {
     "existingNodeSubnetIds": ["subnet-0000000000000000a", "subnet-0000000000000000b", "subnet-0000000000000000c"],
@@ -218,9 +218,8 @@ def fingerprint(plan: Plan) -> str:
     return json.dumps([plan.as_json(), plan.outputs, secrets], sort_keys=True, default=str)
 
 
-@functools.cache
-def baseline(stack: str, overrides: str) -> str:
-    return fingerprint(run_program(stack, config_overrides=json.loads(overrides)))
+def plan_of(stack: str, overrides: dict[str, Any]) -> str:
+    return fingerprint(plan_once(stack, overrides))
 
 
 def test_every_declared_key_is_covered() -> None:
@@ -231,6 +230,5 @@ def test_every_declared_key_is_covered() -> None:
 @pytest.mark.parametrize("key", sorted(CHANGES))
 def test_changing_a_key_changes_the_plan(key: str) -> None:
     stack, base, changed = CHANGES[key]
-    before = baseline(stack, json.dumps(base, sort_keys=True))
-    after = fingerprint(run_program(stack, config_overrides=changed))
+    before, after = plan_of(stack, base), plan_of(stack, changed)
     assert after != before, f"changing {key} left the {stack} plan unchanged"

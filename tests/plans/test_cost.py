@@ -12,11 +12,11 @@ import pytest
 from config.errors import ConfigError
 from lib.cluster.sizing import assumptions_for, load_table
 from lib.cluster.versions import DEFAULT_VERSION, EKS_VERSIONS
-from offline.mocks import Plan, run_program
+from offline.mocks import Plan
 from offline.stack_config import resolve_stack_config
 from reports.capacity import capacity
 from reports.cost import MissingPrice, PriceTable, estimate
-from tests.support.plans import cost_report
+from tests.support.plans import cost_report, plan_once
 from tests.support.settings import settings_of
 
 PRICES = load_table("aws-prices.json")
@@ -101,9 +101,9 @@ def test_a_stack_at_133_pays_extended_support_and_the_default_version_does_not()
     """The issue's figures: on 2026-12-06 a cluster at 1.33 costs $0.60 an hour, $365 a month more."""
     from scripts.cost import report
 
-    at_133 = run_program("dev", config_overrides={"kubernetesVersion": "1.33"})
+    at_133 = plan_once("dev", {"kubernetesVersion": "1.33"})
     lines = {}
-    for plan in (at_133, run_program("dev")):
+    for plan in (at_133, plan_once("dev")):
         doc = report("dev", json.loads(json.dumps(plan.as_json())), "us-east-1", 8, DAY)
         assert doc["date"] == "2026-12-06"
         (line,) = [x for x in doc["lines"] if x["resource_type"].startswith("EKS control plane")]
@@ -224,7 +224,7 @@ def test_every_nodes_daemonsets_count_in_the_fit(prod: Plan) -> None:
     }
     # m7g.2xlarge: 8000m - 90m kube-reserved - 425m DaemonSets = 7485m: 14 pods of 500m (15 without them).
     assert doc["limits"][0]["detail"].startswith("43 worker nodes x 14 task pods (m7g.2xlarge, bound by cpu")
-    dev = run_program("dev")
+    dev = plan_once("dev")
     assert cost_report(dev, "dev")["node_daemonsets"]["pods"] == (5 if _has_cloudwatch(dev) else 3)
 
 
@@ -288,8 +288,8 @@ def test_the_capacity_follows_the_worker_group_and_the_cap(prod: Plan) -> None:
     """No second number: a bigger worker group raises the pool, `airflowParallelism` lowers it."""
     groups = json.loads(json.dumps(prod_node_groups()))
     groups["workers"]["maxSize"] = 50
-    bigger = run_program("prod", config_overrides={"nodeGroups": groups})
-    capped = run_program("prod", config_overrides={"airflowParallelism": 450})
+    bigger = plan_once("prod", {"nodeGroups": groups})
+    capped = plan_once("prod", {"airflowParallelism": 450})
     for plan, slots in ((bigger, 700), (capped, 450)):
         assert cost_report(plan, "prod")["max_concurrent_tasks"] == slots
         release = next(r for r in plan.of_type("kubernetes:helm.sh/v3:Release") if r.inputs["chart"] == "airflow")

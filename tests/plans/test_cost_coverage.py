@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 from lib.cluster.sizing import load_table
-from offline.mocks import Plan, run_program
+from offline.mocks import Plan
 from reports.cost import MissingPrice, PriceTable, estimate, not_priced, undeclared_types
 from scripts.cost import render
-from tests.support.plans import cost_report
+from tests.support.plans import cost_report, plan_once
 
 ROOT = Path(__file__).resolve().parents[2]
 PRICES = load_table("aws-prices.json")
@@ -55,7 +55,7 @@ def test_every_type_of_the_plan_snapshots_is_declared(snapshot: Path) -> None:
 def test_the_image_cache_is_declared_and_priced() -> None:
     """Its repository creation templates were declared nowhere: `make cost` stopped on a plan with
     imagePullThroughCacheCredentialArn."""
-    plan = run_program("prod", config_overrides={"imagePullThroughCacheCredentialArn": CACHE_ARN})
+    plan = plan_once("prod", {"imagePullThroughCacheCredentialArn": CACHE_ARN})
     doc = cost_report(plan, "prod")
     assert plan.counts()["aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate"] == 4
     (cached,) = [line for line in doc["lines"] if line["resource_type"] == "ECR cached images (GB)"]

@@ -16,6 +16,7 @@ from config.settings import Settings
 from offline.fakes import fake_secret
 from offline.mocks import Plan, ProgramError, Registration, run_program
 from offline.stack_config import resolve_stack_config
+from tests.support.plans import plan_once
 from tests.support.settings import settings_of
 
 INSTANCE = "aws:rds/instance:Instance"
@@ -300,7 +301,7 @@ def test_dev_is_cheap_and_disposable(dev: Plan) -> None:
 
 
 def test_snapshot_and_backups_are_their_own_decision() -> None:
-    plan = run_program("prod", config_overrides={"dbFinalSnapshot": False, "dbRetainAutomatedBackups": False})
+    plan = plan_once("prod", {"dbFinalSnapshot": False, "dbRetainAutomatedBackups": False})
     inputs = plan.one(INSTANCE).inputs
     assert inputs["skipFinalSnapshot"] is True and "finalSnapshotIdentifier" not in inputs
     assert inputs["deleteAutomatedBackups"] is True
@@ -308,7 +309,7 @@ def test_snapshot_and_backups_are_their_own_decision() -> None:
     assert instance_key(plan).retain_on_delete is False
     # ... and protection stays as configured: they are separate decisions.
     assert inputs["deletionProtection"] is True and plan.one(INSTANCE).protect is True
-    only_backups = run_program("dev", config_overrides={"dbFinalSnapshot": False})
+    only_backups = plan_once("dev", {"dbFinalSnapshot": False})
     assert only_backups.one(INSTANCE).inputs["deleteAutomatedBackups"] is False
     assert instance_key(only_backups).retain_on_delete is True
 
@@ -324,12 +325,12 @@ def dev_with_existing_db(extra: dict[str, Any]) -> Plan:
     config, _ = resolve_stack_config("dev")
     resets = {k: decls[k].default for k in config if k.startswith("db") and k not in ("dbName", "dbUsername")}
     assert "dbInstanceClass" in resets and "dbMultiAz" in resets
-    return run_program("dev", config_overrides={**resets, **EXISTING, **extra})
+    return plan_once("dev", {**resets, **EXISTING, **extra})
 
 
 @pytest.fixture(scope="module")
 def byo_prod() -> Plan:
-    return run_program("prod", config_overrides=EXISTING)
+    return plan_once("prod", EXISTING)
 
 
 @pytest.fixture(scope="module")
@@ -389,7 +390,7 @@ def test_existing_database_group_admits_pgbouncers_nodes_only(byo_dev_with_sg: P
 
 def test_an_existing_password_of_any_characters_reaches_the_secret_whole() -> None:
     password = "p@ss/w:rd?#%\"'{}"
-    plan = run_program("prod", config_overrides={**EXISTING, "existingDbPassword": password})
+    plan = plan_once("prod", {**EXISTING, "existingDbPassword": password})
     assert brought_secret(plan)["password"] == password  # JSON, as RDS writes its own secrets
     assert password not in json.dumps(plan.as_json())
 
@@ -397,7 +398,7 @@ def test_an_existing_password_of_any_characters_reaches_the_secret_whole() -> No
 def config_error(overrides: dict[str, Any]) -> ConfigError:
     """The ConfigError running the program with `overrides` raises (or wraps)."""
     with pytest.raises(Exception) as info:
-        run_program("prod", config_overrides=overrides)
+        run_program("prod", overrides)
     err = info.value
     cause = err if isinstance(err, ConfigError) else getattr(err, "cause", None)
     assert isinstance(cause, ConfigError), repr(err)
@@ -437,8 +438,8 @@ def test_a_restore_from_snapshot_is_a_config_the_rules_allow() -> None:
     which `existingDbHost` would refuse): the instance is created from the snapshot, under the
     snapshot's key, protected as before; replacing it deletes the old one first (same identifier),
     and the final snapshot's name is new for the new instance."""
-    before = run_program("prod")
-    plan = run_program("prod", {"dbRestoreSnapshotIdentifier": RESTORED_FROM})
+    before = plan_once("prod")
+    plan = plan_once("prod", {"dbRestoreSnapshotIdentifier": RESTORED_FROM})
     instance, old = plan.one(INSTANCE), before.one(INSTANCE)
     changed = {k for k in instance.inputs.keys() | old.inputs.keys() if instance.inputs.get(k) != old.inputs.get(k)}
     # (The final snapshot's suffix is regenerated through its keepers, below: the fake cloud answers
@@ -481,7 +482,7 @@ def test_a_restore_names_a_snapshot_of_a_created_database(overrides: dict[str, s
     ],
 )
 def test_automated_snapshots_and_arns_are_accepted(snapshot: str) -> None:
-    inputs = run_program("dev", {"dbRestoreSnapshotIdentifier": snapshot}).one(INSTANCE).inputs
+    inputs = plan_once("dev", {"dbRestoreSnapshotIdentifier": snapshot}).one(INSTANCE).inputs
     assert inputs["snapshotIdentifier"] == snapshot
 
 

@@ -17,7 +17,7 @@ from lib.database.pgbouncer.pools import parse_database_uri
 from offline import fakes
 from offline.mocks import Plan, ProgramError, Registration, run_program
 from tests.plans.test_cli_config_rules import EXAMPLE_STACKS
-from tests.support.plans import run_recording_secrets
+from tests.support.plans import recorded_once
 
 JOB = "kubernetes:batch/v1:Job"
 BROUGHT = {"existingDbHost": "db.example.internal", "existingDbPassword": "Br0ught-master-p@ss"}
@@ -27,9 +27,9 @@ MASTER, LOGIN, OWNER = "airflow", "airflow_app_g0", "airflow_app"
 @pytest.fixture(scope="module")
 def recorded() -> dict[str, tuple[Plan, dict[str, dict[str, str]]]]:
     return {
-        "dev": run_recording_secrets("dev"),
-        "prod": run_recording_secrets("prod"),
-        "byo-prod": run_recording_secrets("prod", overrides=BROUGHT),
+        "dev": recorded_once("dev"),
+        "prod": recorded_once("prod"),
+        "byo-prod": recorded_once("prod", overrides=BROUGHT),
     }
 
 
@@ -220,7 +220,7 @@ def test_a_new_generation_is_a_new_login_role_and_password_and_reruns_the_job(de
     """Rotation (docs/runbook.md): generation 1 is a new random password and login role; PgBouncer's
     files change (its pods roll), the Job's plan names the generation (the Job is replaced and
     runs before the release: the new role exists before PgBouncer uses it)."""
-    plan, seen = run_recording_secrets("dev", overrides={"dbAppPasswordGeneration": 1})
+    plan, seen = recorded_once("dev", overrides={"dbAppPasswordGeneration": 1})
     client = parse_database_uri(seen[SECRET_NAMES.metadata]["connection"])
     assert client.username == "airflow_app_g1"
     assert client.password == fakes.fake_secret("airflow-dev-db-app-password-gen1")

@@ -29,6 +29,7 @@ from lib.cluster.versions import (
 )
 from offline.mocks import ProgramError, run_program
 from offline.stack_config import resolve_stack_config
+from tests.support.plans import plan_once
 
 EKS = "eks:index:Cluster"
 
@@ -151,7 +152,7 @@ def test_settings_warn_on_the_injected_day() -> None:
 
 def test_a_stack_at_133_is_warned_in_the_plan() -> None:
     """1.33 left standard support on 2026-07-29: from any day the program runs, the plan says so."""
-    plan = run_program("prod", config_overrides={"kubernetesVersion": "1.33"})
+    plan = plan_once("prod", {"kubernetesVersion": "1.33"})
     (warning,) = [w for w in plan.warnings if w.startswith("kubernetesVersion")]
     assert "1.33 is past EKS standard support (2026-07-29)" in warning
     assert "step kubernetesVersion to 1.34" in warning
@@ -164,7 +165,7 @@ def test_the_upgrade_policy_is_stated_per_stack_and_reaches_the_cluster(stack: s
     assert config["clusterUpgradePolicy"] == policy  # stated in the stack file, not defaulted
     assert load_settings(config, stack, region).cluster.upgrade_policy is SupportType(policy)
     other = "EXTENDED" if policy == "STANDARD" else "STANDARD"
-    plan = run_program(stack, config_overrides={"clusterUpgradePolicy": other})
+    plan = plan_once(stack, {"clusterUpgradePolicy": other})
     assert plan.one(EKS).inputs["upgradePolicy"] == {"supportType": other}
 
 
@@ -191,7 +192,7 @@ def test_the_project_default_is_eks_own_default() -> None:
 @pytest.mark.parametrize("value", ["standard", "AUTO", ""])
 def test_a_bad_upgrade_policy_names_the_key_and_the_accepted_values(value: str) -> None:
     with pytest.raises(ProgramError) as failure:
-        run_program("dev", config_overrides={"clusterUpgradePolicy": value})
+        run_program("dev", {"clusterUpgradePolicy": value})
     cause = failure.value.cause
     assert isinstance(cause, ConfigError) and cause.key == "clusterUpgradePolicy"
     assert str(cause) == f"config key 'clusterUpgradePolicy': '{value}' is not one of: STANDARD, EXTENDED"
@@ -200,7 +201,7 @@ def test_a_bad_upgrade_policy_names_the_key_and_the_accepted_values(value: str) 
 
 def test_a_retired_version_says_when_it_left_and_how_to_check_the_live_cluster() -> None:
     with pytest.raises(ProgramError) as failure:
-        run_program("dev", config_overrides={"kubernetesVersion": "1.31"})
+        run_program("dev", {"kubernetesVersion": "1.31"})
     cause = failure.value.cause
     assert isinstance(cause, ConfigError) and cause.key == "kubernetesVersion"
     assert str(cause).startswith("config key 'kubernetesVersion': '1.31' is not one of: 1.32, 1.33, 1.34, 1.35, 1.36")

@@ -12,7 +12,7 @@ from config.errors import ConfigError
 from lib.airflow.secrets import ROLLOUT_ANNOTATION, SECRET_NAMES, fernet_generations
 from offline.fakes import fake_secret
 from offline.mocks import Plan, ProgramError, run_program
-from tests.support.plans import run_recording_secrets
+from tests.support.plans import recorded_once
 
 RANDOM_BYTES = "random:index/randomBytes:RandomBytes"
 RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -22,7 +22,7 @@ STEP_2 = {"fernetKeyGeneration": 1}
 
 def fernet_state(overrides: dict[str, Any]) -> tuple[Plan, list[str], str]:
     """The plan, the Fernet Secret's keys as the cluster receives them, and the scheduler's checksum."""
-    plan, secrets = run_recording_secrets("dev", overrides=overrides)
+    plan, secrets = recorded_once("dev", overrides=overrides)
     keys = secrets[SECRET_NAMES.fernet_key]["fernet-key"].split(",")
     values = plan.one(RELEASE, "airflow-dev-release").inputs["values"]
     return plan, keys, values["scheduler"]["podAnnotations"][ROLLOUT_ANNOTATION]

@@ -13,6 +13,7 @@ from config.errors import ConfigError
 from lib.images import mirrored, split_image
 from offline.mocks import Plan, ProgramError, run_program
 from scripts.cost import render, report
+from tests.support.plans import plan_once
 from tests.support.settings import settings_of
 
 MNG = "eks:index:ManagedNodeGroup"
@@ -76,12 +77,12 @@ EVERYTHING = {
 
 @pytest.fixture(scope="module")
 def hibernated() -> Plan:
-    return run_program("dev", config_overrides={"hibernate": True})
+    return plan_once("dev", {"hibernate": True})
 
 
 @pytest.fixture(scope="module")
 def everything() -> tuple[Plan, Plan]:
-    return run_program("dev", config_overrides=EVERYTHING), run_program("dev", {**EVERYTHING, "hibernate": True})
+    return plan_once("dev", EVERYTHING), run_program("dev", {**EVERYTHING, "hibernate": True})
 
 
 def _stateful(plan: Plan, types: tuple[str, ...]) -> dict[str, tuple[str, Any]]:
@@ -131,7 +132,7 @@ def test_asleep_nothing_billed_by_the_hour_and_nothing_in_kubernetes(
     types = {r.type for r in asleep.resources}
     assert not types & set(HOURLY), types & set(HOURLY)
     assert not {t for t in types if t.startswith(("kubernetes:", "eks:", "pulumi:providers:kubernetes"))}
-    awake = run_program("dev") if which == "dev" else everything[0]
+    awake = plan_once("dev") if which == "dev" else everything[0]
     assert types < {r.type for r in awake.resources}  # sleep adds nothing
 
 
@@ -258,7 +259,7 @@ def test_make_policy_passes_a_sleeping_plan(
 )
 def test_production_and_protected_stacks_refuse_to_sleep(stack: str, overrides: dict[str, Any], message: str) -> None:
     with pytest.raises(ProgramError) as failure:
-        run_program(stack, config_overrides={**overrides, "hibernate": True})
+        run_program(stack, {**overrides, "hibernate": True})
     cause = failure.value.cause
     assert isinstance(cause, ConfigError) and cause.key == "hibernate", cause
     assert message in str(cause) and failure.value.registrations == []
@@ -291,7 +292,7 @@ def _images(values: Any) -> list[str]:
 
 
 def test_the_pull_through_cache_serves_every_image_the_stack_runs() -> None:
-    plan = run_program("prod", config_overrides={"imagePullThroughCacheCredentialArn": PTC_ARN, **GIT})
+    plan = plan_once("prod", {"imagePullThroughCacheCredentialArn": PTC_ARN, **GIT})
     rules = {r.inputs["ecrRepositoryPrefix"]: r.inputs for r in plan.of_type(RULE)}
     assert {p: r["upstreamRegistryUrl"] for p, r in rules.items()} == {
         "docker-hub": "registry-1.docker.io",
@@ -361,7 +362,7 @@ def test_without_a_cache_images_come_from_their_registries(dev: Plan) -> None:
 )
 def test_bad_image_settings_name_the_key(overrides: dict[str, Any], key: str, message: str) -> None:
     with pytest.raises((ConfigError, ProgramError)) as info:
-        run_program("dev", config_overrides=overrides)
+        run_program("dev", overrides)
     err = info.value.cause if isinstance(info.value, ProgramError) else info.value
     assert isinstance(err, ConfigError)
     assert err.key == key and message in str(err)

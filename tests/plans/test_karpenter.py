@@ -18,6 +18,7 @@ from offline.mocks import Plan, ProgramError, Registration, run_program
 from offline.stack_config import resolve_stack_config
 from scripts.cost import render, report
 from tests.support.overrides import groups_with
+from tests.support.plans import plan_once
 from tests.support.renders import Rendered
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "stacks"
@@ -280,8 +281,8 @@ def test_make_cost_counts_the_node_pools_and_names_the_stacks_autoscaler(karpent
 
 
 def test_the_autoscaler_choice_changes_the_plan() -> None:
-    ca = run_program("dev")
-    karpenter = run_program("dev", {"nodeAutoscaler": "karpenter"})  # dev's workers start at zero
+    ca = plan_once("dev")
+    karpenter = plan_once("dev", {"nodeAutoscaler": "karpenter"})  # dev's workers start at zero
     assert "workers" not in {r.name.rsplit("-", 1)[-1] for r in karpenter.of_type(MNG)}
     assert "workers" in {r.name.rsplit("-", 1)[-1] for r in ca.of_type(MNG)}
     assert len(karpenter.of_type(NODE_POOL)) == 1 and ca.of_type(NODE_POOL) == []
@@ -332,7 +333,7 @@ def test_bad_karpenter_config_names_the_key_and_registers_nothing(
     overrides: dict[str, Any], key: str, message: str
 ) -> None:
     with pytest.raises(ProgramError) as failure:
-        run_program("dev", config_overrides=overrides)
+        run_program("dev", overrides)
     cause = failure.value.cause
     assert isinstance(cause, ConfigError), f"{type(cause).__name__}: {cause}"
     assert cause.key == key

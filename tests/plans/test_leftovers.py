@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from lib.images import CACHED_IMAGE_DAYS, PULL_THROUGH_CACHE
-from offline.mocks import Plan, run_program
+from offline.mocks import Plan
+from tests.support.plans import plan_once
 
 OPERATIONS = (Path(__file__).resolve().parents[2] / "docs" / "operations.md").read_text()
 TEARING_DOWN = OPERATIONS[OPERATIONS.index("## Tearing down") :]
@@ -28,7 +29,7 @@ KEPT = {
 
 @pytest.fixture(scope="module")
 def cached() -> dict[str, Plan]:
-    return {stack: run_program(stack, {"imagePullThroughCacheCredentialArn": PTC_ARN}) for stack in ("dev", "prod")}
+    return {stack: plan_once(stack, {"imagePullThroughCacheCredentialArn": PTC_ARN}) for stack in ("dev", "prod")}
 
 
 def table_row(marker: str) -> str:

@@ -16,8 +16,9 @@ from lib.airflow.values import API_SERVER_HEALTH_PATH, API_SERVER_PORT, api_serv
 from lib.cluster.helm_addons import TARGET_GROUP_BINDING_TAG
 from lib.network.subnets import load_balancer_address
 from offline.fakes import FakeCloud, _subnet
-from offline.mocks import Plan, Registration, run_program
+from offline.mocks import Plan, Registration
 from offline.stack_config import resolve_stack_config
+from tests.support.plans import plan_once
 
 NLB = "aws:lb/loadBalancer:LoadBalancer"
 TG = "aws:lb/targetGroup:TargetGroup"
@@ -59,12 +60,12 @@ def listener_sources(plan: Plan) -> list[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def with_certificate() -> Plan:
-    return run_program("dev", config_overrides={"nlbCertificateArn": CERTIFICATE})
+    return plan_once("dev", {"nlbCertificateArn": CERTIFICATE})
 
 
 @pytest.fixture(scope="module")
 def narrowed() -> Plan:
-    return run_program("prod", config_overrides={"nlbAllowedCidrs": ["10.30.4.0/24", "192.168.10.0/24"]})
+    return plan_once("prod", {"nlbAllowedCidrs": ["10.30.4.0/24", "192.168.10.0/24"]})
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
@@ -254,7 +255,7 @@ def test_an_existing_vpc_requires_the_allowed_cidrs() -> None:
 
 def test_an_existing_vpc_opens_the_listener_to_its_allowed_cidrs() -> None:
     # vpcCidr back to its default: it applies only to a VPC the program creates.
-    plan = run_program("prod", config_overrides={**BYO, "nlbAllowedCidrs": ["10.50.0.0/16"], "vpcCidr": "10.0.0.0/16"})
+    plan = plan_once("prod", {**BYO, "nlbAllowedCidrs": ["10.50.0.0/16"], "vpcCidr": "10.0.0.0/16"})
     assert [s["cidrIpv4"] for s in listener_sources(plan)] == ["10.50.0.0/16"]
     mappings = plan.one(NLB).inputs["subnetMappings"]
     assert [m["subnetId"] for m in mappings] == BYO["existingNodeSubnetIds"]

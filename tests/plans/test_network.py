@@ -13,7 +13,7 @@ from offline.fakes import fake_id, fake_zones
 from offline.mocks import Plan, ProgramError, run_program
 from offline.stack_config import resolve_stack_config
 from tests.support.overrides import BYO
-from tests.support.plans import alarms
+from tests.support.plans import alarms, plan_once
 
 GET_ZONES = "aws:index/getAvailabilityZones:getAvailabilityZones"
 
@@ -75,7 +75,7 @@ def test_prod_has_a_nat_gateway_per_az_routed_in_its_own_az(prod: Plan) -> None:
 
 
 def test_a_single_nat_gateway_serves_every_zone() -> None:
-    plan = run_program("dev", {"natGateways": "single"})
+    plan = plan_once("dev", {"natGateways": "single"})
     (nat,) = plan.of_type(NAT)
     assert len(plan.of_type("aws:ec2/eip:Eip")) == 1
     assert nat.inputs["subnetId"] == plan.outputs["vpc_public_subnet_ids"][0]
@@ -162,7 +162,7 @@ def test_route_tables_and_endpoint(plans: dict[str, Plan], stack: str) -> None:
 
 
 def test_without_zone_ids_three_available_zones_eks_supports_are_picked() -> None:
-    plan = run_program("dev", config_overrides={"availabilityZoneIds": []})
+    plan = plan_once("dev", {"availabilityZoneIds": []})
     assert plan.invokes == [GET_ZONES]  # one read, before any resource
     # The fake account lists use1-az1 .. az6 (in name order); use1-az3 cannot hold EKS subnets.
     listed = list(fake_zones("us-east-1"))
@@ -174,7 +174,7 @@ def test_without_zone_ids_three_available_zones_eks_supports_are_picked() -> Non
 
 
 def test_bring_your_own_vpc_creates_no_network_but_the_nodes_group() -> None:
-    plan = run_program("prod", config_overrides=BYO)
+    plan = plan_once("prod", BYO)
     created = [r for r in plan.resources if r.parent.endswith("Network::airflow-prod")]
     assert sorted((r.type, r.name) for r in created) == [
         ("aws:ec2/securityGroup:SecurityGroup", "airflow-prod-db-clients-sg"),

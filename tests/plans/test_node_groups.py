@@ -13,6 +13,7 @@ from lib.cluster.versions import DEFAULT_VERSION
 from offline.fakes import fake_id
 from offline.mocks import Plan, ProgramError, run_program
 from tests.support.overrides import groups_with
+from tests.support.plans import plan_once
 from tests.support.settings import settings_of
 
 MNG = "eks:index:ManagedNodeGroup"
@@ -147,7 +148,7 @@ def test_extra_and_arm_node_groups_from_config() -> None:
         "taints": [{"key": "team", "value": "ml", "effect": "NO_EXECUTE"}],
     }
     groups["intel"] = {"instanceTypes": ["m6i.large", "m6a.large"], "minSize": 0, "desiredSize": 0, "maxSize": 2}
-    plan = run_program("dev", config_overrides={"nodeGroups": groups})
+    plan = plan_once("dev", {"nodeGroups": groups})
     assert len(plan.of_type(MNG)) == 5
     batch = plan.one(MNG, "airflow-dev-batch").inputs
     assert batch["amiType"] == "AL2023_ARM_64_STANDARD"
@@ -175,7 +176,7 @@ def test_a_raised_minimum_is_applied_with_its_desired_size_for_the_listed_group_
     `ignoreChanges: ["scalingConfig.desiredSize"]`). Listed in `nodeGroupsApplySizes`, the group
     sends its configured sizes for that update; the others stay the autoscaler's."""
     raised = groups_with(workers__minSize=3, workers__desiredSize=3)
-    plan = run_program("dev", {"nodeGroups": raised, "nodeGroupsApplySizes": ["workers"]})
+    plan = plan_once("dev", {"nodeGroups": raised, "nodeGroupsApplySizes": ["workers"]})
     workers = plan.one(MNG, "airflow-dev-workers").inputs
     assert workers["ignoreScalingChanges"] is False
     assert workers["scalingConfig"] == {"minSize": 3, "desiredSize": 3, "maxSize": raised["workers"]["maxSize"]}
@@ -185,7 +186,7 @@ def test_a_raised_minimum_is_applied_with_its_desired_size_for_the_listed_group_
     assert f"'workers' to 3 min, 3 desired, {raised['workers']['maxSize']} max" in warning
     assert "remove it from the list once applied" in warning
     # Without the key, the same config leaves the desired size to the autoscaler (and the state).
-    alone = run_program("dev", {"nodeGroups": raised}).one(MNG, "airflow-dev-workers").inputs
+    alone = plan_once("dev", {"nodeGroups": raised}).one(MNG, "airflow-dev-workers").inputs
     assert alone["ignoreScalingChanges"] is True
 
 

@@ -14,8 +14,8 @@ from typing import Any
 from lib.database.postgres import instance_memory_gib, max_connections
 from lib.observability.alarms import GIB, THRESHOLDS
 from lib.observability.cloudwatch import STATSD_METRICS
-from offline.mocks import Plan, run_program
-from tests.support.plans import ALARM, alarms
+from offline.mocks import Plan
+from tests.support.plans import ALARM, alarms, plan_once
 
 SECRET_OUTPUTS = ("airflow_admin_password", "cluster_kubeconfig")
 
@@ -89,19 +89,19 @@ def test_every_threshold_comes_from_alarm_thresholds(prod: Plan) -> None:
     assert base["db-free-memory"]["threshold"] == instance_memory_gib(db["instanceClass"]) * GIB * 0.05
     assert base["db-free-storage"]["threshold"] == db["allocatedStorage"] * GIB * 0.10
     changed = {name: t.low + 1 if t.high > t.low + 1 else t.high for name, t in THRESHOLDS.items()}
-    after = alarms(run_program("prod", config_overrides={"alarmThresholds": changed}))
+    after = alarms(plan_once("prod", {"alarmThresholds": changed}))
     differs = {name for name in base if base[name] != after[name]}
     assert differs == set(base)  # every alarm moved with its threshold
 
 
 def test_asleep_no_alarm_or_dashboard_but_the_topic_and_dev_can_switch_each_part_off(dev: Plan) -> None:
-    asleep = run_program("dev", config_overrides={"hibernate": True})
+    asleep = plan_once("dev", {"hibernate": True})
     assert not alarms(asleep) and not asleep.of_type("aws:cloudwatch/dashboard:Dashboard")
     assert asleep.one("aws:sns/topic:Topic").urn == dev.one("aws:sns/topic:Topic").urn  # subscribers stay
     assert asleep.outputs["sns_alerts_topic_arn"] == dev.outputs["sns_alerts_topic_arn"] != ""
     assert {a["actionsEnabled"] for a in alarms(dev).values()} == {True}
     assert not dev.of_type("airflow:index:ClusterTelemetry") and not dev.of_type("aws:s3/bucket:Bucket")
-    off = run_program("dev", config_overrides={"alarms": False, "dashboard": False})
+    off = plan_once("dev", {"alarms": False, "dashboard": False})
     for gone in ("airflow:index:Alerts", "airflow:index:Alarms", "airflow:index:Dashboard", ALARM):
         assert not off.of_type(gone), gone
     assert off.outputs["sns_alerts_topic_arn"] == off.outputs["cloudwatch_dashboard_url"] == ""
@@ -132,10 +132,10 @@ def test_the_topic_is_encrypted_and_only_alarms_and_database_events_publish(prod
 
 def test_a_brought_topic_is_notified_and_emails_subscribe_to_ours() -> None:
     arn = "arn:aws:sns:us-east-1:123456789012:platform-alerts"
-    brought = run_program("dev", config_overrides={"alarmTopicArn": arn})
+    brought = plan_once("dev", {"alarmTopicArn": arn})
     assert not brought.of_type("aws:sns/topic:Topic") and brought.outputs["sns_alerts_topic_arn"] == arn
     assert {a["alarmActions"][0] for a in alarms(brought).values()} == {arn}
-    mailed = run_program("dev", config_overrides={"alarmEmails": ["oncall@example.com", "data@example.com"]})
+    mailed = plan_once("dev", {"alarmEmails": ["oncall@example.com", "data@example.com"]})
     subscriptions = mailed.of_type("aws:sns/topicSubscription:TopicSubscription")
     assert sorted(s.inputs["endpoint"] for s in subscriptions) == ["data@example.com", "oncall@example.com"]
     assert {s.inputs["protocol"] for s in subscriptions} == {"email"}

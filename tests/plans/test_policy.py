@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from config.errors import ConfigError
-from offline.mocks import Plan, run_program
+from offline.mocks import Plan
 from policy.airflow_eks_guardrails.declaration import (
     ENCRYPTION,
     IMDSV2,
@@ -27,6 +27,7 @@ from policy.airflow_eks_guardrails.declaration import (
 from policy.airflow_eks_guardrails.model import Resource, Stack
 from policy.airflow_eks_guardrails.rules import POLICIES
 from reports import guardrails as cli
+from tests.support.plans import plan_once
 from tests.support.policy import (
     MUTATIONS,
     PlanData,
@@ -103,7 +104,7 @@ def test_a_waived_policy_is_reported_as_advisory_with_its_reason(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     reason = "standby replaced by hourly snapshots: ticket OPS-42"
-    plan = run_program("prod", {"policyWaivers": {PRODUCTION_HA: reason}}).as_json()
+    plan = plan_once("prod", {"policyWaivers": {PRODUCTION_HA: reason}}).as_json()
     broken = MUTATIONS["single-az-db"][1](plan)
     path = tmp_path / "plan.json"
     path.write_text(json.dumps(plan))
@@ -160,7 +161,7 @@ def test_prod_listens_with_tls_and_without_a_certificate_it_fails_unless_waived(
     assert (listener["inputs"]["protocol"], listener["inputs"]["port"]) == ("TLS", 443)
     assert (PRODUCTION_TLS, listener["urn"]) not in found(prod_data)
     # The prod stack without nlbCertificateArn: the program's plain listener, refused.
-    plain = run_program("prod", {"nlbCertificateArn": ""}).as_json()
+    plain = plan_once("prod", {"nlbCertificateArn": ""}).as_json()
     path = tmp_path / "plain.json"
     path.write_text(json.dumps(plain))
     assert cli.main(render_plan, [str(path)]) == 1
@@ -169,7 +170,7 @@ def test_prod_listens_with_tls_and_without_a_certificate_it_fails_unless_waived(
     assert "1 mandatory violation(s), 0 waived" in out
     # Waived by name, with a reason: advisory.
     reason = "TLS ends at the corporate proxy in front: SEC-7"
-    waived = run_program("prod", {"nlbCertificateArn": "", "policyWaivers": {PRODUCTION_TLS: reason}}).as_json()
+    waived = plan_once("prod", {"nlbCertificateArn": "", "policyWaivers": {PRODUCTION_TLS: reason}}).as_json()
     path.write_text(json.dumps(waived))
     assert cli.main(render_plan, [str(path)]) == 0
     out = capsys.readouterr().out

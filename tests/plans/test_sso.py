@@ -12,7 +12,7 @@ import yaml
 from config.errors import ConfigError
 from lib.airflow.sso import CLIENT_SECRET_ENV, CLIENT_SECRET_KEY, CLIENT_SECRET_NAME, OidcProvider, webserver_config
 from offline.mocks import Plan, ProgramError, run_program
-from tests.support.plans import SECRET_TYPE, run_recording_secrets
+from tests.support.plans import SECRET_TYPE, plan_once, recorded_once
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples" / "stacks"
@@ -67,7 +67,7 @@ def test_the_example_stack_signs_users_in_with_cognito(example: Plan) -> None:
 
 
 def test_the_client_secret_reaches_only_its_kubernetes_secret() -> None:
-    plan, seen = run_recording_secrets("dev", overrides=SSO)
+    plan, seen = recorded_once("dev", overrides=SSO)
     assert seen[CLIENT_SECRET_NAME] == {CLIENT_SECRET_KEY: "okta-client-secret-value"}
     holders = [name for name, data in seen.items() if "okta-client-secret-value" in str(data)]
     assert holders == [CLIENT_SECRET_NAME]
@@ -77,7 +77,7 @@ def test_the_client_secret_reaches_only_its_kubernetes_secret() -> None:
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_sso_is_off_by_default(stack: str) -> None:
-    plan = run_program(stack)
+    plan = plan_once(stack)
     v = airflow_values(plan)
     assert "apiServerConfig" not in v["apiServer"]
     assert CLIENT_SECRET_ENV not in [e["name"] for e in v["apiServer"]["env"]]
@@ -113,7 +113,7 @@ def test_bad_sso_config_names_the_key_and_registers_nothing(
     case: str, overrides: dict[str, Any], key: str, words: str
 ) -> None:
     with pytest.raises(ProgramError) as failure:
-        run_program("dev", config_overrides=overrides)
+        run_program("dev", overrides)
     cause = failure.value.cause
     errors = getattr(cause, "errors", [cause])
     assert any(isinstance(e, ConfigError) and e.key == key and words in str(e) for e in errors), cause

@@ -18,6 +18,7 @@ from offline.mocks import Plan, ProgramError, run_program
 from offline.stack_config import resolve_stack_config
 from scripts.cost import report
 from tests.support.overrides import groups_with
+from tests.support.plans import plan_once
 from tests.support.renders import Rendered
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "stacks"
@@ -136,8 +137,8 @@ def test_without_a_queue_group_the_chart_keeps_its_own_local_settings(prod: Plan
 
 
 def test_a_queue_changes_the_plan() -> None:
-    plain = run_program("dev", {"nodeGroups": {**groups_with(), "gpu": GPU_GROUP}})
-    renamed = run_program("dev", {"nodeGroups": {**groups_with(), "gpu": {**GPU_GROUP, "taskQueue": "cuda"}}})
+    plain = plan_once("dev", {"nodeGroups": {**groups_with(), "gpu": GPU_GROUP}})
+    renamed = plan_once("dev", {"nodeGroups": {**groups_with(), "gpu": {**GPU_GROUP, "taskQueue": "cuda"}}})
 
     def policy(plan: Plan) -> str:
         (release,) = [r for r in plan.of_type(RELEASE) if r.inputs["chart"] == "airflow"]
@@ -199,7 +200,7 @@ def test_bad_task_queue_config_names_the_key_and_registers_nothing(
         if "__" not in name:
             groups[name] = {k: v for k, v in spec.items() if v is not None}
     with pytest.raises(ProgramError) as failure:
-        run_program("dev", config_overrides={"nodeGroups": groups})
+        run_program("dev", {"nodeGroups": groups})
     cause = failure.value.cause
     assert isinstance(cause, ConfigError), f"{type(cause).__name__}: {cause}"
     assert cause.key == key

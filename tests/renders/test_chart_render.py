@@ -23,7 +23,8 @@ from lib.airflow.secrets import SECRET_NAMES
 from lib.airflow.signing import JWT_SECRET_ENV, KEY_DIRECTORY, PRIVATE_KEY_FILE, PRIVATE_KEY_PATH_ENV
 from lib.airflow.values import API_SERVER_HEALTH_PATH, IRSA_ROLE_ANNOTATION, MIGRATIONS_WAIT_SECONDS
 from offline.chart import chart_dir, helm_binary, render
-from offline.mocks import Plan, run_program
+from offline.mocks import Plan
+from tests.support.plans import plan_once
 from tests.support.renders import Rendered, containers
 
 MNG = "eks:index:ManagedNodeGroup"
@@ -52,8 +53,8 @@ def renders(dev: Plan, prod: Plan) -> dict[str, Rendered]:
     return {
         "dev": Rendered(dev),
         "prod": Rendered(prod),
-        "git-https": Rendered(run_program("dev", config_overrides=GIT_HTTPS)),
-        "git-ssh": Rendered(run_program("prod", config_overrides=GIT_SSH)),
+        "git-https": Rendered(plan_once("dev", GIT_HTTPS)),
+        "git-ssh": Rendered(plan_once("prod", GIT_SSH)),
     }
 
 
@@ -566,6 +567,6 @@ def test_failed_task_pods_are_deleted_after_the_configured_retention(renders: di
 
 
 def test_the_retention_is_the_configured_one() -> None:
-    r = Rendered(run_program("dev", config_overrides={"airflowFailedPodRetentionHours": 72}))
+    r = Rendered(plan_once("dev", {"airflowFailedPodRetentionHours": 72}))
     (container,) = r.one("CronJob", "airflow-cleanup")["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
     assert container["args"][-2:] == [r.release.inputs["namespace"], "72"]

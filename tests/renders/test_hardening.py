@@ -33,8 +33,9 @@ from lib.cluster.helm_addons import (
     LOAD_BALANCER_CONTROLLER,
 )
 from lib.cluster.node_groups import NodeGroup
-from offline.mocks import Plan, run_program
+from offline.mocks import Plan
 from tests.support.addon_objects import cluster_autoscaler_deployment, load_balancer_controller_deployment
+from tests.support.plans import plan_once
 from tests.support.renders import Rendered, containers
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -315,7 +316,7 @@ def test_what_the_loader_accepts_from_the_user_keeps_every_pod_restricted() -> N
         "scheduler": {"extraContainers": [sidecar], "extraVolumes": [{"name": "more", "emptyDir": {}}]},
         "triggerer": {"extraInitContainers": [{**sidecar, "name": "init"}]},
     }
-    pods = every_pod(Rendered(run_program("dev", config_overrides={"airflowValues": values})))
+    pods = every_pod(Rendered(plan_once("dev", {"airflowValues": values})))
     scheduler = pods["airflow-scheduler"]
     assert "sidecar" in [c["name"] for c in scheduler["containers"]]
     assert "init" in [c["name"] for c in pods["airflow-triggerer"]["initContainers"]]

@@ -23,6 +23,7 @@ from lib.airflow.network_flows import flows as program_flows
 from lib.airflow.task_egress import task_egress_rules
 from lib.network.subnets import load_balancer_address
 from offline.mocks import Plan, ProgramError, run_program
+from tests.support.plans import plan_once
 from tests.support.renders import Rendered
 
 NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
@@ -146,7 +147,7 @@ def nlb_addresses(plan: Plan) -> list[str]:
 
 @pytest.fixture(scope="module")
 def git_sync_plan() -> Plan:
-    return run_program("prod", {"gitSyncRepo": GIT_SYNC_REPO})
+    return plan_once("prod", {"gitSyncRepo": GIT_SYNC_REPO})
 
 
 @pytest.fixture(scope="module")
@@ -459,7 +460,7 @@ def test_task_egress_opens_its_ports_to_its_addresses_from_the_task_pods_only() 
 
 
 def test_the_program_hands_task_egress_to_the_task_pods_policy() -> None:
-    plan = run_program("dev", {"taskEgress": {"warehouse": {"cidrs": ["10.50.0.0/16"], "ports": [5439]}}})
+    plan = plan_once("dev", {"taskEgress": {"warehouse": {"cidrs": ["10.50.0.0/16"], "ports": [5439]}}})
     (policy,) = [r for r in plan.of_type(NETWORK_POLICY) if r.inputs["metadata"]["name"] == "airflow-task-pod-policy"]
     assert {
         "to": [{"ipBlock": {"cidr": "10.50.0.0/16"}}],

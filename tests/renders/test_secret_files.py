@@ -17,7 +17,7 @@ from lib.airflow.secret_files import (
 )
 from lib.airflow.secrets import ADMIN_PASSWORD_KEY, SECRET_KEYS, SECRET_NAMES
 from offline.mocks import Plan
-from tests.support.plans import run_recording_secrets
+from tests.support.plans import recorded_once
 from tests.support.renders import Rendered, containers
 
 AIRFLOW_DEPLOYMENTS = ("airflow-api-server", "airflow-scheduler", "airflow-triggerer", "airflow-dag-processor")
@@ -107,7 +107,7 @@ def test_the_admin_password_is_read_from_its_file_by_the_create_user_job_alone(r
 
 def test_the_files_hold_the_values_as_airflow_takes_them() -> None:
     """Airflow uses a `_CMD`'s output unstripped: a trailing newline would end up in the connection."""
-    _, seen = run_recording_secrets("dev")
+    _, seen = recorded_once("dev")
     for field in CONFIG_FILES.values():
         value = seen[getattr(SECRET_NAMES, field)][SECRET_KEYS[field]]
         assert value and value == value.strip(), field

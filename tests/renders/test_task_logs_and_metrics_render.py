@@ -115,14 +115,14 @@ BAD = [
 @pytest.mark.parametrize(("overrides", "key", "says"), BAD, ids=[f"{b[1]}-{i}" for i, b in enumerate(BAD)])
 def test_bad_observability_config_names_the_key(overrides: dict[str, Any], key: str, says: str) -> None:
     with pytest.raises(ProgramError) as failure:
-        run_program("dev", config_overrides=overrides)
+        run_program("dev", overrides)
     cause = failure.value.cause
     assert isinstance(cause, ConfigError) and cause.key == key and says in str(cause), cause
     assert failure.value.registrations == []
 
 
 def test_the_estimate_counts_what_monitoring_adds(prod: Plan) -> None:
-    from tests.support.plans import cost_report
+    from tests.support.plans import cost_report, plan_once
 
     lines = {line["resource_type"]: line for line in cost_report(prod, "prod")["lines"]}
     alarm_metrics = sum(
@@ -135,6 +135,6 @@ def test_the_estimate_counts_what_monitoring_adds(prod: Plan) -> None:
     insights = lines["Container Insights (enhanced observability), per node"]
     assert insights["count"] == 5 and insights["monthly_hibernated"] == 0  # 2 system + 3 airflow, workers from 0
     assert lines["S3 task logs (GB)"]["count"] == 200
-    without = run_program("prod", config_overrides={"alarms": False, "dashboard": False, "clusterMetrics": False})
+    without = plan_once("prod", {"alarms": False, "dashboard": False, "clusterMetrics": False})
     bare = {line["resource_type"] for line in cost_report(without, "prod")["lines"]}
     assert not {t for t in lines if t.startswith(("CloudWatch alarm", "CloudWatch dash", "Container"))} & bare

@@ -17,7 +17,7 @@ from lib.airflow.task_pod import SECRET_ENV_NAMES, task_pod, task_pod_template
 from lib.database.pgbouncer.tls import config_checksum
 from offline.chart import render
 from offline.mocks import Plan, run_program
-from tests.support.plans import run_recording_secrets
+from tests.support.plans import recorded_once
 from tests.support.renders import Rendered
 
 ROLLED_DEPLOYMENTS = ("airflow-scheduler", "airflow-api-server", "airflow-triggerer", "airflow-dag-processor")
@@ -26,7 +26,7 @@ BROUGHT = {"existingDbHost": "db.example.internal", "existingDbPassword": "first
 
 @pytest.fixture(scope="module")
 def recorded() -> tuple[Plan, dict[str, dict[str, str]]]:
-    return run_recording_secrets("prod")
+    return recorded_once("prod")
 
 
 @pytest.fixture(scope="module")

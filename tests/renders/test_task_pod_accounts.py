@@ -9,6 +9,7 @@ import pytest
 
 from offline.admission import admitted
 from offline.mocks import Plan, run_program
+from tests.support.plans import plan_once
 from tests.support.renders import Rendered
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -65,7 +66,7 @@ def test_in_production_the_executors_pods_images_are_admitted_and_others_are_not
         other = {"spec": {"containers": [{**template["spec"]["containers"][0], "image": image}]}}
         assert not admits(prod, account, pod=other), image
     team = "123456789012.dkr.ecr.us-east-1.amazonaws.com/analytics/airflow:3.3.2-1"
-    with_team_images = run_program("prod", {"taskImageRepositories": [team.rsplit(":", 1)[0]]})
+    with_team_images = plan_once("prod", {"taskImageRepositories": [team.rsplit(":", 1)[0]]})
     assert admits(with_team_images, account, pod={"spec": {"containers": [{"image": team}]}})
     assert not admits(prod, account, pod={"spec": {"containers": [{"image": team}]}})
 

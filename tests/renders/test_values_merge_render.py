@@ -11,7 +11,8 @@ import pytest
 from lib.airflow.hardening import TMP_MOUNT, TMP_VOLUME
 from lib.airflow.telemetry import LOGS_CONNECTION_ID
 from lib.database.pgbouncer.tls import CA_VOLUME
-from offline.mocks import Plan, run_program
+from offline.mocks import Plan
+from tests.support.plans import plan_once
 from tests.support.renders import Rendered
 
 LOGS_ENV = f"AIRFLOW_CONN_{LOGS_CONNECTION_ID.upper()}"
@@ -31,7 +32,7 @@ USER_VALUES = {
 
 @pytest.fixture(scope="module")
 def rendered() -> Rendered:
-    plan: Plan = run_program("prod", config_overrides={"airflowValues": USER_VALUES})
+    plan: Plan = plan_once("prod", {"airflowValues": USER_VALUES})
     return Rendered(plan)
 
 

@@ -10,6 +10,7 @@ from pulumi.runtime import mocks as pulumi_mocks
 
 from offline.fakes import FakeCloud
 from offline.mocks import Plan, run_program
+from tests.support.session_cache import once
 
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 
@@ -62,3 +63,16 @@ def run_recording_secrets(
         patch.setattr(FakeCloud, "new_resource", spy)
         plan = run_program(stack, overrides)
     return plan, seen
+
+
+def recorded_once(stack: str, overrides: dict[str, Any] | None = None) -> tuple[Plan, dict[str, dict[str, str]]]:
+    """`run_recording_secrets(stack, overrides=overrides)`, run once per test session for the same
+    arguments and shared by its workers: the program is deterministic, and a dozen modules plan the
+    same configurations. Each call returns its own copy. A test that checks that determinism, or
+    that runs the program under a patch, runs it itself (`run_program`)."""
+    return once(["plan", stack, overrides or {}], lambda: run_recording_secrets(stack, overrides=overrides))
+
+
+def plan_once(stack: str, overrides: dict[str, Any] | None = None) -> Plan:
+    """The plan of `recorded_once`."""
+    return recorded_once(stack, overrides)[0]

@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
-import json
 import os
-import pickle
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import yaml
@@ -16,10 +11,9 @@ import yaml
 from offline.chart import chart_dir, render
 from offline.mocks import Plan, Registration
 from scripts.airflow_run import cfg_lines
+from tests.support.session_cache import once
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
-RENDER_CACHE_ENV = "AIRFLOW_EKS_TEST_RENDERS"
-"""The session's directory of chart renders, shared by its xdist workers (tests/conftest.py)."""
 
 
 def render_once(
@@ -28,20 +22,9 @@ def render_once(
     """`offline.chart.render`, run once per session for the same inputs: `helm template` is
     deterministic, and the stacks' renders are read by a dozen test modules. Each call returns
     its own copy of the objects (a test may change what it reads)."""
-    cache = os.environ.get(RENDER_CACHE_ENV)
     args = {"version": version, "release": release, "namespace": namespace, "kube_version": kube_version}
-    if not cache:
-        return render(values, **args)
-    key = json.dumps([values, args, os.environ.get("HELM"), str(chart_dir(version))], sort_keys=True)
-    path = Path(cache) / f"{hashlib.sha256(key.encode()).hexdigest()}.pickle"
-    with open(path.with_suffix(".lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # a worker asking for a render under way waits for it
-        if not path.exists():
-            objects = render(values, **args)
-            path.with_suffix(".tmp").write_bytes(pickle.dumps(objects))
-            path.with_suffix(".tmp").replace(path)
-    loaded: list[dict[str, Any]] = pickle.loads(path.read_bytes())
-    return loaded
+    key = ["render", values, args, os.environ.get("HELM"), str(chart_dir(version))]
+    return once(key, lambda: render(values, **args))
 
 
 class Rendered:
