@@ -115,6 +115,16 @@ class PlanMonitor(pulumi_mocks.MockMonitor):
         self.registrations: list[Registration] = []
         self.component_outputs: dict[str, dict[str, Any]] = {}
 
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        """The URN the engine gives: the parent's whole qualified type before the type, none under
+        the root stack (pulumi/pulumi pkg/resource/deploy/deployment.go `generateURN`). The stock
+        mock monitor (pulumi 3.272 runtime/mocks.py) keeps the root stack's type and only the
+        parent's last type, so its URNs differ at the top level and two components deep."""
+        qualified = parent.split("::")[2] if parent else ""
+        if qualified and qualified != "pulumi:pulumi:Stack":
+            type_ = f"{qualified}${type_}"
+        return "urn:pulumi:" + "::".join([settings.get_stack(), settings.get_project(), type_, name])
+
     def SupportsFeature(self, request: Any) -> Any:
         return type("SupportsFeatureResponse", (object,), {"hasSupport": request.id not in DECLINED_FEATURES})
 

@@ -196,7 +196,10 @@ def addon_workloads(plan: Plan) -> list[Workload]:
                 hard_zone_spread(values),
             )
         )
-    for addon in of_type(plan, ADDON):
+    # In the catalog's order: the plan lists resources by URN, which follows where they are declared.
+    catalog = list(ADDON_DEPLOYMENTS)
+    addons = [a for a in of_type(plan, ADDON) if a["inputs"]["addonName"] in ADDON_DEPLOYMENTS]
+    for addon in sorted(addons, key=lambda a: catalog.index(a["inputs"]["addonName"])):
         known = ADDON_DEPLOYMENTS.get(addon["inputs"]["addonName"])
         if known is None:
             continue

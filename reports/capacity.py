@@ -23,7 +23,7 @@ from lib.cluster.capacity import (
     node_limit,
     task_limits,
 )
-from lib.cluster.daemonsets import node_daemonsets
+from lib.cluster.daemonsets import NODE_DAEMONSETS, node_daemonsets
 from lib.cluster.managed_addons import KUBE_PROXY, VPC_CNI
 from lib.cluster.node_groups import NodeGroupRole
 from lib.cluster.sizing import Assumptions, node_overhead, shape_of
@@ -78,7 +78,11 @@ def plan_addons(plan: Plan) -> list[str]:
         inputs = cluster["inputs"]
         names += [VPC_CNI] if inputs.get("vpcCniOptions") is not None else []
         names += [KUBE_PROXY] if inputs.get("kubeProxyAddonOptions") is not None else []
-    return names + [a["inputs"]["addonName"] for a in of_type(plan, ADDON)]
+    # In the catalog's order (lib/cluster/daemonsets.py): the plan lists resources by URN, which
+    # follows where the program declares them.
+    found = names + [a["inputs"]["addonName"] for a in of_type(plan, ADDON)]
+    catalog = list(NODE_DAEMONSETS)
+    return sorted(found, key=lambda n: (catalog.index(n) if n in catalog else len(catalog), n))
 
 
 def check_max_pods(plan: Plan) -> None:

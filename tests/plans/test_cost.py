@@ -218,9 +218,9 @@ def test_every_nodes_daemonsets_count_in_the_fit(prod: Plan) -> None:
         "pods": 5,
         "cpu_m": 25 + 100 + 0 + 250 + 50,
         "memory_mi": 128 + 25,
-        # In the plan's order: pulumi-eks's kube-proxy with the cluster, then the stack's add-ons.
-        "detail": "kube-proxy 100m/0Mi, efs-csi-node 0m/0Mi, cloudwatch-agent 250m/128Mi, fluent-bit 50m/25Mi, "
-        "aws-node 25m/0Mi",
+        # In the catalog's order (lib/cluster/daemonsets.py NODE_DAEMONSETS), not the plan's.
+        "detail": "aws-node 25m/0Mi, kube-proxy 100m/0Mi, efs-csi-node 0m/0Mi, cloudwatch-agent 250m/128Mi, "
+        "fluent-bit 50m/25Mi",
     }
     # m7g.2xlarge: 8000m - 90m kube-reserved - 425m DaemonSets = 7485m: 14 pods of 500m (15 without them).
     assert doc["limits"][0]["detail"].startswith("43 worker nodes x 14 task pods (m7g.2xlarge, bound by cpu")
