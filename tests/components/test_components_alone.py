@@ -12,6 +12,7 @@ from dataclasses import replace
 from typing import Any
 
 import pulumi
+import pulumi_aws as aws
 import pulumi_eks as eks
 import pulumi_kubernetes as k8s
 import pytest
@@ -60,6 +61,24 @@ def kinds(plan: Plan, parent_type: str) -> list[str]:
     """Types of the children of the one component of `parent_type`, sorted."""
     parent = plan.one(parent_type).urn
     return sorted(r.type for r in plan.resources if r.parent == parent)
+
+
+def test_urns_are_the_engines_at_every_depth() -> None:
+    """pulumi/pulumi pkg/resource/deploy/deployment.go `generateURN`: the parent's whole qualified
+    type, none for the root stack (the stock mock monitor keeps the stack's and the last type only)."""
+
+    def build() -> dict[str, Any]:
+        outer = pulumi.ComponentResource("test:index:Outer", "outer")
+        inner = pulumi.ComponentResource("test:index:Inner", "inner", opts=pulumi.ResourceOptions(parent=outer))
+        aws.s3.Bucket("leaf", opts=pulumi.ResourceOptions(parent=inner))
+        return {}
+
+    urns = {r.name: r.urn for r in alone(build).resources}
+    assert urns == {
+        "outer": "urn:pulumi:alone::airflow-eks::test:index:Outer::outer",
+        "inner": "urn:pulumi:alone::airflow-eks::test:index:Outer$test:index:Inner::inner",
+        "leaf": "urn:pulumi:alone::airflow-eks::test:index:Outer$test:index:Inner$aws:s3/bucket:Bucket::leaf",
+    }
 
 
 def test_network_alone_two_zones_one_nat() -> None:
