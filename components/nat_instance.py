@@ -24,7 +24,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.parts.kms import encryption_key
-from components.parts.launch_templates import encrypted_root_volume, imdsv2_one_hop
+from components.parts.launch_templates import encrypted_root_volume, imdsv2_one_hop, instance_and_volume_tags
 from components.parts.outputs import register_public_outputs
 from lib.naming import child_name, with_name
 from lib.network import nat_instance
@@ -94,10 +94,7 @@ class NatInstance(pulumi.ComponentResource):
             metadata_options=imdsv2_one_hop(),
             block_device_mappings=[encrypted_root_volume(nat_instance.ROOT_VOLUME_GIB, key.arn)],
             credit_specification=aws.ec2.LaunchTemplateCreditSpecificationArgs(cpu_credits="standard"),
-            tag_specifications=[
-                aws.ec2.LaunchTemplateTagSpecificationArgs(resource_type=kind, tags=with_name(tags, name))
-                for kind in ("instance", "volume")
-            ],
+            tag_specifications=instance_and_volume_tags(tags, name),
             tags=with_name(tags, child_name(name, "lt")),
             opts=child,
         )

@@ -42,7 +42,7 @@ to RDS is decided by the RDS instance's own groups alone).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pulumi
@@ -52,7 +52,7 @@ from components.nat_instance import NatInstance, NatInstanceArgs
 from components.parts.moves import former_parent
 from components.parts.outputs import register_public_outputs
 from lib.naming import child_name, with_name
-from lib.network.subnets import MAX_AZS, NatGatewayMode, plan_subnets
+from lib.network.subnets import MAX_AZS, NatGatewayMode, SubnetPlan, plan_subnets
 from lib.network.zones import zone_key
 
 
@@ -179,11 +179,13 @@ class Network(pulumi.ComponentResource):
         self.account_id = nodes_sg.arn.apply(lambda arn: arn.split(":")[4])
         register_public_outputs(self)
 
-    def _subnets(self, name: str, args: NetworkArgs, vpc: aws.ec2.Vpc) -> dict[str, list[aws.ec2.Subnet]]:
+    def _subnets(
+        self, name: str, args: NetworkArgs, vpc: aws.ec2.Vpc, plans: Sequence[SubnetPlan]
+    ) -> dict[str, list[aws.ec2.Subnet]]:
         """Public, node and data subnets, one of each per zone."""
         cluster_tag = {f"kubernetes.io/cluster/{args.cluster_name}": "shared"}
         tiers: dict[str, list[aws.ec2.Subnet]] = {"public": [], "nodes": [], "data": []}
-        for i, plan in enumerate(plan_subnets(args.vpc_cidr, args.availability_zone_ids)):
+        for i, plan in enumerate(plans):
             for tier, cidr, extra in (
                 ("public", plan.public, {"kubernetes.io/role/elb": "1"}),
                 ("nodes", plan.node, {"kubernetes.io/role/internal-elb": "1", **cluster_tag, **args.node_tags}),
@@ -281,11 +283,11 @@ class Network(pulumi.ComponentResource):
         igw = aws.ec2.InternetGateway(
             child_name(name, "igw"), vpc_id=vpc.id, tags=with_name(tags, child_name(name, "igw")), opts=child
         )
-        subnets = self._subnets(name, args, vpc)
+        plans = plan_subnets(args.vpc_cidr, args.availability_zone_ids)
+        subnets = self._subnets(name, args, vpc, plans)
         public = dict(enumerate(subnets["public"]))
         self._route_table(name, "public", child_name(name, "public-rt"), public, vpc, tags, gateway_id=igw.id)
         nats = self._nat_gateways(name, args, subnets["public"], igw)
-        node_cidrs = [plan.node for plan in plan_subnets(args.vpc_cidr, args.availability_zone_ids)]
         instance = None
         if args.nat and args.nat_gateways is NatGatewayMode.INSTANCE:
             instance = NatInstance(
@@ -294,7 +296,7 @@ class Network(pulumi.ComponentResource):
                     cluster_name=args.cluster_name,
                     vpc_id=vpc.id,
                     subnet_id=subnets["public"][0].id,
-                    node_cidrs=tuple(node_cidrs),
+                    node_cidrs=tuple(plan.node for plan in plans),
                     tags=tags,
                 ),
                 opts=child,

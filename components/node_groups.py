@@ -34,7 +34,7 @@ import pulumi_eks as eks
 
 from components.parts.iam_roles import iam_role
 from components.parts.kms import encryption_key
-from components.parts.launch_templates import encrypted_root_volume, imdsv2_one_hop
+from components.parts.launch_templates import encrypted_root_volume, imdsv2_one_hop, instance_and_volume_tags
 from components.parts.outputs import register_public_outputs
 from lib.cluster.node_groups import NodeGroup
 from lib.cluster.scheduling import autoscaler_node_template_tags, node_labels
@@ -163,10 +163,7 @@ class NodeGroups(pulumi.ComponentResource):
             # IMDSv2, one hop: pods cannot borrow the node's role (add-ons get theirs through IRSA).
             metadata_options=imdsv2_one_hop(),
             block_device_mappings=[encrypted_root_volume(group.disk_size_gib, volume_key.arn)],
-            tag_specifications=[
-                aws.ec2.LaunchTemplateTagSpecificationArgs(resource_type=kind, tags=with_name(args.tags, name))
-                for kind in ("instance", "volume")
-            ],
+            tag_specifications=instance_and_volume_tags(args.tags, name),
             tags=with_name(args.tags, child_name(name, "lt")),
             opts=pulumi.ResourceOptions(parent=self),
         )

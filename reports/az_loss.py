@@ -197,12 +197,8 @@ def addon_workloads(plan: Plan) -> list[Workload]:
             )
         )
     # In the catalog's order: the plan lists resources by URN, which follows where they are declared.
-    catalog = list(ADDON_DEPLOYMENTS)
-    addons = [a for a in of_type(plan, ADDON) if a["inputs"]["addonName"] in ADDON_DEPLOYMENTS]
-    for addon in sorted(addons, key=lambda a: catalog.index(a["inputs"]["addonName"])):
-        known = ADDON_DEPLOYMENTS.get(addon["inputs"]["addonName"])
-        if known is None:
-            continue
+    in_plan = {a["inputs"]["addonName"]: a for a in of_type(plan, ADDON)}
+    for addon, known in ((in_plan[n], k) for n, k in ADDON_DEPLOYMENTS.items() if n in in_plan):
         config = json.loads(addon["inputs"].get("configurationValues") or "{}")
         config = config.get("controller", config) if known.addon == EFS_CSI_DRIVER else config
         workloads.append(

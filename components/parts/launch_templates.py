@@ -1,10 +1,14 @@
-"""What every launch template of the program sets alike: IMDSv2 with one hop, and a root volume
-encrypted under a customer-managed key."""
+"""What every launch template of the program sets alike: IMDSv2 with one hop, a root volume
+encrypted under a customer-managed key, and the tags its instances and volumes carry."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import pulumi
 import pulumi_aws as aws
+
+from lib.naming import with_name
 
 ROOT_DEVICE = "/dev/xvda"  # Amazon Linux 2023
 
@@ -28,3 +32,11 @@ def encrypted_root_volume(size_gib: int, key_arn: pulumi.Input[str]) -> aws.ec2.
             delete_on_termination="true",
         ),
     )
+
+
+def instance_and_volume_tags(tags: Mapping[str, str], name: str) -> list[aws.ec2.LaunchTemplateTagSpecificationArgs]:
+    """`tags` and `Name: name` on the instances launched from the template and on their volumes."""
+    return [
+        aws.ec2.LaunchTemplateTagSpecificationArgs(resource_type=kind, tags=with_name(tags, name))
+        for kind in ("instance", "volume")
+    ]

@@ -37,12 +37,11 @@ def _cidrs(node_cidrs: Sequence[str]) -> list[str]:
     return [str(ipaddress.ip_network(c)) for c in node_cidrs]
 
 
-def rules_script(node_cidrs: Sequence[str]) -> str:
+def _rules(node_cidrs: Sequence[str]) -> list[str]:
     """The kernel's part, idempotent: forward and masquerade what the node subnets send out of the
     interface of the default route (on EC2 the only one: packets leave where they came in), and
     the answers; drop every other forwarded packet."""
     lines = [
-        "set -euo pipefail",
         # The word after `dev`: the route's other fields vary (`via`, `proto`, `metric`).
         "out=$(ip -4 route show default | awk '{for (i = 1; i < NF; i++) if ($i == \"dev\") {print $(i + 1); exit}}')",
         "sysctl -qw net.ipv4.ip_forward=1",
@@ -57,25 +56,26 @@ def rules_script(node_cidrs: Sequence[str]) -> str:
             f'iptables -A FORWARD -i "$out" -o "$out" -s {source} -j ACCEPT',
             f'iptables -t nat -A POSTROUTING -o "$out" -s {source} -j MASQUERADE',
         ]
-    return "\n".join(lines) + "\n"
+    return lines
+
+
+def rules_script(node_cidrs: Sequence[str]) -> str:
+    """`_rules` as a script of its own (what scripts/nat_instance_check.py runs)."""
+    return "\n".join(["set -euo pipefail", *_rules(node_cidrs)]) + "\n"
 
 
 def user_data(node_cidrs: Sequence[str]) -> str:
     """The instance's first boot (cloud-init, as root): the iptables service, forwarding kept across
-    reboots, `rules_script`, the rules saved for the service to restore. The install retries: the
+    reboots, `_rules`, the rules saved for the service to restore. The install retries: the
     instance has its public address from launch, but a mirror may not answer at once."""
-    return (
-        "\n".join(
-            [
-                "#!/bin/bash",
-                "# airflow-eks NAT instance (natGateways: instance): lib/network/nat_instance.py",
-                "set -euo pipefail",
-                "for attempt in $(seq 1 30); do dnf install -y -q iptables-services && break; sleep 10; done",
-                "systemctl enable --now iptables",
-                "echo 'net.ipv4.ip_forward = 1' > /etc/sysctl.d/90-airflow-eks-nat.conf",
-                rules_script(node_cidrs).rstrip("\n").replace("set -euo pipefail\n", ""),
-                "service iptables save",
-            ]
-        )
-        + "\n"
-    )
+    lines = [
+        "#!/bin/bash",
+        "# airflow-eks NAT instance (natGateways: instance): lib/network/nat_instance.py",
+        "set -euo pipefail",
+        "for attempt in $(seq 1 30); do dnf install -y -q iptables-services && break; sleep 10; done",
+        "systemctl enable --now iptables",
+        "echo 'net.ipv4.ip_forward = 1' > /etc/sysctl.d/90-airflow-eks-nat.conf",
+        *_rules(node_cidrs),
+        "service iptables save",
+    ]
+    return "\n".join(lines) + "\n"

@@ -120,6 +120,11 @@ class Stack:
         return self.declaration[1]
 
 
+def nat_instances(stack: Stack) -> list[Resource]:
+    """The stack's NAT instances: the EC2 instances that forward (source/destination check off)."""
+    return [i for i in stack.of_type(INSTANCE) if i.props.get("sourceDestCheck") is False]
+
+
 def violation(policy: str, resource: Resource, message: str) -> Violation:
     return Violation(policy, resource.urn, message)
 

@@ -13,7 +13,6 @@ from .model import (
     DB,
     EFS,
     EFS_BACKUP,
-    INSTANCE,
     KMS_KEY,
     LISTENER,
     MOUNT_TARGET,
@@ -27,6 +26,7 @@ from .model import (
     Stack,
     Violation,
     known,
+    nat_instances,
     violation,
 )
 
@@ -137,9 +137,8 @@ def production_high_availability(stack: Stack) -> Iterator[Violation]:
         nat_zones = zones.of([n.props.get("subnetId") for n in nats])
         if (nat_zones is not None and nat_zones != zones.all) or len(nats) < len(zones.all):
             yield violation(PRODUCTION_HA, nats[0], "a NAT gateway in every availability zone (natGateways: perAz)")
-    for instance in stack.of_type(INSTANCE):
-        if instance.props.get("sourceDestCheck") is False:  # a NAT instance: one machine in one zone
-            yield violation(PRODUCTION_HA, instance, "NAT gateways, not a NAT instance (natGateways: perAz)")
+    for instance in nat_instances(stack):  # one machine in one zone
+        yield violation(PRODUCTION_HA, instance, "NAT gateways, not a NAT instance (natGateways: perAz)")
     for group in stack.of_type(*NODE_GROUPS):
         yield from _spread_over(zones, group, group.props.get("subnetIds"), "node group subnets")
     targets = stack.of_type(MOUNT_TARGET)

@@ -13,7 +13,6 @@ from .model import (
     EFS,
     EKS_CLUSTER,
     EKS_COMPONENT,
-    INSTANCE,
     KMS_KEY,
     LAUNCH_TEMPLATE,
     LOAD_BALANCER,
@@ -30,6 +29,7 @@ from .model import (
     Stack,
     Violation,
     known,
+    nat_instances,
     violation,
     walk,
 )
@@ -106,10 +106,9 @@ def _covers_everything(cidrs: Any) -> bool:
 def _egress_security_groups(stack: Stack) -> set[str]:
     """The groups of the nodes (their launch templates') and of a NAT instance (an instance that
     forwards: source/destination check off), which reach the internet by design."""
-    nat_instances = [i for i in stack.of_type(INSTANCE) if i.props.get("sourceDestCheck") is False]
     groups = [
         *(g for t in stack.of_type(LAUNCH_TEMPLATE) for g in t.props.get("vpcSecurityGroupIds") or []),
-        *(g for i in nat_instances for g in i.props.get("vpcSecurityGroupIds") or []),
+        *(g for i in nat_instances(stack) for g in i.props.get("vpcSecurityGroupIds") or []),
     ]
     return {g for g in groups if known(g)}
 
