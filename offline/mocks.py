@@ -13,7 +13,8 @@ import asyncio
 import gc
 import logging
 from collections import Counter
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,9 +24,11 @@ from google.protobuf import json_format
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc, settings
 from pulumi.runtime.proto import resource_pb2
+from pulumi.runtime.sync_await import _ensure_event_loop
 
 from config.project import PROJECT_FILE, read_declarations
 from offline.fakes import RESOURCE_REF_SIG, SECRET_SIG, SIG_KEY, FakeCloud, StackOutputs
+from offline.sdk_shortcuts import run_to_completion, sdk_shortcuts
 from offline.stack_config import CONFIG_DIR, resolve_stack
 
 SECRET = "[secret]"
@@ -107,13 +110,38 @@ class Registration:
 
 
 class PlanMonitor(pulumi_mocks.MockMonitor):
-    """The stock mock monitor without the declined features, recording every RegisterResource request."""
+    """The stock mock monitor without the declined features, recording every RegisterResource request.
+    `in_loop`: the SDK calls it in the event loop's thread (offline/sdk_shortcuts.py)."""
 
-    def __init__(self, mocks: FakeCloud) -> None:
+    def __init__(self, mocks: FakeCloud, in_loop: bool = False) -> None:
         super().__init__(mocks)
         mocks.monitor = self
+        self.in_loop = in_loop
         self.registrations: list[Registration] = []
         self.component_outputs: dict[str, dict[str, Any]] = {}
+
+    @contextmanager
+    def _answering(self) -> Iterator[None]:
+        """The stock methods serialize what they return with `_sync_await`, which in the loop's
+        own thread would run the loop again from inside one of its tasks: there, the serialization
+        (of plain data, which never waits) runs to its end at once instead."""
+        if not self.in_loop:
+            yield
+            return
+        stock = pulumi_mocks._sync_await
+        pulumi_mocks._sync_await = run_to_completion
+        try:
+            yield
+        finally:
+            pulumi_mocks._sync_await = stock
+
+    def Invoke(self, request: Any) -> Any:
+        with self._answering():
+            return super().Invoke(request)
+
+    def ReadResource(self, request: Any) -> Any:
+        with self._answering():
+            return super().ReadResource(request)
 
     def make_urn(self, parent: str, type_: str, name: str) -> str:
         """The URN the engine gives: the parent's whole qualified type before the type, none under
@@ -137,7 +165,8 @@ class PlanMonitor(pulumi_mocks.MockMonitor):
         return resource_pb2.DeploymentInfo(supportedFeatures=[f for f in info.supportedFeatures if f not in declined])
 
     def RegisterResource(self, request: Any) -> Any:
-        response = super().RegisterResource(request)
+        with self._answering():
+            response = super().RegisterResource(request)
         if request.type != "pulumi:pulumi:Stack":
             inputs = json_format.MessageToDict(request.object)
             self.registrations.append(
@@ -150,7 +179,7 @@ class PlanMonitor(pulumi_mocks.MockMonitor):
                     dependencies=tuple(sorted(request.dependencies)),
                     inputs=_clean(inputs),
                     protect=bool(request.protect),
-                    aliases=tuple(request.aliasURNs),
+                    aliases=tuple(sorted(request.aliasURNs)),  # a set to the engine; the SDK sends it in hash order
                     retain_on_delete=bool(request.retainOnDelete),
                     id=response.id if request.custom else "",
                     secrets=tuple(_secret_values(inputs)),
@@ -264,17 +293,21 @@ def run_program(
     main: Callable[[], Mapping[str, Any]] | None = None,
     config_dir: Path = CONFIG_DIR,
     project_file: Path = PROJECT_FILE,
+    shortcuts: bool = True,
 ) -> Plan:
     """Run the program for `stack` (its stack file in `config_dir`, the project `project_file`)
     under mocks; `config_overrides`
     are set over the stack file as `pulumi config set` would (a string stays a string, other
-    JSON-able data is a structured value; secret keys are set with --secret)."""
+    JSON-able data is a structured value; secret keys are set with --secret). `shortcuts`: as
+    `run_mocked`'s."""
     resolved = resolve_stack(stack, config_dir, config_overrides, project_file)
     if main is None:
         from program import main as program_main
 
         main = program_main
-    return run_mocked(main, stack, resolved.region, resolved.config, secret_keys=resolved.secret_keys)
+    return run_mocked(
+        main, stack, resolved.region, resolved.config, secret_keys=resolved.secret_keys, shortcuts=shortcuts
+    )
 
 
 def run_mocked(
@@ -285,15 +318,17 @@ def run_mocked(
     project: str | None = None,
     stacks: Mapping[str, StackOutputs] | None = None,
     secret_keys: Collection[str] = (),
+    shortcuts: bool = True,
 ) -> Plan:
     """Run `main` (the program, a component alone, or another project's program) under mocks,
     with `config` keys of `project` (no prefix; this project by default) and the outputs of the
     stacks its `StackReference`s read, `secret_keys` of `config` handed over as secrets; return
-    what it registered and the outputs `main` returns."""
+    what it registered and the outputs `main` returns. `shortcuts=False` runs the SDK as it is
+    (offline/sdk_shortcuts.py)."""
     project = project or read_declarations()[0]
     config = dict(config or {})
     cloud = FakeCloud(region, stacks)
-    monitor = PlanMonitor(cloud)
+    monitor = PlanMonitor(cloud, in_loop=shortcuts)
     warnings = _WarningLog()
     settings.ROOT.set(None)
     pulumi.runtime.set_mocks(
@@ -319,7 +354,9 @@ def run_mocked(
     collecting = gc.isenabled()
     gc.disable()
     try:
-        _run()
+        # The loop `pulumi.runtime.test` runs the program in.
+        with sdk_shortcuts(_ensure_event_loop()) if shortcuts else nullcontext():
+            _run()
     except Exception as err:
         raise ProgramError(err, list(monitor.registrations)) from err
     finally:

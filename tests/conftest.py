@@ -1,9 +1,7 @@
 """Shared fixtures: each stack's offline plan, run once per test session.
 
-Three things keep the suite fast without changing what any test runs or asserts:
-- the SDK's capture of the caller's stack for every resource it registers (its source position,
-  which the engine shows and the mock monitor never reads: offline/mocks.py records neither) is
-  left out: under pytest's deep stacks it was a quarter of a program run's CPU time;
+Besides what a program run itself does to be quick (offline/mocks.py `sdk_shortcuts`), two things
+keep the suite fast without changing what any test runs or asserts:
 - the garbage collector: a program run under the mocks allocates a great many short-lived
   objects (asyncio tasks, outputs), and each full collection walked the SDKs' modules again
   (pulumi_aws alone is a few hundred thousand objects). A run itself keeps the collector off
@@ -24,9 +22,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-import pulumi.runtime.resource
 import pytest
-from pulumi.runtime.proto import source_pb2
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -39,9 +35,6 @@ _made_cache = pytest.StashKey[str]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    # pulumi 3.272 (requirements.txt): `register_resource` and `read_resource` call it, and pass
-    # what it returns (and the source position derived from it) on to the monitor only.
-    pulumi.runtime.resource._get_stack_trace = source_pb2.StackTrace
     if not hasattr(config, "workerinput") and SESSION_CACHE_ENV not in os.environ:  # the controller (or no xdist)
         os.environ[SESSION_CACHE_ENV] = tempfile.mkdtemp(prefix="airflow-eks-session-")
         config.stash[_made_cache] = os.environ[SESSION_CACHE_ENV]

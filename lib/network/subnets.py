@@ -84,7 +84,9 @@ def load_balancer_address(subnet_cidr: str) -> LoadBalancerAddress:
             f"subnet {subnet_cidr} is too small to reserve a /{LOAD_BALANCER_RESERVATION_PREFIX} for the load "
             f"balancer's address: a /{LOAD_BALANCER_RESERVATION_PREFIX - 2} or larger is needed"
         )
-    block = list(subnet.subnets(new_prefix=LOAD_BALANCER_RESERVATION_PREFIX))[-2]
+    size = subnet.max_prefixlen - LOAD_BALANCER_RESERVATION_PREFIX
+    # The second-to-last block, computed: listing a /16's blocks makes 4,096 networks.
+    block = ipaddress.IPv4Network((int(subnet.broadcast_address) + 1 - 2 * 2**size, LOAD_BALANCER_RESERVATION_PREFIX))
     return LoadBalancerAddress(str(block), str(block.network_address))
 
 

@@ -8,7 +8,7 @@ import itertools
 import pytest
 
 from lib.naming import access_entry_key, base_tags, child_name, slug, with_name
-from lib.network.subnets import plan_subnets
+from lib.network.subnets import LoadBalancerAddress, load_balancer_address, plan_subnets
 from lib.network.zones import EKS_UNSUPPORTED_ZONE_IDS, choose_zone_ids, is_zone_id_of, zone_id_prefix, zone_key
 
 
@@ -101,3 +101,21 @@ def test_discovered_zones_skip_those_eks_refuses() -> None:
 def test_access_entries_are_keyed_by_their_principal() -> None:
     assert access_entry_key("arn:aws:iam::123456789012:role/platform-admin") == "123456789012-platform-admin"
     assert access_entry_key("arn:aws-cn:iam::123456789012:role/ops/team/Data_Admin") == "123456789012-data-admin"
+
+
+@pytest.mark.parametrize(
+    ("subnet", "reservation"),
+    [
+        ("10.0.64.0/18", "10.0.127.224/28"),
+        ("10.1.2.0/24", "10.1.2.224/28"),
+        ("10.1.2.64/26", "10.1.2.96/28"),
+        ("172.16.0.0/12", "172.31.255.224/28"),
+    ],
+)
+def test_the_load_balancers_address_opens_the_subnets_second_to_last_slash_28(subnet: str, reservation: str) -> None:
+    assert load_balancer_address(subnet) == LoadBalancerAddress(reservation, reservation.split("/")[0])
+
+
+def test_a_subnet_smaller_than_a_slash_26_has_no_address_to_spare() -> None:
+    with pytest.raises(ValueError, match=r"too small .* a /26 or larger"):
+        load_balancer_address("10.1.2.0/27")
