@@ -3,19 +3,29 @@
 For every key declared in Pulumi.yaml, changing it to another valid value must change the
 plan (resources, inputs or outputs, secrets included). A new key without an entry here fails
 `test_every_declared_key_is_covered`.
+
+A key whose new value carries a string that only it can bring (`traces`: an ARN, a CIDR, a URL,
+a name with a digit or punctuation, absent from the baseline's plan) is shown to reach the plan
+by that string showing in it. Such keys of the same stack and baseline are planned together, in
+one run (split in halves where the program refuses them together, as `alarmEmails` beside
+`alarmTopicArn`): a string of one key's cannot come from another's. Every other key is planned
+alone and its plan compared whole with the baseline's.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from functools import cache
 from typing import Any
 
 import pytest
 
+from config.errors import ConfigError
 from config.project import read_declarations
 from config.settings import KEYS
 from lib.cluster.versions import DEFAULT_VERSION, EKS_VERSIONS
-from offline.mocks import Plan
+from offline.mocks import Plan, ProgramError
 from tests.support.overrides import groups_with
 from tests.support.plans import plan_once
 
@@ -222,6 +232,56 @@ def plan_of(stack: str, overrides: dict[str, Any]) -> str:
     return fingerprint(plan_once(stack, overrides))
 
 
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+    elif isinstance(value, str):
+        yield value
+
+
+def change_of(key: str) -> dict[str, Any]:
+    """The keys `key`'s entry sets to other values than its baseline does."""
+    _, base, changed = CHANGES[key]
+    return {k: v for k, v in changed.items() if base.get(k) != v}
+
+
+def traces(key: str) -> list[str]:
+    """The strings of `key`'s new value that the baseline's plan lacks and that cannot be a word
+    of the program's own (they hold a digit or punctuation), as they show in a fingerprint."""
+    stack, base, _ = CHANGES[key]
+    before = plan_of(stack, base)
+    shown = {json.dumps(s)[1:-1] for s in _strings(change_of(key)) if len(s) >= 5 and not s.isalpha()}
+    return sorted(s for s in shown if s not in before)
+
+
+def _planned(stack: str, base: dict[str, Any], keys: list[str]) -> dict[str, dict[str, Any]]:
+    """The overrides each of `keys` is planned with: all their changes over `base` at once, or,
+    where the program refuses them together, each half's."""
+    together = dict(base)
+    for key in keys:
+        for name, value in change_of(key).items():
+            assert together.get(name, value) in (value, base.get(name)), f"two keys of {keys} change {name}"
+            together[name] = value
+    try:
+        plan_once(stack, together)
+    except ProgramError as err:
+        if len(keys) == 1 or not isinstance(err.cause, ConfigError):
+            raise
+        half = len(keys) // 2
+        return {**_planned(stack, base, keys[:half]), **_planned(stack, base, keys[half:])}
+    return dict.fromkeys(keys, together)
+
+
+@cache
+def _batches(stack: str, base: str) -> dict[str, dict[str, Any]]:
+    """Per worker, for the keys with traces on `stack` and baseline `base` (JSON), their overrides."""
+    keys = [k for k in sorted(CHANGES) if CHANGES[k][0] == stack and json.dumps(CHANGES[k][1], sort_keys=True) == base]
+    return _planned(stack, json.loads(base), [k for k in keys if traces(k)])
+
+
 def test_every_declared_key_is_covered() -> None:
     _, decls = read_declarations()
     assert set(CHANGES) == set(decls) == set(KEYS)
@@ -230,5 +290,28 @@ def test_every_declared_key_is_covered() -> None:
 @pytest.mark.parametrize("key", sorted(CHANGES))
 def test_changing_a_key_changes_the_plan(key: str) -> None:
     stack, base, changed = CHANGES[key]
+    shown = traces(key)
+    if shown:
+        after = plan_of(stack, _batches(stack, json.dumps(base, sort_keys=True))[key])
+        missing = [s for s in shown if s not in after]
+        assert not missing, f"{key}'s {missing} did not reach the {stack} plan"
+        return
     before, after = plan_of(stack, base), plan_of(stack, changed)
     assert after != before, f"changing {key} left the {stack} plan unchanged"
+
+
+def test_a_key_is_planned_with_others_only_by_a_string_only_it_brings() -> None:
+    assert traces("vpcCidr") == ["10.21.0.0/16"]
+    assert traces("natGateways") == []  # a word ("single"): planned alone
+    assert traces("gitSyncBranch") == []  # "release" shows in the baseline's plan already
+    dev = _batches("dev", "{}")
+    assert "natGateways" not in dev
+    together = dev["vpcCidr"]
+    assert dev["nlbCertificateArn"] == together
+    assert {k: together[k] for k in ("vpcCidr", "nlbCertificateArn")} == {
+        **change_of("vpcCidr"),
+        **change_of("nlbCertificateArn"),
+    }
+    # The program refuses alarmEmails beside alarmTopicArn: each is planned without the other.
+    assert "alarmEmails" not in dev["alarmTopicArn"]
+    assert "alarmTopicArn" not in dev["alarmEmails"]
