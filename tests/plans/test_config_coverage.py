@@ -86,7 +86,7 @@ CHANGES: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
     "existingDataSubnetIds": (
         "prod",
         OWN_VPC,
-        {**OWN_VPC, "existingDataSubnetIds": [s[:-2] + "e" + s[-1] for s in SUBNETS["existingDataSubnetIds"]]},
+        {**OWN_VPC, "existingDataSubnetIds": [s[:-2] + "d" + s[-1] for s in SUBNETS["existingDataSubnetIds"]]},
     ),
     "kubernetesVersion": ("dev", {}, {"kubernetesVersion": "1.32"}),
     "clusterEndpointPublicAccess": (
@@ -279,7 +279,12 @@ def _planned(stack: str, base: dict[str, Any], keys: list[str]) -> dict[str, dic
 def _batches(stack: str, base: str) -> dict[str, dict[str, Any]]:
     """Per worker, for the keys with traces on `stack` and baseline `base` (JSON), their overrides."""
     keys = [k for k in sorted(CHANGES) if CHANGES[k][0] == stack and json.dumps(CHANGES[k][1], sort_keys=True) == base]
-    return _planned(stack, json.loads(base), [k for k in keys if traces(k)])
+    traced = [k for k in keys if traces(k)]
+    for key in traced:
+        for other in traced:
+            shared = [t for t in traces(key) if other != key and t in json.dumps(change_of(other))]
+            assert not shared, f"{key} and {other} both bring {shared}: give one another value"
+    return _planned(stack, json.loads(base), traced)
 
 
 def test_every_declared_key_is_covered() -> None:
