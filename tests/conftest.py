@@ -1,6 +1,6 @@
 """Shared fixtures: each stack's offline plan, run once per test session.
 
-Besides what a program run itself does to be quick (offline/mocks.py `sdk_shortcuts`), two things
+Besides what a program run itself does to be quick (offline/sdk_shortcuts.py), two things
 keep the suite fast without changing what any test runs or asserts:
 - the garbage collector: a program run under the mocks allocates a great many short-lived
   objects (asyncio tasks, outputs), and each full collection walked the SDKs' modules again

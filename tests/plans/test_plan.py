@@ -51,7 +51,7 @@ def _everything(plan: Plan) -> list[Any]:
 
 
 def test_plan_is_deterministic_and_the_sdk_as_it_is_plans_the_same(dev: Plan) -> None:
-    """A second run, without the offline harness's shortcuts (offline/mocks.py `sdk_shortcuts`),
+    """A second run, without the offline harness's shortcuts (offline/sdk_shortcuts.py),
     records the same plan: the shortcuts change nothing, and nothing depends on the order of a run."""
     again = run_program("dev", shortcuts=False)
     assert json.dumps(again.as_json(), sort_keys=True) == json.dumps(dev.as_json(), sort_keys=True)
