@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -63,8 +64,7 @@ def resolve_stack(
     path = config_dir / f"Pulumi.{stack}.yaml"
     if not path.exists():
         raise ConfigError("stack", f"no config file {path.name}; stacks: {', '.join(available_stacks(config_dir))}")
-    text = read_stack_file(path)
-    values = parse_stack_file(text, project, str(path))
+    values = _stack_file_values(read_stack_file(path), project, str(path))
     secret_names = set(SECRET_KEYS) | {name for name, spec in project.config.items() if spec.secret}
     for key, value in (overrides or {}).items():
         full, stored = set_value(project.name, key, value, key in secret_names)
@@ -87,8 +87,25 @@ def resolve_stack(
             )
     if not region:
         raise ConfigError("aws:region", "is required in the stack's config file")
-    raise_all(changed_meaning(text, project))
+    raise_all(changed_meaning(read_stack_file(path), project))
     return ResolvedStack(config, region, frozenset(secret))
+
+
+CACHED_FILES = 256
+"""Stack files a process keeps read: a test session plans the same few hundreds of times, and
+PyYAML's pure-Python reader (go_yaml) takes a few milliseconds a file, twice (values and nodes)."""
+_PARSED: dict[tuple[str, str, str], dict[Key, ConfigValue]] = {}
+
+
+def _stack_file_values(text: str, project: Project, path: str) -> dict[Key, ConfigValue]:
+    """`parse_stack_file` (which reads only the project's name), once per text, project name and
+    path; a dict of one's own of values that cannot change (frozen)."""
+    key = (text, project.name, path)
+    if key not in _PARSED:
+        if len(_PARSED) >= CACHED_FILES:
+            _PARSED.clear()
+        _PARSED[key] = parse_stack_file(text, project, path)
+    return dict(_PARSED[key])
 
 
 def read_stack_file(path: Path) -> str:
@@ -105,13 +122,19 @@ Position = tuple[int, int]
 """A line and column of the stack file, 1-based."""
 
 
+@lru_cache(maxsize=CACHED_FILES)
+def _composed(text: str) -> yaml.Node | None:
+    """The stack file's YAML node tree (read, never changed), once per text; None if it does not compose."""
+    try:
+        return yaml.compose(text, Loader=go_yaml.GoYamlLoader)
+    except (yaml.YAMLError, RecursionError):
+        return None
+
+
 def _config_entries(text: str, project_name: str) -> list[tuple[str, yaml.Node, yaml.Node]]:
     """Each entry of the stack file's `config:` map: its key without the project's namespace (others
     keep theirs: `aws:region`), and its key and value nodes; none for a file that does not compose."""
-    try:
-        root = yaml.compose(text, Loader=go_yaml.GoYamlLoader)
-    except (yaml.YAMLError, RecursionError):
-        return []
+    root = _composed(text)
     config = next(
         (v for k, v in getattr(root, "value", []) if isinstance(root, yaml.MappingNode) and k.value == "config"), None
     )

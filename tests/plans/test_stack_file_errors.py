@@ -9,6 +9,8 @@ already defined at line <m>`); the offline plan (scripts/plan.py) reports them a
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -64,16 +66,30 @@ def test_a_typo_two_wrong_values_and_a_duplicate_key_are_reported_together_each_
     assert not (tmp_path / "out").exists()
 
 
+@pytest.fixture
+def default_recursion_limit() -> Iterator[None]:
+    """The interpreter's default recursion limit, which `make plan` runs with: celpy (the admission
+    policies' CEL, which other tests import) raises it to 2,500 when imported."""
+    before = sys.getrecursionlimit()
+    sys.setrecursionlimit(1000)
+    yield
+    sys.setrecursionlimit(before)
+
+
 @pytest.mark.parametrize(
     ("text", "where", "problem"),
     [
         ("config:\n  aws:region: us-east-1\n  airflow-eks:dbName: [x\n", "4:1", "yaml: line 4: while parsing a flow"),
         ("config:\n\taws:region: us-east-1\n", "2:1", "yaml: line 2: while scanning for the next token; found "),
         ("config:\n  aws:region: us-east-1\n  airflow-eks:dbName: caf\xe9\n", "3:26", "yaml: line 3: invalid UTF-8"),
-        ("config:\n  airflow-eks:tags: " + "[" * 3000 + "]" * 3000, "", "yaml: the file nests lists or maps too"),
+        # 500 levels: past the ~370 PyYAML's composer reaches under the default recursion limit (which
+        # `make plan` runs with: `default_recursion_limit`), far below yaml.v3's 10,000. PyYAML's scanner costs
+        # the square of the depth reached: past celpy's limit, 3,000 levels took 2 s.
+        ("config:\n  airflow-eks:tags: " + "[" * 500 + "]" * 500, "", "yaml: the file nests lists or maps too"),
     ],
     ids=["syntax", "tab", "not-utf8", "too-deep"],
 )
+@pytest.mark.usefixtures("default_recursion_limit")
 def test_a_file_yaml_cannot_read_is_reported_with_file_line_and_column(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, where: str, problem: str
 ) -> None:
@@ -87,6 +103,17 @@ def test_a_file_yaml_cannot_read_is_reported_with_file_line_and_column(
     with pytest.raises(CliConfigError) as failure:
         resolve_stack("bad", tmp_path)
     assert str(failure.value).startswith("getting stack configuration: invalid YAML file: " + problem)
+
+
+def test_a_stack_file_read_again_gives_its_own_values(tmp_path: Path) -> None:
+    """A file's text is parsed once per process (offline/stack_config.py): one resolution's overrides
+    never reach the next, and a changed file is read anew."""
+    assert resolve_stack("dev", overrides={"dbName": "other"}).config["dbName"] == "other"
+    assert resolve_stack("dev").config["dbName"] == "airflow"
+    (tmp_path / "Pulumi.s.yaml").write_text(DEV)
+    assert resolve_stack("s", tmp_path).config == resolve_stack("dev").config
+    (tmp_path / "Pulumi.s.yaml").write_text(DEV.replace("config:\n", "config:\n  airflow-eks:dbName: second\n", 1))
+    assert resolve_stack("s", tmp_path).config["dbName"] == "second"
 
 
 def test_a_byte_order_mark_is_dropped_as_the_cli_drops_it(tmp_path: Path) -> None:

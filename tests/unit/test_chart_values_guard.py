@@ -13,7 +13,7 @@ import pytest
 
 from config.chart_values import airflow_chart_inputs, airflow_chart_values
 from config.errors import ConfigError
-from lib.airflow.chart_schema import SCHEMA_DIR, SCHEMAS, schema_version
+from lib.airflow.chart_schema import SCHEMA_DIR, SCHEMAS, schema_version, values_problem
 from lib.airflow.secret_files import CONFIG_FILES, DROPPED_VARIABLES, VOLUME
 from lib.airflow.signing import KEY_VOLUME
 from lib.airflow.values import REPLICA_KEYS, owned_paths
@@ -331,3 +331,18 @@ def test_an_override_error_says_which_owned_value_a_parent_would_remove() -> Non
     assert str(error) == (
         "would remove or replace `scheduler.replicas`, which is the program's: set airflowSchedulerReplicas"
     )
+
+
+def test_a_problem_found_again_is_the_same_in_a_new_error() -> None:
+    values = {"scheduler": {"replicas": "two"}}
+    first, again = values_problem(values, "1.22.0"), values_problem(values, "1.22.0")
+    assert first is not None and again is not None and first is not again
+    assert (again.path, str(again)) == (first.path, str(first)) == (("scheduler", "replicas"), str(first))
+    assert str(first).startswith('"two" is refused by chart 1.22.0: accepted: integer')
+
+
+def test_values_that_are_not_json_as_they_are_are_checked_as_they_are() -> None:
+    """jsonschema's arrays are lists: a tuple is refused, as it was before answers were kept by JSON text."""
+    assert values_problem({"scheduler": {"args": ["a"]}}, "1.22.0") is None
+    problem = values_problem({"scheduler": {"args": ("a",)}}, "1.22.0")
+    assert problem is not None and problem.path == ("scheduler", "args")
