@@ -69,15 +69,18 @@ $(CHECKOV_VENV)/.installed: requirements-checkov.txt
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r requirements-checkov.txt
 	touch $@
 
-# One worker per CPU: the suite runs the program offline a hundred times.
+# One worker per CPU: the suite runs the program offline hundreds of times. A worker out of tests
+# takes some of another's (worksteal): with xdist's default a worker sat idle for the last ten
+# seconds while the other ran the tests it had been handed.
+WORKERS := --numprocesses=auto --dist worksteal
 pytest: $(VENV)/.dev $(CHECKOV_VENV)/.installed
-	$(BIN)/python -m pytest --numprocesses=auto
+	$(BIN)/python -m pytest $(WORKERS)
 
 test: lint typecheck pytest
 
 # The fast tier: pure units and components alone (no whole-program plan, no real tool).
 test-fast: $(VENV)/.dev
-	$(BIN)/python -m pytest --numprocesses=auto tests/unit tests/components
+	$(BIN)/python -m pytest $(WORKERS) tests/unit tests/components
 
 # The config loader's property tests with thousands of examples (HYPOTHESIS_PROFILE=fuzz) instead
 # of the 150 (and 4 registrations) `make test` runs.

@@ -23,8 +23,9 @@ from lib.cluster.helm_addons import (
 )
 from lib.cluster.scheduling import NODE_GROUP_LABEL
 from lib.merge import compose
-from offline.mocks import Plan, Registration, run_program
+from offline.mocks import Plan, Registration
 from offline.stack_config import resolve_stack_config
+from tests.support.plans import plan_once
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 ROLE = "aws:iam/role:Role"
@@ -69,9 +70,9 @@ def actions(statement: dict[str, Any]) -> list[str]:
 
 @pytest.fixture(scope="module")
 def overridden() -> Plan:
-    return run_program(
+    return plan_once(
         "dev",
-        config_overrides={
+        {
             "loadBalancerControllerValues": {
                 "logLevel": "debug",
                 "serviceAccount": {"annotations": {"example.com/team": "platform"}},

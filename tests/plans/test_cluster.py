@@ -11,7 +11,7 @@ from config.settings import load_settings
 from lib.cluster.managed_addons import MANAGED_ADDONS
 from lib.cluster.versions import DEFAULT_VERSION
 from offline.fakes import fake_id
-from offline.mocks import SECRET, Plan, run_program
+from offline.mocks import SECRET, Plan
 from offline.stack_config import resolve_stack_config
 from tests.support.plans import plan_once
 
@@ -74,9 +74,9 @@ def test_secrets_are_envelope_encrypted_with_a_rotating_key(
 
 def test_public_endpoint_limited_to_configured_cidrs_and_admin_access_entries() -> None:
     admin = "arn:aws:iam::123456789012:role/platform-admin"
-    plan = run_program(
+    plan = plan_once(
         "dev",
-        config_overrides={
+        {
             "clusterPublicAccessCidrs": ["203.0.113.0/24", "198.51.100.7/32"],
             "clusterAdminRoleArns": [admin],
         },

@@ -88,7 +88,7 @@ CHANGES: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
         OWN_VPC,
         {**OWN_VPC, "existingDataSubnetIds": [s[:-2] + "d" + s[-1] for s in SUBNETS["existingDataSubnetIds"]]},
     ),
-    "kubernetesVersion": ("dev", {}, {"kubernetesVersion": "1.32"}),
+    "kubernetesVersion": ("dev", {}, {"kubernetesVersion": "1.33"}),
     "clusterEndpointPublicAccess": (
         "dev",
         PRIVATE,
@@ -141,8 +141,8 @@ CHANGES: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
     "airflowPgbouncerReplicas": ("dev", {}, {"airflowPgbouncerReplicas": 2}),
     "airflowResourceProfile": ("dev", {}, {"airflowResourceProfile": "medium"}),
     "airflowTaskPodSize": ("dev", {}, {"airflowTaskPodSize": "large"}),
-    "airflowParallelism": ("dev", {}, {"airflowParallelism": 16}),
-    "airflowFailedPodRetentionHours": ("dev", {}, {"airflowFailedPodRetentionHours": 48}),
+    "airflowParallelism": ("prod", {}, {"airflowParallelism": 450}),
+    "airflowFailedPodRetentionHours": ("dev", {}, {"airflowFailedPodRetentionHours": 72}),
     "fernetKeyGeneration": ("dev", {}, {"fernetKeyGeneration": 1}),
     "fernetKeyPreviousGeneration": (
         "dev",
@@ -165,27 +165,27 @@ CHANGES: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
     "ssoClientSecret": ("dev", SSO, {**SSO, "ssoClientSecret": "second-client-secret"}),
     "ssoRoleMapping": ("dev", SSO, {**SSO, "ssoRoleMapping": {"airflow-admins": "Admin", "analysts": "Viewer"}}),
     "ssoGroupsClaim": ("dev", SSO, {**SSO, "ssoGroupsClaim": "cognito:groups"}),
-    "ssoUsernameClaim": ("dev", SSO, {**SSO, "ssoUsernameClaim": "sub"}),
+    "ssoUsernameClaim": ("dev", SSO, {**SSO, "ssoUsernameClaim": "preferred_username"}),
     "gitSyncRepo": ("dev", {}, GIT),
-    "gitSyncBranch": ("dev", GIT, {**GIT, "gitSyncBranch": "release"}),
-    "gitSyncSubPath": ("dev", GIT, {**GIT, "gitSyncSubPath": "airflow/dags"}),
+    "gitSyncBranch": ("dev", GIT, {**GIT, "gitSyncBranch": "release-2026"}),
+    "gitSyncSubPath": ("dev", GIT, {**GIT, "gitSyncSubPath": "pipelines/dags-v2"}),
     "gitSyncCredentialsSecret": ("dev", GIT, {**GIT, "gitSyncCredentialsSecret": "git-credentials"}),
-    "tags": ("dev", {}, {"tags": {"environment": "dev", "team": "data"}}),
+    "tags": ("dev", {}, {"tags": {"environment": "dev", "team": "data-platform"}}),
     # Production requires nlbAllowedCidrs: both sides set it, so only `production` differs.
     "production": ("dev", UI_SOURCES, {**UI_SOURCES, "production": True}),
     "policyWaivers": ("dev", {}, {"policyWaivers": {"no-public-exposure": "public endpoint reviewed in SEC-1234"}}),
     "nodeGroups": ("dev", {}, {"nodeGroups": groups_with(system__maxSize=3)}),
-    "airflowValues": ("dev", {}, {"airflowValues": {"config": {"core": {"load_examples": "True"}}}}),
+    "airflowValues": ("dev", {}, {"airflowValues": {"config": {"core": {"default_timezone": "Europe/Amsterdam"}}}}),
     "loadBalancerControllerValues": (
         "dev",
         {},
-        {"loadBalancerControllerValues": {"resources": {"limits": {"memory": "512Mi"}}}},
+        {"loadBalancerControllerValues": {"resources": {"limits": {"memory": "640Mi"}}}},
     ),
     "eksAddonVersions": ("dev", {}, {"eksAddonVersions": {"coredns": "v1.12.1-eksbuild.2"}}),
     "clusterAutoscalerValues": (
         "dev",
         {},
-        {"clusterAutoscalerValues": {"extraArgs": {"scale-down-delay-after-add": "5m"}}},
+        {"clusterAutoscalerValues": {"extraArgs": {"scale-down-delay-after-add": "7m30s"}}},
     ),
     "nodeAutoscaler": ("dev", {}, {"nodeAutoscaler": "karpenter"}),  # dev's task group starts at zero
     "alarms": ("dev", {}, {"alarms": False}),
@@ -195,7 +195,7 @@ CHANGES: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
     "dashboard": ("dev", {}, {"dashboard": False}),
     "clusterMetrics": ("dev", {}, {"clusterMetrics": True}),
     "logRetentionDays": ("prod", {}, {"logRetentionDays": 90}),
-    "auditLogRetentionDays": ("dev", {}, {"auditLogRetentionDays": 90}),
+    "auditLogRetentionDays": ("dev", {}, {"auditLogRetentionDays": 731}),
     "remoteLogs": ("dev", {}, {"remoteLogs": True}),
     "remoteLogsTransitionDays": ("prod", {}, {"remoteLogsTransitionDays": 60}),
     "remoteLogsExpirationDays": ("prod", {}, {"remoteLogsExpirationDays": 730}),
@@ -316,7 +316,7 @@ def test_changing_a_key_changes_the_plan(key: str) -> None:
 def test_a_key_is_planned_with_others_only_by_a_string_only_it_brings() -> None:
     assert traces("vpcCidr") == ["10.21.0.0/16"]
     assert traces("natGateways") == []  # a word ("single"): planned alone
-    assert traces("gitSyncBranch") == []  # "release" shows in the baseline's plan already
+    assert traces("nodeGroups") == []  # its instance types and taints show in the baseline's plan already
     dev = _batches("dev", "{}")
     assert "natGateways" not in dev
     together = dev["vpcCidr"]

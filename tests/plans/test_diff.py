@@ -12,11 +12,12 @@ import pytest
 import yaml
 
 import scripts.diff as diff_script
-from offline.mocks import Plan, run_program
+from offline.mocks import Plan
 from reports.diff import Action, PlanDiff, diff_plans, render
 from reports.replacement import covered
 from scripts.diff_plan import document
 from scripts.snapshot_plans import SNAPSHOT_DIR
+from tests.support.plans import plan_once
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 KEY = bytes(range(32))
@@ -24,7 +25,7 @@ DB = "airflow-dev-db"
 
 
 def dev_diff(dev: Plan, overrides: dict[str, Any]) -> PlanDiff:
-    return diff_plans(document(dev, KEY), document(run_program("dev", overrides), KEY))
+    return diff_plans(document(dev, KEY), document(plan_once("dev", overrides), KEY))
 
 
 def node_groups() -> dict[str, Any]:
@@ -170,11 +171,24 @@ def key_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return path
 
 
+@pytest.fixture(autouse=True)
+def shared_working_tree_plan(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`make diff` plans the working tree with `run_program`; here it gets the session's plan of the
+    same stack, which is the same plan (the program is deterministic: tests/plans/test_plan.py). A
+    base revision is still planned by the script itself, in its worktree."""
+
+    def planned(stack: str, config_dir: Path, project_file: Path) -> Plan:
+        assert project_file == ROOT / "Pulumi.yaml"
+        return plan_once(stack, config_dir=config_dir)
+
+    monkeypatch.setattr(diff_script, "run_program", planned)
+
+
 def test_make_diff_exits_3_for_a_stateful_replacement_unless_allowed(
     key_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     saved = tmp_path / "deployed.json"
-    deployed = run_program("dev", {"dbName": "olddb"})  # as if deployed with another name
+    deployed = plan_once("dev", {"dbName": "olddb"})  # as if deployed with another name
     saved.write_text(json.dumps(document(deployed, diff_script.local_key())))
     argv = ["--stack", "dev", "--base", str(saved), "--out", str(tmp_path)]
     assert diff_script.main(argv) == diff_script.STATEFUL_EXIT
@@ -209,7 +223,7 @@ def test_a_copy_of_make_plans_file_is_a_base_too(
     key_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     plain = tmp_path / "plan-dev.json"
-    plain.write_text(json.dumps(run_program("dev", {"dbInstanceClass": "db.t4g.small"}).as_json()))
+    plain.write_text(json.dumps(plan_once("dev", {"dbInstanceClass": "db.t4g.small"}).as_json()))
     assert diff_script.main(["--stack", "dev", "--base", str(plain), "--out", str(tmp_path)]) == 0
     printed = capsys.readouterr().out
     assert "~  update   aws:rds/instance:Instance  airflow-dev-db\n        instanceClass\n" in printed

@@ -25,6 +25,7 @@ from lib.cluster.managed_addons import (
 )
 from lib.cluster.versions import ACCEPTED_VERSIONS, DEFAULT_VERSION
 from offline.mocks import Plan, Registration, run_program
+from tests.support.plans import plan_once
 from tests.support.settings import settings_of
 
 ADDON = "aws:eks/addon:Addon"
@@ -156,7 +157,7 @@ def test_aws_node_has_its_own_role_before_any_node(plans: dict[str, Plan], stack
 
 def test_addons_move_with_the_kubernetes_version_and_the_overrides() -> None:
     override = {"coredns": "v1.12.1-eksbuild.2", "vpc-cni": "v1.20.0-eksbuild.1"}
-    plan = run_program("prod", config_overrides={"kubernetesVersion": "1.33", "eksAddonVersions": override})
+    plan = plan_once("prod", {"kubernetesVersion": "1.33", "eksAddonVersions": override})
     versions = {name: e.versions["1.33"] for name, e in MANAGED_ADDONS.items()} | override
     assert versions["aws-efs-csi-driver"] == MANAGED_ADDONS["aws-efs-csi-driver"].versions["1.33"]
     expected = [e for e in MANAGED_ADDONS.values() if e.installer is not Installer.CLUSTER]

@@ -16,7 +16,8 @@ import pulumi
 import pytest
 import yaml
 
-from offline.mocks import SECRET, Plan, run_mocked, run_program
+from offline.mocks import SECRET, Plan, run_mocked
+from tests.support.plans import plan_once
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
@@ -140,7 +141,7 @@ def test_the_example_stack_configurations_plan(
     prod: Plan, stack: str, overrides: dict[str, Any], absent: list[str], kept: str
 ) -> None:
     config = yaml.safe_load((EXAMPLES / "stacks" / f"Pulumi.{stack}.yaml").read_text())["config"]
-    plan = run_program(stack, overrides, config_dir=EXAMPLES / "stacks")
+    plan = plan_once(stack, overrides, config_dir=EXAMPLES / "stacks")
     counts = plan.counts()
     assert all(counts[t] == 0 for t in absent), {t: counts[t] for t in absent}
     assert counts[kept] == 1
@@ -157,7 +158,7 @@ def test_the_example_stack_configurations_plan(
 def test_team_dags_runs_as_the_team_when_the_platform_declares_it() -> None:
     """Against the two-team example: the team's own task role and its deployer's kubeconfig, not the
     platform's shared role and admin kubeconfig (docs/teams.md)."""
-    platform = run_program("teams", config_dir=EXAMPLES / "stacks")
+    platform = plan_once("teams", config_dir=EXAMPLES / "stacks")
     project = yaml.safe_load((TEAM_DAGS / "Pulumi.yaml").read_text())["name"]
     plan = run_mocked(
         consumer(lambda: runpy.run_path(str(TEAM_DAGS / "__main__.py"), run_name="__main__")),

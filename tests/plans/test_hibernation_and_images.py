@@ -82,7 +82,7 @@ def hibernated() -> Plan:
 
 @pytest.fixture(scope="module")
 def everything() -> tuple[Plan, Plan]:
-    return plan_once("dev", EVERYTHING), run_program("dev", {**EVERYTHING, "hibernate": True})
+    return plan_once("dev", EVERYTHING), plan_once("dev", {**EVERYTHING, "hibernate": True})
 
 
 def _stateful(plan: Plan, types: tuple[str, ...]) -> dict[str, tuple[str, Any]]:
@@ -419,8 +419,8 @@ def test_asleep_with_teams_the_backend_key_stays_and_the_teams_go() -> None:
     from tests.plans.test_teams import EXAMPLE_STACKS
 
     dev = {"production": False, "protectStatefulResources": False}  # as the example is, it refuses to sleep
-    awake = run_program("teams", dev, config_dir=EXAMPLE_STACKS)
-    asleep = run_program("teams", {**dev, "hibernate": True}, config_dir=EXAMPLE_STACKS)
+    awake = plan_once("teams", dev, config_dir=EXAMPLE_STACKS)
+    asleep = plan_once("teams", {**dev, "hibernate": True}, config_dir=EXAMPLE_STACKS)
     key = "airflow-teams-secrets-backend-key"
     assert asleep.one("aws:kms/key:Key", key).urn == awake.one("aws:kms/key:Key", key).urn
     assert asleep.outputs["secrets_kms_key_arn"] == awake.outputs["secrets_kms_key_arn"] != ""

@@ -39,7 +39,7 @@ SUBNETS = ["subnet-0000000000000000a", "subnet-0000000000000000b", "subnet-00000
 
 @pytest.fixture(scope="module")
 def karpenter() -> Plan:
-    return run_program("karpenter", config_dir=EXAMPLES)
+    return plan_once("karpenter", config_dir=EXAMPLES)
 
 
 def settings() -> Any:
@@ -206,7 +206,7 @@ def test_the_node_subnets_and_security_groups_carry_the_discovery_tag(karpenter:
 
 
 def test_a_brought_vpcs_node_subnets_are_tagged_here() -> None:
-    plan = run_program(
+    plan = plan_once(
         "karpenter",
         {
             "existingVpcId": "vpc-0123456789abcdef0",
@@ -230,8 +230,8 @@ def test_asleep_no_karpenter_resource_is_planned_and_the_subnets_keep_their_disc
     interruption queue, rules and roles; the subnets it discovers stay, tagged as awake. The example
     as a non-production stack (prod refuses to sleep)."""
     dev_like = {"production": False, "protectStatefulResources": False}
-    karpenter = run_program("karpenter", dev_like, config_dir=EXAMPLES)
-    asleep = run_program("karpenter", {**dev_like, "hibernate": True}, config_dir=EXAMPLES)
+    karpenter = plan_once("karpenter", dev_like, config_dir=EXAMPLES)
+    asleep = plan_once("karpenter", {**dev_like, "hibernate": True}, config_dir=EXAMPLES)
 
     def karpenters(plan: Plan) -> list[str]:
         return sorted(r.name for r in plan.resources if r.name == COMPONENT or r.name.startswith(f"{COMPONENT}-"))

@@ -161,9 +161,7 @@ def test_extra_and_arm_node_groups_from_config() -> None:
 
 
 def test_node_groups_follow_the_cluster_version_and_the_pinned_ami_release() -> None:
-    plan = run_program(
-        "dev", config_overrides={"kubernetesVersion": "1.34", "nodeAmiReleaseVersion": "1.34.1-20251016"}
-    )
+    plan = plan_once("dev", {"kubernetesVersion": "1.34", "nodeAmiReleaseVersion": "1.34.1-20251016"})
     groups = plan.of_type(MNG)
     assert len(groups) == 3
     assert {(g.inputs["version"], g.inputs["releaseVersion"]) for g in groups} == {("1.34", "1.34.1-20251016")}

@@ -37,7 +37,7 @@ def airflow_values(plan: Plan) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def example() -> Plan:
     # The secret is set with `pulumi config set --secret`, as the file says.
-    return run_program("sso", {"ssoClientSecret": "cognito-client-secret"}, config_dir=EXAMPLES)
+    return plan_once("sso", {"ssoClientSecret": "cognito-client-secret"}, config_dir=EXAMPLES)
 
 
 def test_the_example_stack_signs_users_in_with_cognito(example: Plan) -> None:

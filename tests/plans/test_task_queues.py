@@ -38,7 +38,7 @@ GPU_GROUP = {
 
 @pytest.fixture(scope="module")
 def queues() -> Plan:
-    return run_program("queues", config_dir=EXAMPLES)
+    return plan_once("queues", config_dir=EXAMPLES)
 
 
 def test_the_gpu_group_has_the_gpu_ami_its_types_taint_and_label(queues: Plan) -> None:

@@ -14,11 +14,12 @@ import yaml
 from config.errors import ConfigError
 from config.settings import load_settings
 from lib.airflow.secrets_backend import ENVIRONMENT_BACKEND, SECRETS_MANAGER_BACKEND
-from offline.mocks import Plan, Registration, run_program
+from offline.mocks import Plan, Registration
 from offline.stack_config import resolve_stack_config
 from policy.airflow_eks_guardrails.declaration import PRIVATE_TASK_IMAGES
 from policy.airflow_eks_guardrails.model import plan_stack
 from policy.airflow_eks_guardrails.rules import POLICIES
+from tests.support.plans import plan_once
 from tests.support.renders import Rendered
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,13 +32,13 @@ IRSA = "eks.amazonaws.com/role-arn"
 
 @pytest.fixture(scope="module")
 def teams() -> Plan:
-    return run_program("teams", config_dir=EXAMPLE_STACKS)
+    return plan_once("teams", config_dir=EXAMPLE_STACKS)
 
 
 @pytest.fixture(scope="module")
 def teams_logs() -> Plan:
     """The example with remote logs too: the logs role is assumed from the backend's."""
-    return run_program("teams", {"remoteLogs": True}, config_dir=EXAMPLE_STACKS)
+    return plan_once("teams", {"remoteLogs": True}, config_dir=EXAMPLE_STACKS)
 
 
 def trust_subjects(role: Registration) -> list[str]:
@@ -90,7 +91,7 @@ def test_the_backend_role_is_assumed_by_the_four_readers_and_reads_the_platform_
 
 def test_a_given_key_is_used_and_none_created() -> None:
     key = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
-    plan = run_program("teams", {"secretsManagerKmsKeyArn": key}, config_dir=EXAMPLE_STACKS)
+    plan = plan_once("teams", {"secretsManagerKmsKeyArn": key}, config_dir=EXAMPLE_STACKS)
     assert [k.name for k in plan.of_type("aws:kms/key:Key") if k.name == "airflow-teams-secrets-backend-key"] == []
     assert plan.outputs["secrets_kms_key_arn"] == key
     _, decrypt = policy_of(plan, "airflow-teams-team-ml-tasks-secrets")["Statement"]
@@ -235,10 +236,10 @@ def pack_violations(plan: Plan, policy: str) -> list[str]:
 def test_the_policy_pack_refuses_a_public_task_image_in_production(teams: Plan) -> None:
     assert pack_violations(teams, PRIVATE_TASK_IMAGES) == []
     public = [*teams.outputs["task_image_repositories"], "ghcr.io/acme/airflow"]
-    plan = run_program("teams", {"taskImageRepositories": public}, config_dir=EXAMPLE_STACKS)
+    plan = plan_once("teams", {"taskImageRepositories": public}, config_dir=EXAMPLE_STACKS)
     (message,) = pack_violations(plan, PRIVATE_TASK_IMAGES)
     assert message.startswith("task image repository ghcr.io/acme/airflow is outside a private ECR registry")
-    relaxed = run_program("teams", {"taskImageRepositories": public, "production": False}, config_dir=EXAMPLE_STACKS)
+    relaxed = plan_once("teams", {"taskImageRepositories": public, "production": False}, config_dir=EXAMPLE_STACKS)
     assert pack_violations(relaxed, PRIVATE_TASK_IMAGES) == []
 
 

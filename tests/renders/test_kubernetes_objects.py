@@ -20,6 +20,7 @@ from config.settings import load_settings
 from lib.cluster.versions import DEFAULT_VERSION
 from offline.mocks import SECRET, Plan, Registration
 from offline.stack_config import resolve_stack_config
+from tests.support.plans import plan_once
 
 SKIPPED_MODULES = ("helm.sh/", "yaml/", "kustomize/")  # Helm releases; components that hold objects
 MUST_VALIDATE = {
@@ -138,9 +139,7 @@ def test_redacted_values_are_validated_by_their_place() -> None:
 
 def test_the_teams_objects_are_valid() -> None:
     """The two-team example's ServiceAccounts, ConfigMaps, Roles and RoleBindings (docs/teams.md)."""
-    from offline.mocks import run_program
-
-    plan = run_program("teams", config_dir=Path(__file__).resolve().parents[2] / "examples" / "stacks")
+    plan = plan_once("teams", config_dir=Path(__file__).resolve().parents[2] / "examples" / "stacks")
     version = DEFAULT_VERSION
     objects = [r for r in objects_to_validate(plan, version) if "-team-" in r.name or "task-images" in r.name]
     kinds = sorted(r.inputs["kind"] for r in objects)

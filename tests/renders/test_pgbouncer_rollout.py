@@ -8,6 +8,7 @@ import hashlib
 import json
 import re
 import subprocess
+import tempfile
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,8 +16,9 @@ import pytest
 
 from lib.database.pgbouncer import tls as pgbouncer_tls
 from lib.database.pgbouncer.pools import DatabaseUri, PgBouncerPools, pgbouncer_ini
-from offline.mocks import Plan, run_program
-from tests.support.renders import Rendered
+from offline.mocks import Plan
+from tests.support.plans import plan_once
+from tests.support.renders import RELEASE, Rendered
 
 DEPLOYMENT = "airflow-pgbouncer"
 BROUGHT = {"existingDbHost": "db.example.internal", "existingDbPassword": "first-password-value"}
@@ -33,8 +35,18 @@ def rendered(dev: Plan) -> Rendered:
     return Rendered(dev)
 
 
+def values_checksum(plan: Plan) -> str:
+    """The checksum the release's values give PgBouncer's pods. The render carries it as it is
+    (`test_the_checksum_lands_on_the_rendered_pgbouncer_pod_template`): a change is read here,
+    without a render of its own."""
+    (release,) = [r for r in plan.of_type(RELEASE) if r.inputs["chart"] == "airflow"]
+    value: str = release.inputs["values"]["pgbouncer"]["podAnnotations"][pgbouncer_tls.CHECKSUM_ANNOTATION]
+    return value
+
+
 def test_the_checksum_lands_on_the_rendered_pgbouncer_pod_template(rendered: Rendered) -> None:
     assert re.fullmatch(r"[0-9a-f]{64}", checksum(rendered))
+    assert checksum(rendered) == values_checksum(rendered.plan)
     # Plain in the values (the release's values are not secret), and never on the Deployment itself.
     assert "[secret]" not in json.dumps(rendered.release.inputs["values"])
     assert pgbouncer_tls.CHECKSUM_ANNOTATION not in rendered.one("Deployment", DEPLOYMENT)["metadata"].get(
@@ -43,12 +55,10 @@ def test_the_checksum_lands_on_the_rendered_pgbouncer_pod_template(rendered: Ren
 
 
 def test_a_changed_pool_size_or_password_rolls_the_pgbouncer_pods(rendered: Rendered) -> None:
-    bigger = Rendered(run_program("dev", config_overrides={"dbInstanceClass": "db.r6g.xlarge"}))
-    assert checksum(bigger) != checksum(rendered)
-    assert checksum(Rendered(run_program("dev"))) == checksum(rendered)  # stable when nothing changed
-    first = Rendered(run_program("prod", config_overrides=BROUGHT))  # dev's config sizes its own database
-    rotated = Rendered(run_program("prod", config_overrides={**BROUGHT, "dbAppPasswordGeneration": 1}))
-    assert checksum(first) != checksum(rotated)
+    assert values_checksum(plan_once("dev", {"dbInstanceClass": "db.r6g.xlarge"})) != checksum(rendered)
+    first = plan_once("prod", BROUGHT)  # dev's config sizes its own database
+    rotated = plan_once("prod", {**BROUGHT, "dbAppPasswordGeneration": 1})
+    assert values_checksum(first) != values_checksum(rotated)
 
 
 def test_the_checksum_is_keyed_so_it_reveals_nothing_of_the_password() -> None:
@@ -107,19 +117,27 @@ def test_the_server_hop_is_verified_where_the_rds_bundle_applies(host: str, mode
 
 
 def certificates() -> list[dict[str, Any]]:
-    pems = re.findall(r"-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----\n", pgbouncer_tls.rds_ca_bundle(), re.S)
+    """Each certificate of the bundle as OpenSSL reads it: subject and issuer names, end of validity."""
+    bundle = pgbouncer_tls.rds_ca_bundle()
+    with tempfile.NamedTemporaryFile("w", suffix=".pem") as pem:
+        pem.write(bundle)
+        pem.flush()
+        command = ["openssl", "storeutl", "-noout", "-text", "-certs", pem.name]
+        out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    blocks = re.split(r"^\d+: Certificate\n", out, flags=re.M)[1:]
+    assert len(blocks) == bundle.count("-----BEGIN CERTIFICATE-----")  # OpenSSL read every one
     found = []
-    for pem in pems:
-        out = subprocess.run(
-            ["openssl", "x509", "-noout", "-subject", "-issuer", "-enddate", "-nameopt", "multiline"],
-            input=pem,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        names = re.findall(r"commonName\s*=\s*(.+)", out)
-        end = datetime.strptime(re.findall(r"notAfter=(.+)", out)[0], "%b %d %H:%M:%S %Y GMT").replace(tzinfo=UTC)
-        found.append({"subject": names[0].strip(), "issuer": names[1].strip(), "end": end})
+    for block in blocks:
+        (subject,) = re.findall(r"^ +Subject: .*\bCN=([^,\n]+)", block, re.M)
+        (issuer,) = re.findall(r"^ +Issuer: .*\bCN=([^,\n]+)", block, re.M)
+        (end,) = re.findall(r"Not After : (.+)", block)
+        found.append(
+            {
+                "subject": subject.strip(),
+                "issuer": issuer.strip(),
+                "end": datetime.strptime(end.strip(), "%b %d %H:%M:%S %Y GMT").replace(tzinfo=UTC),
+            }
+        )
     return found
 
 

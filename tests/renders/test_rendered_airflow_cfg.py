@@ -11,13 +11,25 @@ import configparser
 import json
 from pathlib import Path
 
+import pytest
+
+import scripts.rendered_airflow_cfg as script
 from lib.airflow.secret_files import admin_password_path
 from lib.airflow.values import ADMIN_USERNAME
-from scripts.rendered_airflow_cfg import main
+from tests.support.plans import plan_once
+from tests.support.renders import render_once
+
+
+@pytest.fixture(autouse=True)
+def shared_plan_and_render(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The script plans the stack and renders the chart as the session does (`run_program`, `render`):
+    here it gets the session's plan and render of the same stack, which are the same."""
+    monkeypatch.setattr(script, "run_program", plan_once)
+    monkeypatch.setattr(script, "render", render_once)
 
 
 def test_writes_the_charts_airflow_cfg_the_programs_config_and_the_admin_job(tmp_path: Path) -> None:
-    assert main(["--out", str(tmp_path), "--stack", "dev"]) == 0
+    assert script.main(["--out", str(tmp_path), "--stack", "dev"]) == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "airflow-dev.cfg",
         "create-user-dev.json",

@@ -11,7 +11,7 @@ import kubernetes_validate
 import pytest
 
 from lib.airflow.sso import CLIENT_SECRET_ENV, CLIENT_SECRET_KEY, CLIENT_SECRET_NAME
-from offline.mocks import run_program
+from tests.support.plans import plan_once
 from tests.support.renders import Rendered, containers
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "stacks"
@@ -20,7 +20,7 @@ CONFIG_PATH = "/opt/airflow/webserver_config.py"  # the chart's `airflowHome`/we
 
 @pytest.fixture(scope="module")
 def rendered() -> Rendered:
-    return Rendered(run_program("sso", {"ssoClientSecret": "cognito-client-secret"}, config_dir=EXAMPLES))
+    return Rendered(plan_once("sso", {"ssoClientSecret": "cognito-client-secret"}, config_dir=EXAMPLES))
 
 
 def pod_specs(r: Rendered) -> dict[str, dict[str, Any]]:

@@ -1,11 +1,11 @@
 """Task pods that hold no keys (issue 21, item 2) and the control plane rolled by a rotation (item 4),
-on the prod stack's real render (`helm template` of chart 1.22.0 with the values its release carries)."""
+on the prod stack's real render (`helm template` of chart 1.22.0 with the values its release carries); a
+rotation is read in the values, which the render carries as they are."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
 
 import kubernetes_validate
 import pytest
@@ -17,8 +17,8 @@ from lib.airflow.task_pod import SECRET_ENV_NAMES, task_pod, task_pod_template
 from lib.database.pgbouncer.tls import config_checksum
 from offline.chart import render
 from offline.mocks import Plan, run_program
-from tests.support.plans import recorded_once
-from tests.support.renders import Rendered
+from tests.support.plans import plan_once, recorded_once
+from tests.support.renders import RELEASE, Rendered
 
 ROLLED_DEPLOYMENTS = ("airflow-scheduler", "airflow-api-server", "airflow-triggerer", "airflow-dag-processor")
 BROUGHT = {"existingDbHost": "db.example.internal", "existingDbPassword": "first-password-value"}
@@ -145,22 +145,33 @@ def rollout_annotations(r: Rendered) -> dict[str, str]:
     return found
 
 
-def rendered_with(monkeypatch: pytest.MonkeyPatch, changed: str | None, **overrides: Any) -> Rendered:
-    """The prod render, the mocked random value of the resource named `changed` rotated."""
+def values_annotations(plan: Plan) -> dict[str, str]:
+    """The annotation the release's values give each rolled Deployment's pods. The render carries it
+    as it is (`test_every_control_plane_pod_carries_the_keyed_checksum`): a rotation is read here,
+    without a render of its own."""
+    (release,) = [r for r in plan.of_type(RELEASE) if r.inputs["chart"] == "airflow"]
+    values = release.inputs["values"]
+    sections = dict(zip(ROLLOUT_SECTIONS, ROLLED_DEPLOYMENTS, strict=True))
+    return {name: values[section]["podAnnotations"][ROLLOUT_ANNOTATION] for section, name in sections.items()}
+
+
+def rotated_plan(monkeypatch: pytest.MonkeyPatch, changed: str) -> Plan:
+    """The prod plan, the mocked random value of the resource named `changed` rotated."""
     original = offline.fakes.fake_secret
 
-    def rotated(name: str) -> str:
-        return original(name + "-rotated") if changed and name.endswith(changed) else original(name)
+    def fake(name: str) -> str:
+        return original(name + "-rotated") if name.endswith(changed) else original(name)
 
-    monkeypatch.setattr(offline.fakes, "fake_secret", rotated)
+    monkeypatch.setattr(offline.fakes, "fake_secret", fake)
     try:
-        return Rendered(run_program("prod", config_overrides=overrides or None))
+        return run_program("prod")
     finally:
         monkeypatch.setattr(offline.fakes, "fake_secret", original)
 
 
 def test_every_control_plane_pod_carries_the_keyed_checksum(rendered: Rendered, secrets: dict[str, str]) -> None:
     found = rollout_annotations(rendered)
+    assert found == values_annotations(rendered.plan)
     (value,) = set(found.values())
     assert len(value) == 64 and set(value) <= set("0123456789abcdef")
     assert "[secret]" not in json.dumps(rendered.release.inputs["values"])
@@ -183,19 +194,14 @@ def test_a_rotated_key_rolls_every_control_plane_pod(
     rendered: Rendered, resource: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     before = rollout_annotations(rendered)
-    after = rollout_annotations(rendered_with(monkeypatch, resource))
+    after = values_annotations(rotated_plan(monkeypatch, resource))
     assert all(after[name] != before[name] for name in ROLLED_DEPLOYMENTS), (before, after)
     assert len(set(after.values())) == 1
 
 
-def test_a_rotated_database_password_rolls_them_and_nothing_else_does(
-    rendered: Rendered, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    first = rollout_annotations(rendered_with(monkeypatch, None, **BROUGHT))
-    rotated = rollout_annotations(rendered_with(monkeypatch, None, **{**BROUGHT, "dbAppPasswordGeneration": 1}))
+def test_a_rotated_database_password_rolls_them_and_nothing_else_does(rendered: Rendered) -> None:
+    first = values_annotations(plan_once("prod", BROUGHT))
+    rotated = values_annotations(plan_once("prod", {**BROUGHT, "dbAppPasswordGeneration": 1}))
     assert all(first[n] != rotated[n] for n in ROLLED_DEPLOYMENTS)
     # Unchanged secrets, changed settings elsewhere: the annotation stays.
-    assert rollout_annotations(rendered_with(monkeypatch, None)) == rollout_annotations(rendered)
-    assert rollout_annotations(rendered_with(monkeypatch, None, airflowParallelism=450)) == rollout_annotations(
-        rendered
-    )
+    assert values_annotations(plan_once("prod", {"airflowParallelism": 450})) == rollout_annotations(rendered)

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from offline.admission import admitted
-from offline.mocks import Plan, run_program
+from offline.mocks import Plan
 from tests.support.plans import plan_once
 from tests.support.renders import Rendered
 
@@ -20,7 +20,7 @@ SCHEDULER = "system:serviceaccount:airflow:airflow-scheduler"
 
 @pytest.fixture(scope="module")
 def teams() -> Plan:
-    return run_program("teams", config_dir=ROOT / "examples" / "stacks")
+    return plan_once("teams", config_dir=ROOT / "examples" / "stacks")
 
 
 def admits(plan: Plan, account: str, username: str = SCHEDULER, pod: dict[str, Any] | None = None) -> bool:

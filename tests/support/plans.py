@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -10,6 +11,7 @@ from pulumi.runtime import mocks as pulumi_mocks
 
 from offline.fakes import FakeCloud
 from offline.mocks import Plan, run_program
+from offline.stack_config import CONFIG_DIR
 from tests.support.session_cache import once
 
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
@@ -43,11 +45,14 @@ def unwrap(value: Any) -> Any:
 
 
 def run_recording_secrets(
-    stack: str, running_class: str | None = None, overrides: dict[str, Any] | None = None
+    stack: str,
+    running_class: str | None = None,
+    overrides: dict[str, Any] | None = None,
+    config_dir: Path = CONFIG_DIR,
 ) -> tuple[Plan, dict[str, dict[str, str]]]:
-    """The plan (of the stack with `overrides`), and each Secret's data as the cloud receives it (the
-    plan shows it redacted). With `running_class`, the database reports that class running (a change
-    still pending)."""
+    """The plan (of the stack in `config_dir` with `overrides`), and each Secret's data as the cloud
+    receives it (the plan shows it redacted). With `running_class`, the database reports that class
+    running (a change still pending)."""
     seen: dict[str, dict[str, str]] = {}
     original = FakeCloud.new_resource
 
@@ -61,18 +66,23 @@ def run_recording_secrets(
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(FakeCloud, "new_resource", spy)
-        plan = run_program(stack, overrides)
+        plan = run_program(stack, overrides, config_dir=config_dir)
     return plan, seen
 
 
-def recorded_once(stack: str, overrides: dict[str, Any] | None = None) -> tuple[Plan, dict[str, dict[str, str]]]:
-    """`run_recording_secrets(stack, overrides=overrides)`, run once per test session for the same
-    arguments and shared by its workers: the program is deterministic, and a dozen modules plan the
-    same configurations. Each call returns its own copy. A test that checks that determinism, or
-    that runs the program under a patch, runs it itself (`run_program`)."""
-    return once(["plan", stack, overrides or {}], lambda: run_recording_secrets(stack, overrides=overrides))
+def recorded_once(
+    stack: str, overrides: dict[str, Any] | None = None, config_dir: Path = CONFIG_DIR
+) -> tuple[Plan, dict[str, dict[str, str]]]:
+    """`run_recording_secrets(stack, overrides=overrides, config_dir=config_dir)`, run once per test
+    session for the same arguments and shared by its workers: the program is deterministic, and a
+    dozen modules plan the same configurations. Each call returns its own copy. A test that checks
+    that determinism, or that runs the program under a patch, runs it itself (`run_program`)."""
+    key: list[Any] = ["plan", stack, overrides or {}]
+    if config_dir != CONFIG_DIR:  # the example stacks (examples/stacks)
+        key.append(str(config_dir.resolve()))
+    return once(key, lambda: run_recording_secrets(stack, overrides=overrides, config_dir=config_dir))
 
 
-def plan_once(stack: str, overrides: dict[str, Any] | None = None) -> Plan:
+def plan_once(stack: str, overrides: dict[str, Any] | None = None, config_dir: Path = CONFIG_DIR) -> Plan:
     """The plan of `recorded_once`."""
-    return recorded_once(stack, overrides)[0]
+    return recorded_once(stack, overrides, config_dir)[0]
