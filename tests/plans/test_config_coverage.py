@@ -7,21 +7,22 @@ plan (resources, inputs or outputs, secrets included). A new key without an entr
 A key whose new value carries a string that only it can bring (`traces`: an ARN, a CIDR, a URL,
 a name with a digit or punctuation, absent from the baseline's plan) is shown to reach the plan
 by that string showing in it. Such keys of the same stack and baseline are planned together, in
-one run (split in halves where the program refuses them together, as `alarmEmails` beside
-`alarmTopicArn`): a string of one key's cannot come from another's. Every other key is planned
+one run (where the program refuses them together, as `alarmEmails` beside `alarmTopicArn`, the
+keys it names in a run of their own): a string of one key's cannot come from another's. Every other key is planned
 alone and its plan compared whole with the baseline's.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from functools import cache
 from typing import Any
 
 import pytest
 
-from config.errors import ConfigError
+from config.errors import ConfigError, each
 from config.project import read_declarations
 from config.settings import KEYS
 from lib.cluster.versions import DEFAULT_VERSION, EKS_VERSIONS
@@ -267,7 +268,8 @@ def traces(key: str) -> list[str]:
 
 def _planned(stack: str, base: dict[str, Any], keys: list[str]) -> dict[str, dict[str, Any]]:
     """The overrides each of `keys` is planned with: all their changes over `base` at once, or,
-    where the program refuses them together, each half's."""
+    where the program refuses them together, the keys it names apart from the others (each half
+    where it names none of them)."""
     together = dict(base)
     for key in keys:
         for name, value in change_of(key).items():
@@ -278,8 +280,12 @@ def _planned(stack: str, base: dict[str, Any], keys: list[str]) -> dict[str, dic
     except ProgramError as err:
         if len(keys) == 1 or not isinstance(err.cause, ConfigError):
             raise
-        half = len(keys) // 2
-        return {**_planned(stack, base, keys[:half]), **_planned(stack, base, keys[half:])}
+        named = {re.split(r"[.\[]", e.key)[0] for e in each(err.cause)}
+        apart = [k for k in keys if k in named]
+        if not apart or len(apart) == len(keys):
+            apart = keys[len(keys) // 2 :]
+        rest = [k for k in keys if k not in apart]
+        return {**_planned(stack, base, rest), **_planned(stack, base, apart)}
     return dict.fromkeys(keys, together)
 
 
@@ -325,6 +331,9 @@ def test_a_key_is_planned_with_others_only_by_a_string_only_it_brings() -> None:
         **change_of("vpcCidr"),
         **change_of("nlbCertificateArn"),
     }
-    # The program refuses alarmEmails beside alarmTopicArn: each is planned without the other.
+    # The program refuses alarmEmails beside alarmTopicArn, imageRegistryMirrors beside the pull-through
+    # cache's credential, naming the first of each pair: those two are planned apart, the rest together.
     assert "alarmEmails" not in dev["alarmTopicArn"]
     assert "alarmTopicArn" not in dev["alarmEmails"]
+    assert dev["alarmEmails"] == dev["imageRegistryMirrors"] != together
+    assert len({json.dumps(overrides, sort_keys=True) for overrides in dev.values()}) == 2
