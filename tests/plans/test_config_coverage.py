@@ -45,8 +45,6 @@ OWN_DB = {"existingDbHost": "db.example.internal", "existingDbPassword": "first-
 PRIVATE = {"clusterPrivateAccessCidrs": ["10.99.0.0/24"]}
 PTC_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:ecr-pullthroughcache/docker-hub-AbCdEf"
 GIT = {"gitSyncRepo": "https://git.example.com/data/dags.git"}
-# Production refuses dev's NAT instance: a single NAT gateway on both sides.
-UI_SOURCES = {"nlbAllowedCidrs": ["10.20.0.0/24"], "natGateways": "single"}
 SM = {"secretsManagerBackend": True}
 KMS_KEY = "arn:aws:kms:us-east-1:123456789012:key/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
 TEAMS = {**SM, "teams": {"analytics": {"deployers": ["arn:aws:iam::123456789012:role/analytics-ci"]}}}
@@ -100,11 +98,8 @@ CHANGES: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
     "clusterAdminRoleArns": ("dev", {}, {"clusterAdminRoleArns": ["arn:aws:iam::123456789012:role/admin"]}),
     "nodeAmiReleaseVersion": ("dev", {}, {"nodeAmiReleaseVersion": EKS_VERSIONS[DEFAULT_VERSION].ami_release}),
     "clusterUpgradePolicy": ("dev", {}, {"clusterUpgradePolicy": "EXTENDED"}),
-    "protectStatefulResources": (
-        "dev",
-        {"dbBackupRetentionDays": 7},
-        {"dbBackupRetentionDays": 7, "protectStatefulResources": True},
-    ),
+    # Set by prod's stack file: prod turns it off (dev would need a week of backups to turn it on).
+    "protectStatefulResources": ("prod", {}, {"protectStatefulResources": False}),
     "dbInstanceClass": ("dev", {}, {"dbInstanceClass": "db.t4g.large"}),
     "dbEngineVersion": ("dev", {}, {"dbEngineVersion": "17"}),
     "dbAllocatedStorageGib": ("dev", {}, {"dbAllocatedStorageGib": 30}),
@@ -172,8 +167,7 @@ CHANGES: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
     "gitSyncSubPath": ("dev", GIT, {**GIT, "gitSyncSubPath": "pipelines/dags-v2"}),
     "gitSyncCredentialsSecret": ("dev", GIT, {**GIT, "gitSyncCredentialsSecret": "git-credentials"}),
     "tags": ("dev", {}, {"tags": {"environment": "dev", "team": "data-platform"}}),
-    # Production requires nlbAllowedCidrs: both sides set it, so only `production` differs.
-    "production": ("dev", UI_SOURCES, {**UI_SOURCES, "production": True}),
+    "production": ("prod", {}, {"production": False}),
     "policyWaivers": ("dev", {}, {"policyWaivers": {"no-public-exposure": "public endpoint reviewed in SEC-1234"}}),
     "nodeGroups": ("dev", {}, {"nodeGroups": groups_with(system__maxSize=3)}),
     "airflowValues": ("dev", {}, {"airflowValues": {"config": {"core": {"default_timezone": "Europe/Amsterdam"}}}}),
