@@ -71,16 +71,19 @@ $(CHECKOV_VENV)/.installed: requirements-checkov.txt
 
 # One worker per CPU: the suite runs the program offline hundreds of times. A worker out of tests
 # takes some of another's (worksteal): with xdist's default a worker sat idle for the last ten
-# seconds while the other ran the tests it had been handed.
-WORKERS := --numprocesses=auto --dist worksteal
+# seconds while the other ran the tests it had been handed. Bytecode is cached (__pycache__, as
+# .mypy_cache is) even where PYTHONDONTWRITEBYTECODE is set, as in some images: without it each
+# worker compiled the project and rewrote the tests' asserts again (collection 3.6 s instead of
+# 1.4), and so did every script a test starts.
+PYTEST := PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest --numprocesses=auto --dist worksteal
 pytest: $(VENV)/.dev $(CHECKOV_VENV)/.installed
-	$(BIN)/python -m pytest $(WORKERS)
+	$(PYTEST)
 
 test: lint typecheck pytest
 
 # The fast tier: pure units and components alone (no whole-program plan, no real tool).
 test-fast: $(VENV)/.dev
-	$(BIN)/python -m pytest $(WORKERS) tests/unit tests/components
+	$(PYTEST) tests/unit tests/components
 
 # The config loader's property tests with thousands of examples (HYPOTHESIS_PROFILE=fuzz) instead
 # of the 150 (and 4 registrations) `make test` runs.
