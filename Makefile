@@ -73,8 +73,8 @@ $(CHECKOV_VENV)/.installed: requirements-checkov.txt
 # takes some of another's (worksteal): with xdist's default a worker sat idle for the last ten
 # seconds while the other ran the tests it had been handed. Bytecode is cached (__pycache__, as
 # .mypy_cache is) even where PYTHONDONTWRITEBYTECODE is set, as in some images: without it each
-# worker compiled the project and rewrote the tests' asserts again (collection 3.6 s instead of
-# 1.4), and so did every script a test starts.
+# worker compiled the project and rewrote the tests' asserts again (3.8 s of CPU to collect
+# instead of 1.5), and so did every script a test starts.
 PYTEST := PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest --numprocesses=auto --dist worksteal
 pytest: $(VENV)/.dev $(CHECKOV_VENV)/.installed
 	$(PYTEST)

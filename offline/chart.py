@@ -45,7 +45,8 @@ RENDER_ENV = {"GOGC": "400"}
 often (helm template of the prod values, Helm 3.19: 0.63 s of CPU instead of 0.80, 100 MB peak
 instead of 70)."""
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-"""A safe loader, the C one when PyYAML has it: the same objects, read five times faster."""
+"""A safe loader, the C one when PyYAML has it: the same objects, read nine times faster (the prod
+render: 83 → 9 ms)."""
 
 
 class ChartUnavailable(RuntimeError):

@@ -64,7 +64,8 @@ def resolve_stack(
     path = config_dir / f"Pulumi.{stack}.yaml"
     if not path.exists():
         raise ConfigError("stack", f"no config file {path.name}; stacks: {', '.join(available_stacks(config_dir))}")
-    values = _stack_file_values(read_stack_file(path), project, str(path))
+    text = read_stack_file(path)
+    values = _stack_file_values(text, project, str(path))
     secret_names = set(SECRET_KEYS) | {name for name, spec in project.config.items() if spec.secret}
     for key, value in (overrides or {}).items():
         full, stored = set_value(project.name, key, value, key in secret_names)
@@ -87,7 +88,7 @@ def resolve_stack(
             )
     if not region:
         raise ConfigError("aws:region", "is required in the stack's config file")
-    raise_all(changed_meaning(read_stack_file(path), project))
+    raise_all(changed_meaning(text, project))
     return ResolvedStack(config, region, frozenset(secret))
 
 
