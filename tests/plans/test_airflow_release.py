@@ -19,6 +19,7 @@ from offline.fakes import fake_secret
 from offline.mocks import SECRET, Plan, Registration
 from tests.support.chart_values import CONTROL_PLANE, JOBS, schema_errors
 from tests.support.plans import SECRET_TYPE, plan_once, recorded_once, run_recording_secrets
+from tests.support.renders import airflow_release
 from tests.support.settings import settings_of
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -30,11 +31,6 @@ RANDOM_BYTES = "random:index/randomBytes:RandomBytes"
 RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
 ROLLED_KEYS = ("api-secret-key", "webserver-secret-key")
 PRIVATE_KEY = "tls:index/privateKey:PrivateKey"
-
-
-def airflow_release(plan: Plan) -> Registration:
-    (release,) = [r for r in plan.of_type(RELEASE) if r.inputs["chart"] == "airflow"]
-    return release
 
 
 def values(plan: Plan) -> dict[str, Any]:

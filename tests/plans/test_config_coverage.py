@@ -8,8 +8,8 @@ A key whose new value carries a string that only it can bring (`traces`: an ARN,
 a name with a digit or punctuation, absent from the baseline's plan) is shown to reach the plan
 by that string showing in it. Such keys of the same stack and baseline are planned together, in
 one run (where the program refuses them together, as `alarmEmails` beside `alarmTopicArn`, the
-keys it names in a run of their own): a string of one key's cannot come from another's. Every other key is planned
-alone and its plan compared whole with the baseline's.
+keys it names in a run of their own): a string of one key's cannot come from another's. Every
+other key is planned alone and its plan compared whole with the baseline's.
 """
 
 from __future__ import annotations

@@ -13,10 +13,10 @@ from config.errors import ConfigError
 from lib.airflow.sso import CLIENT_SECRET_ENV, CLIENT_SECRET_KEY, CLIENT_SECRET_NAME, OidcProvider, webserver_config
 from offline.mocks import Plan, ProgramError, run_program
 from tests.support.plans import SECRET_TYPE, plan_once, recorded_once
+from tests.support.renders import airflow_release
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples" / "stacks"
-RELEASE = "kubernetes:helm.sh/v3:Release"
 CERTIFICATE = "arn:aws:acm:us-east-1:123456789012:certificate/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
 SSO = {
     "nlbCertificateArn": CERTIFICATE,
@@ -29,8 +29,7 @@ SSO = {
 
 
 def airflow_values(plan: Plan) -> dict[str, Any]:
-    (release,) = [r for r in plan.of_type(RELEASE) if r.inputs["chart"] == "airflow"]
-    values: dict[str, Any] = release.inputs["values"]
+    values: dict[str, Any] = airflow_release(plan).inputs["values"]
     return values
 
 

@@ -18,7 +18,7 @@ from lib.database.pgbouncer import tls as pgbouncer_tls
 from lib.database.pgbouncer.pools import DatabaseUri, PgBouncerPools, pgbouncer_ini
 from offline.mocks import Plan
 from tests.support.plans import plan_once
-from tests.support.renders import RELEASE, Rendered
+from tests.support.renders import Rendered, airflow_release
 
 DEPLOYMENT = "airflow-pgbouncer"
 BROUGHT = {"existingDbHost": "db.example.internal", "existingDbPassword": "first-password-value"}
@@ -39,8 +39,8 @@ def values_checksum(plan: Plan) -> str:
     """The checksum the release's values give PgBouncer's pods. The render carries it as it is
     (`test_the_checksum_lands_on_the_rendered_pgbouncer_pod_template`): a change is read here,
     without a render of its own."""
-    (release,) = [r for r in plan.of_type(RELEASE) if r.inputs["chart"] == "airflow"]
-    value: str = release.inputs["values"]["pgbouncer"]["podAnnotations"][pgbouncer_tls.CHECKSUM_ANNOTATION]
+    annotations = airflow_release(plan).inputs["values"]["pgbouncer"]["podAnnotations"]
+    value: str = annotations[pgbouncer_tls.CHECKSUM_ANNOTATION]
     return value
 
 

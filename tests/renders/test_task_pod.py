@@ -18,7 +18,7 @@ from lib.database.pgbouncer.tls import config_checksum
 from offline.chart import render
 from offline.mocks import Plan, run_program
 from tests.support.plans import plan_once, recorded_once
-from tests.support.renders import RELEASE, Rendered
+from tests.support.renders import Rendered, airflow_release
 
 ROLLED_DEPLOYMENTS = ("airflow-scheduler", "airflow-api-server", "airflow-triggerer", "airflow-dag-processor")
 BROUGHT = {"existingDbHost": "db.example.internal", "existingDbPassword": "first-password-value"}
@@ -149,8 +149,7 @@ def values_annotations(plan: Plan) -> dict[str, str]:
     """The annotation the release's values give each rolled Deployment's pods. The render carries it
     as it is (`test_every_control_plane_pod_carries_the_keyed_checksum`): a rotation is read here,
     without a render of its own."""
-    (release,) = [r for r in plan.of_type(RELEASE) if r.inputs["chart"] == "airflow"]
-    values = release.inputs["values"]
+    values = airflow_release(plan).inputs["values"]
     sections = dict(zip(ROLLOUT_SECTIONS, ROLLED_DEPLOYMENTS, strict=True))
     return {name: values[section]["podAnnotations"][ROLLOUT_ANNOTATION] for section, name in sections.items()}
 

@@ -16,6 +16,12 @@ from tests.support.session_cache import once
 RELEASE = "kubernetes:helm.sh/v3:Release"
 
 
+def airflow_release(plan: Plan) -> Registration:
+    """The plan's one release of the Airflow chart."""
+    (release,) = [r for r in plan.of_type(RELEASE) if r.inputs["chart"] == "airflow"]
+    return release
+
+
 def render_once(
     values: dict[str, Any], *, version: str, release: str, namespace: str, kube_version: str
 ) -> list[dict[str, Any]]:
@@ -32,7 +38,7 @@ class Rendered:
 
     def __init__(self, plan: Plan) -> None:
         self.plan = plan
-        (self.release,) = [r for r in plan.of_type(RELEASE) if r.inputs["chart"] == "airflow"]
+        self.release = airflow_release(plan)
         self.kube_version: str = plan.outputs["cluster_kubernetes_version"]
         i = self.release.inputs
         self.objects = render_once(
